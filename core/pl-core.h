@@ -1,0 +1,16 @@
+/* pl-core.h: the umbrella include of portlight-core
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include "pl-types.h"
+#include "pl-error.h"
+#include "pl-natpmp.h"
+#include "pl-retransmit.h"
+#include "pl-clock.h"
+#include "pl-gateway.h"
+#include "pl-client.h"
