@@ -1,0 +1,30 @@
+/* pl-cli.h: what the parts of portlightctl share
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Documented exit codes of portlightctl (README and --help say the same). */
+typedef enum
+{
+  PL_EXIT_OK = 0,
+  PL_EXIT_ROUTER_ERROR = 1,   /* the router answered with an error (result code 1-5 or other) */
+  PL_EXIT_USAGE = 2,          /* bad arguments or unknown option */
+  PL_EXIT_NO_ANSWER = 3,      /* no answer from the gateway within the timeout */
+  PL_EXIT_NO_SERVICE = 4,     /* the gateway refused: no NAT-PMP service (ICMP unreachable) */
+  PL_EXIT_LOCAL_ERROR = 5,    /* no default gateway, socket error, or another local problem */
+  PL_EXIT_PROFILE_ERROR = 6,  /* profile store: unknown profile, invalid value, unreadable file */
+} PlExitCode;
+
+/* `portlightctl profiles …`: @argv[0] is "profiles". Returns a PlExitCode. */
+int pl_cli_profiles_main (int    argc,
+                          char **argv);
+
+G_END_DECLS
