@@ -5,8 +5,6 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 
-#define G_LOG_DOMAIN "pl-core"
-
 #include "config.h"
 
 #include <time.h>
@@ -58,16 +56,12 @@ virtual_source_dispatch (GSource     *source,
                          GSourceFunc  callback,
                          gpointer     user_data)
 {
-  VirtualSource *vs = (VirtualSource *) source;
-  gboolean again;
-
   if (callback == NULL)
     return G_SOURCE_REMOVE;
 
-  /* Virtual timeouts fire once: core code always creates a new timeout for the next wait. */
-  again = callback (user_data);
-  (void) again;
-  (void) vs;
+  /* Virtual timeouts fire once, whatever the callback returns: core code always creates a
+   * new timeout for the next wait. */
+  callback (user_data);
   return G_SOURCE_REMOVE;
 }
 
@@ -154,6 +148,12 @@ pl_clock_new_virtual (gboolean auto_advance)
   return self;
 }
 
+/**
+ * pl_clock_is_virtual:
+ * @self: a clock
+ *
+ * Returns: %TRUE for a clock made by pl_clock_new_virtual()
+ */
 gboolean
 pl_clock_is_virtual (PlClock *self)
 {
@@ -162,6 +162,13 @@ pl_clock_is_virtual (PlClock *self)
   return self->is_virtual;
 }
 
+/**
+ * pl_clock_get_time:
+ * @self: a clock
+ *
+ * Returns: the current time in microseconds: CLOCK_BOOTTIME for the real clock, time since
+ *   creation for a virtual one
+ */
 gint64
 pl_clock_get_time (PlClock *self)
 {
@@ -229,6 +236,11 @@ ensure_idle (PlClock *self)
 
 /**
  * pl_clock_timeout_source_new:
+ * @self: a clock
+ * @delay_ms: the delay in milliseconds
+ *
+ * A virtual clock's auto-advance only looks after sources attached to the main context that
+ * was thread-default when the clock was created.
  *
  * Returns: (transfer full): an unattached source that fires once, @delay_ms from now
  */
@@ -253,6 +265,17 @@ pl_clock_timeout_source_new (PlClock *self,
   return (GSource *) vs;
 }
 
+/**
+ * pl_clock_timeout_add:
+ * @self: a clock
+ * @delay_ms: the delay in milliseconds
+ * @func: called once the delay is over; for a virtual clock, it fires once whatever it returns
+ * @user_data: data for @func
+ *
+ * Attaches a timeout from pl_clock_timeout_source_new() to the thread-default main context.
+ *
+ * Returns: the source ID
+ */
 guint
 pl_clock_timeout_add (PlClock     *self,
                       guint64      delay_ms,
@@ -268,6 +291,13 @@ pl_clock_timeout_add (PlClock     *self,
   return g_source_attach (source, g_main_context_get_thread_default ());
 }
 
+/**
+ * pl_clock_advance:
+ * @self: a virtual clock
+ * @us: how far to move time forward, in microseconds
+ *
+ * Moves virtual time forward; timeouts that are now due fire on the next main loop iteration.
+ */
 void
 pl_clock_advance (PlClock *self,
                   gint64   us)
