@@ -14,6 +14,7 @@
 #include "pl-client.h"
 #include "pl-error.h"
 #include "pl-natpmp.h"
+#include "pl-port-mapper.h"
 #include "pl-retransmit.h"
 
 /* How it works.
@@ -60,7 +61,11 @@ struct _PlClient
   guint8         buffer[PL_NATPMP_MAX_PACKET];
 };
 
-G_DEFINE_FINAL_TYPE (PlClient, pl_client, G_TYPE_OBJECT)
+static void pl_client_port_mapper_iface_init (PlPortMapperInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (PlClient, pl_client, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (PL_TYPE_PORT_MAPPER,
+                                                      pl_client_port_mapper_iface_init))
 
 enum {
   PROP_0,
@@ -1308,4 +1313,95 @@ pl_client_unmap_all_finish (PlClient      *self,
     *epoch = reply.epoch;
 
   return TRUE;
+}
+
+/* PlPortMapper: NAT-PMP is the first protocol behind the session engine. */
+
+static const char *
+pl_client_mapper_get_protocol_name (PlPortMapper *mapper)
+{
+  return "NAT-PMP";
+}
+
+static GInetAddress *
+pl_client_mapper_get_gateway (PlPortMapper *mapper)
+{
+  return pl_client_get_gateway (PL_CLIENT (mapper));
+}
+
+static void
+pl_client_mapper_get_external_address_async (PlPortMapper        *mapper,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data)
+{
+  pl_client_get_external_address_async (PL_CLIENT (mapper), cancellable, callback, user_data);
+}
+
+static GInetAddress *
+pl_client_mapper_get_external_address_finish (PlPortMapper  *mapper,
+                                              GAsyncResult  *result,
+                                              guint32       *epoch,
+                                              GError       **error)
+{
+  return pl_client_get_external_address_finish (PL_CLIENT (mapper), result, epoch, error);
+}
+
+static void
+pl_client_mapper_map_async (PlPortMapper        *mapper,
+                            PlProtocol           protocol,
+                            guint16              internal_port,
+                            guint16              suggested_external_port,
+                            guint32              lifetime,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  pl_client_map_async (PL_CLIENT (mapper), protocol, internal_port, suggested_external_port,
+                       lifetime, cancellable, callback, user_data);
+}
+
+static gboolean
+pl_client_mapper_map_finish (PlPortMapper  *mapper,
+                             GAsyncResult  *result,
+                             guint16       *external_port,
+                             guint32       *lifetime,
+                             guint32       *epoch,
+                             GError       **error)
+{
+  return pl_client_map_finish (PL_CLIENT (mapper), result, external_port, lifetime, epoch, error);
+}
+
+static void
+pl_client_mapper_unmap_async (PlPortMapper        *mapper,
+                              PlProtocol           protocol,
+                              guint16              internal_port,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  pl_client_unmap_async (PL_CLIENT (mapper), protocol, internal_port, cancellable, callback,
+                         user_data);
+}
+
+static gboolean
+pl_client_mapper_unmap_finish (PlPortMapper  *mapper,
+                               GAsyncResult  *result,
+                               guint32       *epoch,
+                               GError       **error)
+{
+  return pl_client_unmap_finish (PL_CLIENT (mapper), result, epoch, error);
+}
+
+static void
+pl_client_port_mapper_iface_init (PlPortMapperInterface *iface)
+{
+  iface->get_protocol_name = pl_client_mapper_get_protocol_name;
+  iface->get_gateway = pl_client_mapper_get_gateway;
+  iface->get_external_address_async = pl_client_mapper_get_external_address_async;
+  iface->get_external_address_finish = pl_client_mapper_get_external_address_finish;
+  iface->map_async = pl_client_mapper_map_async;
+  iface->map_finish = pl_client_mapper_map_finish;
+  iface->unmap_async = pl_client_mapper_unmap_async;
+  iface->unmap_finish = pl_client_mapper_unmap_finish;
 }
