@@ -1,0 +1,933 @@
+/* pl-cli-profiles.c: `portlightctl profiles …`, the profile store from the command line
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <stdio.h>
+
+#include <gio/gio.h>
+#include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
+
+#include "pl-cli.h"
+#include "pl-core.h"
+
+/* Every command loads the same PlProfileStore as the tray (or the file given with --file),
+ * applies one change through it (same validation, same messages) and saves it. Problems
+ * with single profiles in the file are warnings on stderr; a file that cannot be read at all
+ * is an error (exit 6), and is never written.
+ *
+ * Exit codes: bad arguments, including values given on the command line that are out of
+ * range, are PL_EXIT_USAGE (2); anything about the store (unknown profile, a name or port
+ * already taken, an unreadable file, a refused save) is PL_EXIT_PROFILE_ERROR (6). */
+
+#define PROGRAM_NAME "portlightctl profiles"
+
+typedef struct
+{
+  char           *prgname;     /* "portlightctl profiles add" */
+  const char     *parameters;  /* for the usage line */
+  char           *file;        /* --file */
+  gboolean        json;        /* --json */
+  PlProfileStore *store;
+} Ctx;
+
+static void
+ctx_free (Ctx *ctx)
+{
+  g_clear_object (&ctx->store);
+  g_free (ctx->prgname);
+  g_free (ctx->file);
+  g_free (ctx);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Ctx, ctx_free)
+
+/* Output */
+
+static void
+print_json (JsonBuilder *builder)
+{
+  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_generator_set_root (generator, root);
+  text = json_generator_to_data (generator, NULL);
+
+  /* JSON is UTF-8 whatever the locale, so not g_print(). */
+  fputs (text, stdout);
+  fputc ('\n', stdout);
+  fflush (stdout);
+}
+
+static void
+json_add_string (JsonBuilder *builder,
+                 const char  *name,
+                 const char  *value)
+{
+  json_builder_set_member_name (builder, name);
+  if (value != NULL)
+    json_builder_add_string_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
+static void
+json_add_int (JsonBuilder *builder,
+              const char  *name,
+              gint64       value)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_int_value (builder, value);
+}
+
+static void
+json_add_profile (JsonBuilder *builder,
+                  PlProfile   *profile)
+{
+  json_builder_begin_object (builder);
+  json_add_string (builder, "name", pl_profile_get_name (profile));
+  json_add_string (builder, "protocol",
+                   pl_profile_protocol_to_string (pl_profile_get_protocol (profile)));
+  json_add_int (builder, "public_port", pl_profile_get_external_port (profile));
+  json_add_int (builder, "private_port", pl_profile_get_internal_port (profile));
+  json_add_int (builder, "lifetime", pl_profile_get_lifetime (profile));
+  json_builder_set_member_name (builder, "enabled");
+  json_builder_add_boolean_value (builder, pl_profile_get_enabled (profile));
+  json_add_string (builder, "description", pl_profile_get_description (profile));
+  json_builder_end_object (builder);
+}
+
+static void
+print_json_profile (PlProfile *profile)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_add_profile (builder, profile);
+  print_json (builder);
+}
+
+static const char *
+error_code_name (const GError *error)
+{
+  if (g_error_matches (error, PL_ERROR, PL_ERROR_INVALID_ARGUMENT)
+      || error->domain == G_OPTION_ERROR)
+    return "invalid-argument";
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    return "not-found";
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_EXISTS))
+    return "exists";
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA))
+    return "invalid-file";
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WRONG_ETAG))
+    return "changed-on-disk";
+  return "local-error";
+}
+
+static void
+print_json_error (const char *code,
+                  const char *message)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "error");
+  json_builder_begin_object (builder);
+  json_add_string (builder, "code", code);
+  json_add_string (builder, "message", message);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+  print_json (builder);
+}
+
+static int usage_error (Ctx        *ctx,
+                        const char *format,
+                        ...) G_GNUC_PRINTF (2, 3);
+
+/* A bad argument: the reason and the usage on stderr (and the error as JSON on stdout with
+ * --json). Returns PL_EXIT_USAGE. */
+static int
+usage_error (Ctx        *ctx,
+             const char *format,
+             ...)
+{
+  g_autofree char *reason = NULL;
+  va_list args;
+
+  va_start (args, format);
+  reason = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  g_printerr ("%s: %s\n", ctx->prgname, reason);
+  g_printerr (_("Usage: %s [OPTION…] %s\n"), ctx->prgname, ctx->parameters);
+  g_printerr (_("Try “%s --help” for more information.\n"), ctx->prgname);
+  if (ctx->json)
+    print_json_error ("invalid-argument", reason);
+
+  return PL_EXIT_USAGE;
+}
+
+/* Reports @error; returns its exit code. Values given on the command line are bad
+ * arguments; everything else is a profile error. */
+static int
+fail (Ctx          *ctx,
+      const GError *error)
+{
+  if (g_error_matches (error, PL_ERROR, PL_ERROR_INVALID_ARGUMENT))
+    return usage_error (ctx, "%s", error->message);
+
+  g_printerr ("%s: %s\n", ctx->prgname, error->message);
+  if (ctx->json)
+    print_json_error (error_code_name (error), error->message);
+
+  return PL_EXIT_PROFILE_ERROR;
+}
+
+static char *
+describe_public_port (PlProfile *profile)
+{
+  if (pl_profile_get_external_port (profile) == 0)
+    return g_strdup_printf (_("%u (same as private)"), pl_profile_get_internal_port (profile));
+  return g_strdup_printf ("%u", pl_profile_get_external_port (profile));
+}
+
+static const char *
+protocol_label (PlProfile *profile)
+{
+  switch (pl_profile_get_protocol (profile))
+    {
+    case PL_PROFILE_PROTOCOL_TCP:
+      return "TCP";
+    case PL_PROFILE_PROTOCOL_UDP:
+      return "UDP";
+    case PL_PROFILE_PROTOCOL_BOTH:
+      return _("TCP+UDP");
+    default:
+      return "?";
+    }
+}
+
+/* "Profile “SSH”: TCP, public port 2222 → private port 22, lifetime 7200 s, enabled" */
+static void
+print_summary (const char *what,
+               PlProfile  *profile)
+{
+  g_autofree char *public_port = describe_public_port (profile);
+
+  g_print (_("%s “%s”: %s, public port %s → private port %u, lifetime %u s, %s\n"),
+           what, pl_profile_get_name (profile), protocol_label (profile), public_port,
+           pl_profile_get_internal_port (profile), pl_profile_get_lifetime (profile),
+           pl_profile_get_enabled (profile) ? _("enabled") : _("disabled"));
+}
+
+/* Options and the store */
+
+static const char *
+commands_help (void)
+{
+  return _("Commands:\n"
+           "  list                   List the profiles (the default)\n"
+           "  show NAME              Show one profile\n"
+           "  add NAME [-u|-t|--both] [-l SECONDS] [--disabled] [-d TEXT] PUBLIC_PORT "
+           "PRIVATE_PORT\n"
+           "                         Add a profile (PUBLIC_PORT 0 = the same as "
+           "PRIVATE_PORT)\n"
+           "  edit NAME [OPTION…]    Change a profile\n"
+           "  remove NAME            Remove a profile\n"
+           "  enable NAME            Enable a profile\n"
+           "  disable NAME           Disable a profile\n"
+           "\n"
+           "Profiles are kept in $XDG_CONFIG_HOME/portlight/profiles.ini (usually\n"
+           "~/.config/portlight/profiles.ini); a running Portlight picks up changes.\n"
+           "\n"
+           "Exit status:\n"
+           "  0  success\n"
+           "  2  bad arguments, unknown option, or a value out of range\n"
+           "  6  profile error: unknown profile, name or port already taken, unreadable "
+           "file");
+}
+
+/* Parses the options of one command plus --file and --json; leaves the positional
+ * arguments in @argv after argv[0]. */
+static int
+parse_options (Ctx                 *ctx,
+               const GOptionEntry  *entries,
+               const char          *summary,
+               int                 *argc,
+               char              ***argv)
+{
+  g_autofree char *file = NULL;
+  gboolean json = FALSE;
+  const GOptionEntry common_entries[] = {
+    { "file", 'f', 0, G_OPTION_ARG_FILENAME, &file,
+      N_("Use the profiles file PATH instead of the default one"), N_("PATH") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+      N_("Print the result, or the error, as JSON on standard output"), NULL },
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_set_prgname (ctx->prgname);
+  context = g_option_context_new (ctx->parameters);
+  g_option_context_set_summary (context, summary);
+  g_option_context_set_description (context, commands_help ());
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  if (entries != NULL)
+    g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  g_option_context_add_main_entries (context, common_entries, GETTEXT_PACKAGE);
+
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      for (int i = 1; i < *argc; i++)
+        if (g_strcmp0 ((*argv)[i], "--json") == 0)
+          ctx->json = TRUE;
+      return usage_error (ctx, "%s", error->message);
+    }
+
+  if (file != NULL)
+    {
+      g_free (ctx->file);
+      ctx->file = g_steal_pointer (&file);
+    }
+  ctx->json = ctx->json || json;
+  return PL_EXIT_OK;
+}
+
+/* Loads the store. Problems with single profiles are warnings; a file that cannot be read
+ * at all is an error. */
+static int
+open_store (Ctx *ctx)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *problems;
+
+  ctx->store = pl_profile_store_new (ctx->file);
+  if (!pl_profile_store_load (ctx->store, NULL, &error))
+    return fail (ctx, error);
+
+  problems = pl_profile_store_get_problems (ctx->store);
+  for (guint i = 0; i < problems->len; i++)
+    g_printerr (_("%s: warning: %s\n"), ctx->prgname,
+                ((GError *) g_ptr_array_index (problems, i))->message);
+
+  return PL_EXIT_OK;
+}
+
+static int
+save_store (Ctx *ctx)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!pl_profile_store_save (ctx->store, NULL, &error))
+    return fail (ctx, error);
+  return PL_EXIT_OK;
+}
+
+/* The loaded profile @name, or NULL after reporting why there is none (@status). */
+static PlProfile *
+find_profile (Ctx        *ctx,
+              const char *name,
+              int        *status)
+{
+  PlProfile *profile = pl_profile_store_lookup (ctx->store, name);
+  g_autoptr(GError) error = NULL;
+
+  if (profile != NULL)
+    return profile;
+
+  if (pl_profile_store_has_name (ctx->store, name))
+    error = g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                         _("Profile “%s” has errors in “%s” (see above): fix it there or "
+                           "remove it"),
+                         name, pl_profile_store_get_path (ctx->store));
+  else
+    error = g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                         _("No profile named “%s” in “%s”"),
+                         name, pl_profile_store_get_path (ctx->store));
+  *status = fail (ctx, error);
+  return NULL;
+}
+
+/* -u, -t, --both: the protocol asked for, if any. -u with -t is both, as for `map`. */
+static gboolean
+protocol_from_flags (gboolean           udp,
+                     gboolean           tcp,
+                     gboolean           both,
+                     PlProfileProtocol *protocol)
+{
+  if (both || (udp && tcp))
+    *protocol = PL_PROFILE_PROTOCOL_BOTH;
+  else if (udp)
+    *protocol = PL_PROFILE_PROTOCOL_UDP;
+  else if (tcp)
+    *protocol = PL_PROFILE_PROTOCOL_TCP;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+/* Sets one value given on the command line, with the store's checks and messages. */
+static gboolean
+set_value (Ctx        *ctx,
+           PlProfile  *profile,
+           const char *key,
+           const char *value,
+           int        *status)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (value == NULL || pl_profile_set_key_value (profile, key, value, &error))
+    return TRUE;
+
+  *status = fail (ctx, error);
+  return FALSE;
+}
+
+/* Commands */
+
+static int
+cmd_list (Ctx   *ctx,
+          int    argc,
+          char **argv)
+{
+  GListModel *model;
+  guint n;
+  int status;
+
+  ctx->parameters = "";
+  status = parse_options (ctx, NULL, _("List the profiles."), &argc, &argv);
+  if (status != PL_EXIT_OK)
+    return status;
+  if (argc > 1)
+    return usage_error (ctx, _("Unexpected argument “%s”"), argv[1]);
+
+  status = open_store (ctx);
+  if (status != PL_EXIT_OK)
+    return status;
+
+  model = G_LIST_MODEL (ctx->store);
+  n = g_list_model_get_n_items (model);
+
+  if (ctx->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      GPtrArray *problems = pl_profile_store_get_problems (ctx->store);
+
+      json_builder_begin_object (builder);
+      json_add_string (builder, "file", pl_profile_store_get_path (ctx->store));
+      json_builder_set_member_name (builder, "profiles");
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < n; i++)
+        {
+          g_autoptr(PlProfile) profile = g_list_model_get_item (model, i);
+
+          json_add_profile (builder, profile);
+        }
+      json_builder_end_array (builder);
+      json_builder_set_member_name (builder, "problems");
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < problems->len; i++)
+        json_builder_add_string_value (builder,
+                                       ((GError *) g_ptr_array_index (problems, i))->message);
+      json_builder_end_array (builder);
+      json_builder_end_object (builder);
+      print_json (builder);
+      return PL_EXIT_OK;
+    }
+
+  if (n == 0)
+    {
+      g_print (_("No profiles in “%s”. Add one with “portlightctl profiles add”.\n"),
+               pl_profile_store_get_path (ctx->store));
+      return PL_EXIT_OK;
+    }
+
+  {
+    enum { COL_NAME, COL_PROTOCOL, COL_PUBLIC, COL_PRIVATE, COL_LIFETIME, COL_ENABLED,
+           COL_DESCRIPTION, N_COLS };
+    g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+    glong widths[N_COLS] = { 0 };
+    char **header = g_new0 (char *, N_COLS + 1);
+
+    header[COL_NAME] = g_strdup (_("NAME"));
+    header[COL_PROTOCOL] = g_strdup (_("PROTOCOL"));
+    header[COL_PUBLIC] = g_strdup (_("PUBLIC"));
+    header[COL_PRIVATE] = g_strdup (_("PRIVATE"));
+    header[COL_LIFETIME] = g_strdup (_("LIFETIME"));
+    header[COL_ENABLED] = g_strdup (_("ENABLED"));
+    header[COL_DESCRIPTION] = g_strdup (_("DESCRIPTION"));
+    g_ptr_array_add (rows, header);
+
+    for (guint i = 0; i < n; i++)
+      {
+        g_autoptr(PlProfile) profile = g_list_model_get_item (model, i);
+        char **row = g_new0 (char *, N_COLS + 1);
+        const char *description = pl_profile_get_description (profile);
+
+        row[COL_NAME] = g_strdup (pl_profile_get_name (profile));
+        row[COL_PROTOCOL] = g_strdup (protocol_label (profile));
+        row[COL_PUBLIC] = pl_profile_get_external_port (profile) != 0
+                          ? g_strdup_printf ("%u", pl_profile_get_external_port (profile))
+                          : g_strdup (_("same"));
+        row[COL_PRIVATE] = g_strdup_printf ("%u", pl_profile_get_internal_port (profile));
+        row[COL_LIFETIME] = g_strdup_printf ("%u", pl_profile_get_lifetime (profile));
+        row[COL_ENABLED] = g_strdup (pl_profile_get_enabled (profile) ? _("yes") : _("no"));
+        row[COL_DESCRIPTION] = g_strdup (description != NULL ? description : "");
+        g_ptr_array_add (rows, row);
+      }
+
+    for (guint r = 0; r < rows->len; r++)
+      {
+        char **row = g_ptr_array_index (rows, r);
+
+        for (guint c = 0; c < N_COLS; c++)
+          widths[c] = MAX (widths[c], g_utf8_strlen (row[c], -1));
+      }
+
+    for (guint r = 0; r < rows->len; r++)
+      {
+        char **row = g_ptr_array_index (rows, r);
+        g_autoptr(GString) line = g_string_new (NULL);
+
+        for (guint c = 0; c < N_COLS; c++)
+          {
+            g_string_append (line, row[c]);
+            if (c + 1 < N_COLS)
+              {
+                glong pad = widths[c] - g_utf8_strlen (row[c], -1) + 2;
+
+                for (glong k = 0; k < pad; k++)
+                  g_string_append_c (line, ' ');
+              }
+          }
+        while (line->len > 0 && line->str[line->len - 1] == ' ')
+          g_string_truncate (line, line->len - 1);
+        g_print ("%s\n", line->str);
+      }
+  }
+
+  return PL_EXIT_OK;
+}
+
+static int
+cmd_show (Ctx   *ctx,
+          int    argc,
+          char **argv)
+{
+  g_autofree char *public_port = NULL;
+  PlProfile *profile;
+  const char *description;
+  int status;
+
+  ctx->parameters = _("NAME");
+  status = parse_options (ctx, NULL, _("Show one profile."), &argc, &argv);
+  if (status != PL_EXIT_OK)
+    return status;
+  if (argc < 2)
+    return usage_error (ctx, _("Missing NAME"));
+  if (argc > 2)
+    return usage_error (ctx, _("Unexpected argument “%s”"), argv[2]);
+
+  status = open_store (ctx);
+  if (status != PL_EXIT_OK)
+    return status;
+
+  profile = find_profile (ctx, argv[1], &status);
+  if (profile == NULL)
+    return status;
+
+  if (ctx->json)
+    {
+      print_json_profile (profile);
+      return PL_EXIT_OK;
+    }
+
+  public_port = describe_public_port (profile);
+  description = pl_profile_get_description (profile);
+  g_print (_("Name:          %s\n"), pl_profile_get_name (profile));
+  g_print (_("Protocol:      %s\n"), protocol_label (profile));
+  g_print (_("Public port:   %s\n"), public_port);
+  g_print (_("Private port:  %u\n"), pl_profile_get_internal_port (profile));
+  g_print (_("Lifetime:      %u s\n"), pl_profile_get_lifetime (profile));
+  g_print (_("Enabled:       %s\n"), pl_profile_get_enabled (profile) ? _("yes") : _("no"));
+  if (description != NULL)
+    g_print (_("Description:   %s\n"), description);
+
+  return PL_EXIT_OK;
+}
+
+static int
+cmd_add (Ctx   *ctx,
+         int    argc,
+         char **argv)
+{
+  g_autoptr(PlProfile) profile = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *lifetime = NULL;
+  g_autofree char *description = NULL;
+  gboolean udp = FALSE;
+  gboolean tcp = FALSE;
+  gboolean both = FALSE;
+  gboolean disabled = FALSE;
+  PlProfileProtocol protocol = PL_PROFILE_PROTOCOL_TCP;
+  int status;
+  const GOptionEntry entries[] = {
+    { "udp", 'u', 0, G_OPTION_ARG_NONE, &udp, N_("Map UDP"), NULL },
+    { "tcp", 't', 0, G_OPTION_ARG_NONE, &tcp, N_("Map TCP (the default; with -u, both)"),
+      NULL },
+    { "both", 0, 0, G_OPTION_ARG_NONE, &both, N_("Map TCP and UDP"), NULL },
+    { "lifetime", 'l', 0, G_OPTION_ARG_STRING, &lifetime,
+      N_("Ask for a lifetime of SECONDS (1-86400, default 7200)"), N_("SECONDS") },
+    { "disabled", 0, 0, G_OPTION_ARG_NONE, &disabled,
+      N_("Add the profile switched off"), NULL },
+    { "description", 'd', 0, G_OPTION_ARG_STRING, &description,
+      N_("Describe the profile"), N_("TEXT") },
+    G_OPTION_ENTRY_NULL
+  };
+
+  ctx->parameters = _("NAME PUBLIC_PORT PRIVATE_PORT");
+  status = parse_options (ctx, entries,
+                          _("Add a profile: forward PUBLIC_PORT of the router to PRIVATE_PORT "
+                            "of this computer\nwhenever the profile is enabled. PUBLIC_PORT 0 "
+                            "asks for the same port as PRIVATE_PORT."),
+                          &argc, &argv);
+  if (status != PL_EXIT_OK)
+    return status;
+  if (argc < 2)
+    return usage_error (ctx, _("Missing NAME, PUBLIC_PORT and PRIVATE_PORT"));
+  if (argc < 3)
+    return usage_error (ctx, _("Missing PUBLIC_PORT and PRIVATE_PORT"));
+  if (argc < 4)
+    return usage_error (ctx, _("Missing PRIVATE_PORT"));
+  if (argc > 4)
+    return usage_error (ctx, _("Unexpected argument “%s”"), argv[4]);
+
+  profile = pl_profile_new (argv[1]);
+  if (!pl_profile_validate_name (argv[1], &error))
+    return fail (ctx, error);
+  protocol_from_flags (udp, tcp, both, &protocol);
+  pl_profile_set_protocol (profile, protocol);
+  pl_profile_set_enabled (profile, !disabled);
+  if (!set_value (ctx, profile, PL_PROFILE_KEY_EXTERNAL_PORT, argv[2], &status)
+      || !set_value (ctx, profile, PL_PROFILE_KEY_INTERNAL_PORT, argv[3], &status)
+      || !set_value (ctx, profile, PL_PROFILE_KEY_LIFETIME, lifetime, &status)
+      || !set_value (ctx, profile, PL_PROFILE_KEY_DESCRIPTION, description, &status))
+    return status;
+
+  status = open_store (ctx);
+  if (status != PL_EXIT_OK)
+    return status;
+
+  if (!pl_profile_store_add (ctx->store, profile, &error))
+    return fail (ctx, error);
+  status = save_store (ctx);
+  if (status != PL_EXIT_OK)
+    return status;
+
+  if (ctx->json)
+    print_json_profile (pl_profile_store_lookup (ctx->store, argv[1]));
+  else
+    print_summary (_("Added profile"), profile);
+  return PL_EXIT_OK;
+}
+
+static int
+cmd_edit (Ctx   *ctx,
+          int    argc,
+          char **argv)
+{
+  g_autoptr(PlProfile) changed = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *lifetime = NULL;
+  g_autofree char *description = NULL;
+  g_autofree char *new_name = NULL;
+  g_autofree char *public_port = NULL;
+  g_autofree char *private_port = NULL;
+  gboolean udp = FALSE;
+  gboolean tcp = FALSE;
+  gboolean both = FALSE;
+  gboolean enabled = FALSE;
+  gboolean disabled = FALSE;
+  PlProfileProtocol protocol;
+  PlProfile *profile;
+  int status;
+  const GOptionEntry entries[] = {
+    { "udp", 'u', 0, G_OPTION_ARG_NONE, &udp, N_("Map UDP"), NULL },
+    { "tcp", 't', 0, G_OPTION_ARG_NONE, &tcp, N_("Map TCP (with -u, both)"), NULL },
+    { "both", 0, 0, G_OPTION_ARG_NONE, &both, N_("Map TCP and UDP"), NULL },
+    { "lifetime", 'l', 0, G_OPTION_ARG_STRING, &lifetime,
+      N_("Ask for a lifetime of SECONDS (1-86400)"), N_("SECONDS") },
+    { "enabled", 0, 0, G_OPTION_ARG_NONE, &enabled, N_("Switch the profile on"), NULL },
+    { "disabled", 0, 0, G_OPTION_ARG_NONE, &disabled, N_("Switch the profile off"), NULL },
+    { "description", 'd', 0, G_OPTION_ARG_STRING, &description,
+      N_("Describe the profile (\"\" removes the description)"), N_("TEXT") },
+    { "name", 0, 0, G_OPTION_ARG_STRING, &new_name, N_("Rename the profile"), N_("NEWNAME") },
+    { "public-port", 0, 0, G_OPTION_ARG_STRING, &public_port,
+      N_("Ask for public port PORT (0 = the same as the private port)"), N_("PORT") },
+    { "private-port", 0, 0, G_OPTION_ARG_STRING, &private_port,
+      N_("Forward to port PORT of this computer"), N_("PORT") },
+    G_OPTION_ENTRY_NULL
+  };
+
+  ctx->parameters = _("NAME");
+  status = parse_options (ctx, entries, _("Change a profile: only the values given change."),
+                          &argc, &argv);
+  if (status != PL_EXIT_OK)
+    return status;
+  if (argc < 2)
+    return usage_error (ctx, _("Missing NAME"));
+  if (argc > 2)
+    return usage_error (ctx, _("Unexpected argument “%s”"), argv[2]);
+  if (enabled && disabled)
+    return usage_error (ctx, _("--enabled and --disabled cannot be used together"));
+  if (!udp && !tcp && !both && !enabled && !disabled && lifetime == NULL && description == NULL
+      && new_name == NULL && public_port == NULL && private_port == NULL)
+    return usage_error (ctx, _("Nothing to change: give at least one option"));
+
+  status = open_store (ctx);
+  if (status != PL_EXIT_OK)
+    return status;
+
+  profile = find_profile (ctx, argv[1], &status);
+  if (profile == NULL)
+    return status;
+
+  changed = pl_profile_copy (profile);
+  if (new_name != NULL)
+    {
+      if (!pl_profile_validate_name (new_name, &error))
+        return fail (ctx, error);
+      pl_profile_set_name (changed, new_name);
+    }
+  if (protocol_from_flags (udp, tcp, both, &protocol))
+    pl_profile_set_protocol (changed, protocol);
+  if (enabled || disabled)
+    pl_profile_set_enabled (changed, enabled);
+  if (!set_value (ctx, changed, PL_PROFILE_KEY_EXTERNAL_PORT, public_port, &status)
+      || !set_value (ctx, changed, PL_PROFILE_KEY_INTERNAL_PORT, private_port, &status)
+      || !set_value (ctx, changed, PL_PROFILE_KEY_LIFETIME, lifetime, &status)
+      || !set_value (ctx, changed, PL_PROFILE_KEY_DESCRIPTION, description, &status))
+    return status;
+
+  if (!pl_profile_store_replace (ctx->store, argv[1], changed, &error))
+    return fail (ctx, error);
+  status = save_store (ctx);
+  if (status != PL_EXIT_OK)
+    return status;
+
+  if (ctx->json)
+    print_json_profile (profile);
+  else
+    print_summary (_("Changed profile"), profile);
+  return PL_EXIT_OK;
+}
+
+static int
+cmd_remove (Ctx   *ctx,
+            int    argc,
+            char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  ctx->parameters = _("NAME");
+  status = parse_options (ctx, NULL, _("Remove a profile."), &argc, &argv);
+  if (status != PL_EXIT_OK)
+    return status;
+  if (argc < 2)
+    return usage_error (ctx, _("Missing NAME"));
+  if (argc > 2)
+    return usage_error (ctx, _("Unexpected argument “%s”"), argv[2]);
+
+  status = open_store (ctx);
+  if (status != PL_EXIT_OK)
+    return status;
+
+  /* A profile with errors in the file can be removed too. */
+  if (!pl_profile_store_has_name (ctx->store, argv[1]))
+    {
+      error = g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("No profile named “%s” in “%s”"),
+                           argv[1], pl_profile_store_get_path (ctx->store));
+      return fail (ctx, error);
+    }
+  if (!pl_profile_store_remove (ctx->store, argv[1], &error))
+    return fail (ctx, error);
+  status = save_store (ctx);
+  if (status != PL_EXIT_OK)
+    return status;
+
+  if (ctx->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      json_builder_begin_object (builder);
+      json_add_string (builder, "removed", argv[1]);
+      json_builder_end_object (builder);
+      print_json (builder);
+    }
+  else
+    {
+      g_print (_("Removed profile “%s”\n"), argv[1]);
+    }
+  return PL_EXIT_OK;
+}
+
+static int
+cmd_set_enabled (Ctx      *ctx,
+                 int       argc,
+                 char    **argv,
+                 gboolean  enabled)
+{
+  g_autoptr(GError) error = NULL;
+  PlProfile *profile;
+  int status;
+
+  ctx->parameters = _("NAME");
+  status = parse_options (ctx, NULL,
+                          enabled ? _("Enable a profile: its mapping is kept open.")
+                                  : _("Disable a profile: its mapping is removed."),
+                          &argc, &argv);
+  if (status != PL_EXIT_OK)
+    return status;
+  if (argc < 2)
+    return usage_error (ctx, _("Missing NAME"));
+  if (argc > 2)
+    return usage_error (ctx, _("Unexpected argument “%s”"), argv[2]);
+
+  status = open_store (ctx);
+  if (status != PL_EXIT_OK)
+    return status;
+
+  profile = find_profile (ctx, argv[1], &status);
+  if (profile == NULL)
+    return status;
+
+  if (!pl_profile_store_set_enabled (ctx->store, argv[1], enabled, &error))
+    return fail (ctx, error);
+  status = save_store (ctx);
+  if (status != PL_EXIT_OK)
+    return status;
+
+  if (ctx->json)
+    print_json_profile (profile);
+  else if (enabled)
+    g_print (_("Enabled profile “%s”\n"), argv[1]);
+  else
+    g_print (_("Disabled profile “%s”\n"), argv[1]);
+  return PL_EXIT_OK;
+}
+
+static int
+cmd_enable (Ctx   *ctx,
+            int    argc,
+            char **argv)
+{
+  return cmd_set_enabled (ctx, argc, argv, TRUE);
+}
+
+static int
+cmd_disable (Ctx   *ctx,
+             int    argc,
+             char **argv)
+{
+  return cmd_set_enabled (ctx, argc, argv, FALSE);
+}
+
+typedef int (*CommandFunc) (Ctx   *ctx,
+                            int    argc,
+                            char **argv);
+
+static const struct
+{
+  const char  *name;
+  CommandFunc  func;
+} commands[] = {
+  { "list", cmd_list },
+  { "show", cmd_show },
+  { "add", cmd_add },
+  { "edit", cmd_edit },
+  { "remove", cmd_remove },
+  { "enable", cmd_enable },
+  { "disable", cmd_disable },
+};
+
+/**
+ * pl_cli_profiles_main:
+ * @argc: the number of arguments
+ * @argv: the arguments, argv[0] being "profiles"
+ *
+ * `portlightctl profiles [--file PATH] [--json] COMMAND …`.
+ *
+ * Returns: a #PlExitCode
+ */
+int
+pl_cli_profiles_main (int    argc,
+                      char **argv)
+{
+  g_autoptr(Ctx) ctx = g_new0 (Ctx, 1);
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *file = NULL;
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+    { "file", 'f', 0, G_OPTION_ARG_FILENAME, &file,
+      N_("Use the profiles file PATH instead of the default one"), N_("PATH") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+      N_("Print the result, or the error, as JSON on standard output"), NULL },
+    G_OPTION_ENTRY_NULL
+  };
+  char *default_argv[] = { (char *) "list", NULL };
+  const char *command;
+
+  ctx->prgname = g_strdup (PROGRAM_NAME);
+  ctx->parameters = _("COMMAND [ARGUMENT…]");
+
+  /* Options given before the command (portlightctl profiles --file X list) apply to it. */
+  g_set_prgname (PROGRAM_NAME);
+  context = g_option_context_new (ctx->parameters);
+  g_option_context_set_strict_posix (context, TRUE);
+  g_option_context_set_summary (context, _("Manage profiles: named port mappings that a "
+                                           "running Portlight keeps open while enabled."));
+  g_option_context_set_description (context, commands_help ());
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      ctx->json = json;
+      return usage_error (ctx, "%s", error->message);
+    }
+
+  ctx->file = g_steal_pointer (&file);
+  ctx->json = json;
+
+  /* No command: list. */
+  if (argc < 2)
+    {
+      argc = 1;
+      argv = default_argv;
+    }
+  else
+    {
+      argc--;
+      argv++;
+    }
+  command = argv[0];
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      if (!g_str_equal (command, commands[i].name))
+        continue;
+
+      g_free (ctx->prgname);
+      ctx->prgname = g_strdup_printf ("%s %s", PROGRAM_NAME, command);
+      return commands[i].func (ctx, argc, argv);
+    }
+
+  return usage_error (ctx, _("Unknown command “%s”"), command);
+}

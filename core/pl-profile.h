@@ -1,0 +1,151 @@
+/* pl-profile.h
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "pl-types.h"
+
+G_BEGIN_DECLS
+
+/**
+ * PlProfileProtocol:
+ * @PL_PROFILE_PROTOCOL_TCP: one TCP mapping
+ * @PL_PROFILE_PROTOCOL_UDP: one UDP mapping
+ * @PL_PROFILE_PROTOCOL_BOTH: a TCP and a UDP mapping of the same ports
+ *
+ * What a profile maps. In the profiles file: `tcp`, `udp` or `both` (lower case).
+ */
+typedef enum
+{
+  PL_PROFILE_PROTOCOL_TCP,
+  PL_PROFILE_PROTOCOL_UDP,
+  PL_PROFILE_PROTOCOL_BOTH,
+} PlProfileProtocol;
+
+#define PL_TYPE_PROFILE_PROTOCOL (pl_profile_protocol_get_type ())
+GType        pl_profile_protocol_get_type    (void) G_GNUC_CONST;
+
+/* "tcp", "udp" or "both". */
+const char  *pl_profile_protocol_to_string   (PlProfileProtocol  protocol);
+/* Exactly "tcp", "udp" or "both" (no spaces, lower case). */
+gboolean     pl_profile_protocol_from_string (const char        *str,
+                                              PlProfileProtocol *protocol);
+/* TRUE if the two share a transport (BOTH overlaps TCP, UDP and BOTH). */
+gboolean     pl_profile_protocol_overlaps    (PlProfileProtocol  a,
+                                              PlProfileProtocol  b);
+
+/* Limits, also documented for users (the profiles file and portlightctl). */
+#define PL_PROFILE_DEFAULT_LIFETIME 7200
+#define PL_PROFILE_MIN_LIFETIME     1
+#define PL_PROFILE_MAX_LIFETIME     86400
+
+/* The keys of a profile group in the profiles file. */
+#define PL_PROFILE_KEY_PROTOCOL      "Protocol"
+#define PL_PROFILE_KEY_INTERNAL_PORT "InternalPort"
+#define PL_PROFILE_KEY_EXTERNAL_PORT "ExternalPort"
+#define PL_PROFILE_KEY_LIFETIME      "Lifetime"
+#define PL_PROFILE_KEY_ENABLED       "Enabled"
+#define PL_PROFILE_KEY_DESCRIPTION   "Description"
+
+#define PL_TYPE_PROFILE (pl_profile_get_type ())
+
+G_DECLARE_FINAL_TYPE (PlProfile, pl_profile, PL, PROFILE, GObject)
+
+/**
+ * PlProfile:
+ *
+ * A named port mapping the user wants: protocol, internal (private) port, requested
+ * external (public) port, lifetime, whether it is enabled, and an optional description.
+ *
+ * Every property has a setter that notifies only on a real change. Setters do not refuse
+ * out-of-range values, so that a profile can be filled in step by step;
+ * pl_profile_validate() says precisely what is wrong. Profiles that belong to a
+ * PlProfileStore are changed only through the store (pl_profile_store_replace(),
+ * pl_profile_store_set_enabled()); listen to their notify signals.
+ *
+ * Properties: `name` (string), `protocol` (PlProfileProtocol, default TCP),
+ * `internal-port` (0 until set; valid 1-65535), `external-port` (0 = the same as the
+ * internal port; valid 0-65535), `lifetime` (seconds, default 7200; valid 1-86400),
+ * `enabled` (default TRUE), `description` (nullable; an empty string is stored as NULL).
+ *
+ * Threading: a plain object without I/O; use it from one thread at a time.
+ */
+
+PlProfile         *pl_profile_new                  (const char         *name);
+/* Returns: (transfer full): a new, unowned profile with the same values. */
+PlProfile         *pl_profile_copy                 (PlProfile          *self);
+/* Copies every value of @other into @self (notifying what changes). */
+void               pl_profile_update               (PlProfile          *self,
+                                                    PlProfile          *other);
+gboolean           pl_profile_equal                (PlProfile          *a,
+                                                    PlProfile          *b);
+
+const char        *pl_profile_get_name             (PlProfile          *self);
+void               pl_profile_set_name             (PlProfile          *self,
+                                                    const char         *name);
+PlProfileProtocol  pl_profile_get_protocol         (PlProfile          *self);
+void               pl_profile_set_protocol         (PlProfile          *self,
+                                                    PlProfileProtocol   protocol);
+guint              pl_profile_get_internal_port    (PlProfile          *self);
+void               pl_profile_set_internal_port    (PlProfile          *self,
+                                                    guint               port);
+/* The requested public port; 0 = the same as the internal port. */
+guint              pl_profile_get_external_port    (PlProfile          *self);
+void               pl_profile_set_external_port    (PlProfile          *self,
+                                                    guint               port);
+/* The external port to ask the gateway for: the external port, or the internal one if 0. */
+guint              pl_profile_get_requested_port   (PlProfile          *self);
+guint              pl_profile_get_lifetime         (PlProfile          *self);
+void               pl_profile_set_lifetime         (PlProfile          *self,
+                                                    guint               lifetime);
+gboolean           pl_profile_get_enabled          (PlProfile          *self);
+void               pl_profile_set_enabled          (PlProfile          *self,
+                                                    gboolean            enabled);
+/* Returns: (nullable). */
+const char        *pl_profile_get_description      (PlProfile          *self);
+void               pl_profile_set_description      (PlProfile          *self,
+                                                    const char         *description);
+
+/* TRUE if the two would claim the same mapping: same internal port, overlapping protocols. */
+gboolean           pl_profile_overlaps             (PlProfile          *self,
+                                                    PlProfile          *other);
+
+/* Checks every value. On failure: PL_ERROR_INVALID_ARGUMENT with a translated message naming
+ * the profile, the key and what is wrong, in the same words as the file loader, e.g.
+ * "Profile “SSH”: InternalPort “0” is not a port number (1-65535)". */
+gboolean           pl_profile_validate             (PlProfile          *self,
+                                                    GError            **error);
+/* Checks a name alone (non-empty UTF-8, no control characters, no “[” or “]”, no
+ * leading or trailing white space). PL_ERROR_INVALID_ARGUMENT otherwise. */
+gboolean           pl_profile_validate_name        (const char         *name,
+                                                    GError            **error);
+
+/* Sets one value from its text in the profiles file, where @key is one of the
+ * PL_PROFILE_KEY_* names. The text must be exact: decimal numbers without sign or spaces,
+ * "tcp"/"udp"/"both", "true"/"false". Unknown keys are G_KEY_FILE_ERROR_KEY_NOT_FOUND, bad
+ * values PL_ERROR_INVALID_ARGUMENT ("Profile “SSH”: InternalPort “70000” is not a port
+ * number (1-65535)"). @self is left unchanged on error. */
+gboolean           pl_profile_set_key_value        (PlProfile          *self,
+                                                    const char         *key,
+                                                    const char         *value,
+                                                    GError            **error);
+
+/* Reads group @group of @key_file: a profile named @group. Protocol and InternalPort are
+ * required; ExternalPort (0), Lifetime (7200), Enabled (true) and Description (none) are
+ * optional; other keys are ignored. Every problem is appended to @problems (element-type
+ * GError, one per bad or missing key); returns NULL if there was any. */
+PlProfile         *pl_profile_new_from_key_file    (GKeyFile           *key_file,
+                                                    const char         *group,
+                                                    GPtrArray          *problems);
+/* Writes the profile's keys into group pl_profile_get_name() of @key_file, leaving other
+ * keys and comments of that group alone (Description is removed when NULL). */
+void               pl_profile_write_to_key_file    (PlProfile          *self,
+                                                    GKeyFile           *key_file);
+
+G_END_DECLS
