@@ -1403,6 +1403,7 @@ static const struct
   { "map", cmd_map, N_("Map a public port to a port of this computer") },
   { "unmap", cmd_unmap, N_("Remove one mapping, or all of them") },
   { "profiles", pl_cli_profiles_main, N_("Manage saved sets of mappings") },
+  { "run", pl_cli_run_main, N_("Keep the enabled profiles mapped until stopped") },
 };
 
 static char *

@@ -27,4 +27,8 @@ typedef enum
 int pl_cli_profiles_main (int    argc,
                           char **argv);
 
+/* `portlightctl run`: @argv[0] is "run". Returns a PlExitCode. */
+int pl_cli_run_main      (int    argc,
+                          char **argv);
+
 G_END_DECLS

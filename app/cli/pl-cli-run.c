@@ -1,0 +1,439 @@
+/* pl-cli-run.c: `portlightctl run`, the session engine headless in the foreground
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <stdio.h>
+
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
+
+#include "pl-cli.h"
+#include "pl-core.h"
+
+/* `portlightctl run` keeps every enabled profile of the store mapped, as the tray does, for
+ * servers and SSH sessions. It prints one line per state change (or one JSON object per line
+ * with --json), follows edits of the profile file, and on SIGINT or SIGTERM deletes its
+ * mappings within the session's bound (unless --keep-mappings) and exits 0. A second signal
+ * during that clean-up exits at once. */
+
+typedef struct
+{
+  gboolean      json;
+  PlSession    *session;
+  PlClock      *clock;
+  GMainLoop    *loop;
+  guint         signal_ids[2];
+  guint         n_signals;
+  gboolean      stopped;
+} Run;
+
+static void
+print_json_line (JsonBuilder *builder)
+{
+  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_generator_set_root (generator, root);
+  text = json_generator_to_data (generator, NULL);
+  g_print ("%s\n", text);
+  fflush (stdout);
+}
+
+static JsonBuilder *
+json_event_begin (const char *event)
+{
+  JsonBuilder *builder = json_builder_new ();
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format_iso8601 (now);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "event");
+  json_builder_add_string_value (builder, event);
+  json_builder_set_member_name (builder, "time");
+  json_builder_add_string_value (builder, stamp);
+  return builder;
+}
+
+static void
+print_text_line (const char *format,
+                 ...) G_GNUC_PRINTF (1, 2);
+
+static void
+print_text_line (const char *format,
+                 ...)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%H:%M:%S");
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_print ("%s %s\n", stamp, message);
+  fflush (stdout);
+}
+
+/* A clock time (microseconds on the session's clock) as local wall-clock time. */
+static GDateTime *
+clock_time_to_local (Run    *run,
+                     gint64  clock_time)
+{
+  gint64 delta = clock_time - pl_clock_get_time (run->clock);
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+
+  return g_date_time_add (now, delta);
+}
+
+static const char *
+protocol_label (PlProtocol protocol)
+{
+  return protocol == PL_PROTOCOL_UDP ? "UDP" : "TCP";
+}
+
+static void
+mapping_changed_cb (PlSession *session,
+                    PlMapping *mapping,
+                    Run       *run)
+{
+  PlMappingState state = pl_mapping_get_state (mapping);
+  const char *name = pl_mapping_get_profile_name (mapping);
+  PlProtocol protocol = pl_mapping_get_protocol (mapping);
+  guint internal_port = pl_mapping_get_internal_port (mapping);
+  guint requested = pl_mapping_get_requested_external_port (mapping);
+  guint external_port = pl_mapping_get_external_port (mapping);
+  const GError *error = pl_mapping_get_error (mapping);
+
+  if (run->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_event_begin ("mapping");
+
+      json_builder_set_member_name (builder, "profile");
+      json_builder_add_string_value (builder, name);
+      json_builder_set_member_name (builder, "protocol");
+      json_builder_add_string_value (builder, pl_protocol_to_string (protocol));
+      json_builder_set_member_name (builder, "state");
+      json_builder_add_string_value (builder, pl_mapping_state_to_string (state));
+      json_builder_set_member_name (builder, "private_port");
+      json_builder_add_int_value (builder, internal_port);
+      json_builder_set_member_name (builder, "requested_public_port");
+      json_builder_add_int_value (builder, requested);
+      if (state == PL_MAPPING_STATE_ACTIVE)
+        {
+          g_autoptr(GDateTime) expires = clock_time_to_local (run, pl_mapping_get_expires (mapping));
+          g_autoptr(GDateTime) renews = clock_time_to_local (run, pl_mapping_get_renew_at (mapping));
+          g_autofree char *expires_text = g_date_time_format_iso8601 (expires);
+          g_autofree char *renews_text = g_date_time_format_iso8601 (renews);
+
+          json_builder_set_member_name (builder, "public_port");
+          json_builder_add_int_value (builder, external_port);
+          json_builder_set_member_name (builder, "lifetime");
+          json_builder_add_int_value (builder, pl_mapping_get_lifetime (mapping));
+          json_builder_set_member_name (builder, "expires");
+          json_builder_add_string_value (builder, expires_text);
+          json_builder_set_member_name (builder, "renews");
+          json_builder_add_string_value (builder, renews_text);
+        }
+      if (state == PL_MAPPING_STATE_FAILED && error != NULL)
+        {
+          g_autoptr(GDateTime) retry = clock_time_to_local (run, pl_mapping_get_retry_at (mapping));
+          g_autofree char *retry_text = g_date_time_format_iso8601 (retry);
+
+          json_builder_set_member_name (builder, "error");
+          json_builder_add_string_value (builder, error->message);
+          json_builder_set_member_name (builder, "retry");
+          json_builder_add_string_value (builder, retry_text);
+        }
+      json_builder_end_object (builder);
+      print_json_line (builder);
+      return;
+    }
+
+  switch (state)
+    {
+    case PL_MAPPING_STATE_DISABLED:
+      print_text_line (_("%s: %s %u is off"), name, protocol_label (protocol), internal_port);
+      break;
+
+    case PL_MAPPING_STATE_MAPPING:
+      print_text_line (_("%s: asking the router for %s %u…"), name, protocol_label (protocol),
+                       internal_port);
+      break;
+
+    case PL_MAPPING_STATE_ACTIVE:
+      {
+        g_autoptr(GDateTime) renews = clock_time_to_local (run, pl_mapping_get_renew_at (mapping));
+        g_autofree char *renews_text = g_date_time_format (renews, "%H:%M:%S");
+
+        print_text_line (_("%s: %s public port %u → private port %u, renews at %s"),
+                         name, protocol_label (protocol), external_port, internal_port,
+                         renews_text);
+        if (requested != 0 && requested != external_port)
+          print_text_line (_("%s: note: the router gave public port %u, not %u as asked"),
+                           name, external_port, requested);
+      }
+      break;
+
+    case PL_MAPPING_STATE_FAILED:
+      {
+        g_autoptr(GDateTime) retry = clock_time_to_local (run, pl_mapping_get_retry_at (mapping));
+        g_autofree char *retry_text = g_date_time_format (retry, "%H:%M:%S");
+
+        print_text_line (_("%s: %s %u failed: %s (next try at %s)"), name,
+                         protocol_label (protocol), internal_port,
+                         error != NULL ? error->message : _("unknown error"), retry_text);
+      }
+      break;
+
+    default:
+      break;
+    }
+}
+
+static void
+external_address_changed_cb (PlSession  *session,
+                             const char *address,
+                             Run        *run)
+{
+  if (run->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_event_begin ("public-address");
+
+      json_builder_set_member_name (builder, "public_address");
+      json_builder_add_string_value (builder, address);
+      json_builder_end_object (builder);
+      print_json_line (builder);
+      return;
+    }
+
+  print_text_line (_("Public address %s"), address != NULL ? address : _("unknown"));
+}
+
+static void
+router_reset_cb (PlSession *session,
+                 guint      n_mappings,
+                 Run       *run)
+{
+  if (run->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_event_begin ("router-reset");
+
+      json_builder_set_member_name (builder, "mappings");
+      json_builder_add_int_value (builder, n_mappings);
+      json_builder_end_object (builder);
+      print_json_line (builder);
+      return;
+    }
+
+  print_text_line (g_dngettext (GETTEXT_PACKAGE,
+                                "The router restarted and lost its mappings: restoring %u mapping",
+                                "The router restarted and lost its mappings: restoring %u mappings",
+                                n_mappings),
+                   n_mappings);
+}
+
+static void
+double_nat_changed_cb (PlSession *session,
+                       gboolean   double_nat,
+                       Run       *run)
+{
+  if (run->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_event_begin ("double-nat");
+
+      json_builder_set_member_name (builder, "double_nat");
+      json_builder_add_boolean_value (builder, double_nat);
+      json_builder_end_object (builder);
+      print_json_line (builder);
+      return;
+    }
+
+  if (double_nat)
+    print_text_line (_("Warning: the router's public address is itself private: this network "
+                       "is behind another NAT (double NAT or carrier-grade NAT), so mappings "
+                       "will probably not be reachable from the Internet."));
+  else
+    print_text_line (_("The router now has a public address."));
+}
+
+static void
+gateway_changed_cb (PlSession  *session,
+                    const char *gateway,
+                    Run        *run)
+{
+  if (run->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_event_begin ("gateway");
+
+      json_builder_set_member_name (builder, "gateway");
+      if (gateway != NULL)
+        json_builder_add_string_value (builder, gateway);
+      else
+        json_builder_add_null_value (builder);
+      json_builder_end_object (builder);
+      print_json_line (builder);
+      return;
+    }
+
+  if (gateway != NULL)
+    print_text_line (_("Router %s · %s"), gateway, "NAT-PMP");
+  else
+    print_text_line (_("No default gateway: waiting for the network"));
+}
+
+static void
+stop_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  Run *run = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!pl_session_stop_finish (PL_SESSION (source), result, &error))
+    g_printerr ("%s: %s\n", g_get_prgname (), error->message);
+  g_main_loop_quit (run->loop);
+}
+
+static gboolean
+signal_cb (gpointer user_data)
+{
+  Run *run = user_data;
+
+  run->n_signals++;
+  if (run->n_signals > 1)
+    {
+      /* A second Ctrl-C: the user does not want to wait for the clean-up. */
+      g_main_loop_quit (run->loop);
+      return G_SOURCE_CONTINUE;
+    }
+
+  if (!run->json)
+    print_text_line (pl_session_get_keep_mappings_on_exit (run->session)
+                     ? _("Stopping; the mappings stay on the router until they expire")
+                     : _("Stopping: removing the mappings from the router…"));
+  run->stopped = TRUE;
+  pl_session_stop_async (run->session, NULL, stop_cb, run);
+  return G_SOURCE_CONTINUE;
+}
+
+static int
+run_usage_error (GOptionContext *context,
+                 const char     *reason)
+{
+  g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
+
+  g_printerr ("%s: %s\n\n%s", g_get_prgname (), reason, help);
+  return PL_EXIT_USAGE;
+}
+
+int
+pl_cli_run_main (int    argc,
+                 char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PlProfileStore) store = NULL;
+  g_autoptr(GInetAddress) gateway = NULL;
+  g_autofree char *gateway_text = NULL;
+  g_autofree char *file = NULL;
+  gboolean keep_mappings = FALSE;
+  gboolean json = FALSE;
+  GPtrArray *problems;
+  Run run = { 0 };
+  const GOptionEntry entries[] = {
+    { "gateway", 'g', 0, G_OPTION_ARG_STRING, &gateway_text,
+      N_("Ask this router instead of the default gateway"), N_("ADDRESS") },
+    { "file", 'f', 0, G_OPTION_ARG_FILENAME, &file,
+      N_("Use this profile file instead of the default one"), N_("FILE") },
+    { "keep-mappings", 0, 0, G_OPTION_ARG_NONE, &keep_mappings,
+      N_("Leave the mappings on the router when stopping"), NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+      N_("Print one JSON object per line for each event"), NULL },
+    G_OPTION_ENTRY_NULL
+  };
+
+  g_set_prgname ("portlightctl run");
+  context = g_option_context_new (NULL);
+  g_option_context_set_summary (context,
+                                _("Keep every enabled profile mapped until Ctrl-C or SIGTERM, "
+                                  "printing each change.\nThe profile file is followed as it "
+                                  "is edited; router restarts and network changes are repaired "
+                                  "by themselves."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return run_usage_error (context, error->message);
+  if (argc > 1)
+    {
+      g_autofree char *reason = g_strdup_printf (_("Unexpected argument “%s”"), argv[1]);
+
+      return run_usage_error (context, reason);
+    }
+  if (gateway_text != NULL)
+    {
+      gateway = pl_gateway_parse_address (gateway_text, &error);
+      if (gateway == NULL)
+        return run_usage_error (context, error->message);
+    }
+
+  store = pl_profile_store_new (file);
+  if (!pl_profile_store_load (store, NULL, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        g_clear_error (&error);   /* no profiles yet: add some while we run */
+      else
+        {
+          g_printerr ("%s: %s\n", g_get_prgname (), error->message);
+          return PL_EXIT_PROFILE_ERROR;
+        }
+    }
+
+  problems = pl_profile_store_get_problems (store);
+  for (guint i = 0; problems != NULL && i < problems->len; i++)
+    g_printerr (_("%s: warning: %s\n"), g_get_prgname (),
+                ((GError *) g_ptr_array_index (problems, i))->message);
+
+  pl_profile_store_set_watching (store, TRUE);
+
+  run.json = json;
+  run.loop = g_main_loop_new (NULL, FALSE);
+  run.session = pl_session_new (G_LIST_MODEL (store), NULL, gateway, keep_mappings);
+  run.clock = pl_session_get_clock (run.session);
+
+  g_signal_connect (run.session, "mapping-changed", G_CALLBACK (mapping_changed_cb), &run);
+  g_signal_connect (run.session, "external-address-changed",
+                    G_CALLBACK (external_address_changed_cb), &run);
+  g_signal_connect (run.session, "router-reset", G_CALLBACK (router_reset_cb), &run);
+  g_signal_connect (run.session, "double-nat-changed", G_CALLBACK (double_nat_changed_cb), &run);
+  g_signal_connect (run.session, "gateway-changed", G_CALLBACK (gateway_changed_cb), &run);
+
+  run.signal_ids[0] = g_unix_signal_add (SIGINT, signal_cb, &run);
+  run.signal_ids[1] = g_unix_signal_add (SIGTERM, signal_cb, &run);
+
+  if (!json)
+    print_text_line (g_dngettext (GETTEXT_PACKAGE,
+                                  "Keeping %u profile from %s mapped (Ctrl-C stops)",
+                                  "Keeping %u profiles from %s mapped (Ctrl-C stops)",
+                                  g_list_model_get_n_items (G_LIST_MODEL (store))),
+                     g_list_model_get_n_items (G_LIST_MODEL (store)),
+                     pl_profile_store_get_path (store));
+
+  pl_session_start (run.session);
+  g_main_loop_run (run.loop);
+
+  for (guint i = 0; i < G_N_ELEMENTS (run.signal_ids); i++)
+    g_clear_handle_id (&run.signal_ids[i], g_source_remove);
+  g_signal_handlers_disconnect_by_data (run.session, &run);
+  g_clear_object (&run.session);
+  g_clear_pointer (&run.loop, g_main_loop_unref);
+
+  return run.n_signals > 1 ? PL_EXIT_LOCAL_ERROR : PL_EXIT_OK;
+}
