@@ -14,3 +14,8 @@
 #include "pl-clock.h"
 #include "pl-gateway.h"
 #include "pl-client.h"
+#include "pl-port-mapper.h"
+#include "pl-mapping.h"
+#include "pl-session.h"
+#include "pl-profile.h"
+#include "pl-profile-store.h"

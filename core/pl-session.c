@@ -1,0 +1,2575 @@
+/* pl-session.c
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "pl-announce-listener.h"
+#include "pl-client.h"
+#include "pl-error.h"
+#include "pl-mapping-private.h"
+#include "pl-natpmp.h"
+#include "pl-profile.h"
+#include "pl-session.h"
+
+/**
+ * PlSession:
+ *
+ * The session engine: keeps every enabled [class@Pl.Profile] of a list model (normally a
+ * [class@Pl.ProfileStore]) mapped on the default gateway, one [class@Pl.Mapping] per
+ * profile and protocol, and tells the user interface about every change by signal, so that
+ * it never polls.
+ *
+ * - Requests go out one at a time through a [iface@Pl.PortMapper] (a [class@Pl.Client]
+ *   for NAT-PMP); the session keeps at most one request per mapping queued, so that nothing
+ *   floods the gateway.
+ * - A granted mapping is renewed at half the *granted* lifetime, suggesting the public port
+ *   the gateway gave (RFC 6886 section 3.3). A renewal that goes unanswered is retried until
+ *   the mapping expires; then it counts as lost and is created again from scratch.
+ * - Failures are retried for ever with back-off: 30 s doubling to 15 min for transient
+ *   errors and timeouts, 30 min doubling to 2 h when the gateway refuses (not authorized,
+ *   unsupported).
+ * - Router resets are detected from the epoch of every packet from the gateway (RFC 6886
+ *   section 3.6) and from announcements on 224.0.0.1:5350 (NAT-PMP, and the PCP ANNOUNCE
+ *   miniupnpd sends when it starts). Every enabled mapping is then created again at once,
+ *   and [signal@Pl.Session::router-reset] is emitted; such rounds happen at most once per
+ *   10 s per gateway.
+ * - On network changes (and after a resume) the gateway is discovered again; a new gateway
+ *   means starting over on it.
+ * - [method@Pl.Session.stop_async] deletes the mappings within a bounded time, unless
+ *   [property@Pl.Session:keep-mappings-on-exit] is set.
+ *
+ * Profile changes (items-changed of the model, or notify of a profile) are applied
+ * together from an idle: disabling, removing or changing the ports of a profile deletes its
+ * mappings on the gateway.
+ *
+ * Threading: a session belongs to the thread-default GMainContext it was created on; call
+ * it only from that context's thread. All timing goes through its [class@Pl.Clock].
+ */
+
+#define RETRY_SHORT_MIN_MS        (30 * 1000)
+#define RETRY_SHORT_MAX_MS        (15 * 60 * 1000)
+#define RETRY_LONG_MIN_MS         (30 * 60 * 1000)
+#define RETRY_LONG_MAX_MS         (2 * 60 * 60 * 1000)
+#define RESET_ROUND_INTERVAL_US   (10 * G_USEC_PER_SEC)
+#define RESYNC_INTERVAL_US        (10 * G_USEC_PER_SEC)
+#define NETWORK_DEBOUNCE_MS       1000
+#define MIN_RENEW_DELAY_MS        500
+
+typedef struct _Entry Entry;
+typedef struct _Op Op;
+
+typedef enum
+{
+  OP_ADDRESS,
+  OP_MAP,
+  OP_UNMAP,
+} OpKind;
+
+struct _Op
+{
+  PlSession    *session;        /* not owned; NULL once detached (cancelled by us) */
+  OpKind        kind;
+  Entry        *entry;          /* OP_MAP */
+  PlProtocol    protocol;       /* OP_UNMAP */
+  guint16       internal_port;  /* OP_UNMAP */
+  GCancellable *cancellable;
+  GSource      *deadline;       /* while stopping: the op's share of the time left */
+};
+
+struct _Entry
+{
+  PlSession  *session;          /* not owned */
+  PlMapping  *mapping;
+  char       *profile_name;
+  PlProtocol  protocol;
+  guint16     internal_port;
+  guint16     requested_port;   /* 0 = the internal port */
+  guint32     lifetime;         /* requested */
+  guint       enabled : 1;
+  guint       in_flight : 1;    /* a map request of ours is with the mapper */
+  guint       seen : 1;         /* reconcile mark */
+  Op         *queued;           /* a map request waiting in the queue */
+  guint16     last_port;        /* last port granted (suggested again); 0 = none */
+  gint64      expires;          /* clock time the granted mapping runs out; 0 = none */
+  GSource    *timer;            /* renewal or retry */
+  GSource    *expiry;
+  guint       failures;
+  GError     *config_error;     /* the profile is invalid */
+};
+
+struct _PlSession
+{
+  GObject                 parent_instance;
+
+  GMainContext           *context;
+  GListModel             *profiles;
+  PlClock                *clock;
+  GInetAddress           *fixed_gateway;
+  guint16                 announce_port;
+  guint                   keep_mappings : 1;
+  guint                   monitor_network : 1;
+  guint                   running : 1;
+  guint                   started : 1;
+  guint                   stopping : 1;
+  guint                   address_queued : 1;
+  guint                   have_epoch : 1;
+  guint                   double_nat : 1;
+  guint                   address_in_flight : 1;
+  guint                   address_wanted : 1;
+  guint                   stop_timeout;
+
+  PlSessionMapperFactory  mapper_factory;
+  gpointer                mapper_factory_data;
+  GDestroyNotify          mapper_factory_destroy;
+  PlSessionDiscoverFunc   discover_func;
+  gpointer                discover_data;
+  GDestroyNotify          discover_destroy;
+
+  /* Profiles and mappings. */
+  GPtrArray              *entries;          /* Entry*, in list order */
+  GListStore             *mappings;         /* PlMapping, same order */
+  GPtrArray              *watched;          /* PlProfile* whose notify we follow */
+  gulong                  items_changed_id;
+  guint                   reconcile_id;
+
+  /* Gateway. */
+  GInetAddress           *gateway;
+  char                   *gateway_str;
+  char                   *gateway_iface;
+  PlPortMapper           *mapper;
+  gulong                  epoch_id;
+  GSource                *discover_timer;
+  gint64                  discover_at;
+  guint                   discover_failures;
+  GError                 *no_gateway_error;
+
+  /* Requests. */
+  GQueue                  queue;            /* Op* */
+  Op                     *inflight;
+
+  /* Public address. */
+  char                   *external_address;
+  GSource                *address_timer;
+  guint                   address_failures;
+
+  /* Epoch tracking and reset rounds. */
+  guint32                 prev_epoch;
+  gint64                  prev_epoch_time;
+  gint64                  last_round;       /* 0 = none yet */
+  GSource                *round_timer;
+
+  /* Announcements and network changes. */
+  PlAnnounceListener     *listener;
+  GNetworkMonitor        *monitor;
+  gulong                  monitor_id;
+  GSource                *network_timer;
+  gint64                  last_resync;
+  GCancellable           *cancellable;      /* bus lookup */
+  GDBusConnection        *system_bus;
+  guint                   sleep_subscription;
+
+  /* Stop. */
+  GTask                  *stop_task;
+  GSource                *stop_timer;
+  gint64                  stop_deadline;
+  guint                   stop_unconfirmed;
+};
+
+G_DEFINE_FINAL_TYPE (PlSession, pl_session, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_PROFILES,
+  PROP_CLOCK,
+  PROP_FIXED_GATEWAY,
+  PROP_GATEWAY,
+  PROP_KEEP_MAPPINGS_ON_EXIT,
+  PROP_EXTERNAL_ADDRESS,
+  PROP_DOUBLE_NAT,
+  PROP_ANNOUNCE_PORT,
+  PROP_MONITOR_NETWORK,
+  PROP_STOP_TIMEOUT,
+  PROP_LISTENING,
+  N_PROPS
+};
+
+enum {
+  SIGNAL_MAPPING_CHANGED,
+  SIGNAL_EXTERNAL_ADDRESS_CHANGED,
+  SIGNAL_ROUTER_RESET,
+  SIGNAL_DOUBLE_NAT_CHANGED,
+  SIGNAL_GATEWAY_CHANGED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void kick               (PlSession *self);
+static void queue_map          (PlSession *self,
+                                Entry     *entry);
+static void queue_address      (PlSession *self);
+static void epoch_seen         (PlSession *self,
+                                guint32    epoch);
+static void schedule_reconcile (PlSession *self);
+static void stop_complete      (PlSession *self);
+
+/* Timers. */
+
+static gint64
+now_us (PlSession *self)
+{
+  return pl_clock_get_time (self->clock);
+}
+
+static GSource *
+timer_new (PlSession   *self,
+           guint64      delay_ms,
+           GSourceFunc  func,
+           gpointer     data)
+{
+  GSource *source = pl_clock_timeout_source_new (self->clock, delay_ms);
+
+  g_source_set_callback (source, func, data, NULL);
+  g_source_set_static_name (source, "[portlight] session timer");
+  g_source_attach (source, self->context);
+  return source;
+}
+
+static guint64
+ms_until (PlSession *self,
+          gint64     when)
+{
+  gint64 delta = when - now_us (self);
+
+  return delta > 0 ? (guint64) (delta + 999) / 1000 : 0;
+}
+
+static void
+timer_clear (GSource **source)
+{
+  if (*source == NULL)
+    return;
+  g_source_destroy (*source);
+  g_clear_pointer (source, g_source_unref);
+}
+
+/* Back-off: transient errors and timeouts retry soon, refusals much later. */
+
+static gboolean
+error_is_refusal (const GError *error)
+{
+  return error != NULL && error->domain == PL_ERROR &&
+         (error->code == PL_ERROR_NOT_AUTHORIZED ||
+          error->code == PL_ERROR_UNSUPPORTED_VERSION ||
+          error->code == PL_ERROR_UNSUPPORTED_OPCODE ||
+          error->code == PL_ERROR_UNKNOWN_RESULT);
+}
+
+static guint64
+backoff_ms (const GError *error,
+            guint         failures)
+{
+  guint64 min_ms = RETRY_SHORT_MIN_MS;
+  guint64 max_ms = RETRY_SHORT_MAX_MS;
+  guint64 delay;
+
+  if (error_is_refusal (error))
+    {
+      min_ms = RETRY_LONG_MIN_MS;
+      max_ms = RETRY_LONG_MAX_MS;
+    }
+
+  delay = min_ms << MIN (failures > 0 ? failures - 1 : 0, 16);
+  return MIN (delay, max_ms);
+}
+
+/* Ops. */
+
+static Op *
+op_new (PlSession *self,
+        OpKind     kind)
+{
+  Op *op = g_new0 (Op, 1);
+
+  op->session = self;
+  op->kind = kind;
+  op->cancellable = g_cancellable_new ();
+  return op;
+}
+
+static void
+op_free (Op *op)
+{
+  timer_clear (&op->deadline);
+  g_clear_object (&op->cancellable);
+  g_free (op);
+}
+
+/* Forget the op in flight: it is detached and cancelled, so its callback only frees it. */
+static void
+cancel_inflight (PlSession *self)
+{
+  Op *op = self->inflight;
+
+  if (op == NULL)
+    return;
+
+  self->inflight = NULL;
+  if (op->entry != NULL)
+    op->entry->in_flight = FALSE;
+  if (op->kind == OP_ADDRESS)
+    self->address_in_flight = FALSE;
+  op->entry = NULL;
+  op->session = NULL;
+  timer_clear (&op->deadline);
+  g_cancellable_cancel (op->cancellable);
+}
+
+static void
+queue_remove_op (PlSession *self,
+                 Op        *op)
+{
+  g_queue_remove (&self->queue, op);
+  if (op->entry != NULL && op->entry->queued == op)
+    op->entry->queued = NULL;
+  if (op->kind == OP_ADDRESS)
+    self->address_queued = FALSE;
+  op_free (op);
+}
+
+static void
+queue_clear (PlSession *self,
+             gboolean   keep_unmaps)
+{
+  GList *l = self->queue.head;
+
+  while (l != NULL)
+    {
+      GList *next = l->next;
+      Op *op = l->data;
+
+      if (!keep_unmaps || op->kind != OP_UNMAP)
+        queue_remove_op (self, op);
+      l = next;
+    }
+}
+
+static void
+queue_unmap (PlSession  *self,
+             PlProtocol  protocol,
+             guint16     internal_port)
+{
+  Op *op;
+
+  for (GList *l = self->queue.head; l != NULL; l = l->next)
+    {
+      op = l->data;
+      if (op->kind == OP_UNMAP && op->protocol == protocol && op->internal_port == internal_port)
+        return;
+    }
+
+  op = op_new (self, OP_UNMAP);
+  op->protocol = protocol;
+  op->internal_port = internal_port;
+  g_queue_push_tail (&self->queue, op);
+  kick (self);
+}
+
+/* Mappings. */
+
+static void
+entry_publish (Entry          *entry,
+               PlMappingState  state,
+               guint16         external_port,
+               guint32         lifetime,
+               gint64          expires,
+               gint64          renew_at,
+               const GError   *error,
+               gint64          retry_at)
+{
+  PlMapping *mapping = entry->mapping;
+  gboolean changed = FALSE;
+
+  g_object_freeze_notify (G_OBJECT (mapping));
+  changed |= _pl_mapping_set_state (mapping, state);
+  changed |= _pl_mapping_set_external_port (mapping, external_port);
+  changed |= _pl_mapping_set_lifetime (mapping, lifetime);
+  changed |= _pl_mapping_set_expires (mapping, expires);
+  changed |= _pl_mapping_set_renew_at (mapping, renew_at);
+  changed |= _pl_mapping_set_error (mapping, error);
+  changed |= _pl_mapping_set_retry_at (mapping, retry_at);
+  g_object_thaw_notify (G_OBJECT (mapping));
+
+  if (changed)
+    g_signal_emit (entry->session, signals[SIGNAL_MAPPING_CHANGED], 0, mapping);
+}
+
+static void
+entry_publish_pending (Entry *entry)
+{
+  entry_publish (entry, PL_MAPPING_STATE_MAPPING, 0, 0, 0, 0,
+                 pl_mapping_get_error (entry->mapping), 0);
+}
+
+static void
+entry_publish_disabled (Entry *entry)
+{
+  entry_publish (entry, PL_MAPPING_STATE_DISABLED, 0, 0, 0, 0, entry->config_error, 0);
+}
+
+static Entry *
+entry_new (PlSession  *self,
+           const char *profile_name,
+           PlProtocol  protocol)
+{
+  Entry *entry = g_new0 (Entry, 1);
+
+  entry->session = self;
+  entry->profile_name = g_strdup (profile_name);
+  entry->protocol = protocol;
+  entry->mapping = _pl_mapping_new (profile_name, protocol, 0, 0);
+  return entry;
+}
+
+static void
+entry_clear_timers (Entry *entry)
+{
+  timer_clear (&entry->timer);
+  timer_clear (&entry->expiry);
+}
+
+static void
+entry_free (Entry *entry)
+{
+  entry_clear_timers (entry);
+  g_clear_object (&entry->mapping);
+  g_clear_error (&entry->config_error);
+  g_free (entry->profile_name);
+  g_free (entry);
+}
+
+/* Whether the gateway may hold a mapping for @entry. Deleting one that is not there is
+ * harmless (RFC 6886 section 3.4), so this errs on the side of yes. */
+static gboolean
+entry_may_be_mapped (Entry *entry)
+{
+  return entry->expires != 0 || entry->in_flight || entry->last_port != 0;
+}
+
+/* Stop everything going on for @entry, and delete its mapping on the gateway if there may
+ * be one. */
+static void
+entry_release (PlSession *self,
+               Entry     *entry)
+{
+  gboolean mapped = entry_may_be_mapped (entry);
+
+  if (self->inflight != NULL && self->inflight->entry == entry)
+    {
+      cancel_inflight (self);
+      mapped = TRUE;
+    }
+  if (entry->queued != NULL)
+    queue_remove_op (self, entry->queued);
+  entry_clear_timers (entry);
+
+  if (mapped && self->mapper != NULL && entry->internal_port != 0)
+    queue_unmap (self, entry->protocol, entry->internal_port);
+
+  entry->last_port = 0;
+  entry->expires = 0;
+  entry->failures = 0;
+}
+
+static gboolean
+entry_renew_cb (gpointer data)
+{
+  Entry *entry = data;
+
+  g_clear_pointer (&entry->timer, g_source_unref);
+  queue_map (entry->session, entry);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+entry_retry_cb (gpointer data)
+{
+  Entry *entry = data;
+
+  g_clear_pointer (&entry->timer, g_source_unref);
+  if (entry->expires == 0)
+    entry_publish_pending (entry);
+  queue_map (entry->session, entry);
+  return G_SOURCE_REMOVE;
+}
+
+/* The granted lifetime ran out before a renewal got through: the mapping is lost. Create it
+ * again with a fresh request (and the full retransmission schedule), still suggesting the
+ * last port. */
+static gboolean
+entry_expired_cb (gpointer data)
+{
+  Entry *entry = data;
+  PlSession *self = entry->session;
+
+  g_clear_pointer (&entry->expiry, g_source_unref);
+  g_debug ("Mapping %s/%s expired without renewal; creating it again",
+           entry->profile_name, pl_protocol_to_string (entry->protocol));
+
+  if (entry->in_flight)
+    cancel_inflight (self);
+  timer_clear (&entry->timer);
+  entry->expires = 0;
+  entry->failures = 0;
+  entry_publish (entry, PL_MAPPING_STATE_MAPPING, 0, 0, 0, 0, NULL, 0);
+  queue_map (self, entry);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+entry_granted (PlSession *self,
+               Entry     *entry,
+               guint16    external_port,
+               guint32    lifetime)
+{
+  gint64 now = now_us (self);
+  guint64 renew_ms = MAX ((guint64) lifetime * 1000 / 2, MIN_RENEW_DELAY_MS);
+  guint64 life_ms = (guint64) lifetime * 1000;
+
+  entry_clear_timers (entry);
+  entry->last_port = external_port;
+  entry->expires = now + (gint64) life_ms * 1000;
+  entry->failures = 0;
+
+  if (external_port != (entry->requested_port != 0 ? entry->requested_port
+                                                   : entry->internal_port))
+    g_debug ("Mapping %s/%s: the gateway gave port %u instead of the one asked for",
+             entry->profile_name, pl_protocol_to_string (entry->protocol), external_port);
+
+  entry->timer = timer_new (self, renew_ms, entry_renew_cb, entry);
+  entry->expiry = timer_new (self, life_ms, entry_expired_cb, entry);
+
+  entry_publish (entry, PL_MAPPING_STATE_ACTIVE, external_port, lifetime, entry->expires,
+                 now + (gint64) renew_ms * 1000, NULL, 0);
+}
+
+static void
+entry_failed (PlSession    *self,
+              Entry        *entry,
+              const GError *error)
+{
+  gint64 now = now_us (self);
+  guint64 delay_ms;
+
+  entry->failures++;
+  delay_ms = backoff_ms (error, entry->failures);
+  timer_clear (&entry->timer);
+  entry->timer = timer_new (self, delay_ms, entry_retry_cb, entry);
+
+  g_debug ("Mapping %s/%s failed (%s); next attempt in %" G_GUINT64_FORMAT " s",
+           entry->profile_name, pl_protocol_to_string (entry->protocol),
+           error->message, delay_ms / 1000);
+
+  if (entry->expires > now)
+    {
+      /* A renewal failed: the mapping still holds until it expires. */
+      entry_publish (entry, PL_MAPPING_STATE_ACTIVE,
+                     pl_mapping_get_external_port (entry->mapping),
+                     pl_mapping_get_lifetime (entry->mapping),
+                     entry->expires, 0, error, now + (gint64) delay_ms * 1000);
+    }
+  else
+    {
+      timer_clear (&entry->expiry);
+      entry->expires = 0;
+      entry_publish (entry, PL_MAPPING_STATE_FAILED, 0, 0, 0, 0, error,
+                     now + (gint64) delay_ms * 1000);
+    }
+}
+
+/* Requests. */
+
+static void
+queue_map (PlSession *self,
+           Entry     *entry)
+{
+  Op *op;
+
+  if (!self->running || !entry->enabled || entry->config_error != NULL)
+    return;
+  if (entry->queued != NULL || entry->in_flight)
+    return;
+
+  op = op_new (self, OP_MAP);
+  op->entry = entry;
+  entry->queued = op;
+  g_queue_push_tail (&self->queue, op);
+  kick (self);
+}
+
+static void
+queue_address (PlSession *self)
+{
+  if (!self->running)
+    return;
+
+  self->address_wanted = TRUE;
+  if (self->address_queued || self->address_in_flight)
+    return;
+
+  timer_clear (&self->address_timer);
+  self->address_queued = TRUE;
+  g_queue_push_tail (&self->queue, op_new (self, OP_ADDRESS));
+  kick (self);
+}
+
+static void
+set_external_address (PlSession    *self,
+                      const guint8 *address)
+{
+  g_autofree char *text = NULL;
+  gboolean double_nat = FALSE;
+
+  if (address != NULL)
+    {
+      text = g_strdup_printf ("%u.%u.%u.%u", address[0], address[1], address[2], address[3]);
+      double_nat = pl_natpmp_address_is_double_nat (address);
+    }
+
+  if (g_strcmp0 (text, self->external_address) != 0)
+    {
+      g_free (self->external_address);
+      self->external_address = g_steal_pointer (&text);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXTERNAL_ADDRESS]);
+      g_signal_emit (self, signals[SIGNAL_EXTERNAL_ADDRESS_CHANGED], 0, self->external_address);
+    }
+
+  if (double_nat != self->double_nat)
+    {
+      self->double_nat = double_nat;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DOUBLE_NAT]);
+      g_signal_emit (self, signals[SIGNAL_DOUBLE_NAT_CHANGED], 0, double_nat);
+    }
+}
+
+static gboolean
+address_retry_cb (gpointer data)
+{
+  PlSession *self = data;
+
+  g_clear_pointer (&self->address_timer, g_source_unref);
+  queue_address (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Each callback owns its op. An op the session cancelled was detached from it first (the
+ * session may be gone by now), so it is only freed. An op cut short by its stop deadline is
+ * still attached and fails like any other. */
+
+static void
+address_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  Op *op = user_data;
+  PlSession *self;
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GError) error = NULL;
+  guint32 epoch = 0;
+
+  address = pl_port_mapper_get_external_address_finish (PL_PORT_MAPPER (source), result,
+                                                        &epoch, &error);
+  if (op->session == NULL)
+    {
+      op_free (op);
+      return;
+    }
+
+  self = op->session;
+  g_assert (self->inflight == op);
+  self->inflight = NULL;
+  op_free (op);
+
+  if (address != NULL && g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV4)
+    {
+      /* Still counted as in flight during the epoch check: a reset round need not ask
+       * again for what this reply from the rebooted gateway says. */
+      epoch_seen (self, epoch);
+      self->address_in_flight = FALSE;
+      self->address_wanted = FALSE;
+      self->address_failures = 0;
+      set_external_address (self, g_inet_address_to_bytes (address));
+    }
+  else if (self->running)
+    {
+      guint64 delay_ms;
+
+      self->address_in_flight = FALSE;
+      if (error == NULL)
+        error = g_error_new (PL_ERROR, PL_ERROR_MALFORMED_REPLY,
+                             _("The router at %s sent an address that is not IPv4"),
+                             self->gateway_str);
+      self->address_failures++;
+      delay_ms = backoff_ms (error, self->address_failures);
+      g_debug ("Public address query failed (%s); next attempt in %" G_GUINT64_FORMAT " s",
+               error->message, delay_ms / 1000);
+      timer_clear (&self->address_timer);
+      self->address_timer = timer_new (self, delay_ms, address_retry_cb, self);
+    }
+  else
+    self->address_in_flight = FALSE;
+
+  kick (self);
+}
+
+static void
+map_cb (GObject      *source,
+        GAsyncResult *result,
+        gpointer      user_data)
+{
+  Op *op = user_data;
+  PlSession *self;
+  Entry *entry;
+  g_autoptr(GError) error = NULL;
+  guint16 external_port = 0;
+  guint32 lifetime = 0;
+  guint32 epoch = 0;
+  gboolean ok;
+
+  ok = pl_port_mapper_map_finish (PL_PORT_MAPPER (source), result,
+                                  &external_port, &lifetime, &epoch, &error);
+  if (op->session == NULL)
+    {
+      op_free (op);
+      return;
+    }
+
+  self = op->session;
+  entry = op->entry;
+  g_assert (self->inflight == op);
+
+  /* Check the epoch while the entry still counts as in flight: a reset round need not
+   * repeat a request the rebooted gateway has just answered. */
+  if (ok)
+    epoch_seen (self, epoch);
+
+  self->inflight = NULL;
+  entry->in_flight = FALSE;
+  op_free (op);
+
+  if (ok && lifetime == 0)
+    {
+      g_clear_error (&error);
+      error = g_error_new (PL_ERROR, PL_ERROR_MALFORMED_REPLY,
+                           _("The router at %s granted a mapping with no lifetime"),
+                           self->gateway_str);
+      ok = FALSE;
+    }
+
+  if (ok)
+    {
+      entry_granted (self, entry, external_port, lifetime);
+      if (self->address_wanted)
+        queue_address (self);
+    }
+  else
+    entry_failed (self, entry, error);
+
+  kick (self);
+}
+
+static void
+unmap_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  Op *op = user_data;
+  PlSession *self;
+  g_autoptr(GError) error = NULL;
+  guint32 epoch = 0;
+  gboolean ok;
+
+  ok = pl_port_mapper_unmap_finish (PL_PORT_MAPPER (source), result, &epoch, &error);
+  if (op->session == NULL)
+    {
+      op_free (op);
+      return;
+    }
+
+  self = op->session;
+  g_assert (self->inflight == op);
+  self->inflight = NULL;
+
+  if (ok)
+    {
+      g_debug ("Deleted mapping %s %u", pl_protocol_to_string (op->protocol),
+               op->internal_port);
+      epoch_seen (self, epoch);
+    }
+  else
+    {
+      /* A mapping set up by hand gives "not authorized" (RFC 6886 section 3.4); either way
+       * it expires on its own. */
+      g_debug ("Deleting mapping %s %u failed: %s", pl_protocol_to_string (op->protocol),
+               op->internal_port, error->message);
+      if (self->stopping)
+        self->stop_unconfirmed++;
+    }
+  op_free (op);
+
+  kick (self);
+}
+
+static gboolean
+op_deadline_cb (gpointer data)
+{
+  Op *op = data;
+
+  /* Only ever set while stopping, on the op in flight. unmap_cb does the rest. */
+  g_clear_pointer (&op->deadline, g_source_unref);
+  g_cancellable_cancel (op->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+kick (PlSession *self)
+{
+  Op *op;
+
+  if (self->inflight != NULL || self->mapper == NULL)
+    return;
+  if (!self->running && !self->stopping)
+    return;
+
+  op = g_queue_pop_head (&self->queue);
+  if (op == NULL)
+    {
+      if (self->stopping)
+        stop_complete (self);
+      return;
+    }
+
+  self->inflight = op;
+
+  if (self->stopping)
+    {
+      /* Share the time left among the deletes still to send, so that each goes out at
+       * least once however silent the gateway is (F-29). */
+      guint n = self->queue.length + 1;
+      gint64 left = self->stop_deadline - now_us (self);
+      guint64 slice_ms = left > 0 ? (guint64) left / 1000 / n : 0;
+
+      op->deadline = timer_new (self, MAX (slice_ms, 1), op_deadline_cb, op);
+    }
+
+  switch (op->kind)
+    {
+    case OP_ADDRESS:
+      self->address_queued = FALSE;
+      self->address_in_flight = TRUE;
+      pl_port_mapper_get_external_address_async (self->mapper, op->cancellable,
+                                                 address_cb, op);
+      break;
+
+    case OP_MAP:
+      {
+        Entry *entry = op->entry;
+        guint16 suggested;
+
+        entry->queued = NULL;
+        entry->in_flight = TRUE;
+        /* Always suggest the port granted before (PMP-21, PMP-22); else the one wanted,
+         * never 0 (PMP-16). */
+        if (entry->last_port != 0)
+          suggested = entry->last_port;
+        else if (entry->requested_port != 0)
+          suggested = entry->requested_port;
+        else
+          suggested = entry->internal_port;
+
+        g_debug ("%s mapping %s/%s: internal %u, suggesting %u, lifetime %u",
+                 entry->expires != 0 ? "Renewing" : "Creating",
+                 entry->profile_name, pl_protocol_to_string (entry->protocol),
+                 entry->internal_port, suggested, entry->lifetime);
+        pl_port_mapper_map_async (self->mapper, entry->protocol, entry->internal_port,
+                                  suggested, entry->lifetime, op->cancellable, map_cb, op);
+      }
+      break;
+
+    case OP_UNMAP:
+      pl_port_mapper_unmap_async (self->mapper, op->protocol, op->internal_port,
+                                  op->cancellable, unmap_cb, op);
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Router resets. */
+
+static void
+reset_round (PlSession *self)
+{
+  guint n = 0;
+
+  self->last_round = MAX (now_us (self), 1);
+  timer_clear (&self->round_timer);
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      if (!entry->enabled || entry->config_error != NULL)
+        continue;
+      n++;
+      if (entry->in_flight)
+        continue;
+
+      entry_clear_timers (entry);
+      entry->expires = 0;
+      entry->failures = 0;
+      entry_publish_pending (entry);
+      queue_map (self, entry);
+    }
+
+  queue_address (self);
+
+  g_debug ("Gateway %s lost its state; creating %u mappings again", self->gateway_str, n);
+  g_signal_emit (self, signals[SIGNAL_ROUTER_RESET], 0, n);
+}
+
+static gboolean
+round_timer_cb (gpointer data)
+{
+  PlSession *self = data;
+
+  g_clear_pointer (&self->round_timer, g_source_unref);
+  reset_round (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* At most one round per RESET_ROUND_INTERVAL_US per gateway (PMP-38): a reset seen sooner
+ * is handled when the interval is over, however many arrive meanwhile. */
+static void
+router_reset (PlSession *self)
+{
+  gint64 now = now_us (self);
+
+  if (!self->running || self->mapper == NULL)
+    return;
+
+  if (self->last_round != 0 && now - self->last_round < RESET_ROUND_INTERVAL_US)
+    {
+      if (self->round_timer == NULL)
+        self->round_timer = timer_new (self,
+                                       ms_until (self, self->last_round + RESET_ROUND_INTERVAL_US),
+                                       round_timer_cb, self);
+      return;
+    }
+
+  reset_round (self);
+}
+
+/* RFC 6886 section 3.6: the gateway lost its state if its epoch went backwards, or moved on
+ * more than 2 s less than 7/8 of the time that passed here. One tracker serves NAT-PMP
+ * replies, NAT-PMP announcements and PCP ANNOUNCEs (miniupnpd shares the clock). Unsigned
+ * 64-bit arithmetic, so that values near 2^32 work (F-26). */
+static void
+epoch_seen (PlSession *self,
+            guint32    epoch)
+{
+  gint64 now = now_us (self);
+  gboolean reset = FALSE;
+
+  if (self->have_epoch)
+    {
+      guint64 elapsed_ms = now > self->prev_epoch_time
+                           ? (guint64) (now - self->prev_epoch_time) / 1000 : 0;
+      guint64 expected_ms = (guint64) self->prev_epoch * 1000 + elapsed_ms * 7 / 8;
+
+      if (epoch < self->prev_epoch || ((guint64) epoch + 2) * 1000 < expected_ms)
+        reset = TRUE;
+
+      if (reset)
+        g_debug ("Epoch of %s went from %u to %u in %" G_GUINT64_FORMAT " ms: reset",
+                 self->gateway_str, self->prev_epoch, epoch, elapsed_ms);
+    }
+
+  self->have_epoch = TRUE;
+  self->prev_epoch = epoch;
+  self->prev_epoch_time = now;
+
+  if (reset)
+    router_reset (self);
+}
+
+static void
+mapper_epoch_cb (PlPortMapper *mapper,
+                 guint         epoch,
+                 gpointer      user_data)
+{
+  PlSession *self = user_data;
+
+  epoch_seen (self, epoch);
+}
+
+/* Announcements (224.0.0.1:5350). */
+
+static void
+listener_datagram_cb (PlAnnounceListener *listener,
+                      GInetSocketAddress *from,
+                      GBytes             *datagram,
+                      gpointer            user_data)
+{
+  PlSession *self = user_data;
+  GInetAddress *source = g_inet_socket_address_get_address (from);
+  g_autoptr(GError) error = NULL;
+  PlNatpmpReply reply;
+  const guint8 *data;
+  gsize len;
+
+  /* Only the current gateway may speak (PMP-13); others, including a previous gateway,
+   * are ignored without any state change or traffic (F-15b, F-28). */
+  if (!self->running || self->gateway == NULL || !g_inet_address_equal (source, self->gateway))
+    return;
+
+  data = g_bytes_get_data (datagram, &len);
+  if (!pl_natpmp_parse_reply (data, len, &reply, &error))
+    {
+      g_debug ("Ignoring announcement from %s: %s", self->gateway_str, error->message);
+      return;
+    }
+
+  if (reply.kind == PL_NATPMP_PACKET_EXTERNAL_ADDRESS &&
+      reply.version == PL_NATPMP_VERSION &&
+      len == PL_NATPMP_EXTERNAL_ADDRESS_REPLY_SIZE)
+    {
+      /* PMP-14: epoch check, then the address. */
+      g_debug ("NAT-PMP announcement from %s (epoch %u)", self->gateway_str, reply.epoch);
+      epoch_seen (self, reply.epoch);
+      if (reply.result == PL_NATPMP_RESULT_SUCCESS)
+        set_external_address (self, reply.external_address);
+    }
+  else if (reply.kind == PL_NATPMP_PACKET_PCP &&
+           reply.version == PL_PCP_VERSION &&
+           reply.opcode == PL_NATPMP_RESPONSE_BIT &&
+           len >= PL_PCP_ANNOUNCE_SIZE)
+    {
+      /* A PCP ANNOUNCE (PMP-15): its bytes 8-11 are an epoch, not an address. miniupnpd
+       * sends one when it starts and after a public address change; its epoch only feeds
+       * the reset check. */
+      g_debug ("PCP ANNOUNCE from %s (epoch %u)", self->gateway_str, reply.epoch);
+      epoch_seen (self, reply.epoch);
+    }
+  else
+    g_debug ("Ignoring a %" G_GSIZE_FORMAT "-byte datagram from %s on the announcement port",
+             len, self->gateway_str);
+}
+
+static void
+listener_join (PlSession *self)
+{
+  g_autoptr(GError) error = NULL;
+  const char *iface = self->gateway_iface;
+
+  if (self->listener == NULL)
+    return;
+
+  pl_announce_listener_leave_all (self->listener);
+  if (self->gateway == NULL)
+    return;
+
+  if (iface == NULL && g_inet_address_get_is_loopback (self->gateway))
+    iface = "lo";
+  if (!pl_announce_listener_join (self->listener, iface, &error))
+    g_debug ("Cannot join %s on %s: %s", PL_NATPMP_ANNOUNCE_GROUP,
+             iface != NULL ? iface : "the default interface", error->message);
+}
+
+/* Gateways. */
+
+static PlPortMapper *
+default_mapper_factory (GInetAddress *gateway,
+                        PlClock      *clock,
+                        gpointer      user_data)
+{
+  g_autoptr(PlClient) client = pl_client_new (gateway, clock);
+
+  if (!PL_IS_PORT_MAPPER (client))
+    {
+      g_critical ("PlClient does not implement PlPortMapper");
+      return NULL;
+    }
+  return PL_PORT_MAPPER (g_steal_pointer (&client));
+}
+
+static void
+drop_mapper (PlSession *self)
+{
+  cancel_inflight (self);
+  queue_clear (self, FALSE);
+  if (self->mapper != NULL)
+    {
+      g_clear_signal_handler (&self->epoch_id, self->mapper);
+      g_clear_object (&self->mapper);
+    }
+}
+
+static gboolean discover_timer_cb (gpointer data);
+
+/* Start over on @gateway (NULL: none found): forget everything learned from the previous
+ * one, and create every enabled mapping afresh (F-28). */
+static void
+set_current_gateway (PlSession    *self,
+                     GInetAddress *gateway,
+                     const char   *iface)
+{
+  g_autofree char *text = gateway != NULL ? g_inet_address_to_string (gateway) : NULL;
+  gboolean changed = g_strcmp0 (text, self->gateway_str) != 0;
+
+  drop_mapper (self);
+  timer_clear (&self->round_timer);
+  timer_clear (&self->address_timer);
+  self->have_epoch = FALSE;
+  self->last_round = 0;
+  self->last_resync = 0;
+  self->address_failures = 0;
+  self->address_wanted = FALSE;
+  set_external_address (self, NULL);
+
+  g_set_object (&self->gateway, gateway);
+  g_free (self->gateway_str);
+  self->gateway_str = g_steal_pointer (&text);
+  g_free (self->gateway_iface);
+  self->gateway_iface = g_strdup (iface);
+
+  if (gateway != NULL)
+    {
+      PlSessionMapperFactory factory = self->mapper_factory != NULL
+                                       ? self->mapper_factory : default_mapper_factory;
+
+      self->mapper = factory (gateway, self->clock, self->mapper_factory_data);
+      if (self->mapper != NULL && pl_port_mapper_has_epoch_signal (self->mapper))
+        self->epoch_id = g_signal_connect (self->mapper, "epoch",
+                                           G_CALLBACK (mapper_epoch_cb), self);
+    }
+
+  listener_join (self);
+
+  if (changed)
+    {
+      g_debug ("Gateway is now %s", self->gateway_str != NULL ? self->gateway_str : "(none)");
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_GATEWAY]);
+      g_signal_emit (self, signals[SIGNAL_GATEWAY_CHANGED], 0, self->gateway_str);
+    }
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      entry_clear_timers (entry);
+      entry->last_port = 0;
+      entry->expires = 0;
+      entry->failures = 0;
+      if (!entry->enabled || entry->config_error != NULL)
+        continue;
+
+      if (self->mapper != NULL)
+        {
+          entry_publish (entry, PL_MAPPING_STATE_MAPPING, 0, 0, 0, 0, NULL, 0);
+          queue_map (self, entry);
+        }
+      else
+        entry_publish (entry, PL_MAPPING_STATE_FAILED, 0, 0, 0, 0, self->no_gateway_error,
+                       self->discover_at);
+    }
+
+  if (self->mapper != NULL)
+    queue_address (self);
+}
+
+/* Same gateway after a network change or a resume: re-check what may have gone stale. */
+static void
+resync (PlSession *self)
+{
+  gint64 now = now_us (self);
+
+  if (self->mapper == NULL)
+    return;
+  if (self->last_resync != 0 && now - self->last_resync < RESYNC_INTERVAL_US)
+    return;
+  self->last_resync = MAX (now, 1);
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+      gint64 renew_at = pl_mapping_get_renew_at (entry->mapping);
+
+      if (!entry->enabled || entry->config_error != NULL || entry->in_flight)
+        continue;
+
+      if (entry->expires != 0 && now >= entry->expires)
+        {
+          /* Timers can run late across a suspend; the clock does not. */
+          timer_clear (&entry->expiry);
+          entry_expired_cb (entry);
+        }
+      else if (entry->expires != 0 && renew_at != 0 && now >= renew_at)
+        {
+          timer_clear (&entry->timer);
+          queue_map (self, entry);
+        }
+      else if (entry->expires == 0)
+        {
+          /* Failed ones try again now: the network around them changed (PMP-08). */
+          timer_clear (&entry->timer);
+          entry->failures = 0;
+          entry_publish_pending (entry);
+          queue_map (self, entry);
+        }
+    }
+
+  /* The reply's epoch tells whether the gateway rebooted meanwhile. */
+  queue_address (self);
+}
+
+static void
+discover_and_apply (PlSession *self)
+{
+  g_autoptr(PlGateway) found = NULL;
+  g_autoptr(GError) error = NULL;
+
+  timer_clear (&self->discover_timer);
+
+  if (self->fixed_gateway != NULL)
+    {
+      self->discover_failures = 0;
+      self->discover_at = 0;
+      g_clear_error (&self->no_gateway_error);
+      if (self->gateway != NULL && g_inet_address_equal (self->gateway, self->fixed_gateway))
+        resync (self);
+      else
+        set_current_gateway (self, self->fixed_gateway, NULL);
+      return;
+    }
+
+  if (self->discover_func != NULL)
+    found = self->discover_func (self->discover_data, &error);
+  else
+    found = pl_gateway_discover (&error);
+
+  if (found == NULL || found->address == NULL)
+    {
+      guint64 delay_ms;
+
+      if (error == NULL)
+        error = g_error_new_literal (PL_ERROR, PL_ERROR_NO_GATEWAY,
+                                     _("No default gateway was found"));
+      self->discover_failures++;
+      delay_ms = backoff_ms (NULL, self->discover_failures);
+      g_debug ("No gateway (%s); looking again in %" G_GUINT64_FORMAT " s",
+               error->message, delay_ms / 1000);
+      self->discover_timer = timer_new (self, delay_ms, discover_timer_cb, self);
+      self->discover_at = now_us (self) + (gint64) delay_ms * 1000;
+      g_clear_error (&self->no_gateway_error);
+      self->no_gateway_error = g_steal_pointer (&error);
+      set_current_gateway (self, NULL, NULL);
+      return;
+    }
+
+  self->discover_failures = 0;
+  self->discover_at = 0;
+  g_clear_error (&self->no_gateway_error);
+  if (self->gateway != NULL && g_inet_address_equal (self->gateway, found->address))
+    {
+      if (g_strcmp0 (self->gateway_iface, found->interface) != 0)
+        {
+          g_free (self->gateway_iface);
+          self->gateway_iface = g_strdup (found->interface);
+          listener_join (self);
+        }
+      resync (self);
+    }
+  else
+    set_current_gateway (self, found->address, found->interface);
+}
+
+static gboolean
+discover_timer_cb (gpointer data)
+{
+  PlSession *self = data;
+
+  g_clear_pointer (&self->discover_timer, g_source_unref);
+  discover_and_apply (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+network_timer_cb (gpointer data)
+{
+  PlSession *self = data;
+
+  g_clear_pointer (&self->network_timer, g_source_unref);
+  discover_and_apply (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Bursts of network events are handled once, a moment after the first. */
+static void
+network_event (PlSession *self)
+{
+  if (!self->running || self->network_timer != NULL)
+    return;
+  self->network_timer = timer_new (self, NETWORK_DEBOUNCE_MS, network_timer_cb, self);
+}
+
+static void
+network_changed_cb (GNetworkMonitor *monitor,
+                    gboolean         available,
+                    gpointer         user_data)
+{
+  network_event (PL_SESSION (user_data));
+}
+
+static void
+prepare_for_sleep_cb (GDBusConnection *connection,
+                      const char      *sender_name,
+                      const char      *object_path,
+                      const char      *interface_name,
+                      const char      *signal_name,
+                      GVariant        *parameters,
+                      gpointer         user_data)
+{
+  gboolean sleeping = TRUE;
+
+  if (g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(b)")))
+    g_variant_get (parameters, "(b)", &sleeping);
+  if (!sleeping)
+    network_event (PL_SESSION (user_data));
+}
+
+static void
+system_bus_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  GWeakRef *weak = user_data;
+  g_autoptr(PlSession) self = g_weak_ref_get (weak);
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_weak_ref_clear (weak);
+  g_free (weak);
+
+  bus = g_bus_get_finish (result, &error);
+  if (self == NULL || g_cancellable_is_cancelled (self->cancellable) || !self->running)
+    return;
+  if (bus == NULL)
+    {
+      /* No system bus (containers, tests): resumes are still caught by network changes. */
+      g_debug ("No system bus, not following suspend and resume: %s", error->message);
+      return;
+    }
+
+  self->system_bus = g_steal_pointer (&bus);
+  self->sleep_subscription =
+    g_dbus_connection_signal_subscribe (self->system_bus,
+                                        "org.freedesktop.login1",
+                                        "org.freedesktop.login1.Manager",
+                                        "PrepareForSleep",
+                                        "/org/freedesktop/login1",
+                                        NULL,
+                                        G_DBUS_SIGNAL_FLAGS_NONE,
+                                        prepare_for_sleep_cb, self, NULL);
+}
+
+/* Profiles. */
+
+static gboolean
+profile_to_protocols (PlProfile  *profile,
+                      PlProtocol  protocols[2],
+                      guint      *n)
+{
+  switch (pl_profile_get_protocol (profile))
+    {
+    case PL_PROFILE_PROTOCOL_TCP:
+      protocols[0] = PL_PROTOCOL_TCP;
+      *n = 1;
+      return TRUE;
+    case PL_PROFILE_PROTOCOL_UDP:
+      protocols[0] = PL_PROTOCOL_UDP;
+      *n = 1;
+      return TRUE;
+    case PL_PROFILE_PROTOCOL_BOTH:
+      protocols[0] = PL_PROTOCOL_TCP;
+      protocols[1] = PL_PROTOCOL_UDP;
+      *n = 2;
+      return TRUE;
+    default:
+      *n = 0;
+      return FALSE;
+    }
+}
+
+static Entry *
+find_entry (PlSession  *self,
+            const char *name,
+            PlProtocol  protocol)
+{
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      if (entry->protocol == protocol && g_strcmp0 (entry->profile_name, name) == 0)
+        return entry;
+    }
+  return NULL;
+}
+
+static void
+entry_apply_profile (PlSession *self,
+                     Entry     *entry,
+                     PlProfile *profile)
+{
+  g_autoptr(GError) config_error = NULL;
+  gboolean enabled = pl_profile_get_enabled (profile);
+  guint16 internal_port = (guint16) MIN (pl_profile_get_internal_port (profile), G_MAXUINT16);
+  guint16 requested_port = (guint16) MIN (pl_profile_get_external_port (profile), G_MAXUINT16);
+  guint32 lifetime = CLAMP (pl_profile_get_lifetime (profile), 1, 86400);
+  gboolean was_active = entry->enabled && entry->config_error == NULL;
+  gboolean is_active;
+  gboolean ports_changed;
+  gboolean changed = FALSE;
+
+  if (!pl_profile_validate (profile, &config_error))
+    g_debug ("Not mapping profile %s: %s", entry->profile_name, config_error->message);
+
+  ports_changed = internal_port != entry->internal_port ||
+                  requested_port != entry->requested_port;
+  is_active = enabled && config_error == NULL;
+
+  /* Switched off, or now something else: delete what the old values mapped. */
+  if (was_active && (!is_active || ports_changed))
+    entry_release (self, entry);
+
+  entry->enabled = enabled;
+  entry->internal_port = internal_port;
+  entry->requested_port = requested_port;
+  entry->lifetime = lifetime;     /* a new lifetime applies from the next renewal */
+  g_clear_error (&entry->config_error);
+  entry->config_error = g_steal_pointer (&config_error);
+
+  g_object_freeze_notify (G_OBJECT (entry->mapping));
+  changed |= _pl_mapping_set_internal_port (entry->mapping, internal_port);
+  changed |= _pl_mapping_set_requested_external_port (entry->mapping, requested_port);
+  g_object_thaw_notify (G_OBJECT (entry->mapping));
+  if (changed)
+    g_signal_emit (self, signals[SIGNAL_MAPPING_CHANGED], 0, entry->mapping);
+
+  if (!is_active)
+    {
+      if (enabled && entry->config_error != NULL)
+        entry_publish (entry, PL_MAPPING_STATE_FAILED, 0, 0, 0, 0, entry->config_error, 0);
+      else
+        entry_publish_disabled (entry);
+    }
+  else if (!was_active || ports_changed)
+    {
+      entry->failures = 0;
+      if (self->mapper != NULL)
+        {
+          entry_publish (entry, PL_MAPPING_STATE_MAPPING, 0, 0, 0, 0, NULL, 0);
+          queue_map (self, entry);
+        }
+      else if (self->no_gateway_error != NULL)
+        entry_publish (entry, PL_MAPPING_STATE_FAILED, 0, 0, 0, 0, self->no_gateway_error,
+                       self->discover_at);
+      else
+        entry_publish (entry, PL_MAPPING_STATE_MAPPING, 0, 0, 0, 0, NULL, 0);
+    }
+}
+
+static void
+profile_notify_cb (GObject    *profile,
+                   GParamSpec *pspec,
+                   gpointer    user_data)
+{
+  schedule_reconcile (PL_SESSION (user_data));
+}
+
+static void
+unwatch_profiles (PlSession *self)
+{
+  for (guint i = 0; i < self->watched->len; i++)
+    g_signal_handlers_disconnect_by_func (g_ptr_array_index (self->watched, i),
+                                          profile_notify_cb, self);
+  g_ptr_array_set_size (self->watched, 0);
+}
+
+/* Bring the mappings in line with the profiles: one entry per profile and protocol, keyed
+ * by (profile name, protocol), in the order of the model. */
+static void
+reconcile (PlSession *self)
+{
+  g_autoptr(GPtrArray) order = g_ptr_array_new ();
+  guint n_items = g_list_model_get_n_items (self->profiles);
+  gboolean same_order;
+
+  unwatch_profiles (self);
+
+  for (guint i = 0; i < self->entries->len; i++)
+    ((Entry *) g_ptr_array_index (self->entries, i))->seen = FALSE;
+
+  for (guint i = 0; i < n_items; i++)
+    {
+      g_autoptr(GObject) item = g_list_model_get_item (self->profiles, i);
+      PlProfile *profile;
+      PlProtocol protocols[2];
+      const char *name;
+      guint n = 0;
+
+      if (!PL_IS_PROFILE (item))
+        continue;
+      profile = PL_PROFILE (item);
+      name = pl_profile_get_name (profile);
+      if (name == NULL)
+        continue;
+
+      g_signal_connect (profile, "notify", G_CALLBACK (profile_notify_cb), self);
+      g_ptr_array_add (self->watched, g_object_ref (profile));
+
+      profile_to_protocols (profile, protocols, &n);
+      for (guint p = 0; p < n; p++)
+        {
+          Entry *entry = find_entry (self, name, protocols[p]);
+
+          if (entry == NULL)
+            {
+              entry = entry_new (self, name, protocols[p]);
+              g_ptr_array_add (self->entries, entry);
+            }
+          else if (entry->seen)
+            continue;   /* two profiles with one name: the first wins */
+
+          entry->seen = TRUE;
+          g_ptr_array_add (order, entry);
+          entry_apply_profile (self, entry, profile);
+        }
+    }
+
+  /* Gone: delete on the gateway and drop. */
+  for (guint i = self->entries->len; i > 0; i--)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i - 1);
+
+      if (entry->seen)
+        continue;
+      if (entry->enabled && entry->config_error == NULL)
+        entry_release (self, entry);
+      g_ptr_array_remove_index (self->entries, i - 1);
+      entry_free (entry);
+    }
+
+  /* self->entries now holds exactly the entries of @order; adopt that order. */
+  same_order = order->len == g_list_model_get_n_items (G_LIST_MODEL (self->mappings));
+  for (guint i = 0; same_order && i < order->len; i++)
+    {
+      g_autoptr(PlMapping) mapping = g_list_model_get_item (G_LIST_MODEL (self->mappings), i);
+
+      same_order = mapping == ((Entry *) g_ptr_array_index (order, i))->mapping;
+    }
+
+  g_ptr_array_set_size (self->entries, 0);
+  for (guint i = 0; i < order->len; i++)
+    g_ptr_array_add (self->entries, g_ptr_array_index (order, i));
+
+  if (!same_order)
+    {
+      g_autofree gpointer *mappings = g_new0 (gpointer, order->len + 1);
+
+      for (guint i = 0; i < order->len; i++)
+        mappings[i] = ((Entry *) g_ptr_array_index (order, i))->mapping;
+      g_list_store_splice (self->mappings, 0,
+                           g_list_model_get_n_items (G_LIST_MODEL (self->mappings)),
+                           mappings, order->len);
+    }
+}
+
+static gboolean
+reconcile_idle_cb (gpointer data)
+{
+  PlSession *self = data;
+
+  self->reconcile_id = 0;
+  if (self->running)
+    reconcile (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_reconcile (PlSession *self)
+{
+  GSource *source;
+
+  if (self->reconcile_id != 0 || !self->running)
+    return;
+
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, reconcile_idle_cb, self, NULL);
+  g_source_set_static_name (source, "[portlight] apply profile changes");
+  self->reconcile_id = g_source_attach (source, self->context);
+  g_source_unref (source);
+}
+
+static void
+profiles_changed_cb (GListModel *model,
+                     guint       position,
+                     guint       removed,
+                     guint       added,
+                     gpointer    user_data)
+{
+  schedule_reconcile (PL_SESSION (user_data));
+}
+
+/* Stop and dispose. */
+
+static void
+remove_source_id (PlSession *self,
+                  guint     *id)
+{
+  if (*id != 0)
+    {
+      GSource *source = g_main_context_find_source_by_id (self->context, *id);
+
+      if (source != NULL)
+        g_source_destroy (source);
+      *id = 0;
+    }
+}
+
+/* Everything but the queue and the mapper: no more timers, events or profile changes. */
+static void
+shut_down_watchers (PlSession *self)
+{
+  g_cancellable_cancel (self->cancellable);
+  if (self->items_changed_id != 0)
+    g_clear_signal_handler (&self->items_changed_id, self->profiles);
+  unwatch_profiles (self);
+  remove_source_id (self, &self->reconcile_id);
+  if (self->monitor != NULL)
+    {
+      g_clear_signal_handler (&self->monitor_id, self->monitor);
+      g_clear_object (&self->monitor);
+    }
+  if (self->system_bus != NULL)
+    {
+      if (self->sleep_subscription != 0)
+        g_dbus_connection_signal_unsubscribe (self->system_bus, self->sleep_subscription);
+      self->sleep_subscription = 0;
+      g_clear_object (&self->system_bus);
+    }
+  if (self->listener != NULL)
+    {
+      g_signal_handlers_disconnect_by_func (self->listener, listener_datagram_cb, self);
+      g_clear_object (&self->listener);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTENING]);
+    }
+  timer_clear (&self->network_timer);
+  timer_clear (&self->discover_timer);
+  timer_clear (&self->round_timer);
+  timer_clear (&self->address_timer);
+  for (guint i = 0; i < self->entries->len; i++)
+    entry_clear_timers (g_ptr_array_index (self->entries, i));
+}
+
+static void
+stop_complete (PlSession *self)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&self->stop_task);
+  guint unconfirmed;
+
+  timer_clear (&self->stop_timer);
+  cancel_inflight (self);
+  unconfirmed = self->stop_unconfirmed + self->queue.length;
+  queue_clear (self, FALSE);
+  self->stopping = FALSE;
+
+  if (task == NULL)
+    return;
+
+  if (unconfirmed > 0)
+    g_task_return_new_error (task, PL_ERROR, PL_ERROR_TIMED_OUT,
+                             g_dngettext (GETTEXT_PACKAGE,
+                                          "%u mapping could not be removed from the router at "
+                                          "%s; it expires on its own",
+                                          "%u mappings could not be removed from the router at "
+                                          "%s; they expire on their own",
+                                          unconfirmed),
+                             unconfirmed, self->gateway_str);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+stop_timeout_cb (gpointer data)
+{
+  PlSession *self = data;
+
+  g_clear_pointer (&self->stop_timer, g_source_unref);
+  if (self->inflight != NULL)
+    self->stop_unconfirmed++;
+  stop_complete (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+pl_session_dispose (GObject *object)
+{
+  PlSession *self = PL_SESSION (object);
+
+  self->running = FALSE;
+  shut_down_watchers (self);
+  drop_mapper (self);
+  timer_clear (&self->stop_timer);
+
+  if (self->entries != NULL)
+    {
+      for (guint i = 0; i < self->entries->len; i++)
+        entry_free (g_ptr_array_index (self->entries, i));
+      g_ptr_array_set_size (self->entries, 0);
+    }
+  if (self->mappings != NULL)
+    g_list_store_remove_all (self->mappings);
+
+  if (self->mapper_factory_destroy != NULL)
+    g_clear_pointer (&self->mapper_factory_data, self->mapper_factory_destroy);
+  self->mapper_factory = NULL;
+  if (self->discover_destroy != NULL)
+    g_clear_pointer (&self->discover_data, self->discover_destroy);
+  self->discover_func = NULL;
+
+  g_clear_object (&self->profiles);
+  g_clear_object (&self->fixed_gateway);
+  g_clear_object (&self->gateway);
+
+  G_OBJECT_CLASS (pl_session_parent_class)->dispose (object);
+}
+
+static void
+pl_session_finalize (GObject *object)
+{
+  PlSession *self = PL_SESSION (object);
+
+  g_assert (self->stop_task == NULL);
+
+  g_clear_pointer (&self->entries, g_ptr_array_unref);
+  g_clear_object (&self->mappings);
+  g_clear_pointer (&self->watched, g_ptr_array_unref);
+  g_clear_object (&self->clock);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->gateway_str, g_free);
+  g_clear_pointer (&self->gateway_iface, g_free);
+  g_clear_pointer (&self->external_address, g_free);
+  g_clear_error (&self->no_gateway_error);
+  g_clear_pointer (&self->context, g_main_context_unref);
+
+  G_OBJECT_CLASS (pl_session_parent_class)->finalize (object);
+}
+
+static void
+pl_session_constructed (GObject *object)
+{
+  PlSession *self = PL_SESSION (object);
+
+  G_OBJECT_CLASS (pl_session_parent_class)->constructed (object);
+
+  if (self->clock == NULL)
+    self->clock = pl_clock_get_default ();
+  if (self->profiles == NULL)
+    self->profiles = G_LIST_MODEL (g_list_store_new (PL_TYPE_PROFILE));
+}
+
+static void
+pl_session_get_property (GObject    *object,
+                         guint       prop_id,
+                         GValue     *value,
+                         GParamSpec *pspec)
+{
+  PlSession *self = PL_SESSION (object);
+
+  switch (prop_id)
+    {
+    case PROP_PROFILES:
+      g_value_set_object (value, self->profiles);
+      break;
+    case PROP_CLOCK:
+      g_value_set_object (value, self->clock);
+      break;
+    case PROP_FIXED_GATEWAY:
+      g_value_set_object (value, self->fixed_gateway);
+      break;
+    case PROP_GATEWAY:
+      g_value_set_object (value, self->gateway);
+      break;
+    case PROP_KEEP_MAPPINGS_ON_EXIT:
+      g_value_set_boolean (value, self->keep_mappings);
+      break;
+    case PROP_EXTERNAL_ADDRESS:
+      g_value_set_string (value, self->external_address);
+      break;
+    case PROP_DOUBLE_NAT:
+      g_value_set_boolean (value, self->double_nat);
+      break;
+    case PROP_ANNOUNCE_PORT:
+      g_value_set_uint (value, self->announce_port);
+      break;
+    case PROP_MONITOR_NETWORK:
+      g_value_set_boolean (value, self->monitor_network);
+      break;
+    case PROP_STOP_TIMEOUT:
+      g_value_set_uint (value, self->stop_timeout);
+      break;
+    case PROP_LISTENING:
+      g_value_set_boolean (value, self->listener != NULL);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pl_session_set_property (GObject      *object,
+                         guint         prop_id,
+                         const GValue *value,
+                         GParamSpec   *pspec)
+{
+  PlSession *self = PL_SESSION (object);
+
+  switch (prop_id)
+    {
+    case PROP_PROFILES:
+      self->profiles = g_value_dup_object (value);
+      break;
+    case PROP_CLOCK:
+      self->clock = g_value_dup_object (value);
+      break;
+    case PROP_FIXED_GATEWAY:
+      pl_session_set_gateway (self, g_value_get_object (value));
+      break;
+    case PROP_KEEP_MAPPINGS_ON_EXIT:
+      pl_session_set_keep_mappings_on_exit (self, g_value_get_boolean (value));
+      break;
+    case PROP_ANNOUNCE_PORT:
+      self->announce_port = (guint16) g_value_get_uint (value);
+      break;
+    case PROP_MONITOR_NETWORK:
+      self->monitor_network = g_value_get_boolean (value);
+      break;
+    case PROP_STOP_TIMEOUT:
+      pl_session_set_stop_timeout (self, g_value_get_uint (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pl_session_class_init (PlSessionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->constructed = pl_session_constructed;
+  object_class->dispose = pl_session_dispose;
+  object_class->finalize = pl_session_finalize;
+  object_class->get_property = pl_session_get_property;
+  object_class->set_property = pl_session_set_property;
+
+  /**
+   * PlSession:profiles:
+   *
+   * The profiles to keep mapped: a #GListModel of [class@Pl.Profile].
+   */
+  properties[PROP_PROFILES] =
+    g_param_spec_object ("profiles", NULL, NULL, G_TYPE_LIST_MODEL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PlSession:clock:
+   *
+   * The clock for every timer; %NULL at construction means the real clock.
+   */
+  properties[PROP_CLOCK] =
+    g_param_spec_object ("clock", NULL, NULL, PL_TYPE_CLOCK,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PlSession:fixed-gateway:
+   *
+   * A gateway given by the user; %NULL to discover the default gateway and follow network
+   * changes.
+   */
+  properties[PROP_FIXED_GATEWAY] =
+    g_param_spec_object ("fixed-gateway", NULL, NULL, G_TYPE_INET_ADDRESS,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PlSession:gateway:
+   *
+   * The gateway in use, %NULL when none is known.
+   */
+  properties[PROP_GATEWAY] =
+    g_param_spec_object ("gateway", NULL, NULL, G_TYPE_INET_ADDRESS,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PlSession:keep-mappings-on-exit:
+   *
+   * Whether [method@Pl.Session.stop_async] leaves the mappings on the gateway (they then
+   * expire on their own).
+   */
+  properties[PROP_KEEP_MAPPINGS_ON_EXIT] =
+    g_param_spec_boolean ("keep-mappings-on-exit", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PlSession:external-address:
+   *
+   * The gateway's public IPv4 address as text, %NULL while unknown.
+   */
+  properties[PROP_EXTERNAL_ADDRESS] =
+    g_param_spec_string ("external-address", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PlSession:double-nat:
+   *
+   * Whether the gateway's "public" address is private or carrier-grade NAT space, so that
+   * another NAT sits in front of it (PMP-37): mappings then probably do not reach the
+   * Internet.
+   */
+  properties[PROP_DOUBLE_NAT] =
+    g_param_spec_boolean ("double-nat", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PlSession:announce-port:
+   *
+   * The port to listen on for announcements (5350); 0 does not listen. For tests.
+   */
+  properties[PROP_ANNOUNCE_PORT] =
+    g_param_spec_uint ("announce-port", NULL, NULL, 0, G_MAXUINT16, PL_NATPMP_CLIENT_PORT,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PlSession:monitor-network:
+   *
+   * Whether to follow #GNetworkMonitor and logind's resume signal. Tests turn it off and
+   * call [method@Pl.Session.network_changed] instead.
+   */
+  properties[PROP_MONITOR_NETWORK] =
+    g_param_spec_boolean ("monitor-network", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PlSession:stop-timeout:
+   *
+   * How long [method@Pl.Session.stop_async] may take, in milliseconds.
+   */
+  properties[PROP_STOP_TIMEOUT] =
+    g_param_spec_uint ("stop-timeout", NULL, NULL, 1, G_MAXUINT,
+                       PL_SESSION_DEFAULT_STOP_TIMEOUT_MS,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PlSession:listening:
+   *
+   * Whether announcements are being received. Binding 224.0.0.1:5350 can fail; renewals
+   * run on schedule regardless.
+   */
+  properties[PROP_LISTENING] =
+    g_param_spec_boolean ("listening", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * PlSession::mapping-changed:
+   * @self: the session
+   * @mapping: the [class@Pl.Mapping] that changed
+   *
+   * Emitted once for each batch of property changes of a mapping.
+   */
+  signals[SIGNAL_MAPPING_CHANGED] =
+    g_signal_new ("mapping-changed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, PL_TYPE_MAPPING);
+
+  /**
+   * PlSession::external-address-changed:
+   * @self: the session
+   * @address: (nullable): the new public address, %NULL when unknown
+   *
+   * Emitted when the gateway's public address changes.
+   */
+  signals[SIGNAL_EXTERNAL_ADDRESS_CHANGED] =
+    g_signal_new ("external-address-changed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /**
+   * PlSession::router-reset:
+   * @self: the session
+   * @n_mappings: how many mappings are being created again
+   *
+   * Emitted once for each round of re-creation after the gateway lost its state (reboot,
+   * or a new public address).
+   */
+  signals[SIGNAL_ROUTER_RESET] =
+    g_signal_new ("router-reset",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_UINT);
+
+  /**
+   * PlSession::double-nat-changed:
+   * @self: the session
+   * @double_nat: the new value of [property@Pl.Session:double-nat]
+   *
+   * Emitted when the gateway turns out to be (or no longer be) behind another NAT.
+   */
+  signals[SIGNAL_DOUBLE_NAT_CHANGED] =
+    g_signal_new ("double-nat-changed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
+
+  /**
+   * PlSession::gateway-changed:
+   * @self: the session
+   * @gateway: (nullable): the new gateway's address, %NULL when none was found
+   *
+   * Emitted when the session starts using another gateway (or none).
+   */
+  signals[SIGNAL_GATEWAY_CHANGED] =
+    g_signal_new ("gateway-changed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
+}
+
+static void
+pl_session_init (PlSession *self)
+{
+  self->context = g_main_context_ref_thread_default ();
+  self->entries = g_ptr_array_new ();
+  self->mappings = g_list_store_new (PL_TYPE_MAPPING);
+  self->watched = g_ptr_array_new_with_free_func (g_object_unref);
+  self->cancellable = g_cancellable_new ();
+  self->announce_port = PL_NATPMP_CLIENT_PORT;
+  self->monitor_network = TRUE;
+  self->stop_timeout = PL_SESSION_DEFAULT_STOP_TIMEOUT_MS;
+  g_queue_init (&self->queue);
+}
+
+/**
+ * pl_session_new:
+ * @profiles: a #GListModel of [class@Pl.Profile], such as a [class@Pl.ProfileStore]
+ * @clock: (nullable): the clock for all timing, %NULL for the real one
+ * @gateway: (nullable): a gateway given by the user, %NULL to discover it
+ * @keep_mappings_on_exit: whether stopping leaves the mappings on the gateway
+ *
+ * Creates a session. Nothing happens until [method@Pl.Session.start].
+ *
+ * Returns: (transfer full): a new session
+ */
+PlSession *
+pl_session_new (GListModel   *profiles,
+                PlClock      *clock,
+                GInetAddress *gateway,
+                gboolean      keep_mappings_on_exit)
+{
+  g_return_val_if_fail (G_IS_LIST_MODEL (profiles), NULL);
+  g_return_val_if_fail (clock == NULL || PL_IS_CLOCK (clock), NULL);
+  g_return_val_if_fail (gateway == NULL || G_IS_INET_ADDRESS (gateway), NULL);
+
+  return g_object_new (PL_TYPE_SESSION,
+                       "profiles", profiles,
+                       "clock", clock,
+                       "fixed-gateway", gateway,
+                       "keep-mappings-on-exit", keep_mappings_on_exit,
+                       NULL);
+}
+
+/**
+ * pl_session_set_mapper_factory:
+ * @self: a [class@Pl.Session]
+ * @factory: (nullable): makes the mapper for a gateway; %NULL for the default (PlClient)
+ * @user_data: data for @factory
+ * @destroy: (nullable): frees @user_data
+ *
+ * Chooses how the session talks to a gateway. Call it before [method@Pl.Session.start].
+ */
+void
+pl_session_set_mapper_factory (PlSession              *self,
+                               PlSessionMapperFactory  factory,
+                               gpointer                user_data,
+                               GDestroyNotify          destroy)
+{
+  g_return_if_fail (PL_IS_SESSION (self));
+  g_return_if_fail (!self->started);
+
+  if (self->mapper_factory_destroy != NULL)
+    g_clear_pointer (&self->mapper_factory_data, self->mapper_factory_destroy);
+  self->mapper_factory = factory;
+  self->mapper_factory_data = user_data;
+  self->mapper_factory_destroy = destroy;
+}
+
+/**
+ * pl_session_set_discover_func:
+ * @self: a [class@Pl.Session]
+ * @func: (nullable): finds the default gateway; %NULL for [func@Pl.gateway_discover]
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data
+ *
+ * Chooses how the default gateway is found when no fixed gateway is set. For tests.
+ */
+void
+pl_session_set_discover_func (PlSession             *self,
+                              PlSessionDiscoverFunc  func,
+                              gpointer               user_data,
+                              GDestroyNotify         destroy)
+{
+  g_return_if_fail (PL_IS_SESSION (self));
+
+  if (self->discover_destroy != NULL)
+    g_clear_pointer (&self->discover_data, self->discover_destroy);
+  self->discover_func = func;
+  self->discover_data = user_data;
+  self->discover_destroy = destroy;
+}
+
+/**
+ * pl_session_start:
+ * @self: a [class@Pl.Session]
+ *
+ * Starts listening for announcements, finds the gateway and maps every enabled profile.
+ * A session starts once; after [method@Pl.Session.stop_async] it stays stopped.
+ */
+void
+pl_session_start (PlSession *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (PL_IS_SESSION (self));
+
+  if (self->started)
+    return;
+  self->started = TRUE;
+  self->running = TRUE;
+
+  if (self->announce_port != 0)
+    {
+      self->listener = pl_announce_listener_new (self->announce_port, &error);
+      if (self->listener != NULL)
+        {
+          g_signal_connect (self->listener, "datagram", G_CALLBACK (listener_datagram_cb), self);
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTENING]);
+        }
+      else
+        /* Not fatal (F-17): renewals do not depend on announcements (PMP-33). */
+        g_message (_("Not listening for router announcements on %s:%u: %s"),
+                   PL_NATPMP_ANNOUNCE_GROUP, self->announce_port, error->message);
+    }
+
+  self->items_changed_id = g_signal_connect (self->profiles, "items-changed",
+                                             G_CALLBACK (profiles_changed_cb), self);
+  reconcile (self);
+
+  if (self->monitor_network)
+    {
+      GWeakRef *weak = g_new0 (GWeakRef, 1);
+
+      self->monitor = g_object_ref (g_network_monitor_get_default ());
+      self->monitor_id = g_signal_connect (self->monitor, "network-changed",
+                                           G_CALLBACK (network_changed_cb), self);
+
+      g_weak_ref_init (weak, self);
+      g_bus_get (G_BUS_TYPE_SYSTEM, self->cancellable, system_bus_cb, weak);
+    }
+
+  discover_and_apply (self);
+}
+
+/**
+ * pl_session_is_running:
+ * @self: a [class@Pl.Session]
+ *
+ * Returns: %TRUE between [method@Pl.Session.start] and [method@Pl.Session.stop_async]
+ */
+gboolean
+pl_session_is_running (PlSession *self)
+{
+  g_return_val_if_fail (PL_IS_SESSION (self), FALSE);
+
+  return self->running;
+}
+
+/**
+ * pl_session_get_profiles:
+ * @self: a [class@Pl.Session]
+ *
+ * Returns: (transfer none): the profiles the session follows
+ */
+GListModel *
+pl_session_get_profiles (PlSession *self)
+{
+  g_return_val_if_fail (PL_IS_SESSION (self), NULL);
+
+  return self->profiles;
+}
+
+/**
+ * pl_session_get_clock:
+ * @self: a [class@Pl.Session]
+ *
+ * Returns: (transfer none): the session's clock
+ */
+PlClock *
+pl_session_get_clock (PlSession *self)
+{
+  g_return_val_if_fail (PL_IS_SESSION (self), NULL);
+
+  return self->clock;
+}
+
+/**
+ * pl_session_get_mappings:
+ * @self: a [class@Pl.Session]
+ *
+ * The mappings, one per profile and protocol (TCP before UDP), in the order of the
+ * profiles, disabled ones included.
+ *
+ * Returns: (transfer none): a #GListModel of [class@Pl.Mapping]
+ */
+GListModel *
+pl_session_get_mappings (PlSession *self)
+{
+  g_return_val_if_fail (PL_IS_SESSION (self), NULL);
+
+  return G_LIST_MODEL (self->mappings);
+}
+
+/**
+ * pl_session_find_mapping:
+ * @self: a [class@Pl.Session]
+ * @profile_name: a profile's name
+ * @protocol: TCP or UDP
+ *
+ * Returns: (transfer none) (nullable): the mapping of @profile_name for @protocol
+ */
+PlMapping *
+pl_session_find_mapping (PlSession  *self,
+                         const char *profile_name,
+                         PlProtocol  protocol)
+{
+  Entry *entry;
+
+  g_return_val_if_fail (PL_IS_SESSION (self), NULL);
+  g_return_val_if_fail (profile_name != NULL, NULL);
+
+  entry = find_entry (self, profile_name, protocol);
+  return entry != NULL ? entry->mapping : NULL;
+}
+
+/**
+ * pl_session_get_gateway:
+ * @self: a [class@Pl.Session]
+ *
+ * Returns: (transfer none) (nullable): the gateway in use
+ */
+GInetAddress *
+pl_session_get_gateway (PlSession *self)
+{
+  g_return_val_if_fail (PL_IS_SESSION (self), NULL);
+
+  return self->gateway;
+}
+
+/**
+ * pl_session_get_external_address:
+ * @self: a [class@Pl.Session]
+ *
+ * Returns: (nullable): the gateway's public IPv4 address as text
+ */
+const char *
+pl_session_get_external_address (PlSession *self)
+{
+  g_return_val_if_fail (PL_IS_SESSION (self), NULL);
+
+  return self->external_address;
+}
+
+/**
+ * pl_session_get_double_nat:
+ * @self: a [class@Pl.Session]
+ *
+ * Returns: %TRUE when the gateway's public address is itself behind a NAT
+ */
+gboolean
+pl_session_get_double_nat (PlSession *self)
+{
+  g_return_val_if_fail (PL_IS_SESSION (self), FALSE);
+
+  return self->double_nat;
+}
+
+/**
+ * pl_session_get_listening:
+ * @self: a [class@Pl.Session]
+ *
+ * Returns: %TRUE when announcements are being received
+ */
+gboolean
+pl_session_get_listening (PlSession *self)
+{
+  g_return_val_if_fail (PL_IS_SESSION (self), FALSE);
+
+  return self->listener != NULL;
+}
+
+/**
+ * pl_session_get_keep_mappings_on_exit:
+ * @self: a [class@Pl.Session]
+ *
+ * Returns: whether stopping leaves the mappings on the gateway
+ */
+gboolean
+pl_session_get_keep_mappings_on_exit (PlSession *self)
+{
+  g_return_val_if_fail (PL_IS_SESSION (self), FALSE);
+
+  return self->keep_mappings;
+}
+
+/**
+ * pl_session_set_keep_mappings_on_exit:
+ * @self: a [class@Pl.Session]
+ * @keep: whether stopping leaves the mappings on the gateway
+ */
+void
+pl_session_set_keep_mappings_on_exit (PlSession *self,
+                                      gboolean   keep)
+{
+  g_return_if_fail (PL_IS_SESSION (self));
+
+  keep = !!keep;
+  if (self->keep_mappings == (guint) keep)
+    return;
+  self->keep_mappings = keep;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_KEEP_MAPPINGS_ON_EXIT]);
+}
+
+/**
+ * pl_session_get_stop_timeout:
+ * @self: a [class@Pl.Session]
+ *
+ * Returns: the bound on [method@Pl.Session.stop_async], in milliseconds
+ */
+guint
+pl_session_get_stop_timeout (PlSession *self)
+{
+  g_return_val_if_fail (PL_IS_SESSION (self), 0);
+
+  return self->stop_timeout;
+}
+
+/**
+ * pl_session_set_stop_timeout:
+ * @self: a [class@Pl.Session]
+ * @timeout_ms: the bound on [method@Pl.Session.stop_async], in milliseconds (not 0)
+ */
+void
+pl_session_set_stop_timeout (PlSession *self,
+                             guint      timeout_ms)
+{
+  g_return_if_fail (PL_IS_SESSION (self));
+  g_return_if_fail (timeout_ms > 0);
+
+  if (self->stop_timeout == timeout_ms)
+    return;
+  self->stop_timeout = timeout_ms;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STOP_TIMEOUT]);
+}
+
+/**
+ * pl_session_set_gateway:
+ * @self: a [class@Pl.Session]
+ * @gateway: (nullable): the gateway to use, %NULL to discover the default gateway
+ *
+ * Sets [property@Pl.Session:fixed-gateway]. On a running session a different gateway is
+ * taken into use at once, starting over there.
+ */
+void
+pl_session_set_gateway (PlSession    *self,
+                        GInetAddress *gateway)
+{
+  g_return_if_fail (PL_IS_SESSION (self));
+  g_return_if_fail (gateway == NULL || G_IS_INET_ADDRESS (gateway));
+
+  if (self->fixed_gateway == gateway ||
+      (self->fixed_gateway != NULL && gateway != NULL &&
+       g_inet_address_equal (self->fixed_gateway, gateway)))
+    return;
+
+  g_set_object (&self->fixed_gateway, gateway);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FIXED_GATEWAY]);
+
+  if (self->running && !self->stopping)
+    discover_and_apply (self);
+}
+
+/**
+ * pl_session_network_changed:
+ * @self: a [class@Pl.Session]
+ *
+ * Handles a network change now, as on #GNetworkMonitor::network-changed or a resume: the
+ * gateway is discovered again (unless fixed); a new one means starting over there, the
+ * same one means checking that nothing went stale.
+ */
+void
+pl_session_network_changed (PlSession *self)
+{
+  g_return_if_fail (PL_IS_SESSION (self));
+
+  if (!self->running)
+    return;
+  timer_clear (&self->network_timer);
+  discover_and_apply (self);
+}
+
+/**
+ * pl_session_stop_async:
+ * @self: a [class@Pl.Session]
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when done
+ * @user_data: data for @callback
+ *
+ * Stops the session. Unless [property@Pl.Session:keep-mappings-on-exit] is set, every
+ * mapping is deleted on the gateway first, within [property@Pl.Session:stop-timeout]: each
+ * delete is sent at least once even if the gateway does not answer (F-29), and what is left
+ * at the deadline is abandoned (the mappings expire on their own).
+ */
+void
+pl_session_stop_async (PlSession           *self,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  Entry *inflight_entry = NULL;
+  gboolean inflight_unmap = FALSE;
+  PlProtocol inflight_protocol = PL_PROTOCOL_UDP;
+  guint16 inflight_port = 0;
+
+  g_return_if_fail (PL_IS_SESSION (self));
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, pl_session_stop_async);
+
+  if (self->stop_task != NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING,
+                               _("The session is already stopping"));
+      return;
+    }
+  if (!self->running)
+    {
+      self->started = TRUE;
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  self->running = FALSE;
+  shut_down_watchers (self);
+
+  /* What was going on is dropped; a delete in flight is sent again below. */
+  if (self->inflight != NULL && self->inflight->kind == OP_UNMAP)
+    {
+      inflight_unmap = TRUE;
+      inflight_protocol = self->inflight->protocol;
+      inflight_port = self->inflight->internal_port;
+    }
+  else if (self->inflight != NULL)
+    inflight_entry = self->inflight->entry;
+  cancel_inflight (self);
+  queue_clear (self, !self->keep_mappings);
+
+  if (self->keep_mappings || self->mapper == NULL)
+    {
+      queue_clear (self, FALSE);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  /* Neither running nor stopping yet, so nothing is sent before the whole list is built
+   * and the time can be shared out. */
+  self->stop_unconfirmed = 0;
+  if (inflight_unmap)
+    queue_unmap (self, inflight_protocol, inflight_port);
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      if (entry->enabled && entry->config_error == NULL &&
+          (entry == inflight_entry || entry_may_be_mapped (entry)))
+        queue_unmap (self, entry->protocol, entry->internal_port);
+      entry->last_port = 0;
+      entry->expires = 0;
+      entry_publish_disabled (entry);
+    }
+
+  self->stopping = TRUE;
+  self->stop_task = g_steal_pointer (&task);
+  self->stop_deadline = now_us (self) + (gint64) self->stop_timeout * 1000;
+  self->stop_timer = timer_new (self, self->stop_timeout, stop_timeout_cb, self);
+  kick (self);
+}
+
+/**
+ * pl_session_stop_finish:
+ * @self: a [class@Pl.Session]
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE when every mapping was deleted (or kept, as asked); %FALSE with
+ *   `PL_ERROR_TIMED_OUT` when some could not be deleted in time
+ */
+gboolean
+pl_session_stop_finish (PlSession     *self,
+                        GAsyncResult  *result,
+                        GError       **error)
+{
+  g_return_val_if_fail (PL_IS_SESSION (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
