@@ -111,6 +111,18 @@ mapping_changed_cb (PlSession *session,
   guint requested = pl_mapping_get_requested_external_port (mapping);
   guint external_port = pl_mapping_get_external_port (mapping);
   const GError *error = pl_mapping_get_error (mapping);
+  /* The last state printed for this mapping, +1 so that 0 means "none yet". */
+  guint previous = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (mapping), "pl-run-printed"));
+
+  /* Only changes are news: a profile that starts disabled is listed once by the summary. */
+  if (previous == (guint) state + 1 && state != PL_MAPPING_STATE_ACTIVE)
+    return;
+  if (previous == 0 && state == PL_MAPPING_STATE_DISABLED)
+    {
+      g_object_set_data (G_OBJECT (mapping), "pl-run-printed", GUINT_TO_POINTER (state + 1));
+      return;
+    }
+  g_object_set_data (G_OBJECT (mapping), "pl-run-printed", GUINT_TO_POINTER (state + 1));
 
   if (run->json)
     {
