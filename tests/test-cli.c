@@ -683,11 +683,13 @@ tick_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Iterates until the gateway has seen @n map requests or @limit_s seconds have passed. */
+/* Iterates until the gateway has seen @n_maps map requests and @n_addresses address requests,
+ * or @limit_s seconds have passed. */
 static gboolean
-wait_for_map_requests (Fixture *f,
-                       guint    n,
-                       guint    limit_s)
+wait_for_requests (Fixture *f,
+                   guint    n_maps,
+                   guint    n_addresses,
+                   guint    limit_s)
 {
   gint64 end = g_get_monotonic_time () + (gint64) limit_s * G_USEC_PER_SEC;
   guint tick = g_timeout_add (50, tick_cb, NULL);
@@ -696,14 +698,25 @@ wait_for_map_requests (Fixture *f,
   while (!seen && g_get_monotonic_time () < end)
     {
       g_autoptr(GPtrArray) maps = NULL;
+      guint n_all;
 
       g_main_context_iteration (NULL, TRUE);
       maps = map_requests (f);
-      seen = maps->len >= n;
+      n_all = pl_fake_gateway_get_requests (f->gateway)->len;
+      seen = maps->len >= n_maps && n_all - maps->len >= n_addresses;
     }
   g_source_remove (tick);
 
   return seen;
+}
+
+/* Iterates until the gateway has seen @n map requests or @limit_s seconds have passed. */
+static gboolean
+wait_for_map_requests (Fixture *f,
+                       guint    n,
+                       guint    limit_s)
+{
+  return wait_for_requests (f, n, 0, limit_s);
 }
 
 static void
@@ -763,8 +776,10 @@ test_map_keep_recreate (Fixture       *f,
   pl_fake_gateway_set_granted_lifetime (f->gateway, 2);
   pl_fake_gateway_set_assigned_port (f->gateway, 40000);
 
+  /* The first map, and the address request the session makes after it (portlightctl asked
+   * for the address before), are answered; then the gateway falls silent. */
   run = run_start (args, f->address);
-  g_assert_true (wait_for_map_requests (f, 1, 20));
+  g_assert_true (wait_for_requests (f, 1, 2, 20));
   pl_fake_gateway_set_silent (f->gateway, TRUE);
 
   /* The renewal is retransmitted until the expiry, then the re-creation starts: more sends
@@ -792,6 +807,103 @@ test_map_keep_recreate (Fixture       *f,
   assert_contains (run->err, "The TCP mapping of private port 8080 has expired; re-creating it");
   assert_contains (run->out, "Re-created TCP 203.0.113.7:40000 → private port 8080\n");
   assert_contains (run->out, "Removed the TCP mapping of private port 8080\n");
+}
+
+/* The JSON objects of a --keep run, one per line. */
+static GPtrArray *
+parse_json_lines (const char *text)
+{
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  GPtrArray *objects = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autofree char *line = NULL;
+
+      if (lines[i][0] == '\0')
+        continue;
+      line = g_strconcat (lines[i], "\n", NULL);
+      g_ptr_array_add (objects, parse_json_object (line));
+    }
+
+  return objects;
+}
+
+/* A router reboot announced on 224.0.0.1:5350 (the epoch back to 0) re-creates the mapping at
+ * once, long before its renewal is due, suggesting the port it had. @data: whether --json. */
+static void
+test_map_keep_router_reset (Fixture       *f,
+                            gconstpointer  data)
+{
+  gboolean json = GPOINTER_TO_INT (data);
+  const char * const text_args[] = { "map", "--keep", "-g", "@GW@", "8080", "8080", NULL };
+  const char * const json_args[] = { "map", "--keep", "--json", "-g", "@GW@", "8080", "8080",
+                                     NULL };
+  const char * const events[] = { "mapped", "router-reset", "recreated", "unmapped" };
+  g_autoptr(Run) run = NULL;
+  g_autoptr(GPtrArray) maps = NULL;
+  PlFakeRequest *first;
+  PlFakeRequest *again;
+  gboolean recreated = FALSE;
+
+  /* A gateway that has been up for a while. */
+  pl_fake_gateway_set_epoch (f->gateway, 1000);
+  pl_fake_gateway_set_assigned_port (f->gateway, 40000);
+
+  /* Once the session's map and address requests are answered, it knows the epoch. */
+  run = run_start (json ? json_args : text_args, f->address);
+  g_assert_true (wait_for_requests (f, 1, 2, 20));
+
+  /* The gateway reboots and announces itself. Announce again after a second in case the
+   * first one was missed (a second reset round could not come within 10 s anyway). */
+  pl_fake_gateway_set_epoch (f->gateway, 0);
+  for (guint i = 0; i < 5 && !recreated; i++)
+    {
+      pl_fake_gateway_announce (f->gateway);
+      recreated = wait_for_map_requests (f, 2, 1);
+    }
+  g_assert_true (recreated);
+
+  maps = map_requests (f);
+  first = g_ptr_array_index (maps, 0);
+  again = g_ptr_array_index (maps, 1);
+  assert_request (first, PL_NATPMP_OP_MAP_TCP, 8080, 8080, 7200);
+  assert_request (again, PL_NATPMP_OP_MAP_TCP, 8080, 40000, 7200);
+  /* Let the answer arrive, then stop. */
+  g_assert_false (wait_for_map_requests (f, 3, 1));
+
+  g_subprocess_send_signal (run->process, SIGTERM);
+  run_wait (run);
+  g_test_message ("stdout:\n%s\nstderr:\n%s", run->out, run->err);
+  assert_exit_status (run, PL_EXIT_OK);
+
+  g_clear_pointer (&maps, g_ptr_array_unref);
+  maps = map_requests (f);
+  g_assert_cmpuint (maps->len, ==, 3);
+  assert_request (g_ptr_array_index (maps, 2), PL_NATPMP_OP_MAP_TCP, 8080, 0, 0);
+
+  if (json)
+    {
+      g_autoptr(GPtrArray) objects = parse_json_lines (run->out);
+      JsonObject *m;
+
+      g_assert_cmpuint (objects->len, ==, G_N_ELEMENTS (events));
+      for (guint i = 0; i < objects->len; i++)
+        g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (objects, i),
+                                                        "event"), ==, events[i]);
+      m = json_array_get_object_element (
+            json_object_get_array_member (g_ptr_array_index (objects, 2), "mappings"), 0);
+      g_assert_cmpint (json_object_get_int_member (m, "public_port"), ==, 40000);
+      g_assert_cmpint (json_object_get_int_member (m, "requested_public_port"), ==, 40000);
+      g_assert_cmpstr (run->err, ==, "");
+    }
+  else
+    {
+      assert_contains (run->err, "The router restarted and lost its mappings: restoring 1 "
+                                 "mapping\n");
+      assert_contains (run->out, "Re-created TCP 203.0.113.7:40000 → private port 8080\n");
+      assert_contains (run->out, "Removed the TCP mapping of private port 8080\n");
+    }
 }
 
 static void
@@ -822,6 +934,10 @@ main (int    argc,
   ADD ("/cli/map/different-port", test_map_different_port);
   ADD ("/cli/map/keep", test_map_keep);
   ADD ("/cli/map/keep-recreate", test_map_keep_recreate);
+  g_test_add ("/cli/map/keep-router-reset", Fixture, GINT_TO_POINTER (FALSE), fixture_setup,
+              test_map_keep_router_reset, fixture_teardown);
+  g_test_add ("/cli/map/keep-router-reset-json", Fixture, GINT_TO_POINTER (TRUE), fixture_setup,
+              test_map_keep_router_reset, fixture_teardown);
   ADD ("/cli/unmap/one", test_unmap_one);
   ADD ("/cli/unmap/all", test_unmap_all);
   ADD ("/cli/error/router", test_router_error);

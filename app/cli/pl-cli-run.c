@@ -15,6 +15,7 @@
 #include <json-glib/json-glib.h>
 
 #include "pl-cli.h"
+#include "pl-cli-common.h"
 #include "pl-core.h"
 
 /* `portlightctl run` keeps every enabled profile of the store mapped, as the tray does, for
@@ -33,19 +34,6 @@ typedef struct
   guint         n_signals;
   gboolean      stopped;
 } Run;
-
-static void
-print_json_line (JsonBuilder *builder)
-{
-  g_autoptr(JsonNode) root = json_builder_get_root (builder);
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autofree char *text = NULL;
-
-  json_generator_set_root (generator, root);
-  text = json_generator_to_data (generator, NULL);
-  g_print ("%s\n", text);
-  fflush (stdout);
-}
 
 static JsonBuilder *
 json_event_begin (const char *event)
@@ -80,23 +68,6 @@ print_text_line (const char *format,
   va_end (args);
   g_print ("%s %s\n", stamp, message);
   fflush (stdout);
-}
-
-/* A clock time (microseconds on the session's clock) as local wall-clock time. */
-static GDateTime *
-clock_time_to_local (Run    *run,
-                     gint64  clock_time)
-{
-  gint64 delta = clock_time - pl_clock_get_time (run->clock);
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-
-  return g_date_time_add (now, delta);
-}
-
-static const char *
-protocol_label (PlProtocol protocol)
-{
-  return protocol == PL_PROTOCOL_UDP ? "UDP" : "TCP";
 }
 
 static void
@@ -140,8 +111,10 @@ mapping_changed_cb (PlSession *session,
       json_builder_add_int_value (builder, requested);
       if (state == PL_MAPPING_STATE_ACTIVE)
         {
-          g_autoptr(GDateTime) expires = clock_time_to_local (run, pl_mapping_get_expires (mapping));
-          g_autoptr(GDateTime) renews = clock_time_to_local (run, pl_mapping_get_renew_at (mapping));
+          g_autoptr(GDateTime) expires =
+            pl_cli_clock_time_to_local (run->clock, pl_mapping_get_expires (mapping));
+          g_autoptr(GDateTime) renews =
+            pl_cli_clock_time_to_local (run->clock, pl_mapping_get_renew_at (mapping));
           g_autofree char *expires_text = g_date_time_format_iso8601 (expires);
           g_autofree char *renews_text = g_date_time_format_iso8601 (renews);
 
@@ -156,7 +129,8 @@ mapping_changed_cb (PlSession *session,
         }
       if (state == PL_MAPPING_STATE_FAILED && error != NULL)
         {
-          g_autoptr(GDateTime) retry = clock_time_to_local (run, pl_mapping_get_retry_at (mapping));
+          g_autoptr(GDateTime) retry =
+            pl_cli_clock_time_to_local (run->clock, pl_mapping_get_retry_at (mapping));
           g_autofree char *retry_text = g_date_time_format_iso8601 (retry);
 
           json_builder_set_member_name (builder, "error");
@@ -165,28 +139,30 @@ mapping_changed_cb (PlSession *session,
           json_builder_add_string_value (builder, retry_text);
         }
       json_builder_end_object (builder);
-      print_json_line (builder);
+      pl_cli_print_json (builder);
       return;
     }
 
   switch (state)
     {
     case PL_MAPPING_STATE_DISABLED:
-      print_text_line (_("%s: %s %u is off"), name, protocol_label (protocol), internal_port);
+      print_text_line (_("%s: %s %u is off"), name, pl_cli_protocol_label (protocol),
+                       internal_port);
       break;
 
     case PL_MAPPING_STATE_MAPPING:
-      print_text_line (_("%s: asking the router for %s %u…"), name, protocol_label (protocol),
-                       internal_port);
+      print_text_line (_("%s: asking the router for %s %u…"), name,
+                       pl_cli_protocol_label (protocol), internal_port);
       break;
 
     case PL_MAPPING_STATE_ACTIVE:
       {
-        g_autoptr(GDateTime) renews = clock_time_to_local (run, pl_mapping_get_renew_at (mapping));
+        g_autoptr(GDateTime) renews =
+          pl_cli_clock_time_to_local (run->clock, pl_mapping_get_renew_at (mapping));
         g_autofree char *renews_text = g_date_time_format (renews, "%H:%M:%S");
 
         print_text_line (_("%s: %s public port %u → private port %u, renews at %s"),
-                         name, protocol_label (protocol), external_port, internal_port,
+                         name, pl_cli_protocol_label (protocol), external_port, internal_port,
                          renews_text);
         if (requested != 0 && requested != external_port)
           print_text_line (_("%s: note: the router gave public port %u, not %u as asked"),
@@ -196,11 +172,12 @@ mapping_changed_cb (PlSession *session,
 
     case PL_MAPPING_STATE_FAILED:
       {
-        g_autoptr(GDateTime) retry = clock_time_to_local (run, pl_mapping_get_retry_at (mapping));
+        g_autoptr(GDateTime) retry =
+          pl_cli_clock_time_to_local (run->clock, pl_mapping_get_retry_at (mapping));
         g_autofree char *retry_text = g_date_time_format (retry, "%H:%M:%S");
 
         print_text_line (_("%s: %s %u failed: %s (next try at %s)"), name,
-                         protocol_label (protocol), internal_port,
+                         pl_cli_protocol_label (protocol), internal_port,
                          error != NULL ? error->message : _("unknown error"), retry_text);
       }
       break;
@@ -222,7 +199,7 @@ external_address_changed_cb (PlSession  *session,
       json_builder_set_member_name (builder, "public_address");
       json_builder_add_string_value (builder, address);
       json_builder_end_object (builder);
-      print_json_line (builder);
+      pl_cli_print_json (builder);
       return;
     }
 
@@ -241,7 +218,7 @@ router_reset_cb (PlSession *session,
       json_builder_set_member_name (builder, "mappings");
       json_builder_add_int_value (builder, n_mappings);
       json_builder_end_object (builder);
-      print_json_line (builder);
+      pl_cli_print_json (builder);
       return;
     }
 
@@ -264,7 +241,7 @@ double_nat_changed_cb (PlSession *session,
       json_builder_set_member_name (builder, "double_nat");
       json_builder_add_boolean_value (builder, double_nat);
       json_builder_end_object (builder);
-      print_json_line (builder);
+      pl_cli_print_json (builder);
       return;
     }
 
@@ -291,7 +268,7 @@ gateway_changed_cb (PlSession  *session,
       else
         json_builder_add_null_value (builder);
       json_builder_end_object (builder);
-      print_json_line (builder);
+      pl_cli_print_json (builder);
       return;
     }
 

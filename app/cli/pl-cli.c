@@ -18,6 +18,7 @@
 #include <json-glib/json-glib.h>
 
 #include "pl-cli.h"
+#include "pl-cli-common.h"
 #include "pl-core.h"
 
 /* Commands: `address`, `map` and `unmap` live here, one function each (cmd_*); `profiles` is
@@ -25,17 +26,13 @@
  * client, the progress line and the output helpers (text, JSON, error to exit code).
  *
  * Every network step is one asynchronous PlClient call awaited by iterating the default main
- * context (cli_await), which keeps each command a plain sequence. `map --keep` is a loop of
- * such steps that SIGINT/SIGTERM end through a GCancellable. */
+ * context (cli_await), which keeps each command a plain sequence. `map --keep` hands the
+ * mappings to the session engine (PlSession) instead; see "map --keep" below. */
 
 #define PROGRAM_NAME       "portlightctl"
 #define DEFAULT_LIFETIME   7200
 #define MAX_LIFETIME       86400
 #define MAX_TIMEOUT        3600
-/* --keep: a failed renewal or re-creation is tried again this often. */
-#define RETRY_MS           5000
-/* --keep: never renew more often than this, whatever the router grants. */
-#define MIN_RENEW_MS       1000
 
 /* Shared state */
 
@@ -62,10 +59,7 @@ typedef struct
   gboolean      double_nat;
   guint32       epoch;
 
-  /* --keep: SIGINT/SIGTERM cancel the current step; a second signal aborts the clean-up. */
-  GCancellable *cancellable;
-  guint         signal_ids[2];
-  guint         n_signals;
+  GCancellable *cancellable;      /* --keep: a signal cancels the address request */
 
   gboolean      progress;         /* stderr is a terminal: show the "attempt" line */
   glong         progress_width;
@@ -91,8 +85,6 @@ cli_new (const char *command,
 static void
 cli_free (Cli *cli)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (cli->signal_ids); i++)
-    g_clear_handle_id (&cli->signal_ids[i], g_source_remove);
   g_clear_object (&cli->result);
   g_clear_object (&cli->client);
   g_clear_object (&cli->clock);
@@ -120,9 +112,9 @@ typedef struct
   guint32     lifetime;         /* granted by the last successful request */
   gint64      expires;          /* clock time at which the grant runs out */
   GDateTime  *expires_local;
-  gint64      next_action;      /* --keep: clock time of the next renewal or retry */
-  gboolean    requested;        /* a map request went out: delete it when stopping */
-  gboolean    lost;             /* --keep: the grant ran out before a renewal succeeded */
+  gboolean    granted;          /* --keep: granted at least once */
+  gboolean    lost;             /* --keep: being created again (expired, router reset) */
+  gboolean    failure_reported; /* --keep: a failure was printed since the last grant */
 } Mapping;
 
 static Mapping *
@@ -149,12 +141,6 @@ mapping_free (gpointer data)
 
   g_clear_pointer (&m->expires_local, g_date_time_unref);
   g_free (m);
-}
-
-static const char *
-protocol_label (PlProtocol protocol)
-{
-  return protocol == PL_PROTOCOL_UDP ? "UDP" : "TCP";
 }
 
 static const char *
@@ -296,22 +282,6 @@ cli_describe_error (Cli          *cli,
 /* Output */
 
 static void
-print_json (JsonBuilder *builder)
-{
-  g_autoptr(JsonNode) root = json_builder_get_root (builder);
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autofree char *text = NULL;
-
-  json_generator_set_root (generator, root);
-  text = json_generator_to_data (generator, NULL);
-
-  /* JSON is UTF-8 whatever the locale, so not g_print(). */
-  fputs (text, stdout);
-  fputc ('\n', stdout);
-  fflush (stdout);
-}
-
-static void
 json_add_string (JsonBuilder *builder,
                  const char  *name,
                  const char  *value)
@@ -359,7 +329,7 @@ print_json_error (const char *code,
   json_builder_begin_object (builder);
   json_add_error (builder, code, message);
   json_builder_end_object (builder);
-  print_json (builder);
+  pl_cli_print_json (builder);
 }
 
 /* Starts an object with "event" (--keep only, else NULL) and "gateway"; print_json_object()
@@ -382,7 +352,7 @@ static void
 print_json_object (JsonBuilder *builder)
 {
   json_builder_end_object (builder);
-  print_json (builder);
+  pl_cli_print_json (builder);
 }
 
 /* A bad argument: a one-line reason, then the usage, on stderr (and the error as JSON on
@@ -694,7 +664,6 @@ cli_map (Cli      *cli,
   guint32 lifetime = 0;
   guint32 epoch = 0;
 
-  m->requested = TRUE;
   pl_client_map_async (cli->client, m->protocol, m->private_port, suggested_port,
                        m->asked_lifetime, cli->cancellable, cli_result_cb, cli);
   result = cli_await (cli);
@@ -845,7 +814,7 @@ print_mapping_text (Cli           *cli,
                     MapEvent       event)
 {
   g_autofree char *expires = NULL;
-  const char *protocol = protocol_label (m->protocol);
+  const char *protocol = pl_cli_protocol_label (m->protocol);
 
   switch (event)
     {
@@ -874,133 +843,226 @@ print_mapping_text (Cli           *cli,
              m->suggested_port);
 }
 
-/* --keep: when to act next on @m after a successful request. */
-static void
-schedule_renewal (Cli     *cli,
-                  Mapping *m)
-{
-  gint64 delay_ms = MAX ((gint64) m->lifetime * 500, MIN_RENEW_MS);
+/* map --keep
+ *
+ * After the public address (asked as plain `map` does), the mappings go to a PlSession, the
+ * engine of the tray and of `portlightctl run`: one profile per protocol ("udp 8080",
+ * "tcp 8080", in the order plain `map` asks), on the gateway resolved above, through the same
+ * client. The session renews at half the granted lifetime suggesting the granted port,
+ * retries with back-off, creates lost mappings again, detects router reboots by the epoch and
+ * by the announcements on 224.0.0.1:5350, and deletes the mappings when stopped. The code
+ * below only turns its signals into the lines and JSON events of --keep.
+ *
+ * Until every mapping has been granted once the command is starting: the first failure of a
+ * first request ends it with the error and exit code of plain `map`, once the session has
+ * deleted whatever it did map. */
 
-  m->next_action = pl_clock_get_time (cli->clock) + delay_ms * 1000;
-}
+typedef struct
+{
+  Cli        *cli;
+  GPtrArray  *mappings;         /* Mapping*, not owned */
+  PlSession  *session;
+  GMainLoop  *loop;
+  guint       signal_ids[2];
+  guint       n_signals;
+  gboolean    started;          /* every mapping was granted once: "mapped" is printed */
+  gboolean    failed;           /* a first request failed: @status is its exit code */
+  gboolean    stopping;
+  gboolean    stopped;
+  int         status;
+} Keeper;
+
+static void keeper_stop (Keeper *keeper);
 
 static gboolean
-signal_cb (gpointer user_data)
+keeper_signal_cb (gpointer user_data)
 {
-  Cli *cli = user_data;
+  Keeper *keeper = user_data;
 
-  cli->n_signals++;
-  g_cancellable_cancel (cli->cancellable);
+  keeper->n_signals++;
+  /* Ends the address request if it is still out. */
+  g_cancellable_cancel (keeper->cli->cancellable);
+
+  if (keeper->n_signals > 1)
+    g_main_loop_quit (keeper->loop);   /* do not wait for the clean-up */
+  else if (keeper->session != NULL)
+    keeper_stop (keeper);
 
   return G_SOURCE_CONTINUE;
 }
 
-static gboolean
-cli_stopping (Cli *cli)
+static Keeper *
+keeper_new (Cli       *cli,
+            GPtrArray *mappings)
 {
-  return cli->n_signals > 0;
+  Keeper *keeper = g_new0 (Keeper, 1);
+
+  keeper->cli = cli;
+  keeper->mappings = mappings;
+  keeper->loop = g_main_loop_new (NULL, FALSE);
+  keeper->signal_ids[0] = g_unix_signal_add (SIGINT, keeper_signal_cb, keeper);
+  keeper->signal_ids[1] = g_unix_signal_add (SIGTERM, keeper_signal_cb, keeper);
+
+  return keeper;
 }
 
-static gboolean
-flag_cb (gpointer user_data)
-{
-  gboolean *flag = user_data;
-
-  *flag = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Sleeps until clock time @when; FALSE when a signal came first. */
-static gboolean
-cli_sleep_until (Cli    *cli,
-                 gint64  when)
-{
-  gint64 now = pl_clock_get_time (cli->clock);
-  gboolean due = FALSE;
-  guint id;
-
-  if (when <= now)
-    return !cli_stopping (cli);
-
-  id = pl_clock_timeout_add (cli->clock, (guint64) (when - now + 999) / 1000, flag_cb, &due);
-  while (!due && !cli_stopping (cli))
-    g_main_context_iteration (NULL, TRUE);
-  if (!due)
-    g_source_remove (id);
-
-  return !cli_stopping (cli);
-}
-
-/* --keep: renew @m, or re-create it once its grant has run out (F-11/F-12). */
 static void
-keep_step (Cli     *cli,
-           Mapping *m)
+keeper_free (Keeper *keeper)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *message = NULL;
-  gint64 now = pl_clock_get_time (cli->clock);
-  gboolean expired = now >= m->expires;
-  guint timeout_ms = cli->timeout_s * 1000;   /* 0: the client's full schedule */
+  for (guint i = 0; i < G_N_ELEMENTS (keeper->signal_ids); i++)
+    g_clear_handle_id (&keeper->signal_ids[i], g_source_remove);
+  if (keeper->cli->client != NULL)
+    g_signal_handlers_disconnect_by_data (keeper->cli->client, keeper);
+  if (keeper->session != NULL)
+    g_signal_handlers_disconnect_by_data (keeper->session, keeper);
+  /* After a second signal the stop is still pending and holds the session; the process
+   * exits without running it. */
+  g_clear_object (&keeper->session);
+  g_clear_pointer (&keeper->loop, g_main_loop_unref);
+  g_free (keeper);
+}
 
-  if (expired && !m->lost)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Keeper, keeper_free)
+
+static Mapping *
+keeper_find (Keeper    *keeper,
+             PlMapping *mapping)
+{
+  for (guint i = 0; i < keeper->mappings->len; i++)
     {
-      m->lost = TRUE;
-      if (!cli->json)
-        g_printerr (_("The %s mapping of private port %u has expired; re-creating it\n"),
-                    protocol_label (m->protocol), m->private_port);
+      Mapping *m = g_ptr_array_index (keeper->mappings, i);
+
+      if (m->protocol == pl_mapping_get_protocol (mapping))
+        return m;
     }
 
-  if (!expired)
-    {
-      /* Renewal attempts stop at the granted expiry. */
-      gint64 left_ms = CLAMP ((m->expires - now + 999) / 1000, 1, G_MAXUINT);
+  return NULL;
+}
 
-      if (timeout_ms == 0 || (guint) left_ms < timeout_ms)
-        timeout_ms = (guint) left_ms;
+/* The JSON object of one event of @m, with @error for "renewal-failed". */
+static void
+keeper_print_json (Keeper        *keeper,
+                   const Mapping *m,
+                   const char    *event,
+                   const GError  *error)
+{
+  g_autoptr(JsonBuilder) builder = json_begin_map (keeper->cli, event);
+
+  json_add_mapping (builder, m);
+  json_builder_end_array (builder);
+  if (error != NULL)
+    json_add_error (builder, error_code_name (error), error->message);
+  print_json_object (builder);
+}
+
+/* The JSON "mapped" event, or the text line, once every mapping was granted. */
+static void
+keeper_check_started (Keeper *keeper)
+{
+  Cli *cli = keeper->cli;
+
+  for (guint i = 0; i < keeper->mappings->len; i++)
+    {
+      if (!((Mapping *) g_ptr_array_index (keeper->mappings, i))->granted)
+        return;
     }
-  pl_client_set_timeout (cli->client, timeout_ms);
 
-  /* Either way, suggest the port the router gave last. */
-  if (cli_map (cli, m, m->public_port, &error))
+  keeper->started = TRUE;
+  /* From here on --timeout bounds each request, not the whole command. */
+  pl_client_set_timeout (cli->client, cli->timeout_s * 1000);
+
+  if (cli->json)
     {
-      m->lost = FALSE;
-      if (cli->json)
-        {
-          g_autoptr(JsonBuilder) builder = json_begin_map (cli, expired ? "recreated" : "renewed");
+      g_autoptr(JsonBuilder) builder = json_begin_map (cli, "mapped");
 
-          json_add_mapping (builder, m);
-          json_builder_end_array (builder);
-          print_json_object (builder);
-        }
-      else
-        {
-          print_mapping_text (cli, m, expired ? MAP_EVENT_RECREATED : MAP_EVENT_RENEWED);
-          fflush (stdout);
-        }
-      schedule_renewal (cli, m);
+      for (guint i = 0; i < keeper->mappings->len; i++)
+        json_add_mapping (builder, g_ptr_array_index (keeper->mappings, i));
+      json_builder_end_array (builder);
+      print_json_object (builder);
+    }
+  else
+    {
+      g_print ("%s", ngettext ("Keeping the mapping until Ctrl-C or SIGTERM, renewing it at "
+                               "half its lifetime…\n",
+                               "Keeping the mappings until Ctrl-C or SIGTERM, renewing them "
+                               "at half their lifetime…\n",
+                               keeper->mappings->len));
+      fflush (stdout);
+    }
+}
+
+static void
+keeper_granted (Keeper    *keeper,
+                Mapping   *m,
+                PlMapping *mapping)
+{
+  Cli *cli = keeper->cli;
+  gboolean first = !m->granted;
+  gboolean recreated = m->lost;
+
+  /* The session suggested the port granted before, else the one asked for. */
+  m->suggested_port = m->public_port != 0 ? m->public_port : m->asked_port;
+  m->public_port = pl_mapping_get_external_port (mapping);
+  m->lifetime = pl_mapping_get_lifetime (mapping);
+  m->expires = pl_mapping_get_expires (mapping);
+  g_clear_pointer (&m->expires_local, g_date_time_unref);
+  m->expires_local = pl_cli_clock_time_to_local (cli->clock, m->expires);
+  m->granted = TRUE;
+  m->lost = FALSE;
+  m->failure_reported = FALSE;
+
+  if (!keeper->started)
+    {
+      /* Renewals while another mapping is still being asked for are not news yet. */
+      if (first && !cli->json)
+        print_mapping_text (cli, m, MAP_EVENT_MAPPED);
+      keeper_check_started (keeper);
       return;
     }
 
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-
-  /* Plain core message: the advice for a first contact does not fit a router that answered. */
-  message = g_strdup (error->message);
   if (cli->json)
     {
-      g_autoptr(JsonBuilder) builder = json_begin_map (cli, "renewal-failed");
+      keeper_print_json (keeper, m, recreated ? "recreated" : "renewed", NULL);
+      return;
+    }
+  print_mapping_text (cli, m, recreated ? MAP_EVENT_RECREATED : MAP_EVENT_RENEWED);
+  fflush (stdout);
+}
 
-      json_add_mapping (builder, m);
-      json_builder_end_array (builder);
-      json_add_error (builder, error_code_name (error), message);
-      print_json_object (builder);
-    }
-  else if (expired)
+/* A request failed: a renewal (@holds: the mapping is still there until it expires) or a
+ * creation. */
+static void
+keeper_failed (Keeper       *keeper,
+               Mapping      *m,
+               gboolean      holds,
+               const GError *error)
+{
+  Cli *cli = keeper->cli;
+
+  if (!m->granted)
     {
-      g_printerr (_("Could not re-create the %s mapping of private port %u: %s; retrying\n"),
-                  protocol_label (m->protocol), m->private_port, message);
+      /* A first request: the command fails as plain `map` does, once the session has
+       * deleted what it mapped. */
+      if (!keeper->failed)
+        {
+          keeper->failed = TRUE;
+          keeper->status = cli_fail (cli, error);
+          keeper_stop (keeper);
+        }
+      return;
     }
-  else
+
+  m->failure_reported = TRUE;
+  if (!keeper->started)
+    return;
+
+  /* Plain core messages: the advice for a first contact does not fit a router that
+   * answered. */
+  if (cli->json)
+    {
+      keeper_print_json (keeper, m, "renewal-failed", error);
+    }
+  else if (holds)
     {
       g_autofree char *expires = NULL;
 
@@ -1008,34 +1070,177 @@ keep_step (Cli     *cli,
         expires = g_date_time_format (m->expires_local, "%H:%M:%S");
       g_printerr (_("Could not renew the %s mapping of private port %u: %s; retrying until "
                     "it expires at %s\n"),
-                  protocol_label (m->protocol), m->private_port, message,
+                  pl_cli_protocol_label (m->protocol), m->private_port, error->message,
                   expires != NULL ? expires : "-");
     }
-
-  /* Retry in a few seconds, but not after the grant runs out: then it is re-created. */
-  m->next_action = pl_clock_get_time (cli->clock) + (gint64) RETRY_MS * 1000;
-  if (!expired)
-    m->next_action = MIN (m->next_action, m->expires);
+  else
+    {
+      g_printerr (_("Could not re-create the %s mapping of private port %u: %s; retrying\n"),
+                  pl_cli_protocol_label (m->protocol), m->private_port, error->message);
+    }
 }
 
-/* Deletes every mapping that was asked for (a cancelled request may have reached the
- * router). Returns an exit code; prints what was removed unless @quiet. */
-static int
-keep_remove (Cli       *cli,
-             GPtrArray *mappings,
-             gboolean   quiet)
+/* The grant ran out before a renewal got through; the session creates the mapping again. */
+static void
+keeper_expired (Keeper  *keeper,
+                Mapping *m)
 {
+  Cli *cli = keeper->cli;
+
+  if (!keeper->started)
+    return;
+
+  if (!m->failure_reported)
+    {
+      /* The renewal went unanswered until then: the session gave up on it at the expiry. */
+      g_autoptr(GError) error = g_error_new (PL_ERROR, PL_ERROR_TIMED_OUT,
+                                             _("No answer from %s before the mapping expired"),
+                                             cli->gateway);
+
+      if (cli->json)
+        keeper_print_json (keeper, m, "renewal-failed", error);
+      else
+        g_printerr (_("Could not renew the %s mapping of private port %u: %s\n"),
+                    pl_cli_protocol_label (m->protocol), m->private_port, error->message);
+    }
+
+  if (!cli->json)
+    g_printerr (_("The %s mapping of private port %u has expired; re-creating it\n"),
+                pl_cli_protocol_label (m->protocol), m->private_port);
+}
+
+static void
+keeper_mapping_changed_cb (PlSession *session,
+                           PlMapping *mapping,
+                           Keeper    *keeper)
+{
+  Mapping *m = keeper_find (keeper, mapping);
+  const GError *error = pl_mapping_get_error (mapping);
+
+  if (m == NULL || keeper->stopping)
+    return;
+
+  progress_clear (keeper->cli);
+
+  switch (pl_mapping_get_state (mapping))
+    {
+    case PL_MAPPING_STATE_ACTIVE:
+      /* With an error, a renewal failed; the grant holds until it expires. */
+      if (error == NULL)
+        keeper_granted (keeper, m, mapping);
+      else
+        keeper_failed (keeper, m, TRUE, error);
+      break;
+
+    case PL_MAPPING_STATE_MAPPING:
+      /* Asked for again: a granted mapping expired, or the router lost it in a reset
+       * (router-reset follows). Retries after a failure come here too. */
+      if (m->granted && !m->lost)
+        {
+          m->lost = TRUE;
+          if (pl_clock_get_time (keeper->cli->clock) >= m->expires)
+            keeper_expired (keeper, m);
+        }
+      break;
+
+    case PL_MAPPING_STATE_FAILED:
+      m->lost = m->granted;
+      if (error != NULL)
+        keeper_failed (keeper, m, FALSE, error);
+      break;
+
+    case PL_MAPPING_STATE_DISABLED:
+    default:
+      break;
+    }
+}
+
+static void
+keeper_router_reset_cb (PlSession *session,
+                        guint      n_mappings,
+                        Keeper    *keeper)
+{
+  Cli *cli = keeper->cli;
+
+  if (!keeper->started || keeper->stopping)
+    return;
+
+  progress_clear (cli);
+  if (cli->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_begin_map (cli, "router-reset");
+
+      /* The mappings as they were; "recreated" events follow. */
+      for (guint i = 0; i < keeper->mappings->len; i++)
+        json_add_mapping (builder, g_ptr_array_index (keeper->mappings, i));
+      json_builder_end_array (builder);
+      print_json_object (builder);
+    }
+  else
+    {
+      g_printerr (g_dngettext (GETTEXT_PACKAGE,
+                               "The router restarted and lost its mappings: restoring %u "
+                               "mapping",
+                               "The router restarted and lost its mappings: restoring %u "
+                               "mappings",
+                               n_mappings),
+                  n_mappings);
+      g_printerr ("\n");
+    }
+}
+
+static void
+keeper_external_address_changed_cb (PlSession  *session,
+                                    const char *address,
+                                    Keeper     *keeper)
+{
+  Cli *cli = keeper->cli;
+  g_autoptr(GInetAddress) inet = NULL;
+
+  /* The session's first answer normally repeats the address asked above. */
+  if (address == NULL || keeper->stopping || g_strcmp0 (address, cli->public_address) == 0)
+    return;
+
+  inet = g_inet_address_new_from_string (address);
+  g_free (cli->public_address);
+  cli->public_address = g_strdup (address);
+  cli->double_nat = inet != NULL && g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV4 &&
+                    pl_natpmp_address_is_double_nat (g_inet_address_to_bytes (inet));
+
+  /* In JSON the next event carries it. */
+  progress_clear (cli);
+  if (!cli->json)
+    {
+      g_print (_("Public address: %s\n"), cli->public_address);
+      fflush (stdout);
+    }
+  print_double_nat_warning (cli);
+}
+
+static void
+keeper_epoch_cb (PlClient *client,
+                 guint     epoch,
+                 Keeper   *keeper)
+{
+  keeper->cli->epoch = epoch;
+}
+
+/* The session talks through the client `map` already made for the gateway. */
+static PlPortMapper *
+keeper_mapper_factory (GInetAddress *gateway,
+                       PlClock      *clock,
+                       gpointer      user_data)
+{
+  return PL_PORT_MAPPER (g_object_ref (user_data));
+}
+
+static void
+keeper_print_removed (Keeper *keeper)
+{
+  Cli *cli = keeper->cli;
   g_autoptr(JsonBuilder) builder = NULL;
-  g_autoptr(GError) first_error = NULL;
 
-  /* A fresh cancellable: the first signal cancelled the old one; a second one cancels this. */
-  g_clear_object (&cli->cancellable);
-  cli->cancellable = g_cancellable_new ();
-  cli->deadline = G_MAXINT64;
-  if (cli->timeout_s > 0)
-    cli->deadline = pl_clock_get_time (cli->clock) + (gint64) cli->timeout_s * G_USEC_PER_SEC;
-
-  if (cli->json && !quiet)
+  if (cli->json)
     {
       builder = json_begin (cli, "unmapped");
       json_add_boolean (builder, "all", FALSE);
@@ -1043,27 +1248,10 @@ keep_remove (Cli       *cli,
       json_builder_begin_array (builder);
     }
 
-  for (guint i = 0; i < mappings->len; i++)
+  for (guint i = 0; i < keeper->mappings->len; i++)
     {
-      Mapping *m = g_ptr_array_index (mappings, i);
-      g_autoptr(GError) error = NULL;
+      Mapping *m = g_ptr_array_index (keeper->mappings, i);
 
-      if (!m->requested)
-        continue;
-      if (cli->n_signals > 1)
-        break;
-
-      cli_bound_request (cli);
-      if (!cli_unmap (cli, m->protocol, m->private_port, &error))
-        {
-          if (first_error == NULL)
-            first_error = g_steal_pointer (&error);
-          continue;
-        }
-      m->requested = FALSE;
-
-      if (quiet)
-        continue;
       if (builder != NULL)
         {
           json_builder_begin_object (builder);
@@ -1074,11 +1262,102 @@ keep_remove (Cli       *cli,
       else
         {
           g_print (_("Removed the %s mapping of private port %u\n"),
-                   protocol_label (m->protocol), m->private_port);
+                   pl_cli_protocol_label (m->protocol), m->private_port);
         }
     }
 
-  if (cli->n_signals > 1)
+  if (builder != NULL)
+    {
+      json_builder_end_array (builder);
+      json_add_int (builder, "epoch", cli->epoch);
+      print_json_object (builder);
+    }
+}
+
+static void
+keeper_stopped_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Keeper *keeper = user_data;
+  Cli *cli = keeper->cli;
+  g_autoptr(GError) error = NULL;
+  gboolean ok = pl_session_stop_finish (PL_SESSION (source), result, &error);
+
+  keeper->stopped = TRUE;
+  progress_clear (cli);
+
+  /* After a failed first request its error was the last word. */
+  if (keeper->failed)
+    ;
+  else if (ok)
+    {
+      keeper_print_removed (keeper);
+      keeper->status = PL_EXIT_OK;
+    }
+  else
+    {
+      if (cli->json)
+        print_json_error (error_code_name (error), error->message);
+      else
+        g_printerr ("%s: %s\n", cli->prgname, error->message);
+      keeper->status = exit_code_for_error (error);
+    }
+
+  g_main_loop_quit (keeper->loop);
+}
+
+/* Deletes the mappings (within the session's 2 s) and ends the main loop. */
+static void
+keeper_stop (Keeper *keeper)
+{
+  if (keeper->stopping)
+    return;
+
+  keeper->stopping = TRUE;
+  pl_session_stop_async (keeper->session, NULL, keeper_stopped_cb, keeper);
+}
+
+/* Runs the session on @keeper's mappings until SIGINT/SIGTERM, or until a first request
+ * fails. Returns the exit code. */
+static int
+keeper_run (Keeper *keeper)
+{
+  Cli *cli = keeper->cli;
+  g_autoptr(GListStore) profiles = g_list_store_new (PL_TYPE_PROFILE);
+
+  for (guint i = 0; i < keeper->mappings->len; i++)
+    {
+      Mapping *m = g_ptr_array_index (keeper->mappings, i);
+      g_autofree char *name = g_strdup_printf ("%s %u", protocol_json (m->protocol),
+                                               m->private_port);
+      g_autoptr(PlProfile) profile = pl_profile_new (name);
+
+      pl_profile_set_protocol (profile, m->protocol == PL_PROTOCOL_UDP
+                                        ? PL_PROFILE_PROTOCOL_UDP : PL_PROFILE_PROTOCOL_TCP);
+      pl_profile_set_internal_port (profile, m->private_port);
+      pl_profile_set_external_port (profile, m->asked_port);
+      pl_profile_set_lifetime (profile, m->asked_lifetime);
+      g_list_store_append (profiles, profile);
+    }
+
+  keeper->session = pl_session_new (G_LIST_MODEL (profiles), cli->clock, cli->gateway_address,
+                                    FALSE);
+  pl_session_set_mapper_factory (keeper->session, keeper_mapper_factory,
+                                 g_object_ref (cli->client), g_object_unref);
+  g_signal_connect (cli->client, "epoch", G_CALLBACK (keeper_epoch_cb), keeper);
+  g_signal_connect (keeper->session, "mapping-changed",
+                    G_CALLBACK (keeper_mapping_changed_cb), keeper);
+  g_signal_connect (keeper->session, "router-reset", G_CALLBACK (keeper_router_reset_cb), keeper);
+  g_signal_connect (keeper->session, "external-address-changed",
+                    G_CALLBACK (keeper_external_address_changed_cb), keeper);
+
+  /* The first requests get what is left of --timeout, as in plain `map`. */
+  cli_bound_request (cli);
+  pl_session_start (keeper->session);
+  g_main_loop_run (keeper->loop);
+
+  if (keeper->n_signals > 1 && !keeper->stopped)
     {
       const char *message = _("Interrupted again: mappings were left in place; they expire "
                               "by themselves");
@@ -1091,61 +1370,7 @@ keep_remove (Cli       *cli,
       return PL_EXIT_LOCAL_ERROR;
     }
 
-  if (first_error != NULL)
-    {
-      if (quiet)
-        return exit_code_for_error (first_error);
-      return cli_fail (cli, first_error);
-    }
-
-  if (builder != NULL)
-    {
-      json_builder_end_array (builder);
-      json_add_int (builder, "epoch", cli->epoch);
-      print_json_object (builder);
-    }
-
-  return PL_EXIT_OK;
-}
-
-/* --keep: renew at half the granted lifetime until SIGINT/SIGTERM, then delete. */
-static int
-keep_mappings (Cli       *cli,
-               GPtrArray *mappings)
-{
-  if (!cli->json)
-    {
-      g_print ("%s", ngettext ("Keeping the mapping until Ctrl-C or SIGTERM, renewing it at "
-                               "half its lifetime…\n",
-                               "Keeping the mappings until Ctrl-C or SIGTERM, renewing them "
-                               "at half their lifetime…\n",
-                               mappings->len));
-      fflush (stdout);
-    }
-
-  /* From here on --timeout bounds each request, not the whole command. */
-  cli->deadline = G_MAXINT64;
-  for (guint i = 0; i < mappings->len; i++)
-    schedule_renewal (cli, g_ptr_array_index (mappings, i));
-
-  while (!cli_stopping (cli))
-    {
-      Mapping *next = g_ptr_array_index (mappings, 0);
-
-      for (guint i = 1; i < mappings->len; i++)
-        {
-          Mapping *m = g_ptr_array_index (mappings, i);
-
-          if (m->next_action < next->next_action)
-            next = m;
-        }
-
-      if (!cli_sleep_until (cli, next->next_action))
-        break;
-      keep_step (cli, next);
-    }
-
-  return keep_remove (cli, mappings, FALSE);
+  return keeper->status;
 }
 
 static int
@@ -1154,6 +1379,7 @@ cmd_map (int    argc,
 {
   g_autoptr(Cli) cli = cli_new ("map", _("PUBLIC_PORT PRIVATE_PORT"));
   g_autoptr(GPtrArray) mappings = g_ptr_array_new_with_free_func (mapping_free);
+  g_autoptr(Keeper) keeper = NULL;
   g_autoptr(JsonBuilder) builder = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *lifetime_text = NULL;
@@ -1180,7 +1406,9 @@ cmd_map (int    argc,
                         "PRIVATE_PORT of this computer."),
                       _("The router may give another public port than the one asked for; "
                         "portlightctl says so.\n"
-                        "Without --keep the mapping lasts for the lifetime granted.\n"
+                        "Without --keep the mapping lasts for the lifetime granted; with "
+                        "--keep it is renewed,\n"
+                        "and created again at once when the router restarts.\n"
                         "\n"
                         "With --json, prints {\"gateway\": …, \"public_address\": …, "
                         "\"epoch\": N,\n"
@@ -1191,8 +1419,8 @@ cmd_map (int    argc,
                         "one such object\n"
                         "per line and event, with \"event\": \"mapped\", \"renewed\", "
                         "\"renewal-failed\"\n"
-                        "(with \"error\") or \"recreated\"; the last line is the \"unmapped\" "
-                        "event."),
+                        "(with \"error\"), \"router-reset\" or \"recreated\"; the last line is "
+                        "the \"unmapped\" event."),
                       &argc, &argv);
   if (status != PL_EXIT_OK)
     return status;
@@ -1221,11 +1449,9 @@ cmd_map (int    argc,
   if (tcp)
     g_ptr_array_add (mappings, mapping_new (PL_PROTOCOL_TCP, public_port, private_port, lifetime));
 
+  /* --keep: from here on SIGINT/SIGTERM stop the command (and delete what it mapped). */
   if (keep)
-    {
-      cli->signal_ids[0] = g_unix_signal_add (SIGINT, signal_cb, cli);
-      cli->signal_ids[1] = g_unix_signal_add (SIGTERM, signal_cb, cli);
-    }
+    keeper = keeper_new (cli, mappings);
 
   status = cli_start (cli);
   if (status != PL_EXIT_OK)
@@ -1234,10 +1460,12 @@ cmd_map (int    argc,
   cli_bound_request (cli);
   if (!cli_get_external_address (cli, &error))
     {
-      if (cli_stopping (cli))
+      if (keeper != NULL && keeper->n_signals > 0)
         return PL_EXIT_OK;
       return cli_fail (cli, error);
     }
+  if (keeper != NULL && keeper->n_signals > 0)
+    return PL_EXIT_OK;
 
   if (!cli->json)
     {
@@ -1246,21 +1474,16 @@ cmd_map (int    argc,
     }
   print_double_nat_warning (cli);
 
+  if (keeper != NULL)
+    return keeper_run (keeper);
+
   for (guint i = 0; i < mappings->len; i++)
     {
       Mapping *m = g_ptr_array_index (mappings, i);
 
       cli_bound_request (cli);
       if (!cli_map (cli, m, m->asked_port, &error))
-        {
-          if (cli_stopping (cli))
-            return keep_remove (cli, mappings, FALSE);
-
-          status = cli_fail (cli, error);
-          if (keep)
-            keep_remove (cli, mappings, TRUE);
-          return status;
-        }
+        return cli_fail (cli, error);
 
       if (!cli->json)
         print_mapping_text (cli, m, MAP_EVENT_MAPPED);
@@ -1268,17 +1491,14 @@ cmd_map (int    argc,
 
   if (cli->json)
     {
-      builder = json_begin_map (cli, keep ? "mapped" : NULL);
+      builder = json_begin_map (cli, NULL);
       for (guint i = 0; i < mappings->len; i++)
         json_add_mapping (builder, g_ptr_array_index (mappings, i));
       json_builder_end_array (builder);
       print_json_object (builder);
     }
 
-  if (!keep)
-    return PL_EXIT_OK;
-
-  return keep_mappings (cli, mappings);
+  return PL_EXIT_OK;
 }
 
 /* `portlightctl unmap` */
@@ -1369,12 +1589,12 @@ cmd_unmap (int    argc,
       else if (all)
         {
           g_print (_("Removed all %s mappings of this computer\n"),
-                   protocol_label (protocols[i]));
+                   pl_cli_protocol_label (protocols[i]));
         }
       else
         {
           g_print (_("Removed the %s mapping of private port %u\n"),
-                   protocol_label (protocols[i]), private_port);
+                   pl_cli_protocol_label (protocols[i]), private_port);
         }
     }
 
