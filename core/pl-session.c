@@ -60,6 +60,9 @@
 #define RESYNC_INTERVAL_US        (10 * G_USEC_PER_SEC)
 #define NETWORK_DEBOUNCE_MS       1000
 #define MIN_RENEW_DELAY_MS        500
+/* The public-address query is informational: a silent gateway must not hold the mappings'
+ * renewals behind it for the RFC's whole 127.75 s, so it gets this long and retries later. */
+#define ADDRESS_QUERY_TIMEOUT_MS  (8 * 1000)
 
 typedef struct _Entry Entry;
 typedef struct _Op Op;
@@ -79,7 +82,7 @@ struct _Op
   PlProtocol    protocol;       /* OP_UNMAP */
   guint16       internal_port;  /* OP_UNMAP */
   GCancellable *cancellable;
-  GSource      *deadline;       /* while stopping: the op's share of the time left */
+  GSource      *deadline;       /* stopping: the op's share of the time left; address: its bound */
 };
 
 struct _Entry
@@ -832,7 +835,8 @@ op_deadline_cb (gpointer data)
 {
   Op *op = data;
 
-  /* Only ever set while stopping, on the op in flight. unmap_cb does the rest. */
+  /* Set on the op in flight while stopping (unmap_cb does the rest), and on every address
+   * query (address_cb backs off and asks again later). */
   g_clear_pointer (&op->deadline, g_source_unref);
   g_cancellable_cancel (op->cancellable);
   return G_SOURCE_REMOVE;
@@ -874,6 +878,8 @@ kick (PlSession *self)
     case OP_ADDRESS:
       self->address_queued = FALSE;
       self->address_in_flight = TRUE;
+      if (op->deadline == NULL)
+        op->deadline = timer_new (self, ADDRESS_QUERY_TIMEOUT_MS, op_deadline_cb, op);
       pl_port_mapper_get_external_address_async (self->mapper, op->cancellable,
                                                  address_cb, op);
       break;

@@ -1489,6 +1489,39 @@ test_default_factory (Fixture       *f,
   }
 }
 
+static void
+test_address_query_bounded (Fixture       *f,
+                            gconstpointer  data)
+{
+  PlMapping *m;
+
+  g_test_summary ("A public-address query that goes unanswered is given up after a few "
+                  "seconds, so that the renewal queued behind it still goes out before the "
+                  "mapping expires (one request at a time must not mean 127.75 s of waiting)");
+
+  pl_fake_gateway_set_granted_lifetime (f->gateway, 16);
+  add_profile (f, "Web", PL_PROFILE_PROTOCOL_TCP, 40000, 0, 16, TRUE);
+  fixture_make_session (f, TRUE, 0);
+  pl_session_start (f->session);
+
+  /* The map is answered; the address query that follows it meets a silent gateway. */
+  run_until (f, all_enabled_active, NULL, SECONDS (1));
+  pl_fake_gateway_set_silent (f->gateway, TRUE);
+  m = mapping (f, "Web", PL_PROTOCOL_TCP);
+  g_assert_cmpint (pl_mapping_get_renew_at (m), ==, SECONDS (8));
+
+  /* The gateway answers again at 10 s: the renewal, due at 8 s, is already being sent. */
+  run_until_time (f, SECONDS (10));
+  g_assert_cmpuint (count (f->gateway, KIND_ADDRESS, 0, 0, 0, SECONDS (10)), >=, 1);
+  g_assert_cmpuint (count (f->gateway, KIND_MAP, PL_PROTOCOL_TCP, 40000, SECONDS (1),
+                           SECONDS (10)), >=, 1);
+  pl_fake_gateway_set_silent (f->gateway, FALSE);
+
+  run_until_time (f, SECONDS (14));
+  g_assert_cmpint (pl_mapping_get_state (m), ==, PL_MAPPING_STATE_ACTIVE);
+  g_assert_cmpint (pl_mapping_get_expires (m), >, SECONDS (16));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1525,6 +1558,7 @@ main (int   argc,
     { "/session/backoff/cap", test_backoff_cap },
     { "/session/double-nat", test_double_nat },
     { "/session/default-factory", test_default_factory },
+    { "/session/address/bounded", test_address_query_bounded },
   };
 
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
