@@ -115,6 +115,13 @@ fi
 
 SHELL_MODE=0
 [ "${1:-}" = "--shell" ] && SHELL_MODE=1
+# --bench SCRIPT: build the lab, then source SCRIPT (tests/bench/bench.sh) with every
+# helper above defined; its exit status is the run's. Clean-up is the same as always.
+BENCH_SCRIPT=""
+if [ "${1:-}" = "--bench" ]; then
+  BENCH_SCRIPT=${2:-}
+  [ -f "$BENCH_SCRIPT" ] || { echo "lab.sh --bench: no script '$BENCH_SCRIPT'" >&2; exit 2; }
+fi
 
 skip_all () {
   echo "1..0 # SKIP $*"
@@ -911,6 +918,12 @@ if [ "$SHELL_MODE" = 1 ]; then
   exit 0
 fi
 
+if [ -n "$BENCH_SCRIPT" ]; then
+  # shellcheck source=/dev/null
+  . "$BENCH_SCRIPT"
+  exit $?
+fi
+
 echo "# lab $PREFIX: miniupnpd $(miniupnpd --version 2>&1 | head -1 | awk '{print $2}'), client $CTL"
 echo "# build: $(( $(now_ms) - T_START )) ms"
 echo "# not here: M-02 and the PCP halves of M-05/M-06 (PCP; portlightctl speaks NAT-PMP only)"
@@ -936,6 +949,17 @@ scenario "M-09 start: exactly one PCP ANNOUNCE" t_announce_start
 scenario "M-11 private WAN without ext_ip: result 3, exit 1" t_private_wan no none
 scenario "first request lost, then first reply lost: retransmission" t_lost_once
 scenario "30% request loss still maps" t_loss
+
+# `portlightctl run` (the session engine) and interoperability: scenarios-session.sh
+# shellcheck source-path=SCRIPTDIR source=scenarios-session.sh
+. "$LAB_SRC/scenarios-session.sh"
+scenario "run: TCP+UDP profiles mapped, a WAN host gets through, JSON events" t_run_basic
+scenario "run: router reboot (epoch reset): 20 forwardings back < 1 s, one reset event" t_run_reboot
+scenario "run: restart keeping the epoch: rules back by the next renewal" t_run_restart_uptime yes
+scenario "run: profile file edited while running (add, disable, enable, remove)" t_run_edit
+scenario "run: SIGTERM removes every mapping < 2 s, exit 0; --keep-mappings keeps them" t_run_sigterm
+scenario "run: forbidden port reported failed (refused), no retry storm" t_run_forbidden
+scenario "interop: upnpc -l lists a portlightctl mapping, natpmpc agrees on the address" t_run_interop
 
 listeners_stop
 rtr_stop
