@@ -1233,6 +1233,12 @@ resync (PlSession *self)
           timer_clear (&entry->timer);
           queue_map (self, entry);
         }
+      else if (entry->expires == 0 && error_is_refusal (pl_mapping_get_error (entry->mapping)))
+        {
+          /* The same gateway refused it on purpose (its rules, or NAT-PMP switched off): a
+           * route flapping beside it changes nothing, so the long back-off stands. */
+          continue;
+        }
       else if (entry->expires == 0)
         {
           /* Failed ones try again now: the network around them changed (PMP-08). */

@@ -1522,6 +1522,38 @@ test_address_query_bounded (Fixture       *f,
   g_assert_cmpint (pl_mapping_get_expires (m), >, SECONDS (16));
 }
 
+static void
+test_same_gateway_refused (Fixture       *f,
+                           gconstpointer  data)
+{
+  static const struct { const char *name; PlProtocol protocol; PlMappingState state; }
+    failed = { "Web", PL_PROTOCOL_TCP, PL_MAPPING_STATE_FAILED };
+
+  g_test_summary ("A network change that keeps the gateway does not retry a mapping the "
+                  "gateway refused (result 2): its long back-off stands, no storm on flapping "
+                  "routes");
+
+  pl_fake_gateway_set_result_code (f->gateway, PL_NATPMP_RESULT_NOT_AUTHORIZED);
+  add_profile (f, "Web", PL_PROFILE_PROTOCOL_TCP, 40000, 0, 7200, TRUE);
+  f->discovered = g_strdup (f->address);
+  fixture_make_session (f, FALSE, 0);
+  pl_session_start (f->session);
+  run_until (f, state_is, &failed, SECONDS (1));
+  run_until_time (f, SECONDS (5));
+  g_assert_cmpuint (count (f->gateway, KIND_MAP, PL_PROTOCOL_TCP, 40000, 0, SECONDS (5)), ==, 1);
+
+  for (guint i = 1; i <= 3; i++)
+    {
+      pl_session_network_changed (f->session);
+      run_until_time (f, SECONDS (5 + 15 * i));
+    }
+
+  g_assert_cmpuint (f->n_discoveries, ==, 4);
+  g_assert_cmpuint (count (f->gateway, KIND_MAP, PL_PROTOCOL_TCP, 40000, 0, SECONDS (50)), ==, 1);
+  g_assert_cmpint (pl_mapping_get_state (mapping (f, "Web", PL_PROTOCOL_TCP)), ==,
+                   PL_MAPPING_STATE_FAILED);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1547,6 +1579,7 @@ main (int   argc,
     { "/session/gateway/change", test_gateway_change },
     { "/session/gateway/none", test_no_gateway },
     { "/session/gateway/same", test_same_gateway_change },
+    { "/session/gateway/same-refused", test_same_gateway_refused },
     { "/session/stop/silent", test_stop_silent },
     { "/session/stop/answered", test_stop_answered },
     { "/session/stop/keep", test_stop_keep },

@@ -350,9 +350,6 @@ pl_cli_run_main (int    argc,
   };
 
   g_set_prgname ("portlightctl run");
-  /* stdout carries the events only (one JSON object per line with --json): GLib's default
-   * writer would put debug and info messages (G_MESSAGES_DEBUG=all) there too. */
-  g_log_writer_default_set_use_stderr (TRUE);
   context = g_option_context_new (NULL);
   g_option_context_set_summary (context,
                                 _("Keep every enabled profile mapped until Ctrl-C or SIGTERM, "

@@ -1663,6 +1663,8 @@ main (int    argc,
   textdomain (GETTEXT_PACKAGE);
 
   g_set_prgname (PROGRAM_NAME);
+  /* stdout is for results (and --json): GLib's debug and info messages go to stderr. */
+  g_log_writer_default_set_use_stderr (TRUE);
 
   parameters = _("COMMAND [ARGUMENT…]");
   summary = describe_commands ();
