@@ -1,0 +1,535 @@
+/* pl-application.c
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <glib-unix.h>
+#include <glib/gi18n.h>
+
+#include "pl-core.h"
+
+#include "pl-application.h"
+#include "pl-autostart.h"
+#include "pl-notifier.h"
+#include "pl-profile-dialog.h"
+#include "pl-settings.h"
+#include "pl-tray-menu.h"
+#include "pl-tray.h"
+
+struct _PlApplication
+{
+  GtkApplication    parent_instance;
+
+  /* Command line */
+  char             *gateway_text;       /* --gateway */
+
+  PlSettings       *settings;
+  PlProfileStore   *store;
+  PlSession        *session;
+  PlTrayMenu       *menu;
+  PlNotifier       *notifier;
+  PlTray           *tray;
+  PlProfileDialog  *window;             /* weak */
+  GFileMonitor     *autostart_monitor;
+  guint             sigterm_id;
+  guint             sigint_id;
+  gboolean          held;
+  gboolean          quitting;
+  gboolean          told_no_tray;
+  PlTrayState       last_state;
+};
+
+G_DEFINE_FINAL_TYPE (PlApplication, pl_application, GTK_TYPE_APPLICATION)
+
+static const GOptionEntry options[] = {
+  { "background", 'b', 0, G_OPTION_ARG_NONE, NULL,
+    N_("Stay in the tray: map the enabled profiles without opening the window"), NULL },
+  { "gateway", 'g', 0, G_OPTION_ARG_STRING, NULL,
+    N_("Talk to the router at ADDRESS (IPv4) instead of the default gateway"), N_("ADDRESS") },
+  { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Show the version and quit"), NULL },
+  { NULL }
+};
+
+/* The window */
+
+static void
+update_tray_message (PlApplication *self)
+{
+  g_autofree char *message = NULL;
+  const char *reason;
+
+  if (self->window == NULL || self->tray == NULL)
+    return;
+
+  reason = pl_tray_get_unavailable_reason (self->tray);
+  if (reason != NULL)
+    message = g_strdup_printf (_("%s\nSo Portlight shows this window instead. Your enabled "
+                                 "profiles stay open while it runs; closing this window quits "
+                                 "Portlight and closes them."),
+                               reason);
+  pl_profile_dialog_set_tray_message (self->window, message);
+}
+
+static gboolean
+window_delete_cb (GtkWidget     *window,
+                  GdkEvent      *event,
+                  PlApplication *self)
+{
+  /* Without a tray, nothing would be left to see: closing the window quits. */
+  if (self->tray != NULL &&
+      pl_tray_get_availability (self->tray) == PL_TRAY_AVAILABILITY_UNAVAILABLE)
+    {
+      g_action_group_activate_action (G_ACTION_GROUP (self), "quit", NULL);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static PlProfileDialog *
+ensure_window (PlApplication *self)
+{
+  if (self->window == NULL)
+    {
+      PlProfileDialog *window = pl_profile_dialog_new (GTK_APPLICATION (self), self->store,
+                                                       self->menu);
+
+      g_set_weak_pointer (&self->window, window);
+      g_signal_connect (window, "delete-event", G_CALLBACK (window_delete_cb), self);
+      update_tray_message (self);
+    }
+  return self->window;
+}
+
+static void
+present_window (PlApplication *self)
+{
+  if (self->quitting)
+    return;
+  gtk_window_present (GTK_WINDOW (ensure_window (self)));
+}
+
+/* The tray */
+
+static void
+menu_changed_cb (PlApplication *self)
+{
+  PlTrayState state = pl_tray_menu_get_state (self->menu);
+
+  if (self->tray == NULL)
+    return;
+  if (state != self->last_state)
+    {
+      self->last_state = state;
+      g_debug ("Tray state: %s (%s)", pl_tray_state_get_icon_name (state),
+               pl_tray_menu_get_description (self->menu));
+    }
+  pl_tray_set_menu (self->tray, pl_tray_menu_get_items (self->menu));
+  pl_tray_set_state (self->tray, pl_tray_state_get_icon_name (state),
+                     pl_tray_menu_get_description (self->menu));
+}
+
+static void
+availability_cb (PlApplication *self)
+{
+  PlTrayAvailability availability = pl_tray_get_availability (self->tray);
+
+  update_tray_message (self);
+  if (availability == PL_TRAY_AVAILABILITY_UNAVAILABLE && !self->told_no_tray)
+    {
+      /* Never run invisibly: open the window and say why. */
+      self->told_no_tray = TRUE;
+      g_printerr (_("portlight: %s Opening the profiles window instead.\n"),
+                  pl_tray_get_unavailable_reason (self->tray));
+      present_window (self);
+    }
+  else if (availability == PL_TRAY_AVAILABILITY_AVAILABLE)
+    self->told_no_tray = FALSE;
+}
+
+/* Actions */
+
+static void
+copy_address_cb (GSimpleAction *action,
+                 GVariant      *parameter,
+                 gpointer       user_data)
+{
+  PlApplication *self = user_data;
+  const char *address = pl_session_get_external_address (self->session);
+
+  if (address == NULL)
+    return;
+  gtk_clipboard_set_text (gtk_clipboard_get (GDK_SELECTION_CLIPBOARD), address, -1);
+  g_debug ("Copied %s to the clipboard", address);
+}
+
+static void
+toggle_profile_cb (GSimpleAction *action,
+                   GVariant      *parameter,
+                   gpointer       user_data)
+{
+  PlApplication *self = user_data;
+  const char *name = g_variant_get_string (parameter, NULL);
+  PlProfile *profile = pl_profile_store_lookup (self->store, name);
+  g_autoptr(GError) error = NULL;
+  gboolean enabled;
+
+  if (profile == NULL)
+    {
+      g_debug ("No profile called %s", name);
+      return;
+    }
+
+  enabled = !pl_profile_get_enabled (profile);
+  g_debug ("%s profile %s", enabled ? "Enabling" : "Disabling", name);
+  if (pl_profile_store_set_enabled (self->store, name, enabled, &error))
+    {
+      if (pl_profile_store_save (self->store, NULL, &error))
+        return;
+      pl_profile_store_set_enabled (self->store, name, !enabled, NULL);
+    }
+
+  pl_notifier_notify_error (self->notifier,
+                            enabled ? _("Could not enable the profile")
+                                    : _("Could not disable the profile"),
+                            error->message);
+  /* Put the menu's check back where it belongs. */
+  pl_tray_menu_update (self->menu);
+  menu_changed_cb (self);
+}
+
+static void
+add_profile_cb (GSimpleAction *action,
+                GVariant      *parameter,
+                gpointer       user_data)
+{
+  PlApplication *self = user_data;
+
+  present_window (self);
+  if (self->window != NULL)
+    pl_profile_dialog_add_profile (self->window);
+}
+
+static void
+edit_profiles_cb (GSimpleAction *action,
+                  GVariant      *parameter,
+                  gpointer       user_data)
+{
+  present_window (user_data);
+}
+
+static void
+autostart_change_state_cb (GSimpleAction *action,
+                           GVariant      *value,
+                           gpointer       user_data)
+{
+  PlApplication *self = user_data;
+  gboolean enabled = g_variant_get_boolean (value);
+  g_autofree char *template_path = g_build_filename (PL_DATADIR, "portlight",
+                                                     APP_ID "-autostart.desktop", NULL);
+  g_autoptr(GError) error = NULL;
+
+  if (!pl_autostart_set_enabled (enabled, template_path, &error))
+    pl_notifier_notify_error (self->notifier, _("Could not change Start at Login"),
+                              error->message);
+  else
+    g_debug ("Start at login %s", enabled ? "on" : "off");
+
+  g_simple_action_set_state (action, g_variant_new_boolean (pl_autostart_is_enabled ()));
+  pl_tray_menu_set_autostart (self->menu, pl_autostart_is_enabled ());
+}
+
+static void
+autostart_file_changed_cb (PlApplication *self)
+{
+  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), "autostart");
+  gboolean enabled = pl_autostart_is_enabled ();
+
+  g_simple_action_set_state (G_SIMPLE_ACTION (action), g_variant_new_boolean (enabled));
+  pl_tray_menu_set_autostart (self->menu, enabled);
+}
+
+static void
+notifications_change_state_cb (GSimpleAction *action,
+                               GVariant      *value,
+                               gpointer       user_data)
+{
+  PlApplication *self = user_data;
+  gboolean enabled = g_variant_get_boolean (value);
+
+  g_debug ("Notifications %s", enabled ? "on" : "off");
+  pl_settings_set_notifications (self->settings, enabled);
+  pl_notifier_set_enabled (self->notifier, enabled);
+  pl_tray_menu_set_notifications (self->menu, enabled);
+  g_simple_action_set_state (action, value);
+}
+
+static void
+stop_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autoptr(PlApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!pl_session_stop_finish (PL_SESSION (source), result, &error))
+    g_debug ("Stopping the session: %s", error->message);
+  else
+    g_debug ("Session stopped");
+
+  if (self->held)
+    {
+      self->held = FALSE;
+      g_application_release (G_APPLICATION (self));
+    }
+  g_application_quit (G_APPLICATION (self));
+}
+
+static void
+quit_cb (GSimpleAction *action,
+         GVariant      *parameter,
+         gpointer       user_data)
+{
+  PlApplication *self = user_data;
+  GList *windows;
+
+  if (self->quitting)
+    return;
+  self->quitting = TRUE;
+  g_debug ("Quitting: closing the ports");
+
+  /* Nothing is left on screen while the mappings are being deleted (a bounded time). */
+  g_clear_object (&self->tray);
+  while ((windows = gtk_application_get_windows (GTK_APPLICATION (self))) != NULL)
+    gtk_widget_destroy (windows->data);
+
+  pl_session_stop_async (self->session, NULL, stop_cb, g_object_ref (self));
+}
+
+static gboolean
+unix_signal_cb (gpointer user_data)
+{
+  g_action_group_activate_action (G_ACTION_GROUP (user_data), "quit", NULL);
+  return G_SOURCE_CONTINUE;
+}
+
+/* GApplication */
+
+static gint
+pl_application_handle_local_options (GApplication *application,
+                                     GVariantDict *options_dict)
+{
+  PlApplication *self = PL_APPLICATION (application);
+  const char *gateway = NULL;
+
+  if (g_variant_dict_contains (options_dict, "version"))
+    {
+      g_print ("portlight %s\n", PACKAGE_VERSION);
+      return EXIT_SUCCESS;
+    }
+
+  if (g_variant_dict_lookup (options_dict, "gateway", "&s", &gateway))
+    {
+      g_autoptr(GInetAddress) address = NULL;
+      g_autoptr(GError) error = NULL;
+
+      address = pl_gateway_parse_address (gateway, &error);
+      if (address == NULL)
+        {
+          g_printerr (_("portlight: invalid gateway: %s\n"), error->message);
+          return 2;
+        }
+      g_free (self->gateway_text);
+      self->gateway_text = g_strdup (gateway);
+    }
+
+  return -1;
+}
+
+static GInetAddress *
+configured_gateway (PlApplication *self)
+{
+  const char *text = self->gateway_text;
+  g_autoptr(GError) error = NULL;
+  GInetAddress *address;
+
+  if (text == NULL)
+    text = pl_settings_get_gateway (self->settings);
+  if (text == NULL)
+    return NULL;
+
+  address = pl_gateway_parse_address (text, &error);
+  if (address == NULL)
+    g_printerr (_("portlight: ignoring the gateway in %s: %s\n"),
+                pl_settings_get_path (self->settings), error->message);
+  return address;
+}
+
+static void
+pl_application_startup (GApplication *application)
+{
+  PlApplication *self = PL_APPLICATION (application);
+  g_autoptr(GInetAddress) gateway = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFile) autostart_file = NULL;
+  g_autofree char *autostart_path = NULL;
+  const char *icon_dir = g_getenv ("PORTLIGHT_ICON_DIR");
+  const GActionEntry entries[] = {
+    { "copy-address", copy_address_cb, NULL, NULL, NULL },
+    { "toggle-profile", toggle_profile_cb, "s", NULL, NULL },
+    { "add-profile", add_profile_cb, NULL, NULL, NULL },
+    { "edit-profiles", edit_profiles_cb, NULL, NULL, NULL },
+    { "autostart", NULL, NULL, "false", autostart_change_state_cb },
+    { "notifications", NULL, NULL, "true", notifications_change_state_cb },
+    { "quit", quit_cb, NULL, NULL, NULL },
+  };
+  GAction *action;
+
+  G_APPLICATION_CLASS (pl_application_parent_class)->startup (application);
+
+  gtk_window_set_default_icon_name (APP_ID);
+  if (icon_dir != NULL && *icon_dir != '\0')
+    gtk_icon_theme_append_search_path (gtk_icon_theme_get_default (), icon_dir);
+
+  self->settings = pl_settings_new (NULL);
+
+  self->store = pl_profile_store_new (NULL);
+  if (!pl_profile_store_load (self->store, NULL, &error))
+    g_printerr ("portlight: %s\n", error->message);
+  pl_profile_store_set_watching (self->store, TRUE);
+
+  gateway = configured_gateway (self);
+  self->session = pl_session_new (G_LIST_MODEL (self->store), NULL, gateway, FALSE);
+
+  g_action_map_add_action_entries (G_ACTION_MAP (self), entries, G_N_ELEMENTS (entries), self);
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "autostart");
+  g_simple_action_set_state (G_SIMPLE_ACTION (action),
+                             g_variant_new_boolean (pl_autostart_is_enabled ()));
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "notifications");
+  g_simple_action_set_state (G_SIMPLE_ACTION (action),
+                             g_variant_new_boolean (pl_settings_get_notifications (self->settings)));
+
+  self->notifier = pl_notifier_new (application, self->session, self->store);
+  pl_notifier_set_enabled (self->notifier, pl_settings_get_notifications (self->settings));
+
+  self->menu = pl_tray_menu_new (self->session, self->store);
+  pl_tray_menu_set_autostart (self->menu, pl_autostart_is_enabled ());
+  pl_tray_menu_set_notifications (self->menu, pl_settings_get_notifications (self->settings));
+  g_signal_connect_object (self->menu, "changed", G_CALLBACK (menu_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+
+  self->tray = pl_tray_new (G_ACTION_GROUP (self), icon_dir);
+  g_signal_connect_object (self->tray, "notify::availability", G_CALLBACK (availability_cb),
+                           self, G_CONNECT_SWAPPED);
+
+  autostart_path = pl_autostart_get_path ();
+  autostart_file = g_file_new_for_path (autostart_path);
+  self->autostart_monitor = g_file_monitor_file (autostart_file, G_FILE_MONITOR_NONE, NULL, NULL);
+  if (self->autostart_monitor != NULL)
+    g_signal_connect_object (self->autostart_monitor, "changed",
+                             G_CALLBACK (autostart_file_changed_cb), self, G_CONNECT_SWAPPED);
+
+  self->sigterm_id = g_unix_signal_add (SIGTERM, unix_signal_cb, self);
+  self->sigint_id = g_unix_signal_add (SIGINT, unix_signal_cb, self);
+
+  pl_session_start (self->session);
+  pl_tray_menu_update (self->menu);
+  menu_changed_cb (self);
+
+  /* No window needed to keep running: the tray is the interface. */
+  g_application_hold (application);
+  self->held = TRUE;
+}
+
+static int
+pl_application_command_line (GApplication            *application,
+                             GApplicationCommandLine *command_line)
+{
+  PlApplication *self = PL_APPLICATION (application);
+  GVariantDict *options_dict = g_application_command_line_get_options_dict (command_line);
+  const char *gateway = NULL;
+
+  if (g_application_command_line_get_is_remote (command_line) &&
+      g_variant_dict_lookup (options_dict, "gateway", "&s", &gateway))
+    {
+      g_autoptr(GInetAddress) address = pl_gateway_parse_address (gateway, NULL);
+
+      if (address != NULL)
+        pl_session_set_gateway (self->session, address);
+    }
+
+  if (!g_variant_dict_contains (options_dict, "background"))
+    g_application_activate (application);
+  return EXIT_SUCCESS;
+}
+
+static void
+pl_application_activate (GApplication *application)
+{
+  present_window (PL_APPLICATION (application));
+}
+
+static void
+pl_application_shutdown (GApplication *application)
+{
+  PlApplication *self = PL_APPLICATION (application);
+
+  g_clear_handle_id (&self->sigterm_id, g_source_remove);
+  g_clear_handle_id (&self->sigint_id, g_source_remove);
+  g_clear_object (&self->autostart_monitor);
+  g_clear_object (&self->tray);
+  g_clear_object (&self->notifier);
+  g_clear_object (&self->menu);
+  g_clear_object (&self->session);
+  g_clear_object (&self->store);
+  g_clear_object (&self->settings);
+
+  G_APPLICATION_CLASS (pl_application_parent_class)->shutdown (application);
+}
+
+static void
+pl_application_finalize (GObject *object)
+{
+  PlApplication *self = PL_APPLICATION (object);
+
+  g_clear_weak_pointer (&self->window);
+  g_free (self->gateway_text);
+
+  G_OBJECT_CLASS (pl_application_parent_class)->finalize (object);
+}
+
+static void
+pl_application_class_init (PlApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *application_class = G_APPLICATION_CLASS (klass);
+
+  object_class->finalize = pl_application_finalize;
+
+  application_class->handle_local_options = pl_application_handle_local_options;
+  application_class->startup = pl_application_startup;
+  application_class->command_line = pl_application_command_line;
+  application_class->activate = pl_application_activate;
+  application_class->shutdown = pl_application_shutdown;
+}
+
+static void
+pl_application_init (PlApplication *self)
+{
+  self->last_state = (PlTrayState) -1;
+  g_application_add_main_option_entries (G_APPLICATION (self), options);
+  g_application_set_option_context_summary (G_APPLICATION (self),
+                                            _("Keep ports open on your router from the tray."));
+}
+
+PlApplication *
+pl_application_new (void)
+{
+  return g_object_new (PL_TYPE_APPLICATION,
+                       "application-id", APP_ID,
+                       "flags", G_APPLICATION_HANDLES_COMMAND_LINE,
+                       NULL);
+}

@@ -1,0 +1,696 @@
+/* pl-profile-dialog.c
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <string.h>
+
+#include "pl-profile-dialog.h"
+
+typedef enum
+{
+  FIELD_NAME,
+  FIELD_INTERNAL_PORT,
+  FIELD_EXTERNAL_PORT,
+  FIELD_LIFETIME,
+  N_FIELDS
+} Field;
+
+struct _PlProfileDialog
+{
+  GtkApplicationWindow  parent_instance;
+
+  PlProfileStore       *store;
+  PlTrayMenu           *menu;
+
+  /* Template widgets */
+  GtkInfoBar           *tray_bar;
+  GtkLabel             *tray_label;
+  GtkInfoBar           *problems_bar;
+  GtkLabel             *problems_label;
+  GtkLabel             *status_label;
+  GtkListBox           *profile_list;
+  GtkButton            *add_button;
+  GtkButton            *remove_button;
+  GtkLabel             *form_title;
+  GtkEntry             *name_entry;
+  GtkLabel             *name_error;
+  GtkComboBoxText      *protocol_combo;
+  GtkEntry             *internal_port_entry;
+  GtkLabel             *internal_port_error;
+  GtkEntry             *external_port_entry;
+  GtkLabel             *external_port_error;
+  GtkEntry             *lifetime_entry;
+  GtkLabel             *lifetime_error;
+  GtkEntry             *description_entry;
+  GtkSwitch            *enabled_switch;
+  GtkLabel             *form_error;
+  GtkButton            *revert_button;
+  GtkButton            *save_button;
+
+  /* Editor state */
+  char                 *editing;            /* the profile's name in the store; NULL = new */
+  gboolean              loading;            /* filling the fields: no "touched" marks */
+  gboolean              selecting;          /* reselecting after a model change */
+  gboolean              touched[N_FIELDS];  /* show a field's error only once it was edited */
+  gboolean              valid;
+  gboolean              dirty;
+};
+
+G_DEFINE_FINAL_TYPE (PlProfileDialog, pl_profile_dialog, GTK_TYPE_APPLICATION_WINDOW)
+
+static void validate (PlProfileDialog *self);
+
+/* Rows */
+
+static void
+update_row (PlProfileDialog *self,
+            GtkListBoxRow   *row)
+{
+  PlProfile *profile = g_object_get_data (G_OBJECT (row), "pl-profile");
+  GtkLabel *name_label = g_object_get_data (G_OBJECT (row), "pl-name-label");
+  GtkLabel *detail_label = g_object_get_data (G_OBJECT (row), "pl-detail-label");
+  GtkSwitch *toggle = g_object_get_data (G_OBJECT (row), "pl-switch");
+  g_autofree char *ports = pl_tray_menu_format_ports (profile);
+  g_autofree char *state_id = g_strconcat ("profile-state:", pl_profile_get_name (profile), NULL);
+  PlTrayItem *state = pl_tray_menu_find_item (self->menu, state_id);
+  g_autofree char *detail = NULL;
+
+  if (pl_profile_get_enabled (profile) && state != NULL)
+    detail = g_strdup_printf ("%s\n%s", ports, state->label);
+  else if (pl_profile_get_enabled (profile))
+    detail = g_strdup (ports);
+  else
+    /* TRANSLATORS: a disabled profile in the list: its ports, then "Off" */
+    detail = g_strdup_printf (_("%s\nOff"), ports);
+
+  gtk_label_set_text (name_label, pl_profile_get_name (profile));
+  gtk_label_set_text (detail_label, detail);
+  g_object_set_data (G_OBJECT (toggle), "pl-updating", GINT_TO_POINTER (TRUE));
+  gtk_switch_set_active (toggle, pl_profile_get_enabled (profile));
+  g_object_set_data (G_OBJECT (toggle), "pl-updating", NULL);
+}
+
+static void
+update_rows (PlProfileDialog *self)
+{
+  g_autoptr(GList) rows = gtk_container_get_children (GTK_CONTAINER (self->profile_list));
+
+  for (GList *l = rows; l != NULL; l = l->next)
+    update_row (self, l->data);
+}
+
+static gboolean
+row_switch_state_set_cb (GtkSwitch       *toggle,
+                         gboolean         state,
+                         PlProfileDialog *self)
+{
+  PlProfile *profile = g_object_get_data (G_OBJECT (toggle), "pl-profile");
+  GApplication *application = G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+
+  if (g_object_get_data (G_OBJECT (toggle), "pl-updating") != NULL)
+    return FALSE;
+  if (application != NULL && pl_profile_get_enabled (profile) != state)
+    g_action_group_activate_action (G_ACTION_GROUP (application), "toggle-profile",
+                                    g_variant_new_string (pl_profile_get_name (profile)));
+  /* The switch follows the profile, whatever happened. */
+  gtk_switch_set_state (toggle, pl_profile_get_enabled (profile));
+  return TRUE;
+}
+
+static GtkWidget *
+create_row_cb (gpointer item,
+               gpointer user_data)
+{
+  PlProfileDialog *self = user_data;
+  PlProfile *profile = item;
+  GtkWidget *row = gtk_list_box_row_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  GtkWidget *labels = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *name_label = gtk_label_new (NULL);
+  GtkWidget *detail_label = gtk_label_new (NULL);
+  GtkWidget *toggle = gtk_switch_new ();
+  PangoAttrList *attrs = pango_attr_list_new ();
+  g_autofree char *accessible = g_strdup_printf (_("Enable %s"), pl_profile_get_name (profile));
+
+  pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
+  gtk_label_set_attributes (GTK_LABEL (name_label), attrs);
+  pango_attr_list_unref (attrs);
+  gtk_label_set_xalign (GTK_LABEL (name_label), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (name_label), PANGO_ELLIPSIZE_END);
+  gtk_label_set_xalign (GTK_LABEL (detail_label), 0);
+  gtk_label_set_line_wrap (GTK_LABEL (detail_label), TRUE);
+  gtk_label_set_max_width_chars (GTK_LABEL (detail_label), 30);
+  gtk_style_context_add_class (gtk_widget_get_style_context (detail_label), "dim-label");
+  gtk_widget_set_hexpand (labels, TRUE);
+  gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);
+  atk_object_set_name (gtk_widget_get_accessible (toggle), accessible);
+
+  gtk_container_add (GTK_CONTAINER (labels), name_label);
+  gtk_container_add (GTK_CONTAINER (labels), detail_label);
+  gtk_container_add (GTK_CONTAINER (box), labels);
+  gtk_container_add (GTK_CONTAINER (box), toggle);
+  gtk_widget_set_margin_start (box, 6);
+  gtk_widget_set_margin_end (box, 6);
+  gtk_widget_set_margin_top (box, 6);
+  gtk_widget_set_margin_bottom (box, 6);
+  gtk_container_add (GTK_CONTAINER (row), box);
+
+  g_object_set_data_full (G_OBJECT (row), "pl-profile", g_object_ref (profile), g_object_unref);
+  g_object_set_data (G_OBJECT (row), "pl-name-label", name_label);
+  g_object_set_data (G_OBJECT (row), "pl-detail-label", detail_label);
+  g_object_set_data (G_OBJECT (row), "pl-switch", toggle);
+  g_object_set_data (G_OBJECT (toggle), "pl-profile", profile);
+  g_signal_connect (toggle, "state-set", G_CALLBACK (row_switch_state_set_cb), self);
+  g_signal_connect_object (profile, "notify", G_CALLBACK (update_rows), self, G_CONNECT_SWAPPED);
+
+  update_row (self, GTK_LIST_BOX_ROW (row));
+  gtk_widget_show_all (row);
+  return row;
+}
+
+static GtkListBoxRow *
+find_row (PlProfileDialog *self,
+          const char      *name)
+{
+  g_autoptr(GList) rows = gtk_container_get_children (GTK_CONTAINER (self->profile_list));
+
+  for (GList *l = rows; l != NULL; l = l->next)
+    {
+      PlProfile *profile = g_object_get_data (l->data, "pl-profile");
+
+      if (g_strcmp0 (pl_profile_get_name (profile), name) == 0)
+        return l->data;
+    }
+  return NULL;
+}
+
+/* Status and problems */
+
+static void
+update_status (PlProfileDialog *self)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  const char *ids[] = { "address", "router", "double-nat" };
+  GPtrArray *problems = pl_profile_store_get_problems (self->store);
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      PlTrayItem *item = pl_tray_menu_find_item (self->menu, ids[i]);
+
+      if (item == NULL || item->label == NULL)
+        continue;
+      if (text->len > 0)
+        g_string_append (text, i == 2 ? "\n" : " · ");
+      g_string_append (text, item->label);
+    }
+  gtk_label_set_text (self->status_label, text->str);
+
+  g_string_truncate (text, 0);
+  if (!pl_profile_store_can_save (self->store, &error))
+    g_string_append (text, error->message);
+  for (guint i = 0; i < problems->len; i++)
+    {
+      const GError *problem = g_ptr_array_index (problems, i);
+
+      if (error != NULL && g_strcmp0 (problem->message, error->message) == 0)
+        continue;
+      if (text->len > 0)
+        g_string_append_c (text, '\n');
+      g_string_append (text, problem->message);
+    }
+  gtk_label_set_text (self->problems_label, text->str);
+  gtk_widget_set_visible (GTK_WIDGET (self->problems_bar), text->len > 0);
+}
+
+static void
+menu_changed_cb (PlProfileDialog *self)
+{
+  update_status (self);
+  update_rows (self);
+}
+
+/* The editor */
+
+static void
+show_error (GtkLabel     *label,
+            const GError *error,
+            gboolean      shown)
+{
+  if (error != NULL && shown)
+    gtk_label_set_text (label, error->message);
+  gtk_widget_set_visible (GTK_WIDGET (label), error != NULL && shown);
+}
+
+static const char *
+entry_text (GtkEntry *entry)
+{
+  return gtk_entry_get_text (entry);
+}
+
+/* Builds a profile from the fields. Each field is checked by itself with the loader's own
+ * function and message; then, if all are right, the whole profile is tried on a copy of the
+ * store, which says whether the name or the port is taken, in the store's words. */
+static PlProfile *
+build_profile (PlProfileDialog *self,
+               GError         **field_errors,
+               GError         **form_error)
+{
+  g_autoptr(PlProfile) profile = NULL;
+  const char *name = entry_text (self->name_entry);
+  const char *protocol = gtk_combo_box_get_active_id (GTK_COMBO_BOX (self->protocol_combo));
+  const char *external = entry_text (self->external_port_entry);
+  const char *description = entry_text (self->description_entry);
+  gboolean ok = TRUE;
+
+  profile = pl_profile_new (name);
+
+  if (!pl_profile_validate_name (name, &field_errors[FIELD_NAME]))
+    ok = FALSE;
+  if (!pl_profile_set_key_value (profile, PL_PROFILE_KEY_PROTOCOL,
+                                 protocol != NULL ? protocol : "", form_error))
+    return NULL;
+  if (!pl_profile_set_key_value (profile, PL_PROFILE_KEY_INTERNAL_PORT,
+                                 entry_text (self->internal_port_entry),
+                                 &field_errors[FIELD_INTERNAL_PORT]))
+    ok = FALSE;
+  if (!pl_profile_set_key_value (profile, PL_PROFILE_KEY_EXTERNAL_PORT,
+                                 *external != '\0' ? external : "0",
+                                 &field_errors[FIELD_EXTERNAL_PORT]))
+    ok = FALSE;
+  if (!pl_profile_set_key_value (profile, PL_PROFILE_KEY_LIFETIME,
+                                 entry_text (self->lifetime_entry),
+                                 &field_errors[FIELD_LIFETIME]))
+    ok = FALSE;
+  pl_profile_set_description (profile, *description != '\0' ? description : NULL);
+  pl_profile_set_enabled (profile, gtk_switch_get_active (self->enabled_switch));
+
+  if (!ok)
+    return NULL;
+
+  {
+    g_autoptr(PlProfileStore) copy = pl_profile_store_new (pl_profile_store_get_path (self->store));
+    g_autofree char *data = pl_profile_store_to_data (self->store, NULL, form_error);
+    gboolean fits;
+
+    if (data == NULL || !pl_profile_store_load_from_data (copy, data, -1, form_error))
+      return NULL;
+    if (self->editing != NULL)
+      fits = pl_profile_store_replace (copy, self->editing, profile, form_error);
+    else
+      fits = pl_profile_store_add (copy, profile, form_error);
+    if (!fits)
+      return NULL;
+  }
+
+  return g_steal_pointer (&profile);
+}
+
+static void
+validate (PlProfileDialog *self)
+{
+  GError *field_errors[N_FIELDS] = { NULL, };
+  g_autoptr(GError) form_error = NULL;
+  g_autoptr(PlProfile) profile = NULL;
+  PlProfile *stored = self->editing != NULL ? pl_profile_store_lookup (self->store, self->editing)
+                                            : NULL;
+
+  profile = build_profile (self, field_errors, &form_error);
+
+  show_error (self->name_error, field_errors[FIELD_NAME], self->touched[FIELD_NAME]);
+  show_error (self->internal_port_error, field_errors[FIELD_INTERNAL_PORT],
+              self->touched[FIELD_INTERNAL_PORT]);
+  show_error (self->external_port_error, field_errors[FIELD_EXTERNAL_PORT],
+              self->touched[FIELD_EXTERNAL_PORT]);
+  show_error (self->lifetime_error, field_errors[FIELD_LIFETIME], self->touched[FIELD_LIFETIME]);
+  show_error (self->form_error, form_error, TRUE);
+
+  for (guint i = 0; i < N_FIELDS; i++)
+    g_clear_error (&field_errors[i]);
+
+  self->valid = profile != NULL;
+  self->dirty = stored == NULL || profile == NULL || !pl_profile_equal (profile, stored);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->save_button), self->valid && self->dirty);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->revert_button), stored != NULL && self->dirty);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->remove_button), stored != NULL);
+}
+
+/* Template callback: (self, entry) for "changed", (self, pspec, widget) for notify. */
+static void
+field_changed_cb (PlProfileDialog *self,
+                  gpointer         emitter)
+{
+  if (self->loading)
+    return;
+
+  /* Errors show under the fields the user has edited since the profile was loaded. */
+  if (emitter == (gpointer) self->name_entry)
+    self->touched[FIELD_NAME] = TRUE;
+  else if (emitter == (gpointer) self->internal_port_entry)
+    self->touched[FIELD_INTERNAL_PORT] = TRUE;
+  else if (emitter == (gpointer) self->external_port_entry)
+    self->touched[FIELD_EXTERNAL_PORT] = TRUE;
+  else if (emitter == (gpointer) self->lifetime_entry)
+    self->touched[FIELD_LIFETIME] = TRUE;
+  validate (self);
+}
+
+static void
+set_entry_uint (GtkEntry *entry,
+                guint     value,
+                gboolean  empty_if_zero)
+{
+  g_autofree char *text = NULL;
+
+  if (value == 0 && empty_if_zero)
+    text = g_strdup ("");
+  else
+    text = g_strdup_printf ("%u", value);
+  gtk_entry_set_text (entry, text);
+}
+
+static void
+load_profile (PlProfileDialog *self,
+              PlProfile       *profile)
+{
+  self->loading = TRUE;
+  memset (self->touched, 0, sizeof self->touched);
+
+  g_clear_pointer (&self->editing, g_free);
+  if (profile != NULL)
+    {
+      self->editing = g_strdup (pl_profile_get_name (profile));
+      gtk_label_set_text (self->form_title, pl_profile_get_name (profile));
+      gtk_entry_set_text (self->name_entry, pl_profile_get_name (profile));
+      gtk_combo_box_set_active_id (GTK_COMBO_BOX (self->protocol_combo),
+                                   pl_profile_protocol_to_string (pl_profile_get_protocol (profile)));
+      set_entry_uint (self->internal_port_entry, pl_profile_get_internal_port (profile), TRUE);
+      set_entry_uint (self->external_port_entry, pl_profile_get_external_port (profile), TRUE);
+      set_entry_uint (self->lifetime_entry, pl_profile_get_lifetime (profile), FALSE);
+      gtk_entry_set_text (self->description_entry,
+                          pl_profile_get_description (profile) != NULL
+                          ? pl_profile_get_description (profile) : "");
+      gtk_switch_set_active (self->enabled_switch, pl_profile_get_enabled (profile));
+    }
+  else
+    {
+      gtk_label_set_text (self->form_title, _("New Profile"));
+      gtk_entry_set_text (self->name_entry, "");
+      gtk_combo_box_set_active_id (GTK_COMBO_BOX (self->protocol_combo), "tcp");
+      gtk_entry_set_text (self->internal_port_entry, "");
+      gtk_entry_set_text (self->external_port_entry, "");
+      set_entry_uint (self->lifetime_entry, PL_PROFILE_DEFAULT_LIFETIME, FALSE);
+      gtk_entry_set_text (self->description_entry, "");
+      gtk_switch_set_active (self->enabled_switch, TRUE);
+    }
+
+  self->loading = FALSE;
+  validate (self);
+}
+
+static void
+row_selected_cb (PlProfileDialog *self,
+                 GtkListBoxRow   *row)
+{
+  if (self->selecting || row == NULL)
+    return;
+  load_profile (self, g_object_get_data (G_OBJECT (row), "pl-profile"));
+}
+
+static void
+reselect (PlProfileDialog *self)
+{
+  GtkListBoxRow *row = self->editing != NULL ? find_row (self, self->editing) : NULL;
+
+  self->selecting = TRUE;
+  if (row != NULL)
+    gtk_list_box_select_row (self->profile_list, row);
+  else
+    gtk_list_box_unselect_all (self->profile_list);
+  self->selecting = FALSE;
+}
+
+static void
+store_items_changed_cb (PlProfileDialog *self)
+{
+  /* The rows were made again: keep the one being edited selected, keep the edits. */
+  if (self->editing != NULL && pl_profile_store_lookup (self->store, self->editing) == NULL)
+    {
+      /* It went away (removed or renamed elsewhere): what is typed becomes a new one. */
+      g_clear_pointer (&self->editing, g_free);
+      gtk_label_set_text (self->form_title, _("New Profile"));
+    }
+  reselect (self);
+  update_status (self);
+  validate (self);
+}
+
+void
+pl_profile_dialog_add_profile (PlProfileDialog *self)
+{
+  g_return_if_fail (PL_IS_PROFILE_DIALOG (self));
+
+  load_profile (self, NULL);
+  reselect (self);
+  gtk_widget_grab_focus (GTK_WIDGET (self->name_entry));
+}
+
+gboolean
+pl_profile_dialog_select_profile (PlProfileDialog *self,
+                                  const char      *name)
+{
+  GtkListBoxRow *row;
+
+  g_return_val_if_fail (PL_IS_PROFILE_DIALOG (self), FALSE);
+
+  row = find_row (self, name);
+  if (row == NULL)
+    return FALSE;
+  gtk_list_box_select_row (self->profile_list, row);
+  load_profile (self, g_object_get_data (G_OBJECT (row), "pl-profile"));
+  return TRUE;
+}
+
+gboolean
+pl_profile_dialog_can_save (PlProfileDialog *self)
+{
+  g_return_val_if_fail (PL_IS_PROFILE_DIALOG (self), FALSE);
+  return self->valid && self->dirty;
+}
+
+gboolean
+pl_profile_dialog_save (PlProfileDialog  *self,
+                        GError          **error)
+{
+  GError *field_errors[N_FIELDS] = { NULL, };
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(PlProfile) profile = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (PL_IS_PROFILE_DIALOG (self), FALSE);
+
+  for (guint i = 0; i < N_FIELDS; i++)
+    self->touched[i] = TRUE;
+
+  profile = build_profile (self, field_errors, &local_error);
+  for (guint i = 0; i < N_FIELDS; i++)
+    {
+      if (field_errors[i] != NULL && local_error == NULL)
+        local_error = g_error_copy (field_errors[i]);
+      g_clear_error (&field_errors[i]);
+    }
+
+  if (profile == NULL)
+    ok = FALSE;
+  else if (self->editing != NULL)
+    ok = pl_profile_store_replace (self->store, self->editing, profile, &local_error);
+  else
+    ok = pl_profile_store_add (self->store, profile, &local_error);
+
+  if (ok)
+    ok = pl_profile_store_save (self->store, NULL, &local_error);
+
+  if (!ok)
+    {
+      validate (self);
+      show_error (self->form_error, local_error, TRUE);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  g_free (self->editing);
+  self->editing = g_strdup (pl_profile_get_name (profile));
+  gtk_label_set_text (self->form_title, self->editing);
+  reselect (self);
+  validate (self);
+  return TRUE;
+}
+
+static void
+save_clicked_cb (PlProfileDialog *self)
+{
+  pl_profile_dialog_save (self, NULL);
+}
+
+static void
+revert_clicked_cb (PlProfileDialog *self)
+{
+  PlProfile *stored = self->editing != NULL ? pl_profile_store_lookup (self->store, self->editing)
+                                            : NULL;
+
+  load_profile (self, stored);
+}
+
+static void
+add_clicked_cb (PlProfileDialog *self)
+{
+  pl_profile_dialog_add_profile (self);
+}
+
+static void
+remove_clicked_cb (PlProfileDialog *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = g_strdup (self->editing);
+
+  if (name == NULL)
+    return;
+
+  if (!pl_profile_store_remove (self->store, name, &error) ||
+      !pl_profile_store_save (self->store, NULL, &error))
+    {
+      show_error (self->form_error, error, TRUE);
+      return;
+    }
+  load_profile (self, NULL);
+  reselect (self);
+}
+
+/* Public */
+
+void
+pl_profile_dialog_set_tray_message (PlProfileDialog *self,
+                                    const char      *message)
+{
+  g_return_if_fail (PL_IS_PROFILE_DIALOG (self));
+
+  gtk_label_set_text (self->tray_label, message != NULL ? message : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->tray_bar), message != NULL);
+  if (message != NULL)
+    gtk_widget_show_all (GTK_WIDGET (self->tray_bar));
+}
+
+PlProfileDialog *
+pl_profile_dialog_new (GtkApplication *application,
+                       PlProfileStore *store,
+                       PlTrayMenu     *menu)
+{
+  PlProfileDialog *self;
+
+  g_return_val_if_fail (application == NULL || GTK_IS_APPLICATION (application), NULL);
+  g_return_val_if_fail (PL_IS_PROFILE_STORE (store), NULL);
+  g_return_val_if_fail (PL_IS_TRAY_MENU (menu), NULL);
+
+  self = g_object_new (PL_TYPE_PROFILE_DIALOG, "application", application, NULL);
+  self->store = g_object_ref (store);
+  self->menu = g_object_ref (menu);
+
+  gtk_list_box_bind_model (self->profile_list, G_LIST_MODEL (store), create_row_cb, self, NULL);
+  g_signal_connect_object (store, "items-changed", G_CALLBACK (store_items_changed_cb), self,
+                           G_CONNECT_SWAPPED | G_CONNECT_AFTER);
+  g_signal_connect_object (store, "reloaded", G_CALLBACK (update_status), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (menu, "changed", G_CALLBACK (menu_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+
+  gtk_widget_grab_default (GTK_WIDGET (self->save_button));
+  update_status (self);
+
+  if (g_list_model_get_n_items (G_LIST_MODEL (store)) > 0)
+    {
+      g_autoptr(PlProfile) first = g_list_model_get_item (G_LIST_MODEL (store), 0);
+
+      pl_profile_dialog_select_profile (self, pl_profile_get_name (first));
+    }
+  else
+    pl_profile_dialog_add_profile (self);
+
+  return self;
+}
+
+static void
+pl_profile_dialog_dispose (GObject *object)
+{
+  PlProfileDialog *self = PL_PROFILE_DIALOG (object);
+
+  if (self->profile_list != NULL)
+    gtk_list_box_bind_model (self->profile_list, NULL, NULL, NULL, NULL);
+  g_clear_object (&self->store);
+  g_clear_object (&self->menu);
+
+  G_OBJECT_CLASS (pl_profile_dialog_parent_class)->dispose (object);
+}
+
+static void
+pl_profile_dialog_finalize (GObject *object)
+{
+  PlProfileDialog *self = PL_PROFILE_DIALOG (object);
+
+  g_free (self->editing);
+
+  G_OBJECT_CLASS (pl_profile_dialog_parent_class)->finalize (object);
+}
+
+static void
+pl_profile_dialog_class_init (PlProfileDialogClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = pl_profile_dialog_dispose;
+  object_class->finalize = pl_profile_dialog_finalize;
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/portlight/Portlight/pl-profile-dialog.ui");
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, tray_bar);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, tray_label);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, problems_bar);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, problems_label);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, status_label);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, profile_list);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, add_button);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, remove_button);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, form_title);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, name_entry);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, name_error);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, protocol_combo);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, internal_port_entry);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, internal_port_error);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, external_port_entry);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, external_port_error);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, lifetime_entry);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, lifetime_error);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, description_entry);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, enabled_switch);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, form_error);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, revert_button);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, save_button);
+  gtk_widget_class_bind_template_callback (widget_class, row_selected_cb);
+  gtk_widget_class_bind_template_callback (widget_class, field_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, save_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, revert_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, add_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, remove_clicked_cb);
+}
+
+static void
+pl_profile_dialog_init (PlProfileDialog *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}

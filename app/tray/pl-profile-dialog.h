@@ -1,0 +1,53 @@
+/* pl-profile-dialog.h: the window to list, add, edit and remove profiles
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "pl-core.h"
+#include "pl-tray-menu.h"
+
+G_BEGIN_DECLS
+
+#define PL_TYPE_PROFILE_DIALOG (pl_profile_dialog_get_type ())
+
+G_DECLARE_FINAL_TYPE (PlProfileDialog, pl_profile_dialog, PL, PROFILE_DIALOG, GtkApplicationWindow)
+
+/**
+ * PlProfileDialog:
+ *
+ * Lists the profiles of a [class@Pl.ProfileStore] with their state, and edits one at a time:
+ * name, protocol, the port on this computer, the public port, lifetime, description and
+ * whether it is enabled. Every field is checked as it is typed, with the store's own rules
+ * and messages (pl_profile_validate_name(), pl_profile_set_key_value(), and the store's
+ * checks for names and ports already taken), and the mistake is shown under the field;
+ * Save is possible only when everything is right. Saving writes the profiles file.
+ *
+ * The state lines come from a PlTrayMenu, so the window shows what the tray shows: it is the
+ * whole user interface when no panel shows the icon.
+ */
+
+PlProfileDialog *pl_profile_dialog_new              (GtkApplication  *application,
+                                                     PlProfileStore  *store,
+                                                     PlTrayMenu      *menu);
+
+/* Starts a new, empty profile in the editor. */
+void             pl_profile_dialog_add_profile      (PlProfileDialog *self);
+/* Selects profile @name for editing; FALSE if there is none. */
+gboolean         pl_profile_dialog_select_profile   (PlProfileDialog *self,
+                                                     const char      *name);
+/* Shows (or, with NULL, hides) a message about the tray at the top. */
+void             pl_profile_dialog_set_tray_message (PlProfileDialog *self,
+                                                     const char      *message);
+/* Whether the editor's content can be saved right now. */
+gboolean         pl_profile_dialog_can_save         (PlProfileDialog *self);
+/* Saves the editor's content; FALSE with the reason shown (and in @error). */
+gboolean         pl_profile_dialog_save             (PlProfileDialog *self,
+                                                     GError         **error);
+
+G_END_DECLS

@@ -1,0 +1,698 @@
+/* pl-tray-menu.c
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "pl-tray-menu.h"
+
+/* Longest error text shown inside the menu; the notification has it all. */
+#define MAX_MENU_ERROR_CHARS 90
+
+struct _PlTrayMenu
+{
+  GObject            parent_instance;
+
+  PlSession         *session;
+  PlProfileStore    *store;
+
+  GPtrArray         *items;         /* PlTrayItem* */
+  PlTrayState        state;
+  char              *description;
+  guint              autostart : 1;
+  guint              notifications : 1;
+
+  guint              idle_id;
+  GPtrArray         *watched;       /* PlProfile* whose notify we follow */
+
+  PlTrayMenuNowFunc  now_func;
+  gpointer           now_data;
+};
+
+G_DEFINE_FINAL_TYPE (PlTrayMenu, pl_tray_menu, G_TYPE_OBJECT)
+
+enum {
+  SIGNAL_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+const char *
+pl_tray_state_get_icon_name (PlTrayState state)
+{
+  switch (state)
+    {
+    case PL_TRAY_STATE_NO_GATEWAY:
+      return APP_ID "-offline-symbolic";
+    case PL_TRAY_STATE_BUSY:
+      return APP_ID "-busy-symbolic";
+    case PL_TRAY_STATE_IDLE:
+      return APP_ID "-idle-symbolic";
+    case PL_TRAY_STATE_ACTIVE:
+      return APP_ID "-active-symbolic";
+    case PL_TRAY_STATE_ERROR:
+      return APP_ID "-error-symbolic";
+    default:
+      g_return_val_if_reached (APP_ID "-symbolic");
+    }
+}
+
+void
+pl_tray_item_free (PlTrayItem *item)
+{
+  if (item == NULL)
+    return;
+  g_free (item->id);
+  g_free (item->label);
+  g_free (item->action);
+  g_clear_pointer (&item->target, g_variant_unref);
+  g_free (item);
+}
+
+static PlTrayItem *
+add_item (GPtrArray      *items,
+          PlTrayItemKind  kind,
+          const char     *id,
+          const char     *label,
+          const char     *action,
+          GVariant       *target)
+{
+  PlTrayItem *item = g_new0 (PlTrayItem, 1);
+
+  item->kind = kind;
+  item->id = g_strdup (id);
+  item->label = g_strdup (label);
+  item->action = g_strdup (action);
+  item->target = target != NULL ? g_variant_ref_sink (target) : NULL;
+  g_ptr_array_add (items, item);
+  return item;
+}
+
+static void
+add_separator (GPtrArray *items)
+{
+  add_item (items, PL_TRAY_ITEM_SEPARATOR, "separator", NULL, NULL, NULL);
+}
+
+static const char *
+protocol_label (PlProfileProtocol protocol)
+{
+  switch (protocol)
+    {
+    case PL_PROFILE_PROTOCOL_TCP:
+      return "TCP";
+    case PL_PROFILE_PROTOCOL_UDP:
+      return "UDP";
+    case PL_PROFILE_PROTOCOL_BOTH:
+      return "TCP+UDP";
+    default:
+      return "?";
+    }
+}
+
+char *
+pl_tray_menu_format_ports (PlProfile *profile)
+{
+  guint internal, external;
+
+  g_return_val_if_fail (PL_IS_PROFILE (profile), NULL);
+
+  internal = pl_profile_get_internal_port (profile);
+  external = pl_profile_get_external_port (profile);
+  if (external == 0 || external == internal)
+    return g_strdup_printf ("%s %u", protocol_label (pl_profile_get_protocol (profile)), internal);
+
+  /* TRANSLATORS: a mapping: protocol, the port on this computer → the public port */
+  return g_strdup_printf (C_("ports", "%s %u → %u"),
+                          protocol_label (pl_profile_get_protocol (profile)), internal, external);
+}
+
+char *
+pl_tray_menu_format_profile (PlProfile *profile)
+{
+  g_autofree char *ports = NULL;
+
+  g_return_val_if_fail (PL_IS_PROFILE (profile), NULL);
+
+  ports = pl_tray_menu_format_ports (profile);
+  /* TRANSLATORS: a profile in the tray menu: its name — its ports ("SSH — TCP 22 → 2222") */
+  return g_strdup_printf (_("%s — %s"), pl_profile_get_name (profile), ports);
+}
+
+static char *
+ellipsize (const char *text,
+           glong       max_chars)
+{
+  g_autofree char *head = NULL;
+
+  if (g_utf8_strlen (text, -1) <= max_chars)
+    return g_strdup (text);
+  head = g_utf8_substring (text, 0, max_chars - 1);
+  return g_strconcat (g_strchomp (head), "…", NULL);
+}
+
+static char *
+format_clock_time (GDateTime *now,
+                   gint64     clock_now,
+                   gint64     clock_time)
+{
+  g_autoptr(GDateTime) when = g_date_time_add (now, clock_time - clock_now);
+
+  /* TRANSLATORS: strftime format of a time of day today, e.g. when a mapping renews
+   * ("14:32"); use "%l:%M %p" for a 12-hour clock */
+  return g_date_time_format (when, C_("time of day", "%H:%M"));
+}
+
+static guint
+requested_port (PlMapping *mapping)
+{
+  guint requested = pl_mapping_get_requested_external_port (mapping);
+
+  return requested != 0 ? requested : pl_mapping_get_internal_port (mapping);
+}
+
+static const char *
+mapping_protocol_label (PlMapping *mapping)
+{
+  return pl_mapping_get_protocol (mapping) == PL_PROTOCOL_TCP ? "TCP" : "UDP";
+}
+
+char *
+pl_tray_menu_describe_mappings (PlProfile *profile,
+                                GPtrArray *mappings,
+                                GDateTime *now,
+                                gint64     clock_now)
+{
+  PlMapping *failed = NULL;
+  gboolean pending = FALSE;
+  gboolean all_active = TRUE;
+  gboolean differs = FALSE;
+  gint64 renew_at = G_MAXINT64;
+  guint first_port = 0;
+  gboolean same_ports = TRUE;
+
+  g_return_val_if_fail (PL_IS_PROFILE (profile), NULL);
+  g_return_val_if_fail (mappings != NULL, NULL);
+  g_return_val_if_fail (now != NULL, NULL);
+
+  if (!pl_profile_get_enabled (profile))
+    return NULL;
+  if (mappings->len == 0)
+    return g_strdup (_("Waiting for a router"));
+
+  for (guint i = 0; i < mappings->len; i++)
+    {
+      PlMapping *mapping = g_ptr_array_index (mappings, i);
+
+      switch (pl_mapping_get_state (mapping))
+        {
+        case PL_MAPPING_STATE_FAILED:
+          if (failed == NULL)
+            failed = mapping;
+          all_active = FALSE;
+          break;
+        case PL_MAPPING_STATE_MAPPING:
+        case PL_MAPPING_STATE_DISABLED:
+          pending = TRUE;
+          all_active = FALSE;
+          break;
+        case PL_MAPPING_STATE_ACTIVE:
+          {
+            guint port = pl_mapping_get_external_port (mapping);
+
+            if (port != requested_port (mapping))
+              differs = TRUE;
+            if (i == 0)
+              first_port = port;
+            else if (port != first_port)
+              same_ports = FALSE;
+            if (pl_mapping_get_renew_at (mapping) != 0)
+              renew_at = MIN (renew_at, pl_mapping_get_renew_at (mapping));
+          }
+          break;
+        default:
+          g_assert_not_reached ();
+        }
+    }
+
+  if (failed != NULL)
+    {
+      const GError *error = pl_mapping_get_error (failed);
+      g_autofree char *message = ellipsize (error != NULL ? error->message : _("unknown error"),
+                                            MAX_MENU_ERROR_CHARS);
+
+      if (mappings->len > 1)
+        /* TRANSLATORS: state of a profile: "Failed (UDP): <why>" */
+        return g_strdup_printf (_("Failed (%s): %s"), mapping_protocol_label (failed), message);
+      /* TRANSLATORS: state of a profile: "Failed: <why>" */
+      return g_strdup_printf (_("Failed: %s"), message);
+    }
+
+  if (pending || !all_active)
+    return g_strdup (_("Contacting the router…"));
+
+  {
+    g_autofree char *when = NULL;
+
+    if (renew_at == G_MAXINT64)
+      renew_at = clock_now;
+    when = format_clock_time (now, clock_now, renew_at);
+
+    if (!differs)
+      /* TRANSLATORS: state of a profile; %s is a time of day */
+      return g_strdup_printf (_("Active · renews at %s"), when);
+    if (same_ports)
+      /* TRANSLATORS: state of a profile whose public port is not the one asked for */
+      return g_strdup_printf (_("Active on public port %u · renews at %s"), first_port, when);
+    /* TRANSLATORS: state of a TCP+UDP profile whose public ports differ */
+    return g_strdup_printf (_("Active on public ports %u (TCP) and %u (UDP) · renews at %s"),
+                            pl_mapping_get_external_port (g_ptr_array_index (mappings, 0)),
+                            pl_mapping_get_external_port (g_ptr_array_index (mappings, 1)),
+                            when);
+  }
+}
+
+static GPtrArray *
+mappings_of (PlTrayMenu *self,
+             const char *name)
+{
+  GListModel *mappings = pl_session_get_mappings (self->session);
+  GPtrArray *found = g_ptr_array_new_with_free_func (g_object_unref);
+  guint n = g_list_model_get_n_items (mappings);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(PlMapping) mapping = g_list_model_get_item (mappings, i);
+
+      if (g_strcmp0 (pl_mapping_get_profile_name (mapping), name) == 0)
+        g_ptr_array_add (found, g_steal_pointer (&mapping));
+    }
+  return found;
+}
+
+static GDateTime *
+default_now (gpointer user_data)
+{
+  return g_date_time_new_now_local ();
+}
+
+static void
+compute_state (PlTrayMenu *self)
+{
+  GListModel *mappings = pl_session_get_mappings (self->session);
+  guint n = g_list_model_get_n_items (mappings);
+  guint n_failed = 0, n_pending = 0, n_active = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(PlMapping) mapping = g_list_model_get_item (mappings, i);
+      PlProfile *profile = pl_profile_store_lookup (self->store,
+                                                    pl_mapping_get_profile_name (mapping));
+
+      if (profile == NULL || !pl_profile_get_enabled (profile))
+        continue;
+
+      switch (pl_mapping_get_state (mapping))
+        {
+        case PL_MAPPING_STATE_FAILED:
+          n_failed++;
+          break;
+        case PL_MAPPING_STATE_MAPPING:
+        case PL_MAPPING_STATE_DISABLED:
+          n_pending++;
+          break;
+        case PL_MAPPING_STATE_ACTIVE:
+          n_active++;
+          break;
+        default:
+          g_assert_not_reached ();
+        }
+    }
+
+  g_clear_pointer (&self->description, g_free);
+
+  if (pl_session_get_gateway (self->session) == NULL)
+    {
+      self->state = PL_TRAY_STATE_NO_GATEWAY;
+      self->description = g_strdup (_("No router found"));
+    }
+  else if (n_failed > 0)
+    {
+      self->state = PL_TRAY_STATE_ERROR;
+      self->description = g_strdup_printf (ngettext ("%u port mapping failed",
+                                                     "%u port mappings failed", n_failed),
+                                           n_failed);
+    }
+  else if (n_pending > 0 || pl_session_get_external_address (self->session) == NULL)
+    {
+      self->state = PL_TRAY_STATE_BUSY;
+      self->description = g_strdup (_("Contacting the router…"));
+    }
+  else if (n_active == 0)
+    {
+      self->state = PL_TRAY_STATE_IDLE;
+      self->description = g_strdup (_("Connected to the router, no ports open"));
+    }
+  else
+    {
+      self->state = PL_TRAY_STATE_ACTIVE;
+      self->description = g_strdup_printf (ngettext ("%u port open", "%u ports open", n_active),
+                                           n_active);
+    }
+}
+
+static void
+build_items (PlTrayMenu *self)
+{
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) pl_tray_item_free);
+  g_autoptr(GDateTime) now = self->now_func (self->now_data);
+  gint64 clock_now = pl_clock_get_time (pl_session_get_clock (self->session));
+  GInetAddress *gateway = pl_session_get_gateway (self->session);
+  const char *address = pl_session_get_external_address (self->session);
+  GPtrArray *problems = pl_profile_store_get_problems (self->store);
+  guint n_profiles = g_list_model_get_n_items (G_LIST_MODEL (self->store));
+  PlTrayItem *item;
+
+  /* Where we stand on the Internet. */
+  if (address != NULL)
+    {
+      g_autofree char *label = g_strdup_printf (_("Public address %s"), address);
+
+      add_item (items, PL_TRAY_ITEM_ACTION, "address", label, "copy-address", NULL);
+    }
+  else if (gateway != NULL && self->state != PL_TRAY_STATE_ERROR)
+    add_item (items, PL_TRAY_ITEM_LABEL, "address", _("Public address: asking the router…"),
+              NULL, NULL);
+  else
+    add_item (items, PL_TRAY_ITEM_LABEL, "address", _("Public address unknown"), NULL, NULL);
+
+  if (gateway != NULL)
+    {
+      g_autofree char *text = g_inet_address_to_string (gateway);
+      /* TRANSLATORS: the router's address and the protocol spoken to it */
+      g_autofree char *label = g_strdup_printf (_("Router %s · NAT-PMP"), text);
+
+      add_item (items, PL_TRAY_ITEM_LABEL, "router", label, NULL, NULL);
+    }
+  else
+    add_item (items, PL_TRAY_ITEM_LABEL, "router", _("No router found"), NULL, NULL);
+
+  if (pl_session_get_double_nat (self->session))
+    {
+      g_autofree char *label = NULL;
+
+      label = g_strdup_printf (_("Warning: double NAT. The router’s public address %s is "
+                                 "private, so ports may stay closed to the Internet"),
+                               address != NULL ? address : "?");
+      add_item (items, PL_TRAY_ITEM_LABEL, "double-nat", label, NULL, NULL);
+    }
+
+  if (problems->len > 0)
+    {
+      g_autofree char *label = NULL;
+
+      label = g_strdup_printf (ngettext ("%u problem in the profiles file: Edit Profiles…",
+                                         "%u problems in the profiles file: Edit Profiles…",
+                                         problems->len),
+                               problems->len);
+      add_item (items, PL_TRAY_ITEM_ACTION, "problems", label, "edit-profiles", NULL);
+    }
+
+  add_separator (items);
+
+  for (guint i = 0; i < n_profiles; i++)
+    {
+      g_autoptr(PlProfile) profile = g_list_model_get_item (G_LIST_MODEL (self->store), i);
+      g_autoptr(GPtrArray) mappings = mappings_of (self, pl_profile_get_name (profile));
+      g_autofree char *id = g_strconcat ("profile:", pl_profile_get_name (profile), NULL);
+      g_autofree char *state_id = g_strconcat ("profile-state:", pl_profile_get_name (profile),
+                                               NULL);
+      g_autofree char *label = pl_tray_menu_format_profile (profile);
+      g_autofree char *state = NULL;
+
+      item = add_item (items, PL_TRAY_ITEM_CHECK, id, label, "toggle-profile",
+                       g_variant_new_string (pl_profile_get_name (profile)));
+      item->active = pl_profile_get_enabled (profile);
+
+      state = pl_tray_menu_describe_mappings (profile, mappings, now, clock_now);
+      if (state != NULL)
+        add_item (items, PL_TRAY_ITEM_LABEL, state_id, state, NULL, NULL);
+    }
+  if (n_profiles == 0)
+    add_item (items, PL_TRAY_ITEM_LABEL, "no-profiles", _("No profiles yet"), NULL, NULL);
+
+  add_separator (items);
+  add_item (items, PL_TRAY_ITEM_ACTION, "add-profile", _("Add Profile…"), "add-profile", NULL);
+  add_item (items, PL_TRAY_ITEM_ACTION, "edit-profiles", _("Edit Profiles…"), "edit-profiles",
+            NULL);
+  add_separator (items);
+  item = add_item (items, PL_TRAY_ITEM_CHECK, "autostart", _("Start at Login"), "autostart",
+                   NULL);
+  item->active = self->autostart;
+  item = add_item (items, PL_TRAY_ITEM_CHECK, "notifications", _("Show Notifications"),
+                   "notifications", NULL);
+  item->active = self->notifications;
+  add_separator (items);
+  add_item (items, PL_TRAY_ITEM_ACTION, "quit", _("Quit"), "quit", NULL);
+
+  g_clear_pointer (&self->items, g_ptr_array_unref);
+  self->items = g_steal_pointer (&items);
+}
+
+void
+pl_tray_menu_update (PlTrayMenu *self)
+{
+  g_return_if_fail (PL_IS_TRAY_MENU (self));
+
+  g_clear_handle_id (&self->idle_id, g_source_remove);
+  compute_state (self);
+  build_items (self);
+}
+
+static gboolean
+update_idle_cb (gpointer user_data)
+{
+  PlTrayMenu *self = user_data;
+
+  self->idle_id = 0;
+  pl_tray_menu_update (self);
+  g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+queue_update (PlTrayMenu *self)
+{
+  if (self->idle_id == 0)
+    {
+      self->idle_id = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, update_idle_cb, self, NULL);
+      g_source_set_name_by_id (self->idle_id, "[portlight] tray menu update");
+    }
+}
+
+static void
+changed_cb (PlTrayMenu *self)
+{
+  queue_update (self);
+}
+
+static void
+unwatch_profiles (PlTrayMenu *self)
+{
+  for (guint i = 0; i < self->watched->len; i++)
+    g_signal_handlers_disconnect_by_data (g_ptr_array_index (self->watched, i), self);
+  g_ptr_array_set_size (self->watched, 0);
+}
+
+static void
+watch_profiles (PlTrayMenu *self)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->store));
+
+  unwatch_profiles (self);
+  for (guint i = 0; i < n; i++)
+    {
+      PlProfile *profile = g_list_model_get_item (G_LIST_MODEL (self->store), i);
+
+      g_signal_connect_swapped (profile, "notify", G_CALLBACK (changed_cb), self);
+      g_ptr_array_add (self->watched, profile);
+    }
+}
+
+static void
+profiles_changed_cb (PlTrayMenu *self)
+{
+  watch_profiles (self);
+  queue_update (self);
+}
+
+PlTrayMenu *
+pl_tray_menu_new (PlSession      *session,
+                  PlProfileStore *store)
+{
+  PlTrayMenu *self;
+
+  g_return_val_if_fail (PL_IS_SESSION (session), NULL);
+  g_return_val_if_fail (PL_IS_PROFILE_STORE (store), NULL);
+
+  self = g_object_new (PL_TYPE_TRAY_MENU, NULL);
+  self->session = g_object_ref (session);
+  self->store = g_object_ref (store);
+
+  g_signal_connect_object (session, "mapping-changed", G_CALLBACK (changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (session, "external-address-changed", G_CALLBACK (changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (session, "double-nat-changed", G_CALLBACK (changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (session, "gateway-changed", G_CALLBACK (changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (session, "router-reset", G_CALLBACK (changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (pl_session_get_mappings (session), "items-changed",
+                           G_CALLBACK (changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (store, "items-changed", G_CALLBACK (profiles_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (store, "reloaded", G_CALLBACK (changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  watch_profiles (self);
+  pl_tray_menu_update (self);
+  return self;
+}
+
+GPtrArray *
+pl_tray_menu_get_items (PlTrayMenu *self)
+{
+  g_return_val_if_fail (PL_IS_TRAY_MENU (self), NULL);
+  return self->items;
+}
+
+PlTrayState
+pl_tray_menu_get_state (PlTrayMenu *self)
+{
+  g_return_val_if_fail (PL_IS_TRAY_MENU (self), PL_TRAY_STATE_NO_GATEWAY);
+  return self->state;
+}
+
+const char *
+pl_tray_menu_get_description (PlTrayMenu *self)
+{
+  g_return_val_if_fail (PL_IS_TRAY_MENU (self), NULL);
+  return self->description;
+}
+
+PlTrayItem *
+pl_tray_menu_find_item (PlTrayMenu *self,
+                        const char *id)
+{
+  g_return_val_if_fail (PL_IS_TRAY_MENU (self), NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+
+  for (guint i = 0; i < self->items->len; i++)
+    {
+      PlTrayItem *item = g_ptr_array_index (self->items, i);
+
+      if (g_strcmp0 (item->id, id) == 0)
+        return item;
+    }
+  return NULL;
+}
+
+void
+pl_tray_menu_set_autostart (PlTrayMenu *self,
+                            gboolean    autostart)
+{
+  g_return_if_fail (PL_IS_TRAY_MENU (self));
+
+  if (self->autostart == !!autostart)
+    return;
+  self->autostart = !!autostart;
+  queue_update (self);
+}
+
+void
+pl_tray_menu_set_notifications (PlTrayMenu *self,
+                                gboolean    notifications)
+{
+  g_return_if_fail (PL_IS_TRAY_MENU (self));
+
+  if (self->notifications == !!notifications)
+    return;
+  self->notifications = !!notifications;
+  queue_update (self);
+}
+
+void
+pl_tray_menu_set_now_func (PlTrayMenu        *self,
+                           PlTrayMenuNowFunc  func,
+                           gpointer           user_data)
+{
+  g_return_if_fail (PL_IS_TRAY_MENU (self));
+
+  self->now_func = func != NULL ? func : default_now;
+  self->now_data = func != NULL ? user_data : NULL;
+  queue_update (self);
+}
+
+static void
+pl_tray_menu_dispose (GObject *object)
+{
+  PlTrayMenu *self = PL_TRAY_MENU (object);
+
+  g_clear_handle_id (&self->idle_id, g_source_remove);
+  if (self->watched != NULL)
+    unwatch_profiles (self);
+  g_clear_object (&self->session);
+  g_clear_object (&self->store);
+
+  G_OBJECT_CLASS (pl_tray_menu_parent_class)->dispose (object);
+}
+
+static void
+pl_tray_menu_finalize (GObject *object)
+{
+  PlTrayMenu *self = PL_TRAY_MENU (object);
+
+  g_clear_pointer (&self->items, g_ptr_array_unref);
+  g_clear_pointer (&self->watched, g_ptr_array_unref);
+  g_free (self->description);
+
+  G_OBJECT_CLASS (pl_tray_menu_parent_class)->finalize (object);
+}
+
+static void
+pl_tray_menu_class_init (PlTrayMenuClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = pl_tray_menu_dispose;
+  object_class->finalize = pl_tray_menu_finalize;
+
+  /**
+   * PlTrayMenu::changed:
+   *
+   * The items or the state changed; emitted once per burst of changes, from an idle.
+   */
+  signals[SIGNAL_CHANGED] =
+    g_signal_new ("changed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
+}
+
+static void
+pl_tray_menu_init (PlTrayMenu *self)
+{
+  self->items = g_ptr_array_new_with_free_func ((GDestroyNotify) pl_tray_item_free);
+  self->watched = g_ptr_array_new_with_free_func (g_object_unref);
+  self->now_func = default_now;
+  self->notifications = TRUE;
+  self->description = g_strdup ("");
+}

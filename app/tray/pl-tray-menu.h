@@ -1,0 +1,137 @@
+/* pl-tray-menu.h: what the tray shows, computed from the session and the profiles (no GTK)
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "pl-core.h"
+
+G_BEGIN_DECLS
+
+/**
+ * PlTrayState:
+ * @PL_TRAY_STATE_NO_GATEWAY: no router is known
+ * @PL_TRAY_STATE_BUSY: contacting the router (public address or a mapping pending)
+ * @PL_TRAY_STATE_IDLE: the router answers; no profile is enabled
+ * @PL_TRAY_STATE_ACTIVE: every enabled mapping is active
+ * @PL_TRAY_STATE_ERROR: at least one enabled mapping failed
+ *
+ * The overall state the tray icon shows at a glance.
+ */
+typedef enum
+{
+  PL_TRAY_STATE_NO_GATEWAY,
+  PL_TRAY_STATE_BUSY,
+  PL_TRAY_STATE_IDLE,
+  PL_TRAY_STATE_ACTIVE,
+  PL_TRAY_STATE_ERROR,
+} PlTrayState;
+
+/* Symbolic icon name of @state, e.g. "io.github.portlight.Portlight-active-symbolic". */
+const char *pl_tray_state_get_icon_name (PlTrayState state);
+
+/**
+ * PlTrayItemKind:
+ * @PL_TRAY_ITEM_SEPARATOR: a separator line
+ * @PL_TRAY_ITEM_LABEL: text that cannot be activated
+ * @PL_TRAY_ITEM_ACTION: activating it runs the item's action
+ * @PL_TRAY_ITEM_CHECK: a check item; activating it runs the item's action
+ */
+typedef enum
+{
+  PL_TRAY_ITEM_SEPARATOR,
+  PL_TRAY_ITEM_LABEL,
+  PL_TRAY_ITEM_ACTION,
+  PL_TRAY_ITEM_CHECK,
+} PlTrayItemKind;
+
+/**
+ * PlTrayItem:
+ * @kind: what kind of item
+ * @id: a stable identifier ("address", "router", "double-nat", "problems", "profile:NAME",
+ *   "profile-state:NAME", "add-profile", "edit-profiles", "autostart", "notifications",
+ *   "quit", "separator")
+ * @label: (nullable): the translated text
+ * @action: (nullable): name of an action of the application's action group
+ * @target: (nullable): the action's parameter
+ * @active: for check items: whether the check is shown
+ *
+ * One line of the tray menu.
+ */
+typedef struct
+{
+  PlTrayItemKind  kind;
+  char           *id;
+  char           *label;
+  char           *action;
+  GVariant       *target;
+  gboolean        active;
+} PlTrayItem;
+
+void        pl_tray_item_free     (PlTrayItem *item);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PlTrayItem, pl_tray_item_free)
+
+/* Returns: a newly allocated local time, "now". */
+typedef GDateTime *(*PlTrayMenuNowFunc) (gpointer user_data);
+
+#define PL_TYPE_TRAY_MENU (pl_tray_menu_get_type ())
+
+G_DECLARE_FINAL_TYPE (PlTrayMenu, pl_tray_menu, PL, TRAY_MENU, GObject)
+
+/**
+ * PlTrayMenu:
+ *
+ * The contents of the tray menu and the overall state, computed from a [class@Pl.Session]
+ * and its [class@Pl.ProfileStore]. It follows every signal of the session and every change
+ * of the profiles, and emits `changed` once, from an idle, for each burst of changes: the
+ * user interface rebuilds then and never polls.
+ *
+ * Items name actions of the application ("copy-address", "toggle-profile" with the profile
+ * name, "add-profile", "edit-profiles", "autostart", "notifications", "quit").
+ *
+ * Threading: belongs to the thread-default main context of its session.
+ */
+
+PlTrayMenu  *pl_tray_menu_new                   (PlSession         *session,
+                                                 PlProfileStore    *store);
+
+/* Returns: (transfer none) (element-type PlTrayItem): the current items, top to bottom. */
+GPtrArray   *pl_tray_menu_get_items             (PlTrayMenu        *self);
+PlTrayState  pl_tray_menu_get_state             (PlTrayMenu        *self);
+/* A translated sentence for screen readers and the tooltip, e.g. "2 ports open". */
+const char  *pl_tray_menu_get_description       (PlTrayMenu        *self);
+/* Returns: (transfer none) (nullable): the item with @id. */
+PlTrayItem  *pl_tray_menu_find_item             (PlTrayMenu        *self,
+                                                 const char        *id);
+
+void         pl_tray_menu_set_autostart         (PlTrayMenu        *self,
+                                                 gboolean           autostart);
+void         pl_tray_menu_set_notifications     (PlTrayMenu        *self,
+                                                 gboolean           notifications);
+/* Computes the items now instead of from the idle (tests, first display). */
+void         pl_tray_menu_update                (PlTrayMenu        *self);
+/* Tests: where "now" comes from for "renews at 14:32" (default: the local time). */
+void         pl_tray_menu_set_now_func          (PlTrayMenu        *self,
+                                                 PlTrayMenuNowFunc  func,
+                                                 gpointer           user_data);
+
+/* Pure helpers, also used by the profile window. */
+
+/* "SSH — TCP 22 → 2222" (or "SSH — TCP 22" when the public port is the same). */
+char        *pl_tray_menu_format_profile        (PlProfile         *profile);
+/* "TCP 22 → 2222" (or "TCP+UDP 22"). */
+char        *pl_tray_menu_format_ports          (PlProfile         *profile);
+/* What an enabled profile's mappings are doing ("Active · renews at 14:32", "Failed: …");
+ * NULL for a disabled profile. @mappings holds its PlMapping objects (one or two). @now is
+ * the local time matching @clock_now (microseconds on the session's clock). */
+char        *pl_tray_menu_describe_mappings     (PlProfile         *profile,
+                                                 GPtrArray         *mappings,
+                                                 GDateTime         *now,
+                                                 gint64             clock_now);
+
+G_END_DECLS

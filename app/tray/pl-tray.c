@@ -1,0 +1,512 @@
+/* pl-tray.c
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <gtk/gtk.h>
+#ifdef GDK_WINDOWING_X11
+#include <gdk/gdkx.h>
+#endif
+
+/* The only file that knows about libayatana-appindicator. Newer releases deprecate the
+ * constructors in favour of a GMenu-only library that panels cannot show menus of yet. */
+#include <libayatana-appindicator/app-indicator.h>
+
+#include "pl-tray-menu.h"
+#include "pl-tray.h"
+
+#define WATCHER_NAME  "org.kde.StatusNotifierWatcher"
+#define WATCHER_PATH  "/StatusNotifierWatcher"
+#define WATCHER_IFACE "org.kde.StatusNotifierWatcher"
+
+struct _PlTray
+{
+  GObject             parent_instance;
+
+  GActionGroup       *actions;
+  AppIndicator       *indicator;
+  GtkWidget          *menu;
+  GPtrArray          *items;        /* PlTrayItem*, what the widgets show */
+  GPtrArray          *widgets;      /* GtkWidget*, one per item */
+  gboolean            updating;
+
+  PlTrayAvailability  availability;
+  char               *reason;
+  guint               watch_id;
+  gboolean            watcher_present;
+  gboolean            host_registered;
+  gboolean            connected;
+  GDBusConnection    *bus;
+  guint               host_signal_id;
+  GCancellable       *cancellable;
+};
+
+G_DEFINE_FINAL_TYPE (PlTray, pl_tray, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_AVAILABILITY,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* Availability */
+
+static gboolean
+xembed_tray_present (void)
+{
+#ifdef GDK_WINDOWING_X11
+  GdkDisplay *display = gdk_display_get_default ();
+
+  if (display != NULL && GDK_IS_X11_DISPLAY (display))
+    {
+      GdkScreen *screen = gdk_display_get_default_screen (display);
+      g_autofree char *selection = NULL;
+      Atom atom;
+
+      G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+      selection = g_strdup_printf ("_NET_SYSTEM_TRAY_S%d", gdk_x11_screen_get_screen_number (screen));
+      G_GNUC_END_IGNORE_DEPRECATIONS
+      atom = gdk_x11_get_xatom_by_name_for_display (display, selection);
+      return XGetSelectionOwner (GDK_DISPLAY_XDISPLAY (display), atom) != None;
+    }
+#endif
+  return FALSE;
+}
+
+static void
+set_availability (PlTray             *self,
+                  PlTrayAvailability  availability,
+                  const char         *reason)
+{
+  g_free (self->reason);
+  self->reason = g_strdup (reason);
+
+  if (self->availability == availability)
+    return;
+  self->availability = availability;
+  g_debug ("Tray %s%s%s", availability == PL_TRAY_AVAILABILITY_AVAILABLE ? "available" : "unavailable",
+           reason != NULL ? ": " : "", reason != NULL ? reason : "");
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AVAILABILITY]);
+}
+
+static void
+evaluate (PlTray *self)
+{
+  if (self->connected || (self->watcher_present && self->host_registered))
+    set_availability (self, PL_TRAY_AVAILABILITY_AVAILABLE, NULL);
+  else if (xembed_tray_present ())
+    set_availability (self, PL_TRAY_AVAILABILITY_AVAILABLE, NULL);
+  else if (self->watcher_present)
+    set_availability (self, PL_TRAY_AVAILABILITY_UNAVAILABLE,
+                      _("A StatusNotifierWatcher runs, but no panel shows status icons."));
+  else
+    set_availability (self, PL_TRAY_AVAILABILITY_UNAVAILABLE,
+                      _("No system tray was found: nothing on the session bus shows status "
+                        "icons (on GNOME, the AppIndicator extension does), and there is no "
+                        "XEmbed tray."));
+}
+
+static void
+host_registered_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  PlTray *self = user_data;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  if (reply == NULL)
+    {
+      /* A minimal watcher without the property: trust it. */
+      g_debug ("IsStatusNotifierHostRegistered: %s", error->message);
+      self->host_registered = TRUE;
+    }
+  else
+    {
+      g_variant_get (reply, "(v)", &value);
+      self->host_registered = !g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN)
+                              || g_variant_get_boolean (value);
+    }
+  evaluate (self);
+}
+
+static void
+query_host (PlTray *self)
+{
+  if (self->bus == NULL)
+    return;
+  g_dbus_connection_call (self->bus, WATCHER_NAME, WATCHER_PATH,
+                          "org.freedesktop.DBus.Properties", "Get",
+                          g_variant_new ("(ss)", WATCHER_IFACE, "IsStatusNotifierHostRegistered"),
+                          G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, 2000,
+                          self->cancellable, host_registered_cb, self);
+}
+
+static void
+host_signal_cb (GDBusConnection *connection,
+                const char      *sender,
+                const char      *path,
+                const char      *iface,
+                const char      *signal,
+                GVariant        *parameters,
+                gpointer         user_data)
+{
+  query_host (user_data);
+}
+
+static void
+watcher_appeared_cb (GDBusConnection *connection,
+                     const char      *name,
+                     const char      *owner,
+                     gpointer         user_data)
+{
+  PlTray *self = user_data;
+
+  g_set_object (&self->bus, connection);
+  if (self->host_signal_id == 0)
+    self->host_signal_id =
+      g_dbus_connection_signal_subscribe (connection, WATCHER_NAME, WATCHER_IFACE,
+                                          NULL, WATCHER_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+                                          host_signal_cb, self, NULL);
+  self->watcher_present = TRUE;
+  query_host (self);
+}
+
+static void
+watcher_vanished_cb (GDBusConnection *connection,
+                     const char      *name,
+                     gpointer         user_data)
+{
+  PlTray *self = user_data;
+
+  self->watcher_present = FALSE;
+  self->host_registered = FALSE;
+  evaluate (self);
+}
+
+static void
+connection_changed_cb (AppIndicator *indicator,
+                       gboolean      connected,
+                       PlTray       *self)
+{
+  g_debug ("StatusNotifierItem connected=%d", connected);
+  self->connected = connected;
+  evaluate (self);
+}
+
+/* The menu */
+
+static void
+item_activate_cb (GtkMenuItem *widget,
+                  PlTray      *self)
+{
+  guint index = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (widget), "pl-index"));
+  PlTrayItem *item;
+
+  if (self->updating || self->items == NULL || index >= self->items->len)
+    return;
+
+  item = g_ptr_array_index (self->items, index);
+  if (item->action == NULL)
+    return;
+  g_debug ("Menu: %s", item->id);
+  g_action_group_activate_action (self->actions, item->action, item->target);
+}
+
+static GtkWidget *
+create_widget (PlTray     *self,
+               PlTrayItem *item,
+               guint       index)
+{
+  GtkWidget *widget;
+
+  switch (item->kind)
+    {
+    case PL_TRAY_ITEM_SEPARATOR:
+      widget = gtk_separator_menu_item_new ();
+      break;
+    case PL_TRAY_ITEM_CHECK:
+      widget = gtk_check_menu_item_new_with_label (item->label);
+      gtk_check_menu_item_set_active (GTK_CHECK_MENU_ITEM (widget), item->active);
+      break;
+    case PL_TRAY_ITEM_LABEL:
+      widget = gtk_menu_item_new_with_label (item->label);
+      gtk_widget_set_sensitive (widget, FALSE);
+      break;
+    case PL_TRAY_ITEM_ACTION:
+      widget = gtk_menu_item_new_with_label (item->label);
+      break;
+    default:
+      g_return_val_if_reached (NULL);
+    }
+
+  g_object_set_data (G_OBJECT (widget), "pl-index", GUINT_TO_POINTER (index));
+  if (item->kind != PL_TRAY_ITEM_SEPARATOR && item->kind != PL_TRAY_ITEM_LABEL)
+    g_signal_connect (widget, "activate", G_CALLBACK (item_activate_cb), self);
+  gtk_widget_show (widget);
+  return widget;
+}
+
+/* "id#n" for the n-th item with that id (separators share one). */
+static char *
+item_key (GHashTable *seen,
+          PlTrayItem *item)
+{
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (seen, item->id));
+
+  g_hash_table_replace (seen, item->id, GUINT_TO_POINTER (n + 1));
+  return g_strdup_printf ("%s#%u#%d", item->id, n, item->kind);
+}
+
+static void
+update_widget (GtkWidget  *widget,
+               PlTrayItem *item)
+{
+  if (item->kind == PL_TRAY_ITEM_SEPARATOR)
+    return;
+  if (g_strcmp0 (gtk_menu_item_get_label (GTK_MENU_ITEM (widget)), item->label) != 0)
+    gtk_menu_item_set_label (GTK_MENU_ITEM (widget), item->label);
+  if (item->kind == PL_TRAY_ITEM_CHECK &&
+      gtk_check_menu_item_get_active (GTK_CHECK_MENU_ITEM (widget)) != item->active)
+    gtk_check_menu_item_set_active (GTK_CHECK_MENU_ITEM (widget), item->active);
+}
+
+/* Lines that stay keep their widget (and so their dbusmenu id): an open menu does not jump
+ * and panels get property updates rather than a new layout. */
+void
+pl_tray_set_menu (PlTray    *self,
+                  GPtrArray *items)
+{
+  g_autoptr(GHashTable) old = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) widgets = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+
+  g_return_if_fail (PL_IS_TRAY (self));
+  g_return_if_fail (items != NULL);
+
+  self->updating = TRUE;
+
+  for (guint i = 0; self->items != NULL && i < self->items->len; i++)
+    g_hash_table_insert (old, item_key (seen, g_ptr_array_index (self->items, i)),
+                         g_ptr_array_index (self->widgets, i));
+  g_hash_table_remove_all (seen);
+
+  for (guint i = 0; i < items->len; i++)
+    {
+      PlTrayItem *item = g_ptr_array_index (items, i);
+      g_autofree char *key = item_key (seen, item);
+      GtkWidget *widget = NULL;
+      gpointer old_key = NULL;
+
+      if (g_hash_table_steal_extended (old, key, &old_key, &value))
+        {
+          g_free (old_key);
+          widget = value;
+          update_widget (widget, item);
+          g_object_set_data (G_OBJECT (widget), "pl-index", GUINT_TO_POINTER (i));
+        }
+      else
+        {
+          widget = create_widget (self, item, i);
+          gtk_menu_shell_insert (GTK_MENU_SHELL (self->menu), widget, (gint) i);
+        }
+      g_ptr_array_add (widgets, widget);
+    }
+
+  g_hash_table_iter_init (&iter, old);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    gtk_widget_destroy (value);
+
+  /* Put them in order (only what moved). */
+  for (guint i = 0; i < widgets->len; i++)
+    {
+      g_autoptr(GList) children = gtk_container_get_children (GTK_CONTAINER (self->menu));
+
+      if (g_list_nth_data (children, i) != g_ptr_array_index (widgets, i))
+        gtk_menu_reorder_child (GTK_MENU (self->menu), g_ptr_array_index (widgets, i), (gint) i);
+    }
+
+  g_ptr_array_set_size (self->widgets, 0);
+  g_ptr_array_extend (self->widgets, widgets, NULL, NULL);
+  g_clear_pointer (&self->items, g_ptr_array_unref);
+  self->items = g_ptr_array_ref (items);
+  self->updating = FALSE;
+}
+
+void
+pl_tray_set_state (PlTray     *self,
+                   const char *icon_name,
+                   const char *description)
+{
+  g_return_if_fail (PL_IS_TRAY (self));
+  g_return_if_fail (icon_name != NULL);
+
+  if (g_strcmp0 (app_indicator_get_icon (self->indicator), icon_name) == 0 &&
+      g_strcmp0 (app_indicator_get_icon_desc (self->indicator), description) == 0)
+    return;
+  app_indicator_set_icon_full (self->indicator, icon_name, description);
+}
+
+PlTrayAvailability
+pl_tray_get_availability (PlTray *self)
+{
+  g_return_val_if_fail (PL_IS_TRAY (self), PL_TRAY_AVAILABILITY_UNKNOWN);
+  return self->availability;
+}
+
+const char *
+pl_tray_get_unavailable_reason (PlTray *self)
+{
+  g_return_val_if_fail (PL_IS_TRAY (self), NULL);
+  return self->availability == PL_TRAY_AVAILABILITY_UNAVAILABLE ? self->reason : NULL;
+}
+
+PlTray *
+pl_tray_new (GActionGroup *actions,
+             const char   *icon_theme_path)
+{
+  PlTray *self;
+
+  g_return_val_if_fail (G_IS_ACTION_GROUP (actions), NULL);
+
+  self = g_object_new (PL_TYPE_TRAY, NULL);
+  self->actions = g_object_ref (actions);
+  self->menu = g_object_ref_sink (gtk_menu_new ());
+
+  /* The icon name is never a file name in the working directory, which the fallback would
+   * load instead (gui-testing.md, pitfall 1). */
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  if (icon_theme_path != NULL)
+    self->indicator = app_indicator_new_with_path ("portlight",
+                                                   pl_tray_state_get_icon_name (PL_TRAY_STATE_BUSY),
+                                                   APP_INDICATOR_CATEGORY_APPLICATION_STATUS,
+                                                   icon_theme_path);
+  else
+    self->indicator = app_indicator_new ("portlight",
+                                         pl_tray_state_get_icon_name (PL_TRAY_STATE_BUSY),
+                                         APP_INDICATOR_CATEGORY_APPLICATION_STATUS);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+
+  if (icon_theme_path != NULL)
+    gtk_icon_theme_append_search_path (gtk_icon_theme_get_default (), icon_theme_path);
+
+  g_signal_connect (self->indicator, APP_INDICATOR_SIGNAL_CONNECTION_CHANGED,
+                    G_CALLBACK (connection_changed_cb), self);
+  app_indicator_set_title (self->indicator, "Portlight");
+  app_indicator_set_icon_full (self->indicator, pl_tray_state_get_icon_name (PL_TRAY_STATE_BUSY),
+                               _("Contacting the router…"));
+  app_indicator_set_menu (self->indicator, GTK_MENU (self->menu));
+  app_indicator_set_status (self->indicator, APP_INDICATOR_STATUS_ACTIVE);
+
+  self->watch_id = g_bus_watch_name (G_BUS_TYPE_SESSION, WATCHER_NAME,
+                                     G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                     watcher_appeared_cb, watcher_vanished_cb, self, NULL);
+  return self;
+}
+
+static void
+pl_tray_dispose (GObject *object)
+{
+  PlTray *self = PL_TRAY (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->watch_id, g_bus_unwatch_name);
+  if (self->host_signal_id != 0)
+    g_dbus_connection_signal_unsubscribe (self->bus, self->host_signal_id);
+  self->host_signal_id = 0;
+  if (self->indicator != NULL)
+    {
+      g_autoptr(GDBusConnection) session_bus = NULL;
+
+      g_signal_handlers_disconnect_by_data (self->indicator, self);
+      /* Hide the icon at once (quitting takes up to the session's stop timeout), unless the
+       * bus is gone already (logout): then there is nobody to tell. */
+      session_bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
+      if (session_bus != NULL && !g_dbus_connection_is_closed (session_bus))
+        app_indicator_set_status (self->indicator, APP_INDICATOR_STATUS_PASSIVE);
+    }
+  g_clear_object (&self->indicator);
+  g_clear_object (&self->bus);
+  if (self->menu != NULL)
+    gtk_widget_destroy (self->menu);
+  g_clear_object (&self->menu);
+  g_clear_object (&self->actions);
+
+  G_OBJECT_CLASS (pl_tray_parent_class)->dispose (object);
+}
+
+static void
+pl_tray_finalize (GObject *object)
+{
+  PlTray *self = PL_TRAY (object);
+
+  g_clear_pointer (&self->items, g_ptr_array_unref);
+  g_ptr_array_unref (self->widgets);
+  g_clear_object (&self->cancellable);
+  g_free (self->reason);
+
+  G_OBJECT_CLASS (pl_tray_parent_class)->finalize (object);
+}
+
+static void
+pl_tray_get_property (GObject    *object,
+                      guint       prop_id,
+                      GValue     *value,
+                      GParamSpec *pspec)
+{
+  PlTray *self = PL_TRAY (object);
+
+  switch (prop_id)
+    {
+    case PROP_AVAILABILITY:
+      g_value_set_int (value, self->availability);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pl_tray_class_init (PlTrayClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = pl_tray_dispose;
+  object_class->finalize = pl_tray_finalize;
+  object_class->get_property = pl_tray_get_property;
+
+  /**
+   * PlTray:availability:
+   *
+   * A PlTrayAvailability: whether anything shows the icon.
+   */
+  properties[PROP_AVAILABILITY] =
+    g_param_spec_int ("availability", NULL, NULL,
+                      PL_TRAY_AVAILABILITY_UNKNOWN, PL_TRAY_AVAILABILITY_UNAVAILABLE,
+                      PL_TRAY_AVAILABILITY_UNKNOWN,
+                      G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+pl_tray_init (PlTray *self)
+{
+  self->widgets = g_ptr_array_new ();
+  self->cancellable = g_cancellable_new ();
+  self->availability = PL_TRAY_AVAILABILITY_UNKNOWN;
+}

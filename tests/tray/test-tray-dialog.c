@@ -1,0 +1,446 @@
+/* test-tray-dialog.c: the profiles window, in-process under a private Xvfb
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <gtk/gtk.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "pl-core.h"
+#include "pl-profile-dialog.h"
+#include "pl-tray-menu.h"
+
+/* The window edits the profiles file through the store: every field is checked as it is
+ * typed with the store's own rules and words, and only a valid profile can be saved. The
+ * session has no router here (discovery fails), which the window shows. */
+
+typedef struct
+{
+  char            *tmpdir;
+  char            *path;
+  PlClock         *clock;
+  PlProfileStore  *store;
+  PlSession       *session;
+  PlTrayMenu      *menu;
+  PlProfileDialog *dialog;
+} Fixture;
+
+static GSubprocess *xvfb;
+
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+/* Starts Xvfb -displayfd and returns ":N", or NULL. */
+static char *
+start_xvfb (void)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GError) error = NULL;
+  char buf[64] = { 0, };
+  gsize len = 0;
+  int fds[2];
+
+  if (g_find_program_in_path ("Xvfb") == NULL)
+    return NULL;
+  if (!g_unix_open_pipe (fds, FD_CLOEXEC, &error))
+    return NULL;
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                        G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_take_fd (launcher, fds[1], 3);
+  xvfb = g_subprocess_launcher_spawn (launcher, &error, "Xvfb", "-displayfd", "3",
+                                      "-nolisten", "tcp", "-screen", "0", "1024x768x24", NULL);
+  if (xvfb == NULL)
+    {
+      close (fds[0]);
+      return NULL;
+    }
+  while (strchr (buf, '\n') == NULL && len < sizeof buf - 1)
+    {
+      struct pollfd pfd = { fds[0], POLLIN, 0 };
+      ssize_t n;
+
+      if (poll (&pfd, 1, 10000) <= 0)
+        break;
+      n = read (fds[0], buf + len, sizeof buf - 1 - len);
+      if (n <= 0)
+        break;
+      len += n;
+    }
+  close (fds[0]);
+  if (strchr (buf, '\n') == NULL)
+    return NULL;
+  return g_strdup_printf (":%d", atoi (buf));
+}
+
+static PlGateway *
+no_gateway (gpointer   user_data,
+            GError   **error)
+{
+  g_set_error_literal (error, PL_ERROR, PL_ERROR_NO_GATEWAY, "No default gateway (test)");
+  return NULL;
+}
+
+static void
+iterate (void)
+{
+  while (gtk_events_pending ())
+    gtk_main_iteration_do (FALSE);
+}
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  const char *contents = data;
+  g_autoptr(GError) error = NULL;
+
+  f->tmpdir = g_dir_make_tmp ("portlight-dialog-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->path = g_build_filename (f->tmpdir, "portlight", "profiles.ini", NULL);
+  if (contents != NULL)
+    {
+      g_autofree char *dir = g_path_get_dirname (f->path);
+
+      g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+      g_assert_true (g_file_set_contents (f->path, contents, -1, NULL));
+    }
+
+  f->clock = pl_clock_new_virtual (FALSE);
+  f->store = pl_profile_store_new (f->path);
+  g_assert_true (pl_profile_store_load (f->store, NULL, &error));
+  g_assert_no_error (error);
+  f->session = g_object_new (PL_TYPE_SESSION,
+                             "profiles", f->store,
+                             "clock", f->clock,
+                             "monitor-network", FALSE,
+                             "announce-port", 0u,
+                             NULL);
+  pl_session_set_discover_func (f->session, no_gateway, NULL, NULL);
+  pl_session_start (f->session);
+  f->menu = pl_tray_menu_new (f->session, f->store);
+  f->dialog = g_object_ref_sink (pl_profile_dialog_new (NULL, f->store, f->menu));
+  gtk_widget_show (GTK_WIDGET (f->dialog));
+  iterate ();
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  gtk_widget_destroy (GTK_WIDGET (f->dialog));
+  g_clear_object (&f->dialog);
+  g_clear_object (&f->menu);
+  g_clear_object (&f->session);
+  g_clear_object (&f->store);
+  g_clear_object (&f->clock);
+  iterate ();
+  g_unlink (f->path);
+  {
+    g_autofree char *dir = g_path_get_dirname (f->path);
+
+    g_rmdir (dir);
+  }
+  g_rmdir (f->tmpdir);
+  g_free (f->path);
+  g_free (f->tmpdir);
+}
+
+static GtkWidget *
+child (Fixture    *f,
+       const char *name)
+{
+  GtkWidget *widget = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (f->dialog),
+                                                                 PL_TYPE_PROFILE_DIALOG, name));
+
+  g_assert_nonnull (widget);
+  return widget;
+}
+
+static void
+type (Fixture    *f,
+      const char *entry,
+      const char *text)
+{
+  gtk_entry_set_text (GTK_ENTRY (child (f, entry)), text);
+  iterate ();
+}
+
+/* The error under a field: its text if shown, else NULL. */
+static const char *
+error_of (Fixture    *f,
+          const char *label)
+{
+  GtkWidget *widget = child (f, label);
+
+  return gtk_widget_get_visible (widget) ? gtk_label_get_text (GTK_LABEL (widget)) : NULL;
+}
+
+/* What the profile loader says about @value for @key. */
+static char *
+loader_message (const char *name,
+                const char *key,
+                const char *value)
+{
+  g_autoptr(PlProfile) profile = pl_profile_new (name);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (pl_profile_set_key_value (profile, key, value, &error));
+  return g_strdup (error->message);
+}
+
+static char *
+read_profiles (Fixture *f)
+{
+  char *contents = NULL;
+
+  g_file_get_contents (f->path, &contents, NULL, NULL);
+  return contents;
+}
+
+static void
+test_new_profile (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *message = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+
+  g_test_summary ("A new profile: nothing is shouted before typing; a bad port shows the "
+                  "loader's own message under the field; Save only when valid; saved to the "
+                  "file");
+
+  /* Empty store: the window starts with a new profile, without errors yet. */
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (child (f, "form_title"))), ==, "New Profile");
+  g_assert_null (error_of (f, "name_error"));
+  g_assert_null (error_of (f, "internal_port_error"));
+  g_assert_false (gtk_widget_get_sensitive (child (f, "save_button")));
+  g_assert_false (pl_profile_dialog_can_save (f->dialog));
+
+  type (f, "name_entry", "SSH");
+  type (f, "internal_port_entry", "0");
+  message = loader_message ("SSH", PL_PROFILE_KEY_INTERNAL_PORT, "0");
+  g_assert_cmpstr (error_of (f, "internal_port_error"), ==, message);
+  g_assert_false (gtk_widget_get_sensitive (child (f, "save_button")));
+
+  type (f, "internal_port_entry", "22");
+  g_assert_null (error_of (f, "internal_port_error"));
+  type (f, "external_port_entry", "2222");
+  gtk_combo_box_set_active_id (GTK_COMBO_BOX (child (f, "protocol_combo")), "both");
+  type (f, "description_entry", "Shell from outside");
+  iterate ();
+  g_assert_true (gtk_widget_get_sensitive (child (f, "save_button")));
+
+  gtk_button_clicked (GTK_BUTTON (child (f, "save_button")));
+  iterate ();
+  contents = read_profiles (f);
+  g_assert_nonnull (contents);
+  g_assert_true (g_key_file_load_from_data (key_file, contents, -1, G_KEY_FILE_NONE, NULL));
+  g_assert_cmpstr (g_key_file_get_value (key_file, "SSH", "Protocol", NULL), ==, "both");
+  g_assert_cmpint (g_key_file_get_integer (key_file, "SSH", "InternalPort", NULL), ==, 22);
+  g_assert_cmpint (g_key_file_get_integer (key_file, "SSH", "ExternalPort", NULL), ==, 2222);
+  g_assert_cmpstr (g_key_file_get_value (key_file, "SSH", "Description", NULL), ==,
+                   "Shell from outside");
+  g_assert_nonnull (pl_profile_store_lookup (f->store, "SSH"));
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (child (f, "form_title"))), ==, "SSH");
+  /* Saved: nothing left to save. */
+  g_assert_false (gtk_widget_get_sensitive (child (f, "save_button")));
+}
+
+static void
+test_bad_values (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autofree char *port = loader_message ("Web", PL_PROFILE_KEY_EXTERNAL_PORT, "70000");
+  g_autofree char *lifetime = loader_message ("Web", PL_PROFILE_KEY_LIFETIME, "0");
+  g_autofree char *letters = loader_message ("Web", PL_PROFILE_KEY_INTERNAL_PORT, "80a");
+  g_autoptr(GError) name_error = NULL;
+
+  g_test_summary ("Every field says what is wrong, in the store's words");
+
+  g_assert_false (pl_profile_validate_name ("[Web]", &name_error));
+
+  type (f, "name_entry", "[Web]");
+  g_assert_cmpstr (error_of (f, "name_error"), ==, name_error->message);
+  type (f, "name_entry", "Web");
+  g_assert_null (error_of (f, "name_error"));
+
+  type (f, "internal_port_entry", "80a");
+  g_assert_cmpstr (error_of (f, "internal_port_error"), ==, letters);
+  type (f, "internal_port_entry", "80");
+  type (f, "external_port_entry", "70000");
+  g_assert_cmpstr (error_of (f, "external_port_error"), ==, port);
+  type (f, "external_port_entry", "");
+  g_assert_null (error_of (f, "external_port_error"));
+  type (f, "lifetime_entry", "0");
+  g_assert_cmpstr (error_of (f, "lifetime_error"), ==, lifetime);
+  g_assert_false (gtk_widget_get_sensitive (child (f, "save_button")));
+  type (f, "lifetime_entry", "3600");
+  g_assert_true (gtk_widget_get_sensitive (child (f, "save_button")));
+}
+
+static const char two_profiles[] =
+  "# mine, keep me\n"
+  "[SSH]\n"
+  "Protocol=tcp\n"
+  "InternalPort=22\n"
+  "Enabled=true\n"
+  "\n"
+  "[Web]\n"
+  "Protocol=tcp\n"
+  "InternalPort=8080\n"
+  "Enabled=false\n";
+
+static void
+test_taken (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autoptr(PlProfileStore) copy = pl_profile_store_new ("/nonexistent/profiles.ini");
+  g_autoptr(PlProfile) clash = pl_profile_new ("SSH");
+  g_autoptr(GError) name_taken = NULL;
+  g_autoptr(GError) port_taken = NULL;
+
+  g_test_summary ("A name or a port already used is refused before saving, with the store's "
+                  "message");
+
+  /* What the store itself says. */
+  g_assert_true (pl_profile_store_load_from_data (copy, two_profiles, -1, NULL));
+  pl_profile_set_internal_port (clash, 9999);
+  g_assert_false (pl_profile_store_add (copy, clash, &name_taken));
+  pl_profile_set_name (clash, "Other");
+  pl_profile_set_internal_port (clash, 8080);
+  g_assert_false (pl_profile_store_add (copy, clash, &port_taken));
+
+  pl_profile_dialog_add_profile (f->dialog);
+  type (f, "name_entry", "SSH");
+  type (f, "internal_port_entry", "9999");
+  g_assert_cmpstr (error_of (f, "form_error"), ==, name_taken->message);
+  g_assert_false (gtk_widget_get_sensitive (child (f, "save_button")));
+
+  type (f, "name_entry", "Other");
+  type (f, "internal_port_entry", "8080");
+  g_assert_cmpstr (error_of (f, "form_error"), ==, port_taken->message);
+  g_assert_false (gtk_widget_get_sensitive (child (f, "save_button")));
+
+  type (f, "internal_port_entry", "8081");
+  g_assert_null (error_of (f, "form_error"));
+  g_assert_true (gtk_widget_get_sensitive (child (f, "save_button")));
+}
+
+static void
+test_edit_and_remove (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autofree char *contents = NULL;
+  g_autofree char *after = NULL;
+
+  g_test_summary ("Editing renames in place and keeps the file's comments; Revert undoes "
+                  "typing; Remove deletes");
+
+  /* The first profile is selected at the start. */
+  g_assert_cmpstr (gtk_entry_get_text (GTK_ENTRY (child (f, "name_entry"))), ==, "SSH");
+  g_assert_false (gtk_widget_get_sensitive (child (f, "revert_button")));
+
+  type (f, "name_entry", "Shell");
+  g_assert_true (gtk_widget_get_sensitive (child (f, "revert_button")));
+  gtk_button_clicked (GTK_BUTTON (child (f, "revert_button")));
+  iterate ();
+  g_assert_cmpstr (gtk_entry_get_text (GTK_ENTRY (child (f, "name_entry"))), ==, "SSH");
+
+  type (f, "name_entry", "Shell");
+  type (f, "external_port_entry", "2222");
+  g_assert_true (pl_profile_dialog_save (f->dialog, NULL));
+  contents = read_profiles (f);
+  g_assert_true (g_str_has_prefix (contents, "# mine, keep me\n"));
+  g_assert_nonnull (strstr (contents, "\n[Shell]\n"));
+  g_assert_nonnull (strstr (contents, "ExternalPort=2222"));
+  g_assert_null (strstr (contents, "[SSH]"));
+
+  g_assert_true (pl_profile_dialog_select_profile (f->dialog, "Web"));
+  g_assert_cmpstr (gtk_entry_get_text (GTK_ENTRY (child (f, "internal_port_entry"))), ==, "8080");
+  g_assert_false (gtk_switch_get_active (GTK_SWITCH (child (f, "enabled_switch"))));
+  gtk_button_clicked (GTK_BUTTON (child (f, "remove_button")));
+  iterate ();
+  after = read_profiles (f);
+  g_assert_null (strstr (after, "[Web]"));
+  g_assert_null (pl_profile_store_lookup (f->store, "Web"));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (f->store)), ==, 1);
+}
+
+static void
+test_tray_message (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *status = NULL;
+
+  g_test_summary ("The window shows the tray's message and the router state");
+
+  g_assert_false (gtk_widget_get_visible (child (f, "tray_bar")));
+  pl_profile_dialog_set_tray_message (f->dialog, "No system tray was found.");
+  g_assert_true (gtk_widget_get_visible (child (f, "tray_bar")));
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (child (f, "tray_label"))), ==,
+                   "No system tray was found.");
+  pl_profile_dialog_set_tray_message (f->dialog, NULL);
+  g_assert_false (gtk_widget_get_visible (child (f, "tray_bar")));
+
+  status = g_strdup (gtk_label_get_text (GTK_LABEL (child (f, "status_label"))));
+  g_assert_cmpstr (status, ==, "Public address unknown · No router found");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autofree char *display = NULL;
+  int status;
+
+  setlocale (LC_ALL, "C.UTF-8");
+  g_test_init (&argc, &argv, NULL);
+
+  g_unsetenv ("WAYLAND_DISPLAY");
+  g_setenv ("GDK_BACKEND", "x11", TRUE);
+  g_setenv ("NO_AT_BRIDGE", "1", TRUE);
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  display = start_xvfb ();
+  if (display == NULL)
+    {
+      g_print ("1..0 # SKIP Xvfb is not installed or did not start (apt-get install xvfb)\n");
+      return 0;
+    }
+  g_setenv ("DISPLAY", display, TRUE);
+  if (!gtk_init_check (&argc, &argv))
+    {
+      g_print ("1..0 # SKIP cannot open display %s\n", display);
+      return 0;
+    }
+
+  g_test_add ("/tray/dialog/new-profile", Fixture, NULL,
+              fixture_set_up, test_new_profile, fixture_tear_down);
+  g_test_add ("/tray/dialog/bad-values", Fixture, NULL,
+              fixture_set_up, test_bad_values, fixture_tear_down);
+  g_test_add ("/tray/dialog/taken", Fixture, two_profiles,
+              fixture_set_up, test_taken, fixture_tear_down);
+  g_test_add ("/tray/dialog/edit-and-remove", Fixture, two_profiles,
+              fixture_set_up, test_edit_and_remove, fixture_tear_down);
+  g_test_add ("/tray/dialog/tray-message", Fixture, NULL,
+              fixture_set_up, test_tray_message, fixture_tear_down);
+
+  status = g_test_run ();
+  g_subprocess_force_exit (xvfb);
+  g_clear_object (&xvfb);
+  return status;
+}

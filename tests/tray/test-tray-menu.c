@@ -1,0 +1,852 @@
+/* test-tray-menu.c: the tray's menu, state, notifications, autostart and settings logic,
+ * without a display, against the in-process fake gateway on virtual time
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <locale.h>
+#include <string.h>
+
+#include "pl-core.h"
+#include "pl-fake-gateway.h"
+
+#include "pl-autostart.h"
+#include "pl-notifier.h"
+#include "pl-settings.h"
+#include "pl-tray-menu.h"
+
+/* Each test that talks to a gateway has its own 127.0.45.N (N passed as test data; another
+ * 127.R.45.N if a concurrent run holds it), so the tests run in parallel with each other and
+ * with other test programs. The clock is virtual
+ * with auto-advance: times below are exact. "Now" for "renews at" is 2026-01-01 12:00 UTC
+ * at clock time 0. */
+
+#define SECONDS(s) ((gint64) (s) * G_USEC_PER_SEC)
+
+typedef struct
+{
+  PlClock        *clock;
+  PlFakeGateway  *gateway;
+  PlProfileStore *store;
+  PlSession      *session;
+  PlTrayMenu     *menu;
+  PlNotifier     *notifier;
+  char           *address;
+  guint           guard_id;
+  guint           n_changed;
+  GPtrArray      *sent;        /* char*: "title|body" */
+} Fixture;
+
+static const char *profiles_ini =
+  "[SSH]\n"
+  "Protocol=tcp\n"
+  "InternalPort=22\n"
+  "ExternalPort=2222\n"
+  "Enabled=true\n"
+  "\n"
+  "[Games]\n"
+  "Protocol=both\n"
+  "InternalPort=27015\n"
+  "Enabled=false\n";
+
+static gboolean
+guard_cb (gpointer user_data)
+{
+  g_error ("Test did not finish within 30 s of real time");
+  return G_SOURCE_REMOVE;
+}
+
+static GDateTime *
+fixed_now (gpointer user_data)
+{
+  Fixture *f = user_data;
+  g_autoptr(GTimeZone) utc = g_time_zone_new_utc ();
+  g_autoptr(GDateTime) base = g_date_time_new (utc, 2026, 1, 1, 12, 0, 0);
+
+  return g_date_time_add (base, pl_clock_get_time (f->clock));
+}
+
+static void
+changed_cb (PlTrayMenu *menu,
+            Fixture    *f)
+{
+  f->n_changed++;
+}
+
+static void
+send_cb (const char    *id,
+         GNotification *notification,
+         const char    *title,
+         const char    *body,
+         gpointer       user_data)
+{
+  Fixture *f = user_data;
+
+  g_assert_cmpstr (id, ==, PL_NOTIFIER_ID);
+  g_assert_true (G_IS_NOTIFICATION (notification));
+  g_ptr_array_add (f->sent, g_strdup_printf ("%s|%s", title, body));
+}
+
+/* 127.0.%u.N, or when another run of these tests holds it, 127.R.%u.N for a random R. */
+static PlFakeGateway *
+start_gateway (guint     subnet,
+               guint     n,
+               PlClock  *clock,
+               char    **address)
+{
+  for (guint attempt = 0; ; attempt++)
+    {
+      g_autoptr(GError) error = NULL;
+      PlFakeGateway *gateway;
+
+      g_free (*address);
+      *address = g_strdup_printf ("127.%u.%u.%u",
+                                  attempt == 0 ? 0 : (guint) g_random_int_range (1, 255),
+                                  subnet, n);
+      gateway = pl_fake_gateway_new (*address, clock, &error);
+      if (gateway != NULL)
+        return gateway;
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE) || attempt == 20)
+        g_error ("Cannot start the fake gateway on %s: %s", *address, error->message);
+    }
+}
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->clock = pl_clock_new_virtual (TRUE);
+  f->gateway = start_gateway (45, GPOINTER_TO_UINT (data), f->clock, &f->address);
+  f->store = pl_profile_store_new ("/nonexistent/portlight/profiles.ini");
+  g_assert_true (pl_profile_store_load_from_data (f->store, profiles_ini, -1, &error));
+  g_assert_no_error (error);
+  f->sent = g_ptr_array_new_with_free_func (g_free);
+  f->guard_id = g_timeout_add_seconds (30, guard_cb, NULL);
+}
+
+static PlGateway *
+no_gateway (gpointer   user_data,
+            GError   **error)
+{
+  g_set_error_literal (error, PL_ERROR, PL_ERROR_NO_GATEWAY, "No default gateway (test)");
+  return NULL;
+}
+
+/* The session, the menu and the notifier. @fixed: on the fixture's gateway, else none. */
+static void
+fixture_start (Fixture  *f,
+               gboolean  fixed)
+{
+  g_autoptr(GInetAddress) gateway = g_inet_address_new_from_string (f->address);
+
+  f->session = g_object_new (PL_TYPE_SESSION,
+                             "profiles", f->store,
+                             "clock", f->clock,
+                             "fixed-gateway", fixed ? gateway : NULL,
+                             "monitor-network", FALSE,
+                             "announce-port", 0u,
+                             NULL);
+  if (!fixed)
+    pl_session_set_discover_func (f->session, no_gateway, NULL, NULL);
+
+  f->menu = pl_tray_menu_new (f->session, f->store);
+  pl_tray_menu_set_now_func (f->menu, fixed_now, f);
+  g_signal_connect (f->menu, "changed", G_CALLBACK (changed_cb), f);
+  f->notifier = pl_notifier_new (NULL, f->session, f->store);
+  pl_notifier_set_send_func (f->notifier, send_cb, f);
+
+  pl_session_start (f->session);
+}
+
+static void
+drain (void)
+{
+  while (g_main_context_pending (NULL))
+    g_main_context_iteration (NULL, FALSE);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_clear_object (&f->notifier);
+  g_clear_object (&f->menu);
+  g_clear_object (&f->session);
+  g_clear_object (&f->gateway);
+  drain ();
+  g_clear_object (&f->store);
+  g_clear_object (&f->clock);
+  g_clear_handle_id (&f->guard_id, g_source_remove);
+  g_clear_pointer (&f->sent, g_ptr_array_unref);
+  g_free (f->address);
+}
+
+typedef gboolean (*Predicate) (Fixture *f, gconstpointer data);
+
+static void
+run_until (Fixture       *f,
+           Predicate      predicate,
+           gconstpointer  data)
+{
+  while (!predicate (f, data))
+    {
+      g_assert_cmpint (pl_clock_get_time (f->clock), <=, SECONDS (100000));
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+static gboolean
+state_is (Fixture       *f,
+          gconstpointer  data)
+{
+  return pl_tray_menu_get_state (f->menu) == (PlTrayState) GPOINTER_TO_INT (data);
+}
+
+static gboolean
+description_is (Fixture       *f,
+                gconstpointer  data)
+{
+  return g_strcmp0 (pl_tray_menu_get_description (f->menu), data) == 0;
+}
+
+static gboolean
+sent_at_least (Fixture       *f,
+               gconstpointer  data)
+{
+  return f->sent->len >= GPOINTER_TO_UINT (data);
+}
+
+static gboolean
+marker_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs until the notifier has nothing pending, at least 15 s of clock time from now (longer
+ * than any burst): whatever would be said has been said by then. */
+static void
+settle (Fixture *f)
+{
+  g_autoptr(GSource) source = pl_clock_timeout_source_new (f->clock, 15000);
+  gboolean reached = FALSE;
+
+  g_source_set_callback (source, marker_cb, &reached, NULL);
+  g_source_attach (source, NULL);
+  while (!reached || pl_notifier_is_pending (f->notifier))
+    g_main_context_iteration (NULL, TRUE);
+  g_source_destroy (source);
+}
+
+static const char *
+label_of (Fixture    *f,
+          const char *id)
+{
+  PlTrayItem *item = pl_tray_menu_find_item (f->menu, id);
+
+  return item != NULL ? item->label : NULL;
+}
+
+/* "kind:id=label" per item, one per line. */
+static char *
+dump_items (Fixture *f)
+{
+  GPtrArray *items = pl_tray_menu_get_items (f->menu);
+  GString *out = g_string_new (NULL);
+  const char *kinds[] = { "sep", "label", "action", "check" };
+
+  for (guint i = 0; i < items->len; i++)
+    {
+      PlTrayItem *item = g_ptr_array_index (items, i);
+
+      g_string_append_printf (out, "%s%s:%s", kinds[item->kind],
+                              item->kind == PL_TRAY_ITEM_CHECK ? (item->active ? "[x]" : "[ ]") : "",
+                              item->id);
+      if (item->label != NULL)
+        g_string_append_printf (out, "=%s", item->label);
+      g_string_append_c (out, '\n');
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* Tests: formatting */
+
+static void
+test_format (void)
+{
+  g_autoptr(PlProfile) profile = pl_profile_new ("SSH");
+  g_autofree char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+
+  g_test_summary ("Profile labels: name — protocol, port → public port (only when it differs)");
+
+  pl_profile_set_internal_port (profile, 22);
+  pl_profile_set_external_port (profile, 2222);
+  a = pl_tray_menu_format_profile (profile);
+  g_assert_cmpstr (a, ==, "SSH — TCP 22 → 2222");
+
+  pl_profile_set_external_port (profile, 22);
+  b = pl_tray_menu_format_profile (profile);
+  g_assert_cmpstr (b, ==, "SSH — TCP 22");
+
+  pl_profile_set_external_port (profile, 0);
+  pl_profile_set_protocol (profile, PL_PROFILE_PROTOCOL_BOTH);
+  c = pl_tray_menu_format_ports (profile);
+  g_assert_cmpstr (c, ==, "TCP+UDP 22");
+
+  pl_profile_set_protocol (profile, PL_PROFILE_PROTOCOL_UDP);
+  pl_profile_set_external_port (profile, 5000);
+  d = pl_tray_menu_format_ports (profile);
+  g_assert_cmpstr (d, ==, "UDP 22 → 5000");
+}
+
+static void
+test_icon_names (void)
+{
+  g_test_summary ("Every state has its own symbolic icon, named after the application id");
+
+  g_assert_cmpstr (pl_tray_state_get_icon_name (PL_TRAY_STATE_NO_GATEWAY), ==,
+                   "io.github.portlight.Portlight-offline-symbolic");
+  g_assert_cmpstr (pl_tray_state_get_icon_name (PL_TRAY_STATE_BUSY), ==,
+                   "io.github.portlight.Portlight-busy-symbolic");
+  g_assert_cmpstr (pl_tray_state_get_icon_name (PL_TRAY_STATE_IDLE), ==,
+                   "io.github.portlight.Portlight-idle-symbolic");
+  g_assert_cmpstr (pl_tray_state_get_icon_name (PL_TRAY_STATE_ACTIVE), ==,
+                   "io.github.portlight.Portlight-active-symbolic");
+  g_assert_cmpstr (pl_tray_state_get_icon_name (PL_TRAY_STATE_ERROR), ==,
+                   "io.github.portlight.Portlight-error-symbolic");
+}
+
+/* Tests: the menu */
+
+static void
+test_menu_no_gateway (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autofree char *dump = NULL;
+
+  g_test_summary ("Without a router: offline state, and the menu says so; profiles are still "
+                  "listed and can be toggled; no notification for that");
+
+  fixture_start (f, FALSE);
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_NO_GATEWAY));
+  pl_tray_menu_update (f->menu);
+
+  dump = dump_items (f);
+  g_assert_cmpstr (dump, ==,
+                   "label:address=Public address unknown\n"
+                   "label:router=No router found\n"
+                   "sep:separator\n"
+                   "check[x]:profile:SSH=SSH — TCP 22 → 2222\n"
+                   "label:profile-state:SSH=Failed: No default gateway (test)\n"
+                   "check[ ]:profile:Games=Games — TCP+UDP 27015\n"
+                   "sep:separator\n"
+                   "action:add-profile=Add Profile…\n"
+                   "action:edit-profiles=Edit Profiles…\n"
+                   "sep:separator\n"
+                   "check[ ]:autostart=Start at Login\n"
+                   "check[x]:notifications=Show Notifications\n"
+                   "sep:separator\n"
+                   "action:quit=Quit\n");
+  g_assert_cmpstr (pl_tray_menu_get_description (f->menu), ==, "No router found");
+
+  settle (f);
+  g_assert_cmpuint (f->sent->len, ==, 0);
+}
+
+static void
+test_menu_active (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *router = g_strdup_printf ("Router %s · NAT-PMP", f->address);
+  PlTrayItem *item;
+
+  g_test_summary ("With a router: the public address (activating it copies), the router, "
+                  "each profile with its state and renewal time; the icon says all is active");
+
+  fixture_start (f, TRUE);
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ACTIVE));
+
+  item = pl_tray_menu_find_item (f->menu, "address");
+  g_assert_cmpstr (item->label, ==, "Public address 203.0.113.7");
+  g_assert_cmpint (item->kind, ==, PL_TRAY_ITEM_ACTION);
+  g_assert_cmpstr (item->action, ==, "copy-address");
+  g_assert_cmpstr (label_of (f, "router"), ==, router);
+  g_assert_null (pl_tray_menu_find_item (f->menu, "double-nat"));
+
+  item = pl_tray_menu_find_item (f->menu, "profile:SSH");
+  g_assert_cmpint (item->kind, ==, PL_TRAY_ITEM_CHECK);
+  g_assert_true (item->active);
+  g_assert_cmpstr (item->action, ==, "toggle-profile");
+  g_assert_cmpstr (g_variant_get_string (item->target, NULL), ==, "SSH");
+  /* Granted at clock time 0 for 7200 s: renewed at half, 13:00. */
+  g_assert_cmpstr (label_of (f, "profile-state:SSH"), ==, "Active · renews at 13:00");
+  g_assert_null (pl_tray_menu_find_item (f->menu, "profile-state:Games"));
+  g_assert_cmpstr (pl_tray_menu_get_description (f->menu), ==, "1 port open");
+
+  /* Both protocols of a profile. */
+  g_assert_true (pl_profile_store_set_enabled (f->store, "Games", TRUE, NULL));
+  run_until (f, description_is, "3 ports open");
+  g_assert_cmpint (pl_tray_menu_get_state (f->menu), ==, PL_TRAY_STATE_ACTIVE);
+  g_assert_cmpstr (label_of (f, "profile-state:Games"), ==, "Active · renews at 13:00");
+
+  /* Everything off: idle. */
+  g_assert_true (pl_profile_store_set_enabled (f->store, "Games", FALSE, NULL));
+  g_assert_true (pl_profile_store_set_enabled (f->store, "SSH", FALSE, NULL));
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_IDLE));
+  g_assert_false (pl_tray_menu_find_item (f->menu, "profile:SSH")->active);
+  g_assert_null (pl_tray_menu_find_item (f->menu, "profile-state:SSH"));
+}
+
+static void
+test_menu_different_port (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_test_summary ("The router gives another public port: the menu and one notification say so");
+
+  pl_fake_gateway_set_assigned_port (f->gateway, 40022);
+  fixture_start (f, TRUE);
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ACTIVE));
+  g_assert_cmpstr (label_of (f, "profile-state:SSH"), ==,
+                   "Active on public port 40022 · renews at 13:00");
+
+  run_until (f, sent_at_least, GUINT_TO_POINTER (1));
+  g_assert_cmpstr (g_ptr_array_index (f->sent, 0), ==,
+                   "The router gave a different public port|"
+                   "SSH (TCP) got public port 40022 instead of 2222.");
+
+  /* The renewal an hour later gets the same port: nothing new to say. */
+  pl_fake_gateway_clear_requests (f->gateway);
+  while (pl_fake_gateway_get_requests (f->gateway)->len == 0)
+    g_main_context_iteration (NULL, TRUE);
+  settle (f);
+  g_assert_cmpuint (f->sent->len, ==, 1);
+}
+
+static void
+test_menu_failed (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *expected = NULL;
+
+  g_test_summary ("A refused mapping: error state, the reason in the menu and in one "
+                  "notification");
+
+  pl_fake_gateway_set_result_code (f->gateway, 2);
+  fixture_start (f, TRUE);
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ERROR));
+  g_assert_cmpstr (pl_tray_menu_get_description (f->menu), ==, "1 port mapping failed");
+  expected = g_strdup_printf ("Failed: The router at %s refused", f->address);
+  g_assert_true (g_str_has_prefix (label_of (f, "profile-state:SSH"), expected));
+  g_clear_pointer (&expected, g_free);
+
+  run_until (f, sent_at_least, GUINT_TO_POINTER (1));
+  expected = g_strdup_printf ("Port mapping failed|SSH (TCP): The router at %s refused",
+                              f->address);
+  g_assert_true (g_str_has_prefix (g_ptr_array_index (f->sent, 0), expected));
+
+  /* The retries fail the same way: not said again. */
+  settle (f);
+  {
+    gint64 until = pl_clock_get_time (f->clock) + SECONDS (3 * 3600);
+
+    while (pl_clock_get_time (f->clock) < until)
+      g_main_context_iteration (NULL, TRUE);
+  }
+  g_assert_cmpuint (f->sent->len, ==, 1);
+}
+
+static void
+test_menu_double_nat (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_test_summary ("A private public address: the double-NAT warning line");
+
+  pl_fake_gateway_set_external_address (f->gateway, "10.0.0.5");
+  fixture_start (f, TRUE);
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ACTIVE));
+  g_assert_cmpstr (label_of (f, "double-nat"), ==,
+                   "Warning: double NAT. The router’s public address 10.0.0.5 is private, so "
+                   "ports may stay closed to the Internet");
+}
+
+static void
+test_menu_coalesced (Fixture       *f,
+                     gconstpointer  data)
+{
+  guint before;
+
+  g_test_summary ("A burst of changes gives one `changed`, from an idle");
+
+  fixture_start (f, TRUE);
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ACTIVE));
+  settle (f);
+
+  before = f->n_changed;
+  g_assert_true (pl_profile_store_set_enabled (f->store, "SSH", FALSE, NULL));
+  pl_tray_menu_set_autostart (f->menu, TRUE);
+  pl_tray_menu_set_notifications (f->menu, FALSE);
+  g_assert_cmpuint (f->n_changed, ==, before);
+  g_main_context_iteration (NULL, FALSE);
+  while (f->n_changed == before)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (f->n_changed, ==, before + 1);
+  g_assert_false (pl_tray_menu_find_item (f->menu, "profile:SSH")->active);
+  g_assert_true (pl_tray_menu_find_item (f->menu, "autostart")->active);
+  g_assert_false (pl_tray_menu_find_item (f->menu, "notifications")->active);
+}
+
+static void
+test_menu_problems (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  PlTrayItem *item;
+
+  g_test_summary ("Profiles that could not be loaded are pointed at from the menu");
+
+  g_assert_true (pl_profile_store_load_from_data (f->store,
+                                                  "[SSH]\nProtocol=tcp\nInternalPort=22\n"
+                                                  "[Bad]\nProtocol=tcp\nInternalPort=0\n",
+                                                  -1, &error));
+  g_assert_no_error (error);
+  fixture_start (f, FALSE);
+  item = pl_tray_menu_find_item (f->menu, "problems");
+  g_assert_nonnull (item);
+  g_assert_cmpstr (item->label, ==, "1 problem in the profiles file: Edit Profiles…");
+  g_assert_cmpstr (item->action, ==, "edit-profiles");
+}
+
+/* Tests: notifications */
+
+static void
+test_notify_router_reset (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_test_summary ("The router restarts with a new public address: all mappings are restored "
+                  "and one notification says both");
+
+  pl_fake_gateway_set_epoch (f->gateway, 100000);
+  g_assert_true (pl_profile_store_set_enabled (f->store, "Games", TRUE, NULL));
+  fixture_start (f, TRUE);
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ACTIVE));
+  settle (f);
+  g_assert_cmpuint (f->sent->len, ==, 0);
+
+  /* Reboot: the epoch starts again, and the address is new. The next renewal sees it. */
+  pl_fake_gateway_set_epoch (f->gateway, 0);
+  pl_fake_gateway_set_external_address (f->gateway, "198.51.100.9");
+  run_until (f, sent_at_least, GUINT_TO_POINTER (1));
+  g_assert_cmpstr (g_ptr_array_index (f->sent, 0), ==,
+                   "Router restarted|3 port mappings were restored.\n"
+                   "Your public address is now 198.51.100.9 (it was 203.0.113.7).");
+  g_assert_cmpint (pl_tray_menu_get_state (f->menu), ==, PL_TRAY_STATE_ACTIVE);
+
+  settle (f);
+  g_assert_cmpuint (f->sent->len, ==, 1);
+}
+
+static void
+test_notify_burst (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_test_summary ("Several failures at once: one notification listing them");
+
+  pl_fake_gateway_set_result_code (f->gateway, 4);
+  g_assert_true (pl_profile_store_set_enabled (f->store, "Games", TRUE, NULL));
+  fixture_start (f, TRUE);
+  run_until (f, sent_at_least, GUINT_TO_POINTER (1));
+  settle (f);
+  g_assert_cmpuint (f->sent->len, ==, 1);
+  g_assert_true (g_str_has_prefix (g_ptr_array_index (f->sent, 0),
+                                   "3 port mappings failed|SSH (TCP): "));
+  g_assert_nonnull (strstr (g_ptr_array_index (f->sent, 0), "\nGames (TCP): "));
+  g_assert_nonnull (strstr (g_ptr_array_index (f->sent, 0), "\nGames (UDP): "));
+}
+
+static void
+test_notify_disabled (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_test_summary ("With notifications off nothing is sent; switching them on does not "
+                  "replay what happened meanwhile");
+
+  pl_fake_gateway_set_result_code (f->gateway, 2);
+  fixture_start (f, TRUE);
+  pl_notifier_set_enabled (f->notifier, FALSE);
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ERROR));
+  settle (f);
+  pl_notifier_notify_error (f->notifier, "Local problem", "body");
+  g_assert_cmpuint (f->sent->len, ==, 0);
+
+  pl_notifier_set_enabled (f->notifier, TRUE);
+  settle (f);
+  g_assert_cmpuint (f->sent->len, ==, 0);
+
+  pl_notifier_notify_error (f->notifier, "Local problem", "body");
+  g_assert_cmpuint (f->sent->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (f->sent, 0), ==, "Local problem|body");
+}
+
+/* Tests: autostart and settings (isolated XDG folders) */
+
+static void
+test_autostart (void)
+{
+  g_autofree char *path = pl_autostart_get_path ();
+  g_autofree char *expected = g_build_filename (g_get_user_config_dir (), "autostart",
+                                                "io.github.portlight.Portlight.desktop", NULL);
+  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *exec = NULL;
+
+  g_test_summary ("Start at login writes and removes the user's XDG autostart entry, which "
+                  "starts the app in the background");
+
+  g_assert_cmpstr (path, ==, expected);
+  g_assert_false (pl_autostart_is_enabled ());
+
+  g_assert_true (pl_autostart_set_enabled (TRUE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (pl_autostart_is_enabled ());
+  g_assert_true (g_key_file_load_from_file (key_file, path, G_KEY_FILE_NONE, &error));
+  g_assert_no_error (error);
+  exec = g_key_file_get_string (key_file, "Desktop Entry", "Exec", &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_suffix (exec, " --background"));
+
+  /* Hand-edited to off. */
+  g_key_file_set_boolean (key_file, "Desktop Entry", "X-GNOME-Autostart-enabled", FALSE);
+  g_assert_true (g_key_file_save_to_file (key_file, path, &error));
+  g_assert_false (pl_autostart_is_enabled ());
+
+  g_assert_true (pl_autostart_set_enabled (FALSE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_assert_false (pl_autostart_is_enabled ());
+  /* Removing what is not there is fine. */
+  g_assert_true (pl_autostart_set_enabled (FALSE, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_autostart_template (void)
+{
+  g_autofree char *path = pl_autostart_get_path ();
+  g_autofree char *template = g_build_filename (g_get_user_data_dir (), "template.desktop", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("An installed autostart file is copied as it is");
+
+  g_assert_true (g_mkdir_with_parents (g_get_user_data_dir (), 0700) == 0);
+  g_assert_true (g_file_set_contents (template, "[Desktop Entry]\nType=Application\n"
+                                      "Name=Portlight\nExec=portlight --background\n", -1, NULL));
+  g_assert_true (pl_autostart_set_enabled (TRUE, template, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "[Desktop Entry]\nType=Application\nName=Portlight\n"
+                   "Exec=portlight --background\n");
+}
+
+static void
+test_autostart_system_entry (void)
+{
+  const char * const *dirs = g_get_system_config_dirs ();
+  g_autofree char *system_dir = g_build_filename (dirs[0], "autostart", NULL);
+  g_autofree char *system_path = g_build_filename (system_dir,
+                                                   "io.github.portlight.Portlight.desktop", NULL);
+  g_autofree char *path = pl_autostart_get_path ();
+  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A system-wide entry is masked with Hidden=true, not left running");
+
+  g_assert_true (g_mkdir_with_parents (system_dir, 0700) == 0);
+  g_assert_true (g_file_set_contents (system_path, "[Desktop Entry]\nType=Application\n"
+                                      "Name=Portlight\nExec=portlight --background\n", -1, NULL));
+  g_assert_true (pl_autostart_is_enabled ());
+
+  g_assert_true (pl_autostart_set_enabled (FALSE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (pl_autostart_is_enabled ());
+  g_assert_true (g_key_file_load_from_file (key_file, path, G_KEY_FILE_NONE, &error));
+  g_assert_true (g_key_file_get_boolean (key_file, "Desktop Entry", "Hidden", NULL));
+
+  g_assert_true (pl_autostart_set_enabled (TRUE, NULL, &error));
+  g_assert_true (pl_autostart_is_enabled ());
+}
+
+static void
+test_autostart_quoting (void)
+{
+  g_autofree char *entry = pl_autostart_build_entry ("/opt/my apps/$HOME/port\"light%");
+  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+  g_autofree char *exec = NULL;
+  g_auto(GStrv) argv = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *validate = g_getenv ("DESKTOP_FILE_VALIDATE");
+
+  g_test_summary ("The program's path is quoted as the Desktop Entry specification says; "
+                  "the entry is valid");
+
+  g_assert_true (g_key_file_load_from_data (key_file, entry, -1, G_KEY_FILE_NONE, &error));
+  exec = g_key_file_get_string (key_file, "Desktop Entry", "Exec", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (exec, ==, "\"/opt/my apps/\\$HOME/port\\\"light%%\" --background");
+
+  /* What a launcher makes of it (after un-doubling %%). */
+  {
+    g_autofree char *unpercent = NULL;
+    g_auto(GStrv) parts = g_strsplit (exec, "%%", -1);
+
+    unpercent = g_strjoinv ("%", parts);
+    g_assert_true (g_shell_parse_argv (unpercent, NULL, &argv, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (argv[0], ==, "/opt/my apps/$HOME/port\"light%");
+    g_assert_cmpstr (argv[1], ==, "--background");
+  }
+
+  if (validate != NULL && *validate != '\0')
+    {
+      g_autofree char *file = g_build_filename (g_get_user_data_dir (), "portlight.desktop", NULL);
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+      const char *args[] = { validate, file, NULL };
+      int status;
+
+      g_assert_true (g_mkdir_with_parents (g_get_user_data_dir (), 0700) == 0);
+      g_assert_true (g_file_set_contents (file, entry, -1, NULL));
+      g_assert_true (g_spawn_sync (NULL, (char **) args, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                   &out, &err, &status, &error));
+      g_assert_no_error (error);
+      g_assert_cmpstr (g_strstrip (out), ==, "");
+      g_assert_true (g_spawn_check_wait_status (status, NULL));
+    }
+}
+
+static void
+test_settings (void)
+{
+  g_autofree char *path = pl_settings_get_default_path ();
+  g_autoptr(PlSettings) settings = pl_settings_new (NULL);
+  g_autoptr(PlSettings) again = NULL;
+  g_autofree char *contents = NULL;
+
+  g_test_summary ("Settings default to notifications on and the default gateway; changes "
+                  "are saved at once and comments survive");
+
+  g_assert_cmpstr (pl_settings_get_path (settings), ==, path);
+  g_assert_true (pl_settings_get_notifications (settings));
+  g_assert_null (pl_settings_get_gateway (settings));
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+
+  pl_settings_set_notifications (settings, FALSE);
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_nonnull (strstr (contents, "Notifications=false"));
+
+  g_clear_pointer (&contents, g_free);
+  g_assert_true (g_file_set_contents (path, "# mine\n[Portlight]\nNotifications=false\n"
+                                      "Gateway=192.168.1.1\n", -1, NULL));
+  again = pl_settings_new (NULL);
+  g_assert_false (pl_settings_get_notifications (again));
+  g_assert_cmpstr (pl_settings_get_gateway (again), ==, "192.168.1.1");
+  pl_settings_set_gateway (again, "auto");
+  g_assert_null (pl_settings_get_gateway (again));
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_true (g_str_has_prefix (contents, "# mine\n"));
+  g_assert_nonnull (strstr (contents, "Gateway=auto"));
+}
+
+/* Tests: translations */
+
+static void
+test_translations (void)
+{
+  const char *mo_dir = g_getenv ("PORTLIGHT_LOCALEDIR");
+  g_autofree char *mo = NULL;
+  g_autoptr(PlProfile) profile = pl_profile_new ("SSH");
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("The German catalogue translates tray and core strings");
+
+  if (mo_dir == NULL)
+    {
+      g_test_skip ("PORTLIGHT_LOCALEDIR is not set");
+      return;
+    }
+  mo = g_build_filename (mo_dir, "de", "LC_MESSAGES", GETTEXT_PACKAGE ".mo", NULL);
+  if (!g_file_test (mo, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("The German catalogue is not built");
+      return;
+    }
+
+  g_setenv ("LANGUAGE", "de", TRUE);
+  setlocale (LC_ALL, "C.UTF-8");
+  bindtextdomain (GETTEXT_PACKAGE, mo_dir);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  if (g_strcmp0 (g_dgettext (GETTEXT_PACKAGE, "Quit"), "Quit") == 0)
+    {
+      g_test_skip ("gettext ignores LANGUAGE in this locale");
+      return;
+    }
+  g_assert_cmpstr (g_dgettext (GETTEXT_PACKAGE, "Quit"), ==, "Beenden");
+  g_assert_cmpstr (g_dgettext (GETTEXT_PACKAGE, "Start at Login"), ==, "Bei Anmeldung starten");
+
+  /* A core message (the store's rules) comes out German too. */
+  pl_profile_set_internal_port (profile, 0);
+  g_assert_false (pl_profile_validate (profile, &error));
+  g_assert_nonnull (error);
+  g_test_message ("core message: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "Profil"));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  setlocale (LC_ALL, "C.UTF-8");
+  g_setenv ("TZ", "UTC", TRUE);
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/tray/menu/format", test_format);
+  g_test_add_func ("/tray/menu/icon-names", test_icon_names);
+  g_test_add ("/tray/menu/no-gateway", Fixture, GUINT_TO_POINTER (1),
+              fixture_set_up, test_menu_no_gateway, fixture_tear_down);
+  g_test_add ("/tray/menu/active", Fixture, GUINT_TO_POINTER (2),
+              fixture_set_up, test_menu_active, fixture_tear_down);
+  g_test_add ("/tray/menu/different-port", Fixture, GUINT_TO_POINTER (3),
+              fixture_set_up, test_menu_different_port, fixture_tear_down);
+  g_test_add ("/tray/menu/failed", Fixture, GUINT_TO_POINTER (4),
+              fixture_set_up, test_menu_failed, fixture_tear_down);
+  g_test_add ("/tray/menu/double-nat", Fixture, GUINT_TO_POINTER (5),
+              fixture_set_up, test_menu_double_nat, fixture_tear_down);
+  g_test_add ("/tray/menu/coalesced", Fixture, GUINT_TO_POINTER (6),
+              fixture_set_up, test_menu_coalesced, fixture_tear_down);
+  g_test_add ("/tray/menu/problems", Fixture, GUINT_TO_POINTER (7),
+              fixture_set_up, test_menu_problems, fixture_tear_down);
+  g_test_add ("/tray/notifier/router-reset", Fixture, GUINT_TO_POINTER (8),
+              fixture_set_up, test_notify_router_reset, fixture_tear_down);
+  g_test_add ("/tray/notifier/burst", Fixture, GUINT_TO_POINTER (9),
+              fixture_set_up, test_notify_burst, fixture_tear_down);
+  g_test_add ("/tray/notifier/disabled", Fixture, GUINT_TO_POINTER (10),
+              fixture_set_up, test_notify_disabled, fixture_tear_down);
+  g_test_add_func ("/tray/autostart/toggle", test_autostart);
+  g_test_add_func ("/tray/autostart/template", test_autostart_template);
+  g_test_add_func ("/tray/autostart/system-entry", test_autostart_system_entry);
+  g_test_add_func ("/tray/autostart/quoting", test_autostart_quoting);
+  g_test_add_func ("/tray/settings/roundtrip", test_settings);
+  g_test_add_func ("/tray/i18n/german", test_translations);
+
+  return g_test_run ();
+}
