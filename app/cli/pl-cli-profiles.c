@@ -7,13 +7,12 @@
 
 #include "config.h"
 
-#include <stdio.h>
-
 #include <gio/gio.h>
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 
 #include "pl-cli.h"
+#include "pl-cli-common.h"
 #include "pl-core.h"
 
 /* Every command loads the same PlProfileStore as the tray (or the file given with --file),
@@ -49,57 +48,23 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Ctx, ctx_free)
 
 /* Output */
 
-static void
-print_json (JsonBuilder *builder)
-{
-  g_autoptr(JsonNode) root = json_builder_get_root (builder);
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autofree char *text = NULL;
-
-  json_generator_set_root (generator, root);
-  text = json_generator_to_data (generator, NULL);
-
-  /* JSON is UTF-8 whatever the locale, so not g_print(). */
-  fputs (text, stdout);
-  fputc ('\n', stdout);
-  fflush (stdout);
-}
-
-static void
-json_add_string (JsonBuilder *builder,
-                 const char  *name,
-                 const char  *value)
-{
-  json_builder_set_member_name (builder, name);
-  if (value != NULL)
-    json_builder_add_string_value (builder, value);
-  else
-    json_builder_add_null_value (builder);
-}
-
-static void
-json_add_int (JsonBuilder *builder,
-              const char  *name,
-              gint64       value)
-{
-  json_builder_set_member_name (builder, name);
-  json_builder_add_int_value (builder, value);
-}
+/* A bad argument (see pl_cli_usage_error()). Returns PL_EXIT_USAGE. */
+#define usage_error(ctx, ...) \
+  pl_cli_usage_error ((ctx)->prgname, (ctx)->parameters, (ctx)->json, __VA_ARGS__)
 
 static void
 json_add_profile (JsonBuilder *builder,
                   PlProfile   *profile)
 {
   json_builder_begin_object (builder);
-  json_add_string (builder, "name", pl_profile_get_name (profile));
-  json_add_string (builder, "protocol",
-                   pl_profile_protocol_to_string (pl_profile_get_protocol (profile)));
-  json_add_int (builder, "public_port", pl_profile_get_external_port (profile));
-  json_add_int (builder, "private_port", pl_profile_get_internal_port (profile));
-  json_add_int (builder, "lifetime", pl_profile_get_lifetime (profile));
-  json_builder_set_member_name (builder, "enabled");
-  json_builder_add_boolean_value (builder, pl_profile_get_enabled (profile));
-  json_add_string (builder, "description", pl_profile_get_description (profile));
+  pl_cli_json_add_string (builder, "name", pl_profile_get_name (profile));
+  pl_cli_json_add_string (builder, "protocol",
+                          pl_profile_protocol_to_string (pl_profile_get_protocol (profile)));
+  pl_cli_json_add_int (builder, "public_port", pl_profile_get_external_port (profile));
+  pl_cli_json_add_int (builder, "private_port", pl_profile_get_internal_port (profile));
+  pl_cli_json_add_int (builder, "lifetime", pl_profile_get_lifetime (profile));
+  pl_cli_json_add_boolean (builder, "enabled", pl_profile_get_enabled (profile));
+  pl_cli_json_add_string (builder, "description", pl_profile_get_description (profile));
   json_builder_end_object (builder);
 }
 
@@ -109,7 +74,7 @@ print_json_profile (PlProfile *profile)
   g_autoptr(JsonBuilder) builder = json_builder_new ();
 
   json_add_profile (builder, profile);
-  print_json (builder);
+  pl_cli_print_json (builder);
 }
 
 static const char *
@@ -129,49 +94,6 @@ error_code_name (const GError *error)
   return "local-error";
 }
 
-static void
-print_json_error (const char *code,
-                  const char *message)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "error");
-  json_builder_begin_object (builder);
-  json_add_string (builder, "code", code);
-  json_add_string (builder, "message", message);
-  json_builder_end_object (builder);
-  json_builder_end_object (builder);
-  print_json (builder);
-}
-
-static int usage_error (Ctx        *ctx,
-                        const char *format,
-                        ...) G_GNUC_PRINTF (2, 3);
-
-/* A bad argument: the reason and the usage on stderr (and the error as JSON on stdout with
- * --json). Returns PL_EXIT_USAGE. */
-static int
-usage_error (Ctx        *ctx,
-             const char *format,
-             ...)
-{
-  g_autofree char *reason = NULL;
-  va_list args;
-
-  va_start (args, format);
-  reason = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  g_printerr ("%s: %s\n", ctx->prgname, reason);
-  g_printerr (_("Usage: %s [OPTION…] %s\n"), ctx->prgname, ctx->parameters);
-  g_printerr (_("Try “%s --help” for more information.\n"), ctx->prgname);
-  if (ctx->json)
-    print_json_error ("invalid-argument", reason);
-
-  return PL_EXIT_USAGE;
-}
-
 /* Reports @error; returns its exit code. Values given on the command line are bad
  * arguments; everything else is a profile error. */
 static int
@@ -183,7 +105,7 @@ fail (Ctx          *ctx,
 
   g_printerr ("%s: %s\n", ctx->prgname, error->message);
   if (ctx->json)
-    print_json_error (error_code_name (error), error->message);
+    pl_cli_print_json_error (error_code_name (error), error->message);
 
   return PL_EXIT_PROFILE_ERROR;
 }
@@ -420,7 +342,7 @@ cmd_list (Ctx   *ctx,
       GPtrArray *problems = pl_profile_store_get_problems (ctx->store);
 
       json_builder_begin_object (builder);
-      json_add_string (builder, "file", pl_profile_store_get_path (ctx->store));
+      pl_cli_json_add_string (builder, "file", pl_profile_store_get_path (ctx->store));
       json_builder_set_member_name (builder, "profiles");
       json_builder_begin_array (builder);
       for (guint i = 0; i < n; i++)
@@ -436,8 +358,7 @@ cmd_list (Ctx   *ctx,
         json_builder_add_string_value (builder,
                                        ((GError *) g_ptr_array_index (problems, i))->message);
       json_builder_end_array (builder);
-      json_builder_end_object (builder);
-      print_json (builder);
+      pl_cli_print_json_object (builder);
       return PL_EXIT_OK;
     }
 
@@ -767,9 +688,8 @@ cmd_remove (Ctx   *ctx,
       g_autoptr(JsonBuilder) builder = json_builder_new ();
 
       json_builder_begin_object (builder);
-      json_add_string (builder, "removed", argv[1]);
-      json_builder_end_object (builder);
-      print_json (builder);
+      pl_cli_json_add_string (builder, "removed", argv[1]);
+      pl_cli_print_json_object (builder);
     }
   else
     {

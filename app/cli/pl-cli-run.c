@@ -43,10 +43,8 @@ json_event_begin (const char *event)
   g_autofree char *stamp = g_date_time_format_iso8601 (now);
 
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "event");
-  json_builder_add_string_value (builder, event);
-  json_builder_set_member_name (builder, "time");
-  json_builder_add_string_value (builder, stamp);
+  pl_cli_json_add_string (builder, "event", event);
+  pl_cli_json_add_string (builder, "time", stamp);
   return builder;
 }
 
@@ -99,16 +97,11 @@ mapping_changed_cb (PlSession *session,
     {
       g_autoptr(JsonBuilder) builder = json_event_begin ("mapping");
 
-      json_builder_set_member_name (builder, "profile");
-      json_builder_add_string_value (builder, name);
-      json_builder_set_member_name (builder, "protocol");
-      json_builder_add_string_value (builder, pl_protocol_to_string (protocol));
-      json_builder_set_member_name (builder, "state");
-      json_builder_add_string_value (builder, pl_mapping_state_to_string (state));
-      json_builder_set_member_name (builder, "private_port");
-      json_builder_add_int_value (builder, internal_port);
-      json_builder_set_member_name (builder, "requested_public_port");
-      json_builder_add_int_value (builder, requested);
+      pl_cli_json_add_string (builder, "profile", name);
+      pl_cli_json_add_string (builder, "protocol", pl_protocol_to_string (protocol));
+      pl_cli_json_add_string (builder, "state", pl_mapping_state_to_string (state));
+      pl_cli_json_add_int (builder, "private_port", internal_port);
+      pl_cli_json_add_int (builder, "requested_public_port", requested);
       if (state == PL_MAPPING_STATE_ACTIVE)
         {
           g_autoptr(GDateTime) expires =
@@ -118,14 +111,10 @@ mapping_changed_cb (PlSession *session,
           g_autofree char *expires_text = g_date_time_format_iso8601 (expires);
           g_autofree char *renews_text = g_date_time_format_iso8601 (renews);
 
-          json_builder_set_member_name (builder, "public_port");
-          json_builder_add_int_value (builder, external_port);
-          json_builder_set_member_name (builder, "lifetime");
-          json_builder_add_int_value (builder, pl_mapping_get_lifetime (mapping));
-          json_builder_set_member_name (builder, "expires");
-          json_builder_add_string_value (builder, expires_text);
-          json_builder_set_member_name (builder, "renews");
-          json_builder_add_string_value (builder, renews_text);
+          pl_cli_json_add_int (builder, "public_port", external_port);
+          pl_cli_json_add_int (builder, "lifetime", pl_mapping_get_lifetime (mapping));
+          pl_cli_json_add_string (builder, "expires", expires_text);
+          pl_cli_json_add_string (builder, "renews", renews_text);
         }
       if (state == PL_MAPPING_STATE_FAILED && error != NULL)
         {
@@ -133,13 +122,10 @@ mapping_changed_cb (PlSession *session,
             pl_cli_clock_time_to_local (run->clock, pl_mapping_get_retry_at (mapping));
           g_autofree char *retry_text = g_date_time_format_iso8601 (retry);
 
-          json_builder_set_member_name (builder, "error");
-          json_builder_add_string_value (builder, error->message);
-          json_builder_set_member_name (builder, "retry");
-          json_builder_add_string_value (builder, retry_text);
+          pl_cli_json_add_string (builder, "error", error->message);
+          pl_cli_json_add_string (builder, "retry", retry_text);
         }
-      json_builder_end_object (builder);
-      pl_cli_print_json (builder);
+      pl_cli_print_json_object (builder);
       return;
     }
 
@@ -196,10 +182,8 @@ external_address_changed_cb (PlSession  *session,
     {
       g_autoptr(JsonBuilder) builder = json_event_begin ("public-address");
 
-      json_builder_set_member_name (builder, "public_address");
-      json_builder_add_string_value (builder, address);
-      json_builder_end_object (builder);
-      pl_cli_print_json (builder);
+      pl_cli_json_add_string (builder, "public_address", address);
+      pl_cli_print_json_object (builder);
       return;
     }
 
@@ -215,10 +199,8 @@ router_reset_cb (PlSession *session,
     {
       g_autoptr(JsonBuilder) builder = json_event_begin ("router-reset");
 
-      json_builder_set_member_name (builder, "mappings");
-      json_builder_add_int_value (builder, n_mappings);
-      json_builder_end_object (builder);
-      pl_cli_print_json (builder);
+      pl_cli_json_add_int (builder, "mappings", n_mappings);
+      pl_cli_print_json_object (builder);
       return;
     }
 
@@ -238,10 +220,8 @@ double_nat_changed_cb (PlSession *session,
     {
       g_autoptr(JsonBuilder) builder = json_event_begin ("double-nat");
 
-      json_builder_set_member_name (builder, "double_nat");
-      json_builder_add_boolean_value (builder, double_nat);
-      json_builder_end_object (builder);
-      pl_cli_print_json (builder);
+      pl_cli_json_add_boolean (builder, "double_nat", double_nat);
+      pl_cli_print_json_object (builder);
       return;
     }
 
@@ -262,13 +242,8 @@ gateway_changed_cb (PlSession  *session,
     {
       g_autoptr(JsonBuilder) builder = json_event_begin ("gateway");
 
-      json_builder_set_member_name (builder, "gateway");
-      if (gateway != NULL)
-        json_builder_add_string_value (builder, gateway);
-      else
-        json_builder_add_null_value (builder);
-      json_builder_end_object (builder);
-      pl_cli_print_json (builder);
+      pl_cli_json_add_string (builder, "gateway", gateway);
+      pl_cli_print_json_object (builder);
       return;
     }
 

@@ -281,59 +281,12 @@ cli_describe_error (Cli          *cli,
 
 /* Output */
 
-static void
-json_add_string (JsonBuilder *builder,
-                 const char  *name,
-                 const char  *value)
-{
-  json_builder_set_member_name (builder, name);
-  json_builder_add_string_value (builder, value);
-}
+/* A bad argument of the command (see pl_cli_usage_error()). Returns PL_EXIT_USAGE. */
+#define cli_usage_error(cli, ...) \
+  pl_cli_usage_error ((cli)->prgname, (cli)->parameters, (cli)->json, __VA_ARGS__)
 
-static void
-json_add_int (JsonBuilder *builder,
-              const char  *name,
-              gint64       value)
-{
-  json_builder_set_member_name (builder, name);
-  json_builder_add_int_value (builder, value);
-}
-
-static void
-json_add_boolean (JsonBuilder *builder,
-                  const char  *name,
-                  gboolean     value)
-{
-  json_builder_set_member_name (builder, name);
-  json_builder_add_boolean_value (builder, value);
-}
-
-static void
-json_add_error (JsonBuilder *builder,
-                const char  *code,
-                const char  *message)
-{
-  json_builder_set_member_name (builder, "error");
-  json_builder_begin_object (builder);
-  json_add_string (builder, "code", code);
-  json_add_string (builder, "message", message);
-  json_builder_end_object (builder);
-}
-
-static void
-print_json_error (const char *code,
-                  const char *message)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-
-  json_builder_begin_object (builder);
-  json_add_error (builder, code, message);
-  json_builder_end_object (builder);
-  pl_cli_print_json (builder);
-}
-
-/* Starts an object with "event" (--keep only, else NULL) and "gateway"; print_json_object()
- * closes and prints it. */
+/* Starts an object with "event" (--keep only, else NULL) and "gateway";
+ * pl_cli_print_json_object() closes and prints it. */
 static JsonBuilder *
 json_begin (Cli        *cli,
             const char *event)
@@ -342,54 +295,10 @@ json_begin (Cli        *cli,
 
   json_builder_begin_object (builder);
   if (event != NULL)
-    json_add_string (builder, "event", event);
-  json_add_string (builder, "gateway", cli->gateway);
+    pl_cli_json_add_string (builder, "event", event);
+  pl_cli_json_add_string (builder, "gateway", cli->gateway);
 
   return builder;
-}
-
-static void
-print_json_object (JsonBuilder *builder)
-{
-  json_builder_end_object (builder);
-  pl_cli_print_json (builder);
-}
-
-/* A bad argument: a one-line reason, then the usage, on stderr (and the error as JSON on
- * stdout when --json was asked for). Returns PL_EXIT_USAGE. */
-static int
-usage_error (const char *prgname,
-             const char *parameters,
-             gboolean    json,
-             const char *reason)
-{
-  g_printerr ("%s: %s\n", prgname, reason);
-  g_printerr (_("Usage: %s [OPTION…] %s\n"), prgname, parameters);
-  g_printerr (_("Try “%s --help” for more information.\n"), prgname);
-
-  if (json)
-    print_json_error ("invalid-argument", reason);
-
-  return PL_EXIT_USAGE;
-}
-
-static int cli_usage_error (Cli        *cli,
-                            const char *format,
-                            ...) G_GNUC_PRINTF (2, 3);
-
-static int
-cli_usage_error (Cli        *cli,
-                 const char *format,
-                 ...)
-{
-  g_autofree char *reason = NULL;
-  va_list args;
-
-  va_start (args, format);
-  reason = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  return usage_error (cli->prgname, cli->parameters, cli->json, reason);
 }
 
 static void
@@ -414,7 +323,7 @@ cli_fail (Cli          *cli,
     return cli_usage_error (cli, "%s", message);
 
   if (cli->json)
-    print_json_error (error_code_name (error), message);
+    pl_cli_print_json_error (error_code_name (error), message);
   else
     g_printerr ("%s: %s\n", cli->prgname, message);
 
@@ -744,10 +653,10 @@ cmd_address (int    argc,
     {
       g_autoptr(JsonBuilder) builder = json_begin (cli, NULL);
 
-      json_add_string (builder, "public_address", cli->public_address);
-      json_add_int (builder, "epoch", cli->epoch);
-      json_add_boolean (builder, "double_nat", cli->double_nat);
-      print_json_object (builder);
+      pl_cli_json_add_string (builder, "public_address", cli->public_address);
+      pl_cli_json_add_int (builder, "epoch", cli->epoch);
+      pl_cli_json_add_boolean (builder, "double_nat", cli->double_nat);
+      pl_cli_print_json_object (builder);
     }
   else
     {
@@ -778,12 +687,12 @@ json_add_mapping (JsonBuilder   *builder,
     expires = g_date_time_format_iso8601 (m->expires_local);
 
   json_builder_begin_object (builder);
-  json_add_string (builder, "protocol", protocol_json (m->protocol));
-  json_add_int (builder, "private_port", m->private_port);
-  json_add_int (builder, "public_port", m->public_port);
-  json_add_int (builder, "requested_public_port", m->suggested_port);
-  json_add_int (builder, "lifetime", m->lifetime);
-  json_add_int (builder, "requested_lifetime", m->asked_lifetime);
+  pl_cli_json_add_string (builder, "protocol", protocol_json (m->protocol));
+  pl_cli_json_add_int (builder, "private_port", m->private_port);
+  pl_cli_json_add_int (builder, "public_port", m->public_port);
+  pl_cli_json_add_int (builder, "requested_public_port", m->suggested_port);
+  pl_cli_json_add_int (builder, "lifetime", m->lifetime);
+  pl_cli_json_add_int (builder, "requested_lifetime", m->asked_lifetime);
   json_builder_set_member_name (builder, "expires");
   if (expires != NULL)
     json_builder_add_string_value (builder, expires);
@@ -799,9 +708,9 @@ json_begin_map (Cli        *cli,
 {
   JsonBuilder *builder = json_begin (cli, event);
 
-  json_add_string (builder, "public_address", cli->public_address);
-  json_add_int (builder, "epoch", cli->epoch);
-  json_add_boolean (builder, "double_nat", cli->double_nat);
+  pl_cli_json_add_string (builder, "public_address", cli->public_address);
+  pl_cli_json_add_int (builder, "epoch", cli->epoch);
+  pl_cli_json_add_boolean (builder, "double_nat", cli->double_nat);
   json_builder_set_member_name (builder, "mappings");
   json_builder_begin_array (builder);
 
@@ -951,8 +860,8 @@ keeper_print_json (Keeper        *keeper,
   json_add_mapping (builder, m);
   json_builder_end_array (builder);
   if (error != NULL)
-    json_add_error (builder, error_code_name (error), error->message);
-  print_json_object (builder);
+    pl_cli_json_add_error (builder, error_code_name (error), error->message);
+  pl_cli_print_json_object (builder);
 }
 
 /* The JSON "mapped" event, or the text line, once every mapping was granted. */
@@ -978,7 +887,7 @@ keeper_check_started (Keeper *keeper)
       for (guint i = 0; i < keeper->mappings->len; i++)
         json_add_mapping (builder, g_ptr_array_index (keeper->mappings, i));
       json_builder_end_array (builder);
-      print_json_object (builder);
+      pl_cli_print_json_object (builder);
     }
   else
     {
@@ -1174,7 +1083,7 @@ keeper_router_reset_cb (PlSession *session,
       for (guint i = 0; i < keeper->mappings->len; i++)
         json_add_mapping (builder, g_ptr_array_index (keeper->mappings, i));
       json_builder_end_array (builder);
-      print_json_object (builder);
+      pl_cli_print_json_object (builder);
     }
   else
     {
@@ -1243,7 +1152,7 @@ keeper_print_removed (Keeper *keeper)
   if (cli->json)
     {
       builder = json_begin (cli, "unmapped");
-      json_add_boolean (builder, "all", FALSE);
+      pl_cli_json_add_boolean (builder, "all", FALSE);
       json_builder_set_member_name (builder, "unmapped");
       json_builder_begin_array (builder);
     }
@@ -1255,8 +1164,8 @@ keeper_print_removed (Keeper *keeper)
       if (builder != NULL)
         {
           json_builder_begin_object (builder);
-          json_add_string (builder, "protocol", protocol_json (m->protocol));
-          json_add_int (builder, "private_port", m->private_port);
+          pl_cli_json_add_string (builder, "protocol", protocol_json (m->protocol));
+          pl_cli_json_add_int (builder, "private_port", m->private_port);
           json_builder_end_object (builder);
         }
       else
@@ -1269,8 +1178,8 @@ keeper_print_removed (Keeper *keeper)
   if (builder != NULL)
     {
       json_builder_end_array (builder);
-      json_add_int (builder, "epoch", cli->epoch);
-      print_json_object (builder);
+      pl_cli_json_add_int (builder, "epoch", cli->epoch);
+      pl_cli_print_json_object (builder);
     }
 }
 
@@ -1298,7 +1207,7 @@ keeper_stopped_cb (GObject      *source,
   else
     {
       if (cli->json)
-        print_json_error (error_code_name (error), error->message);
+        pl_cli_print_json_error (error_code_name (error), error->message);
       else
         g_printerr ("%s: %s\n", cli->prgname, error->message);
       keeper->status = exit_code_for_error (error);
@@ -1364,7 +1273,7 @@ keeper_run (Keeper *keeper)
 
       progress_clear (cli);
       if (cli->json)
-        print_json_error ("interrupted", message);
+        pl_cli_print_json_error ("interrupted", message);
       else
         g_printerr ("%s: %s\n", cli->prgname, message);
       return PL_EXIT_LOCAL_ERROR;
@@ -1495,7 +1404,7 @@ cmd_map (int    argc,
       for (guint i = 0; i < mappings->len; i++)
         json_add_mapping (builder, g_ptr_array_index (mappings, i));
       json_builder_end_array (builder);
-      print_json_object (builder);
+      pl_cli_print_json_object (builder);
     }
 
   return PL_EXIT_OK;
@@ -1562,7 +1471,7 @@ cmd_unmap (int    argc,
   if (cli->json)
     {
       builder = json_begin (cli, NULL);
-      json_add_boolean (builder, "all", all);
+      pl_cli_json_add_boolean (builder, "all", all);
       json_builder_set_member_name (builder, "unmapped");
       json_builder_begin_array (builder);
     }
@@ -1582,8 +1491,8 @@ cmd_unmap (int    argc,
       if (builder != NULL)
         {
           json_builder_begin_object (builder);
-          json_add_string (builder, "protocol", protocol_json (protocols[i]));
-          json_add_int (builder, "private_port", private_port);
+          pl_cli_json_add_string (builder, "protocol", protocol_json (protocols[i]));
+          pl_cli_json_add_int (builder, "private_port", private_port);
           json_builder_end_object (builder);
         }
       else if (all)
@@ -1601,8 +1510,8 @@ cmd_unmap (int    argc,
   if (builder != NULL)
     {
       json_builder_end_array (builder);
-      json_add_int (builder, "epoch", cli->epoch);
-      print_json_object (builder);
+      pl_cli_json_add_int (builder, "epoch", cli->epoch);
+      pl_cli_print_json_object (builder);
     }
 
   return PL_EXIT_OK;
@@ -1677,7 +1586,7 @@ main (int    argc,
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
-    return usage_error (PROGRAM_NAME, parameters, FALSE, error->message);
+    return pl_cli_usage_error (PROGRAM_NAME, parameters, FALSE, "%s", error->message);
 
   if (version)
     {
@@ -1686,7 +1595,7 @@ main (int    argc,
     }
 
   if (argc < 2)
-    return usage_error (PROGRAM_NAME, parameters, FALSE, _("No command given"));
+    return pl_cli_usage_error (PROGRAM_NAME, parameters, FALSE, _("No command given"));
 
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     {
@@ -1694,9 +1603,6 @@ main (int    argc,
         return commands[i].func (argc - 1, argv + 1);
     }
 
-  {
-    g_autofree char *reason = g_strdup_printf (_("Unknown command “%s”"), argv[1]);
-
-    return usage_error (PROGRAM_NAME, parameters, FALSE, reason);
-  }
+  return pl_cli_usage_error (PROGRAM_NAME, parameters, FALSE, _("Unknown command “%s”"),
+                             argv[1]);
 }
