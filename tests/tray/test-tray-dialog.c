@@ -53,8 +53,9 @@ start_xvfb (void)
   char buf[64] = { 0, };
   gsize len = 0;
   int fds[2];
+  g_autofree char *xvfb_path = g_find_program_in_path ("Xvfb");
 
-  if (g_find_program_in_path ("Xvfb") == NULL)
+  if (xvfb_path == NULL)
     return NULL;
   if (!g_unix_open_pipe (fds, FD_CLOEXEC, &error))
     return NULL;
@@ -219,6 +220,8 @@ test_new_profile (Fixture       *f,
   g_autofree char *message = NULL;
   g_autofree char *contents = NULL;
   g_autoptr(GKeyFile) key_file = g_key_file_new ();
+  g_autofree char *protocol = NULL;
+  g_autofree char *description = NULL;
 
   g_test_summary ("A new profile: nothing is shouted before typing; a bad port shows the "
                   "loader's own message under the field; Save only when valid; saved to the "
@@ -250,11 +253,12 @@ test_new_profile (Fixture       *f,
   contents = read_profiles (f);
   g_assert_nonnull (contents);
   g_assert_true (g_key_file_load_from_data (key_file, contents, -1, G_KEY_FILE_NONE, NULL));
-  g_assert_cmpstr (g_key_file_get_value (key_file, "SSH", "Protocol", NULL), ==, "both");
+  protocol = g_key_file_get_value (key_file, "SSH", "Protocol", NULL);
+  g_assert_cmpstr (protocol, ==, "both");
   g_assert_cmpint (g_key_file_get_integer (key_file, "SSH", "InternalPort", NULL), ==, 22);
   g_assert_cmpint (g_key_file_get_integer (key_file, "SSH", "ExternalPort", NULL), ==, 2222);
-  g_assert_cmpstr (g_key_file_get_value (key_file, "SSH", "Description", NULL), ==,
-                   "Shell from outside");
+  description = g_key_file_get_value (key_file, "SSH", "Description", NULL);
+  g_assert_cmpstr (description, ==, "Shell from outside");
   g_assert_nonnull (pl_profile_store_lookup (f->store, "SSH"));
   g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (child (f, "form_title"))), ==, "SSH");
   /* Saved: nothing left to save. */

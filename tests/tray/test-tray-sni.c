@@ -553,6 +553,14 @@ start_gateway (guint     subnet,
 }
 
 
+static gboolean
+program_exists (const char *name)
+{
+  g_autofree char *path = g_find_program_in_path (name);
+
+  return path != NULL;
+}
+
 static void
 fixture_set_up (Fixture       *f,
                 gconstpointer  data)
@@ -580,7 +588,7 @@ fixture_set_up (Fixture       *f,
       f->skipped = TRUE;
       return;
     }
-  if (g_find_program_in_path ("Xvfb") == NULL || g_find_program_in_path ("dbus-daemon") == NULL)
+  if (!program_exists ("Xvfb") || !program_exists ("dbus-daemon"))
     {
       g_test_skip ("Xvfb or dbus-daemon is not installed (apt-get install xvfb dbus-daemon)");
       f->skipped = TRUE;
