@@ -21,6 +21,15 @@
 
 #define KEY_FILE_FLAGS (G_KEY_FILE_KEEP_COMMENTS | G_KEY_FILE_KEEP_TRANSLATIONS)
 
+/* A profiles file larger than this is refused (never read whole, never overwritten), and a
+ * save that would write more fails: about ten thousand profiles, far more than anyone keeps
+ * by hand, and small enough that a load never stalls the tray. */
+#define MAX_FILE_SIZE (1024 * 1024)
+
+/* What some editors put at the start of a UTF-8 file. Skipped; a save does not keep it. */
+#define UTF8_BOM     "\xef\xbb\xbf"
+#define UTF8_BOM_LEN 3
+
 struct _PlProfileStore
 {
   GObject       parent_instance;
@@ -150,9 +159,29 @@ line_of (const char *data,
   return line;
 }
 
+/* The group name of the line from @line to @line_end if it is a group header, the way
+ * GKeyFile reads one: leading white space skipped, the name between "[" and the first "]".
+ * Returns: (transfer full) (nullable): the name */
+static char *
+header_name (const char *line,
+             const char *line_end)
+{
+  const char *s = line;
+  const char *close;
+
+  while (s < line_end && g_ascii_isspace (*s))
+    s++;
+  if (s == line_end || *s != '[')
+    return NULL;
+
+  close = memchr (s, ']', line_end - s);
+  if (close == NULL)
+    return NULL;
+  return g_strndup (s + 1, close - s - 1);
+}
+
 /* GKeyFile silently merges groups of the same name, so count the group header lines
- * ourselves, the way GKeyFile reads them: leading white space skipped, the name between
- * "[" and the first "]". Only called on data GKeyFile has accepted. */
+ * ourselves. Only called on data GKeyFile has accepted. */
 static GHashTable *
 count_group_headers (const char *data,
                      gsize       length)
@@ -165,28 +194,87 @@ count_group_headers (const char *data,
     {
       const char *nl = memchr (p, '\n', end - p);
       const char *line_end = nl != NULL ? nl : end;
-      const char *s = p;
+      char *name = header_name (p, line_end);
 
-      while (s < line_end && g_ascii_isspace (*s))
-        s++;
-
-      if (s < line_end && *s == '[')
+      if (name != NULL)
         {
-          const char *close = memchr (s, ']', line_end - s);
+          guint n = GPOINTER_TO_UINT (g_hash_table_lookup (counts, name));
 
-          if (close != NULL)
-            {
-              char *name = g_strndup (s + 1, close - s - 1);
-              guint n = GPOINTER_TO_UINT (g_hash_table_lookup (counts, name));
-
-              g_hash_table_replace (counts, name, GUINT_TO_POINTER (n + 1));
-            }
+          g_hash_table_replace (counts, name, GUINT_TO_POINTER (n + 1));
         }
 
       p = line_end + 1;
     }
 
   return counts;
+}
+
+/* The group that @where is in: the name of the last group header up to @where, or NULL if
+ * there is none or @where is inside a group header. */
+static char *
+group_at (const char *data,
+          const char *where)
+{
+  g_autofree char *group = NULL;
+  const char *p = data;
+
+  for (;;)
+    {
+      const char *nl = memchr (p, '\n', where - p);
+      const char *line_end = nl != NULL ? nl : where;
+      char *name = header_name (p, line_end);
+
+      if (name != NULL)
+        {
+          g_free (group);
+          group = name;
+        }
+      else if (nl == NULL)
+        {
+          /* The line of @where: is it an unfinished header? */
+          const char *s = p;
+
+          while (s < where && g_ascii_isspace (*s))
+            s++;
+          if (s < where && *s == '[')
+            return NULL;
+        }
+
+      if (nl == NULL)
+        return g_steal_pointer (&group);
+      p = nl + 1;
+    }
+}
+
+/* GKeyFile takes only "\n" and "\r\n" as line ends: any other carriage return stays in the
+ * line, and at the end of a value is then lost when the file is written back ("tcp\r" is
+ * written "tcp\r\n", which reads as "tcp"), which could change what loads. Returns the
+ * first such carriage return, or NULL. */
+static const char *
+find_bare_carriage_return (const char *data,
+                           gsize       length)
+{
+  const char *end = data + length;
+  const char *p = data;
+
+  while ((p = memchr (p, '\r', end - p)) != NULL)
+    {
+      if (p + 1 == end || p[1] != '\n')
+        return p;
+      p += 2;
+    }
+  return NULL;
+}
+
+static char *
+too_large_reason (guint64 size)
+{
+  g_autofree char *size_text = g_format_size_full (size, G_FORMAT_SIZE_LONG_FORMAT
+                                                         | G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *limit_text = g_format_size_full (MAX_FILE_SIZE, G_FORMAT_SIZE_IEC_UNITS);
+
+  return g_strdup_printf (_("it is %s, more than the %s a profiles file may have"),
+                          size_text, limit_text);
 }
 
 static GError *
@@ -218,6 +306,51 @@ clash_error (PlProfile *profile,
                       pl_profile_protocol_to_string (other_protocol));
 }
 
+static gpointer
+claim_key (gboolean udp,
+           guint    port)
+{
+  return GUINT_TO_POINTER (port << 1 | (udp ? 1 : 0));
+}
+
+/* Records in @claims that @profile, about to be appended to @loaded, maps its protocols on
+ * its internal port, or fails, naming the earliest profile of @loaded that already does.
+ * Constant time, so that a file of many profiles loads in time proportional to its size. */
+static gboolean
+claim_mapping (GHashTable  *claims,
+               GPtrArray   *loaded,
+               PlProfile   *profile,
+               GError     **error)
+{
+  PlProfileProtocol protocol = pl_profile_get_protocol (profile);
+  guint port = pl_profile_get_internal_port (profile);
+  gboolean tcp = protocol != PL_PROFILE_PROTOCOL_UDP;
+  gboolean udp = protocol != PL_PROFILE_PROTOCOL_TCP;
+  guint holder = 0;  /* 1 + index; 0: none */
+
+  if (tcp)
+    holder = GPOINTER_TO_UINT (g_hash_table_lookup (claims, claim_key (FALSE, port)));
+  if (udp)
+    {
+      guint udp_holder = GPOINTER_TO_UINT (g_hash_table_lookup (claims, claim_key (TRUE, port)));
+
+      if (udp_holder != 0 && (holder == 0 || udp_holder < holder))
+        holder = udp_holder;
+    }
+
+  if (holder != 0)
+    {
+      g_propagate_error (error, clash_error (profile, g_ptr_array_index (loaded, holder - 1)));
+      return FALSE;
+    }
+
+  if (tcp)
+    g_hash_table_insert (claims, claim_key (FALSE, port), GUINT_TO_POINTER (loaded->len + 1));
+  if (udp)
+    g_hash_table_insert (claims, claim_key (TRUE, port), GUINT_TO_POINTER (loaded->len + 1));
+  return TRUE;
+}
+
 static gboolean
 parse_data (const char  *path,
             const char  *data,
@@ -226,11 +359,26 @@ parse_data (const char  *path,
             GError     **error)
 {
   g_autoptr(GHashTable) header_counts = NULL;
+  g_autoptr(GHashTable) claims = NULL;
   g_autoptr(GError) local_error = NULL;
   g_auto(GStrv) groups = NULL;
   const char *bad;
 
   parsed_init (parsed);
+
+  if (length > MAX_FILE_SIZE)
+    {
+      g_autofree char *reason = too_large_reason (length);
+
+      g_propagate_error (error, file_error (path, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, reason));
+      return FALSE;
+    }
+
+  if (length >= UTF8_BOM_LEN && memcmp (data, UTF8_BOM, UTF8_BOM_LEN) == 0)
+    {
+      data += UTF8_BOM_LEN;
+      length -= UTF8_BOM_LEN;
+    }
 
   bad = memchr (data, '\0', length);
   if (bad != NULL)
@@ -251,6 +399,25 @@ parse_data (const char  *path,
       return FALSE;
     }
 
+  bad = find_bare_carriage_return (data, length);
+  if (bad != NULL)
+    {
+      g_autofree char *group = group_at (data, bad);
+      g_autofree char *reason = NULL;
+
+      if (group != NULL)
+        reason = g_strdup_printf (_("line %u (in profile “%s”) has a carriage return that "
+                                    "does not end the line"),
+                                  line_of (data, bad), group);
+      else
+        reason = g_strdup_printf (_("line %u has a carriage return that does not end the "
+                                    "line"),
+                                  line_of (data, bad));
+
+      g_propagate_error (error, file_error (path, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, reason));
+      return FALSE;
+    }
+
   if (!g_key_file_load_from_data (parsed->key_file, data, length, KEY_FILE_FLAGS, &local_error))
     {
       g_propagate_error (error, file_error (path, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
@@ -260,6 +427,8 @@ parse_data (const char  *path,
 
   header_counts = count_group_headers (data, length);
   groups = g_key_file_get_groups (parsed->key_file, NULL);
+  /* (transport, internal port) -> 1 + the index of the loaded profile that maps it */
+  claims = g_hash_table_new (g_direct_hash, g_direct_equal);
 
   for (guint i = 0; groups[i] != NULL; i++)
     {
@@ -313,20 +482,13 @@ parse_data (const char  *path,
       if (profile == NULL)
         continue;
 
-      for (guint j = 0; j < parsed->profiles->len; j++)
+      if (!claim_mapping (claims, parsed->profiles, profile, &local_error))
         {
-          PlProfile *other = g_ptr_array_index (parsed->profiles, j);
-
-          if (pl_profile_overlaps (profile, other))
-            {
-              parsed_add_problem (parsed, group, clash_error (profile, other));
-              g_clear_object (&profile);
-              break;
-            }
+          parsed_add_problem (parsed, group, g_steal_pointer (&local_error));
+          continue;
         }
 
-      if (profile != NULL)
-        g_ptr_array_add (parsed->profiles, g_steal_pointer (&profile));
+      g_ptr_array_add (parsed->profiles, g_steal_pointer (&profile));
     }
 
   return TRUE;
@@ -388,16 +550,23 @@ apply_parsed (PlProfileStore *self,
   g_autoptr(GPtrArray) before = self->profiles;
   g_autoptr(GPtrArray) after = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) frozen = g_ptr_array_new ();
+  g_autoptr(GHashTable) by_name = g_hash_table_new (g_str_hash, g_str_equal);
+
+  /* Names are unique in a store. */
+  for (guint i = 0; i < before->len; i++)
+    {
+      PlProfile *profile = g_ptr_array_index (before, i);
+
+      g_hash_table_insert (by_name, (gpointer) pl_profile_get_name (profile), profile);
+    }
 
   for (guint i = 0; i < parsed->profiles->len; i++)
     {
       PlProfile *profile = g_ptr_array_index (parsed->profiles, i);
-      int old = find_profile (before, pl_profile_get_name (profile));
+      PlProfile *existing = g_hash_table_lookup (by_name, pl_profile_get_name (profile));
 
-      if (old >= 0)
+      if (existing != NULL)
         {
-          PlProfile *existing = g_ptr_array_index (before, old);
-
           g_object_freeze_notify (G_OBJECT (existing));
           g_ptr_array_add (frozen, existing);
           pl_profile_update (existing, profile);
@@ -466,24 +635,62 @@ load_data (PlProfileStore  *self,
 
 /* I/O */
 
-/* Returns: the content, or NULL with no error if there is no file. */
+#define READ_CHUNK (64 * 1024)
+
+/* Reads at most MAX_FILE_SIZE bytes: a larger file is an error (G_IO_ERROR_INVALID_DATA,
+ * giving its size), found without reading it whole.
+ * Returns: the content, or NULL with no error if there is no file. */
 static GBytes *
 read_file (PlProfileStore  *self,
            GCancellable    *cancellable,
            GError         **error)
 {
   g_autoptr(GError) local_error = NULL;
-  char *contents = NULL;
+  g_autoptr(GFileInputStream) stream = NULL;
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GByteArray) contents = NULL;
+  guint64 size = 0;
   gsize length = 0;
 
-  if (!g_file_load_contents (self->file, cancellable, &contents, &length, NULL, &local_error))
+  stream = g_file_read (self->file, cancellable, &local_error);
+  if (stream == NULL)
     {
       if (!g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
         g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;
     }
 
-  return g_bytes_new_take (contents, length);
+  /* The size is only a hint (not every file has one, and it may change): what counts is
+   * how much there is to read. */
+  info = g_file_input_stream_query_info (stream, G_FILE_ATTRIBUTE_STANDARD_SIZE, cancellable,
+                                         NULL);
+  if (info != NULL && g_file_info_has_attribute (info, G_FILE_ATTRIBUTE_STANDARD_SIZE))
+    size = (guint64) g_file_info_get_size (info);
+
+  contents = g_byte_array_new ();
+  while (size <= MAX_FILE_SIZE && length <= MAX_FILE_SIZE)
+    {
+      gsize n = 0;
+
+      g_byte_array_set_size (contents, length + READ_CHUNK);
+      if (!g_input_stream_read_all (G_INPUT_STREAM (stream), contents->data + length,
+                                    READ_CHUNK, &n, cancellable, error))
+        return NULL;
+      length += n;
+      if (n < READ_CHUNK)
+        break;
+    }
+
+  if (size > MAX_FILE_SIZE || length > MAX_FILE_SIZE)
+    {
+      g_autofree char *reason = too_large_reason (MAX (size, length));
+
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, reason);
+      return NULL;
+    }
+
+  g_byte_array_set_size (contents, length);
+  return g_byte_array_free_to_bytes (g_steal_pointer (&contents));
 }
 
 static gboolean
@@ -889,12 +1096,35 @@ pl_profile_store_to_data (PlProfileStore  *self,
                           gsize           *length,
                           GError         **error)
 {
+  g_autofree char *data = NULL;
+  gsize data_length = 0;
+
   g_return_val_if_fail (PL_IS_PROFILE_STORE (self), NULL);
 
   if (!pl_profile_store_can_save (self, error))
     return NULL;
 
-  return g_key_file_to_data (self->key_file, length, NULL);
+  data = g_key_file_to_data (self->key_file, &data_length, NULL);
+
+  /* What would then be refused at the next load is not written. */
+  if (data_length > MAX_FILE_SIZE)
+    {
+      g_autofree char *size_text = g_format_size_full (data_length, G_FORMAT_SIZE_LONG_FORMAT
+                                                                    | G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *limit_text = g_format_size_full (MAX_FILE_SIZE,
+                                                        G_FORMAT_SIZE_IEC_UNITS);
+
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                   _("Cannot save the profiles to “%s”: the file would be %s, more than the "
+                     "%s a profiles file may have. Remove some profiles or shorten their "
+                     "descriptions."),
+                   self->path, size_text, limit_text);
+      return NULL;
+    }
+
+  if (length != NULL)
+    *length = data_length;
+  return g_steal_pointer (&data);
 }
 
 /**
@@ -952,6 +1182,9 @@ pl_profile_store_save (PlProfileStore  *self,
       return FALSE;
     }
 
+  /* A save killed here can leave GLib's temporary file (profiles.ini.XXXXXX) next to the
+   * file. It is left alone: its name cannot be told from a copy the user made (say
+   * profiles.ini.backup), and deleting that would be far worse than a stray file. */
   if (!g_file_set_contents_full (self->path, data, length,
                                  G_FILE_SET_CONTENTS_CONSISTENT, 0600, &local_error))
     {

@@ -43,19 +43,25 @@ G_DECLARE_FINAL_TYPE (PlProfileStore, pl_profile_store, PL, PROFILE_STORE, GObje
  * - `Description`: optional, one line.
  *
  * Values are exact: decimal numbers, lower-case words, no spaces around them. Comments are
- * lines of their own starting with `#`.
+ * lines of their own starting with `#`. Lines end with LF or CR LF; a UTF-8 byte order mark
+ * at the start is ignored (and not written back).
  *
  * Nothing in the file is ever lost: keys and groups the store does not use, and comments,
  * are written back unchanged, and a group that could not be loaded (a bad value, a missing
  * key, a duplicate name, a port already claimed by an earlier profile) stays in the file
  * untouched (GKeyFile may put a blank line before a group header). Such problems are
  * listed by pl_profile_store_get_problems(); the other profiles load. A file that cannot be
- * parsed at all (not a key file, not UTF-8, binary data, unreadable) is never overwritten:
- * loading fails with an error that names it, and every change and every save is refused (G_IO_ERROR_INVALID_DATA) until a load succeeds.
- * The same holds while two groups of the file share a name, since saving would merge them.
+ * parsed at all (not a key file, not UTF-8, binary data, a carriage return that does not end
+ * a line, larger than 1 MiB, unreadable) is never overwritten: loading fails with an error
+ * that names it, and every change and every save is refused (G_IO_ERROR_INVALID_DATA) until
+ * a load succeeds. The same holds while two groups of the file share a name, since saving
+ * would merge them. A save that would write more than 1 MiB fails
+ * (G_IO_ERROR_MESSAGE_TOO_LARGE). A save never changes which profiles load.
  *
  * Saving is atomic (a new file renamed over the old one), the file is private (0600) and a
- * missing directory is created 0700. Saving is also refused (G_IO_ERROR_WRONG_ETAG) if the
+ * missing directory is created 0700. A save killed midway may leave its temporary file
+ * (`profiles.ini.XXXXXX`) next to the file; it is never deleted by the store, which cannot
+ * tell it from a copy the user made. Saving is also refused (G_IO_ERROR_WRONG_ETAG) if the
  * file changed on disk since it was last read or written: load again first.
  *
  * With `watching` on, edits made to the file by hand or by `portlightctl` are picked up:

@@ -812,6 +812,54 @@ pl_profile_set_key_value (PlProfile   *self,
   return TRUE;
 }
 
+/* Undoes the escapes of a key file string value (\s \n \t \r \\) as
+ * g_key_file_get_string() does, or returns NULL and sets @bad to the first invalid
+ * sequence: a backslash and the character after it, or a backslash alone at the end. */
+static char *
+unescape_value (const char  *raw,
+                char       **bad)
+{
+  g_autoptr(GString) out = g_string_sized_new (strlen (raw));
+
+  for (const char *p = raw; *p != '\0'; p++)
+    {
+      if (*p != '\\')
+        {
+          g_string_append_c (out, *p);
+          continue;
+        }
+
+      switch (p[1])
+        {
+        case 's':
+          g_string_append_c (out, ' ');
+          break;
+        case 'n':
+          g_string_append_c (out, '\n');
+          break;
+        case 't':
+          g_string_append_c (out, '\t');
+          break;
+        case 'r':
+          g_string_append_c (out, '\r');
+          break;
+        case '\\':
+          g_string_append_c (out, '\\');
+          break;
+        case '\0':
+          *bad = g_strdup ("\\");
+          return NULL;
+        default:
+          /* The whole character, for a readable message. */
+          *bad = g_strndup (p, g_utf8_next_char (p + 1) - p);
+          return NULL;
+        }
+      p++;
+    }
+
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
 /**
  * pl_profile_new_from_key_file:
  * @key_file: a #GKeyFile
@@ -849,7 +897,9 @@ pl_profile_new_from_key_file (GKeyFile   *key_file,
 
   for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
     {
+      g_autofree char *raw = NULL;
       g_autofree char *value = NULL;
+      g_autofree char *bad = NULL;
 
       if (!g_key_file_has_key (key_file, group, keys[i], NULL))
         {
@@ -861,25 +911,33 @@ pl_profile_new_from_key_file (GKeyFile   *key_file,
           continue;
         }
 
-      /* On a bad escape sequence GKeyFile may return a value and an error. */
-      value = g_key_file_get_string (key_file, group, keys[i], &error);
-      if (value == NULL || error != NULL)
+      /* The raw text, checked and unescaped here rather than by g_key_file_get_string():
+       * GLib 2.74 sets its GError twice (a warning) on some values with two bad escapes. */
+      raw = g_key_file_get_value (key_file, group, keys[i], NULL);
+      if (raw == NULL || !g_utf8_validate (raw, -1, NULL))
         {
-          /* A bad escape sequence or invalid UTF-8: show the raw text. */
-          g_autofree char *raw = g_key_file_get_value (key_file, group, keys[i], NULL);
+          g_ptr_array_add (problems,
+                           g_error_new (PL_ERROR, PL_ERROR_INVALID_ARGUMENT,
+                                        _("Profile “%s”: %s is not valid UTF-8"),
+                                        group, keys[i]));
+          continue;
+        }
 
-          if (raw != NULL && !g_utf8_validate (raw, -1, NULL))
+      value = unescape_value (raw, &bad);
+      if (value == NULL)
+        {
+          if (strcmp (bad, "\\") == 0)
             g_ptr_array_add (problems,
                              g_error_new (PL_ERROR, PL_ERROR_INVALID_ARGUMENT,
-                                          _("Profile “%s”: %s is not valid UTF-8"),
+                                          _("Profile “%s”: %s ends with an incomplete escape "
+                                            "sequence “\\”"),
                                           group, keys[i]));
           else
             g_ptr_array_add (problems,
                              g_error_new (PL_ERROR, PL_ERROR_INVALID_ARGUMENT,
-                                          _("Profile “%s”: %s “%s” has an invalid escape "
-                                            "sequence"),
-                                          group, keys[i], raw != NULL ? raw : ""));
-          g_clear_error (&error);
+                                          _("Profile “%s”: %s has an invalid escape sequence "
+                                            "“%s”"),
+                                          group, keys[i], bad));
           continue;
         }
 

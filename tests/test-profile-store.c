@@ -491,7 +491,10 @@ test_bad_values (void)
       "Description “two\nlines” contains a line break or another control character" },
     { "Description", "tab\\there",
       "Description “tab\there” contains a line break or another control character" },
-    { "Description", "bad \\q escape", "Description “bad \\q escape” has an invalid escape sequence" },
+    { "Description", "bad \\q escape", "Description has an invalid escape sequence “\\q”" },
+    { "Description", "two bad \\6\\", "Description has an invalid escape sequence “\\6”" },
+    { "Protocol", "\\6\\", "Protocol has an invalid escape sequence “\\6”" },
+    { "Protocol", "tcp\\", "Protocol ends with an incomplete escape sequence “\\”" },
   };
   static const char * const keys[] = {
     "Protocol", "InternalPort", "ExternalPort", "Lifetime", "Enabled", "Description",
@@ -985,6 +988,230 @@ test_port_clash_at_load (void)
   g_assert_cmpstr (item_name (store, 0), ==, "TCP 22");
   g_assert_cmpstr (item_name (store, 1), ==, "UDP 22");
   g_assert_cmpstr (item_name (store, 2), ==, "Both 80");
+}
+
+static void
+test_port_clash_names_earliest (void)
+{
+  g_autoptr(PlProfileStore) store = load_data ("[U]\nProtocol=udp\nInternalPort=5\n"
+                                               "[T]\nProtocol=tcp\nInternalPort=5\n"
+                                               "[B]\nProtocol=both\nInternalPort=5\n"
+                                               "[T6]\nProtocol=tcp\nInternalPort=6\n"
+                                               "[U6]\nProtocol=udp\nInternalPort=6\n"
+                                               "[B6]\nProtocol=both\nInternalPort=6\n");
+  g_autofree char *problems = problems_text (store);
+
+  g_test_summary ("A profile that clashes with two earlier ones names the first of them");
+
+  g_assert_cmpstr (problems, ==,
+                   "Profile “B”: InternalPort 5 (both) is already used by profile “U” (udp)\n"
+                   "Profile “B6”: InternalPort 6 (both) is already used by profile “T6” (tcp)\n");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (store)), ==, 4);
+}
+
+/* Loads @data, which must be refused as a whole, with a message containing @expected. */
+static void
+assert_refused (const char *data,
+                gssize      length,
+                const char *expected)
+{
+  g_autoptr(PlProfileStore) store = pl_profile_store_new (NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (pl_profile_store_load_from_data (store, data, length, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_test_message ("%s", error->message);
+  if (strstr (error->message, expected) == NULL)
+    g_error ("“%s” not in “%s”", expected, error->message);
+  g_assert_false (pl_profile_store_can_save (store, NULL));
+  g_clear_error (&error);
+  g_assert_null (pl_profile_store_to_data (store, NULL, &error));
+  g_assert_nonnull (error);
+}
+
+static void
+test_bare_carriage_return (void)
+{
+  g_test_summary ("A carriage return that does not end a line is refused with the line and "
+                  "the profile: GKeyFile would keep it in the value but drop it when writing "
+                  "the file back, so a save would change which profiles load");
+
+  /* From fuzz_profiles_keyfile: [A]'s protocol reads as "tcp\r", but as "tcp" once saved,
+   * when [A] would load and push [B] out as a port clash. */
+  assert_refused ("[A]\nProtocol=tcp\r\r\nInternalPort=22\n[B]\nProtocol=tcp\nInternalPort=22\n",
+                  -1, "line 2 (in profile “A”) has a carriage return that does not end the line");
+  assert_refused ("[A]\r\nProtocol=tcp\r\r\n[SH]", -1,
+                  "line 2 (in profile “A”) has a carriage return");
+  assert_refused ("# old\rMac\n[A]\nProtocol=tcp\nInternalPort=22\n", -1,
+                  "line 1 has a carriage return that does not end the line");
+  assert_refused ("[A]\rProtocol=tcp\rInternalPort=22\r", -1, "line 1 (in profile “A”)");
+  assert_refused ("[A]\nProtocol=t\rcp\nInternalPort=22\n", -1, "line 2 (in profile “A”)");
+  assert_refused ("[A]\nProtocol=tcp\nInternalPort=22\n[B\rC]\n", -1,
+                  "line 4 has a carriage return");
+  assert_refused ("[A]\r\r\nProtocol=tcp\nInternalPort=22\n", -1, "line 1 (in profile “A”)");
+  /* A Windows file cut between CR and LF. */
+  assert_refused ("[A]\r\nProtocol=tcp\r\nInternalPort=22\r", -1, "line 3 (in profile “A”)");
+
+  /* Windows line ends, with or without the last one, are line ends. */
+  {
+    g_autoptr(PlProfileStore) store = load_data ("[A]\r\nProtocol=tcp\r\nInternalPort=22\r\n"
+                                                 "\r\n[B]\r\nProtocol=udp\r\nInternalPort=22");
+    g_autofree char *problems = problems_text (store);
+
+    g_assert_cmpstr (problems, ==, "");
+    g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (store)), ==, 2);
+  }
+}
+
+static void
+test_byte_order_mark (void)
+{
+  static const char text[] = "# Profile\n\n[Café]\nProtocol=tcp\nInternalPort=8080\n";
+  g_autofree char *with_bom = g_strconcat ("\xef\xbb\xbf", text, NULL);
+  g_autoptr(PlProfileStore) store = load_data (with_bom);
+  g_autofree char *problems = problems_text (store);
+  g_autofree char *saved = NULL;
+  g_autofree char *two_boms = g_strconcat ("\xef\xbb\xbf\xef\xbb\xbf", text, NULL);
+  g_autofree char *path = default_path ();
+
+  g_test_summary ("A UTF-8 byte order mark at the start of the file is ignored, and a save "
+                  "writes the file without it and otherwise unchanged");
+
+  g_assert_cmpstr (problems, ==, "");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (store)), ==, 1);
+  g_assert_cmpstr (item_name (store, 0), ==, "Café");
+  saved = pl_profile_store_to_data (store, NULL, NULL);
+  g_assert_cmpstr (saved, ==, text);
+
+  /* Only one, and only at the start. */
+  assert_refused (two_boms, -1, "");
+  assert_refused ("[A]\nProtocol=tcp\nInternalPort=1\n\xef\xbb\xbf[B]\n", -1, "");
+
+  /* From a file, saved after a change. */
+  {
+    g_autoptr(PlProfileStore) from_file = pl_profile_store_new (path);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *written = NULL;
+
+    write_file (path, with_bom, -1);
+    pl_profile_store_load (from_file, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (pl_profile_store_set_enabled (from_file, "Café", FALSE, &error));
+    pl_profile_store_save (from_file, NULL, &error);
+    g_assert_no_error (error);
+    written = read_text (path);
+    g_assert_cmpstr (written, ==,
+                     "# Profile\n\n[Café]\nProtocol=tcp\nInternalPort=8080\nEnabled=false\n");
+  }
+}
+
+#define PROFILES_FILE_LIMIT (1024 * 1024)  /* MAX_FILE_SIZE in pl-profile-store.c */
+
+/* A file of exactly @size bytes: one profile, then comments. */
+static char *
+file_of_size (gsize size)
+{
+  GString *text = g_string_new ("[SSH]\nProtocol=tcp\nInternalPort=22\n");
+
+  while (text->len + 80 < size)
+    g_string_append (text, "# padding padding padding padding padding padding padding padding\n");
+  g_string_append (text, "#");
+  while (text->len + 1 < size)
+    g_string_append_c (text, '.');
+  g_string_append_c (text, '\n');
+  g_assert_cmpuint (text->len, ==, size);
+  return g_string_free (text, FALSE);
+}
+
+static void
+test_too_large (void)
+{
+  g_autofree char *path = default_path ();
+  g_autofree char *at_limit = file_of_size (PROFILES_FILE_LIMIT);
+  g_autofree char *over_limit = file_of_size (PROFILES_FILE_LIMIT + 1);
+
+  g_test_summary ("A profiles file over 1 MiB is refused with an error naming it and its "
+                  "size, and never overwritten; a save that would write more fails");
+
+  /* The limit itself loads. */
+  {
+    g_autoptr(PlProfileStore) store = load_data (at_limit);
+
+    g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (store)), ==, 1);
+  }
+  assert_refused (over_limit, -1, "(1048577 bytes), more than the 1.0\u00a0MiB a profiles "
+                                  "file may have");
+
+  /* From a file (not read whole), then as it grows on disk: never written over. */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(PlProfileStore) store = pl_profile_store_new (path);
+      g_autoptr(PlProfile) web = make_profile ("Web", PL_PROFILE_PROTOCOL_TCP, 80, 0);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) before = NULL;
+      g_autoptr(GBytes) after = NULL;
+      g_autoptr(GString) huge = g_string_new (over_limit);
+
+      if (i == 1)
+        while (huge->len < 20 * PROFILES_FILE_LIMIT)
+          g_string_append (huge, "# more\n");
+      write_file (path, huge->str, (gssize) huge->len);
+      before = read_bytes (path);
+
+      g_assert_false (pl_profile_store_load (store, NULL, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+      g_test_message ("%s", error->message);
+      g_assert_nonnull (strstr (error->message, path));
+      g_assert_nonnull (strstr (error->message, i == 0 ? "it is 1.0\u00a0MiB (1048577 bytes)"
+                                                       : "it is 20.0\u00a0MiB"));
+      g_clear_error (&error);
+      g_assert_cmpuint (pl_profile_store_get_problems (store)->len, ==, 1);
+      g_assert_false (pl_profile_store_add (store, web, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+      g_clear_error (&error);
+      g_assert_false (pl_profile_store_save (store, NULL, &error));
+      g_assert_nonnull (error);
+      after = read_bytes (path);
+      g_assert_true (g_bytes_equal (before, after));
+    }
+
+  /* Growing past the limit in memory: the save fails, the file and the changes stay. */
+  {
+    g_autoptr(PlProfileStore) store = pl_profile_store_new (path);
+    g_autoptr(PlProfileStore) again = pl_profile_store_new (path);
+    g_autoptr(PlProfile) big = make_profile ("Big", PL_PROFILE_PROTOCOL_UDP, 9, 0);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) before = NULL;
+    g_autoptr(GBytes) after = NULL;
+    g_autofree char *description = g_strnfill (PROFILES_FILE_LIMIT, 'x');
+
+    write_file (path, "[SSH]\nProtocol=tcp\nInternalPort=22\n", -1);
+    pl_profile_store_load (store, NULL, &error);
+    g_assert_no_error (error);
+    before = read_bytes (path);
+
+    pl_profile_set_description (big, description);
+    g_assert_true (pl_profile_store_add (store, big, &error));
+    g_assert_false (pl_profile_store_save (store, NULL, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
+    g_test_message ("%s", error->message);
+    g_assert_nonnull (strstr (error->message, path));
+    g_clear_error (&error);
+    g_assert_null (pl_profile_store_to_data (store, NULL, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
+    g_clear_error (&error);
+    after = read_bytes (path);
+    g_assert_true (g_bytes_equal (before, after));
+    g_assert_nonnull (pl_profile_store_lookup (store, "Big"));
+
+    /* Once it fits again, it saves. */
+    g_assert_true (pl_profile_store_remove (store, "Big", &error));
+    pl_profile_store_save (store, NULL, &error);
+    g_assert_no_error (error);
+    pl_profile_store_load (again, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (again)), ==, 1);
+  }
 }
 
 static void
@@ -1514,6 +1741,10 @@ main (int   argc,
   g_test_add_func ("/pl/profile-store/duplicate-names", test_duplicate_names);
   g_test_add_func ("/pl/profile-store/duplicate-keys", test_duplicate_keys);
   g_test_add_func ("/pl/profile-store/port-clash-at-load", test_port_clash_at_load);
+  g_test_add_func ("/pl/profile-store/port-clash-names-earliest", test_port_clash_names_earliest);
+  g_test_add_func ("/pl/profile-store/bare-carriage-return", test_bare_carriage_return);
+  g_test_add_func ("/pl/profile-store/byte-order-mark", test_byte_order_mark);
+  g_test_add_func ("/pl/profile-store/too-large", test_too_large);
   g_test_add_func ("/pl/profile-store/add-refused", test_add_refused);
   g_test_add_func ("/pl/profile-store/remove", test_remove);
   g_test_add_func ("/pl/profile-store/replace", test_replace);

@@ -553,6 +553,71 @@ test_key_file_defaults_and_missing (void)
     g_assert_error (((GError *) problems->pdata[i]), PL_ERROR, PL_ERROR_INVALID_ARGUMENT);
 }
 
+static void
+test_key_file_escapes (void)
+{
+  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+  static const struct {
+    const char *raw;      /* Description= in the file */
+    const char *value;    /* what loads, or NULL */
+    const char *message;  /* the one problem, or NULL */
+  } cases[] = {
+    { "a\\sb\\\\c", "a b\\c", NULL },
+    { "\\s\\slead", "  lead", NULL },
+    { "plain “text”", "plain “text”", NULL },
+    { "bad \\q escape", NULL, "Profile “P”: Description has an invalid escape sequence “\\q”" },
+    /* GLib 2.74's g_key_file_get_string() sets its GError twice on these (a warning). */
+    { "\\6\\", NULL, "Profile “P”: Description has an invalid escape sequence “\\6”" },
+    { "\\x41\\6\\", NULL, "Profile “P”: Description has an invalid escape sequence “\\x”" },
+    { "ok\\", NULL, "Profile “P”: Description ends with an incomplete escape sequence “\\”" },
+    { "\\é", NULL, "Profile “P”: Description has an invalid escape sequence “\\é”" },
+    { "\\\\\\", NULL, "Profile “P”: Description ends with an incomplete escape sequence “\\”" },
+  };
+
+  g_test_summary ("Escape sequences in values are checked before they are undone: one "
+                  "problem naming the first bad sequence, never a GLib warning");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+      g_autoptr(PlProfile) profile = NULL;
+      g_autofree char *data = g_strdup_printf ("[P]\nProtocol=tcp\nInternalPort=1\n"
+                                               "Description=%s\n", cases[i].raw);
+
+      g_test_message ("Description=%s", cases[i].raw);
+      g_assert_true (g_key_file_load_from_data (key_file, data, -1, G_KEY_FILE_NONE, NULL));
+      profile = pl_profile_new_from_key_file (key_file, "P", problems);
+
+      if (cases[i].message == NULL)
+        {
+          g_assert_cmpuint (problems->len, ==, 0);
+          g_assert_nonnull (profile);
+          g_assert_cmpstr (pl_profile_get_description (profile), ==, cases[i].value);
+        }
+      else
+        {
+          g_assert_null (profile);
+          g_assert_cmpuint (problems->len, ==, 1);
+          g_assert_error ((GError *) problems->pdata[0], PL_ERROR, PL_ERROR_INVALID_ARGUMENT);
+          g_assert_cmpstr (((GError *) problems->pdata[0])->message, ==, cases[i].message);
+        }
+    }
+
+  /* The fuzzer's find, in the protocol. */
+  {
+    g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+    g_autoptr(PlProfile) profile = NULL;
+
+    g_assert_true (g_key_file_load_from_data (key_file, "[a]\nProtocol=\\6\\\nInternalPort=1\n",
+                                              -1, G_KEY_FILE_NONE, NULL));
+    profile = pl_profile_new_from_key_file (key_file, "a", problems);
+    g_assert_null (profile);
+    g_assert_cmpuint (problems->len, ==, 1);
+    g_assert_cmpstr (((GError *) problems->pdata[0])->message, ==,
+                     "Profile “a”: Protocol has an invalid escape sequence “\\6”");
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -572,6 +637,7 @@ main (int   argc,
   g_test_add_func ("/pl/profile/key-values/apply", test_key_values_apply);
   g_test_add_func ("/pl/profile/key-file/round-trip", test_key_file_round_trip);
   g_test_add_func ("/pl/profile/key-file/defaults-and-missing", test_key_file_defaults_and_missing);
+  g_test_add_func ("/pl/profile/key-file/escapes", test_key_file_escapes);
 
   return g_test_run ();
 }

@@ -30,16 +30,6 @@ fuzz_log_writer (GLogLevelFlags   log_level,
 {
   if (log_level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
     {
-      /* Known GLib 2.74 bug, not ours: g_key_file_get_string() on a value with two bad
-       * escapes ("\\6\\" at the end of a line) sets its GError twice and warns. Harmless
-       * for the caller (it gets the first error); corpus/profiles_keyfile/glib-double-escape
-       * keeps it covered. */
-      for (gsize i = 0; i < n_fields; i++)
-        if (g_strcmp0 (fields[i].key, "MESSAGE") == 0 && fields[i].length < 0
-            && strstr (fields[i].value, "GError set over the top") != NULL
-            && strstr (fields[i].value, "overwriting error message was: Key file contains") != NULL)
-          return G_LOG_WRITER_HANDLED;
-
       g_log_writer_standard_streams (log_level, fields, n_fields, user_data);
       abort ();
     }
