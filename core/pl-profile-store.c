@@ -1616,6 +1616,16 @@ pl_profile_store_set_watching (PlProfileStore *self,
 
   if (watching)
     {
+      g_autoptr(GFile) folder = g_file_get_parent (self->file);
+      g_autofree char *folder_path = folder != NULL ? g_file_get_path (folder) : NULL;
+
+      /* GLib watches a file in a missing folder by polling it every 4 s, which would wake an
+       * idle engine all day: create the (private) folder first, as a save would, so that the
+       * watch is a plain inotify one. Failing that, polling still works. */
+      if (folder_path != NULL && g_mkdir_with_parents (folder_path, 0700) != 0)
+        g_debug ("Cannot create %s (%s): watching it by polling", folder_path,
+                 g_strerror (errno));
+
       /* The monitor reports on the thread-default context, which is the store's. */
       self->monitor = g_file_monitor_file (self->file, G_FILE_MONITOR_NONE, NULL, &error);
       if (self->monitor == NULL)

@@ -35,6 +35,7 @@ struct _PlApplication
   PlTray           *tray;
   PlProfileDialog  *window;             /* weak */
   GFileMonitor     *autostart_monitor;
+  gboolean          autostart_folder_watched;
   guint             sigterm_id;
   guint             sigint_id;
   gboolean          held;
@@ -242,14 +243,57 @@ autostart_change_state_cb (GSimpleAction *action,
   pl_tray_menu_set_autostart (self->menu, pl_autostart_is_enabled ());
 }
 
+static void arm_autostart_monitor (PlApplication *self);
+
 static void
 autostart_file_changed_cb (PlApplication *self)
 {
   GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), "autostart");
   gboolean enabled = pl_autostart_is_enabled ();
 
+  /* The autostart folder came or went: watch the right thing (see below). */
+  arm_autostart_monitor (self);
   g_simple_action_set_state (G_SIMPLE_ACTION (action), g_variant_new_boolean (enabled));
   pl_tray_menu_set_autostart (self->menu, enabled);
+}
+
+/* Follow the autostart entry, edited by hand or by another instance. GLib watches a file in a
+ * missing folder by polling every 4 s, which would wake an idle tray 15 times a minute: while
+ * $XDG_CONFIG_HOME/autostart does not exist, watch its parent folder instead (one inotify
+ * watch, no polling), and switch to the file once the folder appears. */
+static void
+arm_autostart_monitor (PlApplication *self)
+{
+  g_autofree char *path = pl_autostart_get_path ();
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFile) folder = g_file_get_parent (file);
+  gboolean folder_exists = g_file_query_exists (folder, NULL);
+  GFileMonitor *monitor;
+
+  if (self->autostart_monitor != NULL && folder_exists == self->autostart_folder_watched)
+    return;
+
+  if (self->autostart_monitor != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->autostart_monitor, self);
+      g_file_monitor_cancel (self->autostart_monitor);
+      g_clear_object (&self->autostart_monitor);
+    }
+
+  if (folder_exists)
+    monitor = g_file_monitor_file (file, G_FILE_MONITOR_NONE, NULL, NULL);
+  else
+    {
+      g_autoptr(GFile) config = g_file_get_parent (folder);
+
+      monitor = g_file_monitor_directory (config, G_FILE_MONITOR_NONE, NULL, NULL);
+    }
+
+  self->autostart_folder_watched = folder_exists;
+  self->autostart_monitor = monitor;
+  if (monitor != NULL)
+    g_signal_connect_object (monitor, "changed", G_CALLBACK (autostart_file_changed_cb), self,
+                             G_CONNECT_SWAPPED);
 }
 
 static void
@@ -374,8 +418,6 @@ pl_application_startup (GApplication *application)
   PlApplication *self = PL_APPLICATION (application);
   g_autoptr(GInetAddress) gateway = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GFile) autostart_file = NULL;
-  g_autofree char *autostart_path = NULL;
   const char *icon_dir = g_getenv ("PORTLIGHT_ICON_DIR");
   const GActionEntry entries[] = {
     { "copy-address", copy_address_cb, NULL, NULL, NULL },
@@ -425,12 +467,7 @@ pl_application_startup (GApplication *application)
   g_signal_connect_object (self->tray, "notify::availability", G_CALLBACK (availability_cb),
                            self, G_CONNECT_SWAPPED);
 
-  autostart_path = pl_autostart_get_path ();
-  autostart_file = g_file_new_for_path (autostart_path);
-  self->autostart_monitor = g_file_monitor_file (autostart_file, G_FILE_MONITOR_NONE, NULL, NULL);
-  if (self->autostart_monitor != NULL)
-    g_signal_connect_object (self->autostart_monitor, "changed",
-                             G_CALLBACK (autostart_file_changed_cb), self, G_CONNECT_SWAPPED);
+  arm_autostart_monitor (self);
 
   self->sigterm_id = g_unix_signal_add (SIGTERM, unix_signal_cb, self);
   self->sigint_id = g_unix_signal_add (SIGINT, unix_signal_cb, self);
