@@ -436,6 +436,28 @@ cmd_list (Ctx   *ctx,
   return PL_EXIT_OK;
 }
 
+/* The options of a command that takes one profile NAME, and that NAME: exactly one. */
+static int
+parse_name_options (Ctx                 *ctx,
+                    const GOptionEntry  *entries,
+                    const char          *summary,
+                    int                 *argc,
+                    char              ***argv)
+{
+  int status;
+
+  ctx->parameters = _("NAME");
+  status = parse_options (ctx, entries, summary, argc, argv);
+  if (status != PL_EXIT_OK)
+    return status;
+  if (*argc < 2)
+    return usage_error (ctx, _("Missing NAME"));
+  if (*argc > 2)
+    return usage_error (ctx, _("Unexpected argument “%s”"), (*argv)[2]);
+
+  return PL_EXIT_OK;
+}
+
 static int
 cmd_show (Ctx   *ctx,
           int    argc,
@@ -446,14 +468,9 @@ cmd_show (Ctx   *ctx,
   const char *description;
   int status;
 
-  ctx->parameters = _("NAME");
-  status = parse_options (ctx, NULL, _("Show one profile."), &argc, &argv);
+  status = parse_name_options (ctx, NULL, _("Show one profile."), &argc, &argv);
   if (status != PL_EXIT_OK)
     return status;
-  if (argc < 2)
-    return usage_error (ctx, _("Missing NAME"));
-  if (argc > 2)
-    return usage_error (ctx, _("Unexpected argument “%s”"), argv[2]);
 
   status = open_store (ctx);
   if (status != PL_EXIT_OK)
@@ -596,15 +613,11 @@ cmd_edit (Ctx   *ctx,
     G_OPTION_ENTRY_NULL
   };
 
-  ctx->parameters = _("NAME");
-  status = parse_options (ctx, entries, _("Change a profile: only the values given change."),
-                          &argc, &argv);
+  status = parse_name_options (ctx, entries,
+                               _("Change a profile: only the values given change."),
+                               &argc, &argv);
   if (status != PL_EXIT_OK)
     return status;
-  if (argc < 2)
-    return usage_error (ctx, _("Missing NAME"));
-  if (argc > 2)
-    return usage_error (ctx, _("Unexpected argument “%s”"), argv[2]);
   if (enabled && disabled)
     return usage_error (ctx, _("--enabled and --disabled cannot be used together"));
   if (!udp && !tcp && !both && !enabled && !disabled && lifetime == NULL && description == NULL
@@ -657,14 +670,9 @@ cmd_remove (Ctx   *ctx,
   g_autoptr(GError) error = NULL;
   int status;
 
-  ctx->parameters = _("NAME");
-  status = parse_options (ctx, NULL, _("Remove a profile."), &argc, &argv);
+  status = parse_name_options (ctx, NULL, _("Remove a profile."), &argc, &argv);
   if (status != PL_EXIT_OK)
     return status;
-  if (argc < 2)
-    return usage_error (ctx, _("Missing NAME"));
-  if (argc > 2)
-    return usage_error (ctx, _("Unexpected argument “%s”"), argv[2]);
 
   status = open_store (ctx);
   if (status != PL_EXIT_OK)
@@ -708,17 +716,12 @@ cmd_set_enabled (Ctx      *ctx,
   PlProfile *profile;
   int status;
 
-  ctx->parameters = _("NAME");
-  status = parse_options (ctx, NULL,
-                          enabled ? _("Enable a profile: its mapping is kept open.")
-                                  : _("Disable a profile: its mapping is removed."),
-                          &argc, &argv);
+  status = parse_name_options (ctx, NULL,
+                               enabled ? _("Enable a profile: its mapping is kept open.")
+                                       : _("Disable a profile: its mapping is removed."),
+                               &argc, &argv);
   if (status != PL_EXIT_OK)
     return status;
-  if (argc < 2)
-    return usage_error (ctx, _("Missing NAME"));
-  if (argc > 2)
-    return usage_error (ctx, _("Unexpected argument “%s”"), argv[2]);
 
   status = open_store (ctx);
   if (status != PL_EXIT_OK)
