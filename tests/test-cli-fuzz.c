@@ -13,6 +13,7 @@
 
 #include "pl-core.h"
 #include "pl-fake-gateway.h"
+#include "pl-test-sample.h"
 
 /* portlightctl (its path in $PORTLIGHTCTL) is run with seeded random argument vectors. Every
  * run must end by itself with one of the documented exit codes 0-6 (app/cli/pl-cli.h), never
@@ -30,6 +31,9 @@
 #define N_RUNS       500
 #define STOP_AFTER_S 2
 #define KILL_AFTER_S 20
+#define BATCH        50
+/* Runs at a time: they mostly wait. Fewer under the sanitizers, where each start costs CPU. */
+#define PARALLEL     (PL_TEST_SANITIZED ? 4 : 8)
 
 static const char *portlightctl;
 
@@ -91,77 +95,108 @@ bytes_to_string (GBytes *bytes)
   return g_strndup (data != NULL ? data : "", len);
 }
 
-/* Runs portlightctl with @args (NULL-terminated, without argv[0]) while the main context keeps
- * turning (for an in-process fake gateway). Still running after @stop_after_s, it gets SIGINT
- * (Ctrl-C); after KILL_AFTER_S more, SIGKILL (a hang). */
-static Run *
-run_cli (const char * const *args,
-         guint               stop_after_s)
+/* One portlightctl process. Still running after @stop_after_s, it gets SIGINT (Ctrl-C); after
+ * KILL_AFTER_S more, SIGKILL (a hang). Several can run at once: each keeps its own flags. */
+typedef struct
+{
+  GSubprocess *process;
+  Communicate  c;
+  gboolean     stop_due;
+  gboolean     kill_due;
+  guint        stop_id;
+  guint        kill_id;
+  gint64       start;
+  Run         *run;
+} Job;
+
+static Job *
+job_start (const char * const *args,
+           guint               stop_after_s)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GError) error = NULL;
-  Communicate c = { 0, };
-  gboolean stop_due = FALSE;
-  gboolean kill_due = FALSE;
-  guint stop_id;
-  guint kill_id;
-  gint64 start = g_get_monotonic_time ();
-  Run *run = g_new0 (Run, 1);
+  g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
+  Job *job = g_new0 (Job, 1);
+
+  job->start = g_get_monotonic_time ();
+  job->run = g_new0 (Run, 1);
 
   g_ptr_array_add (argv, (gpointer) portlightctl);
   for (gsize i = 0; args[i] != NULL; i++)
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
 
-  process = g_subprocess_newv ((const char * const *) argv->pdata,
-                               G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                               G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  job->process = g_subprocess_newv ((const char * const *) argv->pdata,
+                                    G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                    G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                    G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
   g_assert_no_error (error);
 
-  stop_id = g_timeout_add_seconds (stop_after_s, flag_cb, &stop_due);
-  kill_id = g_timeout_add_seconds (stop_after_s + KILL_AFTER_S, flag_cb, &kill_due);
+  job->stop_id = g_timeout_add_seconds (stop_after_s, flag_cb, &job->stop_due);
+  job->kill_id = g_timeout_add_seconds (stop_after_s + KILL_AFTER_S, flag_cb, &job->kill_due);
   /* An empty stdin, closed at once: nothing may wait for input. */
-  {
-    g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
+  g_subprocess_communicate_async (job->process, empty, NULL, communicate_cb, &job->c);
+  return job;
+}
 
-    g_subprocess_communicate_async (process, empty, NULL, communicate_cb, &c);
-  }
-
-  while (!c.done)
+/* Sends the signals that are due; TRUE once the process has ended and its output is in. */
+static gboolean
+job_poll (Job *job)
+{
+  if (job->stop_due && !job->run->stopped)
     {
-      g_main_context_iteration (NULL, TRUE);
-      if (stop_due && !run->stopped)
-        {
-          /* Still running: a command that keeps mappings, stopped as with Ctrl-C. */
-          run->stopped = TRUE;
-          g_subprocess_send_signal (process, SIGINT);
-        }
-      if (kill_due && !run->hung)
-        {
-          run->hung = TRUE;
-          g_subprocess_force_exit (process);
-        }
+      /* Still running: a command that keeps mappings, stopped as with Ctrl-C. */
+      job->run->stopped = TRUE;
+      g_subprocess_send_signal (job->process, SIGINT);
     }
-  if (!stop_due)
-    g_source_remove (stop_id);
-  if (!kill_due)
-    g_source_remove (kill_id);
+  if (job->kill_due && !job->run->hung)
+    {
+      job->run->hung = TRUE;
+      g_subprocess_force_exit (job->process);
+    }
+  return job->c.done;
+}
 
-  g_assert_no_error (c.error);
-  g_subprocess_wait (process, NULL, &error);
+static Run *
+job_finish (Job *job)
+{
+  g_autoptr(GError) error = NULL;
+  Run *run = job->run;
+
+  if (!job->stop_due)
+    g_source_remove (job->stop_id);
+  if (!job->kill_due)
+    g_source_remove (job->kill_id);
+
+  g_assert_no_error (job->c.error);
+  g_subprocess_wait (job->process, NULL, &error);
   g_assert_no_error (error);
 
-  run->seconds = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
-  run->exited = g_subprocess_get_if_exited (process);
-  run->status = run->exited ? g_subprocess_get_exit_status (process)
-                            : g_subprocess_get_term_sig (process);
-  run->out = bytes_to_string (c.out);
-  run->err = bytes_to_string (c.err);
-  g_clear_pointer (&c.out, g_bytes_unref);
-  g_clear_pointer (&c.err, g_bytes_unref);
+  run->seconds = (g_get_monotonic_time () - job->start) / (double) G_USEC_PER_SEC;
+  run->exited = g_subprocess_get_if_exited (job->process);
+  run->status = run->exited ? g_subprocess_get_exit_status (job->process)
+                            : g_subprocess_get_term_sig (job->process);
+  run->out = bytes_to_string (job->c.out);
+  run->err = bytes_to_string (job->c.err);
+  g_clear_pointer (&job->c.out, g_bytes_unref);
+  g_clear_pointer (&job->c.err, g_bytes_unref);
+  g_object_unref (job->process);
+  g_free (job);
 
   return run;
+}
+
+/* Runs portlightctl with @args (NULL-terminated, without argv[0]) while the main context keeps
+ * turning (for an in-process fake gateway). */
+static Run *
+run_cli (const char * const *args,
+         guint               stop_after_s)
+{
+  Job *job = job_start (args, stop_after_s);
+
+  while (!job_poll (job))
+    g_main_context_iteration (NULL, TRUE);
+  return job_finish (job);
 }
 
 /* The random vectors. */
@@ -476,46 +511,73 @@ test_random_vectors (void)
   rand = g_rand_new_with_seed (seed);
   g_test_message ("seed 0x%x (set PORTLIGHT_CLI_FUZZ_SEED to change it)", seed);
 
-  for (guint n = 0; n < N_RUNS; n++)
+  /* In batches of 50 with fresh profiles files (vectors may have removed or broken them),
+   * PARALLEL runs at a time within a batch: most runs wait (on a refused or silent gateway,
+   * or for their SIGINT), so the batch takes about as long as its slowest run. */
+  for (guint batch = 0; batch < N_RUNS; batch += BATCH)
     {
-      g_autoptr(GPtrArray) vector = NULL;
-      g_autoptr(Run) run = NULL;
-      g_autofree char *text = NULL;
+      g_autoptr(GPtrArray) vectors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+      Job *jobs[PARALLEL] = { NULL, };
+      guint job_vector[PARALLEL] = { 0, };
+      guint next = 0;
+      guint n_done = 0;
 
-      /* Now and then, fresh profiles files (vectors may have removed or broken them). */
-      if (n % 50 == 0)
+      seed_profiles (file_a);
+      seed_profiles (file_b);
+      for (guint n = batch; n < batch + BATCH && n < N_RUNS; n++)
+        g_ptr_array_add (vectors, n % 2 == 0 ? random_vector (rand, n, file_a, file_b)
+                                             : structured_vector (rand, n, file_a, file_b));
+
+      while (n_done < vectors->len)
         {
-          seed_profiles (file_a);
-          seed_profiles (file_b);
+          for (guint slot = 0; slot < PARALLEL; slot++)
+            if (jobs[slot] == NULL && next < vectors->len)
+              {
+                GPtrArray *vector = g_ptr_array_index (vectors, next);
+
+                job_vector[slot] = next++;
+                jobs[slot] = job_start ((const char * const *) vector->pdata, STOP_AFTER_S);
+              }
+          g_main_context_iteration (NULL, TRUE);
+
+          for (guint slot = 0; slot < PARALLEL; slot++)
+            {
+              g_autoptr(Run) run = NULL;
+              g_autofree char *text = NULL;
+
+              if (jobs[slot] == NULL || !job_poll (jobs[slot]))
+                continue;
+              run = job_finish (g_steal_pointer (&jobs[slot]));
+              n_done++;
+              text = describe_vector (g_ptr_array_index (vectors, job_vector[slot]));
+              slowest = MAX (slowest, run->seconds);
+
+              /* A command still busy after 2 s (a --keep, a run, a long --timeout from the
+               * vector) that Ctrl-C ends the default way is not a crash; any other signal
+               * is. */
+              if (!run->exited && run->stopped && run->status == SIGINT)
+                {
+                  n_interrupted++;
+                  continue;
+                }
+              if (!run->exited || run->hung)
+                g_error ("%s: killed by signal %d%s\nstderr: %s", text, run->status,
+                         run->hung ? " (hung: SIGKILL after SIGINT)" : "", run->err);
+              if (run->status < 0 || run->status > 6)
+                g_error ("%s: exit status %d is not documented\nstderr: %s", text, run->status,
+                         run->err);
+              if (strstr (run->err, "CRITICAL") != NULL ||
+                  strstr (run->err, "WARNING **") != NULL ||
+                  strstr (run->err, "Sanitizer") != NULL ||
+                  strstr (run->err, "runtime error") != NULL)
+                g_error ("%s: exit %d with a warning or report:\n%s", text, run->status,
+                         run->err);
+
+              counts[run->status]++;
+              if (run->stopped)
+                n_stopped++;
+            }
         }
-
-      if (n % 2 == 0)
-        vector = random_vector (rand, n, file_a, file_b);
-      else
-        vector = structured_vector (rand, n, file_a, file_b);
-      text = describe_vector (vector);
-      run = run_cli ((const char * const *) vector->pdata, STOP_AFTER_S);
-      slowest = MAX (slowest, run->seconds);
-
-      /* A command still busy after 2 s (a --keep, a run, a long --timeout from the vector)
-       * that Ctrl-C ends the default way is not a crash; any other signal is. */
-      if (!run->exited && run->stopped && run->status == SIGINT)
-        {
-          n_interrupted++;
-          continue;
-        }
-      if (!run->exited || run->hung)
-        g_error ("%s: killed by signal %d%s\nstderr: %s", text, run->status,
-                 run->hung ? " (hung: SIGKILL after SIGINT)" : "", run->err);
-      if (run->status < 0 || run->status > 6)
-        g_error ("%s: exit status %d is not documented\nstderr: %s", text, run->status, run->err);
-      if (strstr (run->err, "CRITICAL") != NULL || strstr (run->err, "WARNING **") != NULL ||
-          strstr (run->err, "Sanitizer") != NULL || strstr (run->err, "runtime error") != NULL)
-        g_error ("%s: exit %d with a warning or report:\n%s", text, run->status, run->err);
-
-      counts[run->status]++;
-      if (run->stopped)
-        n_stopped++;
     }
 
   g_test_message ("%u runs: exit 0: %u, 1: %u, 2: %u, 3: %u, 4: %u, 5: %u, 6: %u; after SIGINT "
