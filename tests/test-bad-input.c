@@ -396,7 +396,21 @@ short_reply (guint8  opcode,
 static PlError
 error_for_result (guint result)
 {
-  return result >= 1 && result <= 5 ? (PlError) result : PL_ERROR_UNKNOWN_RESULT;
+  switch (result)
+    {
+    case PL_NATPMP_RESULT_UNSUPPORTED_VERSION:
+      return PL_ERROR_UNSUPPORTED_VERSION;
+    case PL_NATPMP_RESULT_NOT_AUTHORIZED:
+      return PL_ERROR_NOT_AUTHORIZED;
+    case PL_NATPMP_RESULT_NETWORK_FAILURE:
+      return PL_ERROR_NETWORK_FAILURE;
+    case PL_NATPMP_RESULT_OUT_OF_RESOURCES:
+      return PL_ERROR_OUT_OF_RESOURCES;
+    case PL_NATPMP_RESULT_UNSUPPORTED_OPCODE:
+      return PL_ERROR_UNSUPPORTED_OPCODE;
+    default:
+      return PL_ERROR_UNKNOWN_RESULT;
+    }
 }
 
 static const char *
@@ -708,7 +722,7 @@ check_result_codes_parsed (Kind kind)
         n_wrong++;
       if (result != 0)
         {
-          g_autoptr(GError) mapped = pl_error_new_from_result (reply.result, "192.0.2.9");
+          g_autoptr(GError) mapped = pl_natpmp_error_new (reply.result, "192.0.2.9");
 
           if (!g_error_matches (mapped, PL_ERROR, (gint) error_for_result (result)))
             n_wrong++;

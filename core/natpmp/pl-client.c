@@ -500,7 +500,7 @@ accept_reply (PlClient            *self,
 
   if (reply->result != PL_NATPMP_RESULT_SUCCESS)
     {
-      finish_current (self, pl_error_new_from_result (reply->result, self->gateway_string),
+      finish_current (self, pl_natpmp_error_new (reply->result, self->gateway_string),
                       NULL);
       return;
     }

@@ -148,4 +148,10 @@ gboolean pl_natpmp_parse_request                  (const guint8    *data,
  * an address sits behind another NAT (PMP-37). */
 gboolean pl_natpmp_address_is_double_nat         (const guint8  address[4]);
 
+/* A GError for a non-zero NAT-PMP result code, with a plain, actionable, translated message
+ * that names @gateway (e.g. "192.168.1.1"). Codes outside 1-5 give PL_ERROR_UNKNOWN_RESULT.
+ * (pl-natpmp-error.c) */
+GError  *pl_natpmp_error_new                      (guint          result_code,
+                                                   const char    *gateway);
+
 G_END_DECLS
