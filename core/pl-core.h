@@ -15,6 +15,8 @@
 #include "pl-gateway.h"
 #include "pl-client.h"
 #include "pl-port-mapper.h"
+#include "pl-pcp.h"
+#include "pl-pcp-client.h"
 #include "pl-mapping.h"
 #include "pl-session.h"
 #include "pl-profile.h"

@@ -1,4 +1,4 @@
-/* pl-retransmit.c: pure RFC 6886 retransmission schedule
+/* pl-retransmit.c: pure RFC 6886 and RFC 6887 retransmission schedules
  *
  * Copyright 2026 The Portlight authors
  *
@@ -15,7 +15,13 @@
  * refresh() ran, so a slightly late wake-up does not stretch the schedule. After a long stall
  * (a suspend), sends are still spaced at least one initial interval apart rather than fired in
  * a burst. All arithmetic saturates at G_MAXINT64 microseconds, so huge intervals or attempt
- * counts never wrap. */
+ * counts never wrap.
+ *
+ * PCP (pl_retransmit_init_pcp()) follows RFC 3315 section 14 instead: each RT depends on the
+ * previous, randomised one, so the times cannot be computed from @start; the next send is due
+ * RT after the send just made. The jitter comes from a small generator (splitmix64) whose
+ * state lives in the struct, seeded by the caller: no global random state, and a copy of a
+ * schedule (as the client makes to count planned sends) replays exactly the same times. */
 
 #define US_PER_MS G_GINT64_CONSTANT (1000)
 
@@ -51,6 +57,21 @@ offset_us (guint initial_ms,
   return (gint64) (initial_us * factor);
 }
 
+/* splitmix64: a uniform RAND in [-0.1, +0.1) from the top 53 bits of the next output. */
+static double
+next_rand (guint64 *state)
+{
+  guint64 z;
+
+  *state += G_GUINT64_CONSTANT (0x9e3779b97f4a7c15);
+  z = *state;
+  z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
+  z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94d049bb133111eb);
+  z ^= z >> 31;
+
+  return -0.1 + 0.2 * ((double) (z >> 11) / (double) (G_GUINT64_CONSTANT (1) << 53));
+}
+
 /**
  * pl_retransmit_init:
  * @self: a #PlRetransmit
@@ -76,6 +97,9 @@ pl_retransmit_init (PlRetransmit *self,
   self->initial_ms = initial_ms != 0 ? initial_ms : PL_RETRANSMIT_INITIAL_MS;
   self->max_attempts = max_attempts != 0 ? max_attempts : PL_RETRANSMIT_MAX_ATTEMPTS;
   self->attempts = 0;
+  self->kind = PL_RETRANSMIT_KIND_NATPMP;
+  self->rt = 0;
+  self->rand_state = 0;
 
   if (timeout_ms != 0)
     self->deadline = add_saturating (now, (gint64) timeout_ms * US_PER_MS);
@@ -108,6 +132,15 @@ pl_retransmit_refresh (PlRetransmit *self,
 
   if (now < self->next)
     return PL_RETRANSMIT_WAIT;
+
+  if (self->kind == PL_RETRANSMIT_KIND_PCP)
+    {
+      if (self->attempts < G_MAXUINT)
+        self->attempts++;
+      self->rt = pl_retransmit_pcp_next_rt (self->rt, next_rand (&self->rand_state));
+      self->next = add_saturating (now, self->rt);
+      return PL_RETRANSMIT_SEND;
+    }
 
   if (self->attempts >= self->max_attempts)
     return PL_RETRANSMIT_TIMEOUT;
@@ -168,10 +201,161 @@ pl_retransmit_get_total_ms (const PlRetransmit *self)
 
   g_return_val_if_fail (self != NULL, 0);
 
+  if (self->kind == PL_RETRANSMIT_KIND_PCP)
+    {
+      if (self->deadline == G_MAXINT64)
+        return G_MAXUINT;
+      return (guint) MIN ((self->deadline - self->start) / US_PER_MS, (gint64) G_MAXUINT);
+    }
+
   total_ms = offset_us (self->initial_ms, self->max_attempts) / US_PER_MS;
 
   if (self->deadline != G_MAXINT64)
     total_ms = MIN (total_ms, (self->deadline - self->start) / US_PER_MS);
 
   return (guint) MIN (total_ms, (gint64) G_MAXUINT);
+}
+
+/**
+ * pl_retransmit_init_pcp:
+ * @self: a #PlRetransmit
+ * @now: the time of the first send, in microseconds
+ * @timeout_ms: an overall bound from @now in milliseconds, 0 for none (never give up)
+ * @seed: seeds the jitter; the same seed gives the same schedule
+ *
+ * Starts a PCP schedule (RFC 6887 section 8.1.1): IRT 3 s, doubling with RAND in
+ * [-0.1, +0.1], capped at MRT 1024 s (+RAND), MRC 0 and MRD 0. The first
+ * pl_retransmit_refresh() at or after @now returns %PL_RETRANSMIT_SEND.
+ */
+void
+pl_retransmit_init_pcp (PlRetransmit *self,
+                        gint64        now,
+                        guint         timeout_ms,
+                        guint32       seed)
+{
+  g_return_if_fail (self != NULL);
+
+  pl_retransmit_init (self, now, PL_RETRANSMIT_PCP_IRT_MS, 1, timeout_ms);
+  self->kind = PL_RETRANSMIT_KIND_PCP;
+  self->max_attempts = 0;
+  self->rt = 0;
+  self->rand_state = seed;
+}
+
+/**
+ * pl_retransmit_pcp_next_rt:
+ * @prev_rt_us: the previous RT in microseconds, 0 (or less) before the first send
+ * @rand: RAND, in [-0.1, +0.1] (clamped; NaN counts as 0)
+ *
+ * One step of RFC 3315 section 14 with PCP's values: IRT + RAND * IRT for the first RT,
+ * 2 * RTprev + RAND * RTprev after it, and MRT + RAND * MRT when that exceeds MRT.
+ *
+ * Returns: the next RT in microseconds, rounded down
+ */
+gint64
+pl_retransmit_pcp_next_rt (gint64 prev_rt_us,
+                           double rand)
+{
+  const double irt = (double) PL_RETRANSMIT_PCP_IRT_MS * US_PER_MS;
+  const double mrt = (double) PL_RETRANSMIT_PCP_MRT_MS * US_PER_MS;
+  double rt;
+
+  if (!(rand >= -0.1))       /* also NaN */
+    rand = rand < 0.0 ? -0.1 : 0.0;
+  else if (rand > 0.1)
+    rand = 0.1;
+
+  if (prev_rt_us <= 0)
+    rt = irt + rand * irt;
+  else
+    rt = 2.0 * (double) prev_rt_us + rand * (double) prev_rt_us;
+
+  if (rt > mrt)
+    rt = mrt + rand * mrt;
+
+  return (gint64) rt;
+}
+
+/**
+ * pl_pcp_retransmit_init:
+ * @self: a #PlPcpRetransmit
+ * @now: the time of the first send, in microseconds
+ * @timeout_ms: an overall bound from @now in milliseconds, 0 for none
+ *
+ * pl_retransmit_init_pcp() with a seed from g_random_int().
+ */
+void
+pl_pcp_retransmit_init (PlPcpRetransmit *self,
+                        gint64           now,
+                        guint            timeout_ms)
+{
+  pl_retransmit_init_pcp (self, now, timeout_ms, g_random_int ());
+}
+
+/**
+ * pl_pcp_retransmit_refresh:
+ * @self: a #PlPcpRetransmit
+ * @now: the current time in microseconds
+ *
+ * Returns: the action due at @now, as pl_retransmit_refresh()
+ */
+PlRetransmitAction
+pl_pcp_retransmit_refresh (PlPcpRetransmit *self,
+                           gint64           now)
+{
+  return pl_retransmit_refresh (self, now);
+}
+
+/**
+ * pl_pcp_retransmit_get_next_time:
+ * @self: a #PlPcpRetransmit
+ *
+ * Returns: as pl_retransmit_get_next_time()
+ */
+gint64
+pl_pcp_retransmit_get_next_time (const PlPcpRetransmit *self)
+{
+  return pl_retransmit_get_next_time (self);
+}
+
+/**
+ * pl_pcp_retransmit_get_attempts:
+ * @self: a #PlPcpRetransmit
+ *
+ * Returns: the number of sends so far
+ */
+guint
+pl_pcp_retransmit_get_attempts (const PlPcpRetransmit *self)
+{
+  return pl_retransmit_get_attempts (self);
+}
+
+/**
+ * pl_pcp_retransmit_count_attempts:
+ * @timeout_ms: an overall bound in milliseconds, 0 for none
+ *
+ * The sends of the PCP schedule without jitter (0, 3, 9, 21 ... s) that come before
+ * @timeout_ms; with jitter the real count can differ by one.
+ *
+ * Returns: the number of sends, or 0 when @timeout_ms is 0 (no limit)
+ */
+guint
+pl_pcp_retransmit_count_attempts (guint timeout_ms)
+{
+  gint64 limit = (gint64) timeout_ms * US_PER_MS;
+  gint64 at = 0;
+  gint64 rt = 0;
+  guint count = 0;
+
+  if (timeout_ms == 0)
+    return 0;
+
+  while (at < limit && count < G_MAXUINT)
+    {
+      count++;
+      rt = pl_retransmit_pcp_next_rt (rt, 0.0);
+      at += rt;
+    }
+
+  return count;
 }

@@ -191,4 +191,14 @@ GError   *pl_pcp_error_new                   (guint          result_code,
  * miniupnpd, pcp-verified.md section 1.4): a delete that gets it has succeeded. */
 gboolean  pl_pcp_result_means_gone          (guint8         result);
 
+/* Renewal timing (RFC 6887 section 11.2.1): the delay in milliseconds from the grant of
+ * @granted_lifetime_s at which to send renewal attempt @attempt (1, 2, ...): at @uniform01
+ * (in [0, 1], clamped) of the window [(1 - 2^-k) L, (1 - 2^-k + 2^-(k+2)) L]. G_MAXUINT64
+ * when no attempt k is to be made: k = 0, the window's start is less than 4 s after the
+ * previous window's start (2^-k L < 4 s; window 0 starts at the grant), or the delay would
+ * not fall before the expiry. With L = 120 s: four attempts. */
+guint64   pl_pcp_renew_delay_ms             (guint32        granted_lifetime_s,
+                                              guint          attempt,
+                                              double         uniform01);
+
 G_END_DECLS

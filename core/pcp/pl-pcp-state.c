@@ -1,0 +1,1199 @@
+/* pl-pcp-state.c
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+/* The mapping state file.
+ *
+ * A router only lets the holder of a mapping's nonce renew or delete it, so the nonces of the
+ * mappings this computer holds must survive a crash or a reboot. They are kept in one key
+ * file, by default $XDG_STATE_HOME/portlight/mappings.ini, written by Portlight alone:
+ *
+ *     [Portlight]
+ *     Version=1
+ *
+ *     [mapping tcp 8080 ipv4 192.168.1.1 192.168.1.20]
+ *     Gateway=192.168.1.1
+ *     Method=pcp
+ *     Protocol=tcp
+ *     Family=ipv4
+ *     InternalAddress=192.168.1.20
+ *     InternalPort=8080
+ *     ExternalPort=8080
+ *     ExternalAddress=203.0.113.7
+ *     Nonce=0123456789abcdef01234567
+ *     Expires=1780000000
+ *
+ * - [Portlight] Version: must be 1; a file without this group, or of another version, is
+ *   refused.
+ * - One group per mapping, named "mapping PROTOCOL INTERNALPORT FAMILY GATEWAY
+ *   INTERNALADDRESS". The name is only a label (a save writes it again from the keys); what
+ *   counts are the keys. No two groups may hold the same mapping (same gateway, protocol,
+ *   internal port, family and internal address).
+ * - Gateway, InternalAddress, ExternalAddress: IP addresses. InternalAddress must be of the
+ *   family Family. ExternalAddress may be left out (not known yet).
+ * - Method: pcp or natpmp. Protocol: tcp or udp. Family: ipv4 or ipv6.
+ * - InternalPort: 1-65535. ExternalPort: 0-65535, 0 while the gateway has not answered.
+ * - Nonce: 24 hexadecimal digits (12 bytes).
+ * - Expires: the end of the mapping, in seconds since 1970.
+ *
+ * Every key is required except ExternalAddress; keys and groups Portlight does not know are
+ * errors, and so is a key given twice.
+ *
+ * Refusal: the file is refused as a whole when anything in it is wrong, rather than skipping
+ * the bad records. A skipped record would be dropped by the next save, and with it the only
+ * copy of a nonce that may still own a mapping on the router. After a refused load (or a file
+ * that cannot be read at all) every save fails with the reason, so the file is never
+ * overwritten; fix it or move it away and load again. Files over MAX_FILE_SIZE are refused
+ * without being read whole. An empty file holds no mappings.
+ *
+ * A save also refuses to overwrite a file that changed since it was last loaded or saved
+ * (another Portlight, or a person): a save without a load first is refused if a file exists.
+ * Saves are atomic (temporary file, fsync, rename) with mode 0600, in a folder created 0700.
+ * Comments in the file are not kept.
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+
+#include "pl-error.h"
+#include "pl-pcp-state.h"
+
+#define MAX_FILE_SIZE (256 * 1024)
+#define FILE_VERSION  1
+
+#define GROUP_PORTLIGHT  "Portlight"
+#define GROUP_PREFIX     "mapping "
+
+#define KEY_VERSION           "Version"
+#define KEY_GATEWAY           "Gateway"
+#define KEY_METHOD            "Method"
+#define KEY_PROTOCOL          "Protocol"
+#define KEY_FAMILY            "Family"
+#define KEY_INTERNAL_ADDRESS  "InternalAddress"
+#define KEY_INTERNAL_PORT     "InternalPort"
+#define KEY_EXTERNAL_PORT     "ExternalPort"
+#define KEY_EXTERNAL_ADDRESS  "ExternalAddress"
+#define KEY_NONCE             "Nonce"
+#define KEY_EXPIRES           "Expires"
+
+static const char * const record_keys[] = {
+  KEY_GATEWAY, KEY_METHOD, KEY_PROTOCOL, KEY_FAMILY, KEY_INTERNAL_ADDRESS, KEY_INTERNAL_PORT,
+  KEY_EXTERNAL_PORT, KEY_EXTERNAL_ADDRESS, KEY_NONCE, KEY_EXPIRES, NULL
+};
+
+struct _PlPcpState
+{
+  GObject    parent_instance;
+
+  char      *path;
+  GPtrArray *records;     /* PlPcpRecord*, in the order they were put or loaded */
+  GError    *refusal;     /* why saving is refused, or NULL */
+  GBytes    *disk_data;   /* the file as last read or written; NULL: there was none */
+};
+
+G_DEFINE_FINAL_TYPE (PlPcpState, pl_pcp_state, G_TYPE_OBJECT)
+
+/* PlPcpRecord */
+
+G_DEFINE_BOXED_TYPE (PlPcpRecord, pl_pcp_record, pl_pcp_record_copy, pl_pcp_record_free)
+
+/**
+ * pl_pcp_record_new:
+ *
+ * Returns: (transfer full): an empty record (no addresses, ports 0, a zero nonce)
+ */
+PlPcpRecord *
+pl_pcp_record_new (void)
+{
+  PlPcpRecord *record = g_new0 (PlPcpRecord, 1);
+
+  record->method = PL_PCP_METHOD_PCP;
+  record->protocol = PL_PROTOCOL_TCP;
+  record->family = G_SOCKET_FAMILY_IPV4;
+  return record;
+}
+
+PlPcpRecord *
+pl_pcp_record_copy (const PlPcpRecord *record)
+{
+  PlPcpRecord *copy;
+
+  g_return_val_if_fail (record != NULL, NULL);
+
+  copy = g_memdup2 (record, sizeof *record);
+  if (copy->gateway != NULL)
+    g_object_ref (copy->gateway);
+  if (copy->internal_address != NULL)
+    g_object_ref (copy->internal_address);
+  if (copy->external_address != NULL)
+    g_object_ref (copy->external_address);
+  return copy;
+}
+
+void
+pl_pcp_record_free (PlPcpRecord *record)
+{
+  if (record == NULL)
+    return;
+
+  g_clear_object (&record->gateway);
+  g_clear_object (&record->internal_address);
+  g_clear_object (&record->external_address);
+  g_free (record);
+}
+
+static gboolean
+read_random (guint8 *buffer,
+             gsize   length)
+{
+  gsize done = 0;
+  int fd;
+
+  while (done < length)
+    {
+      ssize_t n = getrandom (buffer + done, length - done, 0);
+
+      if (n > 0)
+        done += n;
+      else if (n < 0 && errno != EINTR)
+        break;
+    }
+  if (done == length)
+    return TRUE;
+
+  /* getrandom(2) is missing (kernel before 3.17, or a seccomp filter): the same source. */
+  fd = g_open ("/dev/urandom", O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    return FALSE;
+
+  done = 0;
+  while (done < length)
+    {
+      ssize_t n = read (fd, buffer + done, length - done);
+
+      if (n > 0)
+        done += n;
+      else if (n == 0 || errno != EINTR)
+        break;
+    }
+  g_close (fd, NULL);
+  return done == length;
+}
+
+/**
+ * pl_pcp_record_new_nonce:
+ * @record: a #PlPcpRecord
+ *
+ * Gives @record a new random nonce from the kernel's cryptographic random source. A guessable
+ * nonce would let other programs on the network take the mapping over, so there is no weaker
+ * fallback: without a random source the program aborts.
+ */
+void
+pl_pcp_record_new_nonce (PlPcpRecord *record)
+{
+  g_return_if_fail (record != NULL);
+
+  if (!read_random (record->nonce, sizeof record->nonce))
+    g_error ("No random source (getrandom or /dev/urandom) for a PCP nonce: %s",
+             g_strerror (errno));
+}
+
+/* Text forms */
+
+static const char *
+method_to_string (PlPcpMethod method)
+{
+  return method == PL_PCP_METHOD_NATPMP ? "natpmp" : "pcp";
+}
+
+static const char *
+protocol_to_string (PlProtocol protocol)
+{
+  return protocol == PL_PROTOCOL_UDP ? "udp" : "tcp";
+}
+
+static const char *
+family_to_string (GSocketFamily family)
+{
+  return family == G_SOCKET_FAMILY_IPV6 ? "ipv6" : "ipv4";
+}
+
+static char *
+group_name (const PlPcpRecord *record)
+{
+  g_autofree char *gateway = g_inet_address_to_string (record->gateway);
+  g_autofree char *internal = g_inet_address_to_string (record->internal_address);
+
+  return g_strdup_printf (GROUP_PREFIX "%s %u %s %s %s", protocol_to_string (record->protocol),
+                          record->internal_port, family_to_string (record->family), gateway,
+                          internal);
+}
+
+/* Parsing: pure, no I/O */
+
+static guint
+line_of (const char *data,
+         const char *where)
+{
+  guint line = 1;
+
+  for (const char *p = data; p < where; p++)
+    if (*p == '\n')
+      line++;
+  return line;
+}
+
+typedef struct
+{
+  guint line;    /* of the first header of this name */
+  guint count;   /* headers of this name */
+} Header;
+
+/* GKeyFile merges groups of the same name and reports no line numbers: find the group
+ * headers ourselves, as GKeyFile reads them (white space around the line ignored). Only
+ * called on data GKeyFile has accepted. */
+static GHashTable *
+scan_headers (const char *data,
+              gsize       length)
+{
+  GHashTable *headers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  const char *end = data + length;
+  const char *p = data;
+  guint line = 1;
+
+  while (p < end)
+    {
+      const char *nl = memchr (p, '\n', end - p);
+      const char *s = p;
+      const char *e = nl != NULL ? nl : end;
+
+      while (s < e && g_ascii_isspace (*s))
+        s++;
+      while (e > s && g_ascii_isspace (e[-1]))
+        e--;
+
+      if (e - s >= 2 && *s == '[' && e[-1] == ']')
+        {
+          g_autofree char *name = g_strndup (s + 1, e - s - 2);
+          Header *header = g_hash_table_lookup (headers, name);
+
+          if (header == NULL)
+            {
+              header = g_new0 (Header, 1);
+              header->line = line;
+              g_hash_table_insert (headers, g_steal_pointer (&name), header);
+            }
+          header->count++;
+        }
+
+      if (nl == NULL)
+        break;
+      p = nl + 1;
+      line++;
+    }
+
+  return headers;
+}
+
+static GError *
+file_error (const char *path,
+            const char *reason)
+{
+  return g_error_new (PL_ERROR, PL_ERROR_INVALID_ARGUMENT,
+                      _("Cannot read the mapping state file “%s”: %s. The file has been left "
+                        "as it is: fix it or move it away, then start Portlight again."),
+                      path, reason);
+}
+
+static char *
+too_large_reason (guint64 size)
+{
+  g_autofree char *size_text = g_format_size_full (size, G_FORMAT_SIZE_LONG_FORMAT
+                                                         | G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *limit_text = g_format_size_full (MAX_FILE_SIZE, G_FORMAT_SIZE_IEC_UNITS);
+
+  return g_strdup_printf (_("it is %s, more than the %s a mapping state file may have"),
+                          size_text, limit_text);
+}
+
+/* "[name] (line N)", to start a reason about one group. */
+static char *
+group_where (GHashTable *headers,
+             const char *group)
+{
+  Header *header = g_hash_table_lookup (headers, group);
+
+  if (header == NULL)
+    return g_strdup_printf ("[%s]", group);
+  return g_strdup_printf (_("[%s] (line %u)"), group, header->line);
+}
+
+static char *
+bad_value_reason (GHashTable *headers,
+                  const char *group,
+                  const char *key,
+                  const char *value,
+                  const char *expected)
+{
+  g_autofree char *where = group_where (headers, group);
+
+  return g_strdup_printf (_("%s: %s=%s is not valid: %s"), where, key, value, expected);
+}
+
+static gboolean
+parse_port (const char *value,
+            guint       min,
+            guint16    *port)
+{
+  guint64 number;
+
+  if (!g_ascii_string_to_unsigned (value, 10, min, G_MAXUINT16, &number, NULL))
+    return FALSE;
+  *port = (guint16) number;
+  return TRUE;
+}
+
+static gboolean
+parse_nonce (const char *value,
+             guint8     *nonce)
+{
+  if (strlen (value) != 2 * PL_PCP_NONCE_SIZE)
+    return FALSE;
+
+  for (guint i = 0; i < PL_PCP_NONCE_SIZE; i++)
+    {
+      int high = g_ascii_xdigit_value (value[2 * i]);
+      int low = g_ascii_xdigit_value (value[2 * i + 1]);
+
+      if (high < 0 || low < 0)
+        return FALSE;
+      nonce[i] = (guint8) (high << 4 | low);
+    }
+  return TRUE;
+}
+
+static GInetAddress *
+parse_address (const char *value)
+{
+  /* g_inet_address_new_from_string() also takes forms a save would write differently;
+   * that is harmless, the address is the same. */
+  return g_inet_address_new_from_string (value);
+}
+
+static gboolean
+same_key (const PlPcpRecord *a,
+          const PlPcpRecord *b)
+{
+  return a->protocol == b->protocol
+         && a->internal_port == b->internal_port
+         && a->family == b->family
+         && g_inet_address_equal (a->gateway, b->gateway)
+         && g_inet_address_equal (a->internal_address, b->internal_address);
+}
+
+/* Reads the record in @group, or returns the reason it cannot. */
+static PlPcpRecord *
+parse_record (GKeyFile    *key_file,
+              GHashTable  *headers,
+              const char  *group,
+              char       **reason)
+{
+  g_autoptr(PlPcpRecord) record = pl_pcp_record_new ();
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_auto(GStrv) keys = g_key_file_get_keys (key_file, group, NULL, NULL);
+  g_autofree char *where = group_where (headers, group);
+  char *values[G_N_ELEMENTS (record_keys)] = { NULL, };
+  PlPcpRecord *result = NULL;
+
+  for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
+    {
+      if (!g_strv_contains (record_keys, keys[i]))
+        {
+          *reason = g_strdup_printf (_("%s: unknown key “%s”"), where, keys[i]);
+          return NULL;
+        }
+      /* GKeyFile keeps every line of a key given twice, but reads only the last one. */
+      if (!g_hash_table_add (seen, keys[i]))
+        {
+          *reason = g_strdup_printf (_("%s: %s is given more than once"), where, keys[i]);
+          return NULL;
+        }
+    }
+
+  for (guint i = 0; record_keys[i] != NULL; i++)
+    {
+      values[i] = g_key_file_get_string (key_file, group, record_keys[i], NULL);
+      if (values[i] == NULL && g_strcmp0 (record_keys[i], KEY_EXTERNAL_ADDRESS) != 0)
+        {
+          *reason = g_strdup_printf (_("%s: %s is missing"), where, record_keys[i]);
+          goto out;
+        }
+    }
+
+  /* values[] is in the order of record_keys[]. */
+#define VALUE(n) (values[n])
+#define FAIL(n, expected) \
+  G_STMT_START { \
+    *reason = bad_value_reason (headers, group, record_keys[n], values[n], expected); \
+    goto out; \
+  } G_STMT_END
+
+  record->gateway = parse_address (VALUE (0));
+  if (record->gateway == NULL)
+    FAIL (0, _("expected an IP address"));
+
+  if (g_str_equal (VALUE (1), "pcp"))
+    record->method = PL_PCP_METHOD_PCP;
+  else if (g_str_equal (VALUE (1), "natpmp"))
+    record->method = PL_PCP_METHOD_NATPMP;
+  else
+    FAIL (1, _("expected “pcp” or “natpmp”"));
+
+  if (g_str_equal (VALUE (2), "tcp"))
+    record->protocol = PL_PROTOCOL_TCP;
+  else if (g_str_equal (VALUE (2), "udp"))
+    record->protocol = PL_PROTOCOL_UDP;
+  else
+    FAIL (2, _("expected “tcp” or “udp”"));
+
+  if (g_str_equal (VALUE (3), "ipv4"))
+    record->family = G_SOCKET_FAMILY_IPV4;
+  else if (g_str_equal (VALUE (3), "ipv6"))
+    record->family = G_SOCKET_FAMILY_IPV6;
+  else
+    FAIL (3, _("expected “ipv4” or “ipv6”"));
+
+  record->internal_address = parse_address (VALUE (4));
+  if (record->internal_address == NULL)
+    FAIL (4, _("expected an IP address"));
+  if (g_inet_address_get_family (record->internal_address) != record->family)
+    FAIL (4, record->family == G_SOCKET_FAMILY_IPV6 ? _("expected an IPv6 address, as Family is ipv6")
+                                                    : _("expected an IPv4 address, as Family is ipv4"));
+
+  if (!parse_port (VALUE (5), 1, &record->internal_port))
+    FAIL (5, _("expected a port from 1 to 65535"));
+  if (!parse_port (VALUE (6), 0, &record->external_port))
+    FAIL (6, _("expected a port from 0 to 65535"));
+
+  if (VALUE (7) != NULL)
+    {
+      record->external_address = parse_address (VALUE (7));
+      if (record->external_address == NULL)
+        FAIL (7, _("expected an IP address"));
+    }
+
+  if (!parse_nonce (VALUE (8), record->nonce))
+    FAIL (8, _("expected 24 hexadecimal digits"));
+
+  if (!g_ascii_string_to_signed (VALUE (9), 10, 0, G_MAXINT64, &record->expires, NULL))
+    FAIL (9, _("expected a time in seconds since 1970"));
+
+#undef FAIL
+#undef VALUE
+
+  result = g_steal_pointer (&record);
+
+out:
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+    g_free (values[i]);
+  return result;
+}
+
+static gboolean
+parse_data (const char  *path,
+            const char  *data,
+            gsize        length,
+            GPtrArray  **records_out,
+            GError     **error)
+{
+  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) pl_pcp_record_free);
+  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+  g_autoptr(GHashTable) headers = NULL;
+  g_autoptr(GHashTable) by_group = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *reason = NULL;
+  g_autofree char *version = NULL;
+  g_auto(GStrv) groups = NULL;
+  const char *bad;
+
+  if (length > MAX_FILE_SIZE)
+    {
+      reason = too_large_reason (length);
+      goto refuse;
+    }
+
+  if (length == 0)
+    {
+      *records_out = g_steal_pointer (&records);
+      return TRUE;
+    }
+
+  bad = memchr (data, '\0', length);
+  if (bad != NULL)
+    {
+      reason = g_strdup_printf (_("it contains binary data (line %u)"), line_of (data, bad));
+      goto refuse;
+    }
+
+  if (!g_utf8_validate_len (data, length, &bad))
+    {
+      reason = g_strdup_printf (_("it is not valid UTF-8 text (line %u)"), line_of (data, bad));
+      goto refuse;
+    }
+
+  if (!g_key_file_load_from_data (key_file, data, length, G_KEY_FILE_NONE, &local_error))
+    {
+      reason = g_strdup_printf (_("it is not a key file: %s"), local_error->message);
+      goto refuse;
+    }
+
+  headers = scan_headers (data, length);
+
+  {
+    GHashTableIter iter;
+    gpointer name;
+    gpointer value;
+
+    g_hash_table_iter_init (&iter, headers);
+    while (g_hash_table_iter_next (&iter, &name, &value))
+      {
+        Header *header = value;
+
+        if (header->count > 1)
+          {
+            reason = g_strdup_printf (_("the group [%s] appears more than once (first at "
+                                        "line %u)"),
+                                      (const char *) name, header->line);
+            goto refuse;
+          }
+      }
+  }
+
+  if (!g_key_file_has_group (key_file, GROUP_PORTLIGHT))
+    {
+      reason = g_strdup_printf (_("it has no [%s] group, so it was not written by Portlight"),
+                                GROUP_PORTLIGHT);
+      goto refuse;
+    }
+
+  {
+    g_auto(GStrv) keys = g_key_file_get_keys (key_file, GROUP_PORTLIGHT, NULL, NULL);
+    g_autofree char *where = group_where (headers, GROUP_PORTLIGHT);
+
+    for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
+      {
+        if (!g_str_equal (keys[i], KEY_VERSION))
+          {
+            reason = g_strdup_printf (_("%s: unknown key “%s”"), where, keys[i]);
+            goto refuse;
+          }
+        if (i > 0)
+          {
+            reason = g_strdup_printf (_("%s: %s is given more than once"), where, keys[i]);
+            goto refuse;
+          }
+      }
+
+    version = g_key_file_get_string (key_file, GROUP_PORTLIGHT, KEY_VERSION, NULL);
+    if (version == NULL)
+      {
+        reason = g_strdup_printf (_("%s: %s is missing"), where, KEY_VERSION);
+        goto refuse;
+      }
+    if (!g_str_equal (version, G_STRINGIFY (FILE_VERSION)))
+      {
+        reason = g_strdup_printf (_("%s: %s=%s is a version this Portlight does not know (it "
+                                    "reads version %d)"),
+                                  where, KEY_VERSION, version, FILE_VERSION);
+        goto refuse;
+      }
+  }
+
+  groups = g_key_file_get_groups (key_file, NULL);
+  by_group = g_hash_table_new (NULL, NULL);
+
+  for (guint i = 0; groups[i] != NULL; i++)
+    {
+      PlPcpRecord *record;
+
+      if (g_str_equal (groups[i], GROUP_PORTLIGHT))
+        continue;
+
+      if (!g_str_has_prefix (groups[i], GROUP_PREFIX))
+        {
+          g_autofree char *where = group_where (headers, groups[i]);
+
+          reason = g_strdup_printf (_("%s is not a group Portlight writes"), where);
+          goto refuse;
+        }
+
+      record = parse_record (key_file, headers, groups[i], &reason);
+      if (record == NULL)
+        goto refuse;
+
+      for (guint j = 0; j < records->len; j++)
+        {
+          PlPcpRecord *other = g_ptr_array_index (records, j);
+
+          if (same_key (record, other))
+            {
+              g_autofree char *where = group_where (headers, groups[i]);
+              g_autofree char *other_where = group_where (headers,
+                                                          g_hash_table_lookup (by_group, other));
+
+              pl_pcp_record_free (record);
+              reason = g_strdup_printf (_("%s holds the same mapping as %s"), where,
+                                        other_where);
+              goto refuse;
+            }
+        }
+
+      g_hash_table_insert (by_group, record, groups[i]);
+      g_ptr_array_add (records, record);
+    }
+
+  *records_out = g_steal_pointer (&records);
+  return TRUE;
+
+refuse:
+  g_propagate_error (error, file_error (path, reason));
+  return FALSE;
+}
+
+static char *
+to_data (PlPcpState *self,
+         gsize      *length)
+{
+  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+
+  g_key_file_set_integer (key_file, GROUP_PORTLIGHT, KEY_VERSION, FILE_VERSION);
+
+  for (guint i = 0; i < self->records->len; i++)
+    {
+      const PlPcpRecord *record = g_ptr_array_index (self->records, i);
+      g_autofree char *group = group_name (record);
+      g_autofree char *gateway = g_inet_address_to_string (record->gateway);
+      g_autofree char *internal = g_inet_address_to_string (record->internal_address);
+      char nonce[2 * PL_PCP_NONCE_SIZE + 1];
+
+      for (guint j = 0; j < PL_PCP_NONCE_SIZE; j++)
+        g_snprintf (nonce + 2 * j, 3, "%02x", record->nonce[j]);
+
+      g_key_file_set_string (key_file, group, KEY_GATEWAY, gateway);
+      g_key_file_set_string (key_file, group, KEY_METHOD, method_to_string (record->method));
+      g_key_file_set_string (key_file, group, KEY_PROTOCOL,
+                             protocol_to_string (record->protocol));
+      g_key_file_set_string (key_file, group, KEY_FAMILY, family_to_string (record->family));
+      g_key_file_set_string (key_file, group, KEY_INTERNAL_ADDRESS, internal);
+      g_key_file_set_integer (key_file, group, KEY_INTERNAL_PORT, record->internal_port);
+      g_key_file_set_integer (key_file, group, KEY_EXTERNAL_PORT, record->external_port);
+      if (record->external_address != NULL)
+        {
+          g_autofree char *external = g_inet_address_to_string (record->external_address);
+
+          g_key_file_set_string (key_file, group, KEY_EXTERNAL_ADDRESS, external);
+        }
+      g_key_file_set_string (key_file, group, KEY_NONCE, nonce);
+      g_key_file_set_int64 (key_file, group, KEY_EXPIRES, record->expires);
+    }
+
+  return g_key_file_to_data (key_file, length, NULL);
+}
+
+/* I/O */
+
+/* Reads at most MAX_FILE_SIZE + 1 bytes, so that a larger file is found without reading it
+ * whole (the size from fstat() is only a hint: the file may grow).
+ * Returns: %TRUE with *@bytes NULL if there is no file. */
+static gboolean
+read_file (const char  *path,
+           GBytes     **bytes,
+           GError     **error)
+{
+  g_autoptr(GByteArray) contents = NULL;
+  struct stat st;
+  gsize length = 0;
+  int saved_errno;
+  int fd;
+
+  *bytes = NULL;
+
+  fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+  if (fd < 0)
+    {
+      saved_errno = errno;
+      if (saved_errno == ENOENT)
+        return TRUE;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   _("Cannot read the mapping state file “%s”: %s"), path,
+                   g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      g_close (fd, NULL);
+      g_propagate_error (error, file_error (path, _("it is not a regular file")));
+      return FALSE;
+    }
+  if ((guint64) st.st_size > MAX_FILE_SIZE)
+    {
+      g_autofree char *reason = too_large_reason (st.st_size);
+
+      g_close (fd, NULL);
+      g_propagate_error (error, file_error (path, reason));
+      return FALSE;
+    }
+
+  contents = g_byte_array_sized_new (MAX_FILE_SIZE + 1);
+  g_byte_array_set_size (contents, MAX_FILE_SIZE + 1);
+  while (length < MAX_FILE_SIZE + 1)
+    {
+      ssize_t n = read (fd, contents->data + length, MAX_FILE_SIZE + 1 - length);
+
+      if (n > 0)
+        {
+          length += n;
+        }
+      else if (n == 0)
+        {
+          break;
+        }
+      else if (errno != EINTR)
+        {
+          saved_errno = errno;
+          g_close (fd, NULL);
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                       _("Cannot read the mapping state file “%s”: %s"), path,
+                       g_strerror (saved_errno));
+          return FALSE;
+        }
+    }
+  g_close (fd, NULL);
+
+  if (length > MAX_FILE_SIZE)
+    {
+      g_autofree char *reason = too_large_reason (length);
+
+      g_propagate_error (error, file_error (path, reason));
+      return FALSE;
+    }
+
+  g_byte_array_set_size (contents, length);
+  *bytes = g_byte_array_free_to_bytes (g_steal_pointer (&contents));
+  return TRUE;
+}
+
+static gboolean
+same_content (GBytes *a,
+              GBytes *b)
+{
+  if (a == NULL || b == NULL)
+    return a == b;
+  return g_bytes_equal (a, b);
+}
+
+/* GObject */
+
+static void
+pl_pcp_state_finalize (GObject *object)
+{
+  PlPcpState *self = (PlPcpState *) object;
+
+  g_clear_pointer (&self->path, g_free);
+  g_clear_pointer (&self->records, g_ptr_array_unref);
+  g_clear_error (&self->refusal);
+  g_clear_pointer (&self->disk_data, g_bytes_unref);
+
+  G_OBJECT_CLASS (pl_pcp_state_parent_class)->finalize (object);
+}
+
+static void
+pl_pcp_state_class_init (PlPcpStateClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = pl_pcp_state_finalize;
+}
+
+static void
+pl_pcp_state_init (PlPcpState *self)
+{
+  self->records = g_ptr_array_new_with_free_func ((GDestroyNotify) pl_pcp_record_free);
+}
+
+/* API */
+
+/**
+ * pl_pcp_state_get_default_path:
+ *
+ * Returns: (transfer full): `$XDG_STATE_HOME/portlight/mappings.ini`
+ */
+char *
+pl_pcp_state_get_default_path (void)
+{
+  return g_build_filename (g_get_user_state_dir (), "portlight", "mappings.ini", NULL);
+}
+
+/**
+ * pl_pcp_state_new:
+ * @path: (nullable): the state file; %NULL for pl_pcp_state_get_default_path()
+ *
+ * Nothing is read until pl_pcp_state_load().
+ *
+ * Returns: (transfer full): a new, empty #PlPcpState
+ */
+PlPcpState *
+pl_pcp_state_new (const char *path)
+{
+  PlPcpState *self = g_object_new (PL_TYPE_PCP_STATE, NULL);
+
+  self->path = path != NULL ? g_strdup (path) : pl_pcp_state_get_default_path ();
+  return self;
+}
+
+const char *
+pl_pcp_state_get_path (PlPcpState *self)
+{
+  g_return_val_if_fail (PL_IS_PCP_STATE (self), NULL);
+
+  return self->path;
+}
+
+/**
+ * pl_pcp_state_load:
+ * @self: a #PlPcpState
+ * @error: return location for a #GError
+ *
+ * Replaces the records with the file's. A missing file holds no records. A file that cannot
+ * be read, or is wrong in any way (%PL_ERROR_INVALID_ARGUMENT, naming the file and the
+ * problem), leaves the records as they were and makes every later save fail, so that the
+ * file is not overwritten, until a load succeeds.
+ *
+ * Returns: %TRUE if the file was missing or has been loaded
+ */
+gboolean
+pl_pcp_state_load (PlPcpState  *self,
+                   GError     **error)
+{
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  GError *local_error = NULL;
+  const char *data = "";
+  gsize length = 0;
+
+  g_return_val_if_fail (PL_IS_PCP_STATE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (read_file (self->path, &bytes, &local_error))
+    {
+      if (bytes != NULL)
+        data = g_bytes_get_data (bytes, &length);
+      if (data == NULL)
+        data = "";
+      parse_data (self->path, data, length, &records, &local_error);
+    }
+
+  if (local_error != NULL)
+    {
+      g_clear_error (&self->refusal);
+      self->refusal = g_error_new (local_error->domain, local_error->code,
+                                   _("The mappings are not saved to “%s”, so as not to "
+                                     "overwrite a file that could not be read. %s"),
+                                   self->path, local_error->message);
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+
+  g_clear_error (&self->refusal);
+  g_clear_pointer (&self->disk_data, g_bytes_unref);
+  self->disk_data = g_steal_pointer (&bytes);
+  g_clear_pointer (&self->records, g_ptr_array_unref);
+  self->records = g_steal_pointer (&records);
+  return TRUE;
+}
+
+/**
+ * pl_pcp_state_can_save:
+ * @self: a #PlPcpState
+ * @error: return location for the reason
+ *
+ * Returns: %FALSE while saving is refused because the file could not be loaded
+ */
+gboolean
+pl_pcp_state_can_save (PlPcpState  *self,
+                       GError     **error)
+{
+  g_return_val_if_fail (PL_IS_PCP_STATE (self), FALSE);
+
+  if (self->refusal != NULL)
+    {
+      if (error != NULL)
+        *error = g_error_copy (self->refusal);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * pl_pcp_state_save:
+ * @self: a #PlPcpState
+ * @error: return location for a #GError
+ *
+ * Writes the records atomically with mode 0600, creating the folder (0700) if needed. Fails,
+ * writing nothing, after a refused load, or if the file changed since it was last loaded or
+ * saved.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+pl_pcp_state_save (PlPcpState  *self,
+                   GError     **error)
+{
+  g_autoptr(GBytes) on_disk = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *data = NULL;
+  g_autofree char *dir = NULL;
+  gsize length = 0;
+
+  g_return_val_if_fail (PL_IS_PCP_STATE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!pl_pcp_state_can_save (self, error))
+    return FALSE;
+
+  data = to_data (self, &length);
+  if (length > MAX_FILE_SIZE)
+    {
+      g_autofree char *size_text = g_format_size_full (length, G_FORMAT_SIZE_LONG_FORMAT
+                                                               | G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *limit_text = g_format_size_full (MAX_FILE_SIZE, G_FORMAT_SIZE_IEC_UNITS);
+
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                   _("Cannot save the mappings to “%s”: the file would be %s, more than the "
+                     "%s a mapping state file may have"),
+                   self->path, size_text, limit_text);
+      return FALSE;
+    }
+
+  /* Never overwrite what someone else wrote since we last looked. */
+  if (!read_file (self->path, &on_disk, &local_error))
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   _("Cannot save the mappings to “%s”: %s"), self->path,
+                   local_error->message);
+      return FALSE;
+    }
+  if (!same_content (on_disk, self->disk_data))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_WRONG_ETAG,
+                   _("The mapping state file “%s” was changed by another program since it "
+                     "was read. Load it again, then retry."),
+                   self->path);
+      return FALSE;
+    }
+
+  dir = g_path_get_dirname (self->path);
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   _("Cannot create the folder “%s”: %s"), dir, g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  if (!g_file_set_contents_full (self->path, data, length, G_FILE_SET_CONTENTS_CONSISTENT,
+                                 0600, &local_error))
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   _("Cannot save the mappings to “%s”: %s"), self->path,
+                   local_error->message);
+      return FALSE;
+    }
+
+  g_clear_pointer (&self->disk_data, g_bytes_unref);
+  self->disk_data = g_bytes_new_take (g_steal_pointer (&data), length);
+  return TRUE;
+}
+
+/**
+ * pl_pcp_state_put:
+ * @self: a #PlPcpState
+ * @record: the record (copied)
+ *
+ * Adds @record, or replaces the record with the same gateway, transport protocol, internal
+ * port, family and internal address. Nothing is written until pl_pcp_state_save().
+ */
+void
+pl_pcp_state_put (PlPcpState        *self,
+                  const PlPcpRecord *record)
+{
+  g_return_if_fail (PL_IS_PCP_STATE (self));
+  g_return_if_fail (record != NULL);
+  g_return_if_fail (G_IS_INET_ADDRESS (record->gateway));
+  g_return_if_fail (G_IS_INET_ADDRESS (record->internal_address));
+  g_return_if_fail (g_inet_address_get_family (record->internal_address) == record->family);
+  g_return_if_fail (record->protocol == PL_PROTOCOL_TCP || record->protocol == PL_PROTOCOL_UDP);
+  g_return_if_fail (record->method == PL_PCP_METHOD_PCP
+                    || record->method == PL_PCP_METHOD_NATPMP);
+  g_return_if_fail (record->internal_port != 0);
+  g_return_if_fail (record->expires >= 0);
+
+  for (guint i = 0; i < self->records->len; i++)
+    {
+      PlPcpRecord **slot = (PlPcpRecord **) &g_ptr_array_index (self->records, i);
+
+      if (same_key (*slot, record))
+        {
+          pl_pcp_record_free (*slot);
+          *slot = pl_pcp_record_copy (record);
+          return;
+        }
+    }
+
+  g_ptr_array_add (self->records, pl_pcp_record_copy (record));
+}
+
+static gboolean
+matches (const PlPcpRecord *record,
+         GInetAddress      *gateway,
+         PlProtocol         protocol,
+         guint16            internal_port,
+         GSocketFamily      family)
+{
+  return record->protocol == protocol
+         && record->internal_port == internal_port
+         && record->family == family
+         && g_inet_address_equal (record->gateway, gateway);
+}
+
+/**
+ * pl_pcp_state_remove:
+ * @self: a #PlPcpState
+ * @gateway: the gateway
+ * @protocol: the transport protocol
+ * @internal_port: the internal port
+ * @family: the family of the internal address
+ *
+ * Removes the records of this mapping, whatever their internal address (there is one, unless
+ * this computer's address changed while it held the mapping).
+ *
+ * Returns: %TRUE if a record was removed
+ */
+gboolean
+pl_pcp_state_remove (PlPcpState    *self,
+                     GInetAddress  *gateway,
+                     PlProtocol     protocol,
+                     guint16        internal_port,
+                     GSocketFamily  family)
+{
+  gboolean removed = FALSE;
+
+  g_return_val_if_fail (PL_IS_PCP_STATE (self), FALSE);
+  g_return_val_if_fail (G_IS_INET_ADDRESS (gateway), FALSE);
+
+  for (guint i = self->records->len; i > 0; i--)
+    {
+      if (matches (g_ptr_array_index (self->records, i - 1), gateway, protocol, internal_port,
+                   family))
+        {
+          g_ptr_array_remove_index (self->records, i - 1);
+          removed = TRUE;
+        }
+    }
+  return removed;
+}
+
+/**
+ * pl_pcp_state_lookup:
+ * @self: a #PlPcpState
+ * @gateway: the gateway
+ * @protocol: the transport protocol
+ * @internal_port: the internal port
+ * @family: the family of the internal address
+ *
+ * Returns: (transfer none) (nullable): the first record of this mapping (whatever its
+ *   internal address), valid until @self next changes
+ */
+const PlPcpRecord *
+pl_pcp_state_lookup (PlPcpState    *self,
+                     GInetAddress  *gateway,
+                     PlProtocol     protocol,
+                     guint16        internal_port,
+                     GSocketFamily  family)
+{
+  g_return_val_if_fail (PL_IS_PCP_STATE (self), NULL);
+  g_return_val_if_fail (G_IS_INET_ADDRESS (gateway), NULL);
+
+  for (guint i = 0; i < self->records->len; i++)
+    {
+      const PlPcpRecord *record = g_ptr_array_index (self->records, i);
+
+      if (matches (record, gateway, protocol, internal_port, family))
+        return record;
+    }
+  return NULL;
+}
+
+/**
+ * pl_pcp_state_list:
+ * @self: a #PlPcpState
+ * @gateway: (nullable): only the records of this gateway; %NULL for all
+ *
+ * Returns: (transfer container) (element-type PlPcpRecord): the records, in order; they
+ *   belong to @self and are valid until it next changes
+ */
+GPtrArray *
+pl_pcp_state_list (PlPcpState   *self,
+                   GInetAddress *gateway)
+{
+  GPtrArray *list;
+
+  g_return_val_if_fail (PL_IS_PCP_STATE (self), NULL);
+  g_return_val_if_fail (gateway == NULL || G_IS_INET_ADDRESS (gateway), NULL);
+
+  list = g_ptr_array_new ();
+  for (guint i = 0; i < self->records->len; i++)
+    {
+      PlPcpRecord *record = g_ptr_array_index (self->records, i);
+
+      if (gateway == NULL || g_inet_address_equal (record->gateway, gateway))
+        g_ptr_array_add (list, record);
+    }
+  return list;
+}
+
+/**
+ * pl_pcp_state_forget_expired:
+ * @self: a #PlPcpState
+ * @now_wall_s: the wall clock, in seconds since 1970
+ *
+ * Removes the records whose mapping has ended (expires at or before @now_wall_s).
+ */
+void
+pl_pcp_state_forget_expired (PlPcpState *self,
+                             gint64      now_wall_s)
+{
+  g_return_if_fail (PL_IS_PCP_STATE (self));
+
+  for (guint i = self->records->len; i > 0; i--)
+    {
+      const PlPcpRecord *record = g_ptr_array_index (self->records, i - 1);
+
+      if (record->expires <= now_wall_s)
+        g_ptr_array_remove_index (self->records, i - 1);
+    }
+}

@@ -1,0 +1,784 @@
+/* test-pcp-state.c: PlPcpState, the mapping state file
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <locale.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
+
+#include "pl-core.h"
+#include "pl-pcp-state.h"
+
+/* Helpers */
+
+#define NONCE_HEX "00112233445566778899aabb"
+
+static PlPcpRecord *
+make_record (const char  *gateway,
+             PlPcpMethod  method,
+             PlProtocol   protocol,
+             const char  *internal,
+             guint16      internal_port,
+             guint16      external_port,
+             const char  *external,
+             gint64       expires)
+{
+  PlPcpRecord *record = pl_pcp_record_new ();
+
+  record->gateway = g_inet_address_new_from_string (gateway);
+  record->method = method;
+  record->protocol = protocol;
+  record->internal_address = g_inet_address_new_from_string (internal);
+  record->family = g_inet_address_get_family (record->internal_address);
+  record->internal_port = internal_port;
+  record->external_port = external_port;
+  record->external_address = external != NULL ? g_inet_address_new_from_string (external) : NULL;
+  record->expires = expires;
+  pl_pcp_record_new_nonce (record);
+  return record;
+}
+
+static gboolean
+address_equal (GInetAddress *a,
+               GInetAddress *b)
+{
+  if (a == NULL || b == NULL)
+    return a == b;
+  return g_inet_address_equal (a, b);
+}
+
+static void
+assert_record_equal (const PlPcpRecord *a,
+                     const PlPcpRecord *b)
+{
+  g_assert_nonnull (a);
+  g_assert_nonnull (b);
+  g_assert_true (address_equal (a->gateway, b->gateway));
+  g_assert_cmpint (a->method, ==, b->method);
+  g_assert_cmpint (a->protocol, ==, b->protocol);
+  g_assert_cmpint (a->family, ==, b->family);
+  g_assert_true (address_equal (a->internal_address, b->internal_address));
+  g_assert_cmpuint (a->internal_port, ==, b->internal_port);
+  g_assert_cmpuint (a->external_port, ==, b->external_port);
+  g_assert_true (address_equal (a->external_address, b->external_address));
+  g_assert_cmpmem (a->nonce, sizeof a->nonce, b->nonce, sizeof b->nonce);
+  g_assert_cmpint (a->expires, ==, b->expires);
+}
+
+static char *
+test_path (const char *name)
+{
+  return g_build_filename (g_get_user_state_dir (), "test", name, NULL);
+}
+
+static void
+write_file (const char *path,
+            const char *data,
+            gssize      length)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_file_set_contents (path, data, length, &error);
+  g_assert_no_error (error);
+}
+
+static GBytes *
+read_bytes (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  char *data = NULL;
+  gsize length = 0;
+
+  g_file_get_contents (path, &data, &length, &error);
+  g_assert_no_error (error);
+  return g_bytes_new_take (data, length);
+}
+
+/* Four records: IPv4 and IPv6, TCP and UDP, PCP and NAT-PMP, two gateways. */
+static GPtrArray *
+sample_records (void)
+{
+  GPtrArray *records = g_ptr_array_new_with_free_func ((GDestroyNotify) pl_pcp_record_free);
+
+  g_ptr_array_add (records, make_record ("192.168.1.1", PL_PCP_METHOD_PCP, PL_PROTOCOL_TCP,
+                                         "192.168.1.20", 8080, 18080, "203.0.113.7",
+                                         1780000000));
+  g_ptr_array_add (records, make_record ("192.168.1.1", PL_PCP_METHOD_NATPMP, PL_PROTOCOL_UDP,
+                                         "192.168.1.20", 5000, 0, NULL, 1780000100));
+  g_ptr_array_add (records, make_record ("fe80::1", PL_PCP_METHOD_PCP, PL_PROTOCOL_TCP,
+                                         "2001:db8::20", 22, 22, "2001:db8::20", 1780000200));
+  g_ptr_array_add (records, make_record ("2001:db8::1", PL_PCP_METHOD_PCP, PL_PROTOCOL_UDP,
+                                         "2001:db8::21", 65535, 65535, NULL, 1));
+  return records;
+}
+
+static PlPcpState *
+state_with (GPtrArray  *records,
+            const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  PlPcpState *state = pl_pcp_state_new (path);
+
+  g_assert_true (pl_pcp_state_load (state, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < records->len; i++)
+    pl_pcp_state_put (state, g_ptr_array_index (records, i));
+  return state;
+}
+
+/* Tests */
+
+static void
+test_default_path (void)
+{
+  g_autoptr(PlPcpState) state = pl_pcp_state_new (NULL);
+  g_autoptr(GPtrArray) records = sample_records ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *expected = g_build_filename (g_get_user_state_dir (), "portlight",
+                                                "mappings.ini", NULL);
+  g_autofree char *dir = g_path_get_dirname (expected);
+  struct stat st;
+
+  g_assert_cmpstr (pl_pcp_state_get_path (state), ==, expected);
+  g_assert_true (g_str_has_prefix (pl_pcp_state_get_path (state), g_get_user_state_dir ()));
+
+  g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
+  g_assert_true (pl_pcp_state_load (state, &error));
+  g_assert_no_error (error);
+  pl_pcp_state_put (state, g_ptr_array_index (records, 0));
+  g_assert_true (pl_pcp_state_save (state, &error));
+  g_assert_no_error (error);
+
+  g_assert_cmpint (g_stat (expected, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_cmpint (g_stat (dir, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+}
+
+static void
+test_missing_file (void)
+{
+  g_autofree char *path = test_path ("missing.ini");
+  g_autoptr(PlPcpState) state = pl_pcp_state_new (path);
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (pl_pcp_state_load (state, &error));
+  g_assert_no_error (error);
+  list = pl_pcp_state_list (state, NULL);
+  g_assert_cmpuint (list->len, ==, 0);
+  g_assert_true (pl_pcp_state_can_save (state, NULL));
+  /* Loading does not create anything. */
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_empty_file (void)
+{
+  g_autofree char *path = test_path ("empty.ini");
+  g_autoptr(PlPcpState) state = pl_pcp_state_new (path);
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(GError) error = NULL;
+
+  write_file (path, "", 0);
+  g_assert_true (pl_pcp_state_load (state, &error));
+  g_assert_no_error (error);
+  list = pl_pcp_state_list (state, NULL);
+  g_assert_cmpuint (list->len, ==, 0);
+  g_assert_true (pl_pcp_state_save (state, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_round_trip (void)
+{
+  g_autofree char *path = test_path ("round-trip.ini");
+  g_autoptr(GPtrArray) records = sample_records ();
+  g_autoptr(PlPcpState) state = state_with (records, path);
+  g_autoptr(PlPcpState) loaded = pl_pcp_state_new (path);
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(GBytes) first = NULL;
+  g_autoptr(GBytes) second = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  g_assert_true (pl_pcp_state_save (state, &error));
+  g_assert_no_error (error);
+  first = read_bytes (path);
+
+  text = g_strndup (g_bytes_get_data (first, NULL), g_bytes_get_size (first));
+  g_assert_nonnull (strstr (text, "[Portlight]\nVersion=1\n"));
+  g_assert_nonnull (strstr (text, "[mapping tcp 8080 ipv4 192.168.1.1 192.168.1.20]"));
+  g_assert_nonnull (strstr (text, "Method=natpmp"));
+  g_assert_nonnull (strstr (text, "Family=ipv6"));
+
+  g_assert_true (pl_pcp_state_load (loaded, &error));
+  g_assert_no_error (error);
+  list = pl_pcp_state_list (loaded, NULL);
+  g_assert_cmpuint (list->len, ==, records->len);
+  for (guint i = 0; i < records->len; i++)
+    assert_record_equal (g_ptr_array_index (list, i), g_ptr_array_index (records, i));
+
+  /* Saving what was loaded writes the same bytes. */
+  g_assert_true (pl_pcp_state_save (loaded, &error));
+  g_assert_no_error (error);
+  second = read_bytes (path);
+  g_assert_true (g_bytes_equal (first, second));
+}
+
+static void
+test_replace (void)
+{
+  g_autofree char *path = test_path ("replace.ini");
+  g_autoptr(GPtrArray) records = sample_records ();
+  g_autoptr(PlPcpState) state = state_with (records, path);
+  g_autoptr(PlPcpRecord) changed = pl_pcp_record_copy (g_ptr_array_index (records, 0));
+  g_autoptr(PlPcpRecord) moved = pl_pcp_record_copy (g_ptr_array_index (records, 0));
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(GPtrArray) list2 = NULL;
+  const PlPcpRecord *found;
+
+  /* Same key: replaced in place. */
+  changed->external_port = 9999;
+  changed->method = PL_PCP_METHOD_NATPMP;
+  changed->expires = 42;
+  pl_pcp_record_new_nonce (changed);
+  pl_pcp_state_put (state, changed);
+
+  list = pl_pcp_state_list (state, NULL);
+  g_assert_cmpuint (list->len, ==, records->len);
+  assert_record_equal (g_ptr_array_index (list, 0), changed);
+  found = pl_pcp_state_lookup (state, changed->gateway, PL_PROTOCOL_TCP, 8080,
+                               G_SOCKET_FAMILY_IPV4);
+  assert_record_equal (found, changed);
+
+  /* Another internal address is another record. */
+  g_clear_object (&moved->internal_address);
+  moved->internal_address = g_inet_address_new_from_string ("192.168.1.21");
+  pl_pcp_state_put (state, moved);
+  list2 = pl_pcp_state_list (state, NULL);
+  g_assert_cmpuint (list2->len, ==, records->len + 1);
+}
+
+static void
+test_remove (void)
+{
+  g_autofree char *path = test_path ("remove.ini");
+  g_autoptr(GPtrArray) records = sample_records ();
+  g_autoptr(PlPcpState) state = state_with (records, path);
+  g_autoptr(PlPcpState) loaded = pl_pcp_state_new (path);
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(GError) error = NULL;
+  PlPcpRecord *gone = g_ptr_array_index (records, 2);
+  PlPcpRecord *kept;
+
+  g_assert_true (pl_pcp_state_remove (state, gone->gateway, PL_PROTOCOL_TCP, 22,
+                                      G_SOCKET_FAMILY_IPV6));
+  g_assert_false (pl_pcp_state_remove (state, gone->gateway, PL_PROTOCOL_TCP, 22,
+                                       G_SOCKET_FAMILY_IPV6));
+  g_assert_null (pl_pcp_state_lookup (state, gone->gateway, PL_PROTOCOL_TCP, 22,
+                                      G_SOCKET_FAMILY_IPV6));
+  /* Nothing else went. */
+  list = pl_pcp_state_list (state, NULL);
+  g_assert_cmpuint (list->len, ==, records->len - 1);
+
+  /* And the removal is saved. */
+  g_assert_true (pl_pcp_state_save (state, &error));
+  g_assert_no_error (error);
+  g_assert_true (pl_pcp_state_load (loaded, &error));
+  g_assert_no_error (error);
+  g_assert_null (pl_pcp_state_lookup (loaded, gone->gateway, PL_PROTOCOL_TCP, 22,
+                                      G_SOCKET_FAMILY_IPV6));
+  kept = g_ptr_array_index (records, 3);
+  assert_record_equal (pl_pcp_state_lookup (loaded, kept->gateway, PL_PROTOCOL_UDP, 65535,
+                                            G_SOCKET_FAMILY_IPV6),
+                       kept);
+}
+
+static void
+test_lookup (void)
+{
+  g_autofree char *path = test_path ("lookup.ini");
+  g_autoptr(GPtrArray) records = sample_records ();
+  g_autoptr(PlPcpState) state = state_with (records, path);
+  g_autoptr(GInetAddress) gw4 = g_inet_address_new_from_string ("192.168.1.1");
+  g_autoptr(GInetAddress) other = g_inet_address_new_from_string ("192.168.1.254");
+
+  for (guint i = 0; i < records->len; i++)
+    {
+      PlPcpRecord *record = g_ptr_array_index (records, i);
+
+      assert_record_equal (pl_pcp_state_lookup (state, record->gateway, record->protocol,
+                                                record->internal_port, record->family),
+                           record);
+    }
+
+  /* Each part of the key counts. */
+  g_assert_nonnull (pl_pcp_state_lookup (state, gw4, PL_PROTOCOL_TCP, 8080,
+                                         G_SOCKET_FAMILY_IPV4));
+  g_assert_null (pl_pcp_state_lookup (state, other, PL_PROTOCOL_TCP, 8080,
+                                      G_SOCKET_FAMILY_IPV4));
+  g_assert_null (pl_pcp_state_lookup (state, gw4, PL_PROTOCOL_UDP, 8080,
+                                      G_SOCKET_FAMILY_IPV4));
+  g_assert_null (pl_pcp_state_lookup (state, gw4, PL_PROTOCOL_TCP, 8081,
+                                      G_SOCKET_FAMILY_IPV4));
+  g_assert_null (pl_pcp_state_lookup (state, gw4, PL_PROTOCOL_TCP, 8080,
+                                      G_SOCKET_FAMILY_IPV6));
+}
+
+static void
+test_list_gateway (void)
+{
+  g_autofree char *path = test_path ("list.ini");
+  g_autoptr(GPtrArray) records = sample_records ();
+  g_autoptr(PlPcpState) state = state_with (records, path);
+  g_autoptr(GInetAddress) gw4 = g_inet_address_new_from_string ("192.168.1.1");
+  g_autoptr(GInetAddress) link_local = g_inet_address_new_from_string ("fe80::1");
+  g_autoptr(GInetAddress) none = g_inet_address_new_from_string ("10.0.0.1");
+  g_autoptr(GPtrArray) all = pl_pcp_state_list (state, NULL);
+  g_autoptr(GPtrArray) of_gw4 = pl_pcp_state_list (state, gw4);
+  g_autoptr(GPtrArray) of_link_local = pl_pcp_state_list (state, link_local);
+  g_autoptr(GPtrArray) of_none = pl_pcp_state_list (state, none);
+
+  g_assert_cmpuint (all->len, ==, 4);
+  g_assert_cmpuint (of_gw4->len, ==, 2);
+  assert_record_equal (g_ptr_array_index (of_gw4, 0), g_ptr_array_index (records, 0));
+  assert_record_equal (g_ptr_array_index (of_gw4, 1), g_ptr_array_index (records, 1));
+  g_assert_cmpuint (of_link_local->len, ==, 1);
+  assert_record_equal (g_ptr_array_index (of_link_local, 0), g_ptr_array_index (records, 2));
+  g_assert_cmpuint (of_none->len, ==, 0);
+}
+
+static void
+test_modes (void)
+{
+  g_autofree char *top = g_build_filename (g_get_user_state_dir (), "modes", NULL);
+  g_autofree char *dir = g_build_filename (top, "a", "b", NULL);
+  g_autofree char *path = g_build_filename (dir, "mappings.ini", NULL);
+  g_autoptr(GPtrArray) records = sample_records ();
+  g_autoptr(PlPcpState) state = state_with (records, path);
+  g_autoptr(GError) error = NULL;
+  struct stat st;
+  mode_t old_umask = umask (0);
+
+  /* Even with a permissive umask. */
+  g_assert_true (pl_pcp_state_save (state, &error));
+  umask (old_umask);
+  g_assert_no_error (error);
+
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_cmpint (g_stat (dir, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+  g_assert_cmpint (g_stat (top, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+
+  /* A second save (a rename over the file) keeps the mode. */
+  g_assert_true (pl_pcp_state_save (state, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+}
+
+static void
+test_atomic (void)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_state_dir (), "atomic", NULL);
+  g_autofree char *path = g_build_filename (dir, "mappings.ini", NULL);
+  g_autoptr(GPtrArray) records = sample_records ();
+  g_autoptr(PlPcpState) state = state_with (records, path);
+  g_autoptr(GError) error = NULL;
+
+  for (guint round = 0; round < 3; round++)
+    {
+      g_autoptr(GDir) listing = NULL;
+      PlPcpRecord *record;
+      const char *name;
+      guint count = 0;
+
+      g_assert_true (pl_pcp_state_save (state, &error));
+      g_assert_no_error (error);
+
+      listing = g_dir_open (dir, 0, &error);
+      g_assert_no_error (error);
+      while ((name = g_dir_read_name (listing)) != NULL)
+        {
+          g_assert_cmpstr (name, ==, "mappings.ini");
+          count++;
+        }
+      g_assert_cmpuint (count, ==, 1);
+      /* Something different to write next round. */
+      record = g_ptr_array_index (records, round);
+      g_assert_true (pl_pcp_state_remove (state, record->gateway, record->protocol,
+                                          record->internal_port, record->family));
+    }
+}
+
+/* A valid file with one record, from which the corrupt ones are made. */
+#define GOOD_HEAD "[Portlight]\nVersion=1\n\n"
+#define GOOD_GROUP "[mapping tcp 8080 ipv4 192.168.1.1 192.168.1.20]\n"
+#define GOOD_KEYS /* all but Nonce */ \
+  "Gateway=192.168.1.1\n" \
+  "Method=pcp\n" \
+  "Protocol=tcp\n" \
+  "Family=ipv4\n" \
+  "InternalAddress=192.168.1.20\n" \
+  "InternalPort=8080\n" \
+  "ExternalPort=8080\n" \
+  "ExternalAddress=203.0.113.7\n" \
+  "Expires=1780000000\n"
+
+typedef struct
+{
+  const char *name;
+  const char *data;
+  gssize      length;     /* -1: NUL-terminated */
+  const char *expected;   /* part of the message */
+} Corrupt;
+
+static const Corrupt corrupt_cases[] = {
+  { "not-key-file", "this is not a key file\n", -1, "not a key file" },
+  { "not-utf8", GOOD_HEAD "[mapping x]\nGateway=\xff\xfe\n", -1, "not valid UTF-8 text (line 5)" },
+  { "binary-nul", GOOD_HEAD "\0\0\0", 26, "binary data (line 4)" },
+  { "bad-hex-nonce",
+    GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=00112233445566778899aazz\n", -1,
+    "Nonce=00112233445566778899aazz is not valid" },
+  { "short-nonce",
+    GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=0011\n", -1, "24 hexadecimal digits" },
+  { "long-nonce",
+    GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=" NONCE_HEX "00\n", -1,
+    "24 hexadecimal digits" },
+  { "unknown-family",
+    GOOD_HEAD "[mapping tcp 8080 ipv5 192.168.1.1 192.168.1.20]\n"
+    "Gateway=192.168.1.1\nMethod=pcp\nProtocol=tcp\nFamily=ipv5\n"
+    "InternalAddress=192.168.1.20\nInternalPort=8080\nExternalPort=8080\n"
+    "Nonce=" NONCE_HEX "\nExpires=1\n", -1, "Family=ipv5 is not valid" },
+  { "family-mismatch",
+    GOOD_HEAD "[mapping tcp 8080 ipv6 192.168.1.1 192.168.1.20]\n"
+    "Gateway=192.168.1.1\nMethod=pcp\nProtocol=tcp\nFamily=ipv6\n"
+    "InternalAddress=192.168.1.20\nInternalPort=8080\nExternalPort=8080\n"
+    "Nonce=" NONCE_HEX "\nExpires=1\n", -1, "expected an IPv6 address" },
+  { "unknown-protocol",
+    GOOD_HEAD "[mapping sctp 8080 ipv4 192.168.1.1 192.168.1.20]\n"
+    "Gateway=192.168.1.1\nMethod=pcp\nProtocol=sctp\nFamily=ipv4\n"
+    "InternalAddress=192.168.1.20\nInternalPort=8080\nExternalPort=8080\n"
+    "Nonce=" NONCE_HEX "\nExpires=1\n", -1, "Protocol=sctp is not valid" },
+  { "unknown-method",
+    GOOD_HEAD GOOD_GROUP
+    "Gateway=192.168.1.1\nMethod=upnp\nProtocol=tcp\nFamily=ipv4\n"
+    "InternalAddress=192.168.1.20\nInternalPort=8080\nExternalPort=8080\n"
+    "Nonce=" NONCE_HEX "\nExpires=1\n", -1, "Method=upnp is not valid" },
+  { "internal-port-too-big",
+    GOOD_HEAD GOOD_GROUP
+    "Gateway=192.168.1.1\nMethod=pcp\nProtocol=tcp\nFamily=ipv4\n"
+    "InternalAddress=192.168.1.20\nInternalPort=70000\nExternalPort=8080\n"
+    "Nonce=" NONCE_HEX "\nExpires=1\n", -1, "InternalPort=70000 is not valid" },
+  { "internal-port-zero",
+    GOOD_HEAD GOOD_GROUP
+    "Gateway=192.168.1.1\nMethod=pcp\nProtocol=tcp\nFamily=ipv4\n"
+    "InternalAddress=192.168.1.20\nInternalPort=0\nExternalPort=8080\n"
+    "Nonce=" NONCE_HEX "\nExpires=1\n", -1, "InternalPort=0 is not valid" },
+  { "external-port-negative",
+    GOOD_HEAD GOOD_GROUP
+    "Gateway=192.168.1.1\nMethod=pcp\nProtocol=tcp\nFamily=ipv4\n"
+    "InternalAddress=192.168.1.20\nInternalPort=8080\nExternalPort=-1\n"
+    "Nonce=" NONCE_HEX "\nExpires=1\n", -1, "ExternalPort=-1 is not valid" },
+  { "external-port-text",
+    GOOD_HEAD GOOD_GROUP
+    "Gateway=192.168.1.1\nMethod=pcp\nProtocol=tcp\nFamily=ipv4\n"
+    "InternalAddress=192.168.1.20\nInternalPort=8080\nExternalPort=80a\n"
+    "Nonce=" NONCE_HEX "\nExpires=1\n", -1, "ExternalPort=80a is not valid" },
+  { "bad-gateway",
+    GOOD_HEAD GOOD_GROUP
+    "Gateway=router.local\nMethod=pcp\nProtocol=tcp\nFamily=ipv4\n"
+    "InternalAddress=192.168.1.20\nInternalPort=8080\nExternalPort=8080\n"
+    "Nonce=" NONCE_HEX "\nExpires=1\n", -1, "Gateway=router.local is not valid" },
+  { "bad-expires",
+    GOOD_HEAD GOOD_GROUP
+    "Gateway=192.168.1.1\nMethod=pcp\nProtocol=tcp\nFamily=ipv4\n"
+    "InternalAddress=192.168.1.20\nInternalPort=8080\nExternalPort=8080\n"
+    "Nonce=" NONCE_HEX "\nExpires=soon\n", -1, "Expires=soon is not valid" },
+  { "missing-key",
+    GOOD_HEAD GOOD_GROUP GOOD_KEYS, -1, "(line 4): Nonce is missing" },
+  { "unknown-key",
+    GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=" NONCE_HEX "\nColour=blue\n", -1,
+    "unknown key “Colour”" },
+  { "duplicate-key",
+    GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=" NONCE_HEX "\nNonce=" NONCE_HEX "\n", -1,
+    "Nonce is given more than once" },
+  { "duplicate-group",
+    GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=" NONCE_HEX "\n"
+    GOOD_GROUP "Nonce=" NONCE_HEX "\n", -1, "appears more than once (first at line 4)" },
+  { "same-mapping-twice",
+    GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=" NONCE_HEX "\n"
+    "[mapping copy]\n" GOOD_KEYS "Nonce=" NONCE_HEX "\n", -1,
+    "[mapping copy] (line 15) holds the same mapping as" },
+  { "unknown-group",
+    GOOD_HEAD "[Window]\nWidth=3\n", -1, "[Window] (line 4) is not a group Portlight writes" },
+  { "unknown-version", "[Portlight]\nVersion=2\n", -1, "Version=2" },
+  { "version-text", "[Portlight]\nVersion=one\n", -1, "Version=one" },
+  { "missing-version", "[Portlight]\n", -1, "Version is missing" },
+  { "portlight-unknown-key", "[Portlight]\nVersion=1\nOwner=me\n", -1, "unknown key “Owner”" },
+  { "foreign-key-file", "[Desktop Entry]\nName=Other program\nExec=other\n", -1,
+    "no [Portlight] group" },
+  { "keys-before-group", "Version=1\n[Portlight]\n", -1, "not a key file" },
+};
+
+static void
+assert_refused (const char *path,
+                const char *expected)
+{
+  g_autoptr(PlPcpState) state = pl_pcp_state_new (path);
+  g_autoptr(GPtrArray) records = sample_records ();
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(GBytes) before = read_bytes (path);
+  g_autoptr(GBytes) after = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) save_error = NULL;
+
+  g_assert_false (pl_pcp_state_load (state, &error));
+  g_assert_error (error, PL_ERROR, PL_ERROR_INVALID_ARGUMENT);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, path));
+  if (expected != NULL && strstr (error->message, expected) == NULL)
+    g_error ("“%s” is not in “%s”", expected, error->message);
+
+  list = pl_pcp_state_list (state, NULL);
+  g_assert_cmpuint (list->len, ==, 0);
+  g_assert_false (pl_pcp_state_can_save (state, NULL));
+
+  /* Saving, with or without changes, fails and writes nothing. */
+  g_assert_false (pl_pcp_state_save (state, &save_error));
+  g_assert_error (save_error, PL_ERROR, PL_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (save_error->message, path));
+  g_clear_error (&save_error);
+  pl_pcp_state_put (state, g_ptr_array_index (records, 0));
+  g_assert_false (pl_pcp_state_save (state, &save_error));
+  g_assert_nonnull (save_error);
+
+  after = read_bytes (path);
+  g_assert_true (g_bytes_equal (before, after));
+}
+
+static void
+test_corrupt (gconstpointer data)
+{
+  const Corrupt *corrupt = data;
+  g_autofree char *name = g_strconcat (corrupt->name, ".ini", NULL);
+  g_autofree char *path = test_path (name);
+
+  write_file (path, corrupt->data, corrupt->length);
+  assert_refused (path, corrupt->expected);
+}
+
+static void
+test_random_binary (void)
+{
+  g_autofree char *path = test_path ("random.bin");
+  guint8 data[4096];
+
+  for (guint i = 0; i < sizeof data; i++)
+    data[i] = g_test_rand_int_range (0, 256);
+  data[100] = 0xff;   /* whatever the seed, this is not text */
+  write_file (path, (const char *) data, sizeof data);
+  assert_refused (path, NULL);
+}
+
+static void
+test_huge_file (void)
+{
+  g_autofree char *path = test_path ("huge.ini");
+  g_autoptr(GString) data = g_string_new (GOOD_HEAD);
+
+  /* Valid content, but too much of it. */
+  while (data->len <= 300 * 1024)
+    g_string_append (data, "# a comment line, to make the file large\n");
+  write_file (path, data->str, data->len);
+  assert_refused (path, "KiB a mapping state file may have");
+}
+
+static void
+test_not_regular (void)
+{
+  g_autofree char *path = test_path ("folder.ini");
+  g_autoptr(PlPcpState) state = pl_pcp_state_new (path);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (path, 0700), ==, 0);
+  g_assert_false (pl_pcp_state_load (state, &error));
+  g_assert_error (error, PL_ERROR, PL_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "not a regular file"));
+  g_assert_false (pl_pcp_state_can_save (state, NULL));
+}
+
+static void
+test_fixed_after_refusal (void)
+{
+  g_autofree char *path = test_path ("fixed.ini");
+  g_autoptr(PlPcpState) state = pl_pcp_state_new (path);
+  g_autoptr(GError) error = NULL;
+  const char *good = GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=" NONCE_HEX "\n";
+  g_autoptr(GInetAddress) gw = g_inet_address_new_from_string ("192.168.1.1");
+  const PlPcpRecord *record;
+  static const guint8 nonce[] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55,
+                                  0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb };
+
+  write_file (path, "[Portlight]\nVersion=7\n", -1);
+  g_assert_false (pl_pcp_state_load (state, &error));
+  g_clear_error (&error);
+
+  /* Fixed by hand: loads, and saving works again. */
+  write_file (path, good, -1);
+  g_assert_true (pl_pcp_state_load (state, &error));
+  g_assert_no_error (error);
+  g_assert_true (pl_pcp_state_can_save (state, NULL));
+  record = pl_pcp_state_lookup (state, gw, PL_PROTOCOL_TCP, 8080, G_SOCKET_FAMILY_IPV4);
+  g_assert_nonnull (record);
+  g_assert_cmpmem (record->nonce, sizeof record->nonce, nonce, sizeof nonce);
+  g_assert_cmpint (record->expires, ==, 1780000000);
+  g_assert_true (pl_pcp_state_save (state, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_changed_on_disk (void)
+{
+  g_autofree char *path = test_path ("changed.ini");
+  g_autoptr(GPtrArray) records = sample_records ();
+  g_autoptr(PlPcpState) state = state_with (records, path);
+  g_autoptr(PlPcpState) unloaded = pl_pcp_state_new (path);
+  g_autoptr(GBytes) before = NULL;
+  g_autoptr(GBytes) after = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (pl_pcp_state_save (state, &error));
+  g_assert_no_error (error);
+  before = read_bytes (path);
+
+  /* Saving without loading first would drop the nonces in the file. */
+  pl_pcp_state_put (unloaded, g_ptr_array_index (records, 0));
+  g_assert_false (pl_pcp_state_save (unloaded, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WRONG_ETAG);
+  g_assert_nonnull (strstr (error->message, path));
+  g_clear_error (&error);
+  after = read_bytes (path);
+  g_assert_true (g_bytes_equal (before, after));
+}
+
+static void
+test_forget_expired (void)
+{
+  g_autofree char *path = test_path ("expired.ini");
+  g_autoptr(GPtrArray) records = sample_records ();
+  g_autoptr(PlPcpState) state = state_with (records, path);
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(GPtrArray) list2 = NULL;
+  g_autoptr(GPtrArray) list3 = NULL;
+
+  /* Expiries: 1780000000, 1780000100, 1780000200, 1. */
+  pl_pcp_state_forget_expired (state, 1000);
+  list = pl_pcp_state_list (state, NULL);
+  g_assert_cmpuint (list->len, ==, 3);
+
+  /* At the expiry time itself the mapping has ended. */
+  pl_pcp_state_forget_expired (state, 1780000100);
+  list2 = pl_pcp_state_list (state, NULL);
+  g_assert_cmpuint (list2->len, ==, 1);
+  assert_record_equal (g_ptr_array_index (list2, 0), g_ptr_array_index (records, 2));
+
+  pl_pcp_state_forget_expired (state, G_MAXINT64);
+  list3 = pl_pcp_state_list (state, NULL);
+  g_assert_cmpuint (list3->len, ==, 0);
+}
+
+static void
+test_nonce (void)
+{
+  g_autoptr(PlPcpRecord) a = pl_pcp_record_new ();
+  g_autoptr(PlPcpRecord) b = pl_pcp_record_new ();
+  g_autoptr(PlPcpRecord) copy = NULL;
+  static const guint8 zero[12] = { 0, };
+
+  g_assert_cmpuint (sizeof a->nonce, ==, 12);
+  g_assert_cmpmem (a->nonce, sizeof a->nonce, zero, sizeof zero);
+
+  pl_pcp_record_new_nonce (a);
+  pl_pcp_record_new_nonce (b);
+  g_assert_true (memcmp (a->nonce, zero, sizeof zero) != 0);
+  g_assert_true (memcmp (a->nonce, b->nonce, sizeof a->nonce) != 0);
+
+  copy = pl_pcp_record_copy (a);
+  g_assert_cmpmem (copy->nonce, sizeof copy->nonce, a->nonce, sizeof a->nonce);
+  pl_pcp_record_new_nonce (a);
+  g_assert_true (memcmp (copy->nonce, a->nonce, sizeof a->nonce) != 0);
+
+  /* Many nonces, no repeats. */
+  {
+    g_autoptr(GHashTable) seen = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
+                                                        (GDestroyNotify) g_bytes_unref, NULL);
+
+    for (guint i = 0; i < 1000; i++)
+      {
+        pl_pcp_record_new_nonce (b);
+        g_assert_true (g_hash_table_add (seen, g_bytes_new (b->nonce, sizeof b->nonce)));
+      }
+  }
+}
+
+static void
+test_boxed (void)
+{
+  g_autoptr(GPtrArray) records = sample_records ();
+  PlPcpRecord *record = g_ptr_array_index (records, 0);
+  PlPcpRecord *copy = g_boxed_copy (PL_TYPE_PCP_RECORD, record);
+
+  assert_record_equal (copy, record);
+  g_assert_true (copy->gateway == record->gateway);   /* shared, referenced */
+  g_boxed_free (PL_TYPE_PCP_RECORD, copy);
+  g_assert_true (G_IS_INET_ADDRESS (record->gateway));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  setlocale (LC_ALL, "");
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/pl/pcp-state/default-path", test_default_path);
+  g_test_add_func ("/pl/pcp-state/missing-file", test_missing_file);
+  g_test_add_func ("/pl/pcp-state/empty-file", test_empty_file);
+  g_test_add_func ("/pl/pcp-state/round-trip", test_round_trip);
+  g_test_add_func ("/pl/pcp-state/replace", test_replace);
+  g_test_add_func ("/pl/pcp-state/remove", test_remove);
+  g_test_add_func ("/pl/pcp-state/lookup", test_lookup);
+  g_test_add_func ("/pl/pcp-state/list-gateway", test_list_gateway);
+  g_test_add_func ("/pl/pcp-state/modes", test_modes);
+  g_test_add_func ("/pl/pcp-state/atomic", test_atomic);
+  for (guint i = 0; i < G_N_ELEMENTS (corrupt_cases); i++)
+    {
+      g_autofree char *name = g_strconcat ("/pl/pcp-state/corrupt/", corrupt_cases[i].name,
+                                           NULL);
+
+      g_test_add_data_func (name, &corrupt_cases[i], test_corrupt);
+    }
+  g_test_add_func ("/pl/pcp-state/foreign/random-binary", test_random_binary);
+  g_test_add_func ("/pl/pcp-state/foreign/huge-file", test_huge_file);
+  g_test_add_func ("/pl/pcp-state/foreign/not-regular", test_not_regular);
+  g_test_add_func ("/pl/pcp-state/fixed-after-refusal", test_fixed_after_refusal);
+  g_test_add_func ("/pl/pcp-state/changed-on-disk", test_changed_on_disk);
+  g_test_add_func ("/pl/pcp-state/forget-expired", test_forget_expired);
+  g_test_add_func ("/pl/pcp-state/nonce", test_nonce);
+  g_test_add_func ("/pl/pcp-state/boxed", test_boxed);
+
+  return g_test_run ();
+}
