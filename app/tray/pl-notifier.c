@@ -89,11 +89,7 @@ profile_enabled (PlNotifier *self,
 static void
 timer_clear (PlNotifier *self)
 {
-  if (self->timer != NULL)
-    {
-      g_source_destroy (self->timer);
-      g_clear_pointer (&self->timer, g_source_unref);
-    }
+  pl_clear_source (&self->timer);
 }
 
 static gboolean timer_cb (gpointer user_data);

@@ -309,3 +309,21 @@ pl_clock_advance (PlClock *self,
   self->now += us;
   g_main_context_wakeup (self->context);
 }
+
+/**
+ * pl_clear_source:
+ * @source: (inout) (nullable): a source pointer
+ *
+ * Destroys the source in *@source, if there is one, drops its reference and sets *@source to
+ * %NULL: g_clear_handle_id() for sources held as pointers, attached to any context.
+ */
+void
+pl_clear_source (GSource **source)
+{
+  g_return_if_fail (source != NULL);
+
+  if (*source == NULL)
+    return;
+  g_source_destroy (*source);
+  g_clear_pointer (source, g_source_unref);
+}

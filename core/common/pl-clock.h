@@ -37,6 +37,9 @@ gboolean pl_clock_is_virtual           (PlClock        *self);
 /* Microseconds. */
 gint64   pl_clock_get_time             (PlClock        *self);
 /* A timeout source firing @delay_ms after now on this clock; attach it yourself. */
+/* Destroys *@source (if any) and drops the reference: the one way sources are let go. */
+void     pl_clear_source               (GSource       **source);
+
 GSource *pl_clock_timeout_source_new   (PlClock        *self,
                                         guint64         delay_ms);
 guint    pl_clock_timeout_add          (PlClock        *self,

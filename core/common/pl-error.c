@@ -7,9 +7,45 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "pl-error.h"
 
 G_DEFINE_QUARK (pl-error-quark, pl_error)
+
+/* Digits needed to print @ms milliseconds as seconds without trailing zeros. */
+static int
+seconds_precision (guint ms)
+{
+  if (ms % 1000 == 0)
+    return 0;
+  if (ms % 100 == 0)
+    return 1;
+  if (ms % 10 == 0)
+    return 2;
+  return 3;
+}
+
+/**
+ * pl_error_new_timed_out:
+ * @gateway: the gateway's address as text
+ * @attempts: how many times the request was sent
+ * @total_ms: how long it was tried, in milliseconds
+ *
+ * The error of a request that every retransmission left unanswered, the same for every
+ * protocol.
+ *
+ * Returns: (transfer full): a new `PL_ERROR_TIMED_OUT`
+ */
+GError *
+pl_error_new_timed_out (const char *gateway,
+                        guint       attempts,
+                        guint       total_ms)
+{
+  return g_error_new (PL_ERROR, PL_ERROR_TIMED_OUT,
+                      _("No answer from %s after %u attempts in %.*f s"),
+                      gateway, attempts, seconds_precision (total_ms), total_ms / 1000.0);
+}
 
 /**
  * pl_error_is_transient:

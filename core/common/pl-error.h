@@ -67,6 +67,12 @@ typedef enum
 
 GQuark   pl_error_quark            (void);
 
+/* PL_ERROR_TIMED_OUT: "No answer from @gateway after @attempts attempts in @total_ms" (the
+ * seconds printed without trailing zeros: 127.75, 1.5, 64). */
+GError  *pl_error_new_timed_out    (const char  *gateway,
+                                    guint        attempts,
+                                    guint        total_ms);
+
 /* TRUE for errors that are worth retrying later without a change on the user's side
  * (network failure, out of resources, timed out). */
 gboolean pl_error_is_transient     (const GError *error);

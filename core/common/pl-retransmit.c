@@ -277,85 +277,32 @@ pl_retransmit_pcp_next_rt (gint64 prev_rt_us,
 }
 
 /**
- * pl_pcp_retransmit_init:
- * @self: a #PlPcpRetransmit
- * @now: the time of the first send, in microseconds
- * @timeout_ms: an overall bound from @now in milliseconds, 0 for none
+ * pl_retransmit_count_sends:
+ * @self: a schedule
  *
- * pl_retransmit_init_pcp() with a seed from g_random_int().
- */
-void
-pl_pcp_retransmit_init (PlPcpRetransmit *self,
-                        gint64           now,
-                        guint            timeout_ms)
-{
-  pl_retransmit_init_pcp (self, now, timeout_ms, g_random_int ());
-}
-
-/**
- * pl_pcp_retransmit_refresh:
- * @self: a #PlPcpRetransmit
- * @now: the current time in microseconds
+ * How many sends @self makes in all before it gives up, found by running a copy of it (a copy
+ * replays the same jitter). A schedule without a bound never gives up: do not ask then.
  *
- * Returns: the action due at @now, as pl_retransmit_refresh()
- */
-PlRetransmitAction
-pl_pcp_retransmit_refresh (PlPcpRetransmit *self,
-                           gint64           now)
-{
-  return pl_retransmit_refresh (self, now);
-}
-
-/**
- * pl_pcp_retransmit_get_next_time:
- * @self: a #PlPcpRetransmit
- *
- * Returns: as pl_retransmit_get_next_time()
- */
-gint64
-pl_pcp_retransmit_get_next_time (const PlPcpRetransmit *self)
-{
-  return pl_retransmit_get_next_time (self);
-}
-
-/**
- * pl_pcp_retransmit_get_attempts:
- * @self: a #PlPcpRetransmit
- *
- * Returns: the number of sends so far
+ * Returns: the number of sends, those already made included
  */
 guint
-pl_pcp_retransmit_get_attempts (const PlPcpRetransmit *self)
+pl_retransmit_count_sends (const PlRetransmit *self)
 {
-  return pl_retransmit_get_attempts (self);
-}
+  PlRetransmit copy = *self;
+  guint sends = 0;
 
-/**
- * pl_pcp_retransmit_count_attempts:
- * @timeout_ms: an overall bound in milliseconds, 0 for none
- *
- * The sends of the PCP schedule without jitter (0, 3, 9, 21 ... s) that come before
- * @timeout_ms; with jitter the real count can differ by one.
- *
- * Returns: the number of sends, or 0 when @timeout_ms is 0 (no limit)
- */
-guint
-pl_pcp_retransmit_count_attempts (guint timeout_ms)
-{
-  gint64 limit = (gint64) timeout_ms * US_PER_MS;
-  gint64 at = 0;
-  gint64 rt = 0;
-  guint count = 0;
+  g_return_val_if_fail (self != NULL, 0);
 
-  if (timeout_ms == 0)
-    return 0;
-
-  while (at < limit && count < G_MAXUINT)
+  for (;;)
     {
-      count++;
-      rt = pl_retransmit_pcp_next_rt (rt, 0.0);
-      at += rt;
+      gint64 when = pl_retransmit_get_next_time (&copy);
+      PlRetransmitAction action = pl_retransmit_refresh (&copy, when);
+
+      if (action == PL_RETRANSMIT_TIMEOUT)
+        break;
+      if (action == PL_RETRANSMIT_SEND)
+        sends++;
     }
 
-  return count;
+  return sends + self->attempts;
 }

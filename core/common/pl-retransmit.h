@@ -84,19 +84,8 @@ void               pl_retransmit_init_pcp      (PlRetransmit *self,
 gint64             pl_retransmit_pcp_next_rt   (gint64        prev_rt_us,
                                                 double        rand);
 
-/* The same PCP schedule under the names the PCP client uses. pl_pcp_retransmit_init() seeds
- * the jitter from g_random_int(); everything else is pure. */
-typedef PlRetransmit PlPcpRetransmit;
-
-void               pl_pcp_retransmit_init           (PlPcpRetransmit       *self,
-                                                     gint64                 now,
-                                                     guint                  timeout_ms);
-PlRetransmitAction pl_pcp_retransmit_refresh        (PlPcpRetransmit       *self,
-                                                     gint64                 now);
-gint64             pl_pcp_retransmit_get_next_time  (const PlPcpRetransmit *self);
-guint              pl_pcp_retransmit_get_attempts   (const PlPcpRetransmit *self);
-/* Sends of the schedule without jitter that fall before @timeout_ms (0: none, no limit);
- * with jitter the real count can differ by one. */
-guint              pl_pcp_retransmit_count_attempts (guint                  timeout_ms);
+/* The sends @self makes in all before it gives up (it must have a bound: NAT-PMP's own, or a
+ * timeout). */
+guint              pl_retransmit_count_sends   (const PlRetransmit *self);
 
 G_END_DECLS

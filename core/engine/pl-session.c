@@ -254,15 +254,6 @@ ms_until (PlSession *self,
   return delta > 0 ? (guint64) (delta + 999) / 1000 : 0;
 }
 
-static void
-timer_clear (GSource **source)
-{
-  if (*source == NULL)
-    return;
-  g_source_destroy (*source);
-  g_clear_pointer (source, g_source_unref);
-}
-
 /* Back-off: transient errors and timeouts retry soon, refusals much later. */
 
 static gboolean
@@ -310,7 +301,7 @@ op_new (PlSession *self,
 static void
 op_free (Op *op)
 {
-  timer_clear (&op->deadline);
+  pl_clear_source (&op->deadline);
   g_clear_object (&op->cancellable);
   g_free (op);
 }
@@ -331,7 +322,7 @@ cancel_inflight (PlSession *self)
     self->address_in_flight = FALSE;
   op->entry = NULL;
   op->session = NULL;
-  timer_clear (&op->deadline);
+  pl_clear_source (&op->deadline);
   g_cancellable_cancel (op->cancellable);
 }
 
@@ -444,8 +435,8 @@ entry_new (PlSession  *self,
 static void
 entry_clear_timers (Entry *entry)
 {
-  timer_clear (&entry->timer);
-  timer_clear (&entry->expiry);
+  pl_clear_source (&entry->timer);
+  pl_clear_source (&entry->expiry);
 }
 
 static void
@@ -528,7 +519,7 @@ entry_expired_cb (gpointer data)
 
   if (entry->in_flight)
     cancel_inflight (self);
-  timer_clear (&entry->timer);
+  pl_clear_source (&entry->timer);
   entry->expires = 0;
   entry->failures = 0;
   entry_publish (entry, PL_MAPPING_STATE_MAPPING, 0, 0, 0, 0, NULL, 0);
@@ -573,7 +564,7 @@ entry_failed (PlSession    *self,
 
   entry->failures++;
   delay_ms = backoff_ms (error, entry->failures);
-  timer_clear (&entry->timer);
+  pl_clear_source (&entry->timer);
   entry->timer = timer_new (self, delay_ms, entry_retry_cb, entry);
 
   g_debug ("Mapping %s/%s failed (%s); next attempt in %" G_GUINT64_FORMAT " s",
@@ -590,7 +581,7 @@ entry_failed (PlSession    *self,
     }
   else
     {
-      timer_clear (&entry->expiry);
+      pl_clear_source (&entry->expiry);
       entry->expires = 0;
       entry_publish (entry, PL_MAPPING_STATE_FAILED, 0, 0, 0, 0, error,
                      now + (gint64) delay_ms * 1000);
@@ -627,7 +618,7 @@ queue_address (PlSession *self)
   if (self->address_queued || self->address_in_flight)
     return;
 
-  timer_clear (&self->address_timer);
+  pl_clear_source (&self->address_timer);
   self->address_queued = TRUE;
   g_queue_push_tail (&self->queue, op_new (self, OP_ADDRESS));
   kick (self);
@@ -723,7 +714,7 @@ address_cb (GObject      *source,
       delay_ms = backoff_ms (error, self->address_failures);
       g_debug ("Public address query failed (%s); next attempt in %" G_GUINT64_FORMAT " s",
                error->message, delay_ms / 1000);
-      timer_clear (&self->address_timer);
+      pl_clear_source (&self->address_timer);
       self->address_timer = timer_new (self, delay_ms, address_retry_cb, self);
     }
   else
@@ -927,7 +918,7 @@ reset_round (PlSession *self)
   guint n = 0;
 
   self->last_round = MAX (now_us (self), 1);
-  timer_clear (&self->round_timer);
+  pl_clear_source (&self->round_timer);
 
   for (guint i = 0; i < self->entries->len; i++)
     {
@@ -1142,8 +1133,8 @@ set_current_gateway (PlSession    *self,
   gboolean changed = g_strcmp0 (text, self->gateway_str) != 0;
 
   drop_mapper (self);
-  timer_clear (&self->round_timer);
-  timer_clear (&self->address_timer);
+  pl_clear_source (&self->round_timer);
+  pl_clear_source (&self->address_timer);
   self->have_epoch = FALSE;
   self->last_round = 0;
   self->last_resync = 0;
@@ -1225,12 +1216,12 @@ resync (PlSession *self)
       if (entry->expires != 0 && now >= entry->expires)
         {
           /* Timers can run late across a suspend; the clock does not. */
-          timer_clear (&entry->expiry);
+          pl_clear_source (&entry->expiry);
           entry_expired_cb (entry);
         }
       else if (entry->expires != 0 && renew_at != 0 && now >= renew_at)
         {
-          timer_clear (&entry->timer);
+          pl_clear_source (&entry->timer);
           queue_map (self, entry);
         }
       else if (entry->expires == 0 && error_is_refusal (pl_mapping_get_error (entry->mapping)))
@@ -1242,7 +1233,7 @@ resync (PlSession *self)
       else if (entry->expires == 0)
         {
           /* Failed ones try again now: the network around them changed (PMP-08). */
-          timer_clear (&entry->timer);
+          pl_clear_source (&entry->timer);
           entry->failures = 0;
           entry_publish_pending (entry);
           queue_map (self, entry);
@@ -1259,7 +1250,7 @@ discover_and_apply (PlSession *self)
   g_autoptr(PlGateway) found = NULL;
   g_autoptr(GError) error = NULL;
 
-  timer_clear (&self->discover_timer);
+  pl_clear_source (&self->discover_timer);
 
   if (self->fixed_gateway != NULL)
     {
@@ -1695,10 +1686,10 @@ shut_down_watchers (PlSession *self)
       g_clear_object (&self->listener);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTENING]);
     }
-  timer_clear (&self->network_timer);
-  timer_clear (&self->discover_timer);
-  timer_clear (&self->round_timer);
-  timer_clear (&self->address_timer);
+  pl_clear_source (&self->network_timer);
+  pl_clear_source (&self->discover_timer);
+  pl_clear_source (&self->round_timer);
+  pl_clear_source (&self->address_timer);
   for (guint i = 0; i < self->entries->len; i++)
     entry_clear_timers (g_ptr_array_index (self->entries, i));
 }
@@ -1709,7 +1700,7 @@ stop_complete (PlSession *self)
   g_autoptr(GTask) task = g_steal_pointer (&self->stop_task);
   guint unconfirmed;
 
-  timer_clear (&self->stop_timer);
+  pl_clear_source (&self->stop_timer);
   cancel_inflight (self);
   unconfirmed = self->stop_unconfirmed + self->queue.length;
   queue_clear (self, FALSE);
@@ -1751,7 +1742,7 @@ pl_session_dispose (GObject *object)
   self->running = FALSE;
   shut_down_watchers (self);
   drop_mapper (self);
-  timer_clear (&self->stop_timer);
+  pl_clear_source (&self->stop_timer);
 
   if (self->entries != NULL)
     {
@@ -2473,7 +2464,7 @@ pl_session_network_changed (PlSession *self)
 
   if (!self->running)
     return;
-  timer_clear (&self->network_timer);
+  pl_clear_source (&self->network_timer);
   discover_and_apply (self);
 }
 

@@ -113,20 +113,10 @@ static void start_next (PlClient *self);
 static void drive      (PlClient *self);
 
 static void
-clear_source (GSource **source)
-{
-  if (*source != NULL)
-    {
-      g_source_destroy (*source);
-      g_clear_pointer (source, g_source_unref);
-    }
-}
-
-static void
 request_stop (Request *request)
 {
-  clear_source (&request->timer);
-  clear_source (&request->cancel_source);
+  pl_clear_source (&request->timer);
+  pl_clear_source (&request->cancel_source);
 }
 
 static void
@@ -154,40 +144,6 @@ request_describe (const Request *request)
     default:
       g_assert_not_reached ();
     }
-}
-
-/* The number of sends a schedule makes before it gives up, found by running a copy of it. */
-static guint
-count_planned_attempts (const PlRetransmit *retransmit)
-{
-  PlRetransmit copy = *retransmit;
-  guint sends = 0;
-
-  for (;;)
-    {
-      gint64 when = pl_retransmit_get_next_time (&copy);
-      PlRetransmitAction action = pl_retransmit_refresh (&copy, when);
-
-      if (action == PL_RETRANSMIT_TIMEOUT)
-        break;
-      if (action == PL_RETRANSMIT_SEND)
-        sends++;
-    }
-
-  return sends;
-}
-
-/* Digits needed to print @ms milliseconds as seconds without trailing zeros (127.75, 1.5, 64). */
-static int
-seconds_precision (guint ms)
-{
-  if (ms % 1000 == 0)
-    return 0;
-  if (ms % 100 == 0)
-    return 1;
-  if (ms % 10 == 0)
-    return 2;
-  return 3;
 }
 
 static GError *
@@ -357,11 +313,9 @@ drive (PlClient *self)
       {
         guint total_ms = pl_retransmit_get_total_ms (&request->retransmit);
 
-        error = g_error_new (PL_ERROR, PL_ERROR_TIMED_OUT,
-                             _("No answer from %s after %u attempts in %.*f s"),
-                             self->gateway_string,
-                             pl_retransmit_get_attempts (&request->retransmit),
-                             seconds_precision (total_ms), total_ms / 1000.0);
+        error = pl_error_new_timed_out (self->gateway_string,
+                                        pl_retransmit_get_attempts (&request->retransmit),
+                                        total_ms);
         finish_current (self, error, NULL);
         return;
       }
@@ -389,7 +343,7 @@ start_next (PlClient *self)
 
       pl_retransmit_init (&request->retransmit, pl_clock_get_time (self->clock),
                           PL_RETRANSMIT_INITIAL_MS, request->max_attempts, self->timeout_ms);
-      request->planned_attempts = count_planned_attempts (&request->retransmit);
+      request->planned_attempts = pl_retransmit_count_sends (&request->retransmit);
 
       self->current = g_steal_pointer (&task);
       drive (self);
@@ -721,7 +675,7 @@ pl_client_dispose (GObject *object)
   PlClient *self = PL_CLIENT (object);
   GTask *task;
 
-  clear_source (&self->recv_source);
+  pl_clear_source (&self->recv_source);
   if (self->socket != NULL)
     {
       g_socket_close (self->socket, NULL);

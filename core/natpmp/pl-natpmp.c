@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pl-error.h"
+#include "pl-wire.h"
 #include "pl-natpmp.h"
 
 /* Parsing rules (see docs/protocol.md sections 2.1, 2.3 and PMP-02, 15, 29, 41).
@@ -56,36 +57,6 @@ pl_protocol_to_string (PlProtocol protocol)
     default:
       g_return_val_if_reached (NULL);
     }
-}
-
-static inline void
-put_u16 (guint8  *p,
-         guint16  v)
-{
-  p[0] = (guint8) (v >> 8);
-  p[1] = (guint8) (v & 0xff);
-}
-
-static inline void
-put_u32 (guint8  *p,
-         guint32  v)
-{
-  p[0] = (guint8) (v >> 24);
-  p[1] = (guint8) ((v >> 16) & 0xff);
-  p[2] = (guint8) ((v >> 8) & 0xff);
-  p[3] = (guint8) (v & 0xff);
-}
-
-static inline guint16
-get_u16 (const guint8 *p)
-{
-  return (guint16) (((guint16) p[0] << 8) | p[1]);
-}
-
-static inline guint32
-get_u32 (const guint8 *p)
-{
-  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
 }
 
 static gboolean
@@ -148,10 +119,10 @@ pl_natpmp_build_map_request (guint8     *buf,
 
   buf[0] = PL_NATPMP_VERSION;
   buf[1] = (guint8) protocol;
-  put_u16 (buf + 2, 0);
-  put_u16 (buf + 4, internal_port);
-  put_u16 (buf + 6, suggested_external_port);
-  put_u32 (buf + 8, lifetime);
+  pl_wire_put_u16 (buf + 2, 0);
+  pl_wire_put_u16 (buf + 4, internal_port);
+  pl_wire_put_u16 (buf + 6, suggested_external_port);
+  pl_wire_put_u32 (buf + 8, lifetime);
 
   return PL_NATPMP_MAP_REQUEST_SIZE;
 }
@@ -222,8 +193,8 @@ pl_natpmp_build_external_address_reply (guint8       *buf,
 
   buf[0] = PL_NATPMP_VERSION;
   buf[1] = PL_NATPMP_RESPONSE_BIT | PL_NATPMP_OP_EXTERNAL_ADDRESS;
-  put_u16 (buf + 2, result);
-  put_u32 (buf + 4, epoch);
+  pl_wire_put_u16 (buf + 2, result);
+  pl_wire_put_u32 (buf + 4, epoch);
   memcpy (buf + 8, address, 4);
 
   return PL_NATPMP_EXTERNAL_ADDRESS_REPLY_SIZE;
@@ -262,11 +233,11 @@ pl_natpmp_build_map_reply (guint8     *buf,
 
   buf[0] = PL_NATPMP_VERSION;
   buf[1] = (guint8) (PL_NATPMP_RESPONSE_BIT | protocol);
-  put_u16 (buf + 2, result);
-  put_u32 (buf + 4, epoch);
-  put_u16 (buf + 8, internal_port);
-  put_u16 (buf + 10, external_port);
-  put_u32 (buf + 12, lifetime);
+  pl_wire_put_u16 (buf + 2, result);
+  pl_wire_put_u32 (buf + 4, epoch);
+  pl_wire_put_u16 (buf + 8, internal_port);
+  pl_wire_put_u16 (buf + 10, external_port);
+  pl_wire_put_u32 (buf + 12, lifetime);
 
   return PL_NATPMP_MAP_REPLY_SIZE;
 }
@@ -297,8 +268,8 @@ pl_natpmp_build_short_reply (guint8  *buf,
 
   buf[0] = PL_NATPMP_VERSION;
   buf[1] = opcode;
-  put_u16 (buf + 2, result);
-  put_u32 (buf + 4, epoch);
+  pl_wire_put_u16 (buf + 2, result);
+  pl_wire_put_u32 (buf + 4, epoch);
 
   return PL_NATPMP_SHORT_REPLY_SIZE;
 }
@@ -327,7 +298,7 @@ pl_natpmp_build_pcp_announce (guint8  *buf,
   memset (buf, 0, PL_PCP_ANNOUNCE_SIZE);
   buf[0] = PL_PCP_VERSION;
   buf[1] = PL_NATPMP_RESPONSE_BIT;   /* R bit, opcode 0 (ANNOUNCE) */
-  put_u32 (buf + 8, epoch);
+  pl_wire_put_u32 (buf + 8, epoch);
 
   return PL_PCP_ANNOUNCE_SIZE;
 }
@@ -377,8 +348,8 @@ parse_pcp (const guint8  *data,
   reply->kind = PL_NATPMP_PACKET_PCP;
   reply->opcode = data[1];
   reply->result = data[3];
-  reply->lifetime = get_u32 (data + 4);
-  reply->epoch = get_u32 (data + 8);
+  reply->lifetime = pl_wire_get_u32 (data + 4);
+  reply->epoch = pl_wire_get_u32 (data + 8);
 
   return TRUE;
 }
@@ -424,7 +395,7 @@ parse_natpmp (const guint8  *data,
   if ((opcode & PL_NATPMP_RESPONSE_BIT) == 0)
     {
       /* Unsupported Version in the form of the RFC's original figure (erratum 3618). */
-      if (opcode == 0 && len >= 4 && get_u16 (data + 2) == PL_NATPMP_RESULT_UNSUPPORTED_VERSION)
+      if (opcode == 0 && len >= 4 && pl_wire_get_u16 (data + 2) == PL_NATPMP_RESULT_UNSUPPORTED_VERSION)
         {
           if (len < PL_NATPMP_SHORT_REPLY_SIZE)
             return malformed (error, "reply is %" G_GSIZE_FORMAT " %s, an Unsupported Version "
@@ -433,7 +404,7 @@ parse_natpmp (const guint8  *data,
           reply->kind = PL_NATPMP_PACKET_SHORT_ERROR;
           reply->opcode = opcode;
           reply->result = PL_NATPMP_RESULT_UNSUPPORTED_VERSION;
-          reply->epoch = get_u32 (data + 4);
+          reply->epoch = pl_wire_get_u32 (data + 4);
           return TRUE;
         }
 
@@ -447,10 +418,10 @@ parse_natpmp (const guint8  *data,
                       len, BYTES (len), what,
                       full_size != 0 ? full_size : (gsize) PL_NATPMP_SHORT_REPLY_SIZE);
 
-  result = get_u16 (data + 2);
+  result = pl_wire_get_u16 (data + 2);
   reply->opcode = opcode;
   reply->result = result;
-  reply->epoch = get_u32 (data + 4);
+  reply->epoch = pl_wire_get_u32 (data + 4);
 
   if (full_size != 0 && len >= full_size)
     {
@@ -462,9 +433,9 @@ parse_natpmp (const guint8  *data,
       else
         {
           reply->kind = PL_NATPMP_PACKET_MAP;
-          reply->internal_port = get_u16 (data + 8);
-          reply->external_port = get_u16 (data + 10);
-          reply->lifetime = get_u32 (data + 12);
+          reply->internal_port = pl_wire_get_u16 (data + 8);
+          reply->external_port = pl_wire_get_u16 (data + 10);
+          reply->lifetime = pl_wire_get_u32 (data + 12);
         }
       return TRUE;
     }
@@ -574,9 +545,9 @@ pl_natpmp_parse_request (const guint8    *data,
                           len, BYTES (len), PL_NATPMP_MAP_REQUEST_SIZE);
 
       /* Bytes 2-3 are reserved: ignored on receive. */
-      request.internal_port = get_u16 (data + 4);
-      request.external_port = get_u16 (data + 6);
-      request.lifetime = get_u32 (data + 8);
+      request.internal_port = pl_wire_get_u16 (data + 4);
+      request.external_port = pl_wire_get_u16 (data + 6);
+      request.lifetime = pl_wire_get_u32 (data + 8);
     }
 
   *out = request;

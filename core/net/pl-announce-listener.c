@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "pl-announce-listener.h"
+#include "pl-clock.h"
 #include "pl-natpmp.h"
 
 /**
@@ -47,11 +48,7 @@ pl_announce_listener_dispose (GObject *object)
 {
   PlAnnounceListener *self = PL_ANNOUNCE_LISTENER (object);
 
-  if (self->source != NULL)
-    {
-      g_source_destroy (self->source);
-      g_clear_pointer (&self->source, g_source_unref);
-    }
+  pl_clear_source (&self->source);
   if (self->socket != NULL)
     {
       pl_announce_listener_leave_all (self);

@@ -155,20 +155,10 @@ mapping_key (PlProtocol protocol,
 }
 
 static void
-clear_source (GSource **source)
-{
-  if (*source != NULL)
-    {
-      g_source_destroy (*source);
-      g_clear_pointer (source, g_source_unref);
-    }
-}
-
-static void
 request_stop (Request *request)
 {
-  clear_source (&request->timer);
-  clear_source (&request->cancel_source);
+  pl_clear_source (&request->timer);
+  pl_clear_source (&request->cancel_source);
 }
 
 static void
@@ -202,41 +192,6 @@ static gboolean
 request_is_map (const Request *request)
 {
   return request->kind == REQUEST_MAP || request->kind == REQUEST_UNMAP;
-}
-
-/* The number of sends a bounded schedule makes before it gives up, found by running a copy
- * of it (a copy replays the same jitter). */
-static guint
-count_planned_attempts (const PlRetransmit *retransmit)
-{
-  PlRetransmit copy = *retransmit;
-  guint sends = 0;
-
-  for (;;)
-    {
-      gint64 when = pl_retransmit_get_next_time (&copy);
-      PlRetransmitAction action = pl_retransmit_refresh (&copy, when);
-
-      if (action == PL_RETRANSMIT_TIMEOUT)
-        break;
-      if (action == PL_RETRANSMIT_SEND)
-        sends++;
-    }
-
-  return sends;
-}
-
-/* Digits needed to print @ms milliseconds as seconds without trailing zeros. */
-static int
-seconds_precision (guint ms)
-{
-  if (ms % 1000 == 0)
-    return 0;
-  if (ms % 100 == 0)
-    return 1;
-  if (ms % 10 == 0)
-    return 2;
-  return 3;
 }
 
 static gboolean
@@ -478,11 +433,9 @@ drive (PlPcpClient *self,
       {
         guint total_ms = self->timeout_ms;
 
-        error = g_error_new (PL_ERROR, PL_ERROR_TIMED_OUT,
-                             _("No answer from %s after %u attempts in %.*f s"),
-                             self->gateway_string,
-                             pl_retransmit_get_attempts (&request->retransmit),
-                             seconds_precision (total_ms), total_ms / 1000.0);
+        error = pl_error_new_timed_out (self->gateway_string,
+                                        pl_retransmit_get_attempts (&request->retransmit),
+                                        total_ms);
         finish_request (self, task, error, NULL);
         return;
       }
@@ -579,7 +532,7 @@ start_request (PlPcpClient *self,
   pl_retransmit_init_pcp (&request->retransmit, pl_clock_get_time (self->clock),
                           self->timeout_ms, g_random_int ());
   request->planned_attempts = self->timeout_ms == 0 ? 0
-                                                    : count_planned_attempts (&request->retransmit);
+                                                    : pl_retransmit_count_sends (&request->retransmit);
 
   g_queue_push_tail (&self->in_flight, task);
   drive (self, task);
@@ -1102,7 +1055,7 @@ pl_pcp_client_dispose (GObject *object)
   PlPcpClient *self = PL_PCP_CLIENT (object);
   GTask *task;
 
-  clear_source (&self->recv_source);
+  pl_clear_source (&self->recv_source);
   if (self->socket != NULL)
     {
       g_socket_close (self->socket, NULL);

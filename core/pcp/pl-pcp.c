@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pl-error.h"
+#include "pl-wire.h"
 #include "pl-pcp.h"
 
 /* Written by hand: Debian packages no maintained PCP library (libpcp-client and libpcpnatpmp
@@ -65,36 +66,6 @@
 static const guint8 ipv4_mapped_prefix[12] = {
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
 };
-
-static inline void
-put_u16 (guint8  *p,
-         guint16  v)
-{
-  p[0] = (guint8) (v >> 8);
-  p[1] = (guint8) (v & 0xff);
-}
-
-static inline void
-put_u32 (guint8  *p,
-         guint32  v)
-{
-  p[0] = (guint8) (v >> 24);
-  p[1] = (guint8) ((v >> 16) & 0xff);
-  p[2] = (guint8) ((v >> 8) & 0xff);
-  p[3] = (guint8) (v & 0xff);
-}
-
-static inline guint16
-get_u16 (const guint8 *p)
-{
-  return (guint16) (((guint16) p[0] << 8) | p[1]);
-}
-
-static inline guint32
-get_u32 (const guint8 *p)
-{
-  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
-}
 
 static gboolean
 malformed (GError     **error,
@@ -232,7 +203,7 @@ put_option_header (guint8  *p,
 {
   p[0] = code;
   p[1] = 0;
-  put_u16 (p + 2, length);
+  pl_wire_put_u16 (p + 2, length);
 
   return p + OPTION_HEADER_SIZE;
 }
@@ -261,7 +232,7 @@ put_options (guint8                *p,
       p = put_option_header (p, PL_PCP_OPTION_FILTER, FILTER_DATA_SIZE);
       p[0] = 0;
       p[1] = filter->prefix_length;
-      put_u16 (p + 2, filter->remote_port);
+      pl_wire_put_u16 (p + 2, filter->remote_port);
       memcpy (p + 4, filter->remote_address, 16);
       p += FILTER_DATA_SIZE;
     }
@@ -283,8 +254,8 @@ put_map_payload (guint8       *buf,
   memcpy (p, nonce, PL_PCP_NONCE_SIZE);
   p[12] = protocol;
   p[13] = p[14] = p[15] = 0;
-  put_u16 (p + 16, internal_port);
-  put_u16 (p + 18, external_port);
+  pl_wire_put_u16 (p + 16, internal_port);
+  pl_wire_put_u16 (p + 18, external_port);
   memcpy (p + 20, external_address, 16);
 }
 
@@ -298,7 +269,7 @@ put_request_header (guint8       *buf,
   buf[1] = opcode;
   buf[2] = 0;
   buf[3] = 0;
-  put_u32 (buf + 4, lifetime);
+  pl_wire_put_u32 (buf + 4, lifetime);
   memcpy (buf + 8, client_address, 16);
 }
 
@@ -313,8 +284,8 @@ put_response_header (guint8  *buf,
   buf[1] = PL_PCP_RESPONSE_BIT | opcode;
   buf[2] = 0;
   buf[3] = result;
-  put_u32 (buf + 4, lifetime);
-  put_u32 (buf + 8, epoch);
+  pl_wire_put_u32 (buf + 4, lifetime);
+  pl_wire_put_u32 (buf + 8, epoch);
   memset (buf + 12, 0, 12);
 }
 
@@ -527,7 +498,7 @@ parse_options (const guint8  *data,
                           len - offset, BYTES (len - offset), offset);
 
       code = data[offset];
-      length = get_u16 (data + offset + 2);
+      length = pl_wire_get_u16 (data + offset + 2);
       padded = ((gsize) length + 3) & ~(gsize) 3;
       body = data + offset + OPTION_HEADER_SIZE;
 
@@ -575,7 +546,7 @@ parse_options (const guint8  *data,
               PlPcpFilter *filter = &sink->filters[*sink->n_filters];
 
               filter->prefix_length = body[1];
-              filter->remote_port = get_u16 (body + 2);
+              filter->remote_port = pl_wire_get_u16 (body + 2);
               memcpy (filter->remote_address, body + 4, 16);
               (*sink->n_filters)++;
             }
@@ -656,7 +627,7 @@ pl_pcp_is_natpmp_downgrade (const guint8 *data,
     return FALSE;
 
   if (epoch != NULL)
-    *epoch = get_u32 (data + 4);
+    *epoch = pl_wire_get_u32 (data + 4);
 
   return TRUE;
 }
@@ -702,8 +673,8 @@ pl_pcp_parse_response (const guint8   *data,
 
   response.opcode = data[1] & ~PL_PCP_RESPONSE_BIT;
   response.result = data[3];
-  response.lifetime = get_u32 (data + 4);
-  response.epoch = get_u32 (data + 8);
+  response.lifetime = pl_wire_get_u32 (data + 4);
+  response.epoch = pl_wire_get_u32 (data + 8);
 
   switch (response.opcode)
     {
@@ -728,8 +699,8 @@ pl_pcp_parse_response (const guint8   *data,
         response.has_map_payload = TRUE;
         memcpy (response.nonce, p, PL_PCP_NONCE_SIZE);
         response.protocol = p[12];
-        response.internal_port = get_u16 (p + 16);
-        response.assigned_external_port = get_u16 (p + 18);
+        response.internal_port = pl_wire_get_u16 (p + 16);
+        response.assigned_external_port = pl_wire_get_u16 (p + 18);
         memcpy (response.assigned_external_address, p + 20, 16);
       }
       options_offset = PL_PCP_MAP_SIZE;
@@ -790,7 +761,7 @@ pl_pcp_parse_request (const guint8     *data,
                       (guint) data[1]);
 
   op = data[1];
-  request.lifetime = get_u32 (data + 4);
+  request.lifetime = pl_wire_get_u32 (data + 4);
   memcpy (request.client_address, data + 8, 16);
 
   switch (op)
@@ -809,8 +780,8 @@ pl_pcp_parse_request (const guint8     *data,
 
         memcpy (request.nonce, p, PL_PCP_NONCE_SIZE);
         request.protocol = p[12];
-        request.internal_port = get_u16 (p + 16);
-        request.suggested_external_port = get_u16 (p + 18);
+        request.internal_port = pl_wire_get_u16 (p + 16);
+        request.suggested_external_port = pl_wire_get_u16 (p + 18);
         memcpy (request.suggested_external_address, p + 20, 16);
       }
 

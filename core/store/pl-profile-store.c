@@ -13,6 +13,7 @@
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
+#include "pl-clock.h"
 #include "pl-error.h"
 #include "pl-profile-store.h"
 
@@ -762,11 +763,7 @@ reload_cb (gpointer user_data)
 static void
 schedule_reload (PlProfileStore *self)
 {
-  if (self->reload_source != NULL)
-    {
-      g_source_destroy (self->reload_source);
-      g_clear_pointer (&self->reload_source, g_source_unref);
-    }
+  pl_clear_source (&self->reload_source);
 
   self->reload_source = g_timeout_source_new (RELOAD_DELAY_MS);
   g_source_set_name (self->reload_source, "[portlight] profile store reload");
@@ -813,11 +810,7 @@ stop_watching (PlProfileStore *self)
       g_file_monitor_cancel (self->monitor);
       g_clear_object (&self->monitor);
     }
-  if (self->reload_source != NULL)
-    {
-      g_source_destroy (self->reload_source);
-      g_clear_pointer (&self->reload_source, g_source_unref);
-    }
+  pl_clear_source (&self->reload_source);
 }
 
 /* GObject */

@@ -582,32 +582,6 @@ test_pcp_then_natpmp (void)
   assert_schedule (&timer, 0, expected, G_N_ELEMENTS (expected), 127750);
 }
 
-/* The client-facing names. */
-static void
-test_pcp_client_names (void)
-{
-  PlPcpRetransmit timer;
-
-  pl_pcp_retransmit_init (&timer, MS (5), 0);
-  g_assert_cmpint (timer.kind, ==, PL_RETRANSMIT_KIND_PCP);
-  g_assert_cmpint (pl_pcp_retransmit_get_next_time (&timer), ==, MS (5));
-  g_assert_cmpint (pl_pcp_retransmit_refresh (&timer, MS (5)), ==, PL_RETRANSMIT_SEND);
-  g_assert_cmpuint (pl_pcp_retransmit_get_attempts (&timer), ==, 1);
-  g_assert_cmpint (pl_pcp_retransmit_get_next_time (&timer), >=, MS (2705));
-  g_assert_cmpint (pl_pcp_retransmit_get_next_time (&timer), <=, MS (3305));
-
-  /* Nominal sends before the timeout: 0, 3, 9, 21 ... */
-  g_assert_cmpuint (pl_pcp_retransmit_count_attempts (0), ==, 0);
-  g_assert_cmpuint (pl_pcp_retransmit_count_attempts (1), ==, 1);
-  g_assert_cmpuint (pl_pcp_retransmit_count_attempts (3000), ==, 1);
-  g_assert_cmpuint (pl_pcp_retransmit_count_attempts (3001), ==, 2);
-  g_assert_cmpuint (pl_pcp_retransmit_count_attempts (9000), ==, 2);
-  g_assert_cmpuint (pl_pcp_retransmit_count_attempts (10000), ==, 3);
-  g_assert_cmpuint (pl_pcp_retransmit_count_attempts (1533001), ==, 10);
-  g_assert_cmpuint (pl_pcp_retransmit_count_attempts (1533000 + 1024000 + 1), ==, 11);
-  g_assert_cmpuint (pl_pcp_retransmit_count_attempts (G_MAXUINT), >, 4000);
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -632,7 +606,6 @@ main (int   argc,
   g_test_add_func ("/pl/retransmit/pcp/never-gives-up", test_pcp_never_gives_up);
   g_test_add_func ("/pl/retransmit/pcp/timeout", test_pcp_timeout);
   g_test_add_func ("/pl/retransmit/pcp/then-natpmp", test_pcp_then_natpmp);
-  g_test_add_func ("/pl/retransmit/pcp/client-names", test_pcp_client_names);
 
   return g_test_run ();
 }
