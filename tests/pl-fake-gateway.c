@@ -43,6 +43,7 @@ struct _PlFakeGateway
   guint            rate_denominator;
   guint            reply_delay_ms;
   gboolean         silent;
+  gboolean         drop_pcp;
 
   guint8           buffer[PL_NATPMP_MAX_PACKET];
 };
@@ -213,6 +214,9 @@ handle_request (PlFakeGateway  *self,
     }
 
   if (self->silent)
+    return;
+  /* A router whose firewall drops PCP (version 2) while NAT-PMP gets through. */
+  if (self->drop_pcp && logged->request.version == PL_PCP_VERSION)
     return;
 
   if (self->drop_count > 0)
@@ -436,6 +440,15 @@ pl_fake_gateway_set_silent (PlFakeGateway *self,
   g_return_if_fail (PL_IS_FAKE_GATEWAY (self));
 
   self->silent = !!silent;
+}
+
+void
+pl_fake_gateway_set_drop_pcp (PlFakeGateway *self,
+                              gboolean       drop)
+{
+  g_return_if_fail (PL_IS_FAKE_GATEWAY (self));
+
+  self->drop_pcp = !!drop;
 }
 
 void

@@ -41,6 +41,9 @@ void           pl_fake_gateway_set_drop_count       (PlFakeGateway  *self,
                                                      guint           n_requests);
 void           pl_fake_gateway_set_silent           (PlFakeGateway  *self,
                                                      gboolean        silent);
+/* Drop PCP datagrams unanswered (by default they get NAT-PMP's Unsupported Version). */
+void           pl_fake_gateway_set_drop_pcp         (PlFakeGateway  *self,
+                                                     gboolean        drop);
 void           pl_fake_gateway_set_result_code      (PlFakeGateway  *self,
                                                      guint16         result_code);
 void           pl_fake_gateway_set_external_address (PlFakeGateway  *self,

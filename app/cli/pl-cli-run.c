@@ -33,6 +33,7 @@ typedef struct
   guint         signal_ids[2];
   guint         n_signals;
   gboolean      stopped;
+  PlMethod      method;       /* the protocol the engine speaks */
 } Run;
 
 static JsonBuilder *
@@ -248,7 +249,8 @@ gateway_changed_cb (PlSession  *session,
     }
 
   if (gateway != NULL)
-    print_text_line (_("Router %s · %s"), gateway, "NAT-PMP");
+    print_text_line (_("Router %s · %s"), gateway,
+                     run->method == PL_METHOD_PCP ? "PCP" : "NAT-PMP");
   else
     print_text_line (_("No default gateway: waiting for the network"));
 }
@@ -298,6 +300,14 @@ run_usage_error (GOptionContext *context,
   return PL_EXIT_USAGE;
 }
 
+static PlPortMapper *
+run_mapper_factory (GInetAddress *gateway,
+                    PlClock      *clock,
+                    gpointer      user_data)
+{
+  return pl_mapper_new ((PlMethod) GPOINTER_TO_UINT (user_data), gateway, clock);
+}
+
 int
 pl_cli_run_main (int    argc,
                  char **argv)
@@ -308,6 +318,7 @@ pl_cli_run_main (int    argc,
   g_autoptr(GInetAddress) gateway = NULL;
   g_autofree char *gateway_text = NULL;
   g_autofree char *file = NULL;
+  g_autofree char *protocol_text = NULL;
   gboolean keep_mappings = FALSE;
   gboolean json = FALSE;
   GPtrArray *problems;
@@ -321,6 +332,8 @@ pl_cli_run_main (int    argc,
       N_("Leave the mappings on the router when stopping"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json,
       N_("Print one JSON object per line for each event"), NULL },
+    { "protocol", 0, 0, G_OPTION_ARG_STRING, &protocol_text,
+      N_("Speak PROTOCOL with the router: natpmp (the default here) or pcp"), N_("PROTOCOL") },
     G_OPTION_ENTRY_NULL
   };
 
@@ -341,6 +354,16 @@ pl_cli_run_main (int    argc,
 
       return run_usage_error (context, reason);
     }
+  if (protocol_text != NULL && !pl_method_from_string (protocol_text, &run.method))
+    {
+      g_autofree char *reason = g_strdup_printf (_("Unknown protocol “%s”: give pcp or natpmp"),
+                                                 protocol_text);
+
+      return run_usage_error (context, reason);
+    }
+  /* The engine does not probe yet: auto means NAT-PMP here. */
+  if (run.method == PL_METHOD_AUTO)
+    run.method = PL_METHOD_NATPMP;
   if (gateway_text != NULL)
     {
       gateway = pl_gateway_parse_address (gateway_text, &error);
@@ -370,6 +393,8 @@ pl_cli_run_main (int    argc,
   run.json = json;
   run.loop = g_main_loop_new (NULL, FALSE);
   run.session = pl_session_new (G_LIST_MODEL (store), NULL, gateway, keep_mappings);
+  pl_session_set_mapper_factory (run.session, run_mapper_factory,
+                                 GUINT_TO_POINTER (run.method), NULL);
   run.clock = pl_session_get_clock (run.session);
 
   g_signal_connect (run.session, "mapping-changed", G_CALLBACK (mapping_changed_cb), &run);

@@ -25,7 +25,8 @@
  * pl-cli-profiles.c. They share the Cli state below: the options every command takes, the
  * client, the progress line and the output helpers (text, JSON, error to exit code).
  *
- * Every network step is one asynchronous PlClient call awaited by iterating the default main
+ * Every network step is one asynchronous PlPortMapper call (PCP or NAT-PMP, chosen by
+ * pl_mapper_probe_async unless --protocol names one) awaited by iterating the default main
  * context (cli_await), which keeps each command a plain sequence. `map --keep` hands the
  * mappings to the session engine (PlSession) instead; see "map --keep" below. */
 
@@ -50,7 +51,11 @@ typedef struct
   GInetAddress *gateway_address;  /* from -g, else discovered */
   char         *gateway;          /* the gateway asked, as text */
   PlClock      *clock;
-  PlClient     *client;
+  PlPortMapper *client;           /* PCP or NAT-PMP */
+  PlPcpState   *pcp_state;        /* PCP: the nonces of our mappings, loaded on first use */
+  gboolean      pcp_state_tried;
+  char         *protocol_text;    /* --protocol */
+  PlMethod      method;
   gint64        deadline;         /* clock time bounding the whole command, or G_MAXINT64 */
   GAsyncResult *result;           /* set by cli_result_cb, taken by cli_await */
 
@@ -87,18 +92,33 @@ cli_free (Cli *cli)
 {
   g_clear_object (&cli->result);
   g_clear_object (&cli->client);
+  g_clear_object (&cli->pcp_state);
   g_clear_object (&cli->clock);
   g_clear_object (&cli->gateway_address);
   g_clear_object (&cli->cancellable);
   g_free (cli->prgname);
   g_free (cli->timeout_text);
   g_free (cli->gateway_text);
+  g_free (cli->protocol_text);
   g_free (cli->gateway);
   g_free (cli->public_address);
   g_free (cli);
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Cli, cli_free)
+
+/* What the user reads and scripts parse: "PCP" or "NAT-PMP", "pcp" or "natpmp". */
+static const char *
+cli_protocol_label (Cli *cli)
+{
+  return cli->client != NULL ? pl_port_mapper_get_protocol_name (cli->client) : "";
+}
+
+static const char *
+cli_protocol_json (Cli *cli)
+{
+  return cli->client != NULL && PL_IS_PCP_CLIENT (cli->client) ? "pcp" : "natpmp";
+}
 
 /* One mapping of `map`, with what the router granted. */
 typedef struct
@@ -160,7 +180,7 @@ static const struct
   { PL_EXIT_ROUTER_ERROR, N_("the router answered with an error") },
   { PL_EXIT_USAGE, N_("bad arguments or unknown option") },
   { PL_EXIT_NO_ANSWER, N_("no answer from the gateway within the timeout") },
-  { PL_EXIT_NO_SERVICE, N_("the gateway refused: no NAT-PMP service on it") },
+  { PL_EXIT_NO_SERVICE, N_("the gateway refused: no PCP or NAT-PMP service on it") },
   { PL_EXIT_LOCAL_ERROR, N_("no default gateway, a socket error or another local problem") },
   { PL_EXIT_PROFILE_ERROR, N_("profile error: unknown profile, invalid value, unreadable file") },
 };
@@ -191,6 +211,14 @@ exit_code_for_error (const GError *error)
         case PL_ERROR_UNSUPPORTED_OPCODE:
         case PL_ERROR_UNKNOWN_RESULT:
         case PL_ERROR_MALFORMED_REPLY:
+        case PL_ERROR_MALFORMED_REQUEST:
+        case PL_ERROR_UNSUPPORTED_OPTION:
+        case PL_ERROR_MALFORMED_OPTION:
+        case PL_ERROR_UNSUPPORTED_PROTOCOL:
+        case PL_ERROR_QUOTA_EXCEEDED:
+        case PL_ERROR_CANNOT_PROVIDE_EXTERNAL:
+        case PL_ERROR_ADDRESS_MISMATCH:
+        case PL_ERROR_EXCESSIVE_REMOTE_PEERS:
           return PL_EXIT_ROUTER_ERROR;
         case PL_ERROR_TIMED_OUT:
           return PL_EXIT_NO_ANSWER;
@@ -247,6 +275,22 @@ error_code_name (const GError *error)
           return "queue-full";
         case PL_ERROR_INVALID_ARGUMENT:
           return "invalid-argument";
+        case PL_ERROR_MALFORMED_REQUEST:
+          return "malformed-request";
+        case PL_ERROR_UNSUPPORTED_OPTION:
+          return "unsupported-option";
+        case PL_ERROR_MALFORMED_OPTION:
+          return "malformed-option";
+        case PL_ERROR_UNSUPPORTED_PROTOCOL:
+          return "unsupported-protocol";
+        case PL_ERROR_QUOTA_EXCEEDED:
+          return "quota-exceeded";
+        case PL_ERROR_CANNOT_PROVIDE_EXTERNAL:
+          return "cannot-provide-external";
+        case PL_ERROR_ADDRESS_MISMATCH:
+          return "address-mismatch";
+        case PL_ERROR_EXCESSIVE_REMOTE_PEERS:
+          return "excessive-remote-peers";
         default:
           return "unknown-result";
         }
@@ -269,8 +313,9 @@ cli_describe_error (Cli          *cli,
 {
   /* "No answer" is not "no NAT-PMP": say what it may mean (protocol.md section 6, item 22). */
   if (g_error_matches (error, PL_ERROR, PL_ERROR_TIMED_OUT))
-    return g_strdup_printf (_("%s: the router may not support NAT-PMP, may have it switched "
-                              "off, or may not accept requests from this computer"),
+    return g_strdup_printf (_("%s: the router may speak neither PCP nor NAT-PMP, may have "
+                              "them switched off, or may not accept requests from this "
+                              "computer"),
                             error->message);
 
   if (g_error_matches (error, PL_ERROR, PL_ERROR_NO_GATEWAY))
@@ -297,6 +342,8 @@ json_begin (Cli        *cli,
   if (event != NULL)
     pl_cli_json_add_string (builder, "event", event);
   pl_cli_json_add_string (builder, "gateway", cli->gateway);
+  if (cli->client != NULL)
+    pl_cli_json_add_string (builder, "protocol", cli_protocol_json (cli));
 
   return builder;
 }
@@ -334,7 +381,7 @@ static void
 print_gateway (Cli *cli)
 {
   if (!cli->json)
-    g_print (_("Gateway: %s\n"), cli->gateway);
+    g_print (_("Gateway: %s · %s\n"), cli->gateway, cli_protocol_label (cli));
 }
 
 /* The warning goes to stderr in JSON mode too: it is for the person reading. */
@@ -413,6 +460,9 @@ cli_parse (Cli                *cli,
       N_("SECONDS") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &cli->json,
       N_("Print the result, or the error, as one JSON object on standard output"), NULL },
+    { "protocol", 0, 0, G_OPTION_ARG_STRING, &cli->protocol_text,
+      N_("Speak PROTOCOL with the router: auto (PCP, else NAT-PMP; the default), pcp or natpmp"),
+      N_("PROTOCOL") },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr(GOptionContext) context = NULL;
@@ -442,6 +492,10 @@ cli_parse (Cli                *cli,
     return cli_usage_error (cli, _("Invalid timeout “%s”: give a number of seconds from 1 to %u"),
                             cli->timeout_text, MAX_TIMEOUT);
 
+  if (cli->protocol_text != NULL && !pl_method_from_string (cli->protocol_text, &cli->method))
+    return cli_usage_error (cli, _("Unknown protocol “%s”: give auto, pcp or natpmp"),
+                            cli->protocol_text);
+
   if (cli->gateway_text != NULL)
     {
       cli->gateway_address = pl_gateway_parse_address (cli->gateway_text, &error);
@@ -455,7 +509,7 @@ cli_parse (Cli                *cli,
 /* Talking to the gateway */
 
 static void
-attempt_cb (PlClient *client,
+attempt_cb (GObject  *client,
             guint     attempt,
             guint     max_attempts,
             gpointer  user_data)
@@ -475,7 +529,21 @@ attempt_cb (PlClient *client,
   cli->progress_width = MAX (cli->progress_width, width);
 }
 
-/* Finds the gateway (unless -g gave it) and creates the client. Returns an exit code. */
+static void cli_result_cb (GObject *source, GAsyncResult *result, gpointer user_data);
+static GAsyncResult *cli_await (Cli *cli);
+
+static void
+cli_set_public_address (Cli          *cli,
+                        GInetAddress *address)
+{
+  g_free (cli->public_address);
+  cli->public_address = g_inet_address_to_string (address);
+  cli->double_nat = g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV4 &&
+                    pl_natpmp_address_is_double_nat (g_inet_address_to_bytes (address));
+}
+
+/* Finds the gateway (unless -g gave it), finds out which protocol it speaks and creates the
+ * mapper for it. Returns an exit code. */
 static int
 cli_start (Cli *cli)
 {
@@ -490,13 +558,40 @@ cli_start (Cli *cli)
     }
 
   cli->gateway = g_inet_address_to_string (cli->gateway_address);
-  cli->client = pl_client_new (cli->gateway_address, cli->clock);
-  g_signal_connect (cli->client, "attempt", G_CALLBACK (attempt_cb), cli);
 
   if (cli->timeout_s > 0)
     cli->deadline = pl_clock_get_time (cli->clock) + (gint64) cli->timeout_s * G_USEC_PER_SEC;
 
+  /* Which protocol: probed (PCP and NAT-PMP at once), or the one asked for. */
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+    g_autoptr(GInetAddress) address = NULL;
+    g_autoptr(GError) error = NULL;
+
+    pl_mapper_probe_async (cli->gateway_address, cli->clock, cli->method,
+                           cli->timeout_s * 1000, cli->cancellable, cli_result_cb, cli);
+    result = cli_await (cli);
+    cli->client = pl_mapper_probe_finish (result, &address, &cli->epoch, &error);
+    if (cli->client == NULL)
+      return cli_fail (cli, error);
+    if (address != NULL)
+      cli_set_public_address (cli, address);
+  }
+  if (g_signal_lookup ("attempt", G_OBJECT_TYPE (cli->client)) != 0)
+    g_signal_connect (cli->client, "attempt", G_CALLBACK (attempt_cb), cli);
+
   return PL_EXIT_OK;
+}
+
+/* --timeout for the next request (0: the protocol's own schedule). */
+static void
+cli_set_timeout (Cli   *cli,
+                 guint  timeout_ms)
+{
+  if (PL_IS_CLIENT (cli->client))
+    pl_client_set_timeout (PL_CLIENT (cli->client), timeout_ms);
+  else
+    g_object_set (cli->client, "timeout", timeout_ms, NULL);
 }
 
 /* Bounds the next request by what is left of --timeout (none: the client's full schedule). */
@@ -512,7 +607,7 @@ cli_bound_request (Cli *cli)
       timeout_ms = (guint) CLAMP (left_ms, 1, G_MAXUINT);
     }
 
-  pl_client_set_timeout (cli->client, timeout_ms);
+  cli_set_timeout (cli, timeout_ms);
 }
 
 static void
@@ -546,19 +641,115 @@ cli_get_external_address (Cli     *cli,
   g_autoptr(GInetAddress) address = NULL;
   guint32 epoch = 0;
 
-  pl_client_get_external_address_async (cli->client, cli->cancellable, cli_result_cb, cli);
+  pl_port_mapper_get_external_address_async (cli->client, cli->cancellable, cli_result_cb, cli);
   result = cli_await (cli);
-  address = pl_client_get_external_address_finish (cli->client, result, &epoch, error);
+  address = pl_port_mapper_get_external_address_finish (cli->client, result, &epoch, error);
   if (address == NULL)
     return FALSE;
 
-  g_free (cli->public_address);
-  cli->public_address = g_inet_address_to_string (address);
-  cli->double_nat = g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV4 &&
-                    pl_natpmp_address_is_double_nat (g_inet_address_to_bytes (address));
+  cli_set_public_address (cli, address);
   cli->epoch = epoch;
 
   return TRUE;
+}
+
+/* PCP mappings belong to their nonce (RFC 6887 section 11.1): each one this command makes is
+ * kept in the mapping state file (PlPcpState), so that a later `unmap` or `map`, from another
+ * process, renews or deletes it as its owner instead of getting NOT_AUTHORIZED. A state file
+ * that cannot be read or written costs a warning, never the mapping itself. */
+static PlPcpState *
+cli_pcp_state (Cli *cli)
+{
+  g_autoptr(PlPcpState) state = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (cli->pcp_state_tried)
+    return cli->pcp_state;
+  cli->pcp_state_tried = TRUE;
+
+  state = pl_pcp_state_new (NULL);
+  if (!pl_pcp_state_load (state, &error))
+    {
+      progress_clear (cli);
+      g_printerr (_("%s: warning: %s\n"), cli->prgname, error->message);
+      return NULL;
+    }
+  cli->pcp_state = g_steal_pointer (&state);
+  return cli->pcp_state;
+}
+
+static void
+cli_pcp_save (Cli *cli)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!pl_pcp_state_save (cli->pcp_state, &error))
+    {
+      progress_clear (cli);
+      g_printerr (_("%s: warning: %s\n"), cli->prgname, error->message);
+    }
+}
+
+/* Before a request about (@protocol, @private_port): the nonce a previous command used. */
+static void
+cli_pcp_restore (Cli        *cli,
+                 PlProtocol  protocol,
+                 guint16     private_port)
+{
+  const PlPcpRecord *record;
+
+  if (!PL_IS_PCP_CLIENT (cli->client) || cli_pcp_state (cli) == NULL)
+    return;
+  record = pl_pcp_state_lookup (cli->pcp_state, cli->gateway_address, protocol, private_port,
+                                g_inet_address_get_family (cli->gateway_address));
+  if (record != NULL)
+    pl_pcp_client_set_mapping_state (PL_PCP_CLIENT (cli->client), protocol, private_port,
+                                     record->nonce, record->external_port);
+}
+
+/* After a grant of @m: its nonce, ports and expiry. */
+static void
+cli_pcp_remember (Cli           *cli,
+                  const Mapping *m)
+{
+  g_autoptr(PlPcpRecord) record = NULL;
+  guint16 assigned = 0;
+
+  if (!PL_IS_PCP_CLIENT (cli->client) || cli_pcp_state (cli) == NULL)
+    return;
+
+  record = pl_pcp_record_new ();
+  if (!pl_pcp_client_get_mapping_state (PL_PCP_CLIENT (cli->client), m->protocol,
+                                        m->private_port, record->nonce, &assigned))
+    return;
+  record->internal_address = pl_pcp_client_get_local_address (PL_PCP_CLIENT (cli->client));
+  if (record->internal_address == NULL)
+    return;
+  record->gateway = g_object_ref (cli->gateway_address);
+  record->method = PL_PCP_METHOD_PCP;
+  record->protocol = m->protocol;
+  record->family = g_inet_address_get_family (cli->gateway_address);
+  record->internal_port = m->private_port;
+  record->external_port = assigned;
+  if (cli->public_address != NULL)
+    record->external_address = g_inet_address_new_from_string (cli->public_address);
+  record->expires = g_get_real_time () / G_USEC_PER_SEC + m->lifetime;
+
+  pl_pcp_state_put (cli->pcp_state, record);
+  cli_pcp_save (cli);
+}
+
+/* After a delete of (@protocol, @private_port). */
+static void
+cli_pcp_forget (Cli        *cli,
+                PlProtocol  protocol,
+                guint16     private_port)
+{
+  if (!PL_IS_PCP_CLIENT (cli->client) || cli_pcp_state (cli) == NULL)
+    return;
+  if (pl_pcp_state_remove (cli->pcp_state, cli->gateway_address, protocol, private_port,
+                           g_inet_address_get_family (cli->gateway_address)))
+    cli_pcp_save (cli);
 }
 
 /* Asks for @m, suggesting @suggested_port; on success records the grant in @m. */
@@ -573,11 +764,23 @@ cli_map (Cli      *cli,
   guint32 lifetime = 0;
   guint32 epoch = 0;
 
-  pl_client_map_async (cli->client, m->protocol, m->private_port, suggested_port,
-                       m->asked_lifetime, cli->cancellable, cli_result_cb, cli);
+  cli_pcp_restore (cli, m->protocol, m->private_port);
+  pl_port_mapper_map_async (cli->client, m->protocol, m->private_port, suggested_port,
+                            m->asked_lifetime, cli->cancellable, cli_result_cb, cli);
   result = cli_await (cli);
-  if (!pl_client_map_finish (cli->client, result, &public_port, &lifetime, &epoch, error))
+  if (!pl_port_mapper_map_finish (cli->client, result, &public_port, &lifetime, &epoch, error))
     return FALSE;
+
+  /* PCP: the public address comes with every mapping. */
+  if (PL_IS_PCP_CLIENT (cli->client) &&
+      pl_pcp_client_get_external_address (PL_PCP_CLIENT (cli->client)) != NULL)
+    {
+      g_autoptr(GInetAddress) address =
+        g_inet_address_new_from_string (pl_pcp_client_get_external_address (PL_PCP_CLIENT (cli->client)));
+
+      if (address != NULL)
+        cli_set_public_address (cli, address);
+    }
 
   m->suggested_port = suggested_port;
   m->public_port = public_port;
@@ -587,6 +790,7 @@ cli_map (Cli      *cli,
   m->expires_local = g_date_time_new_from_unix_local (g_get_real_time () / G_USEC_PER_SEC +
                                                       lifetime);
   cli->epoch = epoch;
+  cli_pcp_remember (cli, m);
 
   return TRUE;
 }
@@ -604,16 +808,28 @@ cli_unmap (Cli         *cli,
 
   if (private_port > 0)
     {
-      pl_client_unmap_async (cli->client, protocol, private_port, cli->cancellable,
-                             cli_result_cb, cli);
+      cli_pcp_restore (cli, protocol, private_port);
+      pl_port_mapper_unmap_async (cli->client, protocol, private_port, cli->cancellable,
+                                  cli_result_cb, cli);
       result = cli_await (cli);
-      ok = pl_client_unmap_finish (cli->client, result, &epoch, error);
+      ok = pl_port_mapper_unmap_finish (cli->client, result, &epoch, error);
+      if (ok)
+        cli_pcp_forget (cli, protocol, private_port);
+    }
+  else if (PL_IS_CLIENT (cli->client))
+    {
+      pl_client_unmap_all_async (PL_CLIENT (cli->client), protocol, cli->cancellable,
+                                 cli_result_cb, cli);
+      result = cli_await (cli);
+      ok = pl_client_unmap_all_finish (PL_CLIENT (cli->client), result, &epoch, error);
     }
   else
     {
-      pl_client_unmap_all_async (cli->client, protocol, cli->cancellable, cli_result_cb, cli);
-      result = cli_await (cli);
-      ok = pl_client_unmap_all_finish (cli->client, result, &epoch, error);
+      /* PCP deletes a mapping by its nonce: there is no "all of this computer". */
+      g_set_error (error, PL_ERROR, PL_ERROR_INVALID_ARGUMENT,
+                   _("%s cannot remove all mappings at once: name the private port, or use "
+                     "--protocol natpmp"), cli_protocol_label (cli));
+      ok = FALSE;
     }
 
   if (ok)
@@ -646,7 +862,7 @@ cmd_address (int    argc,
     return status;
 
   cli_bound_request (cli);
-  if (!cli_get_external_address (cli, &error))
+  if (cli->public_address == NULL && !cli_get_external_address (cli, &error))
     return cli_fail (cli, error);
 
   if (cli->json)
@@ -878,7 +1094,7 @@ keeper_check_started (Keeper *keeper)
 
   keeper->started = TRUE;
   /* From here on --timeout bounds each request, not the whole command. */
-  pl_client_set_timeout (cli->client, cli->timeout_s * 1000);
+  cli_set_timeout (cli, cli->timeout_s * 1000);
 
   if (cli->json)
     {
@@ -1127,7 +1343,7 @@ keeper_external_address_changed_cb (PlSession  *session,
 }
 
 static void
-keeper_epoch_cb (PlClient *client,
+keeper_epoch_cb (GObject  *client,
                  guint     epoch,
                  Keeper   *keeper)
 {
@@ -1295,6 +1511,8 @@ cmd_map (int    argc,
   gboolean udp = FALSE;
   gboolean tcp = FALSE;
   gboolean keep = FALSE;
+  gboolean ipv4 = FALSE;
+  gboolean ipv6 = FALSE;
   guint lifetime = DEFAULT_LIFETIME;
   guint16 public_port;
   guint16 private_port;
@@ -1307,6 +1525,10 @@ cmd_map (int    argc,
       N_("Ask for a lifetime of SECONDS (1-86400, default 7200)"), N_("SECONDS") },
     { "keep", 0, 0, G_OPTION_ARG_NONE, &keep,
       N_("Keep renewing the mapping until Ctrl-C or SIGTERM, then remove it"), NULL },
+    { "ipv4", '4', 0, G_OPTION_ARG_NONE, &ipv4,
+      N_("Map on the router's public IPv4 address only"), NULL },
+    { "ipv6", '6', 0, G_OPTION_ARG_NONE, &ipv6,
+      N_("Open an IPv6 pinhole only (not available yet)"), NULL },
     G_OPTION_ENTRY_NULL
   };
 
@@ -1333,6 +1555,11 @@ cmd_map (int    argc,
                       &argc, &argv);
   if (status != PL_EXIT_OK)
     return status;
+
+  /* IPv4 is all that is mapped today; IPv6 pinholes (PCP over IPv6) come later. */
+  if (ipv6)
+    return cli_usage_error (cli, _("IPv6 pinholes are not available yet: map without -6"));
+  (void) ipv4;
 
   if (argc < 2)
     return cli_usage_error (cli, _("Missing PUBLIC_PORT and PRIVATE_PORT"));
@@ -1366,12 +1593,17 @@ cmd_map (int    argc,
   if (status != PL_EXIT_OK)
     return status;
 
+  /* The probe may have heard the address already (its NAT-PMP leg); PCP has no request for
+   * it and tells it with the first mapping instead. */
   cli_bound_request (cli);
-  if (!cli_get_external_address (cli, &error))
+  if (cli->public_address == NULL && !cli_get_external_address (cli, &error))
     {
       if (keeper != NULL && keeper->n_signals > 0)
         return PL_EXIT_OK;
-      return cli_fail (cli, error);
+      if (!PL_IS_PCP_CLIENT (cli->client) ||
+          !g_error_matches (error, PL_ERROR, PL_ERROR_UNSUPPORTED_OPCODE))
+        return cli_fail (cli, error);
+      g_clear_error (&error);
     }
   if (keeper != NULL && keeper->n_signals > 0)
     return PL_EXIT_OK;
@@ -1379,7 +1611,8 @@ cmd_map (int    argc,
   if (!cli->json)
     {
       print_gateway (cli);
-      g_print (_("Public address: %s\n"), cli->public_address);
+      if (cli->public_address != NULL)
+        g_print (_("Public address: %s\n"), cli->public_address);
     }
   print_double_nat_warning (cli);
 
@@ -1538,7 +1771,7 @@ static const struct
 static char *
 describe_commands (void)
 {
-  GString *text = g_string_new (_("Ask the router for port mappings with NAT-PMP (RFC 6886)."));
+  GString *text = g_string_new (_("Ask the router for port mappings with PCP (RFC 6887) or NAT-PMP (RFC 6886)."));
 
   g_string_append_printf (text, "\n\n%s", _("Commands:"));
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)

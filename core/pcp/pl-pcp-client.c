@@ -1353,6 +1353,25 @@ pl_pcp_client_get_external_address (PlPcpClient *self)
   return self->external_address;
 }
 
+/**
+ * pl_pcp_client_get_local_address:
+ * @self: a #PlPcpClient
+ *
+ * The address this client sends from, which is the internal address of its mappings (the
+ * client-IP field of every request).
+ *
+ * Returns: (transfer full) (nullable): the address, or %NULL when the socket could not be set up
+ */
+GInetAddress *
+pl_pcp_client_get_local_address (PlPcpClient *self)
+{
+  g_return_val_if_fail (PL_IS_PCP_CLIENT (self), NULL);
+
+  if (address_is_zero (self->client_address))
+    return NULL;
+  return inet_address_from_pcp (self->client_address);
+}
+
 static gboolean
 protocol_is_valid (PlProtocol protocol)
 {

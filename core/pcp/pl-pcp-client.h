@@ -60,6 +60,7 @@ PlPcpClient  *pl_pcp_client_new                         (GInetAddress        *ga
 GInetAddress *pl_pcp_client_get_gateway                 (PlPcpClient         *self);
 /* Returns: (nullable): the public address learnt from the last successful MAP. */
 const char   *pl_pcp_client_get_external_address        (PlPcpClient         *self);
+GInetAddress *pl_pcp_client_get_local_address           (PlPcpClient         *self);
 
 /* A solicited ANNOUNCE: is a PCP server there? */
 void          pl_pcp_client_probe_async                 (PlPcpClient         *self,

@@ -8,6 +8,7 @@
 # Every subcommand runs inside whatever network namespace the caller put it in
 # (lab.sh uses `ip netns exec`).  Nothing here talks to anything outside the lab.
 
+import ipaddress
 import json
 import os
 import socket
@@ -44,11 +45,10 @@ def _ready(marker):
 
 
 def tcp_serve(port, ident, marker):
-    """Answer every TCP connection with IDENT and close it."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(('0.0.0.0', int(port)))
-    s.listen(8)
+    """Answer every TCP connection with IDENT and close it. Dual stack: IPv4 (the
+    DNAT'd mappings) and IPv6 (pinholes) on the same port."""
+    s = socket.create_server(('::', int(port)), family=socket.AF_INET6, backlog=8,
+                             dualstack_ipv6=True)
     _ready(marker)
     while True:
         c, _ = s.accept()
@@ -59,35 +59,47 @@ def tcp_serve(port, ident, marker):
 
 
 def udp_serve(port, ident, marker):
-    """Answer every UDP datagram with IDENT:payload."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(('0.0.0.0', int(port)))
+    """Answer every UDP datagram with IDENT:payload (IPv4 and IPv6)."""
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(('::', int(port)))
     _ready(marker)
     while True:
         data, peer = s.recvfrom(2048)
         s.sendto(ident.encode() + b':' + data, peer)
 
 
+# Probes exit 0 with the listener's answer on stdout, 2 when nothing answered in time
+# (dropped), 1 on any other error (refused, unreachable).
+
 def tcp_probe(host, port, timeout):
-    """Connect, print the line the listener sends. Exit 1 when nothing answers."""
+    """Connect, print the line the listener sends."""
     try:
         with socket.create_connection((host, int(port)), timeout=float(timeout)) as c:
             print(c.recv(256).decode().strip())
             return 0
+    except socket.timeout:
+        print('tcp-probe %s:%s: timed out' % (host, port), file=sys.stderr)
+        return 2
     except OSError as e:
         print('tcp-probe %s:%s: %s' % (host, port, e), file=sys.stderr)
         return 1
 
 
 def udp_probe(host, port, timeout):
-    """Send one datagram, print the reply. Exit 1 when nothing answers."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    """Send one datagram, print the reply."""
+    family, _, _, _, addr = socket.getaddrinfo(host, int(port), type=socket.SOCK_DGRAM)[0]
+    s = socket.socket(family, socket.SOCK_DGRAM)
     s.settimeout(float(timeout))
     try:
-        s.sendto(b'ping', (host, int(port)))
-        data, _ = s.recvfrom(2048)
+        s.connect(addr)
+        s.send(b'ping')
+        data = s.recv(2048)
         print(data.decode().strip())
         return 0
+    except socket.timeout:
+        print('udp-probe %s:%s: timed out' % (host, port), file=sys.stderr)
+        return 2
     except OSError as e:
         print('udp-probe %s:%s: %s' % (host, port, e), file=sys.stderr)
         return 1
@@ -106,6 +118,92 @@ def pmp_address(gw, timeout):
     ver, op, result, epoch = struct.unpack('!BBHI', data[:8])
     print(json.dumps({'version': ver, 'opcode': op, 'result': result, 'epoch': epoch,
                       'public_address': socket.inet_ntoa(data[8:12])}))
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# Raw PCP (RFC 6887), independent of the client: MAP and ANNOUNCE requests.
+
+PCP_PROTOCOLS = {'tcp': 6, 'udp': 17}
+
+
+def _addr16(text):
+    """The 16-byte address field: IPv6 as is, IPv4 as ::ffff:a.b.c.d."""
+    packed = ipaddress.ip_address(text.split('%')[0]).packed
+    return packed if len(packed) == 16 else b'\0' * 10 + b'\xff\xff' + packed
+
+
+def _addr_text(field):
+    addr = ipaddress.IPv6Address(field)
+    return str(addr.ipv4_mapped or addr)
+
+
+def _pcp_exchange(src, server, payload_after_ip, opcode, lifetime, timeout):
+    """Bind to SRC (the address whose mapping or pinhole is meant), send to SERVER
+    (an IPv6 link-local one with %IFNAME), port 5351. The client-IP field is the bound
+    address. Returns (reply, ms, client address) or an exit status."""
+    family, _, _, _, addr = socket.getaddrinfo(server, 5351, type=socket.SOCK_DGRAM)[0]
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.settimeout(float(timeout))
+    try:
+        s.bind((src, 0) if family == socket.AF_INET else (src, 0, 0, 0))
+        s.connect(addr)
+        client = s.getsockname()[0]
+        req = struct.pack('!BBHI', 2, opcode, 0, int(lifetime)) + _addr16(client) + payload_after_ip
+        t0 = time.monotonic()
+        s.send(req)
+        reply = s.recv(1100)
+    except socket.timeout:
+        print('pcp: no answer from %s within %s s' % (server, timeout), file=sys.stderr)
+        return 3
+    except OSError as e:
+        print('pcp: %s: %s' % (server, e), file=sys.stderr)
+        return 4 if isinstance(e, ConnectionRefusedError) else 1
+    return reply, int((time.monotonic() - t0) * 1000), client
+
+
+def _pcp_header(reply):
+    if len(reply) < 24:
+        return {'length': len(reply), 'bytes': reply.hex()}
+    ver, op, _, result, lifetime, epoch = struct.unpack('!BBBBII', reply[:12])
+    return {'length': len(reply), 'version': ver, 'opcode': op, 'result': result,
+            'lifetime': lifetime, 'epoch': epoch}
+
+
+def pcp_map(src, server, proto, iport, eport, lifetime, nonce, timeout='3'):
+    """One PCP MAP; prints a JSON object with the result, lifetime, epoch, assigned port
+    and address. NONCE: 24 hex digits (the same one renews or deletes; lifetime 0
+    deletes). Exit 0 when answered (whatever the result), 3 no answer, 4 refused."""
+    nonce_b = bytes.fromhex(nonce)
+    if len(nonce_b) != 12:
+        print('pcp-map: the nonce must be 24 hex digits', file=sys.stderr)
+        return 2
+    ext = '::' if ':' in src else '0.0.0.0'
+    body = nonce_b + struct.pack('!B3xHH', PCP_PROTOCOLS[proto], int(iport), int(eport)) + _addr16(ext)
+    got = _pcp_exchange(src, server, body, 1, lifetime, timeout)
+    if isinstance(got, int):
+        return got
+    reply, ms, client = got
+    out = _pcp_header(reply)
+    out.update({'ms': ms, 'client': client})
+    if len(reply) >= 60:
+        out.update({'nonce': reply[24:36].hex(), 'protocol': reply[36],
+                    'internal_port': struct.unpack('!H', reply[40:42])[0],
+                    'external_port': struct.unpack('!H', reply[42:44])[0],
+                    'external_address': _addr_text(reply[44:60])})
+    print(json.dumps(out))
+    return 0
+
+
+def pcp_announce(src, server, timeout='3'):
+    """One PCP ANNOUNCE (a cheap "is PCP here, which epoch" probe); prints JSON."""
+    got = _pcp_exchange(src, server, b'', 0, 0, timeout)
+    if isinstance(got, int):
+        return got
+    reply, ms, client = got
+    out = _pcp_header(reply)
+    out.update({'ms': ms, 'client': client})
+    print(json.dumps(out))
     return 0
 
 
@@ -165,6 +263,8 @@ COMMANDS = {
     'tcp-probe': tcp_probe,
     'udp-probe': udp_probe,
     'pmp-address': pmp_address,
+    'pcp-map': pcp_map,
+    'pcp-announce': pcp_announce,
     'listen-5350': listen_5350,
     'jget': jget,
 }

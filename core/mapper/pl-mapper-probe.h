@@ -1,0 +1,68 @@
+/* pl-mapper-probe.h: which protocol a gateway speaks
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "pl-clock.h"
+#include "pl-port-mapper.h"
+
+G_BEGIN_DECLS
+
+/**
+ * PlMethod:
+ * @PL_METHOD_AUTO: probe, preferring PCP, then NAT-PMP
+ * @PL_METHOD_PCP: PCP (RFC 6887) only
+ * @PL_METHOD_NATPMP: NAT-PMP (RFC 6886) only
+ *
+ * The port-mapping protocol to use with a gateway.
+ */
+typedef enum
+{
+  PL_METHOD_AUTO,
+  PL_METHOD_PCP,
+  PL_METHOD_NATPMP,
+} PlMethod;
+
+/* "auto", "pcp", "natpmp" (as on the command line and in settings). FALSE for other text. */
+gboolean      pl_method_from_string         (const char          *text,
+                                             PlMethod            *out);
+const char   *pl_method_to_string           (PlMethod             method);
+
+/* A mapper of @method for @gateway, without probing (@method must not be AUTO). */
+PlPortMapper *pl_mapper_new                 (PlMethod             method,
+                                             GInetAddress        *gateway,
+                                             PlClock             *clock);
+
+/* Finds out what @gateway speaks and returns a mapper for it. With PL_METHOD_AUTO, PCP and
+ * NAT-PMP are asked at the same time: a PCP answer wins; a NAT-PMP-only answer to PCP (the
+ * 8-byte UNSUPP_VERSION) or a refusal means NAT-PMP at once; when only NAT-PMP answers, PCP
+ * gets until PL_MAPPER_PROBE_PCP_GRACE_MS after the start, so a router that silently drops
+ * PCP still maps within a second, long before PCP's first retransmission at 3 s. With PCP or
+ * NAT-PMP alone, that protocol must answer. @timeout_ms bounds the whole probe (0: the
+ * protocols' own schedules). The NAT-PMP leg is an address request: its answer is kept as
+ * the public address (pl_mapper_probe_finish); after a PCP answer it gets a quarter of a
+ * second more to bring it, since PCP itself has no request for the address. */
+#define PL_MAPPER_PROBE_PCP_GRACE_MS 1000
+
+void          pl_mapper_probe_async         (GInetAddress        *gateway,
+                                             PlClock             *clock,
+                                             PlMethod             method,
+                                             guint                timeout_ms,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data);
+/* The mapper (transfer full), in @public_address (nullable; transfer full, may be NULL) the
+ * public address the NAT-PMP leg heard, and in @epoch (nullable) the server epoch of that
+ * answer, or of the chosen protocol's answer when there is no address. */
+PlPortMapper *pl_mapper_probe_finish        (GAsyncResult        *result,
+                                             GInetAddress       **public_address,
+                                             guint32             *epoch,
+                                             GError             **error);
+
+G_END_DECLS
