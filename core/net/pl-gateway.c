@@ -7,11 +7,8 @@
 
 #include "config.h"
 
-#include <errno.h>
 #include <string.h>
-#include <unistd.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <linux/netlink.h>
@@ -22,14 +19,9 @@
 #include "pl-error.h"
 #include "pl-gateway.h"
 #include "pl-gateway-private.h"
+#include "pl-netlink.h"
 
 #define PROC_NET_ROUTE "/proc/net/route"
-
-/* Netlink bounds: the kernel sizes each dump part after our receive buffer (at most 32 KiB),
- * and a full Internet table (about a million routes) takes a few thousand parts. */
-#define NETLINK_BUFFER_SIZE  (32 * 1024)
-#define NETLINK_MAX_RECEIVES 65536
-#define NETLINK_TIMEOUT_SEC  2
 
 /* The /proc/net/route columns we read: Iface Destination Gateway Flags RefCnt Use Metric Mask */
 #define PROC_COLUMN_IFACE       0
@@ -212,14 +204,6 @@ pl_gateway_parse_proc_route (const char  *contents,
 
 /* rtnetlink ------------------------------------------------------------------------------- */
 
-static void
-set_malformed (GError     **error,
-               const char  *what)
-{
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-               "Malformed netlink reply: %s", what);
-}
-
 /* The first live next hop of an RTA_MULTIPATH attribute that has an IPv4 gateway. */
 static gboolean
 parse_multipath (const struct rtattr *multipath,
@@ -254,17 +238,6 @@ parse_multipath (const struct rtattr *multipath,
   return FALSE;
 }
 
-static gboolean
-read_u32_attribute (const struct rtattr *rta,
-                    guint32             *out)
-{
-  if (RTA_PAYLOAD (rta) != sizeof (guint32))
-    return FALSE;
-
-  memcpy (out, RTA_DATA (rta), sizeof (guint32));
-  return TRUE;
-}
-
 /* Returns FALSE (with @error) only when the message itself is too short to be a route. */
 static gboolean
 parse_route (const struct nlmsghdr  *nlh,
@@ -286,7 +259,7 @@ parse_route (const struct nlmsghdr  *nlh,
 
   if (nlh->nlmsg_len < NLMSG_LENGTH (sizeof (struct rtmsg)))
     {
-      set_malformed (error, "route message too short");
+      _pl_netlink_set_malformed (error, "route message too short");
       return FALSE;
     }
 
@@ -303,15 +276,15 @@ parse_route (const struct nlmsghdr  *nlh,
       switch (rta->rta_type & NLA_TYPE_MASK)
         {
         case RTA_TABLE:
-          valid = valid && read_u32_attribute (rta, &table);
+          valid = valid && _pl_netlink_attr_u32 (rta, &table);
           break;
 
         case RTA_PRIORITY:
-          valid = valid && read_u32_attribute (rta, &metric);
+          valid = valid && _pl_netlink_attr_u32 (rta, &metric);
           break;
 
         case RTA_OIF:
-          valid = valid && read_u32_attribute (rta, &ifindex);
+          valid = valid && _pl_netlink_attr_u32 (rta, &ifindex);
           break;
 
         case RTA_GATEWAY:
@@ -365,6 +338,18 @@ parse_route (const struct nlmsghdr  *nlh,
   return TRUE;
 }
 
+/* PlNetlinkMessageFunc over the messages of a route dump. */
+static gboolean
+parse_route_message (const struct nlmsghdr  *nlh,
+                     gpointer                user_data,
+                     GError                **error)
+{
+  if (nlh->nlmsg_type != RTM_NEWROUTE)
+    return TRUE;
+
+  return parse_route (nlh, user_data, error);
+}
+
 PlGatewayNetlinkStatus
 _pl_gateway_parse_netlink (const guint8        *buf,
                            gsize                len,
@@ -373,244 +358,25 @@ _pl_gateway_parse_netlink (const guint8        *buf,
                            PlGatewayCandidate  *best,
                            GError             **error)
 {
-  const struct nlmsghdr *nlh;
-  int remaining;
-
-  g_return_val_if_fail (buf != NULL || len == 0, PL_GATEWAY_NETLINK_FAILED);
-  g_return_val_if_fail ((GPOINTER_TO_SIZE (buf) % NLMSG_ALIGNTO) == 0, PL_GATEWAY_NETLINK_FAILED);
   g_return_val_if_fail (best != NULL, PL_GATEWAY_NETLINK_FAILED);
-  g_return_val_if_fail (error == NULL || *error == NULL, PL_GATEWAY_NETLINK_FAILED);
 
-  if (len > G_MAXINT)
+  switch (_pl_netlink_parse (buf, len, seq, port_id, parse_route_message, best, error))
     {
-      set_malformed (error, "buffer too large");
+    case PL_NETLINK_MORE:
+      return PL_GATEWAY_NETLINK_MORE;
+    case PL_NETLINK_DONE:
+      return PL_GATEWAY_NETLINK_DONE;
+    case PL_NETLINK_FAILED:
+    default:
       return PL_GATEWAY_NETLINK_FAILED;
     }
-
-  remaining = (int) len;
-
-  for (nlh = (const struct nlmsghdr *) buf; NLMSG_OK (nlh, remaining);
-       nlh = NLMSG_NEXT (nlh, remaining))
-    {
-      if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != port_id)
-        {
-          g_debug ("Ignoring netlink message with seq %u, port %u", nlh->nlmsg_seq,
-                   nlh->nlmsg_pid);
-          continue;
-        }
-
-      switch (nlh->nlmsg_type)
-        {
-        case NLMSG_NOOP:
-          continue;
-
-        case NLMSG_DONE:
-          /* Since Linux 4.x a dump that failed part-way carries a negative errno here. */
-          if (nlh->nlmsg_len >= NLMSG_LENGTH (sizeof (int)))
-            {
-              int status;
-
-              memcpy (&status, NLMSG_DATA (nlh), sizeof status);
-              if (status < 0)
-                {
-                  int code = status > G_MININT ? -status : EIO;
-
-                  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (code),
-                               "Route dump failed: %s", g_strerror (code));
-                  return PL_GATEWAY_NETLINK_FAILED;
-                }
-            }
-          return PL_GATEWAY_NETLINK_DONE;
-
-        case NLMSG_ERROR:
-          {
-            struct nlmsgerr err;
-
-            if (nlh->nlmsg_len < NLMSG_LENGTH (sizeof err))
-              {
-                set_malformed (error, "error message too short");
-                return PL_GATEWAY_NETLINK_FAILED;
-              }
-
-            memcpy (&err, NLMSG_DATA (nlh), sizeof err);
-            if (err.error != 0)
-              {
-                int code = err.error < 0 && err.error > G_MININT ? -err.error : EIO;
-
-                g_set_error (error, G_IO_ERROR, g_io_error_from_errno (code),
-                             "Route dump refused: %s", g_strerror (code));
-                return PL_GATEWAY_NETLINK_FAILED;
-              }
-            /* An acknowledgement. */
-          }
-          break;
-
-        case NLMSG_OVERRUN:
-          set_malformed (error, "overrun, data lost");
-          return PL_GATEWAY_NETLINK_FAILED;
-
-        case RTM_NEWROUTE:
-          if (!parse_route (nlh, best, error))
-            return PL_GATEWAY_NETLINK_FAILED;
-          break;
-
-        default:
-          break;
-        }
-
-      /* A reply without NLM_F_MULTI is complete on its own. */
-      if ((nlh->nlmsg_flags & NLM_F_MULTI) == 0)
-        return PL_GATEWAY_NETLINK_DONE;
-    }
-
-  if (remaining > 0)
-    {
-      set_malformed (error, "truncated message");
-      return PL_GATEWAY_NETLINK_FAILED;
-    }
-
-  return PL_GATEWAY_NETLINK_MORE;
-}
-
-static void
-set_errno_error (GError     **error,
-                 int          saved_errno,
-                 const char  *what)
-{
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-               "%s: %s", what, g_strerror (saved_errno));
-}
-
-static gboolean
-dump_routes (int                  fd,
-             PlGatewayCandidate  *best,
-             GError             **error)
-{
-  g_autofree guint8 *buf = NULL;
-  struct sockaddr_nl local = { 0 };
-  struct sockaddr_nl kernel = { 0 };
-  struct timeval timeout = { NETLINK_TIMEOUT_SEC, 0 };
-  socklen_t addrlen;
-  guint32 seq;
-  struct
-  {
-    struct nlmsghdr nlh;
-    struct rtmsg    rtm;
-  } request;
-
-  if (setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) < 0
-      || setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout) < 0)
-    {
-      set_errno_error (error, errno, "setsockopt");
-      return FALSE;
-    }
-
-  local.nl_family = AF_NETLINK;
-  if (bind (fd, (struct sockaddr *) &local, sizeof local) < 0)
-    {
-      set_errno_error (error, errno, "bind");
-      return FALSE;
-    }
-
-  addrlen = sizeof local;
-  if (getsockname (fd, (struct sockaddr *) &local, &addrlen) < 0)
-    {
-      set_errno_error (error, errno, "getsockname");
-      return FALSE;
-    }
-  if (addrlen != sizeof local || local.nl_family != AF_NETLINK)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Unexpected netlink address");
-      return FALSE;
-    }
-
-  seq = (guint32) g_get_monotonic_time ();
-
-  memset (&request, 0, sizeof request);
-  request.nlh.nlmsg_len = NLMSG_LENGTH (sizeof (struct rtmsg));
-  request.nlh.nlmsg_type = RTM_GETROUTE;
-  request.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  request.nlh.nlmsg_seq = seq;
-  request.nlh.nlmsg_pid = local.nl_pid;
-  request.rtm.rtm_family = AF_INET;
-
-  kernel.nl_family = AF_NETLINK;
-  if (sendto (fd, &request, request.nlh.nlmsg_len, 0,
-              (struct sockaddr *) &kernel, sizeof kernel) < 0)
-    {
-      set_errno_error (error, errno, "sendto");
-      return FALSE;
-    }
-
-  buf = g_malloc (NETLINK_BUFFER_SIZE);
-
-  for (guint i = 0; i < NETLINK_MAX_RECEIVES; i++)
-    {
-      struct sockaddr_nl from = { 0 };
-      struct iovec iov = { buf, NETLINK_BUFFER_SIZE };
-      struct msghdr msg = { 0 };
-      PlGatewayNetlinkStatus status;
-      ssize_t n;
-
-      msg.msg_name = &from;
-      msg.msg_namelen = sizeof from;
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-
-      n = recvmsg (fd, &msg, 0);
-      if (n < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          set_errno_error (error, errno, "recvmsg");
-          return FALSE;
-        }
-
-      if (n == 0)
-        {
-          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "Netlink socket closed");
-          return FALSE;
-        }
-
-      if ((msg.msg_flags & MSG_TRUNC) != 0)
-        {
-          set_malformed (error, "reply larger than the receive buffer");
-          return FALSE;
-        }
-
-      /* Only the kernel (port 0) answers a route dump. */
-      if (msg.msg_namelen != sizeof from || from.nl_pid != 0)
-        continue;
-
-      status = _pl_gateway_parse_netlink (buf, (gsize) n, seq, local.nl_pid, best, error);
-      if (status == PL_GATEWAY_NETLINK_DONE)
-        return TRUE;
-      if (status == PL_GATEWAY_NETLINK_FAILED)
-        return FALSE;
-    }
-
-  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Route dump did not end");
-  return FALSE;
 }
 
 static gboolean
 discover_netlink (PlGatewayCandidate  *best,
                   GError             **error)
 {
-  gboolean ret;
-  int fd;
-
-  fd = socket (AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (fd < 0)
-    {
-      set_errno_error (error, errno, "socket(AF_NETLINK)");
-      return FALSE;
-    }
-
-  ret = dump_routes (fd, best, error);
-  close (fd);
-
-  return ret;
+  return _pl_netlink_dump (RTM_GETROUTE, AF_INET, parse_route_message, best, error);
 }
 
 /**
