@@ -31,6 +31,7 @@ struct _PlFakeGateway
   GPtrArray       *requests;         /* PlFakeRequest* */
   GPtrArray       *garbage;          /* GBytes*, or NULL */
   GList           *delayed;          /* GSource*: replies waiting for the reply delay */
+  GHashTable      *table;            /* (opcode << 16 | internal port): what it has mapped */
 
   guint8           external_address[4];
   guint            drop_count;
@@ -171,6 +172,16 @@ build_reply (PlFakeGateway         *self,
             external_port = request->internal_port;
 
           lifetime = self->granted_lifetime != 0 ? self->granted_lifetime : request->lifetime;
+        }
+
+      if (self->result_code == PL_NATPMP_RESULT_SUCCESS)
+        {
+          gpointer key = GUINT_TO_POINTER ((guint) request->opcode << 16 | request->internal_port);
+
+          if (lifetime != 0)
+            g_hash_table_add (self->table, key);
+          else
+            g_hash_table_remove (self->table, key);
         }
 
       /* With an error result the port and lifetime stay filled in, as miniupnpd does: a client
@@ -342,6 +353,7 @@ pl_fake_gateway_finalize (GObject *object)
 
   g_clear_pointer (&self->address, g_free);
   g_clear_pointer (&self->requests, g_ptr_array_unref);
+  g_clear_pointer (&self->table, g_hash_table_unref);
   g_clear_pointer (&self->garbage, g_ptr_array_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
 
@@ -366,6 +378,7 @@ pl_fake_gateway_init (PlFakeGateway *self)
   self->rate_numerator = 1;
   self->rate_denominator = 1;
   self->requests = g_ptr_array_new_with_free_func (fake_request_free);
+  self->table = g_hash_table_new (NULL, NULL);
   self->context = g_main_context_ref_thread_default ();
 }
 
@@ -639,4 +652,22 @@ pl_fake_gateway_clear_requests (PlFakeGateway *self)
   g_return_if_fail (PL_IS_FAKE_GATEWAY (self));
 
   g_ptr_array_set_size (self->requests, 0);
+}
+
+/* Its table: what was mapped and not deleted since (expiry is not modelled). */
+guint
+pl_fake_gateway_count_mappings (PlFakeGateway *self)
+{
+  g_return_val_if_fail (PL_IS_FAKE_GATEWAY (self), 0);
+
+  return g_hash_table_size (self->table);
+}
+
+/* Forget every mapping, as a restarted service with its rules flushed does. */
+void
+pl_fake_gateway_clear_mappings (PlFakeGateway *self)
+{
+  g_return_if_fail (PL_IS_FAKE_GATEWAY (self));
+
+  g_hash_table_remove_all (self->table);
 }

@@ -84,4 +84,9 @@ void           pl_fake_gateway_announce_pcp         (PlFakeGateway  *self);
 GPtrArray     *pl_fake_gateway_get_requests         (PlFakeGateway  *self);
 void           pl_fake_gateway_clear_requests       (PlFakeGateway  *self);
 
+/* Its table: mapped and not deleted since (expiry is not modelled); cleared as by a restart
+ * that flushes the rules. */
+guint          pl_fake_gateway_count_mappings       (PlFakeGateway  *self);
+void           pl_fake_gateway_clear_mappings       (PlFakeGateway  *self);
+
 G_END_DECLS

@@ -107,15 +107,29 @@ mapping_changed_cb (PlSession *session,
         {
           g_autoptr(GDateTime) expires =
             pl_cli_clock_time_to_local (run->clock, pl_mapping_get_expires (mapping));
-          g_autoptr(GDateTime) renews =
-            pl_cli_clock_time_to_local (run->clock, pl_mapping_get_renew_at (mapping));
           g_autofree char *expires_text = g_date_time_format_iso8601 (expires);
-          g_autofree char *renews_text = g_date_time_format_iso8601 (renews);
 
           pl_cli_json_add_int (builder, "public_port", external_port);
           pl_cli_json_add_int (builder, "lifetime", pl_mapping_get_lifetime (mapping));
           pl_cli_json_add_string (builder, "expires", expires_text);
-          pl_cli_json_add_string (builder, "renews", renews_text);
+          if (pl_mapping_get_renew_at (mapping) != 0)
+            {
+              g_autoptr(GDateTime) renews =
+                pl_cli_clock_time_to_local (run->clock, pl_mapping_get_renew_at (mapping));
+              g_autofree char *renews_text = g_date_time_format_iso8601 (renews);
+
+              pl_cli_json_add_string (builder, "renews", renews_text);
+            }
+          else if (error != NULL)
+            {
+              /* A renewal failed: open until it expires, retried meanwhile. */
+              g_autoptr(GDateTime) retry =
+                pl_cli_clock_time_to_local (run->clock, pl_mapping_get_retry_at (mapping));
+              g_autofree char *retry_text = g_date_time_format_iso8601 (retry);
+
+              pl_cli_json_add_string (builder, "error", error->message);
+              pl_cli_json_add_string (builder, "retry", retry_text);
+            }
         }
       if (state == PL_MAPPING_STATE_FAILED && error != NULL)
         {
@@ -143,6 +157,21 @@ mapping_changed_cb (PlSession *session,
       break;
 
     case PL_MAPPING_STATE_ACTIVE:
+      if (pl_mapping_get_renew_at (mapping) == 0 && error != NULL)
+        {
+          g_autoptr(GDateTime) expires =
+            pl_cli_clock_time_to_local (run->clock, pl_mapping_get_expires (mapping));
+          g_autoptr(GDateTime) retry =
+            pl_cli_clock_time_to_local (run->clock, pl_mapping_get_retry_at (mapping));
+          g_autofree char *expires_text = g_date_time_format (expires, "%H:%M:%S");
+          g_autofree char *retry_text = g_date_time_format (retry, "%H:%M:%S");
+
+          print_text_line (_("%s: %s public port %u → private port %u stays open until %s; "
+                             "renewing it failed (%s), trying again at %s"),
+                           name, pl_cli_protocol_label (protocol), external_port,
+                           internal_port, expires_text, error->message, retry_text);
+          break;
+        }
       {
         g_autoptr(GDateTime) renews =
           pl_cli_clock_time_to_local (run->clock, pl_mapping_get_renew_at (mapping));
@@ -234,25 +263,49 @@ double_nat_changed_cb (PlSession *session,
     print_text_line (_("The router now has a public address."));
 }
 
+/* A gateway is news once it is known what it speaks (protocol-name), or when there is
+ * none. */
 static void
-gateway_changed_cb (PlSession  *session,
-                    const char *gateway,
-                    Run        *run)
+gateway_report (Run *run)
 {
+  g_autofree char *gateway = NULL;
+  const char *protocol = pl_session_get_protocol_name (run->session);
+
+  if (pl_session_get_gateway (run->session) != NULL)
+    gateway = g_inet_address_to_string (pl_session_get_gateway (run->session));
+  if (gateway != NULL && protocol == NULL)
+    return;
+
   if (run->json)
     {
       g_autoptr(JsonBuilder) builder = json_event_begin ("gateway");
 
       pl_cli_json_add_string (builder, "gateway", gateway);
+      pl_cli_json_add_string (builder, "protocol", protocol);
       pl_cli_print_json_object (builder);
       return;
     }
 
   if (gateway != NULL)
-    print_text_line (_("Router %s · %s"), gateway,
-                     run->method == PL_METHOD_PCP ? "PCP" : "NAT-PMP");
+    print_text_line (_("Router %s · %s"), gateway, protocol);
   else
     print_text_line (_("No default gateway: waiting for the network"));
+}
+
+static void
+gateway_changed_cb (PlSession  *session,
+                    const char *gateway,
+                    Run        *run)
+{
+  gateway_report (run);
+}
+
+static void
+protocol_name_cb (PlSession  *session,
+                  GParamSpec *pspec,
+                  Run        *run)
+{
+  gateway_report (run);
 }
 
 static void
@@ -300,12 +353,20 @@ run_usage_error (GOptionContext *context,
   return PL_EXIT_USAGE;
 }
 
-static PlPortMapper *
-run_mapper_factory (GInetAddress *gateway,
-                    PlClock      *clock,
-                    gpointer      user_data)
+/* The mapping journal (PCP's nonces), so that a run killed and started again takes its
+ * mappings back. A file we cannot read is left alone: the run goes on without it. */
+static PlPcpState *
+run_load_journal (void)
 {
-  return pl_mapper_new ((PlMethod) GPOINTER_TO_UINT (user_data), gateway, clock);
+  g_autoptr(PlPcpState) journal = pl_pcp_state_new (NULL);
+  g_autoptr(GError) error = NULL;
+
+  if (!pl_pcp_state_load (journal, &error))
+    {
+      g_printerr (_("%s: warning: %s\n"), g_get_prgname (), error->message);
+      return NULL;
+    }
+  return g_steal_pointer (&journal);
 }
 
 int
@@ -319,6 +380,7 @@ pl_cli_run_main (int    argc,
   g_autofree char *gateway_text = NULL;
   g_autofree char *file = NULL;
   g_autofree char *protocol_text = NULL;
+  g_autoptr(PlPcpState) journal = NULL;
   gboolean keep_mappings = FALSE;
   gboolean json = FALSE;
   GPtrArray *problems;
@@ -333,7 +395,8 @@ pl_cli_run_main (int    argc,
     { "json", 0, 0, G_OPTION_ARG_NONE, &json,
       N_("Print one JSON object per line for each event"), NULL },
     { "protocol", 0, 0, G_OPTION_ARG_STRING, &protocol_text,
-      N_("Speak PROTOCOL with the router: natpmp (the default here) or pcp"), N_("PROTOCOL") },
+      N_("Speak PROTOCOL with the router: auto (PCP, else NAT-PMP; the default), pcp or natpmp"),
+      N_("PROTOCOL") },
     G_OPTION_ENTRY_NULL
   };
 
@@ -356,14 +419,11 @@ pl_cli_run_main (int    argc,
     }
   if (protocol_text != NULL && !pl_method_from_string (protocol_text, &run.method))
     {
-      g_autofree char *reason = g_strdup_printf (_("Unknown protocol “%s”: give pcp or natpmp"),
-                                                 protocol_text);
+      g_autofree char *reason =
+        g_strdup_printf (_("Unknown protocol “%s”: give auto, pcp or natpmp"), protocol_text);
 
       return run_usage_error (context, reason);
     }
-  /* The engine does not probe yet: auto means NAT-PMP here. */
-  if (run.method == PL_METHOD_AUTO)
-    run.method = PL_METHOD_NATPMP;
   if (gateway_text != NULL)
     {
       gateway = pl_gateway_parse_address (gateway_text, &error);
@@ -393,8 +453,9 @@ pl_cli_run_main (int    argc,
   run.json = json;
   run.loop = g_main_loop_new (NULL, FALSE);
   run.session = pl_session_new (G_LIST_MODEL (store), NULL, gateway, keep_mappings);
-  pl_session_set_mapper_factory (run.session, run_mapper_factory,
-                                 GUINT_TO_POINTER (run.method), NULL);
+  pl_session_set_method (run.session, run.method);
+  journal = run_load_journal ();
+  pl_session_set_journal (run.session, journal);
   run.clock = pl_session_get_clock (run.session);
 
   g_signal_connect (run.session, "mapping-changed", G_CALLBACK (mapping_changed_cb), &run);
@@ -403,6 +464,7 @@ pl_cli_run_main (int    argc,
   g_signal_connect (run.session, "router-reset", G_CALLBACK (router_reset_cb), &run);
   g_signal_connect (run.session, "double-nat-changed", G_CALLBACK (double_nat_changed_cb), &run);
   g_signal_connect (run.session, "gateway-changed", G_CALLBACK (gateway_changed_cb), &run);
+  g_signal_connect (run.session, "notify::protocol-name", G_CALLBACK (protocol_name_cb), &run);
 
   run.signal_ids[0] = g_unix_signal_add (SIGINT, signal_cb, &run);
   run.signal_ids[1] = g_unix_signal_add (SIGTERM, signal_cb, &run);

@@ -445,6 +445,16 @@ pl_application_startup (GApplication *application)
 
   gateway = configured_gateway (self);
   self->session = pl_session_new (G_LIST_MODEL (self->store), NULL, gateway, FALSE);
+  {
+    /* PCP's nonces, kept across restarts: a tray that crashed takes its mappings back. */
+    g_autoptr(PlPcpState) journal = pl_pcp_state_new (NULL);
+    g_autoptr(GError) journal_error = NULL;
+
+    if (pl_pcp_state_load (journal, &journal_error))
+      pl_session_set_journal (self->session, journal);
+    else
+      g_printerr ("portlight: %s\n", journal_error->message);
+  }
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), entries, G_N_ELEMENTS (entries), self);
   action = g_action_map_lookup_action (G_ACTION_MAP (self), "autostart");

@@ -190,6 +190,8 @@ pl_tray_menu_describe_mappings (PlProfile *profile,
                                 gint64     clock_now)
 {
   PlMapping *failed = NULL;
+  PlMapping *renewal_failing = NULL;
+  gint64 expires = G_MAXINT64;
   gboolean pending = FALSE;
   gboolean all_active = TRUE;
   gboolean differs = FALSE;
@@ -234,6 +236,9 @@ pl_tray_menu_describe_mappings (PlProfile *profile,
               same_ports = FALSE;
             if (pl_mapping_get_renew_at (mapping) != 0)
               renew_at = MIN (renew_at, pl_mapping_get_renew_at (mapping));
+            else if (pl_mapping_get_error (mapping) != NULL && renewal_failing == NULL)
+              renewal_failing = mapping;   /* open until it expires; retried meanwhile */
+            expires = MIN (expires, pl_mapping_get_expires (mapping));
           }
           break;
         default:
@@ -256,6 +261,17 @@ pl_tray_menu_describe_mappings (PlProfile *profile,
 
   if (pending || !all_active)
     return g_strdup (_("Contacting the router…"));
+
+  if (renewal_failing != NULL)
+    {
+      g_autofree char *until = format_clock_time (now, clock_now, expires);
+      g_autofree char *message = ellipsize (pl_mapping_get_error (renewal_failing)->message,
+                                            MAX_MENU_ERROR_CHARS);
+
+      /* TRANSLATORS: state of a profile whose renewal fails: "Active until 14:32 · renewal
+       * failed: <why>" */
+      return g_strdup_printf (_("Active until %s · renewal failed: %s"), until, message);
+    }
 
   {
     g_autofree char *when = NULL;

@@ -9,9 +9,9 @@
 
 #include <glib/gi18n-lib.h>
 
-#include "pl-announce-listener.h"
 #include "pl-client.h"
 #include "pl-error.h"
+#include "pl-mapper-probe.h"
 #include "pl-mapping-private.h"
 #include "pl-natpmp.h"
 #include "pl-profile.h"
@@ -121,7 +121,6 @@ struct _PlSession
   guint                   started : 1;
   guint                   stopping : 1;
   guint                   address_queued : 1;
-  guint                   have_epoch : 1;
   guint                   double_nat : 1;
   guint                   address_in_flight : 1;
   guint                   address_wanted : 1;
@@ -130,6 +129,8 @@ struct _PlSession
   PlSessionMapperFactory  mapper_factory;
   gpointer                mapper_factory_data;
   GDestroyNotify          mapper_factory_destroy;
+  PlMethod                method;
+  PlPcpState             *journal;
   PlSessionDiscoverFunc   discover_func;
   gpointer                discover_data;
   GDestroyNotify          discover_destroy;
@@ -146,7 +147,13 @@ struct _PlSession
   char                   *gateway_str;
   char                   *gateway_iface;
   PlPortMapper           *mapper;
-  gulong                  epoch_id;
+  GCancellable           *probe;            /* finding out what the gateway speaks */
+  GSource                *probe_timer;
+  guint                   probe_failures;
+  gulong                  state_lost_id;
+  gulong                  address_announced_id;
+  guint                   listening : 1;
+  guint                   listen_warned : 1;
   GSource                *discover_timer;
   gint64                  discover_at;
   guint                   discover_failures;
@@ -161,14 +168,12 @@ struct _PlSession
   GSource                *address_timer;
   guint                   address_failures;
 
-  /* Epoch tracking and reset rounds. */
-  guint32                 prev_epoch;
-  gint64                  prev_epoch_time;
+  /* Rounds after a state loss. */
   gint64                  last_round;       /* 0 = none yet */
   GSource                *round_timer;
+  PlStateLoss             round_reason;     /* of the round round_timer will run */
 
-  /* Announcements and network changes. */
-  PlAnnounceListener     *listener;
+  /* Network changes. */
   GNetworkMonitor        *monitor;
   gulong                  monitor_id;
   GSource                *network_timer;
@@ -180,6 +185,7 @@ struct _PlSession
   /* Stop. */
   GTask                  *stop_task;
   GSource                *stop_timer;
+  GSource                *stop_cancel;      /* the stop's cancellable */
   gint64                  stop_deadline;
   guint                   stop_unconfirmed;
 };
@@ -199,6 +205,7 @@ enum {
   PROP_MONITOR_NETWORK,
   PROP_STOP_TIMEOUT,
   PROP_LISTENING,
+  PROP_PROTOCOL_NAME,
   N_PROPS
 };
 
@@ -218,8 +225,6 @@ static void kick               (PlSession *self);
 static void queue_map          (PlSession *self,
                                 Entry     *entry);
 static void queue_address      (PlSession *self);
-static void epoch_seen         (PlSession *self,
-                                guint32    epoch);
 static void schedule_reconcile (PlSession *self);
 static void stop_complete      (PlSession *self);
 
@@ -693,9 +698,8 @@ address_cb (GObject      *source,
 
   if (address != NULL && g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV4)
     {
-      /* Still counted as in flight during the epoch check: a reset round need not ask
-       * again for what this reply from the rebooted gateway says. */
-      epoch_seen (self, epoch);
+      /* A state loss this reply showed was reported while the query still counted as in
+       * flight, so that the round did not ask again for what this reply says. */
       self->address_in_flight = FALSE;
       self->address_wanted = FALSE;
       self->address_failures = 0;
@@ -749,11 +753,8 @@ map_cb (GObject      *source,
   entry = op->entry;
   g_assert (self->inflight == op);
 
-  /* Check the epoch while the entry still counts as in flight: a reset round need not
-   * repeat a request the rebooted gateway has just answered. */
-  if (ok)
-    epoch_seen (self, epoch);
-
+  /* A state loss this reply showed was reported (PlPortMapper::state-lost) while the entry
+   * still counted as in flight: the round did not repeat what the gateway just granted. */
   self->inflight = NULL;
   entry->in_flight = FALSE;
   op_free (op);
@@ -805,7 +806,6 @@ unmap_cb (GObject      *source,
     {
       g_debug ("Deleted mapping %s %u", pl_protocol_to_string (op->protocol),
                op->internal_port);
-      epoch_seen (self, epoch);
     }
   else
     {
@@ -910,10 +910,15 @@ kick (PlSession *self)
     }
 }
 
-/* Router resets. */
+/* State losses. */
 
+/* @reason EPOCH: the gateway lost every mapping, so each is created again (pending) and
+ * ::router-reset is emitted. ANNOUNCED: the gateway announced itself with its epoch running
+ * on; its mappings may be gone (a service restarted with the epoch kept), so each is
+ * renewed now, quietly: a renewal re-creates what is missing and changes nothing else. */
 static void
-reset_round (PlSession *self)
+state_round (PlSession   *self,
+             PlStateLoss  reason)
 {
   guint n = 0;
 
@@ -930,17 +935,27 @@ reset_round (PlSession *self)
       if (entry->in_flight)
         continue;
 
-      entry_clear_timers (entry);
-      entry->expires = 0;
-      entry->failures = 0;
-      entry_publish_pending (entry);
+      if (reason == PL_STATE_LOSS_EPOCH || entry->expires == 0)
+        {
+          entry_clear_timers (entry);
+          entry->expires = 0;
+          entry->failures = 0;
+          entry_publish_pending (entry);
+        }
+      else
+        pl_clear_source (&entry->timer);   /* the expiry stands until the renewal lands */
       queue_map (self, entry);
     }
 
   queue_address (self);
 
-  g_debug ("Gateway %s lost its state; creating %u mappings again", self->gateway_str, n);
-  g_signal_emit (self, signals[SIGNAL_ROUTER_RESET], 0, n);
+  if (reason == PL_STATE_LOSS_EPOCH)
+    {
+      g_debug ("Gateway %s lost its state; creating %u mappings again", self->gateway_str, n);
+      g_signal_emit (self, signals[SIGNAL_ROUTER_RESET], 0, n);
+    }
+  else
+    g_debug ("Gateway %s announced itself; renewing %u mappings", self->gateway_str, n);
 }
 
 static gboolean
@@ -949,178 +964,229 @@ round_timer_cb (gpointer data)
   PlSession *self = data;
 
   g_clear_pointer (&self->round_timer, g_source_unref);
-  reset_round (self);
+  state_round (self, self->round_reason);
   return G_SOURCE_REMOVE;
 }
 
-/* At most one round per RESET_ROUND_INTERVAL_US per gateway (PMP-38): a reset seen sooner
- * is handled when the interval is over, however many arrive meanwhile. */
+/* At most one round per RESET_ROUND_INTERVAL_US per gateway (RFC 6886 section 3.6 asks to
+ * avoid floods; announcements are unauthenticated multicast): a loss seen sooner is handled
+ * when the interval is over, however many arrive meanwhile, as one round of the gravest
+ * reason seen. */
 static void
-router_reset (PlSession *self)
+mapper_state_lost_cb (PlPortMapper *mapper,
+                      guint         reason,
+                      gpointer      user_data)
 {
+  PlSession *self = user_data;
   gint64 now = now_us (self);
 
-  if (!self->running || self->mapper == NULL)
+  if (!self->running || mapper != self->mapper)
     return;
 
   if (self->last_round != 0 && now - self->last_round < RESET_ROUND_INTERVAL_US)
     {
       if (self->round_timer == NULL)
-        self->round_timer = timer_new (self,
-                                       ms_until (self, self->last_round + RESET_ROUND_INTERVAL_US),
-                                       round_timer_cb, self);
+        {
+          self->round_reason = reason;
+          self->round_timer = timer_new (self,
+                                         ms_until (self, self->last_round + RESET_ROUND_INTERVAL_US),
+                                         round_timer_cb, self);
+        }
+      else if (reason == PL_STATE_LOSS_EPOCH)
+        self->round_reason = PL_STATE_LOSS_EPOCH;
       return;
     }
 
-  reset_round (self);
+  state_round (self, reason);
 }
 
-/* RFC 6886 section 3.6: the gateway lost its state if its epoch went backwards, or moved on
- * more than 2 s less than 7/8 of the time that passed here. One tracker serves NAT-PMP
- * replies, NAT-PMP announcements and PCP ANNOUNCEs (miniupnpd shares the clock). Unsigned
- * 64-bit arithmetic, so that values near 2^32 work (F-26). */
-static void
-epoch_seen (PlSession *self,
-            guint32    epoch)
-{
-  gint64 now = now_us (self);
-  gboolean reset = FALSE;
-
-  if (self->have_epoch)
-    {
-      guint64 elapsed_ms = now > self->prev_epoch_time
-                           ? (guint64) (now - self->prev_epoch_time) / 1000 : 0;
-      guint64 expected_ms = (guint64) self->prev_epoch * 1000 + elapsed_ms * 7 / 8;
-
-      if (epoch < self->prev_epoch || ((guint64) epoch + 2) * 1000 < expected_ms)
-        reset = TRUE;
-
-      if (reset)
-        g_debug ("Epoch of %s went from %u to %u in %" G_GUINT64_FORMAT " ms: reset",
-                 self->gateway_str, self->prev_epoch, epoch, elapsed_ms);
-    }
-
-  self->have_epoch = TRUE;
-  self->prev_epoch = epoch;
-  self->prev_epoch_time = now;
-
-  if (reset)
-    router_reset (self);
-}
+static void set_external_address (PlSession    *self,
+                                  const guint8 *address);
 
 static void
-mapper_epoch_cb (PlPortMapper *mapper,
-                 guint         epoch,
-                 gpointer      user_data)
+mapper_address_announced_cb (PlPortMapper *mapper,
+                             GInetAddress *address,
+                             gpointer      user_data)
 {
   PlSession *self = user_data;
 
-  epoch_seen (self, epoch);
-}
-
-/* Announcements (224.0.0.1:5350). */
-
-static void
-listener_datagram_cb (PlAnnounceListener *listener,
-                      GInetSocketAddress *from,
-                      GBytes             *datagram,
-                      gpointer            user_data)
-{
-  PlSession *self = user_data;
-  GInetAddress *source = g_inet_socket_address_get_address (from);
-  g_autoptr(GError) error = NULL;
-  PlNatpmpReply reply;
-  const guint8 *data;
-  gsize len;
-
-  /* Only the current gateway may speak (PMP-13); others, including a previous gateway,
-   * are ignored without any state change or traffic (F-15b, F-28). */
-  if (!self->running || self->gateway == NULL || !g_inet_address_equal (source, self->gateway))
+  if (!self->running || mapper != self->mapper ||
+      g_inet_address_get_family (address) != G_SOCKET_FAMILY_IPV4 ||
+      g_inet_address_get_is_any (address))
     return;
-
-  data = g_bytes_get_data (datagram, &len);
-  if (!pl_natpmp_parse_reply (data, len, &reply, &error))
-    {
-      g_debug ("Ignoring announcement from %s: %s", self->gateway_str, error->message);
-      return;
-    }
-
-  if (reply.kind == PL_NATPMP_PACKET_EXTERNAL_ADDRESS &&
-      reply.version == PL_NATPMP_VERSION &&
-      len == PL_NATPMP_EXTERNAL_ADDRESS_REPLY_SIZE)
-    {
-      /* PMP-14: epoch check, then the address. */
-      g_debug ("NAT-PMP announcement from %s (epoch %u)", self->gateway_str, reply.epoch);
-      epoch_seen (self, reply.epoch);
-      if (reply.result == PL_NATPMP_RESULT_SUCCESS)
-        set_external_address (self, reply.external_address);
-    }
-  else if (reply.kind == PL_NATPMP_PACKET_PCP &&
-           reply.version == PL_PCP_VERSION &&
-           reply.opcode == PL_NATPMP_RESPONSE_BIT &&
-           len >= PL_PCP_ANNOUNCE_SIZE)
-    {
-      /* A PCP ANNOUNCE (PMP-15): its bytes 8-11 are an epoch, not an address. miniupnpd
-       * sends one when it starts and after a public address change; its epoch only feeds
-       * the reset check. */
-      g_debug ("PCP ANNOUNCE from %s (epoch %u)", self->gateway_str, reply.epoch);
-      epoch_seen (self, reply.epoch);
-    }
-  else
-    g_debug ("Ignoring a %" G_GSIZE_FORMAT "-byte datagram from %s on the announcement port",
-             len, self->gateway_str);
+  set_external_address (self, g_inet_address_to_bytes (address));
 }
 
 static void
-listener_join (PlSession *self)
+set_listening (PlSession *self,
+               gboolean   listening)
+{
+  if (self->listening == !!listening)
+    return;
+  self->listening = !!listening;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTENING]);
+}
+
+/* Announcements reach the mapper, on the gateway's interface. Not fatal when it fails:
+ * renewals do not depend on announcements. */
+static void
+mapper_listen (PlSession *self)
 {
   g_autoptr(GError) error = NULL;
   const char *iface = self->gateway_iface;
 
-  if (self->listener == NULL)
-    return;
-
-  pl_announce_listener_leave_all (self->listener);
-  if (self->gateway == NULL)
-    return;
+  if (self->mapper == NULL || self->announce_port == 0)
+    {
+      set_listening (self, FALSE);
+      return;
+    }
 
   if (iface == NULL && g_inet_address_get_is_loopback (self->gateway))
     iface = "lo";
-  if (!pl_announce_listener_join (self->listener, iface, &error))
-    g_debug ("Cannot join %s on %s: %s", PL_NATPMP_ANNOUNCE_GROUP,
-             iface != NULL ? iface : "the default interface", error->message);
+  if (pl_port_mapper_listen (self->mapper, self->announce_port, iface, &error))
+    {
+      set_listening (self, TRUE);
+      return;
+    }
+
+  set_listening (self, FALSE);
+  if (!self->listen_warned)
+    g_message (_("Not listening for router announcements on %s:%u: %s"),
+               PL_NATPMP_ANNOUNCE_GROUP, self->announce_port, error->message);
+  else
+    g_debug ("Not listening for router announcements: %s", error->message);
+  self->listen_warned = TRUE;
 }
 
 /* Gateways. */
-
-static PlPortMapper *
-default_mapper_factory (GInetAddress *gateway,
-                        PlClock      *clock,
-                        gpointer      user_data)
-{
-  g_autoptr(PlClient) client = pl_client_new (gateway, clock);
-
-  if (!PL_IS_PORT_MAPPER (client))
-    {
-      g_critical ("PlClient does not implement PlPortMapper");
-      return NULL;
-    }
-  return PL_PORT_MAPPER (g_steal_pointer (&client));
-}
 
 static void
 drop_mapper (PlSession *self)
 {
   cancel_inflight (self);
   queue_clear (self, FALSE);
+  if (self->probe != NULL)
+    {
+      g_cancellable_cancel (self->probe);
+      g_clear_object (&self->probe);
+    }
+  pl_clear_source (&self->probe_timer);
   if (self->mapper != NULL)
     {
-      g_clear_signal_handler (&self->epoch_id, self->mapper);
+      g_clear_signal_handler (&self->state_lost_id, self->mapper);
+      g_clear_signal_handler (&self->address_announced_id, self->mapper);
       g_clear_object (&self->mapper);
     }
 }
 
 static gboolean discover_timer_cb (gpointer data);
+static void     start_probe       (PlSession *self);
+
+/* @mapper (transfer full) speaks for the current gateway from now on. */
+static void
+install_mapper (PlSession    *self,
+                PlPortMapper *mapper)
+{
+  g_assert (self->mapper == NULL);
+
+  self->mapper = mapper;
+  self->state_lost_id =
+    g_signal_connect (self->mapper, "state-lost", G_CALLBACK (mapper_state_lost_cb), self);
+  self->address_announced_id =
+    g_signal_connect (self->mapper, "external-address-announced",
+                      G_CALLBACK (mapper_address_announced_cb), self);
+  pl_port_mapper_set_journal (self->mapper, self->journal);
+  g_debug ("Speaking %s with %s", pl_port_mapper_get_protocol_name (self->mapper),
+           self->gateway_str);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROTOCOL_NAME]);
+  mapper_listen (self);
+}
+
+static gboolean
+probe_timer_cb (gpointer data)
+{
+  PlSession *self = data;
+
+  g_clear_pointer (&self->probe_timer, g_source_unref);
+  start_probe (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+probe_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(PlSession) self = user_data;
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GError) error = NULL;
+  PlPortMapper *mapper;
+  guint64 delay_ms;
+  gint64 retry_at;
+
+  mapper = pl_mapper_probe_finish (result, &address, NULL, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;   /* another gateway, or stopped: the probe is someone else's business now */
+
+  g_clear_object (&self->probe);
+  if (!self->running)
+    {
+      g_clear_object (&mapper);
+      return;
+    }
+
+  if (mapper != NULL)
+    {
+      self->probe_failures = 0;
+      install_mapper (self, mapper);
+      if (address != NULL && g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV4 &&
+          !g_inet_address_get_is_any (address))
+        set_external_address (self, g_inet_address_to_bytes (address));
+      kick (self);
+      return;
+    }
+
+  /* Nothing answered as a port-mapping service: every mapping fails with why, and the
+   * gateway is asked again later. */
+  self->probe_failures++;
+  delay_ms = backoff_ms (error, self->probe_failures);
+  retry_at = now_us (self) + (gint64) delay_ms * 1000;
+  g_debug ("Probing %s failed (%s); again in %" G_GUINT64_FORMAT " s", self->gateway_str,
+           error->message, delay_ms / 1000);
+  queue_clear (self, FALSE);
+  self->probe_timer = timer_new (self, delay_ms, probe_timer_cb, self);
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      if (entry->enabled && entry->config_error == NULL)
+        entry_publish (entry, PL_MAPPING_STATE_FAILED, 0, 0, 0, 0, error, retry_at);
+    }
+}
+
+/* PCP and NAT-PMP are asked together (PCP preferred); every mapping waits for the answer. */
+static void
+start_probe (PlSession *self)
+{
+  if (self->probe != NULL || self->gateway == NULL || self->mapper != NULL)
+    return;
+
+  self->probe = g_cancellable_new ();
+  pl_mapper_probe_async (self->gateway, self->clock, PL_METHOD_AUTO, 0, self->probe,
+                         probe_cb, g_object_ref (self));
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      if (!entry->enabled || entry->config_error != NULL)
+        continue;
+      if (pl_mapping_get_state (entry->mapping) == PL_MAPPING_STATE_FAILED)
+        entry_publish_pending (entry);
+      queue_map (self, entry);
+    }
+  queue_address (self);
+}
 
 /* Start over on @gateway (NULL: none found): forget everything learned from the previous
  * one, and create every enabled mapping afresh (F-28). */
@@ -1135,7 +1201,6 @@ set_current_gateway (PlSession    *self,
   drop_mapper (self);
   pl_clear_source (&self->round_timer);
   pl_clear_source (&self->address_timer);
-  self->have_epoch = FALSE;
   self->last_round = 0;
   self->last_resync = 0;
   self->address_failures = 0;
@@ -1148,18 +1213,28 @@ set_current_gateway (PlSession    *self,
   g_free (self->gateway_iface);
   self->gateway_iface = g_strdup (iface);
 
+  self->probe_failures = 0;
   if (gateway != NULL)
     {
-      PlSessionMapperFactory factory = self->mapper_factory != NULL
-                                       ? self->mapper_factory : default_mapper_factory;
+      PlPortMapper *mapper = NULL;
 
-      self->mapper = factory (gateway, self->clock, self->mapper_factory_data);
-      if (self->mapper != NULL && pl_port_mapper_has_epoch_signal (self->mapper))
-        self->epoch_id = g_signal_connect (self->mapper, "epoch",
-                                           G_CALLBACK (mapper_epoch_cb), self);
+      if (self->mapper_factory != NULL)
+        mapper = self->mapper_factory (gateway, self->clock, self->mapper_factory_data);
+      else if (self->method != PL_METHOD_AUTO)
+        mapper = pl_mapper_new (self->method, gateway, self->clock);
+
+      if (mapper != NULL)
+        install_mapper (self, mapper);
+      else if (self->mapper_factory == NULL)
+        {
+          self->probe = g_cancellable_new ();   /* started below, once the entries are reset */
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROTOCOL_NAME]);
+        }
     }
-
-  listener_join (self);
+  else
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROTOCOL_NAME]);
+  if (self->mapper == NULL)
+    set_listening (self, FALSE);
 
   if (changed)
     {
@@ -1179,7 +1254,7 @@ set_current_gateway (PlSession    *self,
       if (!entry->enabled || entry->config_error != NULL)
         continue;
 
-      if (self->mapper != NULL)
+      if (self->mapper != NULL || self->probe != NULL)
         {
           entry_publish (entry, PL_MAPPING_STATE_MAPPING, 0, 0, 0, 0, NULL, 0);
           queue_map (self, entry);
@@ -1189,7 +1264,12 @@ set_current_gateway (PlSession    *self,
                        self->discover_at);
     }
 
-  if (self->mapper != NULL)
+  if (self->probe != NULL)
+    {
+      g_clear_object (&self->probe);
+      start_probe (self);
+    }
+  else if (self->mapper != NULL)
     queue_address (self);
 }
 
@@ -1297,7 +1377,7 @@ discover_and_apply (PlSession *self)
         {
           g_free (self->gateway_iface);
           self->gateway_iface = g_strdup (found->interface);
-          listener_join (self);
+          mapper_listen (self);
         }
       resync (self);
     }
@@ -1680,12 +1760,7 @@ shut_down_watchers (PlSession *self)
       self->sleep_subscription = 0;
       g_clear_object (&self->system_bus);
     }
-  if (self->listener != NULL)
-    {
-      g_signal_handlers_disconnect_by_func (self->listener, listener_datagram_cb, self);
-      g_clear_object (&self->listener);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTENING]);
-    }
+  set_listening (self, FALSE);
   pl_clear_source (&self->network_timer);
   pl_clear_source (&self->discover_timer);
   pl_clear_source (&self->round_timer);
@@ -1701,6 +1776,7 @@ stop_complete (PlSession *self)
   guint unconfirmed;
 
   pl_clear_source (&self->stop_timer);
+  pl_clear_source (&self->stop_cancel);
   cancel_inflight (self);
   unconfirmed = self->stop_unconfirmed + self->queue.length;
   queue_clear (self, FALSE);
@@ -1720,6 +1796,21 @@ stop_complete (PlSession *self)
                              unconfirmed, self->gateway_str);
   else
     g_task_return_boolean (task, TRUE);
+}
+
+/* The caller gave up waiting: what is left is abandoned at once (the mappings expire on
+ * their own), and the task returns G_IO_ERROR_CANCELLED. */
+static gboolean
+stop_cancelled_cb (GCancellable *cancellable,
+                   gpointer      data)
+{
+  PlSession *self = data;
+
+  g_clear_pointer (&self->stop_cancel, g_source_unref);
+  g_debug ("Stop cancelled; abandoning %u deletes", self->queue.length +
+           (self->inflight != NULL ? 1 : 0));
+  stop_complete (self);
+  return G_SOURCE_REMOVE;
 }
 
 static gboolean
@@ -1743,6 +1834,7 @@ pl_session_dispose (GObject *object)
   shut_down_watchers (self);
   drop_mapper (self);
   pl_clear_source (&self->stop_timer);
+  pl_clear_source (&self->stop_cancel);
 
   if (self->entries != NULL)
     {
@@ -1763,6 +1855,7 @@ pl_session_dispose (GObject *object)
   g_clear_object (&self->profiles);
   g_clear_object (&self->fixed_gateway);
   g_clear_object (&self->gateway);
+  g_clear_object (&self->journal);
 
   G_OBJECT_CLASS (pl_session_parent_class)->dispose (object);
 }
@@ -1842,7 +1935,10 @@ pl_session_get_property (GObject    *object,
       g_value_set_uint (value, self->stop_timeout);
       break;
     case PROP_LISTENING:
-      g_value_set_boolean (value, self->listener != NULL);
+      g_value_set_boolean (value, self->listening);
+      break;
+    case PROP_PROTOCOL_NAME:
+      g_value_set_string (value, pl_session_get_protocol_name (self));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -2003,6 +2099,16 @@ pl_session_class_init (PlSessionClass *klass)
     g_param_spec_boolean ("listening", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * PlSession:protocol-name:
+   *
+   * The protocol spoken with the gateway ("PCP", "NAT-PMP"), or %NULL while there is no
+   * gateway or it is still being asked what it speaks.
+   */
+  properties[PROP_PROTOCOL_NAME] =
+    g_param_spec_string ("protocol-name", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -2146,6 +2252,62 @@ pl_session_set_mapper_factory (PlSession              *self,
 }
 
 /**
+ * pl_session_set_method:
+ * @self: a [class@Pl.Session]
+ * @method: the protocol to speak; %PL_METHOD_AUTO (the default) asks each gateway, PCP
+ *   preferred, NAT-PMP when that is all it speaks
+ *
+ * Chooses the protocol. Ignored when a mapper factory is set. Call it before
+ * [method@Pl.Session.start].
+ */
+void
+pl_session_set_method (PlSession *self,
+                       PlMethod   method)
+{
+  g_return_if_fail (PL_IS_SESSION (self));
+  g_return_if_fail (!self->started);
+  g_return_if_fail (method == PL_METHOD_AUTO || method == PL_METHOD_PCP ||
+                    method == PL_METHOD_NATPMP);
+
+  self->method = method;
+}
+
+/**
+ * pl_session_set_journal:
+ * @self: a [class@Pl.Session]
+ * @journal: (nullable): a loaded [class@Pl.PcpState]
+ *
+ * Where the mappers keep what a later process needs to renew and delete this one's
+ * mappings (PCP's nonces): with it, a session started again after a crash or a `kill -9`
+ * takes its mappings back instead of leaving orphans. Call it before
+ * [method@Pl.Session.start].
+ */
+void
+pl_session_set_journal (PlSession  *self,
+                        PlPcpState *journal)
+{
+  g_return_if_fail (PL_IS_SESSION (self));
+  g_return_if_fail (!self->started);
+
+  g_set_object (&self->journal, journal);
+}
+
+/**
+ * pl_session_get_protocol_name:
+ * @self: a [class@Pl.Session]
+ *
+ * Returns: (nullable): the protocol spoken with the gateway ("PCP", "NAT-PMP"), or %NULL
+ *   while there is none or it is being asked
+ */
+const char *
+pl_session_get_protocol_name (PlSession *self)
+{
+  g_return_val_if_fail (PL_IS_SESSION (self), NULL);
+
+  return self->mapper != NULL ? pl_port_mapper_get_protocol_name (self->mapper) : NULL;
+}
+
+/**
  * pl_session_set_discover_func:
  * @self: a [class@Pl.Session]
  * @func: (nullable): finds the default gateway; %NULL for [func@Pl.gateway_discover]
@@ -2179,28 +2341,12 @@ pl_session_set_discover_func (PlSession             *self,
 void
 pl_session_start (PlSession *self)
 {
-  g_autoptr(GError) error = NULL;
-
   g_return_if_fail (PL_IS_SESSION (self));
 
   if (self->started)
     return;
   self->started = TRUE;
   self->running = TRUE;
-
-  if (self->announce_port != 0)
-    {
-      self->listener = pl_announce_listener_new (self->announce_port, &error);
-      if (self->listener != NULL)
-        {
-          g_signal_connect (self->listener, "datagram", G_CALLBACK (listener_datagram_cb), self);
-          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTENING]);
-        }
-      else
-        /* Not fatal (F-17): renewals do not depend on announcements (PMP-33). */
-        g_message (_("Not listening for router announcements on %s:%u: %s"),
-                   PL_NATPMP_ANNOUNCE_GROUP, self->announce_port, error->message);
-    }
 
   self->items_changed_id = g_signal_connect (self->profiles, "items-changed",
                                              G_CALLBACK (profiles_changed_cb), self);
@@ -2355,7 +2501,7 @@ pl_session_get_listening (PlSession *self)
 {
   g_return_val_if_fail (PL_IS_SESSION (self), FALSE);
 
-  return self->listener != NULL;
+  return self->listening;
 }
 
 /**
@@ -2478,7 +2624,9 @@ pl_session_network_changed (PlSession *self)
  * Stops the session. Unless [property@Pl.Session:keep-mappings-on-exit] is set, every
  * mapping is deleted on the gateway first, within [property@Pl.Session:stop-timeout]: each
  * delete is sent at least once even if the gateway does not answer (F-29), and what is left
- * at the deadline is abandoned (the mappings expire on their own).
+ * at the deadline is abandoned (the mappings expire on their own). Cancelling @cancellable
+ * abandons them at once, and the stop ends with %G_IO_ERROR_CANCELLED; the session is
+ * stopped either way.
  */
 void
 pl_session_stop_async (PlSession           *self,
@@ -2554,6 +2702,13 @@ pl_session_stop_async (PlSession           *self,
   self->stop_task = g_steal_pointer (&task);
   self->stop_deadline = now_us (self) + (gint64) self->stop_timeout * 1000;
   self->stop_timer = timer_new (self, self->stop_timeout, stop_timeout_cb, self);
+  if (cancellable != NULL)
+    {
+      self->stop_cancel = g_cancellable_source_new (cancellable);
+      g_source_set_callback (self->stop_cancel, G_SOURCE_FUNC (stop_cancelled_cb), self, NULL);
+      g_source_set_static_name (self->stop_cancel, "[portlight] stop cancelled");
+      g_source_attach (self->stop_cancel, self->context);
+    }
   kick (self);
 }
 

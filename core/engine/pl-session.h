@@ -13,6 +13,8 @@
 #include "pl-clock.h"
 #include "pl-gateway.h"
 #include "pl-mapping.h"
+#include "pl-mapper-probe.h"
+#include "pl-pcp-state.h"
 #include "pl-port-mapper.h"
 
 G_BEGIN_DECLS
@@ -77,6 +79,11 @@ GInetAddress *pl_session_get_gateway            (PlSession              *self);
 const char   *pl_session_get_external_address   (PlSession              *self);
 gboolean      pl_session_get_double_nat         (PlSession              *self);
 gboolean      pl_session_get_listening          (PlSession              *self);
+const char   *pl_session_get_protocol_name      (PlSession              *self);
+void          pl_session_set_method             (PlSession              *self,
+                                                 PlMethod                method);
+void          pl_session_set_journal            (PlSession              *self,
+                                                 PlPcpState             *journal);
 
 gboolean      pl_session_get_keep_mappings_on_exit (PlSession           *self);
 void          pl_session_set_keep_mappings_on_exit (PlSession           *self,

@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include "pl-announce-listener.h"
 #include "pl-port-mapper.h"
 
 /**
@@ -14,32 +15,74 @@
  *
  * The port-mapping protocol spoken with one gateway, as seen by [class@Pl.Session].
  *
- * [class@Pl.Client] implements it for NAT-PMP; PCP and UPnP-IGD back-ends can implement it
- * later without touching the session engine. A mapper talks to exactly one gateway, which
- * never changes: the session makes a new mapper when the gateway changes.
+ * [class@Pl.Client] implements it for NAT-PMP and [class@Pl.PcpClient] for PCP; a UPnP-IGD
+ * back-end can implement it without touching the session engine. A mapper talks to exactly
+ * one gateway, which never changes: the session makes a new mapper when the gateway changes.
  *
  * Every operation is an `_async`/`_finish` pair following the GTask conventions, and
- * honours its cancellable. A mapper serialises its own requests; callers may still queue
- * several. The `lifetime` given to `map_async` is never 0 (0 would delete); the external
- * port, lifetime and epoch returned by `map_finish` are what the gateway granted.
+ * honours its cancellable. A mapper queues its own requests, by its protocol's rules
+ * (NAT-PMP: one at a time; PCP: several in flight), so callers may submit many at once;
+ * requests for the same protocol and port are answered in the order they were made. The
+ * `lifetime` given to `map_async` is never 0 (0 would delete); the external port, lifetime
+ * and epoch returned by `map_finish` are what the gateway granted.
  *
- * Epoch convention: when the protocol has a server epoch (NAT-PMP and PCP do), the finish
- * functions return it, and the implementation should also emit a signal named `epoch` with
- * the signature `void (*epoch) (PlPortMapper *self, guint epoch, gpointer user_data)` for
- * every reply it accepts, including error replies (RFC 6886 section 3.5: error replies carry
- * a valid epoch too), before the request completes. The session engine runs its reset check
- * on both; seeing one value twice is harmless. The signal belongs to the implementing class
- * (an interface signal would clash with classes that already define one), so use
- * [method@Pl.PortMapper.has_epoch_signal] before connecting to it.
+ * Lost state: each implementation judges by its own protocol's rules when the gateway lost
+ * its mappings (the epoch of every reply and announcement, RFC 6886 section 3.6 and RFC 6887
+ * section 8.5) and says so with [signal@Pl.PortMapper::state-lost], emitted before the
+ * request whose reply showed it completes. The session's reset round is the same for every
+ * protocol.
+ *
+ * Announcements: [method@Pl.PortMapper.listen] listens on the announcement port and passes
+ * what the gateway (and only the gateway) sends there to the implementation's
+ * `handle_announcement`.
  *
  * Threading: a mapper belongs to the thread-default GMainContext it was created on.
  */
 
 G_DEFINE_INTERFACE (PlPortMapper, pl_port_mapper, G_TYPE_OBJECT)
 
+enum {
+  SIGNAL_STATE_LOST,
+  SIGNAL_EXTERNAL_ADDRESS_ANNOUNCED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+static GQuark listener_quark;
+
 static void
 pl_port_mapper_default_init (PlPortMapperInterface *iface)
 {
+  listener_quark = g_quark_from_static_string ("pl-port-mapper-listener");
+
+  /**
+   * PlPortMapper::state-lost:
+   * @self: the mapper
+   * @reason: a [enum@Pl.StateLoss]: why the mappings may be gone
+   *
+   * The gateway lost its mappings, or may have: create or renew every one of them again.
+   */
+  signals[SIGNAL_STATE_LOST] =
+    g_signal_new ("state-lost",
+                  G_TYPE_FROM_INTERFACE (iface),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_UINT);
+
+  /**
+   * PlPortMapper::external-address-announced:
+   * @self: the mapper
+   * @address: the public address the gateway announced
+   *
+   * The gateway announced its public address unsolicited (NAT-PMP does when it changes).
+   * Never emitted for 0.0.0.0, which means "none yet".
+   */
+  signals[SIGNAL_EXTERNAL_ADDRESS_ANNOUNCED] =
+    g_signal_new ("external-address-announced",
+                  G_TYPE_FROM_INTERFACE (iface),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_INET_ADDRESS);
 }
 
 /**
@@ -223,29 +266,156 @@ pl_port_mapper_unmap_finish (PlPortMapper  *self,
   return PL_PORT_MAPPER_GET_IFACE (self)->unmap_finish (self, result, epoch, error);
 }
 
+/* Announcements. */
+
+static void
+listener_datagram_cb (PlAnnounceListener *listener,
+                      GInetSocketAddress *from,
+                      GBytes             *datagram,
+                      gpointer            user_data)
+{
+  PlPortMapper *self = PL_PORT_MAPPER (user_data);
+  GInetAddress *source = g_inet_socket_address_get_address (from);
+  GInetAddress *gateway = pl_port_mapper_get_gateway (self);
+  g_autoptr(GError) error = NULL;
+  PlAnnouncement announcement;
+  const guint8 *data;
+  gsize len;
+
+  /* Only the gateway may speak (RFC 6886 section 3.2.1, RFC 6887 section 14.1.3); others,
+   * including a previous gateway, are ignored without any state change or traffic. */
+  if (gateway == NULL || !g_inet_address_equal (source, gateway))
+    return;
+
+  data = g_bytes_get_data (datagram, &len);
+  if (!pl_announcement_parse (data, len, &announcement, &error))
+    {
+      g_debug ("Ignoring a datagram on the announcement port: %s", error->message);
+      return;
+    }
+
+  g_debug ("%s announcement from the gateway (epoch %u)",
+           announcement.kind == PL_ANNOUNCEMENT_PCP ? "PCP" : "NAT-PMP", announcement.epoch);
+  PL_PORT_MAPPER_GET_IFACE (self)->handle_announcement (self, &announcement);
+}
+
 /**
- * pl_port_mapper_has_epoch_signal:
+ * pl_port_mapper_listen:
  * @self: a [iface@Pl.PortMapper]
+ * @port: the announcement port, 0 for 5350
+ * @iface: (nullable): the interface to join the group on ("eth0"); %NULL lets the kernel pick
  *
- * Whether the implementation follows the epoch-signal convention (see
- * [iface@Pl.PortMapper]): it has a signal `epoch (guint)`.
+ * Listens for the gateway's announcements on 224.0.0.1:@port, for as long as @self lives;
+ * called again, it joins the group on @iface instead. Not fatal when it fails: renewals do
+ * not depend on announcements.
  *
- * Returns: %TRUE when connecting to `epoch` is possible
+ * Returns: %TRUE when listening (bound and joined); %FALSE with @error otherwise
  */
 gboolean
-pl_port_mapper_has_epoch_signal (PlPortMapper *self)
+pl_port_mapper_listen (PlPortMapper  *self,
+                       guint16        port,
+                       const char    *iface,
+                       GError       **error)
 {
-  GSignalQuery query;
-  guint id;
+  g_autoptr(PlAnnounceListener) listener = NULL;
+  PlAnnounceListener *current;
 
   g_return_val_if_fail (PL_IS_PORT_MAPPER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  id = g_signal_lookup ("epoch", G_OBJECT_TYPE (self));
-  if (id == 0)
-    return FALSE;
+  current = g_object_get_qdata (G_OBJECT (self), listener_quark);
+  if (current != NULL && (port == 0 || pl_announce_listener_get_port (current) == port))
+    listener = g_object_ref (current);
+  else
+    {
+      /* A listener that failed to join is dropped, so that the mapper never counts as
+       * listening when it is not. */
+      g_object_set_qdata (G_OBJECT (self), listener_quark, NULL);
+      listener = pl_announce_listener_new (port, error);
+      if (listener == NULL)
+        return FALSE;
+      g_signal_connect_object (listener, "datagram", G_CALLBACK (listener_datagram_cb), self,
+                               0);
+    }
 
-  g_signal_query (id, &query);
-  return query.return_type == G_TYPE_NONE &&
-         query.n_params == 1 &&
-         (query.param_types[0] & ~G_SIGNAL_TYPE_STATIC_SCOPE) == G_TYPE_UINT;
+  pl_announce_listener_leave_all (listener);
+  if (!pl_announce_listener_join (listener, iface, error))
+    {
+      g_object_set_qdata (G_OBJECT (self), listener_quark, NULL);
+      return FALSE;
+    }
+
+  if (current != listener)
+    g_object_set_qdata_full (G_OBJECT (self), listener_quark, g_object_ref (listener),
+                             g_object_unref);
+  return TRUE;
+}
+
+/**
+ * pl_port_mapper_get_listening:
+ * @self: a [iface@Pl.PortMapper]
+ *
+ * Returns: %TRUE when [method@Pl.PortMapper.listen] succeeded: announcements reach @self
+ */
+gboolean
+pl_port_mapper_get_listening (PlPortMapper *self)
+{
+  g_return_val_if_fail (PL_IS_PORT_MAPPER (self), FALSE);
+
+  return g_object_get_qdata (G_OBJECT (self), listener_quark) != NULL;
+}
+
+/**
+ * pl_port_mapper_set_journal:
+ * @self: a [iface@Pl.PortMapper]
+ * @journal: (nullable): a loaded [class@Pl.PcpState], or %NULL for none
+ *
+ * Keeps what each mapping needs to be renewed and deleted by a later process (PCP's nonce)
+ * in @journal, so that a program killed and started again takes its mappings back. Call it
+ * before the first request. Protocols without such state (NAT-PMP) ignore it.
+ */
+void
+pl_port_mapper_set_journal (PlPortMapper *self,
+                            PlPcpState   *journal)
+{
+  PlPortMapperInterface *iface;
+
+  g_return_if_fail (PL_IS_PORT_MAPPER (self));
+
+  iface = PL_PORT_MAPPER_GET_IFACE (self);
+  if (iface->set_journal != NULL)
+    iface->set_journal (self, journal);
+}
+
+/**
+ * pl_port_mapper_emit_state_lost:
+ * @self: a [iface@Pl.PortMapper]
+ * @reason: why
+ *
+ * For implementations: emits [signal@Pl.PortMapper::state-lost].
+ */
+void
+pl_port_mapper_emit_state_lost (PlPortMapper *self,
+                                PlStateLoss   reason)
+{
+  g_return_if_fail (PL_IS_PORT_MAPPER (self));
+
+  g_signal_emit (self, signals[SIGNAL_STATE_LOST], 0, (guint) reason);
+}
+
+/**
+ * pl_port_mapper_emit_external_address_announced:
+ * @self: a [iface@Pl.PortMapper]
+ * @address: the public address announced
+ *
+ * For implementations: emits [signal@Pl.PortMapper::external-address-announced].
+ */
+void
+pl_port_mapper_emit_external_address_announced (PlPortMapper *self,
+                                                GInetAddress *address)
+{
+  g_return_if_fail (PL_IS_PORT_MAPPER (self));
+  g_return_if_fail (G_IS_INET_ADDRESS (address));
+
+  g_signal_emit (self, signals[SIGNAL_EXTERNAL_ADDRESS_ANNOUNCED], 0, address);
 }

@@ -9,9 +9,28 @@
 
 #include <gio/gio.h>
 
+#include "pl-announcement.h"
 #include "pl-types.h"
 
 G_BEGIN_DECLS
+
+typedef struct _PlPcpState PlPcpState;
+
+/**
+ * PlStateLoss:
+ * @PL_STATE_LOSS_EPOCH: the gateway's epoch says it lost its state (it rebooted, or its
+ *   port-mapping service started again): every mapping is gone and must be created again
+ * @PL_STATE_LOSS_ANNOUNCED: the gateway announced itself while its epoch ran on. A service
+ *   restarted with the epoch kept (miniupnpd's system_uptime=yes, a settings change)
+ *   announces this way too, with every mapping gone, so the mappings must be checked
+ *
+ * Why [signal@Pl.PortMapper::state-lost] was emitted.
+ */
+typedef enum
+{
+  PL_STATE_LOSS_EPOCH,
+  PL_STATE_LOSS_ANNOUNCED,
+} PlStateLoss;
 
 #define PL_TYPE_PORT_MAPPER (pl_port_mapper_get_type ())
 
@@ -27,6 +46,12 @@ G_DECLARE_INTERFACE (PlPortMapper, pl_port_mapper, PL, PORT_MAPPER, GObject)
  * @map_finish: finish it; returns the external port and lifetime granted and the epoch
  * @unmap_async: delete one mapping
  * @unmap_finish: finish it; returns the epoch
+ * @handle_announcement: an announcement from the gateway arrived on the port that
+ *   [method@Pl.PortMapper.listen] listens on (only the gateway's own reach it): check its
+ *   epoch and emit [signal@Pl.PortMapper::state-lost], and
+ *   [signal@Pl.PortMapper::external-address-announced] when it carries a public address
+ * @set_journal: (optional): keep what a mapping needs to be renewed and deleted by a later
+ *   process (PCP's nonce) in this journal; protocols without such state leave it %NULL
  *
  * The virtual methods of [iface@Pl.PortMapper]. All of them are required.
  */
@@ -71,6 +96,11 @@ struct _PlPortMapperInterface
                                                 GAsyncResult         *result,
                                                 guint32              *epoch,
                                                 GError              **error);
+
+  void          (*handle_announcement)         (PlPortMapper         *self,
+                                                const PlAnnouncement *announcement);
+  void          (*set_journal)                 (PlPortMapper         *self,
+                                                PlPcpState           *journal);
 };
 
 const char   *pl_port_mapper_get_protocol_name           (PlPortMapper         *self);
@@ -111,6 +141,19 @@ gboolean      pl_port_mapper_unmap_finish                (PlPortMapper         *
                                                           guint32              *epoch,
                                                           GError              **error);
 
-gboolean      pl_port_mapper_has_epoch_signal            (PlPortMapper         *self);
+gboolean      pl_port_mapper_listen                      (PlPortMapper         *self,
+                                                          guint16               port,
+                                                          const char           *iface,
+                                                          GError              **error);
+gboolean      pl_port_mapper_get_listening               (PlPortMapper         *self);
+void          pl_port_mapper_set_journal                 (PlPortMapper         *self,
+                                                          PlPcpState           *journal);
+
+/* For implementations. */
+void          pl_port_mapper_emit_state_lost             (PlPortMapper         *self,
+                                                          PlStateLoss           reason);
+void          pl_port_mapper_emit_external_address_announced
+                                                         (PlPortMapper         *self,
+                                                          GInetAddress         *address);
 
 G_END_DECLS

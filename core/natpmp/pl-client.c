@@ -12,6 +12,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "pl-client.h"
+#include "pl-epoch.h"
 #include "pl-error.h"
 #include "pl-natpmp.h"
 #include "pl-port-mapper.h"
@@ -57,6 +58,8 @@ struct _PlClient
 
   GQueue         pending;          /* GTask*, owned: waiting behind the one in flight */
   GTask         *current;          /* owned: the request in flight, or NULL */
+
+  PlEpochTracker epoch;            /* replies and announcements, RFC 6886 section 3.6 */
 
   guint8         buffer[PL_NATPMP_MAX_PACKET];
 };
@@ -436,6 +439,23 @@ submit (PlClient *self,
   start_next (self);
 }
 
+/* RFC 6886 section 3.6: every reply and announcement carries the epoch; a gateway that lost
+ * its state is reported through PlPortMapper::state-lost. An announcement whose epoch runs
+ * on still asks for a check: a service restarted with its epoch kept announces so too. */
+static void
+epoch_seen (PlClient *self,
+            guint32   epoch,
+            gboolean  announced)
+{
+  if (pl_epoch_tracker_update (&self->epoch, epoch, pl_clock_get_time (self->clock)))
+    {
+      g_debug ("Epoch of %s says it lost its state (now %u)", self->gateway_string, epoch);
+      pl_port_mapper_emit_state_lost (PL_PORT_MAPPER (self), PL_STATE_LOSS_EPOCH);
+    }
+  else if (announced)
+    pl_port_mapper_emit_state_lost (PL_PORT_MAPPER (self), PL_STATE_LOSS_ANNOUNCED);
+}
+
 static void
 accept_reply (PlClient            *self,
               const PlNatpmpReply *reply)
@@ -449,6 +469,7 @@ accept_reply (PlClient            *self,
            (guint) reply->result, (guint) reply->epoch);
 
   g_signal_emit (self, signals[SIGNAL_EPOCH], 0, (guint) reply->epoch);
+  epoch_seen (self, reply->epoch, FALSE);
   if (self->current != task)
     return;
 
@@ -881,6 +902,7 @@ pl_client_init (PlClient *self)
   self->port = PL_NATPMP_SERVER_PORT;
   self->max_queue = 32;
   g_queue_init (&self->pending);
+  pl_epoch_tracker_init (&self->epoch, PL_EPOCH_RULE_NATPMP);
 }
 
 /**
@@ -1348,8 +1370,28 @@ pl_client_mapper_unmap_finish (PlPortMapper  *mapper,
 }
 
 static void
+pl_client_mapper_handle_announcement (PlPortMapper         *mapper,
+                                      const PlAnnouncement *announcement)
+{
+  PlClient *self = PL_CLIENT (mapper);
+  g_autoptr(PlClient) hold = g_object_ref (self);
+
+  /* The address first (RFC 6886 section 3.2.1), so that a reset round sees it. A PCP
+   * ANNOUNCE (miniupnpd sends one beside the NAT-PMP one) shares the clock of the epoch. */
+  if (announcement->has_address)
+    {
+      g_autoptr(GInetAddress) address =
+        g_inet_address_new_from_bytes (announcement->address, G_SOCKET_FAMILY_IPV4);
+
+      pl_port_mapper_emit_external_address_announced (mapper, address);
+    }
+  epoch_seen (self, announcement->epoch, TRUE);
+}
+
+static void
 pl_client_port_mapper_iface_init (PlPortMapperInterface *iface)
 {
+  iface->handle_announcement = pl_client_mapper_handle_announcement;
   iface->get_protocol_name = pl_client_mapper_get_protocol_name;
   iface->get_gateway = pl_client_mapper_get_gateway;
   iface->get_external_address_async = pl_client_mapper_get_external_address_async;

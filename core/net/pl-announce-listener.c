@@ -7,6 +7,10 @@
 
 #include "config.h"
 
+#include <net/if.h>
+
+#include <glib/gi18n-lib.h>
+
 #include "pl-announce-listener.h"
 #include "pl-clock.h"
 #include "pl-natpmp.h"
@@ -217,6 +221,15 @@ pl_announce_listener_join (PlAnnounceListener  *self,
   for (guint i = 0; i < self->joined->len; i++)
     if (g_str_equal (g_ptr_array_index (self->joined, i), key))
       return TRUE;
+
+  /* GLib takes an unknown name for index 0, "any": the group would be joined on whatever
+   * interface the kernel picks, which is not the gateway's. */
+  if (iface != NULL && if_nametoindex (iface) == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   _("There is no network interface “%s”"), iface);
+      return FALSE;
+    }
 
   if (!g_socket_join_multicast_group (self->socket, self->group, FALSE, iface, error))
     return FALSE;

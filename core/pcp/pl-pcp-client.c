@@ -13,8 +13,10 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "pl-epoch.h"
 #include "pl-error.h"
 #include "pl-pcp-client.h"
+#include "pl-pcp-state.h"
 #include "pl-pcp.h"
 #include "pl-port-mapper.h"
 #include "pl-retransmit.h"
@@ -70,6 +72,10 @@ struct _PlPcpClient
   GHashTable    *mappings;         /* key (protocol << 16 | internal port) -> MappingState* */
   char          *external_address;
 
+  PlEpochTracker epoch;            /* responses and ANNOUNCEs, RFC 6887 section 8.5 */
+  PlPcpState    *journal;          /* nullable: where nonces outlive this process */
+  gboolean       journal_warned;
+
   guint8         buffer[PL_PCP_MAX_MESSAGE + 4];
 };
 
@@ -88,6 +94,7 @@ enum {
   PROP_SCOPE_ID,
   PROP_TIMEOUT,
   PROP_EXTERNAL_ADDRESS,
+  PROP_STATE,
   N_PROPS
 };
 
@@ -448,6 +455,92 @@ drive (PlPcpClient *self,
 }
 
 /* Fills in the packet of @request from what is known about its mapping now. */
+/* The journal (PlPcpClient:state). Saving fails only when the file changed under us or
+ * cannot be written: the mappings still work, they are just not remembered, said once. */
+
+static void
+journal_save (PlPcpClient *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (pl_pcp_state_save (self->journal, &error))
+    return;
+  if (!self->journal_warned)
+    g_message (_("PCP mappings will not be remembered across restarts: %s"), error->message);
+  else
+    g_debug ("Cannot save the PCP state: %s", error->message);
+  self->journal_warned = TRUE;
+}
+
+static GSocketFamily
+journal_family (PlPcpClient *self)
+{
+  return self->ipv6 ? G_SOCKET_FAMILY_IPV6 : G_SOCKET_FAMILY_IPV4;
+}
+
+/* A MappingState from the journal for (@protocol, @port), or NULL. */
+static MappingState *
+journal_restore (PlPcpClient *self,
+                 PlProtocol   protocol,
+                 guint16      port)
+{
+  const PlPcpRecord *record;
+  MappingState *state;
+
+  if (self->journal == NULL)
+    return NULL;
+  record = pl_pcp_state_lookup (self->journal, self->gateway, protocol, port,
+                                journal_family (self));
+  if (record == NULL || record->method != PL_PCP_METHOD_PCP)
+    return NULL;
+
+  g_debug ("Using the recorded nonce for %s %u at %s", pl_protocol_to_string (protocol), port,
+           self->gateway_string);
+  state = g_new0 (MappingState, 1);
+  memcpy (state->nonce, record->nonce, sizeof state->nonce);
+  state->assigned_port = record->external_port;
+  return state;
+}
+
+static void
+journal_put (PlPcpClient        *self,
+             PlProtocol          protocol,
+             guint16             port,
+             const MappingState *state,
+             guint32             lifetime)
+{
+  g_autoptr(PlPcpRecord) record = NULL;
+
+  if (self->journal == NULL)
+    return;
+  record = pl_pcp_record_new ();
+  record->internal_address = pl_pcp_client_get_local_address (self);
+  if (record->internal_address == NULL)
+    return;
+  record->gateway = g_object_ref (self->gateway);
+  record->method = PL_PCP_METHOD_PCP;
+  record->protocol = protocol;
+  record->family = journal_family (self);
+  record->internal_port = port;
+  record->external_port = state->assigned_port;
+  if (state->has_address)
+    record->external_address = inet_address_from_pcp (state->assigned_address);
+  memcpy (record->nonce, state->nonce, sizeof record->nonce);
+  record->expires = g_get_real_time () / G_USEC_PER_SEC + lifetime;
+  pl_pcp_state_put (self->journal, record);
+  journal_save (self);
+}
+
+static void
+journal_forget (PlPcpClient *self,
+                PlProtocol   protocol,
+                guint16      port)
+{
+  if (self->journal != NULL &&
+      pl_pcp_state_remove (self->journal, self->gateway, protocol, port, journal_family (self)))
+    journal_save (self);
+}
+
 static void
 build_packet (PlPcpClient *self,
               Request     *request)
@@ -467,8 +560,16 @@ build_packet (PlPcpClient *self,
 
       if (state == NULL)
         {
-          state = g_new0 (MappingState, 1);
-          random_nonce (state->nonce);
+          state = journal_restore (self, request->protocol, request->internal_port);
+          if (state == NULL)
+            {
+              state = g_new0 (MappingState, 1);
+              random_nonce (state->nonce);
+              /* Saved before it goes out: a crash before the answer must not lose it. */
+              if (request->kind == REQUEST_MAP)
+                journal_put (self, request->protocol, request->internal_port, state,
+                             request->lifetime);
+            }
           if (request->kind == REQUEST_MAP)
             g_hash_table_insert (self->mappings, key, state);
         }
@@ -673,6 +774,23 @@ set_external_address (PlPcpClient  *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXTERNAL_ADDRESS]);
 }
 
+/* RFC 6887 section 8.5: the epoch of every response and ANNOUNCE tells whether the server
+ * lost its state (PlPortMapper::state-lost). An ANNOUNCE whose epoch runs on still asks for
+ * a check: miniupnpd restarted with system_uptime=yes announces so, its mappings gone. */
+static void
+epoch_seen (PlPcpClient *self,
+            guint32      epoch,
+            gboolean     announced)
+{
+  if (pl_epoch_tracker_update (&self->epoch, epoch, pl_clock_get_time (self->clock)))
+    {
+      g_debug ("Epoch of %s says it lost its state (now %u)", self->gateway_string, epoch);
+      pl_port_mapper_emit_state_lost (PL_PORT_MAPPER (self), PL_STATE_LOSS_EPOCH);
+    }
+  else if (announced)
+    pl_port_mapper_emit_state_lost (PL_PORT_MAPPER (self), PL_STATE_LOSS_ANNOUNCED);
+}
+
 /* @task answered by @response (already matched). */
 static void
 accept_response (PlPcpClient         *self,
@@ -745,6 +863,8 @@ accept_response (PlPcpClient         *self,
                   state->has_address = TRUE;
                   memcpy (state->assigned_address, response->assigned_external_address, 16);
                 }
+              journal_put (self, request->protocol, request->internal_port, state,
+                           response->lifetime);
             }
 
           outcome.external_port = response->assigned_external_port;
@@ -768,6 +888,7 @@ accept_response (PlPcpClient         *self,
 
           if (state != NULL && memcmp (state->nonce, request->nonce, sizeof state->nonce) == 0)
             g_hash_table_remove (self->mappings, key);
+          journal_forget (self, request->protocol, request->internal_port);
         }
       break;
 
@@ -859,6 +980,7 @@ handle_datagram (PlPcpClient  *self,
         }
 
       g_signal_emit (self, signals[SIGNAL_EPOCH], 0, (guint) response.epoch);
+      epoch_seen (self, response.epoch, FALSE);
 
       for (guint i = 0; i < tasks->len; i++)
         {
@@ -885,6 +1007,7 @@ handle_datagram (PlPcpClient  *self,
 
       g_object_ref (task);
       g_signal_emit (self, signals[SIGNAL_EPOCH], 0, (guint) response.epoch);
+      epoch_seen (self, response.epoch, FALSE);
       if (g_queue_find (&self->in_flight, task) != NULL)
         accept_response (self, task, &response);
       return;
@@ -1087,6 +1210,7 @@ pl_pcp_client_finalize (GObject *object)
 
   g_clear_object (&self->gateway);
   g_clear_object (&self->clock);
+  g_clear_object (&self->journal);
   g_clear_object (&self->bind_address);
   g_clear_pointer (&self->gateway_string, g_free);
   g_clear_pointer (&self->external_address, g_free);
@@ -1128,6 +1252,9 @@ pl_pcp_client_get_property (GObject    *object,
     case PROP_EXTERNAL_ADDRESS:
       g_value_set_string (value, self->external_address);
       break;
+    case PROP_STATE:
+      g_value_set_object (value, self->journal);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1164,6 +1291,9 @@ pl_pcp_client_set_property (GObject      *object,
           self->timeout_ms = g_value_get_uint (value);
           g_object_notify_by_pspec (object, pspec);
         }
+      break;
+    case PROP_STATE:
+      g_set_object (&self->journal, g_value_get_object (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1261,6 +1391,21 @@ pl_pcp_client_class_init (PlPcpClientClass *klass)
                          NULL,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
+  /**
+   * PlPcpClient:state:
+   *
+   * Where each mapping's nonce is kept across restarts of this program (a loaded
+   * [class@Pl.PcpState]), or %NULL to keep them in memory only. With it, a MAP for a port
+   * recorded there reuses the recorded nonce and port, so that a program killed and started
+   * again renews (and can delete) its own mappings; a fresh nonce is saved before its
+   * request goes out, grants update the record and deletes remove it. Set it before the
+   * first request.
+   */
+  properties[PROP_STATE] =
+    g_param_spec_object ("state", NULL, NULL,
+                         PL_TYPE_PCP_STATE,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -1300,6 +1445,7 @@ pl_pcp_client_init (PlPcpClient *self)
   g_queue_init (&self->pending);
   g_queue_init (&self->in_flight);
   self->mappings = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
+  pl_epoch_tracker_init (&self->epoch, PL_EPOCH_RULE_PCP);
 }
 
 /**
@@ -1840,8 +1986,36 @@ pl_pcp_client_mapper_unmap_finish (PlPortMapper  *mapper,
 }
 
 static void
+pl_pcp_client_mapper_handle_announcement (PlPortMapper         *mapper,
+                                          const PlAnnouncement *announcement)
+{
+  PlPcpClient *self = PL_PCP_CLIENT (mapper);
+  g_autoptr(PlPcpClient) hold = g_object_ref (self);
+
+  /* A NAT-PMP announcement from a gateway that speaks both (miniupnpd sends it before its
+   * PCP ANNOUNCE when the public address changes) shares the epoch's clock. */
+  if (announcement->has_address)
+    {
+      g_autoptr(GInetAddress) address =
+        g_inet_address_new_from_bytes (announcement->address, G_SOCKET_FAMILY_IPV4);
+
+      pl_port_mapper_emit_external_address_announced (mapper, address);
+    }
+  epoch_seen (self, announcement->epoch, TRUE);
+}
+
+static void
+pl_pcp_client_mapper_set_journal (PlPortMapper *mapper,
+                                  PlPcpState   *journal)
+{
+  g_object_set (mapper, "state", journal, NULL);
+}
+
+static void
 pl_pcp_client_port_mapper_iface_init (PlPortMapperInterface *iface)
 {
+  iface->set_journal = pl_pcp_client_mapper_set_journal;
+  iface->handle_announcement = pl_pcp_client_mapper_handle_announcement;
   iface->get_protocol_name = pl_pcp_client_mapper_get_protocol_name;
   iface->get_gateway = pl_pcp_client_mapper_get_gateway;
   iface->get_external_address_async = pl_pcp_client_mapper_get_external_address_async;

@@ -737,7 +737,7 @@ test_announce_foreign (Fixture       *f,
   g_autoptr(GError) error = NULL;
 
   g_test_summary ("F-15b: the same announcement from another address is ignored: no state "
-                  "change, no traffic");
+                  "change, no traffic; the gateway's own one renews its mappings");
 
   other = pl_fake_gateway_new (other_address, f->clock, &error);
   g_assert_no_error (error);
@@ -762,7 +762,12 @@ test_announce_foreign (Fixture       *f,
   g_assert_cmpuint (f->addresses->len, ==, 2);
   g_assert_cmpstr (g_ptr_array_index (f->addresses, 1), ==, "198.51.100.10");
   g_assert_cmpuint (f->n_resets, ==, 0);
-  g_assert_cmpuint (pl_fake_gateway_get_requests (f->gateway)->len, ==, 0);
+  /* Only the gateway's own announcement caused traffic: one renewal and one address query,
+   * at once. */
+  g_assert_cmpuint (pl_fake_gateway_get_requests (f->gateway)->len, ==, 2);
+  g_assert_cmpuint (count (f->gateway, KIND_MAP, PL_PROTOCOL_TCP, 40000,
+                           SECONDS (100), SECONDS (100)), ==, 1);
+  g_assert_cmpuint (count (f->gateway, KIND_ADDRESS, 0, 0, SECONDS (100), SECONDS (100)), ==, 1);
   g_assert_cmpuint (pl_fake_gateway_get_requests (other)->len, ==, 0);
 }
 
@@ -771,7 +776,8 @@ test_announce_pcp (Fixture       *f,
                    gconstpointer  data)
 {
   g_test_summary ("F-16: a PCP ANNOUNCE is not read as a NAT-PMP announcement (the public "
-                  "address stays), but a fresh epoch in it is a reset");
+                  "address stays); in step, it renews the mappings quietly; with a fresh epoch "
+                  "it is a reset");
 
   add_profile (f, "Web", PL_PROFILE_PROTOCOL_TCP, 40000, 0, 7200, TRUE);
   fixture_make_session (f, TRUE, 0);
@@ -780,13 +786,29 @@ test_announce_pcp (Fixture       *f,
   run_until (f, addresses_at_least, GUINT_TO_POINTER (1), SECONDS (1));
   run_until_time (f, SECONDS (100));
 
-  /* Epoch in step with the session's view: nothing happens. */
+  /* Epoch in step with the session's view: no reset, but the mappings are renewed at once
+   * and stay active meanwhile (a service restarted with its epoch kept lost them). */
+  f->n_mapping_changes = 0;
   pl_fake_gateway_announce_pcp (f->gateway);
   announce_new_address (f, f->gateway, "198.51.100.11");
   run_until (f, addresses_at_least, GUINT_TO_POINTER (2), SECONDS (100));
   g_assert_cmpuint (f->addresses->len, ==, 2);
   g_assert_cmpstr (g_ptr_array_index (f->addresses, 1), ==, "198.51.100.11");
   g_assert_cmpuint (f->n_resets, ==, 0);
+  g_assert_cmpint (pl_mapping_get_state (mapping (f, "Web", PL_PROTOCOL_TCP)), ==,
+                   PL_MAPPING_STATE_ACTIVE);
+  /* The second announcement came within the 10 s of the first round: its round waits. */
+  run_until_time (f, SECONDS (150));
+  g_assert_cmpuint (count (f->gateway, KIND_MAP, PL_PROTOCOL_TCP, 40000,
+                           SECONDS (100), SECONDS (100)), ==, 1);
+  g_assert_cmpuint (count (f->gateway, KIND_MAP, PL_PROTOCOL_TCP, 40000,
+                           SECONDS (100.001), SECONDS (150)), ==, 1);
+  g_assert_cmpuint (count (f->gateway, KIND_MAP, PL_PROTOCOL_TCP, 40000,
+                           SECONDS (110), SECONDS (110)), ==, 1);
+  g_assert_cmpint (pl_mapping_get_state (mapping (f, "Web", PL_PROTOCOL_TCP)), ==,
+                   PL_MAPPING_STATE_ACTIVE);
+  g_assert_cmpint (pl_mapping_get_expires (mapping (f, "Web", PL_PROTOCOL_TCP)), ==,
+                   SECONDS (110) + SECONDS (7200));
 
   /* miniupnpd starting again: PCP ANNOUNCE with epoch 0. */
   run_until_time (f, SECONDS (200));
@@ -801,6 +823,104 @@ test_announce_pcp (Fixture       *f,
                            SECONDS (200), SECONDS (200)), ==, 1);
   g_assert_cmpstr (pl_session_get_external_address (f->session), ==, "198.51.100.11");
   g_assert_cmpuint (f->addresses->len, ==, 2);
+}
+
+static void
+test_announce_epoch_kept (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_test_summary ("A router whose mapping service restarted with its epoch kept (miniupnpd "
+                  "system_uptime=yes, rules flushed) announces itself: every mapping is back "
+                  "at once, without a reset; another announcement within 10 s waits its turn");
+
+  add_profile (f, "Web", PL_PROFILE_PROTOCOL_TCP, 40000, 0, 7200, TRUE);
+  add_profile (f, "Game", PL_PROFILE_PROTOCOL_BOTH, 5000, 0, 7200, TRUE);
+  fixture_make_session (f, TRUE, 0);
+  pl_session_start (f->session);
+  run_until (f, all_enabled_active, NULL, SECONDS (1));
+  run_until_time (f, SECONDS (1000));
+
+  /* The service restarts: its table is empty, its epoch ran on with the clock. */
+  pl_fake_gateway_clear_mappings (f->gateway);
+  g_assert_cmpuint (pl_fake_gateway_count_mappings (f->gateway), ==, 0);
+  pl_fake_gateway_announce_pcp (f->gateway);
+  run_until_time (f, SECONDS (1001));
+
+  g_assert_cmpuint (f->n_resets, ==, 0);
+  g_assert_cmpuint (pl_fake_gateway_count_mappings (f->gateway), ==, 3);
+  g_assert_cmpuint (count (f->gateway, KIND_MAP, PL_PROTOCOL_TCP, 40000,
+                           SECONDS (1000), SECONDS (1000)), ==, 1);
+  g_assert_cmpuint (count (f->gateway, KIND_MAP, PL_PROTOCOL_UDP, 5000,
+                           SECONDS (1000), SECONDS (1000)), ==, 1);
+  g_assert_true (all_enabled_active (f, NULL));
+  g_assert_cmpint (pl_mapping_get_renew_at (mapping (f, "Web", PL_PROTOCOL_TCP)), ==,
+                   SECONDS (1000) + SECONDS (3600));
+
+  /* Its NAT-PMP twin 4 s later: one more round, at 1010 s. */
+  run_until_time (f, SECONDS (1004));
+  pl_fake_gateway_announce (f->gateway);
+  run_until_time (f, SECONDS (1009));
+  g_assert_cmpuint (count (f->gateway, KIND_MAP, PL_PROTOCOL_TCP, 40000,
+                           SECONDS (1001), SECONDS (1009)), ==, 0);
+  run_until_time (f, SECONDS (1011));
+  g_assert_cmpuint (count (f->gateway, KIND_MAP, PL_PROTOCOL_TCP, 40000,
+                           SECONDS (1010), SECONDS (1010)), ==, 1);
+  g_assert_cmpuint (f->n_resets, ==, 0);
+}
+
+static void
+test_announce_unspecified (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_test_summary ("An announcement of 0.0.0.0 (no public address yet, RFC 6886 section 3.2) "
+                  "does not become the public address, nor double NAT");
+
+  add_profile (f, "Web", PL_PROFILE_PROTOCOL_TCP, 40000, 0, 7200, TRUE);
+  fixture_make_session (f, TRUE, 0);
+  pl_session_start (f->session);
+  run_until (f, all_enabled_active, NULL, SECONDS (1));
+  run_until (f, addresses_at_least, GUINT_TO_POINTER (1), SECONDS (1));
+  run_until_time (f, SECONDS (100));
+
+  pl_fake_gateway_set_external_address (f->gateway, "0.0.0.0");
+  pl_fake_gateway_announce (f->gateway);
+  pl_fake_gateway_set_external_address (f->gateway, "203.0.113.7");
+  run_until_time (f, SECONDS (101));
+
+  g_assert_cmpuint (f->addresses->len, ==, 1);
+  g_assert_cmpstr (pl_session_get_external_address (f->session), ==, "203.0.113.7");
+  g_assert_false (pl_session_get_double_nat (f->session));
+  g_assert_cmpuint (f->double_nat->len, ==, 0);
+}
+
+static PlGateway *
+discover_bad_interface (gpointer   user_data,
+                        GError   **error)
+{
+  Fixture *f = user_data;
+  PlGateway *gateway = g_new0 (PlGateway, 1);
+
+  gateway->address = g_inet_address_new_from_string (f->address);
+  gateway->interface = g_strdup ("pl-none0");
+  return gateway;
+}
+
+static void
+test_announce_join_failure (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_test_summary ("When joining 224.0.0.1 fails (the gateway's interface is gone), the "
+                  "session does not claim to listen, and still maps");
+
+  add_profile (f, "Web", PL_PROFILE_PROTOCOL_TCP, 40000, 0, 7200, TRUE);
+  fixture_make_session (f, FALSE, 0);
+  pl_session_set_discover_func (f->session, discover_bad_interface, f, NULL);
+  g_test_expect_message ("pl-core", G_LOG_LEVEL_MESSAGE, "Not listening for router*");
+  pl_session_start (f->session);
+  g_test_assert_expected_messages ();
+  g_assert_false (pl_session_get_listening (f->session));
+  run_until (f, all_enabled_active, NULL, SECONDS (1));
+  g_assert_false (pl_session_get_listening (f->session));
 }
 
 static GSocket *
@@ -1116,6 +1236,52 @@ test_stop_silent (Fixture       *f,
     guint n = pl_fake_gateway_get_requests (f->gateway)->len;
 
     run_until_time (f, SECONDS (10000));
+    g_assert_cmpuint (pl_fake_gateway_get_requests (f->gateway)->len, ==, n);
+  }
+}
+
+static gboolean
+cancel_cb (gpointer data)
+{
+  g_cancellable_cancel (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_stop_cancelled (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GSource) source = NULL;
+
+  g_test_summary ("Cancelling a stop that waits on a silent gateway ends it at once with "
+                  "G_IO_ERROR_CANCELLED; the session is stopped and sends nothing more");
+
+  add_profile (f, "A", PL_PROFILE_PROTOCOL_TCP, 41000, 0, 7200, TRUE);
+  add_profile (f, "B", PL_PROFILE_PROTOCOL_UDP, 42000, 0, 7200, TRUE);
+  fixture_make_session (f, TRUE, 0);
+  pl_session_set_stop_timeout (f->session, 60000);
+  pl_session_start (f->session);
+  run_until (f, all_enabled_active, NULL, SECONDS (1));
+  run_until_time (f, SECONDS (100));
+
+  pl_fake_gateway_set_silent (f->gateway, TRUE);
+  pl_session_stop_async (f->session, cancellable, stop_cb, f);
+  source = pl_clock_timeout_source_new (f->clock, 500);
+  g_source_set_callback (source, cancel_cb, cancellable, NULL);
+  g_source_attach (source, NULL);
+  run_until (f, stopped, NULL, SECONDS (101));
+
+  g_assert_cmpint (f->stop_time, ==, SECONDS (100.5));
+  g_assert_false (f->stop_ok);
+  g_assert_error (f->stop_error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_false (pl_session_is_running (f->session));
+  g_assert_cmpuint (count (f->gateway, KIND_DELETE, PL_PROTOCOL_TCP, 41000,
+                           SECONDS (100), SECONDS (100.5)), >=, 1);
+  {
+    guint n = pl_fake_gateway_get_requests (f->gateway)->len;
+
+    run_until_time (f, SECONDS (1000));
     g_assert_cmpuint (pl_fake_gateway_get_requests (f->gateway)->len, ==, n);
   }
 }
@@ -1485,7 +1651,8 @@ test_default_factory (Fixture       *f,
 
     g_assert_cmpstr (pl_port_mapper_get_protocol_name (PL_PORT_MAPPER (client)), ==, "NAT-PMP");
     g_assert_true (pl_port_mapper_get_gateway (PL_PORT_MAPPER (client)) == gateway);
-    g_assert_true (pl_port_mapper_has_epoch_signal (PL_PORT_MAPPER (client)));
+    g_assert_cmpuint (g_signal_lookup ("state-lost", PL_TYPE_CLIENT), !=, 0);
+    g_assert_false (pl_port_mapper_get_listening (PL_PORT_MAPPER (client)));
   }
 }
 
@@ -1574,6 +1741,9 @@ main (int   argc,
     { "/session/announce/reset", test_announce_reset },
     { "/session/announce/foreign", test_announce_foreign },
     { "/session/announce/pcp", test_announce_pcp },
+    { "/session/announce/epoch-kept", test_announce_epoch_kept },
+    { "/session/announce/unspecified", test_announce_unspecified },
+    { "/session/announce/join-failure", test_announce_join_failure },
     { "/session/announce/shared-port", test_announce_shared_port },
     { "/session/announce/bind-failure", test_announce_bind_failure },
     { "/session/gateway/change", test_gateway_change },
@@ -1581,6 +1751,7 @@ main (int   argc,
     { "/session/gateway/same", test_same_gateway_change },
     { "/session/gateway/same-refused", test_same_gateway_refused },
     { "/session/stop/silent", test_stop_silent },
+    { "/session/stop/cancelled", test_stop_cancelled },
     { "/session/stop/answered", test_stop_answered },
     { "/session/stop/keep", test_stop_keep },
     { "/session/profile/disable", test_profile_disable },

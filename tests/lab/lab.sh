@@ -1225,7 +1225,7 @@ scenario "30% request loss still maps" t_loss
 . "$LAB_SRC/scenarios-session.sh"
 scenario "run: TCP+UDP profiles mapped, a WAN host gets through, JSON events" t_run_basic
 scenario "run: router reboot (epoch reset): 20 forwardings back < 1 s, one reset event" t_run_reboot
-scenario "run: restart keeping the epoch: rules back by the next renewal" t_run_restart_uptime yes
+scenario "run: restart keeping the epoch, rules flushed: all back < 1 s of its ANNOUNCE" t_run_restart_uptime yes
 scenario "run: profile file edited while running (add, disable, enable, remove)" t_run_edit
 scenario "run: SIGTERM removes every mapping < 2 s, exit 0; --keep-mappings keeps them" t_run_sigterm
 scenario "run: forbidden port reported failed (refused), no retry storm" t_run_forbidden

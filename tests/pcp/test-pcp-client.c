@@ -1183,10 +1183,12 @@ test_port_mapper (Fixture       *fixture,
   guint port = 0;
   Result *result;
 
-  g_test_summary ("PlPcpClient is a PlPortMapper named PCP with an epoch signal; properties");
+  g_test_summary ("PlPcpClient is a PlPortMapper named PCP with PlPortMapper's signals; "
+                  "properties");
 
   g_assert_cmpstr (pl_port_mapper_get_protocol_name (mapper), ==, "PCP");
-  g_assert_true (pl_port_mapper_has_epoch_signal (mapper));
+  g_assert_cmpuint (g_signal_lookup ("state-lost", PL_TYPE_PCP_CLIENT), !=, 0);
+  g_assert_false (pl_port_mapper_get_listening (mapper));
   g_assert_true (pl_port_mapper_get_gateway (mapper) ==
                  pl_pcp_client_get_gateway (fixture->client));
   g_object_get (fixture->client, "port", &port, "clock", &clock, NULL);

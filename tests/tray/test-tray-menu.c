@@ -405,6 +405,40 @@ test_menu_active (Fixture       *f,
   g_assert_null (pl_tray_menu_find_item (f->menu, "profile-state:SSH"));
 }
 
+static gboolean
+label_has_prefix (Fixture       *f,
+                  gconstpointer  data)
+{
+  const char *label = label_of (f, "profile-state:SSH");
+
+  return label != NULL && g_str_has_prefix (label, data);
+}
+
+static void
+test_menu_renewal_failing (Fixture       *f,
+                           gconstpointer  data)
+{
+  const char *label;
+
+  g_test_summary ("While a renewal fails the mapping still holds: the menu says until when "
+                  "and why, never \"renews at\" a time that has passed");
+
+  fixture_start (f, TRUE);
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ACTIVE));
+  g_assert_cmpstr (label_of (f, "profile-state:SSH"), ==, "Active · renews at 13:00");
+
+  /* At 13:00 the router starts refusing: the 7200 s mapping runs until 14:00. */
+  pl_fake_gateway_set_result_code (f->gateway, 2);
+  run_until (f, label_has_prefix, "Active until 14:00 · renewal failed: ");
+  label = label_of (f, "profile-state:SSH");
+  g_assert_null (strstr (label, "renews at"));
+  g_assert_cmpint (pl_tray_menu_get_state (f->menu), ==, PL_TRAY_STATE_ACTIVE);
+
+  /* It comes back: renewed, the usual line again. */
+  pl_fake_gateway_set_result_code (f->gateway, 0);
+  run_until (f, label_has_prefix, "Active · renews at ");
+}
+
 static void
 test_menu_different_port (Fixture       *f,
                           gconstpointer  data)
@@ -827,6 +861,8 @@ main (int   argc,
               fixture_set_up, test_menu_active, fixture_tear_down);
   g_test_add ("/tray/menu/different-port", Fixture, GUINT_TO_POINTER (3),
               fixture_set_up, test_menu_different_port, fixture_tear_down);
+  g_test_add ("/tray/menu/renewal-failing", Fixture, GUINT_TO_POINTER (11),
+              fixture_set_up, test_menu_renewal_failing, fixture_tear_down);
   g_test_add ("/tray/menu/failed", Fixture, GUINT_TO_POINTER (4),
               fixture_set_up, test_menu_failed, fixture_tear_down);
   g_test_add ("/tray/menu/double-nat", Fixture, GUINT_TO_POINTER (5),
