@@ -10,8 +10,23 @@
 #     tests/lab/lab.sh --bench tests/bench/bench.sh
 #
 # Environment: BENCH_OUT (Markdown table, default $LABDIR/results.md, removed with the lab),
-# BENCH_ONLY (regex over open|loss|reboot|scale|idle|tray), BENCH_RUNS (50), BENCH_REBOOTS (5),
-# BENCH_IDLE_SECONDS (60), NATPMPC, PORTLIGHT (the tray binary; measured when it exists).
+# BENCH_ONLY (regex matched against each part's whole keyword, e.g. 'open|pcp-open'),
+# BENCH_RUNS (50), BENCH_REBOOTS (5), BENCH_FALLBACK_RUNS (20), BENCH_IDLE_SECONDS (60),
+# NATPMPC, PORTLIGHT (the tray binary; measured when it exists).
+#
+# Parts, by keyword, in the order they run (the rows of the table follow it):
+#   open        open a port over NAT-PMP (`--protocol natpmp`) beside natpmpc; round-trip floors
+#   pcp-open    open a port over PCP (`--protocol pcp`) and with auto (PCP router, -g and
+#               discovered), beside natpmpc and portlightctl over NAT-PMP in one round-robin;
+#               PCP round-trip floors (ANNOUNCE, MAP)
+#   fallback    the router drops PCP (pcp_drop): auto until its NAT-PMP mapping, beside
+#               `--protocol natpmp` and natpmpc on the same router
+#   ipv6        IPv6 pinhole: the raw PCP round trip to the router's link-local address (floor,
+#               pl-bench pcp-rtt, checked with labtool.py pcp-map); `map -6` when available
+#   loss        30 % of the requests dropped (NAT-PMP)
+#   reboot      router reboot recovery of 50 profiles, `run --protocol natpmp`
+#   pcp-reboot  the same with `run --protocol pcp`
+#   scale, idle, tray   500 profiles; idle cost of the engine; the tray app (NAT-PMP)
 #
 # lab.sh has built the lab and started miniupnpd; its helpers (in_ns, rtr_start, rtr_stop,
 # rtr_flush, add_fault, rtr_flush_faults, pmp_count, rules, ...) and variables ($NS_A, $GW,
@@ -39,7 +54,8 @@ T_BENCH=$(now_ms)
 say () { echo "# $*"; }
 row () { ROWS+=("$1"); }
 note () { NOTES+=("$1"); say "$1"; }
-want () { [ -z "${BENCH_ONLY:-}" ] || [[ $1 =~ $BENCH_ONLY ]]; }
+# the whole keyword must match: BENCH_ONLY=open does not select pcp-open
+want () { [ -z "${BENCH_ONLY:-}" ] || [[ $1 =~ ^($BENCH_ONLY)$ ]]; }
 
 # stats FILE [COLUMN]: sets S_N S_MED S_P90 S_MAX S_MEAN (ms)
 stats () {
@@ -63,9 +79,10 @@ ms () { calc '%.2f' "$1"; }
 # ---------------------------------------------------------------------------
 # Processes of the benchmark
 
-# run_start NAME PROFILES_FILE: `portlightctl run` in host a's namespace; sets RUN_PID
+# run_start NAME PROFILES_FILE [natpmp|pcp]: `portlightctl run` in host a's namespace (NAT-PMP
+# unless told); sets RUN_PID
 run_start () {
-  ip netns exec "$NS_A" env XDG_CONFIG_HOME="$LABDIR/xdg" "$CTL" run -f "$2" \
+  ip netns exec "$NS_A" env XDG_CONFIG_HOME="$LABDIR/xdg" "$CTL" run --protocol "${3:-natpmp}" -f "$2" \
     </dev/null >"$LABDIR/run.$1.out" 2>"$LABDIR/run.$1.err" &
   RUN_PID=$!
 }
@@ -151,7 +168,7 @@ proc_kb () { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 
 bench_open () {
   local f="$LABDIR/open" rtt_a rtt_m exec_f c n label
-  say "open a port: $RUNS runs of each command, round-robin; 300 round trips each for the floor"
+  say "open a port (NAT-PMP): $RUNS runs of each command, round-robin; 300 round trips each for the floor"
   in_ns "$NS_A" "$BENCH" rtt "$GW" 300 > "$f.rtt-addr" 2>>"$f.err"
   in_ns "$NS_A" "$BENCH" rtt "$GW" 300 udp 40300 > "$f.rtt-map" 2>>"$f.err"
   stats "$f.rtt-addr"; rtt_a=$S_MED
@@ -165,11 +182,11 @@ bench_open () {
   set -- \
     "true=/bin/true" \
     "ctl-version=$CTL --version" \
-    "ctl-address=$CTL address -g $GW" \
+    "ctl-address=$CTL address --protocol natpmp -g $GW" \
     "natpmpc-address=$NATPMPC -g $GW" \
-    "ctl-map=$CTL map -u -g $GW -l 7200 40301 40301" \
+    "ctl-map=$CTL map --protocol natpmp -u -g $GW -l 7200 40301 40301" \
     "natpmpc-map=$NATPMPC -g $GW -a 40302 40302 udp 7200" \
-    "ctl-map-discover=$CTL map -u -l 7200 40303 40303" \
+    "ctl-map-discover=$CTL map --protocol natpmp -u -l 7200 40303 40303" \
     "natpmpc-map-discover=$NATPMPC -a 40304 40304 udp 7200"
   # requests per command, from the router's counter (5 runs each); also warms the caches
   for c in "$@"; do
@@ -194,13 +211,167 @@ bench_open () {
   row "| Start a process (/bin/true, exec floor) | $(ms "$exec_f") ms | – | – | – | – |"
   samples "$f.time" ctl-version > "$f.ctl-version"; stats "$f.ctl-version"
   row "| Start portlightctl only (\`portlightctl --version\`: no network) | $(ms "$S_MED") ms (p90 $(ms "$S_P90")) | – | – | $(ms "$exec_f") ms (exec floor) | $(ratio "$S_MED" "$exec_f") |"
-  open_row "\`address -g\` / \`natpmpc -g\`" ctl-address natpmpc-address \
+  open_row "\`address --protocol natpmp -g\` / \`natpmpc -g\`" ctl-address natpmpc-address \
     "$rtt_a" "$REQ_ctl_address" "$REQ_natpmpc_address"
-  open_row "\`map -g\` / \`natpmpc -g -a\`" ctl-map natpmpc-map \
+  open_row "\`map --protocol natpmp -g\` / \`natpmpc -g -a\`" ctl-map natpmpc-map \
     "$rtt_a + $rtt_m" "$REQ_ctl_map" "$REQ_natpmpc_map"
-  open_row "\`map\` / \`natpmpc -a\` (gateway discovered)" ctl-map-discover natpmpc-map-discover \
+  open_row "\`map --protocol natpmp\` / \`natpmpc -a\` (gateway discovered)" ctl-map-discover natpmpc-map-discover \
     "$rtt_a + $rtt_m" "$REQ_ctl_map_discover" "$REQ_natpmpc_map_discover"
   OPEN_RTT_A=$rtt_a OPEN_RTT_M=$rtt_m
+}
+
+# ---------------------------------------------------------------------------
+# 1b. Open a port over PCP (RFC 6887): `--protocol pcp` and auto, beside natpmpc and
+# portlightctl over NAT-PMP, one round-robin
+
+# pcp_floors: the PCP round trips from host a (300 each, once per run): the 24-byte ANNOUNCE
+# and a 60-byte UDP MAP (one nonce: a renewal, like the NAT-PMP floor); sets PCP_RTT_ANN,
+# PCP_RTT_MAP and their p90/worst
+pcp_floors () {
+  local f="$LABDIR/pcp-floor"
+  [ -n "${PCP_RTT_ANN:-}" ] && return 0
+  in_ns "$NS_A" "$BENCH" pcp-rtt "$HOST_A" "$GW" 300 > "$f.ann" 2>>"$f.err"
+  in_ns "$NS_A" "$BENCH" pcp-rtt "$HOST_A" "$GW" 300 udp 40320 > "$f.map" 2>>"$f.err"
+  stats "$f.ann"; PCP_RTT_ANN=$S_MED PCP_ANN_P90=$S_P90 PCP_ANN_MAX=$S_MAX
+  stats "$f.map"; PCP_RTT_MAP=$S_MED PCP_MAP_P90=$S_P90 PCP_MAP_MAX=$S_MAX
+  [ -s "$f.err" ] && note "PCP floor: $(tr '\n' ' ' < "$f.err")"
+}
+
+# req_split LABEL COMMAND: requests per run (5 runs) by protocol, from the router's counters;
+# sets REQ_<LABEL> ("3.0 req: PCP 3.0") and runs the command 5 times (warms the caches)
+req_split () {
+  local n p m
+  n=$(pmp_count) p=$(pmp_count pcp_in) m=$(pmp_count natpmp_in)
+  in_ns "$NS_A" "$BENCH" time 5 "$2" > /dev/null
+  printf -v "REQ_${1//-/_}" '%s req: PCP %s, NAT-PMP %s' \
+    "$(calc '%.1f' "($(pmp_count) - $n) / 5")" "$(calc '%.1f' "($(pmp_count pcp_in) - $p) / 5")" \
+    "$(calc '%.1f' "($(pmp_count natpmp_in) - $m) / 5")"
+}
+
+bench_pcp_open () {
+  local f="$LABDIR/pcp-open" c exec_nat json
+  say "open a port over PCP: $RUNS runs of each command, round-robin; 300 round trips each for the PCP floor"
+  pcp_floors
+  # the NAT-PMP address round trip runs beside the ANNOUNCE in auto's probe
+  in_ns "$NS_A" "$BENCH" rtt "$GW" 300 > "$f.rtt-addr" 2>>"$f.err"
+  stats "$f.rtt-addr"; local rtt_a=$S_MED
+  row "| Round trip, PCP ANNOUNCE (floor) | $(ms "$PCP_RTT_ANN") ms | – | – | p90 $(ms "$PCP_ANN_P90"), worst $(ms "$PCP_ANN_MAX") ms | 1.0× |"
+  row "| Round trip, PCP UDP MAP request (floor) | $(ms "$PCP_RTT_MAP") ms | – | – | p90 $(ms "$PCP_MAP_P90"), worst $(ms "$PCP_MAP_MAX") ms | 1.0× |"
+
+  set -- \
+    "pcp-map=$CTL map --protocol pcp -u -g $GW -l 7200 40321 40321" \
+    "auto-map=$CTL map -u -g $GW -l 7200 40322 40322" \
+    "auto-map-discover=$CTL map -u -l 7200 40323 40323" \
+    "nat-map=$CTL map --protocol natpmp -u -g $GW -l 7200 40324 40324" \
+    "natpmpc-map=$NATPMPC -g $GW -a 40325 40325 udp 7200" \
+    "natpmpc-map-discover=$NATPMPC -a 40326 40326 udp 7200"
+  for c in "$@"; do req_split "${c%%=*}" "$c"; done
+  # which protocol auto chose on this router (it says so in --json)
+  json=$(in_ns "$NS_A" "$CTL" map --json -u -g "$GW" -l 7200 40322 40322 2>/dev/null)
+  [[ $json == *'"protocol":'*'"pcp"'* ]] ||
+    note "pcp-open: auto did not choose PCP on this router: $json"
+  in_ns "$NS_A" "$BENCH" time "$RUNS" "$@" > "$f.time"
+
+  samples "$f.time" nat-map > "$f.nat-map"; stats "$f.nat-map"
+  exec_nat=$S_MED
+  # pcp_row TITLE CTL-LABEL NATPMPC-LABEL FLOOR FLOOR-TEXT
+  pcp_row () {
+    local c_med c_p90 c_max fails req_c req_n
+    samples "$f.time" "$2" > "$f.$2"; stats "$f.$2"
+    c_med=$S_MED c_p90=$S_P90 c_max=$S_MAX
+    samples "$f.time" "$3" > "$f.$3"; stats "$f.$3"
+    req_c="REQ_${2//-/_}" req_n="REQ_${3//-/_}"
+    fails=$(( $(failures "$f.time" "$2") + $(failures "$f.time" "$3") ))
+    row "| $1 | $(ms "$c_med") ms (p90 $(ms "$c_p90"), worst $(ms "$c_max")); ${!req_c}; $(ratio "$c_med" "$exec_nat") portlightctl over NAT-PMP ($(ms "$exec_nat") ms, same round-robin) | $(ms "$S_MED") ms (p90 $(ms "$S_P90"), worst $(ms "$S_MAX")); ${!req_n%%:*} | $(ratio "$c_med" "$S_MED") | $(ms "$4") ms: $5 | $(ratio "$c_med" "$4") |"
+    [ "$fails" = 0 ] || note "$1: $fails of $((2 * RUNS)) runs failed (not counted)"
+  }
+  pcp_row "\`map --protocol pcp -g\` / \`natpmpc -g -a\` (NAT-PMP)" pcp-map natpmpc-map \
+    "$PCP_RTT_ANN + $PCP_RTT_MAP" "ANNOUNCE + MAP"
+  pcp_row "\`map -g\` (auto; PCP router) / \`natpmpc -g -a\`" auto-map natpmpc-map \
+    "($PCP_RTT_ANN > $rtt_a ? $PCP_RTT_ANN : $rtt_a) + $PCP_RTT_MAP" "ANNOUNCE beside a NAT-PMP address request, then MAP"
+  pcp_row "\`map\` (auto, gateway discovered: the default) / \`natpmpc -a\`" auto-map-discover natpmpc-map-discover \
+    "($PCP_RTT_ANN > $rtt_a ? $PCP_RTT_ANN : $rtt_a) + $PCP_RTT_MAP" "ANNOUNCE beside a NAT-PMP address request, then MAP"
+}
+
+# ---------------------------------------------------------------------------
+# 1c. The router drops PCP (lab.sh's pcp_drop: udp dport 5351, first payload byte 2): how long
+# auto takes to give a NAT-PMP mapping, beside NAT-PMP alone on the same router
+
+bench_fallback () {
+  local f="$LABDIR/fallback" runs=${BENCH_FALLBACK_RUNS:-20} grace c json rtt_a rtt_m
+  local a_med a_p90 a_max d_med d_max n_med fails
+  # the PCP grace of auto's probe (core/mapper/pl-mapper-probe.h), for the floor
+  grace=$(awk '$1 == "#define" && $2 == "PL_MAPPER_PROBE_PCP_GRACE_MS" { print $3 }' \
+    "$LAB_SRC/../../core/mapper/pl-mapper-probe.h" 2>/dev/null)
+  grace=${grace:-1000}
+  say "fallback: PCP dropped at the router, $runs runs of each command, round-robin"
+  rtr_reset || return 1
+  in_ns "$NS_A" "$BENCH" rtt "$GW" 300 > "$f.rtt-addr" 2>>"$f.err"
+  in_ns "$NS_A" "$BENCH" rtt "$GW" 300 udp 40330 > "$f.rtt-map" 2>>"$f.err"
+  stats "$f.rtt-addr"; rtt_a=$S_MED
+  stats "$f.rtt-map"; rtt_m=$S_MED
+  pcp_drop || return 1
+  set -- \
+    "fb-auto=$CTL map -u -g $GW -l 7200 40331 40331" \
+    "fb-auto-discover=$CTL map -u -l 7200 40332 40332" \
+    "fb-nat=$CTL map --protocol natpmp -u -g $GW -l 7200 40333 40333" \
+    "fb-natpmpc=$NATPMPC -g $GW -a 40334 40334 udp 7200"
+  for c in "$@"; do req_split "${c%%=*}" "$c"; done
+  json=$(in_ns "$NS_A" "$CTL" map --json -u -g "$GW" -l 7200 40331 40331 2>/dev/null)
+  [[ $json == *'"protocol":'*'"natpmp"'* ]] ||
+    note "fallback: auto did not give a NAT-PMP mapping: $json"
+  in_ns "$NS_A" "$BENCH" time "$runs" "$@" > "$f.time"
+  rtr_flush_faults
+  samples "$f.time" fb-auto > "$f.auto"; stats "$f.auto"
+  a_med=$S_MED a_p90=$S_P90 a_max=$S_MAX
+  samples "$f.time" fb-auto-discover > "$f.disc"; stats "$f.disc"
+  d_med=$S_MED d_max=$S_MAX
+  samples "$f.time" fb-nat > "$f.nat"; stats "$f.nat"
+  n_med=$S_MED
+  samples "$f.time" fb-natpmpc > "$f.natpmpc"; stats "$f.natpmpc"
+  fails=0
+  for c in fb-auto fb-auto-discover fb-nat fb-natpmpc; do
+    fails=$(( fails + $(failures "$f.time" "$c") ))
+  done
+  row "| PCP dropped by the router: \`map -g\` (auto) until its NAT-PMP mapping ($runs runs; requirement < 3 s) / \`natpmpc -g -a\` | $(ms "$a_med") ms (p90 $(ms "$a_p90"), worst $(ms "$a_max")); discovered gateway $(ms "$d_med") ms (worst $(ms "$d_max")); $REQ_fb_auto; \`--protocol natpmp\` on the same router $(ms "$n_med") ms: fallback costs +$(ms "$a_med - $n_med") ms | $(ms "$S_MED") ms (p90 $(ms "$S_P90"), worst $(ms "$S_MAX")); ${REQ_fb_natpmpc%%:*} | $(ratio "$a_med" "$S_MED") | $(ms "$grace + $rtt_a + $rtt_m") ms: ${grace} ms PCP grace + NAT-PMP address + map | $(ratio "$a_med" "$grace + $rtt_a + $rtt_m") |"
+  [ "$fails" = 0 ] || note "fallback: $fails of $((4 * runs)) runs failed (not counted)"
+}
+
+# ---------------------------------------------------------------------------
+# 1d. IPv6 pinhole: PCP MAP from host a's ULA (the socket bound to it) to the router's
+# link-local address, as pcp-verified.md §5.3 says a client must send it
+
+bench_ipv6 () {
+  local f="$LABDIR/ipv6" server="$GW6_LL%eth0" n=20 i ok=0 lt_ms="" json help
+  say "ipv6: PCP MAP for a pinhole of $HOST_A6 via $server"
+  rtr_reset || return 1
+  # the lab's own raw PCP client first: is the pinhole granted for host a's address?
+  : > "$f.labtool"
+  for i in $(seq "$n"); do
+    json=$(in_ns "$NS_A" "$PYTHON" "$LABTOOL" pcp-map "$HOST_A6" "$server" udp 40340 40340 7200 \
+      706c2d62656e63682d763601 2>>"$f.err")
+    if [[ $json == *'"result": 0'* ]] && [[ $json == *"\"external_address\": \"$HOST_A6\""* ]]; then
+      ok=$((ok + 1))
+      printf '%s' "$json" | "$PYTHON" "$LABTOOL" jget ms >> "$f.labtool" 2>>"$f.err"
+    fi
+  done
+  [ -s "$f.labtool" ] && { stats "$f.labtool"; lt_ms=$(calc "%.0f" "$S_MED"); }
+  has_pinhole udp 40340 "$HOST_A6" || note "ipv6: no pinhole for [$HOST_A6]:40340 in nft after labtool.py pcp-map"
+  in_ns "$NS_A" "$BENCH" pcp-rtt "$HOST_A6" "$server" 300 udp 40341 > "$f.rtt" 2>>"$f.err"
+  stats "$f.rtt"
+  local rtt6=$S_MED
+  row "| Round trip, PCP UDP MAP over IPv6, [$HOST_A6] → [$GW6_LL%eth0] (pinhole; floor) | $(ms "$S_MED") ms ($S_N round trips); labtool.py pcp-map: $ok of $n SUCCESS with external address $HOST_A6, its whole-ms timer: median ${lt_ms:-–} ms | – | – | p90 $(ms "$S_P90"), worst $(ms "$S_MAX") ms | 1.0× |"
+  help=$("$CTL" map --help 2>&1 | grep -E '^ *-6' | tr -s ' ' | sed 's/^ //')
+  if [ -z "$help" ] || [[ $help == *"not available"* ]]; then
+    row "| IPv6 pinhole: \`map -6 -u\` | **not available yet** (\`map --help\`: \"$help\") | – | – | $(ms "$rtt6") ms (the round trip above) | – |"
+    note "ipv6: portlightctl map -6 is not available yet; only the raw round trip is measured"
+  else
+    in_ns "$NS_A" "$BENCH" time "$RUNS" "ctl-map6=$CTL map -6 -u -l 7200 40342 40342" > "$f.time"
+    samples "$f.time" ctl-map6 > "$f.ctl"; stats "$f.ctl"
+    row "| IPv6 pinhole: \`map -6 -u\` (gateway discovered) | $(ms "$S_MED") ms (p90 $(ms "$S_P90"), worst $(ms "$S_MAX")) | – | – | $(ms "$rtt6") ms (the round trip above) | $(ratio "$S_MED" "$rtt6") |"
+    [ "$(failures "$f.time" ctl-map6)" = 0 ] || note "ipv6: $(failures "$f.time" ctl-map6) of $RUNS runs of map -6 failed (not counted)"
+  fi
+  [ -s "$f.err" ] && note "ipv6: $(sort -u "$f.err" | head -3 | tr '\n' ' ')"
 }
 
 # ---------------------------------------------------------------------------
@@ -212,7 +383,7 @@ bench_loss () {
   add_fault in udp dport 5351 numgen random mod 100 '<' 30 drop || return 1
   n=$(pmp_count)
   in_ns "$NS_A" "$BENCH" time "$runs" \
-    "ctl-map=$CTL map -u -g $GW -l 7200 40311 40311" \
+    "ctl-map=$CTL map --protocol natpmp -u -g $GW -l 7200 40311 40311" \
     "natpmpc-map=$NATPMPC -g $GW -a 40312 40312 udp 7200" > "$f.time"
   n=$(( $(pmp_count) - n ))
   rtr_flush_faults
@@ -223,7 +394,7 @@ bench_loss () {
   samples "$f.time" natpmpc-map > "$f.nat"; stats "$f.nat"
   nat_first=$(first_try "$f.nat")
   fails=$(( $(failures "$f.time" ctl-map) + $(failures "$f.time" natpmpc-map) ))
-  row "| \`map -g\` / \`natpmpc -g -a\`, 30 % of requests dropped ($runs runs each) | mean $(ms "$c_mean") ms, median $(ms "$c_med"), p90 $(ms "$c_p90"), worst $(ms "$c_max"); $c_first without a resend | mean $(ms "$S_MEAN") ms, median $(ms "$S_MED"), p90 $(ms "$S_P90"), worst $(ms "$S_MAX"); $nat_first without a resend | mean $(ratio "$c_mean" "$S_MEAN"), worst $(ratio "$c_max" "$S_MAX") | RFC 6886 resend after 250 ms, doubling | – |"
+  row "| \`map --protocol natpmp -g\` / \`natpmpc -g -a\`, 30 % of requests dropped ($runs runs each) | mean $(ms "$c_mean") ms, median $(ms "$c_med"), p90 $(ms "$c_p90"), worst $(ms "$c_max"); $c_first without a resend | mean $(ms "$S_MEAN") ms, median $(ms "$S_MED"), p90 $(ms "$S_P90"), worst $(ms "$S_MAX"); $nat_first without a resend | mean $(ratio "$c_mean" "$S_MEAN"), worst $(ratio "$c_max" "$S_MAX") | RFC 6886 resend after 250 ms, doubling | – |"
   note "loss: $n requests reached the router (dropped ones included) for $((2 * runs)) maps of 2 requests each; $fails runs failed"
 }
 
@@ -243,15 +414,38 @@ new_floor () {
   awk '{ s += $1 } END { printf "%.3f\n", s }' "$f"
 }
 
-bench_reboot () {
-  local f="$LABDIR/reboot" n=50 rep reps=${BENCH_REBOOTS:-5} ann first last req floor
-  say "reboot: $n enabled profiles, $reps restarts of miniupnpd (system_uptime=no, rules flushed)"
+# new_floor_pcp COUNT FIRST_PORT: the same with PCP MAP requests (60 bytes, a nonce each)
+new_floor_pcp () {
+  local f="$LABDIR/floor-pcp.$1"
+  rtr_flush
+  in_ns "$NS_A" "$BENCH" pcp-rtt "$HOST_A" "$GW" "$1" mixed "$2" new > "$f" 2>>"$LABDIR/floor.err"
+  rtr_flush
+  awk '{ s += $1 } END { printf "%.3f\n", s }' "$f"
+}
+
+bench_reboot () { reboot_measure natpmp; }
+bench_pcp_reboot () { reboot_measure pcp; }
+
+# reboot_measure natpmp|pcp: `portlightctl run --protocol …` keeps 50 profiles; miniupnpd is
+# restarted BENCH_REBOOTS times with its rules flushed; ANNOUNCE → last forwarding back
+reboot_measure () {
+  local proto=$1 f="$LABDIR/reboot-$1" n=50 rep reps=${BENCH_REBOOTS:-5} ann first last req floor
+  local what="reboot" floor_text
+  [ "$proto" = pcp ] && what="pcp-reboot"
+  say "$what: $n enabled profiles (run --protocol $proto), $reps restarts of miniupnpd (system_uptime=no, rules flushed)"
   profiles "$f/profiles.ini" "$n" 7200 42000
   rtr_reset || return 1
-  floor=$(new_floor "$n" 46000)
-  run_start reboot "$f/profiles.ini"
+  if [ "$proto" = pcp ]; then
+    pcp_floors
+    floor=$(calc '%.3f' "$PCP_RTT_ANN + $(new_floor_pcp "$n" 46000)")
+    floor_text="1 ANNOUNCE + $n new PCP mappings, one client, one at a time"
+  else
+    floor=$(calc '%.3f' "$OPEN_RTT_A + $(new_floor "$n" 46000)")
+    floor_text="1 address + $n new mappings, one client, one at a time"
+  fi
+  run_start "$what" "$f/profiles.ini" "$proto"
   if ! wait_rules "$n" 600; then
-    note "reboot: only $(n_rules) of $n forwardings after 30 s; not measured"
+    note "$what: only $(n_rules) of $n forwardings after 30 s; not measured"
     run_stop
     return 1
   fi
@@ -262,27 +456,27 @@ bench_reboot () {
     rtr_stop || return 1
     # as a router's init script does (nft_flush.sh): the rules go with the reboot
     rtr_flush || return 1
-    monitor_start "reboot$rep"
+    monitor_start "$what$rep"
     ip netns exec "$NS_B" "$BENCH" announce 15 > "$f.ann$rep" 2>/dev/null &
     local ann_pid=$!
     wait_file_line "$f.ann$rep" 40
     rtr_start no || return 1
-    if ! wait_adds "reboot$rep" "$n" 300; then
-      note "reboot $rep: only $(mon_adds "reboot$rep" | wc -l) of $n forwardings back within 15 s"
+    if ! wait_adds "$what$rep" "$n" 300; then
+      note "$what $rep: only $(mon_adds "$what$rep" | wc -l) of $n forwardings back within 15 s"
     fi
     monitor_stop
     wait "$ann_pid"
     ann=$(awk 'NR == 2 { print $1 }' "$f.ann$rep")
-    first=$(mon_adds "reboot$rep" | head -1)
-    last=$(mon_adds "reboot$rep" | tail -1)
+    first=$(mon_adds "$what$rep" | head -1)
+    last=$(mon_adds "$what$rep" | tail -1)
     req=$(pmp_count)
     if [ -n "$ann" ] && [ -n "$last" ]; then
       calc '%.3f\n' "$last - $ann" >> "$f.ms"
       calc '%.3f\n' "$first - $ann" >> "$f.first"
       echo "$req" >> "$f.req"
-      say "reboot $rep: ANNOUNCE at $ann, first forwarding +$(ms "$first - $ann") ms, last +$(ms "$last - $ann") ms, $req requests"
+      say "$what $rep: ANNOUNCE at $ann, first forwarding +$(ms "$first - $ann") ms, last +$(ms "$last - $ann") ms, $req requests"
     else
-      note "reboot $rep: no ANNOUNCE seen or no forwarding back"
+      note "$what $rep: no ANNOUNCE seen or no forwarding back"
     fi
   done
   run_stop
@@ -291,7 +485,12 @@ bench_reboot () {
   stats "$f.first"
   local first_med=$S_MED
   stats "$f.req"
-  row "| Router reboot: ANNOUNCE → last of $n forwardings back (median of $S_N restarts; target < 1 s) | $(ms "$med") ms (worst $(ms "$worst")); first after $(ms "$first_med") ms; $(calc '%.0f' "$S_MED") requests | – | – | $(ms "$OPEN_RTT_A + $floor") ms: 1 address + $n new mappings, one client, one at a time | $(ratio "$med" "$OPEN_RTT_A + $floor") |"
+  if [ "$proto" = pcp ]; then
+    row "| Router reboot over PCP (\`run --protocol pcp\`): ANNOUNCE → last of $n forwardings back (median of $S_N restarts; target < 1 s) | $(ms "$med") ms (worst $(ms "$worst")); first after $(ms "$first_med") ms; $(calc '%.0f' "$S_MED") requests$([ -n "${REBOOT_NATPMP_MED:-}" ] && echo "; $(ratio "$med" "$REBOOT_NATPMP_MED") the NAT-PMP figure above") | – | – | $(ms "$floor") ms: $floor_text | $(ratio "$med" "$floor") |"
+  else
+    REBOOT_NATPMP_MED=$med
+    row "| Router reboot: ANNOUNCE → last of $n forwardings back (median of $S_N restarts; target < 1 s) | $(ms "$med") ms (worst $(ms "$worst")); first after $(ms "$first_med") ms; $(calc '%.0f' "$S_MED") requests | – | – | $(ms "$floor") ms: $floor_text | $(ratio "$med" "$floor") |"
+  fi
 }
 
 # wait_file_line FILE TRIES(×0.05 s): until FILE has a line (pl-bench announce says "ready")
@@ -528,8 +727,12 @@ LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 say "$(nproc) CPUs, $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg)"
 want open && bench_open
 OPEN_RTT_A=${OPEN_RTT_A:-0} OPEN_RTT_M=${OPEN_RTT_M:-1}
+want pcp-open && bench_pcp_open
+want fallback && bench_fallback
+want ipv6 && bench_ipv6
 want loss && bench_loss
 want reboot && bench_reboot
+want pcp-reboot && bench_pcp_reboot
 want scale && bench_scale
 want idle && bench_idle
 want tray && bench_tray

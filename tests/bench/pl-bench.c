@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -37,6 +38,14 @@
  *                              client that maps COUNT profiles; "mixed" takes TCP and UDP in
  *                              turn). One line per answer (ms); unanswered requests (1 s) are
  *                              reported on stderr.
+ *   pcp-rtt SOURCE SERVER COUNT [udp|tcp|mixed PORT [new]]
+ *                              the same with PCP (RFC 6887): the socket is bound to SOURCE
+ *                              (the client-IP field; for IPv6 the address a pinhole opens),
+ *                              SERVER is an IPv4 or IPv6 address (fe80::1%eth0 for a
+ *                              link-local one). Without a protocol the request is a 24-byte
+ *                              ANNOUNCE, else a 60-byte MAP for PORT (lifetime 7200, one
+ *                              fixed nonce per port, so that a repeat renews). Answers with a
+ *                              result other than SUCCESS are counted on stderr.
  *   time COUNT LABEL=CMD...    runs the commands round-robin COUNT times each (posix_spawn,
  *                              no shell, output to /dev/null); one line "LABEL ms status".
  *   announce SECONDS           waits for the first datagram on UDP port 5350 (224.0.0.1
@@ -71,6 +80,7 @@ usage (void)
 {
   fprintf (stderr,
            "usage: pl-bench rtt GATEWAY COUNT [udp|tcp|mixed PORT [new]]\n"
+           "       pl-bench pcp-rtt SOURCE SERVER COUNT [udp|tcp|mixed PORT [new]]\n"
            "       pl-bench time COUNT LABEL=COMMAND...\n"
            "       pl-bench announce SECONDS\n"
            "       pl-bench exec FILE COMMAND...\n"
@@ -192,6 +202,176 @@ cmd_rtt (int    argc,
   if (lost > 0)
     fprintf (stderr, "pl-bench rtt: %u of %" G_GUINT64_FORMAT " requests unanswered\n",
              lost, count);
+  return 0;
+}
+
+/* The 16-byte address field of PCP: IPv6 as it is, IPv4 as ::ffff:a.b.c.d. */
+static void
+pcp_address_field (const struct sockaddr_storage *sa,
+                   guint8                        *field)
+{
+  memset (field, 0, 16);
+  if (sa->ss_family == AF_INET6)
+    memcpy (field, &((const struct sockaddr_in6 *) sa)->sin6_addr, 16);
+  else
+    {
+      field[10] = field[11] = 0xff;
+      memcpy (field + 12, &((const struct sockaddr_in *) sa)->sin_addr, 4);
+    }
+}
+
+static int
+cmd_pcp_rtt (int    argc,
+             char **argv)
+{
+  struct addrinfo hints = { 0 }, *server = NULL, *source = NULL;
+  struct sockaddr_storage local;
+  socklen_t local_len = sizeof local;
+  guint64 count, port = 0;
+  guint8 request[60] = { 0 };
+  gsize request_len = 24;
+  gboolean new_ports = FALSE;
+  int proto = 0;  /* 0 ANNOUNCE, 1 UDP, 2 TCP, 3 TCP and UDP in turn */
+  guint8 reply[1100];
+  guint lost = 0, refused_results = 0;
+  int rc, fd;
+
+  if (argc < 3 || argc > 6 || !parse_uint (argv[2], 1000000, &count))
+    return usage ();
+  if (argc >= 5)
+    {
+      if (g_str_equal (argv[3], "udp"))
+        proto = 1;
+      else if (g_str_equal (argv[3], "tcp"))
+        proto = 2;
+      else if (g_str_equal (argv[3], "mixed"))
+        proto = 3;
+      else
+        return usage ();
+      if (!parse_uint (argv[4], 65535, &port))
+        return usage ();
+      request_len = 60;
+    }
+  else if (argc == 4)
+    return usage ();
+  if (argc == 6)
+    {
+      if (!g_str_equal (argv[5], "new") || port + count - 1 > 65535)
+        return usage ();
+      new_ports = TRUE;
+    }
+  else if (proto == 3)
+    return usage ();
+
+  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+  if ((rc = getaddrinfo (argv[1], "5351", &hints, &server)) != 0)
+    {
+      fprintf (stderr, "pl-bench pcp-rtt: %s: %s\n", argv[1], gai_strerror (rc));
+      return 2;
+    }
+  hints.ai_family = server->ai_family;
+  hints.ai_flags |= AI_PASSIVE;
+  if ((rc = getaddrinfo (argv[0], "0", &hints, &source)) != 0)
+    {
+      fprintf (stderr, "pl-bench pcp-rtt: %s: %s\n", argv[0], gai_strerror (rc));
+      freeaddrinfo (server);
+      return 2;
+    }
+  fd = socket (server->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || bind (fd, source->ai_addr, source->ai_addrlen) < 0 ||
+      connect (fd, server->ai_addr, server->ai_addrlen) < 0 ||
+      getsockname (fd, (struct sockaddr *) &local, &local_len) < 0)
+    {
+      perror ("pl-bench pcp-rtt: socket");
+      freeaddrinfo (server);
+      freeaddrinfo (source);
+      return 1;
+    }
+  freeaddrinfo (server);
+  freeaddrinfo (source);
+
+  /* version 2, opcode (0 ANNOUNCE, 1 MAP), reserved, lifetime, client IP */
+  request[0] = 2;
+  request[1] = proto == 0 ? 0 : 1;
+  if (proto != 0)
+    {
+      guint32 lifetime = htonl (7200);
+
+      memcpy (request + 4, &lifetime, 4);
+    }
+  pcp_address_field (&local, request + 8);
+  if (proto != 0 && local.ss_family == AF_INET)
+    {
+      /* suggested external address: ::ffff:0.0.0.0 (IPv6: :: as it stands) */
+      request[54] = request[55] = 0xff;
+    }
+
+  for (guint64 i = 0; i < count; i++)
+    {
+      struct pollfd pfd = { fd, POLLIN, 0 };
+      double t0, t1;
+      gboolean answered = FALSE;
+
+      if (proto != 0)
+        {
+          /* MAP: nonce, protocol, reserved, internal port, suggested external port */
+          guint16 p = htons ((guint16) (new_ports ? port + i : port));
+          int ip_proto = proto == 3 ? (i % 2 == 0 ? 6 : 17) : proto == 2 ? 6 : 17;
+
+          memcpy (request + 24, "pl-bench", 8);
+          memcpy (request + 32, &p, 2);
+          request[34] = (guint8) ip_proto;
+          request[35] = 0;
+          request[36] = (guint8) ip_proto;
+          memcpy (request + 40, &p, 2);
+          memcpy (request + 42, &p, 2);
+        }
+      t0 = now_ms ();
+      if (send (fd, request, request_len, 0) < 0)
+        {
+          perror ("pl-bench pcp-rtt: send");
+          close (fd);
+          return 1;
+        }
+      while (!answered)
+        {
+          double left = 1000.0 - (now_ms () - t0);
+          ssize_t n;
+
+          if (left <= 0 || poll (&pfd, 1, (int) left + 1) <= 0)
+            break;
+          n = recv (fd, reply, sizeof reply, 0);
+          if (n < 0 && errno == ECONNREFUSED)
+            {
+              fprintf (stderr, "pl-bench pcp-rtt: refused by %s\n", argv[1]);
+              close (fd);
+              return 1;
+            }
+          /* the answer to this request: version 2, opcode + 128; a MAP's nonce and
+           * internal port */
+          if (n >= 24 && reply[0] == 2 && reply[1] == (guint8) (request[1] | 0x80) &&
+              (proto == 0 || (n >= 60 && memcmp (reply + 24, request + 24, 12) == 0 &&
+                              memcmp (reply + 40, request + 40, 2) == 0)))
+            {
+              answered = TRUE;
+              if (reply[3] != 0)
+                refused_results++;
+            }
+        }
+      t1 = now_ms ();
+      if (answered)
+        printf ("%.3f\n", t1 - t0);
+      else
+        lost++;
+    }
+  close (fd);
+  if (lost > 0)
+    fprintf (stderr, "pl-bench pcp-rtt: %u of %" G_GUINT64_FORMAT " requests unanswered\n",
+             lost, count);
+  if (refused_results > 0)
+    fprintf (stderr, "pl-bench pcp-rtt: %u answers with a result other than SUCCESS\n",
+             refused_results);
   return 0;
 }
 
@@ -516,6 +696,8 @@ main (int    argc,
 
   if (g_str_equal (argv[1], "rtt"))
     return cmd_rtt (argc - 2, argv + 2);
+  if (g_str_equal (argv[1], "pcp-rtt"))
+    return cmd_pcp_rtt (argc - 2, argv + 2);
   if (g_str_equal (argv[1], "time"))
     return cmd_time (argc - 2, argv + 2);
   if (g_str_equal (argv[1], "announce"))
