@@ -656,7 +656,7 @@ pl_fake_gateway_clear_requests (PlFakeGateway *self)
 
 /* Its table: what was mapped and not deleted since (expiry is not modelled). */
 guint
-pl_fake_gateway_count_mappings (PlFakeGateway *self)
+pl_fake_gateway_get_n_mappings (PlFakeGateway *self)
 {
   g_return_val_if_fail (PL_IS_FAKE_GATEWAY (self), 0);
 

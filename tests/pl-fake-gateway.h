@@ -86,7 +86,7 @@ void           pl_fake_gateway_clear_requests       (PlFakeGateway  *self);
 
 /* Its table: mapped and not deleted since (expiry is not modelled); cleared as by a restart
  * that flushes the rules. */
-guint          pl_fake_gateway_count_mappings       (PlFakeGateway  *self);
+guint          pl_fake_gateway_get_n_mappings       (PlFakeGateway  *self);
 void           pl_fake_gateway_clear_mappings       (PlFakeGateway  *self);
 
 G_END_DECLS

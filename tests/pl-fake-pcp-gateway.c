@@ -672,6 +672,15 @@ pl_fake_pcp_gateway_announce (PlFakePcpGateway *self)
     g_debug ("fake PCP gateway %s: announcement failed: %s", self->address, error->message);
 }
 
+/* Forget every mapping, as a daemon restarted with its rules flushed does. */
+void
+pl_fake_pcp_gateway_clear_mappings (PlFakePcpGateway *self)
+{
+  g_return_if_fail (PL_IS_FAKE_PCP_GATEWAY (self));
+
+  g_array_set_size (self->mappings, 0);
+}
+
 guint
 pl_fake_pcp_gateway_get_n_mappings (PlFakePcpGateway *self)
 {

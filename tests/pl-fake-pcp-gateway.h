@@ -94,6 +94,8 @@ void              pl_fake_pcp_gateway_announce           (PlFakePcpGateway    *s
 
 /* How many mappings it holds now. */
 guint             pl_fake_pcp_gateway_get_n_mappings     (PlFakePcpGateway    *self);
+/* Forget them all, as a restart that flushes the rules does. */
+void              pl_fake_pcp_gateway_clear_mappings     (PlFakePcpGateway    *self);
 
 /* What arrived: PlFakePcpRequest*, oldest first. */
 GPtrArray        *pl_fake_pcp_gateway_get_requests       (PlFakePcpGateway    *self);

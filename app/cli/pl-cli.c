@@ -54,6 +54,7 @@ typedef struct
   PlPortMapper *client;           /* PCP or NAT-PMP */
   PlPcpState   *pcp_state;        /* PCP: the nonces of our mappings, loaded on first use */
   gboolean      pcp_state_tried;
+  gboolean      journal_set;
   char         *protocol_text;    /* --protocol */
   PlMethod      method;
   gint64        deadline;         /* clock time bounding the whole command, or G_MAXINT64 */
@@ -678,78 +679,16 @@ cli_pcp_state (Cli *cli)
   return cli->pcp_state;
 }
 
+/* PCP: the nonces of earlier commands' mappings, so that this one renews or deletes them
+ * (the backend reads and updates the journal). */
 static void
-cli_pcp_save (Cli *cli)
+cli_use_journal (Cli *cli)
 {
-  g_autoptr(GError) error = NULL;
-
-  if (!pl_pcp_state_save (cli->pcp_state, &error))
+  if (PL_IS_PCP_CLIENT (cli->client) && !cli->journal_set)
     {
-      progress_clear (cli);
-      g_printerr (_("%s: warning: %s\n"), cli->prgname, error->message);
+      pl_port_mapper_set_journal (cli->client, cli_pcp_state (cli));
+      cli->journal_set = TRUE;
     }
-}
-
-/* Before a request about (@protocol, @private_port): the nonce a previous command used. */
-static void
-cli_pcp_restore (Cli        *cli,
-                 PlProtocol  protocol,
-                 guint16     private_port)
-{
-  const PlPcpRecord *record;
-
-  if (!PL_IS_PCP_CLIENT (cli->client) || cli_pcp_state (cli) == NULL)
-    return;
-  record = pl_pcp_state_lookup (cli->pcp_state, cli->gateway_address, protocol, private_port,
-                                g_inet_address_get_family (cli->gateway_address));
-  if (record != NULL)
-    pl_pcp_client_set_mapping_state (PL_PCP_CLIENT (cli->client), protocol, private_port,
-                                     record->nonce, record->external_port);
-}
-
-/* After a grant of @m: its nonce, ports and expiry. */
-static void
-cli_pcp_remember (Cli           *cli,
-                  const Mapping *m)
-{
-  g_autoptr(PlPcpRecord) record = NULL;
-  guint16 assigned = 0;
-
-  if (!PL_IS_PCP_CLIENT (cli->client) || cli_pcp_state (cli) == NULL)
-    return;
-
-  record = pl_pcp_record_new ();
-  if (!pl_pcp_client_get_mapping_state (PL_PCP_CLIENT (cli->client), m->protocol,
-                                        m->private_port, record->nonce, &assigned))
-    return;
-  record->internal_address = pl_pcp_client_get_local_address (PL_PCP_CLIENT (cli->client));
-  if (record->internal_address == NULL)
-    return;
-  record->gateway = g_object_ref (cli->gateway_address);
-  record->method = PL_PCP_METHOD_PCP;
-  record->protocol = m->protocol;
-  record->family = g_inet_address_get_family (cli->gateway_address);
-  record->internal_port = m->private_port;
-  record->external_port = assigned;
-  if (cli->public_address != NULL)
-    record->external_address = g_inet_address_new_from_string (cli->public_address);
-  record->expires = g_get_real_time () / G_USEC_PER_SEC + m->lifetime;
-
-  pl_pcp_state_put (cli->pcp_state, record);
-  cli_pcp_save (cli);
-}
-
-/* After a delete of (@protocol, @private_port). */
-static void
-cli_pcp_forget (Cli        *cli,
-                PlProtocol  protocol,
-                guint16     private_port)
-{
-  if (!PL_IS_PCP_CLIENT (cli->client) || cli_pcp_state (cli) == NULL)
-    return;
-  if (pl_pcp_state_remove (cli->pcp_state, cli->gateway_address, protocol, private_port,
-                           g_inet_address_get_family (cli->gateway_address)))
-    cli_pcp_save (cli);
 }
 
 /* Asks for @m, suggesting @suggested_port; on success records the grant in @m. */
@@ -764,7 +703,7 @@ cli_map (Cli      *cli,
   guint32 lifetime = 0;
   guint32 epoch = 0;
 
-  cli_pcp_restore (cli, m->protocol, m->private_port);
+  cli_use_journal (cli);
   pl_port_mapper_map_async (cli->client, m->protocol, m->private_port, suggested_port,
                             m->asked_lifetime, cli->cancellable, cli_result_cb, cli);
   result = cli_await (cli);
@@ -790,7 +729,6 @@ cli_map (Cli      *cli,
   m->expires_local = g_date_time_new_from_unix_local (g_get_real_time () / G_USEC_PER_SEC +
                                                       lifetime);
   cli->epoch = epoch;
-  cli_pcp_remember (cli, m);
 
   return TRUE;
 }
@@ -808,13 +746,11 @@ cli_unmap (Cli         *cli,
 
   if (private_port > 0)
     {
-      cli_pcp_restore (cli, protocol, private_port);
+      cli_use_journal (cli);
       pl_port_mapper_unmap_async (cli->client, protocol, private_port, cli->cancellable,
                                   cli_result_cb, cli);
       result = cli_await (cli);
       ok = pl_port_mapper_unmap_finish (cli->client, result, &epoch, error);
-      if (ok)
-        cli_pcp_forget (cli, protocol, private_port);
     }
   else if (PL_IS_CLIENT (cli->client))
     {

@@ -842,12 +842,12 @@ test_announce_epoch_kept (Fixture       *f,
 
   /* The service restarts: its table is empty, its epoch ran on with the clock. */
   pl_fake_gateway_clear_mappings (f->gateway);
-  g_assert_cmpuint (pl_fake_gateway_count_mappings (f->gateway), ==, 0);
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 0);
   pl_fake_gateway_announce_pcp (f->gateway);
   run_until_time (f, SECONDS (1001));
 
   g_assert_cmpuint (f->n_resets, ==, 0);
-  g_assert_cmpuint (pl_fake_gateway_count_mappings (f->gateway), ==, 3);
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 3);
   g_assert_cmpuint (count (f->gateway, KIND_MAP, PL_PROTOCOL_TCP, 40000,
                            SECONDS (1000), SECONDS (1000)), ==, 1);
   g_assert_cmpuint (count (f->gateway, KIND_MAP, PL_PROTOCOL_UDP, 5000,

@@ -26,8 +26,8 @@
 #   The WAN host routes 84.17.2.3/32 and 192.168.77.1/32 to 10.77.0.1 and fd00:77::/64 to
 #   fd00:78::1. The router's forward policy drops everything from the WAN that no
 #   miniupnpd rule accepts (IPv4 DNAT + accept, IPv6 pinhole).
-#   LAB_PCP=1: also run the PCP/IPv6 scenarios of portlightctl (scenarios-pcp.sh);
-#   otherwise they print "# SKIP PCP CLI not available".
+#   LAB_PCP=1: also run the IPv6 pinhole scenarios of portlightctl (scenarios-pcp.sh);
+#   otherwise they print "# SKIP IPv6 pinholes not available yet".
 #
 # The lab is built once per run; scenarios reset it (restart miniupnpd, flush its
 # chains, drop fault rules). Namespaces, processes and nft tables are removed on exit,

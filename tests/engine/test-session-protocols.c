@@ -1,0 +1,497 @@
+/* test-session-protocols.c: PlSession choosing the protocol per gateway, and over PCP
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The session here has no mapper factory: it probes the gateway (PCP and NAT-PMP at once,
+ * core/mapper/pl-mapper-probe.c) and speaks what answers, against the in-process fakes on
+ * virtual time. Every test has its own gateway address 127.0.5.N (N = test data).
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "pl-core.h"
+#include "pl-fake-gateway.h"
+#include "pl-fake-pcp-gateway.h"
+
+#define SECONDS(s) ((gint64) ((double) (s) * G_USEC_PER_SEC + 0.5))
+
+typedef struct
+{
+  PlClock          *clock;
+  GListStore       *profiles;
+  PlSession        *session;
+  char             *address;
+  char             *journal_path;
+  guint             guard_id;
+  guint             n_resets;
+  guint             n_protocol_notifies;
+  gboolean          stopped;
+  GError           *stop_error;
+} Fixture;
+
+static gboolean
+guard_cb (gpointer user_data)
+{
+  g_error ("Test did not finish within 30 s of real time");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  f->address = g_strdup_printf ("127.0.5.%u", GPOINTER_TO_UINT (data));
+  f->clock = pl_clock_new_virtual (TRUE);
+  f->profiles = g_list_store_new (PL_TYPE_PROFILE);
+  f->journal_path = g_build_filename (g_get_user_state_dir (), "portlight", "mappings.ini",
+                                      NULL);
+  f->guard_id = g_timeout_add_seconds (30, guard_cb, NULL);
+}
+
+static void
+drain (void)
+{
+  while (g_main_context_pending (NULL))
+    g_main_context_iteration (NULL, FALSE);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_clear_object (&f->session);
+  drain ();
+  g_clear_object (&f->profiles);
+  g_clear_object (&f->clock);
+  g_clear_handle_id (&f->guard_id, g_source_remove);
+  g_clear_error (&f->stop_error);
+  g_free (f->journal_path);
+  g_free (f->address);
+}
+
+static void
+router_reset_cb (PlSession *session,
+                 guint      n,
+                 gpointer   user_data)
+{
+  ((Fixture *) user_data)->n_resets++;
+}
+
+static void
+protocol_notify_cb (GObject    *session,
+                    GParamSpec *pspec,
+                    gpointer    user_data)
+{
+  ((Fixture *) user_data)->n_protocol_notifies++;
+}
+
+/* A session on the fixture's gateway, probing; with the journal file when @journal. */
+static PlSession *
+session_new (Fixture  *f,
+             gboolean  journal)
+{
+  g_autoptr(GInetAddress) gateway = g_inet_address_new_from_string (f->address);
+  PlSession *session = g_object_new (PL_TYPE_SESSION,
+                                     "profiles", f->profiles,
+                                     "clock", f->clock,
+                                     "fixed-gateway", gateway,
+                                     "monitor-network", FALSE,
+                                     "announce-port", 5350u,
+                                     NULL);
+
+  if (journal)
+    {
+      g_autoptr(PlPcpState) state = pl_pcp_state_new (f->journal_path);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (pl_pcp_state_load (state, &error));
+      g_assert_no_error (error);
+      pl_session_set_journal (session, state);
+    }
+  g_signal_connect (session, "router-reset", G_CALLBACK (router_reset_cb), f);
+  g_signal_connect (session, "notify::protocol-name", G_CALLBACK (protocol_notify_cb), f);
+  return session;
+}
+
+static void
+add_profile (Fixture           *f,
+             const char        *name,
+             PlProfileProtocol  protocol,
+             guint              port)
+{
+  g_autoptr(PlProfile) profile = pl_profile_new (name);
+
+  pl_profile_set_protocol (profile, protocol);
+  pl_profile_set_internal_port (profile, port);
+  pl_profile_set_lifetime (profile, 7200);
+  pl_profile_set_enabled (profile, TRUE);
+  g_list_store_append (f->profiles, profile);
+}
+
+static gint64
+now (Fixture *f)
+{
+  return pl_clock_get_time (f->clock);
+}
+
+static gboolean
+marker_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+run_until_time (Fixture *f,
+                gint64   time)
+{
+  g_autoptr(GSource) source = NULL;
+  gboolean reached = FALSE;
+
+  source = pl_clock_timeout_source_new (f->clock, (guint64) (time - now (f)) / 1000);
+  g_source_set_callback (source, marker_cb, &reached, NULL);
+  g_source_attach (source, NULL);
+  while (!reached)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static gboolean
+all_active (PlSession *session)
+{
+  GListModel *mappings = pl_session_get_mappings (session);
+  guint n = g_list_model_get_n_items (mappings);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(PlMapping) m = g_list_model_get_item (mappings, i);
+
+      if (pl_mapping_get_state (m) != PL_MAPPING_STATE_ACTIVE)
+        return FALSE;
+    }
+  return n > 0;
+}
+
+static void
+run_until_active (Fixture   *f,
+                  PlSession *session,
+                  gint64     deadline)
+{
+  while (!all_active (session))
+    {
+      g_assert_cmpint (now (f), <=, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+/* The nonce of the last MAP (lifetime > 0) the PCP fake got for @port. */
+static gboolean
+last_map_nonce (PlFakePcpGateway *gateway,
+                guint16           port,
+                guint8            nonce[PL_PCP_NONCE_SIZE])
+{
+  GPtrArray *requests = pl_fake_pcp_gateway_get_requests (gateway);
+
+  for (guint i = requests->len; i > 0; i--)
+    {
+      PlFakePcpRequest *r = g_ptr_array_index (requests, i - 1);
+
+      if (r->parsed && r->opcode == PL_PCP_OP_MAP && r->request.internal_port == port &&
+          r->request.lifetime != 0)
+        {
+          memcpy (nonce, r->request.nonce, PL_PCP_NONCE_SIZE);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static guint
+count_pcp (PlFakePcpGateway *gateway,
+           guint8            opcode,
+           gboolean          deletes)
+{
+  GPtrArray *requests = pl_fake_pcp_gateway_get_requests (gateway);
+  guint n = 0;
+
+  for (guint i = 0; i < requests->len; i++)
+    {
+      PlFakePcpRequest *r = g_ptr_array_index (requests, i);
+
+      if (r->parsed && r->opcode == opcode &&
+          (opcode != PL_PCP_OP_MAP || (r->request.lifetime == 0) == deletes))
+        n++;
+    }
+  return n;
+}
+
+static void
+stop_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  Fixture *f = user_data;
+
+  pl_session_stop_finish (PL_SESSION (source), result, &f->stop_error);
+  f->stopped = TRUE;
+}
+
+static void
+stop (Fixture   *f,
+      PlSession *session)
+{
+  f->stopped = FALSE;
+  pl_session_stop_async (session, NULL, stop_cb, f);
+  while (!f->stopped)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* Tests. */
+
+static void
+test_auto_pcp (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(PlFakePcpGateway) gateway = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("On a PCP router the session speaks PCP: protocol-name says so once known, "
+                  "every mapping is made with MAP, the public address comes from PCP");
+
+  gateway = pl_fake_pcp_gateway_new (f->address, f->clock, &error);
+  g_assert_no_error (error);
+  add_profile (f, "Web", PL_PROFILE_PROTOCOL_TCP, 40000);
+  add_profile (f, "Game", PL_PROFILE_PROTOCOL_BOTH, 5000);
+  f->session = session_new (f, FALSE);
+  pl_session_start (f->session);
+  g_assert_null (pl_session_get_protocol_name (f->session));
+
+  run_until_active (f, f->session, SECONDS (1));
+  g_assert_cmpstr (pl_session_get_protocol_name (f->session), ==, "PCP");
+  g_assert_cmpuint (f->n_protocol_notifies, >=, 1);
+  g_assert_cmpuint (pl_fake_pcp_gateway_get_n_mappings (gateway), ==, 3);
+  g_assert_cmpuint (count_pcp (gateway, PL_PCP_OP_MAP, FALSE), ==, 3);
+  g_assert_cmpuint (count_pcp (gateway, PL_PCP_OP_ANNOUNCE, FALSE), >=, 1);
+  g_assert_true (pl_session_get_listening (f->session));
+  run_until_time (f, SECONDS (2));
+  g_assert_cmpstr (pl_session_get_external_address (f->session), ==, "203.0.113.7");
+
+  stop (f, f->session);
+  g_assert_no_error (f->stop_error);
+  g_assert_cmpuint (pl_fake_pcp_gateway_get_n_mappings (gateway), ==, 0);
+}
+
+static void
+test_auto_natpmp (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(PlFakeGateway) gateway = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("On a NAT-PMP-only router (PCP answered with UNSUPP_VERSION) the session "
+                  "speaks NAT-PMP at once");
+
+  gateway = pl_fake_gateway_new (f->address, f->clock, &error);
+  g_assert_no_error (error);
+  add_profile (f, "Web", PL_PROFILE_PROTOCOL_TCP, 40000);
+  f->session = session_new (f, FALSE);
+  pl_session_start (f->session);
+
+  run_until_active (f, f->session, SECONDS (0.1));
+  g_assert_cmpstr (pl_session_get_protocol_name (f->session), ==, "NAT-PMP");
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (gateway), ==, 1);
+  g_assert_cmpstr (pl_session_get_external_address (f->session), ==, "203.0.113.7");
+}
+
+static void
+test_auto_pcp_dropped (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(PlFakeGateway) gateway = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A router that silently drops PCP still gets its NAT-PMP mappings within "
+                  "PCP's grace (1 s), long before PCP's first retransmission at 3 s");
+
+  gateway = pl_fake_gateway_new (f->address, f->clock, &error);
+  g_assert_no_error (error);
+  pl_fake_gateway_set_drop_pcp (gateway, TRUE);
+  add_profile (f, "Web", PL_PROFILE_PROTOCOL_TCP, 40000);
+  f->session = session_new (f, FALSE);
+  pl_session_start (f->session);
+
+  run_until_active (f, f->session, SECONDS (1.1));
+  g_assert_cmpstr (pl_session_get_protocol_name (f->session), ==, "NAT-PMP");
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (gateway), ==, 1);
+}
+
+static void
+test_no_service (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(PlFakePcpGateway) gateway = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PlMapping) m = NULL;
+
+  g_test_summary ("Nothing listens on the router: every mapping fails with why and a retry "
+                  "time; a service that starts later is probed again and used");
+
+  add_profile (f, "Web", PL_PROFILE_PROTOCOL_TCP, 40000);
+  f->session = session_new (f, FALSE);
+  pl_session_start (f->session);
+  m = g_list_model_get_item (pl_session_get_mappings (f->session), 0);
+  while (pl_mapping_get_state (m) != PL_MAPPING_STATE_FAILED)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_nonnull (pl_mapping_get_error (m));
+  g_assert_cmpint (pl_mapping_get_retry_at (m), >, now (f));
+  g_assert_null (pl_session_get_protocol_name (f->session));
+
+  gateway = pl_fake_pcp_gateway_new (f->address, f->clock, &error);
+  g_assert_no_error (error);
+  run_until_active (f, f->session, pl_mapping_get_retry_at (m) + SECONDS (1));
+  g_assert_cmpstr (pl_session_get_protocol_name (f->session), ==, "PCP");
+  g_assert_cmpuint (pl_fake_pcp_gateway_get_n_mappings (gateway), ==, 1);
+}
+
+static void
+test_journal_restart (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(PlFakePcpGateway) gateway = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PlPcpState) check = NULL;
+  guint8 first_tcp[PL_PCP_NONCE_SIZE], first_udp[PL_PCP_NONCE_SIZE];
+  guint8 again_tcp[PL_PCP_NONCE_SIZE], again_udp[PL_PCP_NONCE_SIZE];
+
+  g_test_summary ("A session killed (no stop, no deletes) and started again with the journal "
+                  "renews its mappings with the same nonces: no duplicates, no refusals; its "
+                  "stop deletes them all and empties the journal");
+
+  gateway = pl_fake_pcp_gateway_new (f->address, f->clock, &error);
+  g_assert_no_error (error);
+  add_profile (f, "Game", PL_PROFILE_PROTOCOL_BOTH, 5000);
+  f->session = session_new (f, TRUE);
+  pl_session_start (f->session);
+  run_until_active (f, f->session, SECONDS (1));
+  g_assert_true (last_map_nonce (gateway, 5000, first_tcp));
+  {
+    GPtrArray *requests = pl_fake_pcp_gateway_get_requests (gateway);
+
+    /* TCP and UDP share the port: two nonces, one per mapping. */
+    for (guint i = 0; i < requests->len; i++)
+      {
+        PlFakePcpRequest *r = g_ptr_array_index (requests, i);
+
+        if (r->parsed && r->opcode == PL_PCP_OP_MAP && r->request.protocol == 17)
+          memcpy (first_udp, r->request.nonce, PL_PCP_NONCE_SIZE);
+        if (r->parsed && r->opcode == PL_PCP_OP_MAP && r->request.protocol == 6)
+          memcpy (first_tcp, r->request.nonce, PL_PCP_NONCE_SIZE);
+      }
+  }
+  g_assert_cmpint (memcmp (first_tcp, first_udp, PL_PCP_NONCE_SIZE), !=, 0);
+
+  /* kill -9: gone without a word to the router. */
+  g_clear_object (&f->session);
+  drain ();
+  g_assert_cmpuint (pl_fake_pcp_gateway_get_n_mappings (gateway), ==, 2);
+  pl_fake_pcp_gateway_clear_requests (gateway);
+  run_until_time (f, SECONDS (60));
+
+  f->session = session_new (f, TRUE);
+  pl_session_start (f->session);
+  run_until_active (f, f->session, SECONDS (61));
+  {
+    GPtrArray *requests = pl_fake_pcp_gateway_get_requests (gateway);
+
+    for (guint i = 0; i < requests->len; i++)
+      {
+        PlFakePcpRequest *r = g_ptr_array_index (requests, i);
+
+        if (r->parsed && r->opcode == PL_PCP_OP_MAP && r->request.protocol == 17)
+          memcpy (again_udp, r->request.nonce, PL_PCP_NONCE_SIZE);
+        if (r->parsed && r->opcode == PL_PCP_OP_MAP && r->request.protocol == 6)
+          memcpy (again_tcp, r->request.nonce, PL_PCP_NONCE_SIZE);
+      }
+  }
+  g_assert_cmpint (memcmp (first_tcp, again_tcp, PL_PCP_NONCE_SIZE), ==, 0);
+  g_assert_cmpint (memcmp (first_udp, again_udp, PL_PCP_NONCE_SIZE), ==, 0);
+  g_assert_cmpuint (pl_fake_pcp_gateway_get_n_mappings (gateway), ==, 2);
+  g_assert_cmpuint (count_pcp (gateway, PL_PCP_OP_MAP, FALSE), ==, 2);
+
+  stop (f, f->session);
+  g_assert_no_error (f->stop_error);
+  g_assert_cmpuint (pl_fake_pcp_gateway_get_n_mappings (gateway), ==, 0);
+
+  check = pl_pcp_state_new (f->journal_path);
+  g_assert_true (pl_pcp_state_load (check, &error));
+  g_assert_no_error (error);
+  {
+    g_autoptr(GInetAddress) address = g_inet_address_new_from_string (f->address);
+    g_autoptr(GPtrArray) left = pl_pcp_state_list (check, address);
+
+    g_assert_cmpuint (left->len, ==, 0);
+  }
+}
+
+static void
+test_pcp_announce (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(PlFakePcpGateway) gateway = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("Over PCP: an ANNOUNCE with the epoch running on (restart with the epoch "
+                  "kept, table flushed) brings every mapping back at once without a reset; an "
+                  "ANNOUNCE with a fresh epoch is a reset (RFC 6887 section 8.5)");
+
+  gateway = pl_fake_pcp_gateway_new (f->address, f->clock, &error);
+  g_assert_no_error (error);
+  add_profile (f, "Web", PL_PROFILE_PROTOCOL_TCP, 40000);
+  add_profile (f, "Voice", PL_PROFILE_PROTOCOL_UDP, 5060);
+  f->session = session_new (f, FALSE);
+  pl_session_start (f->session);
+  run_until_active (f, f->session, SECONDS (1));
+  run_until_time (f, SECONDS (500));
+
+  pl_fake_pcp_gateway_clear_mappings (gateway);
+  pl_fake_pcp_gateway_announce (gateway);
+  run_until_time (f, SECONDS (501));
+  g_assert_cmpuint (pl_fake_pcp_gateway_get_n_mappings (gateway), ==, 2);
+  g_assert_cmpuint (f->n_resets, ==, 0);
+  g_assert_true (all_active (f->session));
+
+  run_until_time (f, SECONDS (1000));
+  pl_fake_pcp_gateway_clear_mappings (gateway);
+  pl_fake_pcp_gateway_set_epoch (gateway, 0);
+  pl_fake_pcp_gateway_announce (gateway);
+  run_until_time (f, SECONDS (1001));
+  g_assert_cmpuint (f->n_resets, ==, 1);
+  g_assert_cmpuint (pl_fake_pcp_gateway_get_n_mappings (gateway), ==, 2);
+  g_assert_true (all_active (f->session));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  typedef void (*TestFunc) (Fixture *f, gconstpointer data);
+  static const struct { const char *path; TestFunc func; } tests[] = {
+    { "/session/protocols/auto-pcp", test_auto_pcp },
+    { "/session/protocols/auto-natpmp", test_auto_natpmp },
+    { "/session/protocols/pcp-dropped", test_auto_pcp_dropped },
+    { "/session/protocols/no-service", test_no_service },
+    { "/session/protocols/journal-restart", test_journal_restart },
+    { "/session/protocols/pcp-announce", test_pcp_announce },
+  };
+
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (tests); i++)
+    g_test_add (tests[i].path, Fixture, GUINT_TO_POINTER (i + 1),
+                fixture_set_up, tests[i].func, fixture_tear_down);
+
+  return g_test_run ();
+}
