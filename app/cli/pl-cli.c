@@ -52,6 +52,8 @@ typedef struct
   char         *gateway;          /* the gateway asked, as text */
   PlClock      *clock;
   PlPortMapper *client;           /* PCP or NAT-PMP */
+  PlPortMapper *client6;          /* PCP over IPv6, for pinholes; NULL when not in use */
+  char         *address6;         /* this computer's stable IPv6 address, the pinholes' */
   PlPcpState   *pcp_state;        /* PCP: the nonces of our mappings, loaded on first use */
   gboolean      pcp_state_tried;
   gboolean      journal_set;
@@ -93,6 +95,8 @@ cli_free (Cli *cli)
 {
   g_clear_object (&cli->result);
   g_clear_object (&cli->client);
+  g_clear_object (&cli->client6);
+  g_free (cli->address6);
   g_clear_object (&cli->pcp_state);
   g_clear_object (&cli->clock);
   g_clear_object (&cli->gateway_address);
@@ -133,6 +137,8 @@ typedef struct
   guint32     lifetime;         /* granted by the last successful request */
   gint64      expires;          /* clock time at which the grant runs out */
   GDateTime  *expires_local;
+  gboolean    pinhole;          /* an IPv6 pinhole was opened for it too */
+  guint32     pinhole_lifetime;
   gboolean    granted;          /* --keep: granted at least once */
   gboolean    lost;             /* --keep: being created again (expired, router reset) */
   gboolean    failure_reported; /* --keep: a failure was printed since the last grant */
@@ -345,6 +351,8 @@ json_begin (Cli        *cli,
   pl_cli_json_add_string (builder, "gateway", cli->gateway);
   if (cli->client != NULL)
     pl_cli_json_add_string (builder, "protocol", cli_protocol_json (cli));
+  else if (cli->client6 != NULL)
+    pl_cli_json_add_string (builder, "protocol", "pcp");
 
   return builder;
 }
@@ -591,8 +599,10 @@ cli_set_timeout (Cli   *cli,
 {
   if (PL_IS_CLIENT (cli->client))
     pl_client_set_timeout (PL_CLIENT (cli->client), timeout_ms);
-  else
+  else if (cli->client != NULL)
     g_object_set (cli->client, "timeout", timeout_ms, NULL);
+  if (cli->client6 != NULL)
+    g_object_set (cli->client6, "timeout", timeout_ms, NULL);
 }
 
 /* Bounds the next request by what is left of --timeout (none: the client's full schedule). */
@@ -689,6 +699,109 @@ cli_use_journal (Cli *cli)
       pl_port_mapper_set_journal (cli->client, cli_pcp_state (cli));
       cli->journal_set = TRUE;
     }
+}
+
+/* IPv6 pinholes: PCP over IPv6, from this computer's stable global address to the default
+ * router's link-local one (pcp-verified.md section 5.3). A pinhole opens the private port
+ * of that address; there is no translation. */
+
+#define IPV6_PROBE_MS 2000   /* when IPv6 is a bonus: a router on the link answers in ms */
+
+/* Sets up cli->client6. @required: -6 asked for it (then every failure is the command's);
+ * otherwise a failure only means no pinhole, and the wait is short. */
+static gboolean
+cli_start_ipv6 (Cli       *cli,
+                gboolean   required,
+                gboolean   probe,
+                GError   **error)
+{
+  g_autoptr(PlIpv6Router) router = NULL;
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(PlPcpClient) client = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  guint timeout_ms = 0;
+
+  router = pl_ipv6_router_discover (error);
+  if (router == NULL)
+    return FALSE;
+  address = pl_ipv6_stable_address (router->ifindex, error);
+  if (address == NULL)
+    return FALSE;
+
+  client = g_object_new (PL_TYPE_PCP_CLIENT,
+                         "gateway", router->address,
+                         "clock", cli->clock,
+                         "bind-address", address,
+                         "scope-id", router->ifindex,
+                         NULL);
+  pl_port_mapper_set_journal (PL_PORT_MAPPER (client), cli_pcp_state (cli));
+
+  cli->client6 = PL_PORT_MAPPER (g_object_ref (client));
+  cli->address6 = g_inet_address_to_string (address);
+  if (!probe)
+    return TRUE;
+
+  cli_bound_request (cli);
+  g_object_get (client, "timeout", &timeout_ms, NULL);
+  if (!required && (timeout_ms == 0 || timeout_ms > IPV6_PROBE_MS))
+    g_object_set (client, "timeout", IPV6_PROBE_MS, NULL);
+
+  pl_pcp_client_probe_async (client, cli->cancellable, cli_result_cb, cli);
+  result = cli_await (cli);
+  if (!pl_pcp_client_probe_finish (client, result, NULL, error))
+    {
+      g_clear_object (&cli->client6);
+      g_clear_pointer (&cli->address6, g_free);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Opens the pinhole of @m (its private port, on cli->address6). */
+static gboolean
+cli_map6 (Cli      *cli,
+          Mapping  *m,
+          GError  **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  guint32 lifetime = 0;
+
+  cli_bound_request (cli);
+  pl_port_mapper_map_async (cli->client6, m->protocol, m->private_port, m->private_port,
+                            m->asked_lifetime, cli->cancellable, cli_result_cb, cli);
+  result = cli_await (cli);
+  if (!pl_port_mapper_map_finish (cli->client6, result, NULL, &lifetime, NULL, error))
+    return FALSE;
+
+  m->pinhole = TRUE;
+  m->pinhole_lifetime = lifetime;
+  return TRUE;
+}
+
+/* Closes the pinhole of (@protocol, @private_port) if the journal says one was opened. */
+static gboolean
+cli_unmap6 (Cli         *cli,
+            PlProtocol   protocol,
+            guint16      private_port,
+            gboolean    *closed,
+            GError     **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  *closed = FALSE;
+  if (cli->client6 == NULL || cli_pcp_state (cli) == NULL ||
+      pl_pcp_state_lookup (cli->pcp_state, pl_pcp_client_get_gateway (PL_PCP_CLIENT (cli->client6)),
+                           protocol, private_port, G_SOCKET_FAMILY_IPV6) == NULL)
+    return TRUE;
+
+  cli_bound_request (cli);
+  pl_port_mapper_unmap_async (cli->client6, protocol, private_port, cli->cancellable,
+                              cli_result_cb, cli);
+  result = cli_await (cli);
+  if (!pl_port_mapper_unmap_finish (cli->client6, result, NULL, error))
+    return FALSE;
+  *closed = TRUE;
+  return TRUE;
 }
 
 /* Asks for @m, suggesting @suggested_port; on success records the grant in @m. */
@@ -839,6 +952,7 @@ json_add_mapping (JsonBuilder   *builder,
     expires = g_date_time_format_iso8601 (m->expires_local);
 
   json_builder_begin_object (builder);
+  pl_cli_json_add_string (builder, "family", "ipv4");
   pl_cli_json_add_string (builder, "protocol", protocol_json (m->protocol));
   pl_cli_json_add_int (builder, "private_port", m->private_port);
   pl_cli_json_add_int (builder, "public_port", m->public_port);
@@ -850,6 +964,23 @@ json_add_mapping (JsonBuilder   *builder,
     json_builder_add_string_value (builder, expires);
   else
     json_builder_add_null_value (builder);
+  json_builder_end_object (builder);
+}
+
+/* The pinhole of @m: reachable at this computer's own address, on the private port. */
+static void
+json_add_pinhole (JsonBuilder   *builder,
+                  Cli           *cli,
+                  const Mapping *m)
+{
+  json_builder_begin_object (builder);
+  pl_cli_json_add_string (builder, "family", "ipv6");
+  pl_cli_json_add_string (builder, "protocol", protocol_json (m->protocol));
+  pl_cli_json_add_string (builder, "public_address", cli->address6);
+  pl_cli_json_add_int (builder, "private_port", m->private_port);
+  pl_cli_json_add_int (builder, "public_port", m->private_port);
+  pl_cli_json_add_int (builder, "lifetime", m->pinhole_lifetime);
+  pl_cli_json_add_int (builder, "requested_lifetime", m->asked_lifetime);
   json_builder_end_object (builder);
 }
 
@@ -1464,7 +1595,7 @@ cmd_map (int    argc,
     { "ipv4", '4', 0, G_OPTION_ARG_NONE, &ipv4,
       N_("Map on the router's public IPv4 address only"), NULL },
     { "ipv6", '6', 0, G_OPTION_ARG_NONE, &ipv6,
-      N_("Open an IPv6 pinhole only (not available yet)"), NULL },
+      N_("Open an IPv6 pinhole only (PCP over IPv6)"), NULL },
     G_OPTION_ENTRY_NULL
   };
 
@@ -1492,10 +1623,12 @@ cmd_map (int    argc,
   if (status != PL_EXIT_OK)
     return status;
 
-  /* IPv4 is all that is mapped today; IPv6 pinholes (PCP over IPv6) come later. */
-  if (ipv6)
-    return cli_usage_error (cli, _("IPv6 pinholes are not available yet: map without -6"));
-  (void) ipv4;
+  if (ipv4 && ipv6)
+    return cli_usage_error (cli, _("Give -4 or -6, not both (neither maps on both families)"));
+  if (ipv6 && cli->method == PL_METHOD_NATPMP)
+    return cli_usage_error (cli, _("IPv6 pinholes need PCP: drop --protocol natpmp, or -6"));
+  if (ipv6 && keep)
+    return cli_usage_error (cli, _("--keep renews IPv4 mappings only for now: drop -6"));
 
   if (argc < 2)
     return cli_usage_error (cli, _("Missing PUBLIC_PORT and PRIVATE_PORT"));
@@ -1525,53 +1658,122 @@ cmd_map (int    argc,
   if (keep)
     keeper = keeper_new (cli, mappings);
 
-  status = cli_start (cli);
-  if (status != PL_EXIT_OK)
-    return status;
-
-  /* The probe may have heard the address already (its NAT-PMP leg); PCP has no request for
-   * it and tells it with the first mapping instead. */
-  cli_bound_request (cli);
-  if (cli->public_address == NULL && !cli_get_external_address (cli, &error))
+  if (ipv6)
     {
+      /* IPv6 only: the router is the IPv6 default route's, spoken to over PCP. */
+      if (!cli_start_ipv6 (cli, TRUE, TRUE, &error))
+        return cli_fail (cli, error);
+      cli->gateway =
+        g_inet_address_to_string (pl_pcp_client_get_gateway (PL_PCP_CLIENT (cli->client6)));
+      if (!cli->json)
+        g_print (_("Gateway: %s · PCP (IPv6)\n"), cli->gateway);
+    }
+  else
+    {
+      status = cli_start (cli);
+      if (status != PL_EXIT_OK)
+        return status;
+
+      /* The probe may have heard the address already (its NAT-PMP leg); PCP has no request
+       * for it and tells it with the first mapping instead. */
+      cli_bound_request (cli);
+      if (cli->public_address == NULL && !cli_get_external_address (cli, &error))
+        {
+          if (keeper != NULL && keeper->n_signals > 0)
+            return PL_EXIT_OK;
+          if (!PL_IS_PCP_CLIENT (cli->client) ||
+              !g_error_matches (error, PL_ERROR, PL_ERROR_UNSUPPORTED_OPCODE))
+            return cli_fail (cli, error);
+          g_clear_error (&error);
+        }
       if (keeper != NULL && keeper->n_signals > 0)
         return PL_EXIT_OK;
-      if (!PL_IS_PCP_CLIENT (cli->client) ||
-          !g_error_matches (error, PL_ERROR, PL_ERROR_UNSUPPORTED_OPCODE))
-        return cli_fail (cli, error);
-      g_clear_error (&error);
-    }
-  if (keeper != NULL && keeper->n_signals > 0)
-    return PL_EXIT_OK;
 
-  if (!cli->json)
-    {
-      print_gateway (cli);
-      if (cli->public_address != NULL)
-        g_print (_("Public address: %s\n"), cli->public_address);
-    }
-  print_double_nat_warning (cli);
+      if (!cli->json)
+        {
+          print_gateway (cli);
+          if (cli->public_address != NULL)
+            g_print (_("Public address: %s\n"), cli->public_address);
+        }
+      print_double_nat_warning (cli);
 
-  if (keeper != NULL)
-    return keeper_run (keeper);
+      if (keeper != NULL)
+        return keeper_run (keeper);
+
+      /* Both families by default, when the router speaks PCP: a pinhole too, if this
+       * computer has a stable global IPv6 address and the router answers PCP over IPv6. */
+      if (!ipv4 && PL_IS_PCP_CLIENT (cli->client))
+        {
+          g_autoptr(GError) error6 = NULL;
+
+          if (!cli_start_ipv6 (cli, FALSE, TRUE, &error6))
+            {
+              if (g_error_matches (error6, PL_ERROR, PL_ERROR_NO_GATEWAY))
+                g_debug ("No IPv6 pinholes: %s", error6->message);   /* no IPv6 here */
+              else if (!cli->json)
+                g_print (_("No IPv6 pinhole: %s\n"), error6->message);
+            }
+        }
+    }
 
   for (guint i = 0; i < mappings->len; i++)
     {
       Mapping *m = g_ptr_array_index (mappings, i);
 
-      cli_bound_request (cli);
-      if (!cli_map (cli, m, m->asked_port, &error))
-        return cli_fail (cli, error);
+      if (!ipv6)
+        {
+          cli_bound_request (cli);
+          if (!cli_map (cli, m, m->asked_port, &error))
+            return cli_fail (cli, error);
+          if (!cli->json)
+            print_mapping_text (cli, m, MAP_EVENT_MAPPED);
+        }
 
-      if (!cli->json)
-        print_mapping_text (cli, m, MAP_EVENT_MAPPED);
+      if (cli->client6 != NULL)
+        {
+          if (!cli_map6 (cli, m, &error))
+            {
+              if (ipv6)
+                return cli_fail (cli, error);
+              if (!cli->json)
+                g_print (_("No IPv6 pinhole for %s %u: %s\n"),
+                         pl_cli_protocol_label (m->protocol), m->private_port, error->message);
+              g_clear_error (&error);
+            }
+          else if (!cli->json)
+            g_print (_("Opened %s [%s]:%u (IPv6 pinhole), lifetime %u s\n"),
+                     pl_cli_protocol_label (m->protocol), cli->address6, m->private_port,
+                     m->pinhole_lifetime);
+        }
+    }
+
+  for (guint i = 0; !cli->json && !ipv6 && i < mappings->len; i++)
+    {
+      Mapping *m = g_ptr_array_index (mappings, i);
+
+      if (!m->pinhole)
+        continue;
+      g_print (_("Open on %s:%u (IPv4) and [%s]:%u (IPv6)\n"), cli->public_address,
+               m->public_port, cli->address6, m->private_port);
+      if (cli->double_nat)
+        g_printerr (_("Note: behind the second NAT, IPv4 forwarding cannot reach the Internet, "
+                      "but %s %u is reachable over IPv6 at [%s]:%u.\n"),
+                    pl_cli_protocol_label (m->protocol), m->private_port, cli->address6,
+                    m->private_port);
     }
 
   if (cli->json)
     {
       builder = json_begin_map (cli, NULL);
       for (guint i = 0; i < mappings->len; i++)
-        json_add_mapping (builder, g_ptr_array_index (mappings, i));
+        {
+          Mapping *m = g_ptr_array_index (mappings, i);
+
+          if (!ipv6)
+            json_add_mapping (builder, m);
+          if (m->pinhole)
+            json_add_pinhole (builder, cli, m);
+        }
       json_builder_end_array (builder);
       pl_cli_print_json_object (builder);
     }
@@ -1649,13 +1851,28 @@ cmd_unmap (int    argc,
       print_gateway (cli);
     }
 
+  /* The pinholes map opened are in the journal, under the IPv6 default router: no probe. */
+  if (!all && PL_IS_PCP_CLIENT (cli->client))
+    {
+      g_autoptr(GError) error6 = NULL;
+
+      if (!cli_start_ipv6 (cli, FALSE, FALSE, &error6))
+        g_debug ("No IPv6 pinholes to close: %s", error6->message);
+    }
+
   for (guint i = 0; i < n_protocols; i++)
     {
       g_autoptr(GError) error = NULL;
+      gboolean closed6 = FALSE;
 
       cli_bound_request (cli);
       if (!cli_unmap (cli, protocols[i], private_port, &error))
         return cli_fail (cli, error);
+      if (!cli_unmap6 (cli, protocols[i], private_port, &closed6, &error))
+        return cli_fail (cli, error);
+      if (closed6 && builder == NULL)
+        g_print (_("Closed the %s IPv6 pinhole of [%s]:%u\n"),
+                 pl_cli_protocol_label (protocols[i]), cli->address6, private_port);
 
       if (builder != NULL)
         {

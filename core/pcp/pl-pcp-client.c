@@ -161,6 +161,18 @@ mapping_key (PlProtocol protocol,
   return GUINT_TO_POINTER (((guint) protocol << 16) | internal_port);
 }
 
+static PlProtocol
+key_protocol (gpointer key)
+{
+  return (PlProtocol) (GPOINTER_TO_UINT (key) >> 16);
+}
+
+static guint16
+key_port (gpointer key)
+{
+  return (guint16) (GPOINTER_TO_UINT (key) & 0xffff);
+}
+
 static void
 request_stop (Request *request)
 {
@@ -1783,6 +1795,70 @@ pl_pcp_client_map_finish (PlPcpClient   *self,
   return TRUE;
 }
 
+/* miniupnpd before 2.3.6 loses a pinhole's nonce when it renews it, and from then on answers
+ * every delete with NOT_AUTHORIZED (pcp-verified.md section 5.2). Such a pinhole can only
+ * lapse: it is renewed with lifetime 1, which the server raises to its minimum (120 s by
+ * default), and then forgotten here. */
+static void
+unmap_lapse_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  PlPcpClient *self = PL_PCP_CLIENT (source);
+  g_autoptr(GTask) task = user_data;
+  gpointer key = g_task_get_task_data (task);
+  g_autofree Outcome *outcome = NULL;
+  GError *error = NULL;
+
+  outcome = g_task_propagate_pointer (G_TASK (result), &error);
+  if (outcome == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  g_debug ("Pinhole %s %u at %s lapses within %u s", pl_protocol_to_string (key_protocol (key)),
+           key_port (key), self->gateway_string, outcome->lifetime);
+  g_hash_table_remove (self->mappings, key);
+  journal_forget (self, key_protocol (key), key_port (key));
+  outcome->lifetime = 0;
+  g_task_return_pointer (task, g_steal_pointer (&outcome), g_free);
+}
+
+static void
+unmap_delete_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  PlPcpClient *self = PL_PCP_CLIENT (source);
+  g_autoptr(GTask) task = user_data;
+  gpointer key = g_task_get_task_data (task);
+  Outcome *outcome;
+  GError *error = NULL;
+
+  outcome = g_task_propagate_pointer (G_TASK (result), &error);
+  if (outcome != NULL)
+    {
+      g_task_return_pointer (task, outcome, g_free);
+      return;
+    }
+
+  if (self->ipv6 && g_error_matches (error, PL_ERROR, PL_ERROR_NOT_AUTHORIZED) &&
+      g_hash_table_lookup (self->mappings, key) != NULL && self->socket != NULL)
+    {
+      g_debug ("%s refused to delete pinhole %s %u (a renewed pinhole on miniupnpd < 2.3.6): "
+               "letting it lapse", self->gateway_string, pl_protocol_to_string (key_protocol (key)),
+               key_port (key));
+      g_clear_error (&error);
+      submit_map (self, REQUEST_MAP, unmap_lapse_cb, key_protocol (key), key_port (key),
+                  key_port (key), 1, g_task_get_cancellable (task), unmap_lapse_cb,
+                  g_steal_pointer (&task));
+      return;
+    }
+
+  g_task_return_error (task, error);
+}
+
 /**
  * pl_pcp_client_unmap_async:
  * @self: a client
@@ -1795,7 +1871,10 @@ pl_pcp_client_map_finish (PlPcpClient   *self,
  * Deletes a mapping: MAP with lifetime 0 and the mapping's nonce (a fresh one when the
  * client knows none, in which case the router's answer, often NOT_AUTHORIZED, is reported).
  * NO_RESOURCES, miniupnpd's "no such mapping", counts as success. On success the nonce is
- * forgotten.
+ * forgotten. An IPv6 pinhole this client holds that the server will not delete
+ * (NOT_AUTHORIZED: miniupnpd before 2.3.6 loses the nonce of a renewed pinhole) is renewed
+ * with lifetime 1 instead, so that it lapses at the server's minimum lifetime; that counts
+ * as success too.
  */
 void
 pl_pcp_client_unmap_async (PlPcpClient         *self,
@@ -1805,13 +1884,18 @@ pl_pcp_client_unmap_async (PlPcpClient         *self,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
 {
+  GTask *task;
+
   g_return_if_fail (PL_IS_PCP_CLIENT (self));
   g_return_if_fail (protocol_is_valid (protocol));
   g_return_if_fail (internal_port != 0);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  submit_map (self, REQUEST_UNMAP, pl_pcp_client_unmap_async, protocol, internal_port, 0, 0,
-              cancellable, callback, user_data);
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, pl_pcp_client_unmap_async);
+  g_task_set_task_data (task, GUINT_TO_POINTER (mapping_key (protocol, internal_port)), NULL);
+  submit_map (self, REQUEST_UNMAP, unmap_delete_cb, protocol, internal_port, 0, 0,
+              cancellable, unmap_delete_cb, task);
 }
 
 /**

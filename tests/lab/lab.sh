@@ -26,8 +26,6 @@
 #   The WAN host routes 84.17.2.3/32 and 192.168.77.1/32 to 10.77.0.1 and fd00:77::/64 to
 #   fd00:78::1. The router's forward policy drops everything from the WAN that no
 #   miniupnpd rule accepts (IPv4 DNAT + accept, IPv6 pinhole).
-#   LAB_PCP=1: also run the IPv6 pinhole scenarios of portlightctl (scenarios-pcp.sh);
-#   otherwise they print "# SKIP IPv6 pinholes not available yet".
 #
 # The lab is built once per run; scenarios reset it (restart miniupnpd, flush its
 # chains, drop fault rules). Namespaces, processes and nft tables are removed on exit,
@@ -1134,7 +1132,7 @@ scenario () {   # NAME FUNCTION [lab_reset args…]
     return
   fi
   TAP_N=$((TAP_N + 1))
-  # a whole group switched off (scenarios-pcp.sh without LAB_PCP=1): no reset, no run
+  # a whole group switched off (SCENARIO_SKIP set): no reset, no run
   if [ -n "${SCENARIO_SKIP:-}" ]; then
     echo "ok $TAP_N - $name # SKIP $SCENARIO_SKIP"
     return
@@ -1190,11 +1188,6 @@ fi
 
 echo "# lab $PREFIX: miniupnpd $(miniupnpd --version 2>&1 | head -1 | awk '{print $2}'), client $CTL"
 echo "# build: $(( $(now_ms) - T_START )) ms"
-if [ "${LAB_PCP:-0}" = 1 ]; then
-  echo "# LAB_PCP=1: the portlightctl PCP/IPv6 scenarios run"
-else
-  echo "# LAB_PCP unset: the portlightctl PCP/IPv6 scenarios are skipped (the lab's own PCP self-checks run)"
-fi
 
 scenario "lab self-check (raw NAT-PMP, NAT closed)" t_lab_selfcheck
 scenario "lab self-check PCP: raw MAP over IPv4 and IPv6 (pinhole), WAN traffic, deletes" t_lab_pcp
@@ -1231,7 +1224,7 @@ scenario "run: SIGTERM removes every mapping < 2 s, exit 0; --keep-mappings keep
 scenario "run: forbidden port reported failed (refused), no retry storm" t_run_forbidden
 scenario "interop: upnpc -l lists a portlightctl mapping, natpmpc agrees on the address" t_run_interop
 
-# PCP (RFC 6887) with NAT-PMP fallback and IPv6 pinholes: scenarios-pcp.sh, LAB_PCP=1
+# PCP (RFC 6887) with NAT-PMP fallback and IPv6 pinholes: scenarios-pcp.sh
 # shellcheck source-path=SCRIPTDIR source=scenarios-pcp.sh
 . "$LAB_SRC/scenarios-pcp.sh"
 pcp_scenarios

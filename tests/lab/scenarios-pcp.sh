@@ -13,11 +13,10 @@
 #     auto (the default) prefers PCP and falls back to NAT-PMP; a router that drops PCP
 #     still gives a NAT-PMP mapping within 3 s. Text output: "Gateway: 192.168.77.1 · PCP"
 #     (or "· NAT-PMP"), "Mapped TCP 84.17.2.3:8080 → private port 8080" and, with IPv6,
-#     "Opened TCP [fd00:77::2]:8080 (IPv6 pinhole)". --json: "protocol": "pcp" | "natpmp".
+#     "Opened TCP [fd00:77::2]:8080 (IPv6 pinhole), lifetime …". --json: "protocol": "pcp" |
+#     "natpmp", and one "mappings" entry per family ("family": "ipv4" | "ipv6").
 #   portlightctl unmap [--protocol …] PRIVATE   removes the mapping and the pinhole.
-#
-# The IPv6 pinhole ones run only with LAB_PCP=1; otherwise each prints "ok N - … # SKIP
-# IPv6 pinholes not available yet", until portlightctl opens pinholes.
+
 
 # shellcheck shell=bash
 # "check && check || fail" is the idiom of the scenarios
@@ -321,8 +320,6 @@ pcp_scenarios () {
   scenario "PCP run: kill -9 and restart, same mappings, no NOT_AUTHORIZED, clean stop" t_pcp_run_kill9
   scenario "PCP run: router restart, epoch reset: all mappings back < 1 s" t_pcp_run_reboot no
   scenario "PCP run: router restart, epoch kept, rules flushed: all back < 1 s" t_pcp_run_restart_kept yes
-  # Not in portlightctl yet: IPv6 pinholes. LAB_PCP=1 runs them anyway.
-  [ "${LAB_PCP:-0}" = 1 ] || SCENARIO_SKIP="IPv6 pinholes not available yet"
   scenario "PCP unmap removes the mapping and the pinhole" t_pcp_unmap
   scenario "PCP pinhole: WAN TCP/UDP over IPv6 to [fd00:77::2], unopened port dropped; -4/-6" t_pcp_pinhole
 }
