@@ -1825,6 +1825,19 @@ unmap_lapse_cb (GObject      *source,
   g_task_return_pointer (task, g_steal_pointer (&outcome), g_free);
 }
 
+/* Whether this client (or a process before it, by the journal) opened the mapping. */
+static gboolean
+unmap_is_ours (PlPcpClient *self,
+               gpointer     key)
+{
+  g_autofree MappingState *recorded = NULL;
+
+  if (g_hash_table_lookup (self->mappings, key) != NULL)
+    return TRUE;
+  recorded = journal_restore (self, key_protocol (key), key_port (key));
+  return recorded != NULL;
+}
+
 static void
 unmap_delete_cb (GObject      *source,
                  GAsyncResult *result,
@@ -1844,7 +1857,7 @@ unmap_delete_cb (GObject      *source,
     }
 
   if (self->ipv6 && g_error_matches (error, PL_ERROR, PL_ERROR_NOT_AUTHORIZED) &&
-      g_hash_table_lookup (self->mappings, key) != NULL && self->socket != NULL)
+      self->socket != NULL && unmap_is_ours (self, key))
     {
       g_debug ("%s refused to delete pinhole %s %u (a renewed pinhole on miniupnpd < 2.3.6): "
                "letting it lapse", self->gateway_string, pl_protocol_to_string (key_protocol (key)),

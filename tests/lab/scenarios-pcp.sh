@@ -162,6 +162,30 @@ t_pcp_unmap () {
   want_no_unauthorized "$mark"
 }
 
+# miniupnpd 2.3.1 loses a pinhole's nonce when it renews it, and refuses every delete
+# after that: unmap renews it with lifetime 1 instead, so that it lapses at the router's
+# minimum lifetime (120 s) rather than at the end of the 7200 s asked. The router's log
+# shows the refused delete, then that renewal.
+t_pcp_pinhole_renewed () {
+  local mark log
+  ctl "$NS_A" map -6 -t 41240 41240
+  want_rc 0 && want_pinhole tcp 41240 "$HOST_A6" || return 1
+  ctl "$NS_A" map -6 -t 41240 41240
+  want_rc 0 && want_pinhole tcp 41240 "$HOST_A6" || return 1
+  [ "$(count_pinholes "th dport 41240 ")" = 1 ] ||
+    { diag "FAIL: $(count_pinholes "th dport 41240 ") pinholes for 41240 after a renewal"; return 1; }
+  mark=$(wc -l < "$LABDIR/syslog.log")
+  ctl "$NS_A" unmap -t 41240
+  want_rc 0 && want_text "Closed the TCP IPv6 pinhole of \\[$HOST_A6\\]:41240" || return 1
+  log=$(tail -n +"$((mark + 1))" "$LABDIR/syslog.log")
+  printf '%s\n' "$log" | grep -qE 'Unauthorized to remove PCP mapping internal port 41240' ||
+    { diag "FAIL: the router did not refuse the delete: is this miniupnpd older than 2.3.6?"; return 1; }
+  printf '%s\n' "$log" | sed -n '/Unauthorized to remove PCP mapping internal port 41240/,$p' |
+    grep -qE 'updating pinhole to fd00:77::2:41240 TCP' ||
+    { diag "FAIL: no lapse renewal of the pinhole after the refused delete"; return 1; }
+  note "renewed pinhole: delete refused by the router, then renewed with lifetime 1 to lapse"
+}
+
 # A router that silently drops PCP: auto falls back to NAT-PMP, the mapping is there
 # within 3 s, and the output says NAT-PMP
 t_pcp_dropped () {
@@ -322,4 +346,5 @@ pcp_scenarios () {
   scenario "PCP run: router restart, epoch kept, rules flushed: all back < 1 s" t_pcp_run_restart_kept yes
   scenario "PCP unmap removes the mapping and the pinhole" t_pcp_unmap
   scenario "PCP pinhole: WAN TCP/UDP over IPv6 to [fd00:77::2], unopened port dropped; -4/-6" t_pcp_pinhole
+  scenario "PCP pinhole renewed, then unmapped: left to lapse within 120 s (2.3.1 bug)" t_pcp_pinhole_renewed
 }
