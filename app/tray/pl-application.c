@@ -30,6 +30,7 @@ struct _PlApplication
   PlSettings       *settings;
   PlProfileStore   *store;
   PlSession        *session;
+  PlPcpState       *journal;            /* nullable: could not be loaded */
   PlTrayMenu       *menu;
   PlNotifier       *notifier;
   PlTray           *tray;
@@ -39,6 +40,7 @@ struct _PlApplication
   guint             sigterm_id;
   guint             sigint_id;
   gboolean          held;
+  gboolean          restarting;         /* the session stops, to start again anew */
   gboolean          quitting;
   gboolean          told_no_tray;
   PlTrayState       last_state;
@@ -311,6 +313,101 @@ notifications_change_state_cb (GSimpleAction *action,
   g_simple_action_set_state (action, value);
 }
 
+/* The session */
+
+static GInetAddress *configured_gateway (PlApplication *self);
+
+static PlSession *
+create_session (PlApplication *self)
+{
+  g_autoptr(GInetAddress) gateway = configured_gateway (self);
+  PlSession *session = pl_session_new (G_LIST_MODEL (self->store), NULL, gateway, FALSE);
+
+  pl_settings_apply_to_session (self->settings, session);
+  /* PCP's nonces, kept across restarts: a tray that crashed takes its mappings back. */
+  if (self->journal != NULL)
+    pl_session_set_journal (session, self->journal);
+  g_debug ("Protocol: %s", pl_method_to_string (pl_settings_get_protocol (self->settings)));
+  return session;
+}
+
+static void
+finish_quit (PlApplication *self)
+{
+  if (self->held)
+    {
+      self->held = FALSE;
+      g_application_release (G_APPLICATION (self));
+    }
+  g_application_quit (G_APPLICATION (self));
+}
+
+static void
+restart_stop_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(PlApplication) self = user_data;
+  g_autoptr(PlSession) old = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!pl_session_stop_finish (PL_SESSION (source), result, &error))
+    g_debug ("Stopping the session: %s", error->message);
+  self->restarting = FALSE;
+
+  if (self->quitting)
+    {
+      g_debug ("Session stopped");
+      finish_quit (self);
+      return;
+    }
+  if (self->session == NULL || self->menu == NULL)
+    return;   /* shut down meanwhile */
+
+  /* Made now, so that it speaks whatever was chosen last while the old one stopped. */
+  old = g_steal_pointer (&self->session);
+  self->session = create_session (self);
+  pl_tray_menu_set_session (self->menu, self->session);
+  pl_notifier_set_session (self->notifier, self->session);
+  pl_session_start (self->session);
+  g_debug ("Session restarted");
+}
+
+/* The protocol is chosen when a session is made, so a new one replaces it; the old one
+ * closes its ports first, so that its deletes cannot remove what the new one maps. */
+static void
+restart_session (PlApplication *self)
+{
+  if (self->quitting || self->restarting)
+    return;
+  self->restarting = TRUE;
+  g_debug ("Restarting the session: closing the ports to open them again");
+  pl_session_stop_async (self->session, NULL, restart_stop_cb, g_object_ref (self));
+}
+
+static void
+protocol_change_state_cb (GSimpleAction *action,
+                          GVariant      *value,
+                          gpointer       user_data)
+{
+  PlApplication *self = user_data;
+  const char *text = g_variant_get_string (value, NULL);
+  PlMethod protocol;
+
+  if (!pl_method_from_string (text, &protocol))
+    {
+      g_debug ("Ignoring the unknown protocol %s", text);
+      return;
+    }
+  g_simple_action_set_state (action, g_variant_new_string (pl_method_to_string (protocol)));
+  if (protocol == pl_settings_get_protocol (self->settings))
+    return;
+
+  g_debug ("Protocol changed to %s", pl_method_to_string (protocol));
+  pl_settings_set_protocol (self->settings, protocol);
+  restart_session (self);
+}
+
 static void
 stop_cb (GObject      *source,
          GAsyncResult *result,
@@ -324,12 +421,7 @@ stop_cb (GObject      *source,
   else
     g_debug ("Session stopped");
 
-  if (self->held)
-    {
-      self->held = FALSE;
-      g_application_release (G_APPLICATION (self));
-    }
-  g_application_quit (G_APPLICATION (self));
+  finish_quit (self);
 }
 
 static void
@@ -350,6 +442,9 @@ quit_cb (GSimpleAction *action,
   while ((windows = gtk_application_get_windows (GTK_APPLICATION (self))) != NULL)
     gtk_widget_destroy (windows->data);
 
+  /* A restart is already closing the ports: it quits once they are closed. */
+  if (self->restarting)
+    return;
   pl_session_stop_async (self->session, NULL, stop_cb, g_object_ref (self));
 }
 
@@ -416,7 +511,6 @@ static void
 pl_application_startup (GApplication *application)
 {
   PlApplication *self = PL_APPLICATION (application);
-  g_autoptr(GInetAddress) gateway = NULL;
   g_autoptr(GError) error = NULL;
   const char *icon_dir = g_getenv ("PORTLIGHT_ICON_DIR");
   const GActionEntry entries[] = {
@@ -426,8 +520,10 @@ pl_application_startup (GApplication *application)
     { "edit-profiles", edit_profiles_cb, NULL, NULL, NULL },
     { "autostart", NULL, NULL, "false", autostart_change_state_cb },
     { "notifications", NULL, NULL, "true", notifications_change_state_cb },
+    { "protocol", NULL, NULL, "'auto'", protocol_change_state_cb },
     { "quit", quit_cb, NULL, NULL, NULL },
   };
+  const char *protocol;
   GAction *action;
 
   G_APPLICATION_CLASS (pl_application_parent_class)->startup (application);
@@ -443,18 +539,17 @@ pl_application_startup (GApplication *application)
     g_printerr ("portlight: %s\n", error->message);
   pl_profile_store_set_watching (self->store, TRUE);
 
-  gateway = configured_gateway (self);
-  self->session = pl_session_new (G_LIST_MODEL (self->store), NULL, gateway, FALSE);
+  /* Loaded once: each session made (see create_session) keeps it up to date. */
   {
-    /* PCP's nonces, kept across restarts: a tray that crashed takes its mappings back. */
     g_autoptr(PlPcpState) journal = pl_pcp_state_new (NULL);
     g_autoptr(GError) journal_error = NULL;
 
     if (pl_pcp_state_load (journal, &journal_error))
-      pl_session_set_journal (self->session, journal);
+      self->journal = g_steal_pointer (&journal);
     else
       g_printerr ("portlight: %s\n", journal_error->message);
   }
+  self->session = create_session (self);
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), entries, G_N_ELEMENTS (entries), self);
   action = g_action_map_lookup_action (G_ACTION_MAP (self), "autostart");
@@ -463,6 +558,9 @@ pl_application_startup (GApplication *application)
   action = g_action_map_lookup_action (G_ACTION_MAP (self), "notifications");
   g_simple_action_set_state (G_SIMPLE_ACTION (action),
                              g_variant_new_boolean (pl_settings_get_notifications (self->settings)));
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "protocol");
+  protocol = pl_method_to_string (pl_settings_get_protocol (self->settings));
+  g_simple_action_set_state (G_SIMPLE_ACTION (action), g_variant_new_string (protocol));
 
   self->notifier = pl_notifier_new (application, self->session, self->store);
   pl_notifier_set_enabled (self->notifier, pl_settings_get_notifications (self->settings));
@@ -505,7 +603,12 @@ pl_application_command_line (GApplication            *application,
       g_autoptr(GInetAddress) address = pl_gateway_parse_address (gateway, NULL);
 
       if (address != NULL)
-        pl_session_set_gateway (self->session, address);
+        {
+          /* Kept for a session made later (a protocol change). */
+          g_free (self->gateway_text);
+          self->gateway_text = g_strdup (gateway);
+          pl_session_set_gateway (self->session, address);
+        }
     }
 
   if (!g_variant_dict_contains (options_dict, "background"))
@@ -531,6 +634,7 @@ pl_application_shutdown (GApplication *application)
   g_clear_object (&self->notifier);
   g_clear_object (&self->menu);
   g_clear_object (&self->session);
+  g_clear_object (&self->journal);
   g_clear_object (&self->store);
   g_clear_object (&self->settings);
 

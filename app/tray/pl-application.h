@@ -25,7 +25,9 @@ G_DECLARE_FINAL_TYPE (PlApplication, pl_application, PL, APPLICATION, GtkApplica
  *
  * Actions (also reachable with `gapplication action`): `copy-address`, `toggle-profile`
  * (string: a profile name), `add-profile`, `edit-profiles`, `autostart` and
- * `notifications` (boolean states), `quit` (closes the ports, then quits).
+ * `notifications` (boolean states), `protocol` (string state: "auto", "pcp" or "natpmp";
+ * a change is saved in the settings, and the session is stopped, which closes its ports,
+ * and made anew with it), `quit` (closes the ports, then quits).
  *
  * Without any tray, the window opens and says why, and closing it quits.
  */

@@ -381,6 +381,16 @@ external_address_changed_cb (PlSession  *session,
   self->last_address = g_strdup (address);
 }
 
+static void
+watch_session (PlNotifier *self)
+{
+  g_signal_connect_object (self->session, "router-reset", G_CALLBACK (router_reset_cb), self, 0);
+  g_signal_connect_object (self->session, "mapping-changed", G_CALLBACK (mapping_changed_cb),
+                           self, 0);
+  g_signal_connect_object (self->session, "external-address-changed",
+                           G_CALLBACK (external_address_changed_cb), self, 0);
+}
+
 PlNotifier *
 pl_notifier_new (GApplication   *application,
                  PlSession      *session,
@@ -398,12 +408,29 @@ pl_notifier_new (GApplication   *application,
   self->session = g_object_ref (session);
   self->store = g_object_ref (store);
   self->last_address = g_strdup (pl_session_get_external_address (session));
-
-  g_signal_connect_object (session, "router-reset", G_CALLBACK (router_reset_cb), self, 0);
-  g_signal_connect_object (session, "mapping-changed", G_CALLBACK (mapping_changed_cb), self, 0);
-  g_signal_connect_object (session, "external-address-changed",
-                           G_CALLBACK (external_address_changed_cb), self, 0);
+  watch_session (self);
   return self;
+}
+
+void
+pl_notifier_set_session (PlNotifier *self,
+                         PlSession  *session)
+{
+  g_return_if_fail (PL_IS_NOTIFIER (self));
+  g_return_if_fail (PL_IS_SESSION (session));
+
+  if (self->session == session)
+    return;
+  g_signal_handlers_disconnect_by_data (self->session, self);
+  g_set_object (&self->session, session);
+  watch_session (self);
+
+  /* A burst being collected goes on, timed on the new session's clock. */
+  if (self->timer != NULL)
+    {
+      self->burst_start = now_us (self);
+      timer_start (self, self->quiet_ms);
+    }
 }
 
 gboolean

@@ -57,6 +57,10 @@ PlNotifier *pl_notifier_new             (GApplication       *application,
                                          PlSession          *session,
                                          PlProfileStore     *store);
 
+/* Follows @session from now on instead of the one it had. The public address last seen is
+ * kept, so the new session finding the same one is not news. */
+void        pl_notifier_set_session     (PlNotifier         *self,
+                                         PlSession          *session);
 gboolean    pl_notifier_get_enabled     (PlNotifier         *self);
 void        pl_notifier_set_enabled     (PlNotifier         *self,
                                          gboolean            enabled);

@@ -52,6 +52,7 @@ struct _PlProfileDialog
   GtkLabel             *form_error;
   GtkButton            *revert_button;
   GtkButton            *save_button;
+  GtkComboBoxText      *router_protocol_combo;
 
   /* Editor state */
   char                 *editing;            /* the profile's name in the store; NULL = new */
@@ -60,6 +61,7 @@ struct _PlProfileDialog
   gboolean              touched[N_FIELDS];  /* show a field's error only once it was edited */
   gboolean              valid;
   gboolean              dirty;
+  gboolean              showing_protocol;   /* the combo follows the action: no change back */
 };
 
 G_DEFINE_FINAL_TYPE (PlProfileDialog, pl_profile_dialog, GTK_TYPE_APPLICATION_WINDOW)
@@ -234,6 +236,47 @@ menu_changed_cb (PlProfileDialog *self)
 {
   update_status (self);
   update_rows (self);
+}
+
+/* The router protocol: the application's "protocol" action (string state) */
+
+static GActionGroup *
+protocol_actions (PlProfileDialog *self)
+{
+  GtkApplication *application = gtk_window_get_application (GTK_WINDOW (self));
+
+  if (application == NULL || !g_action_group_has_action (G_ACTION_GROUP (application), "protocol"))
+    return NULL;
+  return G_ACTION_GROUP (application);
+}
+
+static void
+update_router_protocol (PlProfileDialog *self)
+{
+  GActionGroup *actions = protocol_actions (self);
+  g_autoptr(GVariant) state = NULL;
+
+  gtk_widget_set_sensitive (GTK_WIDGET (self->router_protocol_combo), actions != NULL);
+  if (actions == NULL)
+    return;
+  state = g_action_group_get_action_state (actions, "protocol");
+  if (state == NULL || !g_variant_is_of_type (state, G_VARIANT_TYPE_STRING))
+    return;
+  self->showing_protocol = TRUE;
+  gtk_combo_box_set_active_id (GTK_COMBO_BOX (self->router_protocol_combo),
+                               g_variant_get_string (state, NULL));
+  self->showing_protocol = FALSE;
+}
+
+static void
+router_protocol_changed_cb (PlProfileDialog *self)
+{
+  GActionGroup *actions = protocol_actions (self);
+  const char *id = gtk_combo_box_get_active_id (GTK_COMBO_BOX (self->router_protocol_combo));
+
+  if (self->showing_protocol || actions == NULL || id == NULL)
+    return;
+  g_action_group_change_action_state (actions, "protocol", g_variant_new_string (id));
 }
 
 /* The editor */
@@ -608,6 +651,10 @@ pl_profile_dialog_new (GtkApplication *application,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (menu, "changed", G_CALLBACK (menu_changed_cb), self,
                            G_CONNECT_SWAPPED);
+  if (application != NULL)
+    g_signal_connect_object (application, "action-state-changed::protocol",
+                             G_CALLBACK (update_router_protocol), self, G_CONNECT_SWAPPED);
+  update_router_protocol (self);
 
   gtk_widget_grab_default (GTK_WIDGET (self->save_button));
   update_status (self);
@@ -681,12 +728,14 @@ pl_profile_dialog_class_init (PlProfileDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, form_error);
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, revert_button);
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, save_button);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, router_protocol_combo);
   gtk_widget_class_bind_template_callback (widget_class, row_selected_cb);
   gtk_widget_class_bind_template_callback (widget_class, field_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, save_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, revert_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, add_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, remove_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, router_protocol_changed_cb);
 }
 
 static void

@@ -28,6 +28,10 @@ G_DECLARE_FINAL_TYPE (PlProfileDialog, pl_profile_dialog, PL, PROFILE_DIALOG, Gt
  * checks for names and ports already taken), and the mistake is shown under the field;
  * Save is possible only when everything is right. Saving writes the profiles file.
  *
+ * At the bottom, next to Start at login and Show notifications, a combo box chooses the
+ * router protocol (Automatic, PCP, NAT-PMP): it shows and changes the state of the
+ * application's `protocol` action, and is insensitive without one.
+ *
  * The state lines come from a PlTrayMenu, so the window shows what the tray shows: it is the
  * whole user interface when no panel shows the icon.
  */

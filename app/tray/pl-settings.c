@@ -16,6 +16,7 @@
 #define GROUP             "Portlight"
 #define KEY_NOTIFICATIONS "Notifications"
 #define KEY_GATEWAY       "Gateway"
+#define KEY_PROTOCOL      "Protocol"
 
 struct _PlSettings
 {
@@ -25,6 +26,8 @@ struct _PlSettings
   GKeyFile *key_file;
   gboolean  notifications;
   char     *gateway;
+  PlMethod  protocol;
+  GError   *load_error;   /* the file exists but could not be read: never overwrite it */
 };
 
 G_DEFINE_FINAL_TYPE (PlSettings, pl_settings, G_TYPE_OBJECT)
@@ -33,6 +36,7 @@ enum {
   PROP_0,
   PROP_NOTIFICATIONS,
   PROP_GATEWAY,
+  PROP_PROTOCOL,
   N_PROPS
 };
 
@@ -49,11 +53,16 @@ load (PlSettings *self)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *gateway = NULL;
+  g_autofree char *protocol = NULL;
 
   if (!g_key_file_load_from_file (self->key_file, self->path, G_KEY_FILE_KEEP_COMMENTS, &error))
     {
       if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        g_message ("Ignoring the settings in %s: %s", self->path, error->message);
+        {
+          g_message ("Ignoring the settings in %s (and not overwriting them): %s", self->path,
+                     error->message);
+          self->load_error = g_steal_pointer (&error);
+        }
       return;
     }
 
@@ -73,6 +82,14 @@ load (PlSettings *self)
     g_strstrip (gateway);
   if (gateway != NULL && *gateway != '\0' && g_ascii_strcasecmp (gateway, "auto") != 0)
     self->gateway = g_steal_pointer (&gateway);
+
+  /* An unknown value is read as auto but left in the file: only set_protocol replaces it. */
+  protocol = g_key_file_get_string (self->key_file, GROUP, KEY_PROTOCOL, NULL);
+  if (protocol != NULL)
+    g_strstrip (protocol);
+  if (protocol != NULL && *protocol != '\0' && !pl_method_from_string (protocol, &self->protocol))
+    g_message ("%s: unknown %s “%s” (expected auto, pcp or natpmp): using auto", self->path,
+               KEY_PROTOCOL, protocol);
 }
 
 gboolean
@@ -84,9 +101,22 @@ pl_settings_save (PlSettings  *self,
   g_return_val_if_fail (PL_IS_SETTINGS (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  if (self->load_error != NULL)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                   _("“%s” could not be read, so it is not overwritten: %s"), self->path,
+                   self->load_error->message);
+      return FALSE;
+    }
+
   g_key_file_set_boolean (self->key_file, GROUP, KEY_NOTIFICATIONS, self->notifications);
   g_key_file_set_string (self->key_file, GROUP, KEY_GATEWAY,
                          self->gateway != NULL ? self->gateway : "auto");
+  /* The protocol is written by set_protocol; here only added when missing, so that a value
+   * this version does not know survives. */
+  if (!g_key_file_has_key (self->key_file, GROUP, KEY_PROTOCOL, NULL))
+    g_key_file_set_string (self->key_file, GROUP, KEY_PROTOCOL,
+                           pl_method_to_string (self->protocol));
 
   dir = g_path_get_dirname (self->path);
   if (g_mkdir_with_parents (dir, 0700) != 0)
@@ -169,6 +199,39 @@ pl_settings_set_gateway (PlSettings *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_GATEWAY]);
 }
 
+PlMethod
+pl_settings_get_protocol (PlSettings *self)
+{
+  g_return_val_if_fail (PL_IS_SETTINGS (self), PL_METHOD_AUTO);
+  return self->protocol;
+}
+
+void
+pl_settings_set_protocol (PlSettings *self,
+                          PlMethod    protocol)
+{
+  g_return_if_fail (PL_IS_SETTINGS (self));
+  g_return_if_fail (protocol == PL_METHOD_AUTO || protocol == PL_METHOD_PCP ||
+                    protocol == PL_METHOD_NATPMP);
+
+  if (self->protocol == protocol)
+    return;
+  self->protocol = protocol;
+  g_key_file_set_string (self->key_file, GROUP, KEY_PROTOCOL, pl_method_to_string (protocol));
+  save_or_warn (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROTOCOL]);
+}
+
+void
+pl_settings_apply_to_session (PlSettings *self,
+                              PlSession  *session)
+{
+  g_return_if_fail (PL_IS_SETTINGS (self));
+  g_return_if_fail (PL_IS_SESSION (session));
+
+  pl_session_set_method (session, self->protocol);
+}
+
 static void
 pl_settings_get_property (GObject    *object,
                           guint       prop_id,
@@ -184,6 +247,9 @@ pl_settings_get_property (GObject    *object,
       break;
     case PROP_GATEWAY:
       g_value_set_string (value, self->gateway);
+      break;
+    case PROP_PROTOCOL:
+      g_value_set_string (value, pl_method_to_string (self->protocol));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -206,6 +272,17 @@ pl_settings_set_property (GObject      *object,
     case PROP_GATEWAY:
       pl_settings_set_gateway (self, g_value_get_string (value));
       break;
+    case PROP_PROTOCOL:
+      {
+        PlMethod protocol;
+
+        if (pl_method_from_string (g_value_get_string (value), &protocol))
+          pl_settings_set_protocol (self, protocol);
+        else
+          g_warning ("PlSettings:protocol must be auto, pcp or natpmp, not “%s”",
+                     g_value_get_string (value));
+      }
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -219,6 +296,7 @@ pl_settings_finalize (GObject *object)
   g_free (self->path);
   g_key_file_unref (self->key_file);
   g_free (self->gateway);
+  g_clear_error (&self->load_error);
 
   G_OBJECT_CLASS (pl_settings_parent_class)->finalize (object);
 }
@@ -238,6 +316,9 @@ pl_settings_class_init (PlSettingsClass *klass)
   properties[PROP_GATEWAY] =
     g_param_spec_string ("gateway", NULL, NULL, NULL,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_PROTOCOL] =
+    g_param_spec_string ("protocol", NULL, NULL, "auto",
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -247,4 +328,5 @@ pl_settings_init (PlSettings *self)
 {
   self->key_file = g_key_file_new ();
   self->notifications = TRUE;
+  self->protocol = PL_METHOD_AUTO;
 }

@@ -411,8 +411,17 @@ build_items (PlTrayMenu *self)
   if (gateway != NULL)
     {
       g_autofree char *text = g_inet_address_to_string (gateway);
-      /* TRANSLATORS: the router's address and the protocol spoken to it */
-      g_autofree char *label = g_strdup_printf (_("Router %s · NAT-PMP"), text);
+      const char *protocol = pl_session_get_protocol_name (self->session);
+      g_autofree char *label = NULL;
+
+      if (protocol != NULL)
+        /* TRANSLATORS: the router's address and the protocol spoken to it ("PCP" or
+         * "NAT-PMP"): "Router 192.168.1.1 · PCP" */
+        label = g_strdup_printf (_("Router %s · %s"), text, protocol);
+      else
+        /* TRANSLATORS: the router's address, while it is not known yet which protocol it
+         * speaks */
+        label = g_strdup_printf (_("Router %s"), text);
 
       add_item (items, PL_TRAY_ITEM_LABEL, "router", label, NULL, NULL);
     }
@@ -548,6 +557,34 @@ profiles_changed_cb (PlTrayMenu *self)
   queue_update (self);
 }
 
+static void
+watch_session (PlTrayMenu *self)
+{
+  PlSession *session = self->session;
+
+  g_signal_connect_object (session, "mapping-changed", G_CALLBACK (changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (session, "external-address-changed", G_CALLBACK (changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (session, "double-nat-changed", G_CALLBACK (changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (session, "gateway-changed", G_CALLBACK (changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (session, "router-reset", G_CALLBACK (changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (session, "notify::protocol-name", G_CALLBACK (changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (pl_session_get_mappings (session), "items-changed",
+                           G_CALLBACK (changed_cb), self, G_CONNECT_SWAPPED);
+}
+
+static void
+unwatch_session (PlTrayMenu *self)
+{
+  g_signal_handlers_disconnect_by_data (self->session, self);
+  g_signal_handlers_disconnect_by_data (pl_session_get_mappings (self->session), self);
+}
+
 PlTrayMenu *
 pl_tray_menu_new (PlSession      *session,
                   PlProfileStore *store)
@@ -561,18 +598,7 @@ pl_tray_menu_new (PlSession      *session,
   self->session = g_object_ref (session);
   self->store = g_object_ref (store);
 
-  g_signal_connect_object (session, "mapping-changed", G_CALLBACK (changed_cb), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (session, "external-address-changed", G_CALLBACK (changed_cb), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (session, "double-nat-changed", G_CALLBACK (changed_cb), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (session, "gateway-changed", G_CALLBACK (changed_cb), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (session, "router-reset", G_CALLBACK (changed_cb), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (pl_session_get_mappings (session), "items-changed",
-                           G_CALLBACK (changed_cb), self, G_CONNECT_SWAPPED);
+  watch_session (self);
   g_signal_connect_object (store, "items-changed", G_CALLBACK (profiles_changed_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (store, "reloaded", G_CALLBACK (changed_cb), self,
@@ -580,6 +606,21 @@ pl_tray_menu_new (PlSession      *session,
   watch_profiles (self);
   pl_tray_menu_update (self);
   return self;
+}
+
+void
+pl_tray_menu_set_session (PlTrayMenu *self,
+                          PlSession  *session)
+{
+  g_return_if_fail (PL_IS_TRAY_MENU (self));
+  g_return_if_fail (PL_IS_SESSION (session));
+
+  if (self->session == session)
+    return;
+  unwatch_session (self);
+  g_set_object (&self->session, session);
+  watch_session (self);
+  queue_update (self);
 }
 
 GPtrArray *

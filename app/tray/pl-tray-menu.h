@@ -91,6 +91,9 @@ G_DECLARE_FINAL_TYPE (PlTrayMenu, pl_tray_menu, PL, TRAY_MENU, GObject)
  * of the profiles, and emits `changed` once, from an idle, for each burst of changes: the
  * user interface rebuilds then and never polls.
  *
+ * The router line names the protocol once the session speaks one ("Router 192.168.1.1 ·
+ * PCP"), following `notify::protocol-name`.
+ *
  * Items name actions of the application ("copy-address", "toggle-profile" with the profile
  * name, "add-profile", "edit-profiles", "autostart", "notifications", "quit").
  *
@@ -100,6 +103,10 @@ G_DECLARE_FINAL_TYPE (PlTrayMenu, pl_tray_menu, PL, TRAY_MENU, GObject)
 PlTrayMenu  *pl_tray_menu_new                   (PlSession         *session,
                                                  PlProfileStore    *store);
 
+/* Follows @session from now on instead of the one it had (the application replaces its
+ * session when the protocol setting changes); the items follow from an idle. */
+void         pl_tray_menu_set_session           (PlTrayMenu        *self,
+                                                 PlSession         *session);
 /* Returns: (transfer none) (element-type PlTrayItem): the current items, top to bottom. */
 GPtrArray   *pl_tray_menu_get_items             (PlTrayMenu        *self);
 PlTrayState  pl_tray_menu_get_state             (PlTrayMenu        *self);

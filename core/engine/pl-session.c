@@ -95,9 +95,9 @@ struct _Entry
   guint16     requested_port;   /* 0 = the internal port */
   guint32     lifetime;         /* requested */
   guint       enabled : 1;
-  guint       in_flight : 1;    /* a map request of ours is with the mapper */
+  guint       wanted : 1;       /* to be asked for as soon as there is a mapper */
   guint       seen : 1;         /* reconcile mark */
-  Op         *queued;           /* a map request waiting in the queue */
+  Op         *op;               /* our map request with the mapper, or NULL */
   guint16     last_port;        /* last port granted (suggested again); 0 = none */
   gint64      expires;          /* clock time the granted mapping runs out; 0 = none */
   GSource    *timer;            /* renewal or retry */
@@ -120,9 +120,7 @@ struct _PlSession
   guint                   running : 1;
   guint                   started : 1;
   guint                   stopping : 1;
-  guint                   address_queued : 1;
   guint                   double_nat : 1;
-  guint                   address_in_flight : 1;
   guint                   address_wanted : 1;
   guint                   stop_timeout;
 
@@ -159,9 +157,9 @@ struct _PlSession
   guint                   discover_failures;
   GError                 *no_gateway_error;
 
-  /* Requests. */
-  GQueue                  queue;            /* Op* */
-  Op                     *inflight;
+  /* Requests: all with the mapper, which queues them by its protocol's rules. */
+  Op                     *address_op;
+  GPtrArray              *unmaps;           /* Op*: deletes with the mapper */
 
   /* Public address. */
   char                   *external_address;
@@ -221,7 +219,6 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-static void kick               (PlSession *self);
 static void queue_map          (PlSession *self,
                                 Entry     *entry);
 static void queue_address      (PlSession *self);
@@ -289,7 +286,9 @@ backoff_ms (const GError *error,
   return MIN (delay, max_ms);
 }
 
-/* Ops. */
+/* Ops: each request with the mapper. The mapper queues them by its protocol's rules (NAT-PMP
+ * one at a time, PCP several at once), so the session hands each over as soon as it is
+ * wanted; it keeps at most one map request per mapping, and one address query. */
 
 static Op *
 op_new (PlSession *self,
@@ -311,74 +310,73 @@ op_free (Op *op)
   g_free (op);
 }
 
-/* Forget the op in flight: it is detached and cancelled, so its callback only frees it. */
-static void
-cancel_inflight (PlSession *self)
+static gboolean
+op_deadline_cb (gpointer data)
 {
-  Op *op = self->inflight;
+  Op *op = data;
 
+  /* Set on every delete while stopping (unmap_cb does the rest), and on every address
+   * query (address_cb backs off and asks again later). */
+  g_clear_pointer (&op->deadline, g_source_unref);
+  g_cancellable_cancel (op->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+/* Forget @op: it is detached and cancelled, so its callback only frees it. */
+static void
+op_abandon (Op *op)
+{
   if (op == NULL)
     return;
-
-  self->inflight = NULL;
-  if (op->entry != NULL)
-    op->entry->in_flight = FALSE;
-  if (op->kind == OP_ADDRESS)
-    self->address_in_flight = FALSE;
+  if (op->entry != NULL && op->entry->op == op)
+    op->entry->op = NULL;
+  if (op->session != NULL && op->session->address_op == op)
+    op->session->address_op = NULL;
+  if (op->session != NULL)
+    g_ptr_array_remove (op->session->unmaps, op);
   op->entry = NULL;
   op->session = NULL;
   pl_clear_source (&op->deadline);
   g_cancellable_cancel (op->cancellable);
 }
 
+/* Everything with the mapper is dropped (a new gateway, a stop, dispose). Deletes too,
+ * unless @keep_unmaps. */
 static void
-queue_remove_op (PlSession *self,
-                 Op        *op)
+abandon_requests (PlSession *self,
+                  gboolean   keep_unmaps)
 {
-  g_queue_remove (&self->queue, op);
-  if (op->entry != NULL && op->entry->queued == op)
-    op->entry->queued = NULL;
-  if (op->kind == OP_ADDRESS)
-    self->address_queued = FALSE;
-  op_free (op);
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      op_abandon (entry->op);
+      entry->wanted = FALSE;
+    }
+  op_abandon (self->address_op);
+  self->address_wanted = FALSE;
+  while (!keep_unmaps && self->unmaps->len > 0)
+    op_abandon (g_ptr_array_index (self->unmaps, self->unmaps->len - 1));
 }
 
-static void
-queue_clear (PlSession *self,
-             gboolean   keep_unmaps)
+static void unmap_cb (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data);
+
+static Op *
+submit_unmap (PlSession  *self,
+              PlProtocol  protocol,
+              guint16     internal_port)
 {
-  GList *l = self->queue.head;
+  Op *op = op_new (self, OP_UNMAP);
 
-  while (l != NULL)
-    {
-      GList *next = l->next;
-      Op *op = l->data;
-
-      if (!keep_unmaps || op->kind != OP_UNMAP)
-        queue_remove_op (self, op);
-      l = next;
-    }
-}
-
-static void
-queue_unmap (PlSession  *self,
-             PlProtocol  protocol,
-             guint16     internal_port)
-{
-  Op *op;
-
-  for (GList *l = self->queue.head; l != NULL; l = l->next)
-    {
-      op = l->data;
-      if (op->kind == OP_UNMAP && op->protocol == protocol && op->internal_port == internal_port)
-        return;
-    }
-
-  op = op_new (self, OP_UNMAP);
   op->protocol = protocol;
   op->internal_port = internal_port;
-  g_queue_push_tail (&self->queue, op);
-  kick (self);
+  g_ptr_array_add (self->unmaps, op);
+  g_debug ("Deleting mapping %s %u", pl_protocol_to_string (protocol), internal_port);
+  pl_port_mapper_unmap_async (self->mapper, protocol, internal_port, op->cancellable,
+                              unmap_cb, op);
+  return op;
 }
 
 /* Mappings. */
@@ -459,7 +457,7 @@ entry_free (Entry *entry)
 static gboolean
 entry_may_be_mapped (Entry *entry)
 {
-  return entry->expires != 0 || entry->in_flight || entry->last_port != 0;
+  return entry->expires != 0 || entry->op != NULL || entry->last_port != 0;
 }
 
 /* Stop everything going on for @entry, and delete its mapping on the gateway if there may
@@ -470,17 +468,12 @@ entry_release (PlSession *self,
 {
   gboolean mapped = entry_may_be_mapped (entry);
 
-  if (self->inflight != NULL && self->inflight->entry == entry)
-    {
-      cancel_inflight (self);
-      mapped = TRUE;
-    }
-  if (entry->queued != NULL)
-    queue_remove_op (self, entry->queued);
+  op_abandon (entry->op);
+  entry->wanted = FALSE;
   entry_clear_timers (entry);
 
   if (mapped && self->mapper != NULL && entry->internal_port != 0)
-    queue_unmap (self, entry->protocol, entry->internal_port);
+    submit_unmap (self, entry->protocol, entry->internal_port);
 
   entry->last_port = 0;
   entry->expires = 0;
@@ -522,8 +515,7 @@ entry_expired_cb (gpointer data)
   g_debug ("Mapping %s/%s expired without renewal; creating it again",
            entry->profile_name, pl_protocol_to_string (entry->protocol));
 
-  if (entry->in_flight)
-    cancel_inflight (self);
+  op_abandon (entry->op);
   pl_clear_source (&entry->timer);
   entry->expires = 0;
   entry->failures = 0;
@@ -595,38 +587,90 @@ entry_failed (PlSession    *self,
 
 /* Requests. */
 
+static void map_cb     (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data);
+static void address_cb (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data);
+
+static void
+submit_map (PlSession *self,
+            Entry     *entry)
+{
+  Op *op = op_new (self, OP_MAP);
+  guint16 suggested;
+
+  op->entry = entry;
+  entry->op = op;
+  entry->wanted = FALSE;
+
+  /* Always suggest the port granted before (RFC 6886 section 3.3, RFC 6887 section 11.2);
+   * else the one wanted, never 0. */
+  if (entry->last_port != 0)
+    suggested = entry->last_port;
+  else if (entry->requested_port != 0)
+    suggested = entry->requested_port;
+  else
+    suggested = entry->internal_port;
+
+  g_debug ("%s mapping %s/%s: internal %u, suggesting %u, lifetime %u",
+           entry->expires != 0 ? "Renewing" : "Creating",
+           entry->profile_name, pl_protocol_to_string (entry->protocol),
+           entry->internal_port, suggested, entry->lifetime);
+  pl_port_mapper_map_async (self->mapper, entry->protocol, entry->internal_port, suggested,
+                            entry->lifetime, op->cancellable, map_cb, op);
+}
+
+/* Ask for @entry now, or as soon as there is a mapper (while the gateway is probed). */
 static void
 queue_map (PlSession *self,
            Entry     *entry)
 {
-  Op *op;
-
   if (!self->running || !entry->enabled || entry->config_error != NULL)
     return;
-  if (entry->queued != NULL || entry->in_flight)
+  if (entry->op != NULL)
     return;
-
-  op = op_new (self, OP_MAP);
-  op->entry = entry;
-  entry->queued = op;
-  g_queue_push_tail (&self->queue, op);
-  kick (self);
+  if (self->mapper == NULL)
+    {
+      entry->wanted = TRUE;
+      return;
+    }
+  submit_map (self, entry);
 }
 
 static void
 queue_address (PlSession *self)
 {
+  Op *op;
+
   if (!self->running)
     return;
 
   self->address_wanted = TRUE;
-  if (self->address_queued || self->address_in_flight)
+  if (self->address_op != NULL || self->mapper == NULL)
     return;
 
   pl_clear_source (&self->address_timer);
-  self->address_queued = TRUE;
-  g_queue_push_tail (&self->queue, op_new (self, OP_ADDRESS));
-  kick (self);
+  op = op_new (self, OP_ADDRESS);
+  self->address_op = op;
+  op->deadline = timer_new (self, ADDRESS_QUERY_TIMEOUT_MS, op_deadline_cb, op);
+  pl_port_mapper_get_external_address_async (self->mapper, op->cancellable, address_cb, op);
+}
+
+/* A mapper arrived (the probe answered): what waited for it goes out now. */
+static void
+submit_wanted (PlSession *self)
+{
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      if (entry->wanted)
+        queue_map (self, entry);
+    }
+  if (self->address_wanted)
+    queue_address (self);
 }
 
 static void
@@ -668,8 +712,8 @@ address_retry_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Each callback owns its op. An op the session cancelled was detached from it first (the
- * session may be gone by now), so it is only freed. An op cut short by its stop deadline is
+/* Each callback owns its op. An op the session abandoned was detached from it first (the
+ * session may be gone by now), so it is only freed. An op cut short by its deadline is
  * still attached and fails like any other. */
 
 static void
@@ -681,10 +725,9 @@ address_cb (GObject      *source,
   PlSession *self;
   g_autoptr(GInetAddress) address = NULL;
   g_autoptr(GError) error = NULL;
-  guint32 epoch = 0;
 
   address = pl_port_mapper_get_external_address_finish (PL_PORT_MAPPER (source), result,
-                                                        &epoch, &error);
+                                                        NULL, &error);
   if (op->session == NULL)
     {
       op_free (op);
@@ -692,15 +735,14 @@ address_cb (GObject      *source,
     }
 
   self = op->session;
-  g_assert (self->inflight == op);
-  self->inflight = NULL;
+  g_assert (self->address_op == op);
+  self->address_op = NULL;
   op_free (op);
 
+  /* A state loss this reply showed was reported while the query was still with the mapper,
+   * so that the round did not ask again for what this reply says. */
   if (address != NULL && g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV4)
     {
-      /* A state loss this reply showed was reported while the query still counted as in
-       * flight, so that the round did not ask again for what this reply says. */
-      self->address_in_flight = FALSE;
       self->address_wanted = FALSE;
       self->address_failures = 0;
       set_external_address (self, g_inet_address_to_bytes (address));
@@ -709,7 +751,6 @@ address_cb (GObject      *source,
     {
       guint64 delay_ms;
 
-      self->address_in_flight = FALSE;
       if (error == NULL)
         error = g_error_new (PL_ERROR, PL_ERROR_MALFORMED_REPLY,
                              _("The router at %s sent an address that is not IPv4"),
@@ -721,10 +762,6 @@ address_cb (GObject      *source,
       pl_clear_source (&self->address_timer);
       self->address_timer = timer_new (self, delay_ms, address_retry_cb, self);
     }
-  else
-    self->address_in_flight = FALSE;
-
-  kick (self);
 }
 
 static void
@@ -738,11 +775,10 @@ map_cb (GObject      *source,
   g_autoptr(GError) error = NULL;
   guint16 external_port = 0;
   guint32 lifetime = 0;
-  guint32 epoch = 0;
   gboolean ok;
 
   ok = pl_port_mapper_map_finish (PL_PORT_MAPPER (source), result,
-                                  &external_port, &lifetime, &epoch, &error);
+                                  &external_port, &lifetime, NULL, &error);
   if (op->session == NULL)
     {
       op_free (op);
@@ -751,12 +787,11 @@ map_cb (GObject      *source,
 
   self = op->session;
   entry = op->entry;
-  g_assert (self->inflight == op);
+  g_assert (entry->op == op);
 
   /* A state loss this reply showed was reported (PlPortMapper::state-lost) while the entry
-   * still counted as in flight: the round did not repeat what the gateway just granted. */
-  self->inflight = NULL;
-  entry->in_flight = FALSE;
+   * still had its request out: the round did not repeat what the gateway just granted. */
+  entry->op = NULL;
   op_free (op);
 
   if (ok && lifetime == 0)
@@ -776,8 +811,6 @@ map_cb (GObject      *source,
     }
   else
     entry_failed (self, entry, error);
-
-  kick (self);
 }
 
 static void
@@ -788,10 +821,9 @@ unmap_cb (GObject      *source,
   Op *op = user_data;
   PlSession *self;
   g_autoptr(GError) error = NULL;
-  guint32 epoch = 0;
   gboolean ok;
 
-  ok = pl_port_mapper_unmap_finish (PL_PORT_MAPPER (source), result, &epoch, &error);
+  ok = pl_port_mapper_unmap_finish (PL_PORT_MAPPER (source), result, NULL, &error);
   if (op->session == NULL)
     {
       op_free (op);
@@ -799,14 +831,11 @@ unmap_cb (GObject      *source,
     }
 
   self = op->session;
-  g_assert (self->inflight == op);
-  self->inflight = NULL;
+  g_ptr_array_remove (self->unmaps, op);
 
   if (ok)
-    {
-      g_debug ("Deleted mapping %s %u", pl_protocol_to_string (op->protocol),
-               op->internal_port);
-    }
+    g_debug ("Deleted mapping %s %u", pl_protocol_to_string (op->protocol),
+             op->internal_port);
   else
     {
       /* A mapping set up by hand gives "not authorized" (RFC 6886 section 3.4); either way
@@ -818,97 +847,10 @@ unmap_cb (GObject      *source,
     }
   op_free (op);
 
-  kick (self);
+  if (self->stopping && self->unmaps->len == 0)
+    stop_complete (self);
 }
 
-static gboolean
-op_deadline_cb (gpointer data)
-{
-  Op *op = data;
-
-  /* Set on the op in flight while stopping (unmap_cb does the rest), and on every address
-   * query (address_cb backs off and asks again later). */
-  g_clear_pointer (&op->deadline, g_source_unref);
-  g_cancellable_cancel (op->cancellable);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-kick (PlSession *self)
-{
-  Op *op;
-
-  if (self->inflight != NULL || self->mapper == NULL)
-    return;
-  if (!self->running && !self->stopping)
-    return;
-
-  op = g_queue_pop_head (&self->queue);
-  if (op == NULL)
-    {
-      if (self->stopping)
-        stop_complete (self);
-      return;
-    }
-
-  self->inflight = op;
-
-  if (self->stopping)
-    {
-      /* Share the time left among the deletes still to send, so that each goes out at
-       * least once however silent the gateway is (F-29). */
-      guint n = self->queue.length + 1;
-      gint64 left = self->stop_deadline - now_us (self);
-      guint64 slice_ms = left > 0 ? (guint64) left / 1000 / n : 0;
-
-      op->deadline = timer_new (self, MAX (slice_ms, 1), op_deadline_cb, op);
-    }
-
-  switch (op->kind)
-    {
-    case OP_ADDRESS:
-      self->address_queued = FALSE;
-      self->address_in_flight = TRUE;
-      if (op->deadline == NULL)
-        op->deadline = timer_new (self, ADDRESS_QUERY_TIMEOUT_MS, op_deadline_cb, op);
-      pl_port_mapper_get_external_address_async (self->mapper, op->cancellable,
-                                                 address_cb, op);
-      break;
-
-    case OP_MAP:
-      {
-        Entry *entry = op->entry;
-        guint16 suggested;
-
-        entry->queued = NULL;
-        entry->in_flight = TRUE;
-        /* Always suggest the port granted before (PMP-21, PMP-22); else the one wanted,
-         * never 0 (PMP-16). */
-        if (entry->last_port != 0)
-          suggested = entry->last_port;
-        else if (entry->requested_port != 0)
-          suggested = entry->requested_port;
-        else
-          suggested = entry->internal_port;
-
-        g_debug ("%s mapping %s/%s: internal %u, suggesting %u, lifetime %u",
-                 entry->expires != 0 ? "Renewing" : "Creating",
-                 entry->profile_name, pl_protocol_to_string (entry->protocol),
-                 entry->internal_port, suggested, entry->lifetime);
-        pl_port_mapper_map_async (self->mapper, entry->protocol, entry->internal_port,
-                                  suggested, entry->lifetime, op->cancellable, map_cb, op);
-      }
-      break;
-
-    case OP_UNMAP:
-      pl_port_mapper_unmap_async (self->mapper, op->protocol, op->internal_port,
-                                  op->cancellable, unmap_cb, op);
-      break;
-
-    default:
-      g_assert_not_reached ();
-    }
-}
 
 /* State losses. */
 
@@ -932,7 +874,7 @@ state_round (PlSession   *self,
       if (!entry->enabled || entry->config_error != NULL)
         continue;
       n++;
-      if (entry->in_flight)
+      if (entry->op != NULL)
         continue;
 
       if (reason == PL_STATE_LOSS_EPOCH || entry->expires == 0)
@@ -1063,8 +1005,7 @@ mapper_listen (PlSession *self)
 static void
 drop_mapper (PlSession *self)
 {
-  cancel_inflight (self);
-  queue_clear (self, FALSE);
+  abandon_requests (self, FALSE);
   if (self->probe != NULL)
     {
       g_cancellable_cancel (self->probe);
@@ -1142,7 +1083,7 @@ probe_cb (GObject      *source,
       if (address != NULL && g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV4 &&
           !g_inet_address_get_is_any (address))
         set_external_address (self, g_inet_address_to_bytes (address));
-      kick (self);
+      submit_wanted (self);
       return;
     }
 
@@ -1153,7 +1094,7 @@ probe_cb (GObject      *source,
   retry_at = now_us (self) + (gint64) delay_ms * 1000;
   g_debug ("Probing %s failed (%s); again in %" G_GUINT64_FORMAT " s", self->gateway_str,
            error->message, delay_ms / 1000);
-  queue_clear (self, FALSE);
+  abandon_requests (self, FALSE);
   self->probe_timer = timer_new (self, delay_ms, probe_timer_cb, self);
   for (guint i = 0; i < self->entries->len; i++)
     {
@@ -1290,7 +1231,7 @@ resync (PlSession *self)
       Entry *entry = g_ptr_array_index (self->entries, i);
       gint64 renew_at = pl_mapping_get_renew_at (entry->mapping);
 
-      if (!entry->enabled || entry->config_error != NULL || entry->in_flight)
+      if (!entry->enabled || entry->config_error != NULL || entry->op != NULL)
         continue;
 
       if (entry->expires != 0 && now >= entry->expires)
@@ -1777,10 +1718,9 @@ stop_complete (PlSession *self)
 
   pl_clear_source (&self->stop_timer);
   pl_clear_source (&self->stop_cancel);
-  cancel_inflight (self);
-  unconfirmed = self->stop_unconfirmed + self->queue.length;
-  queue_clear (self, FALSE);
+  unconfirmed = self->stop_unconfirmed + self->unmaps->len;
   self->stopping = FALSE;
+  abandon_requests (self, FALSE);
 
   if (task == NULL)
     return;
@@ -1807,8 +1747,7 @@ stop_cancelled_cb (GCancellable *cancellable,
   PlSession *self = data;
 
   g_clear_pointer (&self->stop_cancel, g_source_unref);
-  g_debug ("Stop cancelled; abandoning %u deletes", self->queue.length +
-           (self->inflight != NULL ? 1 : 0));
+  g_debug ("Stop cancelled; abandoning %u deletes", self->unmaps->len);
   stop_complete (self);
   return G_SOURCE_REMOVE;
 }
@@ -1819,8 +1758,6 @@ stop_timeout_cb (gpointer data)
   PlSession *self = data;
 
   g_clear_pointer (&self->stop_timer, g_source_unref);
-  if (self->inflight != NULL)
-    self->stop_unconfirmed++;
   stop_complete (self);
   return G_SOURCE_REMOVE;
 }
@@ -1868,6 +1805,7 @@ pl_session_finalize (GObject *object)
   g_assert (self->stop_task == NULL);
 
   g_clear_pointer (&self->entries, g_ptr_array_unref);
+  g_clear_pointer (&self->unmaps, g_ptr_array_unref);
   g_clear_object (&self->mappings);
   g_clear_pointer (&self->watched, g_ptr_array_unref);
   g_clear_object (&self->clock);
@@ -2194,7 +2132,7 @@ pl_session_init (PlSession *self)
   self->announce_port = PL_NATPMP_CLIENT_PORT;
   self->monitor_network = TRUE;
   self->stop_timeout = PL_SESSION_DEFAULT_STOP_TIMEOUT_MS;
-  g_queue_init (&self->queue);
+  self->unmaps = g_ptr_array_new ();
 }
 
 /**
@@ -2635,10 +2573,8 @@ pl_session_stop_async (PlSession           *self,
                        gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  Entry *inflight_entry = NULL;
-  gboolean inflight_unmap = FALSE;
-  PlProtocol inflight_protocol = PL_PROTOCOL_UDP;
-  guint16 inflight_port = 0;
+  g_autoptr(GPtrArray) mapped = NULL;
+  guint n;
 
   g_return_if_fail (PL_IS_SESSION (self));
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
@@ -2662,45 +2598,70 @@ pl_session_stop_async (PlSession           *self,
   self->running = FALSE;
   shut_down_watchers (self);
 
-  /* What was going on is dropped; a delete in flight is sent again below. */
-  if (self->inflight != NULL && self->inflight->kind == OP_UNMAP)
-    {
-      inflight_unmap = TRUE;
-      inflight_protocol = self->inflight->protocol;
-      inflight_port = self->inflight->internal_port;
-    }
-  else if (self->inflight != NULL)
-    inflight_entry = self->inflight->entry;
-  cancel_inflight (self);
-  queue_clear (self, !self->keep_mappings);
-
-  if (self->keep_mappings || self->mapper == NULL)
-    {
-      queue_clear (self, FALSE);
-      g_task_return_boolean (task, TRUE);
-      return;
-    }
-
-  /* Neither running nor stopping yet, so nothing is sent before the whole list is built
-   * and the time can be shared out. */
-  self->stop_unconfirmed = 0;
-  if (inflight_unmap)
-    queue_unmap (self, inflight_protocol, inflight_port);
+  /* Map requests and the address query are dropped; deletes already out stay, and every
+   * mapping that may exist (a request out counts) gets one. */
+  mapped = g_ptr_array_new ();
   for (guint i = 0; i < self->entries->len; i++)
     {
       Entry *entry = g_ptr_array_index (self->entries, i);
 
-      if (entry->enabled && entry->config_error == NULL &&
-          (entry == inflight_entry || entry_may_be_mapped (entry)))
-        queue_unmap (self, entry->protocol, entry->internal_port);
+      if (entry->enabled && entry->config_error == NULL && entry_may_be_mapped (entry))
+        g_ptr_array_add (mapped, entry);
+    }
+  abandon_requests (self, !self->keep_mappings);
+
+  if (self->keep_mappings || self->mapper == NULL)
+    {
+      abandon_requests (self, FALSE);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  self->stop_unconfirmed = 0;
+  for (guint i = 0; i < mapped->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (mapped, i);
+      gboolean out = FALSE;
+
+      for (guint k = 0; k < self->unmaps->len && !out; k++)
+        {
+          Op *op = g_ptr_array_index (self->unmaps, k);
+
+          out = op->protocol == entry->protocol && op->internal_port == entry->internal_port;
+        }
+      if (!out)
+        submit_unmap (self, entry->protocol, entry->internal_port);
+    }
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
       entry->last_port = 0;
       entry->expires = 0;
       entry_publish_disabled (entry);
     }
 
+  if (self->unmaps->len == 0)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  /* The time is shared out in order: the i-th delete is given up at (i + 1) / n of it, so
+   * that each goes out at least once however silent the gateway is, also where the mapper
+   * sends one request at a time (NAT-PMP). */
   self->stopping = TRUE;
   self->stop_task = g_steal_pointer (&task);
   self->stop_deadline = now_us (self) + (gint64) self->stop_timeout * 1000;
+  n = self->unmaps->len;
+  for (guint i = 0; i < n; i++)
+    {
+      Op *op = g_ptr_array_index (self->unmaps, i);
+      guint64 at_ms = (guint64) self->stop_timeout * (i + 1) / n;
+
+      pl_clear_source (&op->deadline);
+      op->deadline = timer_new (self, MAX (at_ms, 1), op_deadline_cb, op);
+    }
   self->stop_timer = timer_new (self, self->stop_timeout, stop_timeout_cb, self);
   if (cancellable != NULL)
     {
@@ -2709,7 +2670,6 @@ pl_session_stop_async (PlSession           *self,
       g_source_set_static_name (self->stop_cancel, "[portlight] stop cancelled");
       g_source_attach (self->stop_cancel, self->context);
     }
-  kick (self);
 }
 
 /**

@@ -856,11 +856,12 @@ pl_client_class_init (PlClientClass *klass)
    * PlClient:max-queue:
    *
    * How many requests may wait behind the one in flight; one more fails with
-   * %PL_ERROR_QUEUE_FULL.
+   * %PL_ERROR_QUEUE_FULL. The default, 1024, lets a session hand over every mapping of a
+   * large profile set at once (NAT-PMP answers one at a time, RFC 6886 section 3.1).
    */
   properties[PROP_MAX_QUEUE] =
     g_param_spec_uint ("max-queue", NULL, NULL,
-                       0, G_MAXUINT16, 32,
+                       0, G_MAXUINT16, 1024,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
                        G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
@@ -900,7 +901,7 @@ static void
 pl_client_init (PlClient *self)
 {
   self->port = PL_NATPMP_SERVER_PORT;
-  self->max_queue = 32;
+  self->max_queue = 1024;
   g_queue_init (&self->pending);
   pl_epoch_tracker_init (&self->epoch, PL_EPOCH_RULE_NATPMP);
 }

@@ -1176,7 +1176,7 @@ test_properties (Fixture       *fixture,
   g_assert_true (clock == fixture->clock);
   g_assert_cmpuint (port, ==, 5351);
   g_assert_cmpuint (timeout_ms, ==, 0);
-  g_assert_cmpuint (max_queue, ==, 32);
+  g_assert_cmpuint (max_queue, ==, 1024);
   g_clear_object (&clock);
 
   client = pl_client_new (gateway, NULL);

@@ -405,6 +405,88 @@ test_tray_message (Fixture       *f,
   g_assert_cmpstr (status, ==, "Public address unknown · No router found");
 }
 
+static void
+protocol_change_state_cb (GSimpleAction *action,
+                          GVariant      *value,
+                          gpointer       user_data)
+{
+  char **requested = user_data;
+
+  g_free (*requested);
+  *requested = g_variant_dup_string (value, NULL);
+  g_simple_action_set_state (action, value);
+}
+
+static void
+test_router_protocol (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(GtkApplication) application = gtk_application_new (NULL, G_APPLICATION_NON_UNIQUE);
+  const GActionEntry entries[] = {
+    { "protocol", NULL, NULL, "'pcp'", protocol_change_state_cb, { 0 } },
+  };
+  const char *labels[] = { "Automatic (PCP, else NAT-PMP)", "PCP", "NAT-PMP" };
+  const char *ids[] = { "auto", "pcp", "natpmp" };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *requested = NULL;
+  PlProfileDialog *dialog;
+  GtkComboBox *combo;
+  GtkTreeModel *model;
+  GtkTreeIter iter;
+  GAction *action;
+
+  g_test_summary ("The protocol choice shows the application's protocol action and changes "
+                  "it; without an application it is insensitive");
+
+  g_assert_false (gtk_widget_get_sensitive (child (f, "router_protocol_combo")));
+
+  g_action_map_add_action_entries (G_ACTION_MAP (application), entries, G_N_ELEMENTS (entries),
+                                   &requested);
+  g_assert_true (g_application_register (G_APPLICATION (application), NULL, &error));
+  g_assert_no_error (error);
+  dialog = pl_profile_dialog_new (application, f->store, f->menu);
+  combo = GTK_COMBO_BOX (gtk_widget_get_template_child (GTK_WIDGET (dialog),
+                                                        PL_TYPE_PROFILE_DIALOG,
+                                                        "router_protocol_combo"));
+  gtk_widget_show (GTK_WIDGET (dialog));
+  iterate ();
+
+  /* The three choices, in order. */
+  model = gtk_combo_box_get_model (combo);
+  g_assert_true (gtk_tree_model_get_iter_first (model, &iter));
+  for (guint i = 0; i < G_N_ELEMENTS (labels); i++)
+    {
+      g_autofree char *label = NULL;
+      g_autofree char *id = NULL;
+
+      gtk_tree_model_get (model, &iter, gtk_combo_box_get_entry_text_column (combo), &label,
+                          gtk_combo_box_get_id_column (combo), &id, -1);
+      g_assert_cmpstr (label, ==, labels[i]);
+      g_assert_cmpstr (id, ==, ids[i]);
+      g_assert_true (gtk_tree_model_iter_next (model, &iter) == (i + 1 < G_N_ELEMENTS (labels)));
+    }
+
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (combo)));
+  g_assert_cmpstr (gtk_combo_box_get_active_id (combo), ==, "pcp");
+  g_assert_null (requested);
+
+  /* Chosen in the window: the action is asked to change. */
+  gtk_combo_box_set_active_id (combo, "natpmp");
+  iterate ();
+  g_assert_cmpstr (requested, ==, "natpmp");
+
+  /* Changed elsewhere (the tray, gapplication action): the window follows, without asking. */
+  g_clear_pointer (&requested, g_free);
+  action = g_action_map_lookup_action (G_ACTION_MAP (application), "protocol");
+  g_simple_action_set_state (G_SIMPLE_ACTION (action), g_variant_new_string ("auto"));
+  iterate ();
+  g_assert_cmpstr (gtk_combo_box_get_active_id (combo), ==, "auto");
+  g_assert_null (requested);
+
+  gtk_widget_destroy (GTK_WIDGET (dialog));
+  iterate ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -419,6 +501,8 @@ main (int   argc,
   g_setenv ("GDK_BACKEND", "x11", TRUE);
   g_setenv ("NO_AT_BRIDGE", "1", TRUE);
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  /* No session bus (GtkApplication then runs without one), and none autolaunched. */
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/portlight-test-bus", TRUE);
   display = start_xvfb ();
   if (display == NULL)
     {
@@ -442,6 +526,8 @@ main (int   argc,
               fixture_set_up, test_edit_and_remove, fixture_tear_down);
   g_test_add ("/tray/dialog/tray-message", Fixture, NULL,
               fixture_set_up, test_tray_message, fixture_tear_down);
+  g_test_add ("/tray/dialog/router-protocol", Fixture, NULL,
+              fixture_set_up, test_router_protocol, fixture_tear_down);
 
   status = g_test_run ();
   g_subprocess_force_exit (xvfb);

@@ -37,6 +37,7 @@ typedef struct
   PlSession      *session;
   PlTrayMenu     *menu;
   PlNotifier     *notifier;
+  PlSettings     *settings;    /* nullable: applied to the session by fixture_start */
   char           *address;
   guint           guard_id;
   guint           n_changed;
@@ -156,6 +157,8 @@ fixture_start (Fixture  *f,
                              NULL);
   if (!fixed)
     pl_session_set_discover_func (f->session, no_gateway, NULL, NULL);
+  if (f->settings != NULL)
+    pl_settings_apply_to_session (f->settings, f->session);
 
   f->menu = pl_tray_menu_new (f->session, f->store);
   pl_tray_menu_set_now_func (f->menu, fixed_now, f);
@@ -180,6 +183,7 @@ fixture_tear_down (Fixture       *f,
   g_clear_object (&f->notifier);
   g_clear_object (&f->menu);
   g_clear_object (&f->session);
+  g_clear_object (&f->settings);
   g_clear_object (&f->gateway);
   drain ();
   g_clear_object (&f->store);
@@ -253,6 +257,42 @@ label_of (Fixture    *f,
   PlTrayItem *item = pl_tray_menu_find_item (f->menu, id);
 
   return item != NULL ? item->label : NULL;
+}
+
+static gboolean
+router_is (Fixture       *f,
+           gconstpointer  data)
+{
+  return g_strcmp0 (label_of (f, "router"), data) == 0;
+}
+
+static gboolean
+ssh_state_has_prefix (Fixture       *f,
+                      gconstpointer  data)
+{
+  const char *label = label_of (f, "profile-state:SSH");
+
+  return label != NULL && g_str_has_prefix (label, data);
+}
+
+/* How many datagrams of PCP (version 2) or NAT-PMP (version 0) reached the gateway. */
+static guint
+count_version (Fixture *f,
+               guint8   version)
+{
+  GPtrArray *requests = pl_fake_gateway_get_requests (f->gateway);
+  guint n = 0;
+
+  for (guint i = 0; i < requests->len; i++)
+    {
+      PlFakeRequest *r = g_ptr_array_index (requests, i);
+      gsize len;
+      const guint8 *data = g_bytes_get_data (r->bytes, &len);
+
+      if (len > 0 && data[0] == version)
+        n++;
+    }
+  return n;
 }
 
 /* "kind:id=label" per item, one per line. */
@@ -366,12 +406,21 @@ test_menu_active (Fixture       *f,
                   gconstpointer  data)
 {
   g_autofree char *router = g_strdup_printf ("Router %s · NAT-PMP", f->address);
+  g_autofree char *asking = g_strdup_printf ("Router %s", f->address);
   PlTrayItem *item;
 
-  g_test_summary ("With a router: the public address (activating it copies), the router, "
-                  "each profile with its state and renewal time; the icon says all is active");
+  g_test_summary ("With a router: the public address (activating it copies), the router and "
+                  "the protocol it speaks once known, each profile with its state and renewal "
+                  "time; the icon says all is active");
 
   fixture_start (f, TRUE);
+  /* Still asking which protocol it speaks: no protocol on the router line. */
+  pl_tray_menu_update (f->menu);
+  g_assert_null (pl_session_get_protocol_name (f->session));
+  g_assert_cmpstr (label_of (f, "router"), ==, asking);
+  /* The probe's answer (PCP: unsupported version) gives NAT-PMP; the menu follows. */
+  run_until (f, router_is, router);
+  g_assert_cmpstr (pl_session_get_protocol_name (f->session), ==, "NAT-PMP");
   run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ACTIVE));
 
   item = pl_tray_menu_find_item (f->menu, "address");
@@ -556,6 +605,115 @@ test_menu_problems (Fixture       *f,
   g_assert_nonnull (item);
   g_assert_cmpstr (item->label, ==, "1 problem in the profiles file: Edit Profiles…");
   g_assert_cmpstr (item->action, ==, "edit-profiles");
+}
+
+static void
+test_menu_protocol_setting (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (g_get_user_config_dir (), "settings.ini", NULL);
+  g_autofree char *pcp = g_strdup_printf ("Router %s · PCP", f->address);
+  g_autofree char *natpmp = g_strdup_printf ("Router %s · NAT-PMP", f->address);
+
+  g_test_summary ("The protocol in the settings reaches the session: PCP alone is spoken "
+                  "(and fails on this NAT-PMP router), NAT-PMP alone works without asking "
+                  "for PCP; the router line says which");
+
+  g_assert_cmpint (g_mkdir_with_parents (g_get_user_config_dir (), 0700), ==, 0);
+
+  /* PCP: the mapper is made at once, nothing is probed. */
+  g_assert_true (g_file_set_contents (path, "[Portlight]\nProtocol=pcp\n", -1, NULL));
+  f->settings = pl_settings_new (path);
+  fixture_start (f, TRUE);
+  g_assert_cmpstr (pl_session_get_protocol_name (f->session), ==, "PCP");
+  pl_tray_menu_update (f->menu);
+  g_assert_cmpstr (label_of (f, "router"), ==, pcp);
+  run_until (f, ssh_state_has_prefix, "Failed: ");
+  g_assert_cmpstr (label_of (f, "router"), ==, pcp);
+  g_assert_cmpuint (count_version (f, 2), >, 0);
+  g_assert_cmpuint (count_version (f, 0), ==, 0);
+
+  g_clear_object (&f->notifier);
+  g_clear_object (&f->menu);
+  g_clear_object (&f->session);
+  g_clear_object (&f->settings);
+  pl_fake_gateway_clear_requests (f->gateway);
+
+  /* NAT-PMP (written by hand in capitals): no PCP datagram at all. */
+  g_assert_true (g_file_set_contents (path, "[Portlight]\nProtocol=NATPMP\n", -1, NULL));
+  f->settings = pl_settings_new (path);
+  g_assert_cmpint (pl_settings_get_protocol (f->settings), ==, PL_METHOD_NATPMP);
+  fixture_start (f, TRUE);
+  pl_tray_menu_update (f->menu);
+  g_assert_cmpstr (label_of (f, "router"), ==, natpmp);
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ACTIVE));
+  g_assert_cmpstr (label_of (f, "router"), ==, natpmp);
+  g_assert_cmpuint (count_version (f, 0), >, 0);
+  g_assert_cmpuint (count_version (f, 2), ==, 0);
+}
+
+static void
+stop_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (pl_session_stop_finish (PL_SESSION (source), result, &error));
+  g_assert_no_error (error);
+  *(gboolean *) user_data = TRUE;
+}
+
+static gboolean
+flag_set (Fixture       *f,
+          gconstpointer  data)
+{
+  return *(const gboolean *) data;
+}
+
+static void
+test_menu_replace_session (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GInetAddress) gateway = g_inet_address_new_from_string (f->address);
+  g_autoptr(PlSession) old = NULL;
+  g_autofree char *pcp = g_strdup_printf ("Router %s · PCP", f->address);
+  g_autofree char *natpmp = g_strdup_printf ("Router %s · NAT-PMP", f->address);
+  gboolean stopped = FALSE;
+
+  g_test_summary ("A protocol change as the application makes it: the old session closes "
+                  "its ports, then the menu and the notifier follow a new one");
+
+  fixture_start (f, TRUE);
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ACTIVE));
+  g_assert_cmpstr (label_of (f, "router"), ==, natpmp);
+  settle (f);
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 1);
+
+  pl_session_stop_async (f->session, NULL, stop_done_cb, &stopped);
+  run_until (f, flag_set, &stopped);
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 0);
+
+  old = g_steal_pointer (&f->session);
+  f->session = g_object_new (PL_TYPE_SESSION,
+                             "profiles", f->store,
+                             "clock", f->clock,
+                             "fixed-gateway", gateway,
+                             "monitor-network", FALSE,
+                             "announce-port", 0u,
+                             NULL);
+  pl_session_set_method (f->session, PL_METHOD_PCP);
+  pl_tray_menu_set_session (f->menu, f->session);
+  pl_notifier_set_session (f->notifier, f->session);
+  pl_session_start (f->session);
+  g_clear_object (&old);
+
+  run_until (f, router_is, pcp);
+  run_until (f, ssh_state_has_prefix, "Failed: ");
+  /* The notifier follows the new session: the failure is told. */
+  run_until (f, sent_at_least, GUINT_TO_POINTER (1));
+  g_assert_true (g_str_has_prefix (g_ptr_array_index (f->sent, 0),
+                                   "Port mapping failed|SSH (TCP): "));
 }
 
 /* Tests: notifications */
@@ -799,6 +957,125 @@ test_settings (void)
   g_assert_nonnull (strstr (contents, "Gateway=auto"));
 }
 
+static gboolean
+file_contains (const char *path,
+               const char *text)
+{
+  g_autofree char *contents = NULL;
+
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  return strstr (contents, text) != NULL;
+}
+
+static void
+test_settings_protocol (void)
+{
+  g_autofree char *path = pl_settings_get_default_path ();
+  g_autoptr(PlSettings) settings = pl_settings_new (NULL);
+  g_autoptr(PlSettings) again = NULL;
+  g_autofree char *value = NULL;
+
+  g_test_summary ("The protocol defaults to auto, is saved as auto, pcp or natpmp, and "
+                  "read back");
+
+  g_assert_cmpint (pl_settings_get_protocol (settings), ==, PL_METHOD_AUTO);
+  g_object_get (settings, "protocol", &value, NULL);
+  g_assert_cmpstr (value, ==, "auto");
+
+  /* Another setting saved: the default protocol is written down too. */
+  pl_settings_set_notifications (settings, FALSE);
+  g_assert_true (file_contains (path, "Protocol=auto\n"));
+
+  pl_settings_set_protocol (settings, PL_METHOD_PCP);
+  g_assert_true (file_contains (path, "Protocol=pcp\n"));
+  again = pl_settings_new (NULL);
+  g_assert_cmpint (pl_settings_get_protocol (again), ==, PL_METHOD_PCP);
+  g_clear_object (&again);
+
+  g_object_set (settings, "protocol", "natpmp", NULL);
+  g_assert_cmpint (pl_settings_get_protocol (settings), ==, PL_METHOD_NATPMP);
+  g_assert_true (file_contains (path, "Protocol=natpmp\n"));
+  again = pl_settings_new (NULL);
+  g_assert_cmpint (pl_settings_get_protocol (again), ==, PL_METHOD_NATPMP);
+  g_assert_false (pl_settings_get_notifications (again));
+  g_clear_object (&again);
+
+  pl_settings_set_protocol (settings, PL_METHOD_AUTO);
+  g_assert_true (file_contains (path, "Protocol=auto\n"));
+  again = pl_settings_new (NULL);
+  g_assert_cmpint (pl_settings_get_protocol (again), ==, PL_METHOD_AUTO);
+}
+
+static void
+test_settings_protocol_unknown (void)
+{
+  g_autofree char *path = pl_settings_get_default_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  const char *contents = "# mine\n[Portlight]\nProtocol=carrier-pigeon\n";
+  g_autoptr(PlSettings) settings = NULL;
+  g_autoptr(PlSettings) again = NULL;
+
+  g_test_summary ("An unknown protocol is reported and read as auto, and stays in the file "
+                  "until the protocol is set");
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, contents, -1, NULL));
+  g_test_expect_message ("pl-tray", G_LOG_LEVEL_MESSAGE,
+                         "*unknown Protocol “carrier-pigeon” (expected auto, pcp or natpmp): "
+                         "using auto");
+  settings = pl_settings_new (NULL);
+  g_test_assert_expected_messages ();
+  g_assert_cmpint (pl_settings_get_protocol (settings), ==, PL_METHOD_AUTO);
+
+  /* Saving another setting keeps it; so does "setting" what it already reads as. */
+  pl_settings_set_notifications (settings, FALSE);
+  pl_settings_set_protocol (settings, PL_METHOD_AUTO);
+  g_assert_true (file_contains (path, "# mine\n"));
+  g_assert_true (file_contains (path, "Protocol=carrier-pigeon\n"));
+  g_assert_true (file_contains (path, "Notifications=false\n"));
+  g_assert_false (file_contains (path, "Protocol=auto"));
+
+  /* A real choice replaces it. */
+  pl_settings_set_protocol (settings, PL_METHOD_NATPMP);
+  g_assert_true (file_contains (path, "Protocol=natpmp\n"));
+  g_assert_false (file_contains (path, "carrier-pigeon"));
+  again = pl_settings_new (NULL);
+  g_assert_cmpint (pl_settings_get_protocol (again), ==, PL_METHOD_NATPMP);
+}
+
+static void
+test_settings_unreadable (void)
+{
+  g_autofree char *path = pl_settings_get_default_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  const char *contents = "[Portlight\nProtocol=pcp\n";
+  g_autoptr(PlSettings) settings = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *after = NULL;
+
+  g_test_summary ("A settings file that cannot be parsed gives the defaults and is never "
+                  "overwritten");
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, contents, -1, NULL));
+  g_test_expect_message ("pl-tray", G_LOG_LEVEL_MESSAGE, "Ignoring the settings in *");
+  settings = pl_settings_new (NULL);
+  g_test_assert_expected_messages ();
+  g_assert_cmpint (pl_settings_get_protocol (settings), ==, PL_METHOD_AUTO);
+  g_assert_true (pl_settings_get_notifications (settings));
+
+  g_assert_false (pl_settings_save (settings, &error));
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "could not be read"));
+
+  g_test_expect_message ("pl-tray", G_LOG_LEVEL_WARNING, "Cannot save the settings: *");
+  pl_settings_set_protocol (settings, PL_METHOD_PCP);
+  g_test_assert_expected_messages ();
+  g_assert_cmpint (pl_settings_get_protocol (settings), ==, PL_METHOD_PCP);
+  g_assert_true (g_file_get_contents (path, &after, NULL, NULL));
+  g_assert_cmpstr (after, ==, contents);
+}
+
 /* Tests: translations */
 
 static void
@@ -871,6 +1148,10 @@ main (int   argc,
               fixture_set_up, test_menu_coalesced, fixture_tear_down);
   g_test_add ("/tray/menu/problems", Fixture, GUINT_TO_POINTER (7),
               fixture_set_up, test_menu_problems, fixture_tear_down);
+  g_test_add ("/tray/menu/protocol-setting", Fixture, GUINT_TO_POINTER (12),
+              fixture_set_up, test_menu_protocol_setting, fixture_tear_down);
+  g_test_add ("/tray/menu/replace-session", Fixture, GUINT_TO_POINTER (13),
+              fixture_set_up, test_menu_replace_session, fixture_tear_down);
   g_test_add ("/tray/notifier/router-reset", Fixture, GUINT_TO_POINTER (8),
               fixture_set_up, test_notify_router_reset, fixture_tear_down);
   g_test_add ("/tray/notifier/burst", Fixture, GUINT_TO_POINTER (9),
@@ -882,6 +1163,9 @@ main (int   argc,
   g_test_add_func ("/tray/autostart/system-entry", test_autostart_system_entry);
   g_test_add_func ("/tray/autostart/quoting", test_autostart_quoting);
   g_test_add_func ("/tray/settings/roundtrip", test_settings);
+  g_test_add_func ("/tray/settings/protocol", test_settings_protocol);
+  g_test_add_func ("/tray/settings/protocol-unknown", test_settings_protocol_unknown);
+  g_test_add_func ("/tray/settings/unreadable", test_settings_unreadable);
   g_test_add_func ("/tray/i18n/german", test_translations);
 
   return g_test_run ();

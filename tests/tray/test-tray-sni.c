@@ -40,6 +40,7 @@ typedef struct
 {
   gboolean     no_watcher;       /* no panel at all */
   const char  *profiles;         /* profiles.ini */
+  const char  *settings;         /* settings.ini, if any */
   guint16      result_code;      /* scripted gateway answers */
   guint16      assigned_port;
   const char  *external_address;
@@ -605,6 +606,12 @@ fixture_set_up (Fixture       *f,
                                       f->config->profiles != NULL ? f->config->profiles
                                                                   : default_profiles,
                                       -1, &error));
+  if (f->config->settings != NULL)
+    {
+      g_autofree char *settings_path = g_build_filename (portlight_dir, "settings.ini", NULL);
+
+      g_assert_true (g_file_set_contents (settings_path, f->config->settings, -1, &error));
+    }
 
   /* A private X server and a private session bus. */
   f->xvfb = spawn_with_fd3 (&display_number, &error, "Xvfb", "-displayfd", "3", "-nolisten",
@@ -1324,6 +1331,198 @@ test_add_profile (Fixture       *f,
   WAIT_FOR (f, window_open, NULL, "the profiles window");
 }
 
+/* The protocol */
+
+/* The first datagram at or after @from (an index in the gateway's log) whose version is
+ * @version (0: NAT-PMP, 2: PCP) and, with @opcode non-zero, whose NAT-PMP opcode and port
+ * are those (@delete: lifetime 0); -1 if none. */
+static int
+find_request (Fixture *f,
+              guint    from,
+              guint8   version,
+              guint8   opcode,
+              guint16  internal_port,
+              gboolean delete)
+{
+  GPtrArray *requests = pl_fake_gateway_get_requests (f->gateway);
+
+  for (guint i = from; i < requests->len; i++)
+    {
+      PlFakeRequest *r = g_ptr_array_index (requests, i);
+      gsize len;
+      const guint8 *bytes = g_bytes_get_data (r->bytes, &len);
+
+      if (len == 0 || bytes[0] != version)
+        continue;
+      if (opcode == 0 ||
+          (r->request.opcode == opcode && r->request.internal_port == internal_port &&
+           (r->request.lifetime == 0) == delete))
+        return (int) i;
+    }
+  return -1;
+}
+
+static gboolean
+pcp_seen_after (Fixture       *f,
+                gconstpointer  data)
+{
+  return find_request (f, GPOINTER_TO_UINT (data), 2, 0, 0, FALSE) >= 0;
+}
+
+static char *
+read_settings (Fixture *f)
+{
+  g_autofree char *path = g_build_filename (f->config_home, "portlight", "settings.ini", NULL);
+  char *contents = NULL;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return g_strdup ("");
+  return contents;
+}
+
+static gboolean
+settings_contain (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *contents = read_settings (f);
+
+  return strstr (contents, data) != NULL;
+}
+
+/* What a panel or `gapplication action io.github.portlight.Portlight protocol "'pcp'"` does
+ * (the window's combo box does the same in-process). */
+static void
+set_protocol (Fixture    *f,
+              const char *protocol)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_message ("protocol → %s", protocol);
+  reply = call (f, "io.github.portlight.Portlight", "/io/github/portlight/Portlight",
+                "org.gtk.Actions", "SetState",
+                g_variant_new ("(sva{sv})", "protocol", g_variant_new_string (protocol), NULL),
+                NULL, &error);
+  g_assert_no_error (error);
+}
+
+static const Config config_pcp = { .settings = "[Portlight]\nProtocol=pcp\n" };
+
+static void
+test_protocol_setting (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *router = NULL;
+
+  g_test_summary ("Protocol=pcp in the settings: only PCP is spoken (this NAT-PMP router "
+                  "refuses it), and the router line says PCP");
+  if (f->skipped)
+    return;
+
+  router = g_strdup_printf ("(Router %s · PCP)\n", f->gateway_address);
+  WAIT_FOR (f, menu_has, router, "the router line with PCP");
+  WAIT_FOR (f, menu_has, "(Failed: ", "the refusal");
+  g_assert_true (menu_has (f, router));
+  g_assert_cmpint (find_request (f, 0, 2, 0, 0, FALSE), >=, 0);
+  g_assert_cmpint (find_request (f, 0, 0, 0, 0, FALSE), ==, -1);
+}
+
+static const Config config_unknown_protocol = {
+  .settings = "# hand-written\n[Portlight]\nProtocol=carrier-pigeon\n",
+};
+
+static void
+test_protocol_unknown (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *router = NULL;
+  g_autofree char *contents = NULL;
+
+  g_test_summary ("An unknown protocol in the settings: portlight says so, speaks as with "
+                  "auto, and keeps the value when it saves another setting");
+  if (f->skipped)
+    return;
+
+  router = g_strdup_printf ("(Router %s · NAT-PMP)\n", f->gateway_address);
+  WAIT_FOR (f, output_contains, "unknown Protocol “carrier-pigeon” (expected auto, pcp or "
+            "natpmp): using auto", "the message about the value");
+  WAIT_FOR (f, menu_has, router, "the router line with NAT-PMP");
+  WAIT_FOR (f, icon_is, "-active-symbolic", "the active icon");
+
+  click (f, "Show Notifications");
+  WAIT_FOR (f, settings_contain, "Notifications=false", "the saved settings");
+  contents = read_settings (f);
+  g_assert_true (g_str_has_prefix (contents, "# hand-written\n"));
+  g_assert_nonnull (strstr (contents, "Protocol=carrier-pigeon\n"));
+}
+
+static void
+test_protocol_change (Fixture       *f,
+                      gconstpointer  data)
+{
+  const RequestWanted map_ssh = { 2, 22, FALSE };
+  g_autofree char *natpmp = NULL;
+  g_autofree char *pcp = NULL;
+  g_autofree char *active = NULL;
+  guint before;
+  int deleted, first_pcp;
+
+  g_test_summary ("Changing the protocol while running saves it and starts the session "
+                  "anew: the old one deletes its mappings before the new one speaks; the "
+                  "router line follows");
+  if (f->skipped)
+    return;
+
+  natpmp = g_strdup_printf ("(Router %s · NAT-PMP)\n", f->gateway_address);
+  pcp = g_strdup_printf ("(Router %s · PCP)\n", f->gateway_address);
+  active = g_strdup_printf ("%s-\n[x] SSH — TCP 22 → 2222\n(Active · renews at ", natpmp);
+  WAIT_FOR (f, menu_has, active, "SSH active over NAT-PMP");
+
+  before = pl_fake_gateway_get_requests (f->gateway)->len;
+  set_protocol (f, "pcp");
+  WAIT_FOR (f, menu_has, pcp, "the router line with PCP");
+  WAIT_FOR (f, settings_contain, "Protocol=pcp\n", "the saved protocol");
+  WAIT_FOR (f, pcp_seen_after, GUINT_TO_POINTER (before), "a PCP request");
+  deleted = find_request (f, before, 0, 2, 22, TRUE);
+  first_pcp = find_request (f, before, 2, 0, 0, FALSE);
+  g_assert_cmpint (deleted, >=, 0);
+  g_assert_cmpint (deleted, <, first_pcp);
+  WAIT_FOR (f, menu_has, "(Failed: ", "PCP refused");
+
+  /* And back: mapped again with NAT-PMP. */
+  before = pl_fake_gateway_get_requests (f->gateway)->len;
+  set_protocol (f, "natpmp");
+  WAIT_FOR (f, menu_has, active, "SSH active over NAT-PMP again");
+  WAIT_FOR (f, settings_contain, "Protocol=natpmp\n", "the saved protocol");
+  g_assert_cmpint (find_request (f, before, 0, map_ssh.opcode, map_ssh.internal_port, FALSE),
+                   >=, 0);
+  g_assert_cmpint (find_request (f, before, 2, 0, 0, FALSE), ==, -1);
+  g_assert_false (f->app_exited);
+}
+
+static void
+test_protocol_quit (Fixture       *f,
+                    gconstpointer  data)
+{
+  const RequestWanted unmap_ssh = { 2, 22, TRUE };
+
+  g_test_summary ("Quit while a protocol change is closing the ports: they are closed once, "
+                  "no new session starts, and portlight exits 0");
+  if (f->skipped)
+    return;
+
+  WAIT_FOR (f, icon_is, "-active-symbolic", "the active icon");
+  /* A router that stops answering: the old session's stop takes its full timeout. */
+  pl_fake_gateway_set_silent (f->gateway, TRUE);
+  set_protocol (f, "natpmp");
+  WAIT_FOR (f, output_contains, "Restarting the session", "the restart");
+  click (f, "Quit");
+  WAIT_FOR (f, app_exited, NULL, "portlight to exit");
+  g_assert_cmpint (f->app_status, ==, 0);
+  g_assert_true (gateway_saw (f, &unmap_ssh));
+  g_assert_null (strstr (f->output->str, "Session restarted"));
+}
+
 static const Config config_no_tray = { .no_watcher = TRUE };
 
 static void
@@ -1437,6 +1636,14 @@ main (int   argc,
               fixture_set_up, test_no_tray, fixture_tear_down);
   g_test_add ("/tray/sni/quit", Fixture, &config_default,
               fixture_set_up, test_quit, fixture_tear_down);
+  g_test_add ("/tray/sni/protocol-setting", Fixture, &config_pcp,
+              fixture_set_up, test_protocol_setting, fixture_tear_down);
+  g_test_add ("/tray/sni/protocol-unknown", Fixture, &config_unknown_protocol,
+              fixture_set_up, test_protocol_unknown, fixture_tear_down);
+  g_test_add ("/tray/sni/protocol-change", Fixture, &config_default,
+              fixture_set_up, test_protocol_change, fixture_tear_down);
+  g_test_add ("/tray/sni/protocol-quit", Fixture, &config_default,
+              fixture_set_up, test_protocol_quit, fixture_tear_down);
 
   return g_test_run ();
 }
