@@ -81,6 +81,7 @@ mapping_changed_cb (PlSession *session,
   guint requested = pl_mapping_get_requested_external_port (mapping);
   guint external_port = pl_mapping_get_external_port (mapping);
   const GError *error = pl_mapping_get_error (mapping);
+  gboolean ipv6 = pl_mapping_get_family (mapping) == G_SOCKET_FAMILY_IPV6;
   /* The last state printed for this mapping, +1 so that 0 means "none yet". */
   guint previous = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (mapping), "pl-run-printed"));
 
@@ -99,8 +100,12 @@ mapping_changed_cb (PlSession *session,
       g_autoptr(JsonBuilder) builder = json_event_begin ("mapping");
 
       pl_cli_json_add_string (builder, "profile", name);
+      pl_cli_json_add_string (builder, "family", ipv6 ? "ipv6" : "ipv4");
       pl_cli_json_add_string (builder, "protocol", pl_protocol_to_string (protocol));
       pl_cli_json_add_string (builder, "state", pl_mapping_state_to_string (state));
+      if (ipv6 && pl_mapping_get_external_address (mapping) != NULL)
+        pl_cli_json_add_string (builder, "public_address",
+                                pl_mapping_get_external_address (mapping));
       pl_cli_json_add_int (builder, "private_port", internal_port);
       pl_cli_json_add_int (builder, "requested_public_port", requested);
       if (state == PL_MAPPING_STATE_ACTIVE)
@@ -172,6 +177,18 @@ mapping_changed_cb (PlSession *session,
                            internal_port, expires_text, error->message, retry_text);
           break;
         }
+      if (ipv6)
+        {
+          g_autoptr(GDateTime) renews =
+            pl_cli_clock_time_to_local (run->clock, pl_mapping_get_renew_at (mapping));
+          g_autofree char *renews_text = g_date_time_format (renews, "%H:%M:%S");
+
+          print_text_line (_("%s: %s [%s]:%u open (IPv6 pinhole), renews at %s"), name,
+                           pl_cli_protocol_label (protocol),
+                           pl_mapping_get_external_address (mapping), internal_port,
+                           renews_text);
+          break;
+        }
       {
         g_autoptr(GDateTime) renews =
           pl_cli_clock_time_to_local (run->clock, pl_mapping_get_renew_at (mapping));
@@ -192,9 +209,14 @@ mapping_changed_cb (PlSession *session,
           pl_cli_clock_time_to_local (run->clock, pl_mapping_get_retry_at (mapping));
         g_autofree char *retry_text = g_date_time_format (retry, "%H:%M:%S");
 
-        print_text_line (_("%s: %s %u failed: %s (next try at %s)"), name,
-                         pl_cli_protocol_label (protocol), internal_port,
-                         error != NULL ? error->message : _("unknown error"), retry_text);
+        if (ipv6)
+          print_text_line (_("%s: %s %u IPv6 pinhole failed: %s"), name,
+                           pl_cli_protocol_label (protocol), internal_port,
+                           error != NULL ? error->message : _("unknown error"));
+        else
+          print_text_line (_("%s: %s %u failed: %s (next try at %s)"), name,
+                           pl_cli_protocol_label (protocol), internal_port,
+                           error != NULL ? error->message : _("unknown error"), retry_text);
       }
       break;
 

@@ -294,9 +294,63 @@ pl_tray_menu_describe_mappings (PlProfile *profile,
   }
 }
 
+/**
+ * pl_tray_menu_describe_pinholes:
+ * @mappings: (element-type PlMapping): a profile's IPv6 pinholes (TCP before UDP)
+ *
+ * The line under a profile about its IPv6 pinholes: where they are open, or why they are
+ * not; %NULL while they are being asked for, or when there are none.
+ *
+ * Returns: (transfer full) (nullable): the text
+ */
+char *
+pl_tray_menu_describe_pinholes (GPtrArray *mappings)
+{
+  PlMapping *first = NULL;
+
+  g_return_val_if_fail (mappings != NULL, NULL);
+
+  for (guint i = 0; i < mappings->len; i++)
+    {
+      PlMapping *mapping = g_ptr_array_index (mappings, i);
+
+      switch (pl_mapping_get_state (mapping))
+        {
+        case PL_MAPPING_STATE_FAILED:
+          {
+            const GError *error = pl_mapping_get_error (mapping);
+            g_autofree char *message =
+              ellipsize (error != NULL ? error->message : _("unknown error"),
+                         MAX_MENU_ERROR_CHARS);
+
+            /* TRANSLATORS: state of a profile's IPv6 pinhole: "IPv6: <why not>" */
+            return g_strdup_printf (_("IPv6: %s"), message);
+          }
+        case PL_MAPPING_STATE_ACTIVE:
+          if (first == NULL)
+            first = mapping;
+          break;
+        case PL_MAPPING_STATE_MAPPING:
+        case PL_MAPPING_STATE_DISABLED:
+          return NULL;
+        default:
+          g_assert_not_reached ();
+        }
+    }
+
+  if (first == NULL || pl_mapping_get_external_address (first) == NULL)
+    return NULL;
+  /* TRANSLATORS: a profile's port is also open as an IPv6 pinhole at this address and port:
+   * "Also open on [2001:db8::10]:8080 (IPv6)" */
+  return g_strdup_printf (_("Also open on [%s]:%u (IPv6)"),
+                          pl_mapping_get_external_address (first),
+                          pl_mapping_get_internal_port (first));
+}
+
 static GPtrArray *
-mappings_of (PlTrayMenu *self,
-             const char *name)
+mappings_of (PlTrayMenu    *self,
+             const char    *name,
+             GSocketFamily  family)
 {
   GListModel *mappings = pl_session_get_mappings (self->session);
   GPtrArray *found = g_ptr_array_new_with_free_func (g_object_unref);
@@ -306,7 +360,8 @@ mappings_of (PlTrayMenu *self,
     {
       g_autoptr(PlMapping) mapping = g_list_model_get_item (mappings, i);
 
-      if (g_strcmp0 (pl_mapping_get_profile_name (mapping), name) == 0)
+      if (g_strcmp0 (pl_mapping_get_profile_name (mapping), name) == 0 &&
+          pl_mapping_get_family (mapping) == family)
         g_ptr_array_add (found, g_steal_pointer (&mapping));
     }
   return found;
@@ -391,6 +446,7 @@ build_items (PlTrayMenu *self)
   gint64 clock_now = pl_clock_get_time (pl_session_get_clock (self->session));
   GInetAddress *gateway = pl_session_get_gateway (self->session);
   const char *address = pl_session_get_external_address (self->session);
+  const char *address6 = pl_session_get_ipv6_address (self->session);
   GPtrArray *problems = pl_profile_store_get_problems (self->store);
   guint n_profiles = g_list_model_get_n_items (G_LIST_MODEL (self->store));
   PlTrayItem *item;
@@ -407,6 +463,14 @@ build_items (PlTrayMenu *self)
               NULL, NULL);
   else
     add_item (items, PL_TRAY_ITEM_LABEL, "address", _("Public address unknown"), NULL, NULL);
+
+  if (address6 != NULL)
+    {
+      /* TRANSLATORS: this computer's IPv6 address, where its pinholes are open */
+      g_autofree char *label = g_strdup_printf (_("IPv6 address %s"), address6);
+
+      add_item (items, PL_TRAY_ITEM_LABEL, "address6", label, NULL, NULL);
+    }
 
   if (gateway != NULL)
     {
@@ -432,9 +496,15 @@ build_items (PlTrayMenu *self)
     {
       g_autofree char *label = NULL;
 
-      label = g_strdup_printf (_("Warning: double NAT. The router’s public address %s is "
-                                 "private, so ports may stay closed to the Internet"),
-                               address != NULL ? address : "?");
+      if (address6 != NULL)
+        label = g_strdup_printf (_("Double NAT: the router’s public address %s is private, so "
+                                   "IPv4 forwarding cannot reach the Internet; the ports are "
+                                   "reachable over IPv6 at %s"),
+                                 address != NULL ? address : "?", address6);
+      else
+        label = g_strdup_printf (_("Warning: double NAT. The router’s public address %s is "
+                                   "private, so ports may stay closed to the Internet"),
+                                 address != NULL ? address : "?");
       add_item (items, PL_TRAY_ITEM_LABEL, "double-nat", label, NULL, NULL);
     }
 
@@ -454,7 +524,10 @@ build_items (PlTrayMenu *self)
   for (guint i = 0; i < n_profiles; i++)
     {
       g_autoptr(PlProfile) profile = g_list_model_get_item (G_LIST_MODEL (self->store), i);
-      g_autoptr(GPtrArray) mappings = mappings_of (self, pl_profile_get_name (profile));
+      g_autoptr(GPtrArray) mappings = mappings_of (self, pl_profile_get_name (profile),
+                                                   G_SOCKET_FAMILY_IPV4);
+      g_autoptr(GPtrArray) pinholes = mappings_of (self, pl_profile_get_name (profile),
+                                                   G_SOCKET_FAMILY_IPV6);
       g_autofree char *id = g_strconcat ("profile:", pl_profile_get_name (profile), NULL);
       g_autofree char *state_id = g_strconcat ("profile-state:", pl_profile_get_name (profile),
                                                NULL);
@@ -465,9 +538,20 @@ build_items (PlTrayMenu *self)
                        g_variant_new_string (pl_profile_get_name (profile)));
       item->active = pl_profile_get_enabled (profile);
 
-      state = pl_tray_menu_describe_mappings (profile, mappings, now, clock_now);
+      /* An IPv6-only profile has no IPv4 line. */
+      if (mappings->len > 0 || pinholes->len == 0)
+        state = pl_tray_menu_describe_mappings (profile, mappings, now, clock_now);
       if (state != NULL)
         add_item (items, PL_TRAY_ITEM_LABEL, state_id, state, NULL, NULL);
+      if (pl_profile_get_enabled (profile))
+        {
+          g_autofree char *state6 = pl_tray_menu_describe_pinholes (pinholes);
+          g_autofree char *state6_id = g_strconcat ("profile-ipv6:",
+                                                    pl_profile_get_name (profile), NULL);
+
+          if (state6 != NULL)
+            add_item (items, PL_TRAY_ITEM_LABEL, state6_id, state6, NULL, NULL);
+        }
     }
   if (n_profiles == 0)
     add_item (items, PL_TRAY_ITEM_LABEL, "no-profiles", _("No profiles yet"), NULL, NULL);

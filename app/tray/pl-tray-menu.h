@@ -136,6 +136,7 @@ char        *pl_tray_menu_format_ports          (PlProfile         *profile);
 /* What an enabled profile's mappings are doing ("Active · renews at 14:32", "Failed: …");
  * NULL for a disabled profile. @mappings holds its PlMapping objects (one or two). @now is
  * the local time matching @clock_now (microseconds on the session's clock). */
+char        *pl_tray_menu_describe_pinholes     (GPtrArray         *mappings);
 char        *pl_tray_menu_describe_mappings     (PlProfile         *profile,
                                                  GPtrArray         *mappings,
                                                  GDateTime         *now,

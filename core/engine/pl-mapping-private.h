@@ -18,6 +18,11 @@ PlMapping *_pl_mapping_new                         (const char     *profile_name
                                                     PlProtocol      protocol,
                                                     guint16         internal_port,
                                                     guint16         requested_external_port);
+PlMapping *_pl_mapping_new_full                    (const char     *profile_name,
+                                                    PlProtocol      protocol,
+                                                    GSocketFamily   family);
+gboolean   _pl_mapping_set_external_address        (PlMapping      *self,
+                                                    const char     *address);
 gboolean   _pl_mapping_set_profile_name            (PlMapping      *self,
                                                     const char     *profile_name);
 gboolean   _pl_mapping_set_internal_port           (PlMapping      *self,

@@ -28,6 +28,8 @@ struct _PlMapping
 
   char           *profile_name;
   PlProtocol      protocol;
+  GSocketFamily   family;
+  char           *external_address;
   guint16         internal_port;
   guint16         requested_external_port;
   PlMappingState  state;
@@ -51,6 +53,8 @@ enum {
   PROP_0,
   PROP_PROFILE_NAME,
   PROP_PROTOCOL,
+  PROP_FAMILY,
+  PROP_EXTERNAL_ADDRESS,
   PROP_INTERNAL_PORT,
   PROP_REQUESTED_EXTERNAL_PORT,
   PROP_STATE,
@@ -95,6 +99,7 @@ pl_mapping_finalize (GObject *object)
   PlMapping *self = PL_MAPPING (object);
 
   g_clear_pointer (&self->profile_name, g_free);
+  g_clear_pointer (&self->external_address, g_free);
   g_clear_error (&self->error);
 
   G_OBJECT_CLASS (pl_mapping_parent_class)->finalize (object);
@@ -115,6 +120,12 @@ pl_mapping_get_property (GObject    *object,
       break;
     case PROP_PROTOCOL:
       g_value_set_uint (value, self->protocol);
+      break;
+    case PROP_FAMILY:
+      g_value_set_enum (value, self->family);
+      break;
+    case PROP_EXTERNAL_ADDRESS:
+      g_value_set_string (value, self->external_address);
       break;
     case PROP_INTERNAL_PORT:
       g_value_set_uint (value, self->internal_port);
@@ -173,6 +184,26 @@ pl_mapping_class_init (PlMappingClass *klass)
   properties[PROP_PROTOCOL] =
     g_param_spec_uint ("protocol", NULL, NULL,
                        PL_PROTOCOL_UDP, PL_PROTOCOL_TCP, PL_PROTOCOL_UDP, flags);
+
+  /**
+   * PlMapping:family:
+   *
+   * %G_SOCKET_FAMILY_IPV4 for a mapping on the router's public IPv4 address,
+   * %G_SOCKET_FAMILY_IPV6 for an IPv6 pinhole (no translation: this computer's own address
+   * and port are opened).
+   */
+  properties[PROP_FAMILY] =
+    g_param_spec_enum ("family", NULL, NULL,
+                       G_TYPE_SOCKET_FAMILY, G_SOCKET_FAMILY_IPV4, flags);
+
+  /**
+   * PlMapping:external-address:
+   *
+   * Where the mapping is reachable when that is its own: the pinhole's address for an
+   * IPv6 pinhole; %NULL for IPv4 mappings, which share the session's public address.
+   */
+  properties[PROP_EXTERNAL_ADDRESS] =
+    g_param_spec_string ("external-address", NULL, NULL, NULL, flags);
 
   /**
    * PlMapping:internal-port:
@@ -257,6 +288,7 @@ static void
 pl_mapping_init (PlMapping *self)
 {
   self->protocol = PL_PROTOCOL_UDP;
+  self->family = G_SOCKET_FAMILY_IPV4;
   self->state = PL_MAPPING_STATE_DISABLED;
 }
 
@@ -276,6 +308,62 @@ _pl_mapping_new (const char *profile_name,
   self->internal_port = internal_port;
   self->requested_external_port = requested_external_port;
   return self;
+}
+
+PlMapping *
+_pl_mapping_new_full (const char    *profile_name,
+                      PlProtocol     protocol,
+                      GSocketFamily  family)
+{
+  PlMapping *self;
+
+  g_return_val_if_fail (family == G_SOCKET_FAMILY_IPV4 || family == G_SOCKET_FAMILY_IPV6, NULL);
+
+  self = _pl_mapping_new (profile_name, protocol, 0, 0);
+  self->family = family;
+  return self;
+}
+
+gboolean
+_pl_mapping_set_external_address (PlMapping  *self,
+                                  const char *address)
+{
+  g_return_val_if_fail (PL_IS_MAPPING (self), FALSE);
+
+  if (g_strcmp0 (self->external_address, address) == 0)
+    return FALSE;
+  g_free (self->external_address);
+  self->external_address = g_strdup (address);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXTERNAL_ADDRESS]);
+  return TRUE;
+}
+
+/**
+ * pl_mapping_get_family:
+ * @self: a [class@Pl.Mapping]
+ *
+ * Returns: %G_SOCKET_FAMILY_IPV4, or %G_SOCKET_FAMILY_IPV6 for an IPv6 pinhole
+ */
+GSocketFamily
+pl_mapping_get_family (PlMapping *self)
+{
+  g_return_val_if_fail (PL_IS_MAPPING (self), G_SOCKET_FAMILY_IPV4);
+
+  return self->family;
+}
+
+/**
+ * pl_mapping_get_external_address:
+ * @self: a [class@Pl.Mapping]
+ *
+ * Returns: (nullable): the pinhole's address for an IPv6 pinhole, else %NULL
+ */
+const char *
+pl_mapping_get_external_address (PlMapping *self)
+{
+  g_return_val_if_fail (PL_IS_MAPPING (self), NULL);
+
+  return self->external_address;
 }
 
 #define DEFINE_SETTER(name, type, field, prop)                  \

@@ -43,6 +43,8 @@ G_DECLARE_FINAL_TYPE (PlMapping, pl_mapping, PL, MAPPING, GObject)
 
 const char     *pl_mapping_get_profile_name            (PlMapping *self);
 PlProtocol      pl_mapping_get_protocol                (PlMapping *self);
+GSocketFamily   pl_mapping_get_family                  (PlMapping *self);
+const char     *pl_mapping_get_external_address        (PlMapping *self);
 guint16         pl_mapping_get_internal_port           (PlMapping *self);
 guint16         pl_mapping_get_requested_external_port (PlMapping *self);
 PlMappingState  pl_mapping_get_state                   (PlMapping *self);

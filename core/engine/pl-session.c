@@ -79,6 +79,7 @@ struct _Op
   PlSession    *session;        /* not owned; NULL once detached (cancelled by us) */
   OpKind        kind;
   Entry        *entry;          /* OP_MAP */
+  GSocketFamily family;         /* OP_UNMAP */
   PlProtocol    protocol;       /* OP_UNMAP */
   guint16       internal_port;  /* OP_UNMAP */
   GCancellable *cancellable;
@@ -91,6 +92,7 @@ struct _Entry
   PlMapping  *mapping;
   char       *profile_name;
   PlProtocol  protocol;
+  GSocketFamily family;         /* IPv4 mapping, or IPv6 pinhole */
   guint16     internal_port;
   guint16     requested_port;   /* 0 = the internal port */
   guint32     lifetime;         /* requested */
@@ -146,6 +148,19 @@ struct _PlSession
   char                   *gateway_iface;
   PlPortMapper           *mapper;
   GCancellable           *probe;            /* finding out what the gateway speaks */
+
+  /* IPv6 pinholes: the IPv6 default router, spoken to with the gateway's protocol. */
+  PlPortMapper           *mapper6;          /* answered its probe */
+  PlPortMapper           *probing6;
+  GCancellable           *probe6;
+  GSource                *probe6_timer;     /* the probe's bound, or the next try */
+  char                   *address6;         /* the pinholes' address: this computer's */
+  GError                 *no_ipv6_error;    /* why there are none */
+  gulong                  state_lost6_id;
+  gboolean                ipv6_pinholes;
+  PlSessionIpv6DiscoverFunc ipv6_discover_func;
+  gpointer                ipv6_discover_data;
+  GDestroyNotify          ipv6_discover_destroy;
   GSource                *probe_timer;
   guint                   probe_failures;
   gulong                  state_lost_id;
@@ -223,6 +238,7 @@ static void queue_map          (PlSession *self,
                                 Entry     *entry);
 static void queue_address      (PlSession *self);
 static void schedule_reconcile (PlSession *self);
+static void drop_ipv6          (PlSession *self);
 static void stop_complete      (PlSession *self);
 
 /* Timers. */
@@ -363,19 +379,34 @@ static void unmap_cb (GObject      *source,
                       GAsyncResult *result,
                       gpointer      user_data);
 
-static Op *
-submit_unmap (PlSession  *self,
-              PlProtocol  protocol,
-              guint16     internal_port)
+/* The mapper for @family: the gateway's, or the IPv6 router's for pinholes. */
+static PlPortMapper *
+mapper_for (PlSession     *self,
+            GSocketFamily  family)
 {
-  Op *op = op_new (self, OP_UNMAP);
+  return family == G_SOCKET_FAMILY_IPV6 ? self->mapper6 : self->mapper;
+}
 
+static Op *
+submit_unmap (PlSession     *self,
+              GSocketFamily  family,
+              PlProtocol     protocol,
+              guint16        internal_port)
+{
+  PlPortMapper *mapper = mapper_for (self, family);
+  Op *op;
+
+  if (mapper == NULL)
+    return NULL;
+
+  op = op_new (self, OP_UNMAP);
+  op->family = family;
   op->protocol = protocol;
   op->internal_port = internal_port;
   g_ptr_array_add (self->unmaps, op);
-  g_debug ("Deleting mapping %s %u", pl_protocol_to_string (protocol), internal_port);
-  pl_port_mapper_unmap_async (self->mapper, protocol, internal_port, op->cancellable,
-                              unmap_cb, op);
+  g_debug ("Deleting %s %s %u", family == G_SOCKET_FAMILY_IPV6 ? "pinhole" : "mapping",
+           pl_protocol_to_string (protocol), internal_port);
+  pl_port_mapper_unmap_async (mapper, protocol, internal_port, op->cancellable, unmap_cb, op);
   return op;
 }
 
@@ -422,16 +453,18 @@ entry_publish_disabled (Entry *entry)
 }
 
 static Entry *
-entry_new (PlSession  *self,
-           const char *profile_name,
-           PlProtocol  protocol)
+entry_new (PlSession     *self,
+           const char    *profile_name,
+           PlProtocol     protocol,
+           GSocketFamily  family)
 {
   Entry *entry = g_new0 (Entry, 1);
 
   entry->session = self;
   entry->profile_name = g_strdup (profile_name);
   entry->protocol = protocol;
-  entry->mapping = _pl_mapping_new (profile_name, protocol, 0, 0);
+  entry->family = family;
+  entry->mapping = _pl_mapping_new_full (profile_name, protocol, family);
   return entry;
 }
 
@@ -472,8 +505,8 @@ entry_release (PlSession *self,
   entry->wanted = FALSE;
   entry_clear_timers (entry);
 
-  if (mapped && self->mapper != NULL && entry->internal_port != 0)
-    submit_unmap (self, entry->protocol, entry->internal_port);
+  if (mapped && entry->internal_port != 0)
+    submit_unmap (self, entry->family, entry->protocol, entry->internal_port);
 
   entry->last_port = 0;
   entry->expires = 0;
@@ -606,8 +639,10 @@ submit_map (PlSession *self,
   entry->wanted = FALSE;
 
   /* Always suggest the port granted before (RFC 6886 section 3.3, RFC 6887 section 11.2);
-   * else the one wanted, never 0. */
-  if (entry->last_port != 0)
+   * else the one wanted, never 0. A pinhole opens the internal port itself. */
+  if (entry->family == G_SOCKET_FAMILY_IPV6)
+    suggested = entry->internal_port;
+  else if (entry->last_port != 0)
     suggested = entry->last_port;
   else if (entry->requested_port != 0)
     suggested = entry->requested_port;
@@ -618,8 +653,9 @@ submit_map (PlSession *self,
            entry->expires != 0 ? "Renewing" : "Creating",
            entry->profile_name, pl_protocol_to_string (entry->protocol),
            entry->internal_port, suggested, entry->lifetime);
-  pl_port_mapper_map_async (self->mapper, entry->protocol, entry->internal_port, suggested,
-                            entry->lifetime, op->cancellable, map_cb, op);
+  pl_port_mapper_map_async (mapper_for (self, entry->family), entry->protocol,
+                            entry->internal_port, suggested, entry->lifetime, op->cancellable,
+                            map_cb, op);
 }
 
 /* Ask for @entry now, or as soon as there is a mapper (while the gateway is probed). */
@@ -631,7 +667,7 @@ queue_map (PlSession *self,
     return;
   if (entry->op != NULL)
     return;
-  if (self->mapper == NULL)
+  if (mapper_for (self, entry->family) == NULL)
     {
       entry->wanted = TRUE;
       return;
@@ -805,6 +841,8 @@ map_cb (GObject      *source,
 
   if (ok)
     {
+      if (entry->family == G_SOCKET_FAMILY_IPV6)
+        _pl_mapping_set_external_address (entry->mapping, self->address6);
       entry_granted (self, entry, external_port, lifetime);
       if (self->address_wanted)
         queue_address (self);
@@ -922,7 +960,7 @@ mapper_state_lost_cb (PlPortMapper *mapper,
   PlSession *self = user_data;
   gint64 now = now_us (self);
 
-  if (!self->running || mapper != self->mapper)
+  if (!self->running || (mapper != self->mapper && mapper != self->mapper6))
     return;
 
   if (self->last_round != 0 && now - self->last_round < RESET_ROUND_INTERVAL_US)
@@ -1005,6 +1043,7 @@ mapper_listen (PlSession *self)
 static void
 drop_mapper (PlSession *self)
 {
+  drop_ipv6 (self);
   abandon_requests (self, FALSE);
   if (self->probe != NULL)
     {
@@ -1022,6 +1061,201 @@ drop_mapper (PlSession *self)
 
 static gboolean discover_timer_cb (gpointer data);
 static void     start_probe       (PlSession *self);
+static void     setup_ipv6        (PlSession *self);
+
+/* IPv6 pinholes. */
+
+#define IPV6_PROBE_MS         (5 * 1000)
+#define IPV6_RETRY_MS         (30 * 60 * 1000)
+
+/* Forgets the IPv6 side; its entries go (a both-family profile) or fail (IPv6 only) when
+ * the profiles are next applied. */
+static void
+drop_ipv6 (PlSession *self)
+{
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      if (entry->family != G_SOCKET_FAMILY_IPV6)
+        continue;
+      op_abandon (entry->op);
+      entry->wanted = FALSE;
+      entry_clear_timers (entry);
+      entry->expires = 0;
+      entry->last_port = 0;
+    }
+  for (guint i = self->unmaps->len; i > 0; i--)
+    {
+      Op *op = g_ptr_array_index (self->unmaps, i - 1);
+
+      if (op->family == G_SOCKET_FAMILY_IPV6)
+        op_abandon (op);
+    }
+  if (self->probe6 != NULL)
+    {
+      g_cancellable_cancel (self->probe6);
+      g_clear_object (&self->probe6);
+    }
+  g_clear_object (&self->probing6);
+  pl_clear_source (&self->probe6_timer);
+  if (self->mapper6 != NULL)
+    {
+      g_clear_signal_handler (&self->state_lost6_id, self->mapper6);
+      g_clear_object (&self->mapper6);
+    }
+  g_clear_pointer (&self->address6, g_free);
+  schedule_reconcile (self);
+}
+
+static void
+set_no_ipv6 (PlSession *self,
+             GError    *error)
+{
+  g_debug ("No IPv6 pinholes: %s", error->message);
+  g_clear_error (&self->no_ipv6_error);
+  self->no_ipv6_error = error;
+  schedule_reconcile (self);
+  /* A profile that asked for IPv6 alone fails with why. */
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      if (entry->family == G_SOCKET_FAMILY_IPV6 && entry->enabled && entry->config_error == NULL)
+        entry_publish (entry, PL_MAPPING_STATE_FAILED, 0, 0, 0, 0, error, 0);
+    }
+}
+
+static gboolean
+ipv6_retry_cb (gpointer data)
+{
+  PlSession *self = data;
+
+  g_clear_pointer (&self->probe6_timer, g_source_unref);
+  setup_ipv6 (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+probe6_deadline_cb (gpointer data)
+{
+  PlSession *self = data;
+
+  g_clear_pointer (&self->probe6_timer, g_source_unref);
+  if (self->probe6 != NULL)
+    g_cancellable_cancel (self->probe6);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+probe6_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(PlSession) self = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean cancelled_by_us;
+
+  if (pl_port_mapper_probe_finish (PL_PORT_MAPPER (source), result, &error))
+    {
+      if (self->probing6 != PL_PORT_MAPPER (source))
+        return;   /* dropped meanwhile */
+      pl_clear_source (&self->probe6_timer);
+      g_clear_object (&self->probe6);
+      self->mapper6 = g_steal_pointer (&self->probing6);
+      self->state_lost6_id =
+        g_signal_connect (self->mapper6, "state-lost", G_CALLBACK (mapper_state_lost_cb), self);
+      pl_port_mapper_set_journal (self->mapper6, self->journal);
+      g_clear_error (&self->no_ipv6_error);
+      g_debug ("IPv6 pinholes for %s through %s", self->address6,
+               pl_port_mapper_get_protocol_name (self->mapper6));
+      if (self->running)
+        {
+          schedule_reconcile (self);
+          submit_wanted (self);
+        }
+      return;
+    }
+
+  if (self->probing6 != PL_PORT_MAPPER (source))
+    return;
+  /* Cancelled by its bound (probe6_deadline_cb has cleared the timer), or by drop_ipv6. */
+  cancelled_by_us = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+                    self->probe6_timer == NULL && self->probe6 != NULL;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && !cancelled_by_us)
+    return;
+
+  g_clear_object (&self->probe6);
+  g_clear_object (&self->probing6);
+  g_clear_pointer (&self->address6, g_free);
+  if (!self->running)
+    return;
+  set_no_ipv6 (self, cancelled_by_us
+                     ? g_error_new (PL_ERROR, PL_ERROR_TIMED_OUT,
+                                    _("The router does not answer for IPv6 pinholes"))
+                     : g_error_new (PL_ERROR, error->domain == PL_ERROR ? error->code
+                                                                         : PL_ERROR_NETWORK_FAILURE,
+                                    _("The router does not open IPv6 pinholes: %s"),
+                                    error->message));
+  self->probe6_timer = timer_new (self, IPV6_RETRY_MS, ipv6_retry_cb, self);
+}
+
+/* Pinholes too, when the gateway's protocol can open them and this computer has a stable
+ * global IPv6 address: the IPv6 default router is asked with that protocol. */
+static void
+setup_ipv6 (PlSession *self)
+{
+  g_autoptr(PlIpv6Router) router = NULL;
+  g_autoptr(GInetAddress) local = NULL;
+  g_autoptr(GError) error = NULL;
+
+  drop_ipv6 (self);
+  if (!self->running || self->mapper == NULL)
+    return;
+  if (!self->ipv6_pinholes)
+    {
+      set_no_ipv6 (self, g_error_new_literal (PL_ERROR, PL_ERROR_INVALID_ARGUMENT,
+                                              _("IPv6 pinholes are switched off")));
+      return;
+    }
+
+  if (!(pl_port_mapper_get_capabilities (self->mapper) & PL_MAPPER_CAPABILITY_IPV6))
+    {
+      set_no_ipv6 (self, g_error_new (PL_ERROR, PL_ERROR_UNSUPPORTED_OPCODE,
+                                      _("The router at %s speaks %s, which opens no IPv6 "
+                                        "pinholes"),
+                                      self->gateway_str,
+                                      pl_port_mapper_get_protocol_name (self->mapper)));
+      return;
+    }
+
+  if (self->ipv6_discover_func != NULL)
+    router = self->ipv6_discover_func (self->ipv6_discover_data, &local, &error);
+  else
+    {
+      router = pl_ipv6_router_discover (&error);
+      if (router != NULL)
+        local = pl_ipv6_stable_address (router->ifindex, &error);
+      if (local == NULL)
+        g_clear_pointer (&router, pl_ipv6_router_free);
+    }
+  if (router == NULL || local == NULL)
+    {
+      if (error == NULL)
+        error = g_error_new_literal (PL_ERROR, PL_ERROR_NO_GATEWAY, _("No IPv6 router"));
+      set_no_ipv6 (self, g_steal_pointer (&error));
+      return;
+    }
+
+  self->probing6 = pl_mapper_new_ipv6 (self->mapper, router->address, router->ifindex, local,
+                                       self->clock);
+  if (self->probing6 == NULL)
+    return;
+  self->address6 = g_inet_address_to_string (local);
+  self->probe6 = g_cancellable_new ();
+  self->probe6_timer = timer_new (self, IPV6_PROBE_MS, probe6_deadline_cb, self);
+  pl_port_mapper_probe_async (self->probing6, self->probe6, probe6_cb, g_object_ref (self));
+}
 
 /* @mapper (transfer full) speaks for the current gateway from now on. */
 static void
@@ -1041,6 +1275,7 @@ install_mapper (PlSession    *self,
            self->gateway_str);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROTOCOL_NAME]);
   mapper_listen (self);
+  setup_ipv6 (self);
 }
 
 static gboolean
@@ -1444,18 +1679,39 @@ profile_to_protocols (PlProfile  *profile,
 }
 
 static Entry *
-find_entry (PlSession  *self,
-            const char *name,
-            PlProtocol  protocol)
+find_entry (PlSession     *self,
+            const char    *name,
+            PlProtocol     protocol,
+            GSocketFamily  family)
 {
   for (guint i = 0; i < self->entries->len; i++)
     {
       Entry *entry = g_ptr_array_index (self->entries, i);
 
-      if (entry->protocol == protocol && g_strcmp0 (entry->profile_name, name) == 0)
+      if (entry->protocol == protocol && entry->family == family &&
+          g_strcmp0 (entry->profile_name, name) == 0)
         return entry;
     }
   return NULL;
+}
+
+/* The families a profile maps now: IPv4 unless it is IPv6 only; IPv6 when it asks for it
+ * alone (then failing with why if there are no pinholes), or for both while pinholes can
+ * be had. */
+static guint
+profile_to_families (PlSession     *self,
+                     PlProfile     *profile,
+                     GSocketFamily  families[2])
+{
+  PlProfileFamily family = pl_profile_get_family (profile);
+  guint n = 0;
+
+  if (family != PL_PROFILE_FAMILY_IPV6)
+    families[n++] = G_SOCKET_FAMILY_IPV4;
+  if (family == PL_PROFILE_FAMILY_IPV6 ||
+      (family == PL_PROFILE_FAMILY_BOTH && self->mapper6 != NULL))
+    families[n++] = G_SOCKET_FAMILY_IPV6;
+  return n;
 }
 
 static void
@@ -1508,7 +1764,11 @@ entry_apply_profile (PlSession *self,
   else if (!was_active || ports_changed)
     {
       entry->failures = 0;
-      if (self->mapper != NULL)
+      if (entry->family == G_SOCKET_FAMILY_IPV6 && self->mapper6 == NULL &&
+          self->no_ipv6_error != NULL)
+        entry_publish (entry, PL_MAPPING_STATE_FAILED, 0, 0, 0, 0, self->no_ipv6_error, 0);
+      else if (mapper_for (self, entry->family) != NULL || self->probe != NULL ||
+               self->probe6 != NULL)
         {
           entry_publish (entry, PL_MAPPING_STATE_MAPPING, 0, 0, 0, 0, NULL, 0);
           queue_map (self, entry);
@@ -1557,6 +1817,8 @@ reconcile (PlSession *self)
       g_autoptr(GObject) item = g_list_model_get_item (self->profiles, i);
       PlProfile *profile;
       PlProtocol protocols[2];
+      GSocketFamily families[2];
+      guint n_families;
       const char *name;
       guint n = 0;
 
@@ -1571,22 +1833,24 @@ reconcile (PlSession *self)
       g_ptr_array_add (self->watched, g_object_ref (profile));
 
       profile_to_protocols (profile, protocols, &n);
-      for (guint p = 0; p < n; p++)
-        {
-          Entry *entry = find_entry (self, name, protocols[p]);
+      n_families = profile_to_families (self, profile, families);
+      for (guint f = 0; f < n_families; f++)
+        for (guint p = 0; p < n; p++)
+          {
+            Entry *entry = find_entry (self, name, protocols[p], families[f]);
 
-          if (entry == NULL)
-            {
-              entry = entry_new (self, name, protocols[p]);
-              g_ptr_array_add (self->entries, entry);
-            }
-          else if (entry->seen)
-            continue;   /* two profiles with one name: the first wins */
+            if (entry == NULL)
+              {
+                entry = entry_new (self, name, protocols[p], families[f]);
+                g_ptr_array_add (self->entries, entry);
+              }
+            else if (entry->seen)
+              continue;   /* two profiles with one name: the first wins */
 
-          entry->seen = TRUE;
-          g_ptr_array_add (order, entry);
-          entry_apply_profile (self, entry, profile);
-        }
+            entry->seen = TRUE;
+            g_ptr_array_add (order, entry);
+            entry_apply_profile (self, entry, profile);
+          }
     }
 
   /* Gone: delete on the gateway and drop. */
@@ -1788,6 +2052,9 @@ pl_session_dispose (GObject *object)
   if (self->discover_destroy != NULL)
     g_clear_pointer (&self->discover_data, self->discover_destroy);
   self->discover_func = NULL;
+  if (self->ipv6_discover_destroy != NULL)
+    g_clear_pointer (&self->ipv6_discover_data, self->ipv6_discover_destroy);
+  self->ipv6_discover_func = NULL;
 
   g_clear_object (&self->profiles);
   g_clear_object (&self->fixed_gateway);
@@ -1814,6 +2081,7 @@ pl_session_finalize (GObject *object)
   g_clear_pointer (&self->gateway_iface, g_free);
   g_clear_pointer (&self->external_address, g_free);
   g_clear_error (&self->no_gateway_error);
+  g_clear_error (&self->no_ipv6_error);
   g_clear_pointer (&self->context, g_main_context_unref);
 
   G_OBJECT_CLASS (pl_session_parent_class)->finalize (object);
@@ -2133,6 +2401,7 @@ pl_session_init (PlSession *self)
   self->monitor_network = TRUE;
   self->stop_timeout = PL_SESSION_DEFAULT_STOP_TIMEOUT_MS;
   self->unmaps = g_ptr_array_new ();
+  self->ipv6_pinholes = TRUE;
 }
 
 /**
@@ -2382,8 +2651,90 @@ pl_session_find_mapping (PlSession  *self,
   g_return_val_if_fail (PL_IS_SESSION (self), NULL);
   g_return_val_if_fail (profile_name != NULL, NULL);
 
-  entry = find_entry (self, profile_name, protocol);
+  entry = find_entry (self, profile_name, protocol, G_SOCKET_FAMILY_IPV4);
   return entry != NULL ? entry->mapping : NULL;
+}
+
+/**
+ * pl_session_find_mapping_full:
+ * @self: a [class@Pl.Session]
+ * @profile_name: the profile's name
+ * @protocol: TCP or UDP
+ * @family: %G_SOCKET_FAMILY_IPV4, or %G_SOCKET_FAMILY_IPV6 for its pinhole
+ *
+ * Returns: (transfer none) (nullable): the mapping, if the profile has it
+ */
+PlMapping *
+pl_session_find_mapping_full (PlSession     *self,
+                              const char    *profile_name,
+                              PlProtocol     protocol,
+                              GSocketFamily  family)
+{
+  Entry *entry;
+
+  g_return_val_if_fail (PL_IS_SESSION (self), NULL);
+  g_return_val_if_fail (profile_name != NULL, NULL);
+
+  entry = find_entry (self, profile_name, protocol, family);
+  return entry != NULL ? entry->mapping : NULL;
+}
+
+/**
+ * pl_session_get_ipv6_address:
+ * @self: a [class@Pl.Session]
+ *
+ * Returns: (nullable): the address IPv6 pinholes open (this computer's stable global
+ *   address), while the router opens them; else %NULL
+ */
+const char *
+pl_session_get_ipv6_address (PlSession *self)
+{
+  g_return_val_if_fail (PL_IS_SESSION (self), NULL);
+
+  return self->mapper6 != NULL ? self->address6 : NULL;
+}
+
+/**
+ * pl_session_set_ipv6_pinholes:
+ * @self: a [class@Pl.Session]
+ * @enabled: whether profiles that allow it also get IPv6 pinholes (the default)
+ *
+ * With %FALSE only IPv4 mappings are made, whatever the profiles' Family says. Call it
+ * before [method@Pl.Session.start].
+ */
+void
+pl_session_set_ipv6_pinholes (PlSession *self,
+                              gboolean   enabled)
+{
+  g_return_if_fail (PL_IS_SESSION (self));
+  g_return_if_fail (!self->started);
+
+  self->ipv6_pinholes = !!enabled;
+}
+
+/**
+ * pl_session_set_ipv6_discover_func:
+ * @self: a [class@Pl.Session]
+ * @func: (nullable): finds the IPv6 router and this computer's address; %NULL for the
+ *   kernel's (netlink)
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data
+ *
+ * Chooses how IPv6 pinholes find their router. For tests.
+ */
+void
+pl_session_set_ipv6_discover_func (PlSession                 *self,
+                                   PlSessionIpv6DiscoverFunc  func,
+                                   gpointer                   user_data,
+                                   GDestroyNotify             destroy)
+{
+  g_return_if_fail (PL_IS_SESSION (self));
+
+  if (self->ipv6_discover_destroy != NULL)
+    g_clear_pointer (&self->ipv6_discover_data, self->ipv6_discover_destroy);
+  self->ipv6_discover_func = func;
+  self->ipv6_discover_data = user_data;
+  self->ipv6_discover_destroy = destroy;
 }
 
 /**
@@ -2610,7 +2961,7 @@ pl_session_stop_async (PlSession           *self,
     }
   abandon_requests (self, !self->keep_mappings);
 
-  if (self->keep_mappings || self->mapper == NULL)
+  if (self->keep_mappings || (self->mapper == NULL && self->mapper6 == NULL))
     {
       abandon_requests (self, FALSE);
       g_task_return_boolean (task, TRUE);
@@ -2627,10 +2978,11 @@ pl_session_stop_async (PlSession           *self,
         {
           Op *op = g_ptr_array_index (self->unmaps, k);
 
-          out = op->protocol == entry->protocol && op->internal_port == entry->internal_port;
+          out = op->family == entry->family && op->protocol == entry->protocol &&
+                op->internal_port == entry->internal_port;
         }
       if (!out)
-        submit_unmap (self, entry->protocol, entry->internal_port);
+        submit_unmap (self, entry->family, entry->protocol, entry->internal_port);
     }
   for (guint i = 0; i < self->entries->len; i++)
     {

@@ -12,6 +12,7 @@
 #include "pl-types.h"
 #include "pl-clock.h"
 #include "pl-gateway.h"
+#include "pl-ipv6-route.h"
 #include "pl-mapping.h"
 #include "pl-mapper-probe.h"
 #include "pl-pcp-state.h"
@@ -49,6 +50,21 @@ typedef PlPortMapper *(*PlSessionMapperFactory) (GInetAddress *gateway,
 typedef PlGateway *(*PlSessionDiscoverFunc) (gpointer   user_data,
                                              GError   **error);
 
+/**
+ * PlSessionIpv6DiscoverFunc:
+ * @user_data: data given to [method@Pl.Session.set_ipv6_discover_func]
+ * @local: (out) (transfer full): this computer's address to open pinholes for
+ * @error: return location for a #GError
+ *
+ * Finds the IPv6 default router and the stable global address of this computer on its
+ * link. The default is [func@Pl.ipv6_router_discover] and [func@Pl.ipv6_stable_address].
+ *
+ * Returns: (transfer full) (nullable): the router, or %NULL with @error set
+ */
+typedef PlIpv6Router *(*PlSessionIpv6DiscoverFunc) (gpointer       user_data,
+                                                    GInetAddress **local,
+                                                    GError       **error);
+
 /* Default for PlSession:stop-timeout, in milliseconds. */
 #define PL_SESSION_DEFAULT_STOP_TIMEOUT_MS 2000
 
@@ -61,6 +77,17 @@ void          pl_session_set_mapper_factory     (PlSession              *self,
                                                  PlSessionMapperFactory  factory,
                                                  gpointer                user_data,
                                                  GDestroyNotify          destroy);
+void          pl_session_set_ipv6_pinholes      (PlSession              *self,
+                                                 gboolean                enabled);
+void          pl_session_set_ipv6_discover_func (PlSession              *self,
+                                                 PlSessionIpv6DiscoverFunc func,
+                                                 gpointer                user_data,
+                                                 GDestroyNotify          destroy);
+PlMapping    *pl_session_find_mapping_full      (PlSession              *self,
+                                                 const char             *profile_name,
+                                                 PlProtocol              protocol,
+                                                 GSocketFamily           family);
+const char   *pl_session_get_ipv6_address       (PlSession              *self);
 void          pl_session_set_discover_func      (PlSession              *self,
                                                  PlSessionDiscoverFunc   func,
                                                  gpointer                user_data,

@@ -150,6 +150,43 @@ pl_mapper_new (PlMethod      method,
   return PL_PORT_MAPPER (pl_client_new (gateway, clock));
 }
 
+/**
+ * pl_mapper_new_ipv6:
+ * @ipv4_mapper: the mapper that speaks with the gateway over IPv4
+ * @router: the IPv6 default router (usually its link-local address)
+ * @scope_id: the interface index @router is reached on
+ * @local: this computer's address to open pinholes for (bound, so that the router sees it)
+ * @clock: (nullable): the clock
+ *
+ * A mapper for IPv6 pinholes with the protocol @ipv4_mapper speaks, if that protocol can
+ * open them ([flags@Pl.MapperCapabilities] IPV6); %NULL otherwise.
+ *
+ * Returns: (transfer full) (nullable): the mapper
+ */
+PlPortMapper *
+pl_mapper_new_ipv6 (PlPortMapper *ipv4_mapper,
+                    GInetAddress *router,
+                    guint         scope_id,
+                    GInetAddress *local,
+                    PlClock      *clock)
+{
+  g_return_val_if_fail (PL_IS_PORT_MAPPER (ipv4_mapper), NULL);
+  g_return_val_if_fail (G_IS_INET_ADDRESS (router), NULL);
+  g_return_val_if_fail (G_IS_INET_ADDRESS (local), NULL);
+
+  if (!(pl_port_mapper_get_capabilities (ipv4_mapper) & PL_MAPPER_CAPABILITY_IPV6))
+    return NULL;
+
+  /* PCP is the one protocol with pinholes here (RFC 6887 section 11: MAP with an IPv6
+   * internal address). */
+  return g_object_new (PL_TYPE_PCP_CLIENT,
+                       "gateway", router,
+                       "clock", clock,
+                       "bind-address", local,
+                       "scope-id", scope_id,
+                       NULL);
+}
+
 static void
 finish_with (GTask        *task,
              PlPortMapper *mapper)

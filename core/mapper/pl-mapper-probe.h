@@ -39,6 +39,14 @@ PlPortMapper *pl_mapper_new                 (PlMethod             method,
                                              GInetAddress        *gateway,
                                              PlClock             *clock);
 
+/* A mapper for IPv6 pinholes speaking what @ipv4_mapper speaks, bound to @local and sending
+ * to @router on interface @scope_id; NULL when that protocol has no pinholes. */
+PlPortMapper *pl_mapper_new_ipv6            (PlPortMapper        *ipv4_mapper,
+                                             GInetAddress        *router,
+                                             guint                scope_id,
+                                             GInetAddress        *local,
+                                             PlClock             *clock);
+
 /* Finds out what @gateway speaks and returns a mapper for it. With PL_METHOD_AUTO, PCP and
  * NAT-PMP are asked at the same time: a PCP answer wins; a NAT-PMP-only answer to PCP (the
  * 8-byte UNSUPP_VERSION) or a refusal means NAT-PMP at once; when only NAT-PMP answers, PCP

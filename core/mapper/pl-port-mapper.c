@@ -388,6 +388,128 @@ pl_port_mapper_set_journal (PlPortMapper *self,
 }
 
 /**
+ * pl_port_mapper_get_capabilities:
+ * @self: a [iface@Pl.PortMapper]
+ *
+ * Returns: what the protocol can do beyond IPv4 mappings
+ */
+PlMapperCapabilities
+pl_port_mapper_get_capabilities (PlPortMapper *self)
+{
+  PlPortMapperInterface *iface;
+
+  g_return_val_if_fail (PL_IS_PORT_MAPPER (self), PL_MAPPER_CAPABILITY_NONE);
+
+  iface = PL_PORT_MAPPER_GET_IFACE (self);
+  return iface->get_capabilities != NULL ? iface->get_capabilities (self)
+                                         : PL_MAPPER_CAPABILITY_NONE;
+}
+
+/**
+ * pl_port_mapper_get_lifetime_range:
+ * @self: a [iface@Pl.PortMapper]
+ * @min_lifetime: (out) (optional): the shortest lifetime the protocol carries, in seconds
+ * @max_lifetime: (out) (optional): the longest
+ *
+ * What the protocol can ask for; the router may clamp it further (and says so in its
+ * answer).
+ */
+void
+pl_port_mapper_get_lifetime_range (PlPortMapper *self,
+                                   guint32      *min_lifetime,
+                                   guint32      *max_lifetime)
+{
+  PlPortMapperInterface *iface;
+  guint32 lo = 1, hi = G_MAXUINT32;
+
+  g_return_if_fail (PL_IS_PORT_MAPPER (self));
+
+  iface = PL_PORT_MAPPER_GET_IFACE (self);
+  if (iface->get_lifetime_range != NULL)
+    iface->get_lifetime_range (self, &lo, &hi);
+  if (min_lifetime != NULL)
+    *min_lifetime = lo;
+  if (max_lifetime != NULL)
+    *max_lifetime = hi;
+}
+
+static void
+probe_address_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GInetAddress) address = NULL;
+  GError *error = NULL;
+
+  address = pl_port_mapper_get_external_address_finish (PL_PORT_MAPPER (source), result, NULL,
+                                                        &error);
+  if (address == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * pl_port_mapper_probe_async:
+ * @self: a [iface@Pl.PortMapper]
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the gateway answered or the request failed
+ * @user_data: data for @callback
+ *
+ * Asks whether the service is there, with the cheapest request only it answers (PCP: an
+ * ANNOUNCE; otherwise the public-address request). Bound it with @cancellable.
+ */
+void
+pl_port_mapper_probe_async (PlPortMapper        *self,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  PlPortMapperInterface *iface;
+  GTask *task;
+
+  g_return_if_fail (PL_IS_PORT_MAPPER (self));
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  iface = PL_PORT_MAPPER_GET_IFACE (self);
+  if (iface->probe_async != NULL)
+    {
+      iface->probe_async (self, cancellable, callback, user_data);
+      return;
+    }
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, pl_port_mapper_probe_async);
+  pl_port_mapper_get_external_address_async (self, cancellable, probe_address_cb, task);
+}
+
+/**
+ * pl_port_mapper_probe_finish:
+ * @self: a [iface@Pl.PortMapper]
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE when the service answered
+ */
+gboolean
+pl_port_mapper_probe_finish (PlPortMapper  *self,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  PlPortMapperInterface *iface;
+
+  g_return_val_if_fail (PL_IS_PORT_MAPPER (self), FALSE);
+
+  iface = PL_PORT_MAPPER_GET_IFACE (self);
+  if (iface->probe_async != NULL)
+    return iface->probe_finish (self, result, error);
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
  * pl_port_mapper_emit_state_lost:
  * @self: a [iface@Pl.PortMapper]
  * @reason: why

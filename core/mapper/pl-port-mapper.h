@@ -17,6 +17,24 @@ G_BEGIN_DECLS
 typedef struct _PlPcpState PlPcpState;
 
 /**
+ * PlMapperCapabilities:
+ * @PL_MAPPER_CAPABILITY_NONE: nothing beyond IPv4 mappings
+ * @PL_MAPPER_CAPABILITY_IPV6: the protocol can open IPv6 pinholes (PCP)
+ * @PL_MAPPER_CAPABILITY_LIST: the router's table of mappings can be read (UPnP-IGD)
+ * @PL_MAPPER_CAPABILITY_TOKEN: each mapping has state a later process needs to renew or
+ *   delete it (PCP's nonce), kept in the journal ([method@Pl.PortMapper.set_journal])
+ *
+ * What a protocol can do beyond creating, renewing and deleting IPv4 mappings.
+ */
+typedef enum
+{
+  PL_MAPPER_CAPABILITY_NONE = 0,
+  PL_MAPPER_CAPABILITY_IPV6 = 1 << 0,
+  PL_MAPPER_CAPABILITY_LIST = 1 << 1,
+  PL_MAPPER_CAPABILITY_TOKEN = 1 << 2,
+} PlMapperCapabilities;
+
+/**
  * PlStateLoss:
  * @PL_STATE_LOSS_EPOCH: the gateway's epoch says it lost its state (it rebooted, or its
  *   port-mapping service started again): every mapping is gone and must be created again
@@ -52,6 +70,12 @@ G_DECLARE_INTERFACE (PlPortMapper, pl_port_mapper, PL, PORT_MAPPER, GObject)
  *   [signal@Pl.PortMapper::external-address-announced] when it carries a public address
  * @set_journal: (optional): keep what a mapping needs to be renewed and deleted by a later
  *   process (PCP's nonce) in this journal; protocols without such state leave it %NULL
+ * @get_capabilities: (optional): what the protocol can do; %NULL means none
+ * @get_lifetime_range: (optional): the lifetimes the protocol can carry (the router may
+ *   clamp them further); %NULL means 1 to 2^32 - 1 seconds
+ * @probe_async: (optional): is the service there? A cheap request that only the service
+ *   answers; %NULL uses @get_external_address_async
+ * @probe_finish: finish it
  *
  * The virtual methods of [iface@Pl.PortMapper]. All of them are required.
  */
@@ -101,6 +125,17 @@ struct _PlPortMapperInterface
                                                 const PlAnnouncement *announcement);
   void          (*set_journal)                 (PlPortMapper         *self,
                                                 PlPcpState           *journal);
+  PlMapperCapabilities (*get_capabilities)     (PlPortMapper         *self);
+  void          (*get_lifetime_range)          (PlPortMapper         *self,
+                                                guint32              *min_lifetime,
+                                                guint32              *max_lifetime);
+  void          (*probe_async)                 (PlPortMapper         *self,
+                                                GCancellable         *cancellable,
+                                                GAsyncReadyCallback   callback,
+                                                gpointer              user_data);
+  gboolean      (*probe_finish)                (PlPortMapper         *self,
+                                                GAsyncResult         *result,
+                                                GError              **error);
 };
 
 const char   *pl_port_mapper_get_protocol_name           (PlPortMapper         *self);
@@ -148,6 +183,18 @@ gboolean      pl_port_mapper_listen                      (PlPortMapper         *
 gboolean      pl_port_mapper_get_listening               (PlPortMapper         *self);
 void          pl_port_mapper_set_journal                 (PlPortMapper         *self,
                                                           PlPcpState           *journal);
+PlMapperCapabilities
+              pl_port_mapper_get_capabilities            (PlPortMapper         *self);
+void          pl_port_mapper_get_lifetime_range          (PlPortMapper         *self,
+                                                          guint32              *min_lifetime,
+                                                          guint32              *max_lifetime);
+void          pl_port_mapper_probe_async                 (PlPortMapper         *self,
+                                                          GCancellable         *cancellable,
+                                                          GAsyncReadyCallback   callback,
+                                                          gpointer              user_data);
+gboolean      pl_port_mapper_probe_finish                (PlPortMapper         *self,
+                                                          GAsyncResult         *result,
+                                                          GError              **error);
 
 /* For implementations. */
 void          pl_port_mapper_emit_state_lost             (PlPortMapper         *self,

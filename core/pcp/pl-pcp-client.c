@@ -2108,10 +2108,36 @@ pl_pcp_client_mapper_set_journal (PlPortMapper *mapper,
   g_object_set (mapper, "state", journal, NULL);
 }
 
+static PlMapperCapabilities
+pl_pcp_client_mapper_get_capabilities (PlPortMapper *mapper)
+{
+  return PL_MAPPER_CAPABILITY_IPV6 | PL_MAPPER_CAPABILITY_TOKEN;
+}
+
+static void
+pl_pcp_client_mapper_probe_async (PlPortMapper        *mapper,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  pl_pcp_client_probe_async (PL_PCP_CLIENT (mapper), cancellable, callback, user_data);
+}
+
+static gboolean
+pl_pcp_client_mapper_probe_finish (PlPortMapper  *mapper,
+                                   GAsyncResult  *result,
+                                   GError       **error)
+{
+  return pl_pcp_client_probe_finish (PL_PCP_CLIENT (mapper), result, NULL, error);
+}
+
 static void
 pl_pcp_client_port_mapper_iface_init (PlPortMapperInterface *iface)
 {
   iface->set_journal = pl_pcp_client_mapper_set_journal;
+  iface->get_capabilities = pl_pcp_client_mapper_get_capabilities;
+  iface->probe_async = pl_pcp_client_mapper_probe_async;
+  iface->probe_finish = pl_pcp_client_mapper_probe_finish;
   iface->handle_announcement = pl_pcp_client_mapper_handle_announcement;
   iface->get_protocol_name = pl_pcp_client_mapper_get_protocol_name;
   iface->get_gateway = pl_pcp_client_mapper_get_gateway;

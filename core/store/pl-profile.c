@@ -18,6 +18,7 @@ struct _PlProfile
   char              *name;
   char              *description;
   PlProfileProtocol  protocol;
+  PlProfileFamily    family;
   guint              internal_port;
   guint              external_port;
   guint              lifetime;
@@ -31,10 +32,16 @@ G_DEFINE_ENUM_TYPE (PlProfileProtocol, pl_profile_protocol,
                     G_DEFINE_ENUM_VALUE (PL_PROFILE_PROTOCOL_UDP, "udp"),
                     G_DEFINE_ENUM_VALUE (PL_PROFILE_PROTOCOL_BOTH, "both"))
 
+G_DEFINE_ENUM_TYPE (PlProfileFamily, pl_profile_family,
+                    G_DEFINE_ENUM_VALUE (PL_PROFILE_FAMILY_BOTH, "both"),
+                    G_DEFINE_ENUM_VALUE (PL_PROFILE_FAMILY_IPV4, "ipv4"),
+                    G_DEFINE_ENUM_VALUE (PL_PROFILE_FAMILY_IPV6, "ipv6"))
+
 enum {
   PROP_0,
   PROP_NAME,
   PROP_PROTOCOL,
+  PROP_FAMILY,
   PROP_INTERNAL_PORT,
   PROP_EXTERNAL_PORT,
   PROP_LIFETIME,
@@ -271,6 +278,9 @@ pl_profile_get_property (GObject    *object,
     case PROP_PROTOCOL:
       g_value_set_enum (value, self->protocol);
       break;
+    case PROP_FAMILY:
+      g_value_set_enum (value, self->family);
+      break;
     case PROP_INTERNAL_PORT:
       g_value_set_uint (value, self->internal_port);
       break;
@@ -306,6 +316,9 @@ pl_profile_set_property (GObject      *object,
       break;
     case PROP_PROTOCOL:
       pl_profile_set_protocol (self, g_value_get_enum (value));
+      break;
+    case PROP_FAMILY:
+      pl_profile_set_family (self, g_value_get_enum (value));
       break;
     case PROP_INTERNAL_PORT:
       pl_profile_set_internal_port (self, g_value_get_uint (value));
@@ -355,6 +368,18 @@ pl_profile_class_init (PlProfileClass *klass)
     g_param_spec_enum ("protocol", NULL, NULL,
                        PL_TYPE_PROFILE_PROTOCOL,
                        PL_PROFILE_PROTOCOL_TCP,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * PlProfile:family:
+   *
+   * Where the port is opened: the router's public IPv4 address, an IPv6 pinhole for this
+   * computer's address, or both (the default; IPv6 where the router allows it).
+   */
+  properties[PROP_FAMILY] =
+    g_param_spec_enum ("family", NULL, NULL,
+                       PL_TYPE_PROFILE_FAMILY,
+                       PL_PROFILE_FAMILY_BOTH,
                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   /**
@@ -469,6 +494,7 @@ pl_profile_update (PlProfile *self,
   g_object_freeze_notify (G_OBJECT (self));
   pl_profile_set_name (self, other->name);
   pl_profile_set_protocol (self, other->protocol);
+  pl_profile_set_family (self, other->family);
   pl_profile_set_internal_port (self, other->internal_port);
   pl_profile_set_external_port (self, other->external_port);
   pl_profile_set_lifetime (self, other->lifetime);
@@ -493,6 +519,7 @@ pl_profile_equal (PlProfile *a,
 
   return g_strcmp0 (a->name, b->name) == 0
          && a->protocol == b->protocol
+         && a->family == b->family
          && a->internal_port == b->internal_port
          && a->external_port == b->external_port
          && a->lifetime == b->lifetime
@@ -537,6 +564,58 @@ pl_profile_set_protocol (PlProfile         *self,
     return;
   self->protocol = protocol;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROTOCOL]);
+}
+
+PlProfileFamily
+pl_profile_get_family (PlProfile *self)
+{
+  g_return_val_if_fail (PL_IS_PROFILE (self), PL_PROFILE_FAMILY_BOTH);
+
+  return self->family;
+}
+
+void
+pl_profile_set_family (PlProfile       *self,
+                       PlProfileFamily  family)
+{
+  g_return_if_fail (PL_IS_PROFILE (self));
+  g_return_if_fail (family <= PL_PROFILE_FAMILY_IPV6);
+
+  if (self->family == family)
+    return;
+  self->family = family;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FAMILY]);
+}
+
+const char *
+pl_profile_family_to_string (PlProfileFamily family)
+{
+  switch (family)
+    {
+    case PL_PROFILE_FAMILY_BOTH:
+      return "both";
+    case PL_PROFILE_FAMILY_IPV4:
+      return "ipv4";
+    case PL_PROFILE_FAMILY_IPV6:
+      return "ipv6";
+    default:
+      g_return_val_if_reached (NULL);
+    }
+}
+
+gboolean
+pl_profile_family_from_string (const char      *str,
+                               PlProfileFamily *family)
+{
+  g_return_val_if_fail (family != NULL, FALSE);
+
+  for (PlProfileFamily f = PL_PROFILE_FAMILY_BOTH; f <= PL_PROFILE_FAMILY_IPV6; f++)
+    if (g_strcmp0 (str, pl_profile_family_to_string (f)) == 0)
+      {
+        *family = f;
+        return TRUE;
+      }
+  return FALSE;
 }
 
 guint
@@ -754,6 +833,20 @@ pl_profile_set_key_value (PlProfile   *self,
         }
       pl_profile_set_protocol (self, protocol);
     }
+  else if (strcmp (key, PL_PROFILE_KEY_FAMILY) == 0)
+    {
+      PlProfileFamily family;
+
+      if (!pl_profile_family_from_string (value, &family))
+        {
+          g_set_error (error, PL_ERROR, PL_ERROR_INVALID_ARGUMENT,
+                       _("Profile “%s”: %s “%s” is not an address family (ipv4, ipv6 or "
+                         "both)"),
+                       name, key, value);
+          return FALSE;
+        }
+      pl_profile_set_family (self, family);
+    }
   else if (strcmp (key, PL_PROFILE_KEY_INTERNAL_PORT) == 0)
     {
       if (!parse_decimal (value, G_MAXUINT16, &number) || number == 0)
@@ -875,6 +968,7 @@ pl_profile_new_from_key_file (GKeyFile   *key_file,
 {
   static const char * const keys[] = {
     PL_PROFILE_KEY_PROTOCOL,
+    PL_PROFILE_KEY_FAMILY,
     PL_PROFILE_KEY_INTERNAL_PORT,
     PL_PROFILE_KEY_EXTERNAL_PORT,
     PL_PROFILE_KEY_LIFETIME,
@@ -981,6 +1075,12 @@ pl_profile_write_to_key_file (PlProfile *self,
 
   g_key_file_set_value (key_file, self->name, PL_PROFILE_KEY_PROTOCOL,
                         pl_profile_protocol_to_string (self->protocol));
+  /* Family is written when it is not the default, or was in the file already: files made
+   * before it existed stay as they were. */
+  if (self->family != PL_PROFILE_FAMILY_BOTH ||
+      g_key_file_has_key (key_file, self->name, PL_PROFILE_KEY_FAMILY, NULL))
+    g_key_file_set_value (key_file, self->name, PL_PROFILE_KEY_FAMILY,
+                          pl_profile_family_to_string (self->family));
   set_uint (key_file, self->name, PL_PROFILE_KEY_INTERNAL_PORT, self->internal_port);
   set_uint (key_file, self->name, PL_PROFILE_KEY_EXTERNAL_PORT, self->external_port);
   set_uint (key_file, self->name, PL_PROFILE_KEY_LIFETIME, self->lifetime);

@@ -40,6 +40,28 @@ gboolean     pl_profile_protocol_from_string (const char        *str,
 gboolean     pl_profile_protocol_overlaps    (PlProfileProtocol  a,
                                               PlProfileProtocol  b);
 
+/**
+ * PlProfileFamily:
+ * @PL_PROFILE_FAMILY_BOTH: the router's public IPv4 address and, where the router allows
+ *   it, an IPv6 pinhole for this computer's address (the default)
+ * @PL_PROFILE_FAMILY_IPV4: the router's public IPv4 address only
+ * @PL_PROFILE_FAMILY_IPV6: an IPv6 pinhole only
+ *
+ * Where a profile opens its port. In the profiles file: `both`, `ipv4` or `ipv6`.
+ */
+typedef enum
+{
+  PL_PROFILE_FAMILY_BOTH,
+  PL_PROFILE_FAMILY_IPV4,
+  PL_PROFILE_FAMILY_IPV6,
+} PlProfileFamily;
+
+#define PL_TYPE_PROFILE_FAMILY (pl_profile_family_get_type ())
+GType        pl_profile_family_get_type      (void) G_GNUC_CONST;
+const char  *pl_profile_family_to_string     (PlProfileFamily    family);
+gboolean     pl_profile_family_from_string   (const char        *str,
+                                              PlProfileFamily   *family);
+
 /* Limits, also documented for users (the profiles file and portlightctl). */
 #define PL_PROFILE_DEFAULT_LIFETIME 7200
 #define PL_PROFILE_MIN_LIFETIME     1
@@ -47,6 +69,7 @@ gboolean     pl_profile_protocol_overlaps    (PlProfileProtocol  a,
 
 /* The keys of a profile group in the profiles file. */
 #define PL_PROFILE_KEY_PROTOCOL      "Protocol"
+#define PL_PROFILE_KEY_FAMILY        "Family"
 #define PL_PROFILE_KEY_INTERNAL_PORT "InternalPort"
 #define PL_PROFILE_KEY_EXTERNAL_PORT "ExternalPort"
 #define PL_PROFILE_KEY_LIFETIME      "Lifetime"
@@ -69,7 +92,8 @@ G_DECLARE_FINAL_TYPE (PlProfile, pl_profile, PL, PROFILE, GObject)
  * PlProfileStore are changed only through the store (pl_profile_store_replace(),
  * pl_profile_store_set_enabled()); listen to their notify signals.
  *
- * Properties: `name` (string), `protocol` (PlProfileProtocol, default TCP),
+ * Properties: `name` (string), `protocol` (PlProfileProtocol, default TCP), `family`
+ * (PlProfileFamily, default both),
  * `internal-port` (0 until set; valid 1-65535), `external-port` (0 = the same as the
  * internal port; valid 0-65535), `lifetime` (seconds, default 7200; valid 1-86400),
  * `enabled` (default TRUE), `description` (nullable; an empty string is stored as NULL).
@@ -92,6 +116,9 @@ void               pl_profile_set_name             (PlProfile          *self,
 PlProfileProtocol  pl_profile_get_protocol         (PlProfile          *self);
 void               pl_profile_set_protocol         (PlProfile          *self,
                                                     PlProfileProtocol   protocol);
+PlProfileFamily    pl_profile_get_family           (PlProfile          *self);
+void               pl_profile_set_family           (PlProfile          *self,
+                                                    PlProfileFamily     family);
 guint              pl_profile_get_internal_port    (PlProfile          *self);
 void               pl_profile_set_internal_port    (PlProfile          *self,
                                                     guint               port);
@@ -128,7 +155,7 @@ gboolean           pl_profile_validate_name        (const char         *name,
 
 /* Sets one value from its text in the profiles file, where @key is one of the
  * PL_PROFILE_KEY_* names. The text must be exact: decimal numbers without sign or spaces,
- * "tcp"/"udp"/"both", "true"/"false". Unknown keys are G_KEY_FILE_ERROR_KEY_NOT_FOUND, bad
+ * "tcp"/"udp"/"both", "ipv4"/"ipv6"/"both", "true"/"false". Unknown keys are G_KEY_FILE_ERROR_KEY_NOT_FOUND, bad
  * values PL_ERROR_INVALID_ARGUMENT ("Profile “SSH”: InternalPort “70000” is not a port
  * number (1-65535)"). @self is left unchanged on error. */
 gboolean           pl_profile_set_key_value        (PlProfile          *self,
@@ -137,7 +164,7 @@ gboolean           pl_profile_set_key_value        (PlProfile          *self,
                                                     GError            **error);
 
 /* Reads group @group of @key_file: a profile named @group. Protocol and InternalPort are
- * required; ExternalPort (0), Lifetime (7200), Enabled (true) and Description (none) are
+ * required; Family (both), ExternalPort (0), Lifetime (7200), Enabled (true) and Description (none) are
  * optional; other keys are ignored. Every problem is appended to @problems (element-type
  * GError, one per bad or missing key); returns NULL if there was any. */
 PlProfile         *pl_profile_new_from_key_file    (GKeyFile           *key_file,

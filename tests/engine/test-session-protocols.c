@@ -89,6 +89,16 @@ protocol_notify_cb (GObject    *session,
   ((Fixture *) user_data)->n_protocol_notifies++;
 }
 
+/* This machine's own IPv6 must not take part: the fakes are IPv4 only. */
+static PlIpv6Router *
+no_ipv6 (gpointer       user_data,
+         GInetAddress **local,
+         GError       **error)
+{
+  g_set_error_literal (error, PL_ERROR, PL_ERROR_NO_GATEWAY, "No IPv6 default route (test)");
+  return NULL;
+}
+
 /* A session on the fixture's gateway, probing; with the journal file when @journal. */
 static PlSession *
 session_new (Fixture  *f,
@@ -112,9 +122,27 @@ session_new (Fixture  *f,
       g_assert_no_error (error);
       pl_session_set_journal (session, state);
     }
+  pl_session_set_ipv6_discover_func (session, no_ipv6, NULL, NULL);
   g_signal_connect (session, "router-reset", G_CALLBACK (router_reset_cb), f);
   g_signal_connect (session, "notify::protocol-name", G_CALLBACK (protocol_notify_cb), f);
   return session;
+}
+
+static void
+add_profile_family (Fixture           *f,
+                    const char        *name,
+                    PlProfileProtocol  protocol,
+                    guint              port,
+                    PlProfileFamily    family)
+{
+  g_autoptr(PlProfile) profile = pl_profile_new (name);
+
+  pl_profile_set_family (profile, family);
+  pl_profile_set_protocol (profile, protocol);
+  pl_profile_set_internal_port (profile, port);
+  pl_profile_set_lifetime (profile, 7200);
+  pl_profile_set_enabled (profile, TRUE);
+  g_list_store_append (f->profiles, profile);
 }
 
 static void
@@ -473,6 +501,77 @@ test_pcp_announce (Fixture       *f,
   g_assert_true (all_active (f->session));
 }
 
+static void
+test_no_ipv6 (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(PlFakePcpGateway) gateway = NULL;
+  g_autoptr(GError) error = NULL;
+  PlMapping *m;
+
+  g_test_summary ("Without IPv6 (no router, no stable address) a Family=both profile maps "
+                  "IPv4 alone and shows nothing about IPv6; a Family=ipv6 profile fails and "
+                  "says why; a Family=ipv4 one never asks for a pinhole");
+
+  gateway = pl_fake_pcp_gateway_new (f->address, f->clock, &error);
+  g_assert_no_error (error);
+  add_profile_family (f, "Both", PL_PROFILE_PROTOCOL_TCP, 40000, PL_PROFILE_FAMILY_BOTH);
+  add_profile_family (f, "Four", PL_PROFILE_PROTOCOL_UDP, 40001, PL_PROFILE_FAMILY_IPV4);
+  add_profile_family (f, "Six", PL_PROFILE_PROTOCOL_TCP, 40002, PL_PROFILE_FAMILY_IPV6);
+  f->session = session_new (f, FALSE);
+  pl_session_start (f->session);
+  while (pl_fake_pcp_gateway_get_n_mappings (gateway) < 2)
+    {
+      g_assert_cmpint (now (f), <=, SECONDS (1));
+      g_main_context_iteration (NULL, TRUE);
+    }
+  run_until_time (f, SECONDS (2));
+
+  g_assert_cmpuint (g_list_model_get_n_items (pl_session_get_mappings (f->session)), ==, 3);
+  g_assert_null (pl_session_find_mapping_full (f->session, "Both", PL_PROTOCOL_TCP,
+                                               G_SOCKET_FAMILY_IPV6));
+  g_assert_null (pl_session_find_mapping_full (f->session, "Four", PL_PROTOCOL_UDP,
+                                               G_SOCKET_FAMILY_IPV6));
+  g_assert_null (pl_session_find_mapping (f->session, "Six", PL_PROTOCOL_TCP));
+  m = pl_session_find_mapping_full (f->session, "Six", PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV6);
+  g_assert_nonnull (m);
+  g_assert_cmpint (pl_mapping_get_family (m), ==, G_SOCKET_FAMILY_IPV6);
+  g_assert_cmpint (pl_mapping_get_state (m), ==, PL_MAPPING_STATE_FAILED);
+  g_assert_error (pl_mapping_get_error (m), PL_ERROR, PL_ERROR_NO_GATEWAY);
+  g_assert_cmpstr (pl_mapping_get_error (m)->message, ==, "No IPv6 default route (test)");
+  g_assert_cmpint (pl_mapping_get_state (pl_session_find_mapping (f->session, "Both",
+                                                                  PL_PROTOCOL_TCP)), ==,
+                   PL_MAPPING_STATE_ACTIVE);
+  g_assert_null (pl_session_get_ipv6_address (f->session));
+}
+
+static void
+test_natpmp_no_pinholes (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(PlFakeGateway) gateway = NULL;
+  g_autoptr(GError) error = NULL;
+  PlMapping *m;
+
+  g_test_summary ("NAT-PMP opens no pinholes: a Family=ipv6 profile fails saying so, and "
+                  "the IPv6 router is not even looked for");
+
+  gateway = pl_fake_gateway_new (f->address, f->clock, &error);
+  g_assert_no_error (error);
+  add_profile_family (f, "Six", PL_PROFILE_PROTOCOL_TCP, 40002, PL_PROFILE_FAMILY_IPV6);
+  add_profile (f, "Web", PL_PROFILE_PROTOCOL_TCP, 40000);
+  f->session = session_new (f, FALSE);
+  pl_session_start (f->session);
+  m = pl_session_find_mapping_full (f->session, "Six", PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV6);
+  while (pl_mapping_get_state (m) != PL_MAPPING_STATE_FAILED)
+    {
+      g_assert_cmpint (now (f), <=, SECONDS (1));
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_assert_error (pl_mapping_get_error (m), PL_ERROR, PL_ERROR_UNSUPPORTED_OPCODE);
+  g_assert_nonnull (strstr (pl_mapping_get_error (m)->message, "NAT-PMP"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -485,6 +584,8 @@ main (int   argc,
     { "/session/protocols/no-service", test_no_service },
     { "/session/protocols/journal-restart", test_journal_restart },
     { "/session/protocols/pcp-announce", test_pcp_announce },
+    { "/session/protocols/no-ipv6", test_no_ipv6 },
+    { "/session/protocols/natpmp-no-pinholes", test_natpmp_no_pinholes },
   };
 
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);

@@ -60,9 +60,10 @@ count_accepts () {
 
 # "Unauthorized to remove PCP mapping …": a delete or renewal with a nonce the router
 # does not know (lost across a client restart, or a renewed 2.3.1 pinhole)
-want_no_unauthorized () {   # SYSLOG_LINE_MARK
+want_no_unauthorized () {   # SYSLOG_LINE_MARK [EXCEPT-REGEX]
   local hits
   hits=$(tail -n +"$(( $1 + 1 ))" "$LABDIR/syslog.log" | grep -iE 'unauthori|not authori')
+  [ -n "${2:-}" ] && hits=$(printf '%s\n' "$hits" | grep -vE "$2")
   [ -z "$hits" ] && return 0
   diag "FAIL: miniupnpd refused a request as not authorised:"
   printf '%s\n' "$hits" | sed 's/^/    log: /' >> "$DIAG"
@@ -282,12 +283,26 @@ t_pcp_run_kill9 () {
     [ "$(count_pinholes "th dport 4126[01] ")" = "$n6" ] ||
     { diag "FAIL: the rules changed over the restart (duplicates or losses)"; rules | sed 's/^/    nft: /' >> "$DIAG";
       pinholes | sed 's/^/    nft: /' >> "$DIAG"; run_stop; return 1; }
+  local stop_mark port log
+  stop_mark=$(wc -l < "$LABDIR/syslog.log")
   run_stop TERM || return 1
   want_rc 0 || return 1
-  wait_rules "to $HOST_A:" 0 2000 && wait_pinholes "@nh,192,128 $HOST_A6_HEX" 0 2000 || return 1
+  wait_rules "to $HOST_A:" 0 2000 || return 1
   [ "$(count_accepts "th dport 4126[01] ")" = 0 ] ||
     { diag "FAIL: IPv4 accept rules left after the stop"; return 1; }
-  want_no_unauthorized "$mark"
+  # The new run renewed the pinholes (same nonces), and miniupnpd 2.3.1 refuses to delete a
+  # renewed pinhole (pcp-verified.md section 5.2): each is then renewed with lifetime 1, to
+  # lapse at the router's minimum lifetime. Deleted or lapsing, nothing stays open for long.
+  log=$(tail -n +"$((stop_mark + 1))" "$LABDIR/syslog.log")
+  for port in 41260 41261; do
+    count_pinholes "th dport $port " | grep -qx 0 && continue
+    printf '%s\n' "$log" | sed -n "/Unauthorized to remove PCP mapping internal port $port,/,\$p" |
+      grep -qE "updating pinhole to fd00:77::2:$port " ||
+      { diag "FAIL: the pinhole of $port was neither deleted nor left to lapse"; return 1; }
+  done
+  note "kill -9: after the stop, $(count_pinholes "th dport 4126[01] ") pinholes left to lapse" \
+       "(renewed ones the router will not delete)"
+  want_no_unauthorized "$mark" 'Unauthorized to remove PCP mapping internal port'
 }
 
 # pcp_run_restart no|yes: run with 4 profiles; the router restarts with its rules flushed

@@ -618,6 +618,69 @@ test_key_file_escapes (void)
   }
 }
 
+static void
+test_family (void)
+{
+  g_autoptr(PlProfile) profile = pl_profile_new ("Game");
+  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+  g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  g_autoptr(PlProfile) read = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *value = NULL;
+  PlProfileFamily family;
+
+  g_test_summary ("Family=ipv4|ipv6|both (default both): parsed exactly, a bad value named "
+                  "in the error and the profile left unchanged; written only when it is not "
+                  "the default or was in the file already, so older files stay as they were");
+
+  g_assert_cmpint (pl_profile_get_family (profile), ==, PL_PROFILE_FAMILY_BOTH);
+  g_assert_true (pl_profile_family_from_string ("ipv6", &family));
+  g_assert_cmpint (family, ==, PL_PROFILE_FAMILY_IPV6);
+  g_assert_false (pl_profile_family_from_string ("IPv6", &family));
+  g_assert_false (pl_profile_family_from_string ("", &family));
+  g_assert_false (pl_profile_family_from_string (NULL, &family));
+
+  g_assert_true (pl_profile_set_key_value (profile, "Family", "ipv4", &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (pl_profile_get_family (profile), ==, PL_PROFILE_FAMILY_IPV4);
+  g_assert_false (pl_profile_set_key_value (profile, "Family", "v6", &error));
+  g_assert_error (error, PL_ERROR, PL_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "“v6”"));
+  g_assert_cmpint (pl_profile_get_family (profile), ==, PL_PROFILE_FAMILY_IPV4);
+  g_clear_error (&error);
+
+  /* The default is not written into a group that never had it. */
+  pl_profile_set_family (profile, PL_PROFILE_FAMILY_BOTH);
+  pl_profile_set_internal_port (profile, 25565);
+  pl_profile_write_to_key_file (profile, key_file);
+  g_assert_false (g_key_file_has_key (key_file, "Game", "Family", NULL));
+
+  pl_profile_set_family (profile, PL_PROFILE_FAMILY_IPV6);
+  pl_profile_write_to_key_file (profile, key_file);
+  value = g_key_file_get_value (key_file, "Game", "Family", NULL);
+  g_assert_cmpstr (value, ==, "ipv6");
+  g_clear_pointer (&value, g_free);
+
+  read = pl_profile_new_from_key_file (key_file, "Game", problems);
+  g_assert_nonnull (read);
+  g_assert_cmpuint (problems->len, ==, 0);
+  g_assert_cmpint (pl_profile_get_family (read), ==, PL_PROFILE_FAMILY_IPV6);
+  g_assert_true (pl_profile_equal (read, profile));
+
+  /* Back to the default: still written, since the file has the key now. */
+  pl_profile_set_family (profile, PL_PROFILE_FAMILY_BOTH);
+  g_assert_false (pl_profile_equal (read, profile));
+  pl_profile_write_to_key_file (profile, key_file);
+  value = g_key_file_get_value (key_file, "Game", "Family", NULL);
+  g_assert_cmpstr (value, ==, "both");
+
+  g_key_file_set_value (key_file, "Game", "Family", "ipv5");
+  g_clear_object (&read);
+  read = pl_profile_new_from_key_file (key_file, "Game", problems);
+  g_assert_null (read);
+  g_assert_cmpuint (problems->len, ==, 1);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -638,6 +701,7 @@ main (int   argc,
   g_test_add_func ("/pl/profile/key-file/round-trip", test_key_file_round_trip);
   g_test_add_func ("/pl/profile/key-file/defaults-and-missing", test_key_file_defaults_and_missing);
   g_test_add_func ("/pl/profile/key-file/escapes", test_key_file_escapes);
+  g_test_add_func ("/pl/profile/family", test_family);
 
   return g_test_run ();
 }

@@ -15,6 +15,7 @@
 
 #include "pl-core.h"
 #include "pl-fake-gateway.h"
+#include "pl-mapping-private.h"
 
 #include "pl-autostart.h"
 #include "pl-notifier.h"
@@ -345,6 +346,44 @@ test_format (void)
   pl_profile_set_external_port (profile, 5000);
   d = pl_tray_menu_format_ports (profile);
   g_assert_cmpstr (d, ==, "UDP 22 → 5000");
+}
+
+static void
+test_describe_pinholes (void)
+{
+  g_autoptr(GPtrArray) pinholes = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = g_error_new_literal (PL_ERROR, PL_ERROR_TIMED_OUT,
+                                                 "The router does not answer for IPv6 pinholes");
+  g_autofree char *none = NULL, *pending = NULL, *open = NULL, *failed = NULL;
+  PlMapping *tcp, *udp;
+
+  g_test_summary ("A profile's IPv6 line: where its pinholes are open, why they are not, and "
+                  "nothing while they are asked for or when there are none");
+
+  none = pl_tray_menu_describe_pinholes (pinholes);
+  g_assert_null (none);
+
+  tcp = _pl_mapping_new_full ("Game", PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV6);
+  udp = _pl_mapping_new_full ("Game", PL_PROTOCOL_UDP, G_SOCKET_FAMILY_IPV6);
+  g_ptr_array_add (pinholes, tcp);
+  g_ptr_array_add (pinholes, udp);
+  _pl_mapping_set_internal_port (tcp, 25565);
+  _pl_mapping_set_internal_port (udp, 25565);
+  _pl_mapping_set_state (tcp, PL_MAPPING_STATE_ACTIVE);
+  _pl_mapping_set_external_address (tcp, "2001:db8::10");
+  _pl_mapping_set_state (udp, PL_MAPPING_STATE_MAPPING);
+  pending = pl_tray_menu_describe_pinholes (pinholes);
+  g_assert_null (pending);
+
+  _pl_mapping_set_state (udp, PL_MAPPING_STATE_ACTIVE);
+  _pl_mapping_set_external_address (udp, "2001:db8::10");
+  open = pl_tray_menu_describe_pinholes (pinholes);
+  g_assert_cmpstr (open, ==, "Also open on [2001:db8::10]:25565 (IPv6)");
+
+  _pl_mapping_set_state (udp, PL_MAPPING_STATE_FAILED);
+  _pl_mapping_set_error (udp, error);
+  failed = pl_tray_menu_describe_pinholes (pinholes);
+  g_assert_cmpstr (failed, ==, "IPv6: The router does not answer for IPv6 pinholes");
 }
 
 static void
@@ -1132,6 +1171,7 @@ main (int   argc,
 
   g_test_add_func ("/tray/menu/format", test_format);
   g_test_add_func ("/tray/menu/icon-names", test_icon_names);
+  g_test_add_func ("/tray/menu/describe-pinholes", test_describe_pinholes);
   g_test_add ("/tray/menu/no-gateway", Fixture, GUINT_TO_POINTER (1),
               fixture_set_up, test_menu_no_gateway, fixture_tear_down);
   g_test_add ("/tray/menu/active", Fixture, GUINT_TO_POINTER (2),
