@@ -17,6 +17,7 @@
 #include "pl-client.h"
 #include "pl-port-mapper.h"
 #include "pl-mapper-probe.h"
+#include "pl-method-memory.h"
 #include "pl-pcp.h"
 #include "pl-pcp-client.h"
 #include "pl-pcp-state.h"

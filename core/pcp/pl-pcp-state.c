@@ -52,7 +52,7 @@
  * A save also refuses to overwrite a file that changed since it was last loaded or saved
  * (another Portlight, or a person): a save without a load first is refused if a file exists.
  * Saves are atomic (temporary file, fsync, rename) with mode 0600, in a folder created 0700.
- * Comments in the file are not kept.
+ * Comments in the file are not kept. The file handling is PlStateFile's (pl-state-file.c).
  */
 
 #include "config.h"
@@ -61,7 +61,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gi18n-lib.h>
@@ -69,14 +68,12 @@
 
 #include "pl-error.h"
 #include "pl-pcp-state.h"
+#include "pl-state-file.h"
 
-#define MAX_FILE_SIZE (256 * 1024)
 #define FILE_VERSION  1
 
-#define GROUP_PORTLIGHT  "Portlight"
 #define GROUP_PREFIX     "mapping "
 
-#define KEY_VERSION           "Version"
 #define KEY_GATEWAY           "Gateway"
 #define KEY_METHOD            "Method"
 #define KEY_PROTOCOL          "Protocol"
@@ -95,12 +92,10 @@ static const char * const record_keys[] = {
 
 struct _PlPcpState
 {
-  GObject    parent_instance;
+  GObject      parent_instance;
 
-  char      *path;
-  GPtrArray *records;     /* PlPcpRecord*, in the order they were put or loaded */
-  GError    *refusal;     /* why saving is refused, or NULL */
-  GBytes    *disk_data;   /* the file as last read or written; NULL: there was none */
+  PlStateFile *file;
+  GPtrArray   *records;     /* PlPcpRecord*, in the order they were put or loaded */
 };
 
 G_DEFINE_FINAL_TYPE (PlPcpState, pl_pcp_state, G_TYPE_OBJECT)
@@ -243,102 +238,44 @@ group_name (const PlPcpRecord *record)
 
 /* Parsing: pure, no I/O */
 
-static guint
-line_of (const char *data,
-         const char *where)
+static char *
+describe (PlStateFileMessage  message,
+          const char         *path,
+          const char         *a,
+          const char         *b)
 {
-  guint line = 1;
-
-  for (const char *p = data; p < where; p++)
-    if (*p == '\n')
-      line++;
-  return line;
-}
-
-typedef struct
-{
-  guint line;    /* of the first header of this name */
-  guint count;   /* headers of this name */
-} Header;
-
-/* GKeyFile merges groups of the same name and reports no line numbers: find the group
- * headers ourselves, as GKeyFile reads them (white space around the line ignored). Only
- * called on data GKeyFile has accepted. */
-static GHashTable *
-scan_headers (const char *data,
-              gsize       length)
-{
-  GHashTable *headers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  const char *end = data + length;
-  const char *p = data;
-  guint line = 1;
-
-  while (p < end)
+  switch (message)
     {
-      const char *nl = memchr (p, '\n', end - p);
-      const char *s = p;
-      const char *e = nl != NULL ? nl : end;
-
-      while (s < e && g_ascii_isspace (*s))
-        s++;
-      while (e > s && g_ascii_isspace (e[-1]))
-        e--;
-
-      if (e - s >= 2 && *s == '[' && e[-1] == ']')
-        {
-          g_autofree char *name = g_strndup (s + 1, e - s - 2);
-          Header *header = g_hash_table_lookup (headers, name);
-
-          if (header == NULL)
-            {
-              header = g_new0 (Header, 1);
-              header->line = line;
-              g_hash_table_insert (headers, g_steal_pointer (&name), header);
-            }
-          header->count++;
-        }
-
-      if (nl == NULL)
-        break;
-      p = nl + 1;
-      line++;
+    case PL_STATE_FILE_MESSAGE_CANNOT_READ:
+      return g_strdup_printf (_("Cannot read the mapping state file “%s”: %s"), path, a);
+    case PL_STATE_FILE_MESSAGE_REFUSED:
+      return g_strdup_printf (_("Cannot read the mapping state file “%s”: %s. The file has "
+                                "been left as it is: fix it or move it away, then start "
+                                "Portlight again."),
+                              path, a);
+    case PL_STATE_FILE_MESSAGE_TOO_LARGE:
+      return g_strdup_printf (_("it is %s, more than the %s a mapping state file may have"),
+                              a, b);
+    case PL_STATE_FILE_MESSAGE_NOT_SAVED:
+      return g_strdup_printf (_("The mappings are not saved to “%s”, so as not to overwrite a "
+                                "file that could not be read. %s"),
+                              path, a);
+    case PL_STATE_FILE_MESSAGE_SAVE_TOO_LARGE:
+      return g_strdup_printf (_("Cannot save the mappings to “%s”: the file would be %s, more "
+                                "than the %s a mapping state file may have"),
+                              path, a, b);
+    case PL_STATE_FILE_MESSAGE_CANNOT_SAVE:
+      return g_strdup_printf (_("Cannot save the mappings to “%s”: %s"), path, a);
+    case PL_STATE_FILE_MESSAGE_CHANGED:
+      return g_strdup_printf (_("The mapping state file “%s” was changed by another program "
+                                "since it was read. Load it again, then retry."),
+                              path);
+    default:
+      break;
     }
-
-  return headers;
+  g_return_val_if_reached (g_strdup (path));
 }
 
-static GError *
-file_error (const char *path,
-            const char *reason)
-{
-  return g_error_new (PL_ERROR, PL_ERROR_INVALID_ARGUMENT,
-                      _("Cannot read the mapping state file “%s”: %s. The file has been left "
-                        "as it is: fix it or move it away, then start Portlight again."),
-                      path, reason);
-}
-
-static char *
-too_large_reason (guint64 size)
-{
-  g_autofree char *size_text = g_format_size_full (size, G_FORMAT_SIZE_LONG_FORMAT
-                                                         | G_FORMAT_SIZE_IEC_UNITS);
-  g_autofree char *limit_text = g_format_size_full (MAX_FILE_SIZE, G_FORMAT_SIZE_IEC_UNITS);
-
-  return g_strdup_printf (_("it is %s, more than the %s a mapping state file may have"),
-                          size_text, limit_text);
-}
-
-/* "[name] (line N)", to start a reason about one group. */
-static char *
-group_where (GHashTable *headers,
-             const char *group)
-{
-  Header *header = g_hash_table_lookup (headers, group);
-
-  if (header == NULL)
-    return g_strdup_printf ("[%s]", group);
-  return g_strdup_printf (_("[%s] (line %u)"), group, header->line);
-}
 
 static char *
 bad_value_reason (GHashTable *headers,
@@ -347,7 +284,7 @@ bad_value_reason (GHashTable *headers,
                   const char *value,
                   const char *expected)
 {
-  g_autofree char *where = group_where (headers, group);
+  g_autofree char *where = pl_state_file_group_where (headers, group);
 
   return g_strdup_printf (_("%s: %s=%s is not valid: %s"), where, key, value, expected);
 }
@@ -413,7 +350,7 @@ parse_record (GKeyFile    *key_file,
   g_autoptr(PlPcpRecord) record = pl_pcp_record_new ();
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   g_auto(GStrv) keys = g_key_file_get_keys (key_file, group, NULL, NULL);
-  g_autofree char *where = group_where (headers, group);
+  g_autofree char *where = pl_state_file_group_where (headers, group);
   char *values[G_N_ELEMENTS (record_keys)] = { NULL, };
   PlPcpRecord *result = NULL;
 
@@ -512,114 +449,21 @@ out:
 }
 
 static gboolean
-parse_data (const char  *path,
-            const char  *data,
+parse_data (const char  *data,
             gsize        length,
-            GPtrArray  **records_out,
-            GError     **error)
+            gpointer     user_data,
+            char       **reason)
 {
+  GPtrArray **records_out = user_data;
   g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) pl_pcp_record_free);
-  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+  g_autoptr(GKeyFile) key_file = NULL;
   g_autoptr(GHashTable) headers = NULL;
   g_autoptr(GHashTable) by_group = NULL;
-  g_autoptr(GError) local_error = NULL;
-  g_autofree char *reason = NULL;
-  g_autofree char *version = NULL;
   g_auto(GStrv) groups = NULL;
-  const char *bad;
 
-  if (length > MAX_FILE_SIZE)
-    {
-      reason = too_large_reason (length);
-      goto refuse;
-    }
-
-  if (length == 0)
-    {
-      *records_out = g_steal_pointer (&records);
-      return TRUE;
-    }
-
-  bad = memchr (data, '\0', length);
-  if (bad != NULL)
-    {
-      reason = g_strdup_printf (_("it contains binary data (line %u)"), line_of (data, bad));
-      goto refuse;
-    }
-
-  if (!g_utf8_validate_len (data, length, &bad))
-    {
-      reason = g_strdup_printf (_("it is not valid UTF-8 text (line %u)"), line_of (data, bad));
-      goto refuse;
-    }
-
-  if (!g_key_file_load_from_data (key_file, data, length, G_KEY_FILE_NONE, &local_error))
-    {
-      reason = g_strdup_printf (_("it is not a key file: %s"), local_error->message);
-      goto refuse;
-    }
-
-  headers = scan_headers (data, length);
-
-  {
-    GHashTableIter iter;
-    gpointer name;
-    gpointer value;
-
-    g_hash_table_iter_init (&iter, headers);
-    while (g_hash_table_iter_next (&iter, &name, &value))
-      {
-        Header *header = value;
-
-        if (header->count > 1)
-          {
-            reason = g_strdup_printf (_("the group [%s] appears more than once (first at "
-                                        "line %u)"),
-                                      (const char *) name, header->line);
-            goto refuse;
-          }
-      }
-  }
-
-  if (!g_key_file_has_group (key_file, GROUP_PORTLIGHT))
-    {
-      reason = g_strdup_printf (_("it has no [%s] group, so it was not written by Portlight"),
-                                GROUP_PORTLIGHT);
-      goto refuse;
-    }
-
-  {
-    g_auto(GStrv) keys = g_key_file_get_keys (key_file, GROUP_PORTLIGHT, NULL, NULL);
-    g_autofree char *where = group_where (headers, GROUP_PORTLIGHT);
-
-    for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
-      {
-        if (!g_str_equal (keys[i], KEY_VERSION))
-          {
-            reason = g_strdup_printf (_("%s: unknown key “%s”"), where, keys[i]);
-            goto refuse;
-          }
-        if (i > 0)
-          {
-            reason = g_strdup_printf (_("%s: %s is given more than once"), where, keys[i]);
-            goto refuse;
-          }
-      }
-
-    version = g_key_file_get_string (key_file, GROUP_PORTLIGHT, KEY_VERSION, NULL);
-    if (version == NULL)
-      {
-        reason = g_strdup_printf (_("%s: %s is missing"), where, KEY_VERSION);
-        goto refuse;
-      }
-    if (!g_str_equal (version, G_STRINGIFY (FILE_VERSION)))
-      {
-        reason = g_strdup_printf (_("%s: %s=%s is a version this Portlight does not know (it "
-                                    "reads version %d)"),
-                                  where, KEY_VERSION, version, FILE_VERSION);
-        goto refuse;
-      }
-  }
+  if (!pl_state_file_parse_key_file (data, length, G_KEY_FILE_NONE, FILE_VERSION,
+                                     PL_STATE_FILE_HEADER_STRICT, &key_file, &headers, reason))
+    return FALSE;
 
   groups = g_key_file_get_groups (key_file, NULL);
   by_group = g_hash_table_new (NULL, NULL);
@@ -628,20 +472,20 @@ parse_data (const char  *path,
     {
       PlPcpRecord *record;
 
-      if (g_str_equal (groups[i], GROUP_PORTLIGHT))
+      if (g_str_equal (groups[i], PL_STATE_FILE_GROUP_PORTLIGHT))
         continue;
 
       if (!g_str_has_prefix (groups[i], GROUP_PREFIX))
         {
-          g_autofree char *where = group_where (headers, groups[i]);
+          g_autofree char *where = pl_state_file_group_where (headers, groups[i]);
 
-          reason = g_strdup_printf (_("%s is not a group Portlight writes"), where);
-          goto refuse;
+          *reason = g_strdup_printf (_("%s is not a group Portlight writes"), where);
+          return FALSE;
         }
 
-      record = parse_record (key_file, headers, groups[i], &reason);
+      record = parse_record (key_file, headers, groups[i], reason);
       if (record == NULL)
-        goto refuse;
+        return FALSE;
 
       for (guint j = 0; j < records->len; j++)
         {
@@ -649,14 +493,14 @@ parse_data (const char  *path,
 
           if (same_key (record, other))
             {
-              g_autofree char *where = group_where (headers, groups[i]);
-              g_autofree char *other_where = group_where (headers,
+              g_autofree char *where = pl_state_file_group_where (headers, groups[i]);
+              g_autofree char *other_where = pl_state_file_group_where (headers,
                                                           g_hash_table_lookup (by_group, other));
 
               pl_pcp_record_free (record);
-              reason = g_strdup_printf (_("%s holds the same mapping as %s"), where,
-                                        other_where);
-              goto refuse;
+              *reason = g_strdup_printf (_("%s holds the same mapping as %s"), where,
+                                         other_where);
+              return FALSE;
             }
         }
 
@@ -666,10 +510,6 @@ parse_data (const char  *path,
 
   *records_out = g_steal_pointer (&records);
   return TRUE;
-
-refuse:
-  g_propagate_error (error, file_error (path, reason));
-  return FALSE;
 }
 
 static char *
@@ -678,7 +518,8 @@ to_data (PlPcpState *self,
 {
   g_autoptr(GKeyFile) key_file = g_key_file_new ();
 
-  g_key_file_set_integer (key_file, GROUP_PORTLIGHT, KEY_VERSION, FILE_VERSION);
+  g_key_file_set_integer (key_file, PL_STATE_FILE_GROUP_PORTLIGHT,
+                          PL_STATE_FILE_KEY_VERSION, FILE_VERSION);
 
   for (guint i = 0; i < self->records->len; i++)
     {
@@ -712,99 +553,6 @@ to_data (PlPcpState *self,
   return g_key_file_to_data (key_file, length, NULL);
 }
 
-/* I/O */
-
-/* Reads at most MAX_FILE_SIZE + 1 bytes, so that a larger file is found without reading it
- * whole (the size from fstat() is only a hint: the file may grow).
- * Returns: %TRUE with *@bytes NULL if there is no file. */
-static gboolean
-read_file (const char  *path,
-           GBytes     **bytes,
-           GError     **error)
-{
-  g_autoptr(GByteArray) contents = NULL;
-  struct stat st;
-  gsize length = 0;
-  int saved_errno;
-  int fd;
-
-  *bytes = NULL;
-
-  fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
-  if (fd < 0)
-    {
-      saved_errno = errno;
-      if (saved_errno == ENOENT)
-        return TRUE;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   _("Cannot read the mapping state file “%s”: %s"), path,
-                   g_strerror (saved_errno));
-      return FALSE;
-    }
-
-  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
-    {
-      g_close (fd, NULL);
-      g_propagate_error (error, file_error (path, _("it is not a regular file")));
-      return FALSE;
-    }
-  if ((guint64) st.st_size > MAX_FILE_SIZE)
-    {
-      g_autofree char *reason = too_large_reason (st.st_size);
-
-      g_close (fd, NULL);
-      g_propagate_error (error, file_error (path, reason));
-      return FALSE;
-    }
-
-  contents = g_byte_array_sized_new (MAX_FILE_SIZE + 1);
-  g_byte_array_set_size (contents, MAX_FILE_SIZE + 1);
-  while (length < MAX_FILE_SIZE + 1)
-    {
-      ssize_t n = read (fd, contents->data + length, MAX_FILE_SIZE + 1 - length);
-
-      if (n > 0)
-        {
-          length += n;
-        }
-      else if (n == 0)
-        {
-          break;
-        }
-      else if (errno != EINTR)
-        {
-          saved_errno = errno;
-          g_close (fd, NULL);
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                       _("Cannot read the mapping state file “%s”: %s"), path,
-                       g_strerror (saved_errno));
-          return FALSE;
-        }
-    }
-  g_close (fd, NULL);
-
-  if (length > MAX_FILE_SIZE)
-    {
-      g_autofree char *reason = too_large_reason (length);
-
-      g_propagate_error (error, file_error (path, reason));
-      return FALSE;
-    }
-
-  g_byte_array_set_size (contents, length);
-  *bytes = g_byte_array_free_to_bytes (g_steal_pointer (&contents));
-  return TRUE;
-}
-
-static gboolean
-same_content (GBytes *a,
-              GBytes *b)
-{
-  if (a == NULL || b == NULL)
-    return a == b;
-  return g_bytes_equal (a, b);
-}
-
 /* GObject */
 
 static void
@@ -812,10 +560,8 @@ pl_pcp_state_finalize (GObject *object)
 {
   PlPcpState *self = (PlPcpState *) object;
 
-  g_clear_pointer (&self->path, g_free);
+  g_clear_pointer (&self->file, pl_state_file_free);
   g_clear_pointer (&self->records, g_ptr_array_unref);
-  g_clear_error (&self->refusal);
-  g_clear_pointer (&self->disk_data, g_bytes_unref);
 
   G_OBJECT_CLASS (pl_pcp_state_parent_class)->finalize (object);
 }
@@ -836,6 +582,8 @@ pl_pcp_state_init (PlPcpState *self)
 
 /* API */
 
+#define DEFAULT_FILE_NAME "mappings.ini"
+
 /**
  * pl_pcp_state_get_default_path:
  *
@@ -844,7 +592,7 @@ pl_pcp_state_init (PlPcpState *self)
 char *
 pl_pcp_state_get_default_path (void)
 {
-  return g_build_filename (g_get_user_state_dir (), "portlight", "mappings.ini", NULL);
+  return pl_state_file_default_path (DEFAULT_FILE_NAME);
 }
 
 /**
@@ -860,7 +608,7 @@ pl_pcp_state_new (const char *path)
 {
   PlPcpState *self = g_object_new (PL_TYPE_PCP_STATE, NULL);
 
-  self->path = path != NULL ? g_strdup (path) : pl_pcp_state_get_default_path ();
+  self->file = pl_state_file_new (path, DEFAULT_FILE_NAME, describe);
   return self;
 }
 
@@ -869,7 +617,7 @@ pl_pcp_state_get_path (PlPcpState *self)
 {
   g_return_val_if_fail (PL_IS_PCP_STATE (self), NULL);
 
-  return self->path;
+  return pl_state_file_get_path (self->file);
 }
 
 /**
@@ -889,37 +637,13 @@ pl_pcp_state_load (PlPcpState  *self,
                    GError     **error)
 {
   g_autoptr(GPtrArray) records = NULL;
-  g_autoptr(GBytes) bytes = NULL;
-  GError *local_error = NULL;
-  const char *data = "";
-  gsize length = 0;
 
   g_return_val_if_fail (PL_IS_PCP_STATE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (read_file (self->path, &bytes, &local_error))
-    {
-      if (bytes != NULL)
-        data = g_bytes_get_data (bytes, &length);
-      if (data == NULL)
-        data = "";
-      parse_data (self->path, data, length, &records, &local_error);
-    }
+  if (!pl_state_file_load (self->file, parse_data, &records, error))
+    return FALSE;
 
-  if (local_error != NULL)
-    {
-      g_clear_error (&self->refusal);
-      self->refusal = g_error_new (local_error->domain, local_error->code,
-                                   _("The mappings are not saved to “%s”, so as not to "
-                                     "overwrite a file that could not be read. %s"),
-                                   self->path, local_error->message);
-      g_propagate_error (error, local_error);
-      return FALSE;
-    }
-
-  g_clear_error (&self->refusal);
-  g_clear_pointer (&self->disk_data, g_bytes_unref);
-  self->disk_data = g_steal_pointer (&bytes);
   g_clear_pointer (&self->records, g_ptr_array_unref);
   self->records = g_steal_pointer (&records);
   return TRUE;
@@ -938,13 +662,7 @@ pl_pcp_state_can_save (PlPcpState  *self,
 {
   g_return_val_if_fail (PL_IS_PCP_STATE (self), FALSE);
 
-  if (self->refusal != NULL)
-    {
-      if (error != NULL)
-        *error = g_error_copy (self->refusal);
-      return FALSE;
-    }
-  return TRUE;
+  return pl_state_file_can_save (self->file, error);
 }
 
 /**
@@ -962,71 +680,17 @@ gboolean
 pl_pcp_state_save (PlPcpState  *self,
                    GError     **error)
 {
-  g_autoptr(GBytes) on_disk = NULL;
-  g_autoptr(GError) local_error = NULL;
   g_autofree char *data = NULL;
-  g_autofree char *dir = NULL;
   gsize length = 0;
 
   g_return_val_if_fail (PL_IS_PCP_STATE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!pl_pcp_state_can_save (self, error))
+  if (!pl_state_file_can_save (self->file, error))
     return FALSE;
 
   data = to_data (self, &length);
-  if (length > MAX_FILE_SIZE)
-    {
-      g_autofree char *size_text = g_format_size_full (length, G_FORMAT_SIZE_LONG_FORMAT
-                                                               | G_FORMAT_SIZE_IEC_UNITS);
-      g_autofree char *limit_text = g_format_size_full (MAX_FILE_SIZE, G_FORMAT_SIZE_IEC_UNITS);
-
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
-                   _("Cannot save the mappings to “%s”: the file would be %s, more than the "
-                     "%s a mapping state file may have"),
-                   self->path, size_text, limit_text);
-      return FALSE;
-    }
-
-  /* Never overwrite what someone else wrote since we last looked. */
-  if (!read_file (self->path, &on_disk, &local_error))
-    {
-      g_set_error (error, local_error->domain, local_error->code,
-                   _("Cannot save the mappings to “%s”: %s"), self->path,
-                   local_error->message);
-      return FALSE;
-    }
-  if (!same_content (on_disk, self->disk_data))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_WRONG_ETAG,
-                   _("The mapping state file “%s” was changed by another program since it "
-                     "was read. Load it again, then retry."),
-                   self->path);
-      return FALSE;
-    }
-
-  dir = g_path_get_dirname (self->path);
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   _("Cannot create the folder “%s”: %s"), dir, g_strerror (saved_errno));
-      return FALSE;
-    }
-
-  if (!g_file_set_contents_full (self->path, data, length, G_FILE_SET_CONTENTS_CONSISTENT,
-                                 0600, &local_error))
-    {
-      g_set_error (error, local_error->domain, local_error->code,
-                   _("Cannot save the mappings to “%s”: %s"), self->path,
-                   local_error->message);
-      return FALSE;
-    }
-
-  g_clear_pointer (&self->disk_data, g_bytes_unref);
-  self->disk_data = g_bytes_new_take (g_steal_pointer (&data), length);
-  return TRUE;
+  return pl_state_file_save (self->file, data, length, error);
 }
 
 /**
