@@ -478,6 +478,16 @@ pl_cli_run_main (int    argc,
   pl_session_set_method (run.session, run.method);
   journal = run_load_journal ();
   pl_session_set_journal (run.session, journal);
+  {
+    g_autoptr(PlMethodMemory) memory = pl_method_memory_new (NULL);
+    g_autoptr(GError) memory_error = NULL;
+
+    /* Which protocol known gateways speak; a file we cannot read is left alone. */
+    if (pl_method_memory_load (memory, &memory_error))
+      pl_session_set_method_memory (run.session, memory);
+    else
+      g_printerr (_("%s: warning: %s\n"), g_get_prgname (), memory_error->message);
+  }
   run.clock = pl_session_get_clock (run.session);
 
   g_signal_connect (run.session, "mapping-changed", G_CALLBACK (mapping_changed_cb), &run);

@@ -31,6 +31,7 @@ struct _PlApplication
   PlProfileStore   *store;
   PlSession        *session;
   PlPcpState       *journal;            /* nullable: could not be loaded */
+  PlMethodMemory   *memory;             /* nullable: could not be loaded */
   PlTrayMenu       *menu;
   PlNotifier       *notifier;
   PlTray           *tray;
@@ -327,6 +328,8 @@ create_session (PlApplication *self)
   /* PCP's nonces, kept across restarts: a tray that crashed takes its mappings back. */
   if (self->journal != NULL)
     pl_session_set_journal (session, self->journal);
+  if (self->memory != NULL)
+    pl_session_set_method_memory (session, self->memory);
   g_debug ("Protocol: %s", pl_method_to_string (pl_settings_get_protocol (self->settings)));
   return session;
 }
@@ -549,6 +552,15 @@ pl_application_startup (GApplication *application)
     else
       g_printerr ("portlight: %s\n", journal_error->message);
   }
+  {
+    g_autoptr(PlMethodMemory) memory = pl_method_memory_new (NULL);
+    g_autoptr(GError) memory_error = NULL;
+
+    if (pl_method_memory_load (memory, &memory_error))
+      self->memory = g_steal_pointer (&memory);
+    else
+      g_printerr ("portlight: %s\n", memory_error->message);
+  }
   self->session = create_session (self);
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), entries, G_N_ELEMENTS (entries), self);
@@ -635,6 +647,7 @@ pl_application_shutdown (GApplication *application)
   g_clear_object (&self->menu);
   g_clear_object (&self->session);
   g_clear_object (&self->journal);
+  g_clear_object (&self->memory);
   g_clear_object (&self->store);
   g_clear_object (&self->settings);
 

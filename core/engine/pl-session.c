@@ -131,6 +131,10 @@ struct _PlSession
   GDestroyNotify          mapper_factory_destroy;
   PlMethod                method;
   PlPcpState             *journal;
+  PlMethodMemory         *memory;           /* nullable: the protocol of known gateways */
+  PlSessionNeighbourFunc  neighbour_func;
+  gpointer                neighbour_data;
+  GDestroyNotify          neighbour_destroy;
   PlSessionDiscoverFunc   discover_func;
   gpointer                discover_data;
   GDestroyNotify          discover_destroy;
@@ -148,6 +152,9 @@ struct _PlSession
   char                   *gateway_iface;
   PlPortMapper           *mapper;
   GCancellable           *probe;            /* finding out what the gateway speaks */
+  guint                   from_memory : 1;  /* the mapper's protocol was remembered... */
+  guint                   confirmed : 1;    /* ...and has granted a mapping since */
+  guint                   skip_memory : 1;  /* the remembered protocol failed: probe */
 
   /* IPv6 pinholes: the IPv6 default router, spoken to with the gateway's protocol. */
   PlPortMapper           *mapper6;          /* answered its probe */
@@ -239,6 +246,9 @@ static void queue_map          (PlSession *self,
 static void queue_address      (PlSession *self);
 static void schedule_reconcile (PlSession *self);
 static void drop_ipv6          (PlSession *self);
+static void memory_failed      (PlSession *self);
+static void memory_remember    (PlSession    *self,
+                                PlPortMapper *mapper);
 static void stop_complete      (PlSession *self);
 
 /* Timers. */
@@ -571,6 +581,8 @@ entry_granted (PlSession *self,
   entry->last_port = external_port;
   entry->expires = now + (gint64) life_ms * 1000;
   entry->failures = 0;
+  if (entry->family == G_SOCKET_FAMILY_IPV4)
+    self->confirmed = TRUE;
 
   if (external_port != (entry->requested_port != 0 ? entry->requested_port
                                                    : entry->internal_port))
@@ -848,7 +860,15 @@ map_cb (GObject      *source,
         queue_address (self);
     }
   else
-    entry_failed (self, entry, error);
+    {
+      entry_failed (self, entry, error);
+      /* The protocol itself is gone (not this one port): ask the gateway again. */
+      if (entry->family == G_SOCKET_FAMILY_IPV4 && error->domain == PL_ERROR &&
+          (error->code == PL_ERROR_UNSUPPORTED_VERSION ||
+           error->code == PL_ERROR_UNSUPPORTED_OPCODE ||
+           error->code == PL_ERROR_REFUSED || error->code == PL_ERROR_TIMED_OUT))
+        memory_failed (self);
+    }
 }
 
 static void
@@ -1045,6 +1065,8 @@ drop_mapper (PlSession *self)
 {
   drop_ipv6 (self);
   abandon_requests (self, FALSE);
+  self->from_memory = FALSE;
+  self->confirmed = FALSE;
   if (self->probe != NULL)
     {
       g_cancellable_cancel (self->probe);
@@ -1315,6 +1337,7 @@ probe_cb (GObject      *source,
     {
       self->probe_failures = 0;
       install_mapper (self, mapper);
+      memory_remember (self, mapper);
       if (address != NULL && g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV4 &&
           !g_inet_address_get_is_any (address))
         set_external_address (self, g_inet_address_to_bytes (address));
@@ -1340,12 +1363,107 @@ probe_cb (GObject      *source,
     }
 }
 
+/* The gateway's MAC, which tells this 192.168.1.1 from another network's. */
+static gboolean
+gateway_mac (PlSession *self,
+             guint8     mac[6])
+{
+  g_autoptr(GError) error = NULL;
+  gboolean found;
+
+  if (self->neighbour_func != NULL)
+    found = self->neighbour_func (self->neighbour_data, self->gateway, mac, &error);
+  else
+    found = pl_neighbour_lookup (self->gateway, 0, mac, &error);
+  if (!found)
+    g_debug ("No MAC for %s: %s", self->gateway_str, error != NULL ? error->message : "?");
+  return found;
+}
+
+static void
+memory_save (PlSession *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!pl_method_memory_save (self->memory, &error))
+    g_debug ("Cannot remember the gateway's protocol: %s", error->message);
+}
+
+/* After a probe: what @mapper speaks is remembered for this gateway. */
+static void
+memory_remember (PlSession    *self,
+                 PlPortMapper *mapper)
+{
+  guint8 mac[6];
+  PlMethod method;
+
+  if (self->memory == NULL || !gateway_mac (self, mac))
+    return;
+  method = (pl_port_mapper_get_capabilities (mapper) & PL_MAPPER_CAPABILITY_IPV6)
+           ? PL_METHOD_PCP : PL_METHOD_NATPMP;
+  pl_method_memory_remember (self->memory, self->gateway, mac, method);
+  memory_save (self);
+}
+
+/* A mapper of the protocol remembered for this gateway (address and MAC), or NULL. */
+static PlPortMapper *
+memory_recall (PlSession *self)
+{
+  guint8 mac[6];
+  PlMethod method;
+
+  if (self->memory == NULL || self->skip_memory || !gateway_mac (self, mac) ||
+      !pl_method_memory_lookup (self->memory, self->gateway, mac, &method))
+    return NULL;
+  g_debug ("%s speaks %s, as remembered", self->gateway_str, pl_method_to_string (method));
+  return pl_mapper_new (method, self->gateway, self->clock);
+}
+
+/* The remembered protocol failed before granting anything: forget it and ask again. */
+static void
+memory_failed (PlSession *self)
+{
+  guint8 mac[6];
+
+  if (!self->from_memory || self->confirmed)
+    return;
+  g_debug ("The protocol remembered for %s failed; probing again", self->gateway_str);
+  if (self->memory != NULL && gateway_mac (self, mac) &&
+      pl_method_memory_forget (self->memory, self->gateway, mac))
+    memory_save (self);
+  self->skip_memory = TRUE;
+  drop_mapper (self);
+  start_probe (self);
+}
+
 /* PCP and NAT-PMP are asked together (PCP preferred); every mapping waits for the answer. */
 static void
 start_probe (PlSession *self)
 {
+  PlPortMapper *remembered;
+
   if (self->probe != NULL || self->gateway == NULL || self->mapper != NULL)
     return;
+
+  remembered = memory_recall (self);
+  if (remembered != NULL)
+    {
+      install_mapper (self, remembered);
+      self->from_memory = TRUE;
+      self->confirmed = FALSE;
+      for (guint i = 0; i < self->entries->len; i++)
+        {
+          Entry *entry = g_ptr_array_index (self->entries, i);
+
+          if (!entry->enabled || entry->config_error != NULL)
+            continue;
+          if (pl_mapping_get_state (entry->mapping) == PL_MAPPING_STATE_FAILED)
+            entry_publish_pending (entry);
+          queue_map (self, entry);
+        }
+      queue_address (self);
+      return;
+    }
 
   self->probe = g_cancellable_new ();
   pl_mapper_probe_async (self->gateway, self->clock, PL_METHOD_AUTO, 0, self->probe,
@@ -1390,6 +1508,7 @@ set_current_gateway (PlSession    *self,
   self->gateway_iface = g_strdup (iface);
 
   self->probe_failures = 0;
+  self->skip_memory = FALSE;
   if (gateway != NULL)
     {
       PlPortMapper *mapper = NULL;
@@ -2055,6 +2174,10 @@ pl_session_dispose (GObject *object)
   if (self->ipv6_discover_destroy != NULL)
     g_clear_pointer (&self->ipv6_discover_data, self->ipv6_discover_destroy);
   self->ipv6_discover_func = NULL;
+  if (self->neighbour_destroy != NULL)
+    g_clear_pointer (&self->neighbour_data, self->neighbour_destroy);
+  self->neighbour_func = NULL;
+  g_clear_object (&self->memory);
 
   g_clear_object (&self->profiles);
   g_clear_object (&self->fixed_gateway);
@@ -2497,6 +2620,50 @@ pl_session_set_journal (PlSession  *self,
   g_return_if_fail (!self->started);
 
   g_set_object (&self->journal, journal);
+}
+
+/**
+ * pl_session_set_method_memory:
+ * @self: a [class@Pl.Session]
+ * @memory: (nullable): a loaded [class@Pl.MethodMemory]
+ *
+ * Remembers which protocol each gateway (address and MAC) speaks, so that a gateway seen
+ * before is spoken to at once, without a probe (a router that drops PCP costs the probe a
+ * second). A remembered protocol that stops answering is forgotten and the gateway probed
+ * again. Call it before [method@Pl.Session.start].
+ */
+void
+pl_session_set_method_memory (PlSession      *self,
+                              PlMethodMemory *memory)
+{
+  g_return_if_fail (PL_IS_SESSION (self));
+  g_return_if_fail (!self->started);
+
+  g_set_object (&self->memory, memory);
+}
+
+/**
+ * pl_session_set_neighbour_func:
+ * @self: a [class@Pl.Session]
+ * @func: (nullable): finds a gateway's MAC; %NULL for the kernel's neighbour table
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data
+ *
+ * For tests.
+ */
+void
+pl_session_set_neighbour_func (PlSession              *self,
+                               PlSessionNeighbourFunc  func,
+                               gpointer                user_data,
+                               GDestroyNotify          destroy)
+{
+  g_return_if_fail (PL_IS_SESSION (self));
+
+  if (self->neighbour_destroy != NULL)
+    g_clear_pointer (&self->neighbour_data, self->neighbour_destroy);
+  self->neighbour_func = func;
+  self->neighbour_data = user_data;
+  self->neighbour_destroy = destroy;
 }
 
 /**

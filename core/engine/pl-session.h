@@ -15,6 +15,7 @@
 #include "pl-ipv6-route.h"
 #include "pl-mapping.h"
 #include "pl-mapper-probe.h"
+#include "pl-method-memory.h"
 #include "pl-pcp-state.h"
 #include "pl-port-mapper.h"
 
@@ -65,6 +66,20 @@ typedef PlIpv6Router *(*PlSessionIpv6DiscoverFunc) (gpointer       user_data,
                                                     GInetAddress **local,
                                                     GError       **error);
 
+/**
+ * PlSessionNeighbourFunc:
+ * @user_data: data given to [method@Pl.Session.set_neighbour_func]
+ * @address: the gateway
+ * @mac: (out caller-allocates): its 6-byte MAC
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE with @mac filled, or %FALSE with @error set
+ */
+typedef gboolean (*PlSessionNeighbourFunc) (gpointer       user_data,
+                                            GInetAddress  *address,
+                                            guint8        *mac,
+                                            GError       **error);
+
 /* Default for PlSession:stop-timeout, in milliseconds. */
 #define PL_SESSION_DEFAULT_STOP_TIMEOUT_MS 2000
 
@@ -75,6 +90,12 @@ PlSession    *pl_session_new                    (GListModel             *profile
 
 void          pl_session_set_mapper_factory     (PlSession              *self,
                                                  PlSessionMapperFactory  factory,
+                                                 gpointer                user_data,
+                                                 GDestroyNotify          destroy);
+void          pl_session_set_method_memory      (PlSession              *self,
+                                                 PlMethodMemory         *memory);
+void          pl_session_set_neighbour_func     (PlSession              *self,
+                                                 PlSessionNeighbourFunc  func,
                                                  gpointer                user_data,
                                                  GDestroyNotify          destroy);
 void          pl_session_set_ipv6_pinholes      (PlSession              *self,

@@ -572,6 +572,100 @@ test_natpmp_no_pinholes (Fixture       *f,
   g_assert_nonnull (strstr (pl_mapping_get_error (m)->message, "NAT-PMP"));
 }
 
+static gboolean
+fixed_mac (gpointer       user_data,
+           GInetAddress  *address,
+           guint8        *mac,
+           GError       **error)
+{
+  static const guint8 known[6] = { 0x02, 0x00, 0x5e, 0x10, 0x00, 0x01 };
+
+  memcpy (mac, known, 6);
+  return TRUE;
+}
+
+static PlSession *
+session_with_memory (Fixture *f)
+{
+  g_autoptr(PlMethodMemory) memory = pl_method_memory_new (NULL);
+  g_autoptr(GError) error = NULL;
+  PlSession *session = session_new (f, FALSE);
+
+  g_assert_true (pl_method_memory_load (memory, &error));
+  g_assert_no_error (error);
+  pl_session_set_method_memory (session, memory);
+  pl_session_set_neighbour_func (session, fixed_mac, NULL, NULL);
+  return session;
+}
+
+static void
+test_memory (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(PlFakeGateway) gateway = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PlMethodMemory) check = NULL;
+  g_autoptr(GInetAddress) address = g_inet_address_new_from_string (f->address);
+  static const guint8 mac[6] = { 0x02, 0x00, 0x5e, 0x10, 0x00, 0x01 };
+  PlMethod method;
+  gint64 t0;
+
+  g_test_summary ("The protocol of a gateway (address and MAC) is remembered: the next start "
+                  "on a router that drops PCP maps at once instead of after PCP's 1 s grace; "
+                  "a remembered protocol that the router stopped speaking is forgotten and "
+                  "the router probed again");
+
+  gateway = pl_fake_gateway_new (f->address, f->clock, &error);
+  g_assert_no_error (error);
+  pl_fake_gateway_set_drop_pcp (gateway, TRUE);
+  add_profile (f, "Web", PL_PROFILE_PROTOCOL_TCP, 40000);
+
+  f->session = session_with_memory (f);
+  pl_session_start (f->session);
+  run_until_active (f, f->session, SECONDS (1.1));
+  g_assert_cmpint (now (f), >=, SECONDS (1));
+  g_clear_object (&f->session);
+  drain ();
+
+  check = pl_method_memory_new (NULL);
+  g_assert_true (pl_method_memory_load (check, &error));
+  g_assert_true (pl_method_memory_lookup (check, address, mac, &method));
+  g_assert_cmpint (method, ==, PL_METHOD_NATPMP);
+  g_clear_object (&check);
+
+  t0 = now (f);
+  f->session = session_with_memory (f);
+  pl_session_start (f->session);
+  run_until_active (f, f->session, t0 + SECONDS (0.1));
+  g_assert_cmpstr (pl_session_get_protocol_name (f->session), ==, "NAT-PMP");
+  g_clear_object (&f->session);
+  drain ();
+
+  /* A remembered PCP on a router that went back to NAT-PMP only: UNSUPP_VERSION at once,
+   * the memory is dropped, and the probe finds NAT-PMP. */
+  g_clear_object (&gateway);
+  check = pl_method_memory_new (NULL);
+  g_assert_true (pl_method_memory_load (check, &error));
+  pl_method_memory_remember (check, address, mac, PL_METHOD_PCP);
+  g_assert_true (pl_method_memory_save (check, &error));
+  g_clear_object (&check);
+  gateway = pl_fake_gateway_new (f->address, f->clock, &error);
+  g_assert_no_error (error);
+
+  t0 = now (f);
+  f->session = session_with_memory (f);
+  pl_session_start (f->session);
+  run_until_active (f, f->session, t0 + SECONDS (0.5));
+  g_assert_cmpstr (pl_session_get_protocol_name (f->session), ==, "NAT-PMP");
+  g_clear_object (&f->session);
+  drain ();
+
+  check = pl_method_memory_new (NULL);
+  g_assert_true (pl_method_memory_load (check, &error));
+  g_assert_true (pl_method_memory_lookup (check, address, mac, &method));
+  g_assert_cmpint (method, ==, PL_METHOD_NATPMP);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -586,6 +680,7 @@ main (int   argc,
     { "/session/protocols/pcp-announce", test_pcp_announce },
     { "/session/protocols/no-ipv6", test_no_ipv6 },
     { "/session/protocols/natpmp-no-pinholes", test_natpmp_no_pinholes },
+    { "/session/protocols/memory", test_memory },
   };
 
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
