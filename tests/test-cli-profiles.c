@@ -101,6 +101,7 @@ static void
 assert_json_profile (JsonObject *object,
                      const char *name,
                      const char *protocol,
+                     const char *family,
                      gint64      public_port,
                      gint64      private_port,
                      gint64      lifetime,
@@ -109,6 +110,7 @@ assert_json_profile (JsonObject *object,
 {
   g_assert_cmpstr (json_object_get_string_member (object, "name"), ==, name);
   g_assert_cmpstr (json_object_get_string_member (object, "protocol"), ==, protocol);
+  g_assert_cmpstr (json_object_get_string_member (object, "family"), ==, family);
   g_assert_cmpint (json_object_get_int_member (object, "public_port"), ==, public_port);
   g_assert_cmpint (json_object_get_int_member (object, "private_port"), ==, private_port);
   g_assert_cmpint (json_object_get_int_member (object, "lifetime"), ==, lifetime);
@@ -206,7 +208,8 @@ test_add_list_show (void)
   RUN (&run, "add", "DNS", "-u", "-t", "--json", "53", "5353");
   g_assert_cmpint (run.status, ==, 0);
   root = parse_json (run.out);
-  assert_json_profile (json_node_get_object (root), "DNS", "both", 53, 5353, 7200, TRUE, NULL);
+  assert_json_profile (json_node_get_object (root), "DNS", "both", "both", 53, 5353, 7200, TRUE,
+                       NULL);
   g_clear_pointer (&root, json_node_unref);
 
   /* The file is private, in a private directory, and the store reads it. */
@@ -223,11 +226,11 @@ test_add_list_show (void)
   profiles = json_object_get_array_member (json_node_get_object (root), "profiles");
   g_assert_cmpuint (json_array_get_length (profiles), ==, 4);
   assert_json_profile (json_array_get_object_element (profiles, 0),
-                       "SSH", "tcp", 2222, 22, 3600, TRUE, "Shell access");
+                       "SSH", "tcp", "both", 2222, 22, 3600, TRUE, "Shell access");
   assert_json_profile (json_array_get_object_element (profiles, 1),
-                       "Game", "udp", 0, 27015, 7200, FALSE, NULL);
+                       "Game", "udp", "both", 0, 27015, 7200, FALSE, NULL);
   assert_json_profile (json_array_get_object_element (profiles, 2),
-                       "Web", "both", 80, 8080, 7200, TRUE, NULL);
+                       "Web", "both", "both", 80, 8080, 7200, TRUE, NULL);
 
   RUN (&run, "list");
   g_assert_cmpint (run.status, ==, 0);
@@ -238,7 +241,8 @@ test_add_list_show (void)
   RUN (&run, "show", "Web", "--json");
   g_assert_cmpint (run.status, ==, 0);
   show = parse_json (run.out);
-  assert_json_profile (json_node_get_object (show), "Web", "both", 80, 8080, 7200, TRUE, NULL);
+  assert_json_profile (json_node_get_object (show), "Web", "both", "both", 80, 8080, 7200, TRUE,
+                       NULL);
 
   RUN (&run, "show", "SSH");
   g_assert_cmpint (run.status, ==, 0);
@@ -272,7 +276,8 @@ test_edit (void)
        "-u", "-l", "600", "-d", "", "--disabled", "--json");
   g_assert_cmpint (run.status, ==, 0);
   root = parse_json (run.out);
-  assert_json_profile (json_node_get_object (root), "Shell", "udp", 0, 2200, 600, FALSE, NULL);
+  assert_json_profile (json_node_get_object (root), "Shell", "udp", "both", 0, 2200, 600, FALSE,
+                       NULL);
 
   text = read_text (path);
   g_assert_cmpstr (text, ==,
@@ -296,7 +301,8 @@ test_edit (void)
   RUN (&run, "show", "Web", "--json");
   g_clear_pointer (&root, json_node_unref);
   root = parse_json (run.out);
-  assert_json_profile (json_node_get_object (root), "Web", "both", 0, 80, 7200, TRUE, NULL);
+  assert_json_profile (json_node_get_object (root), "Web", "both", "both", 0, 80, 7200, TRUE,
+                       NULL);
 
   /* Refusals. */
   RUN (&run, "edit", "Web");
@@ -317,6 +323,277 @@ test_edit (void)
   assert_json_error (run.out, "exists");
   RUN (&run, "edit", "Nope", "-t");
   g_assert_cmpint (run.status, ==, EXIT_PROFILE_ERROR);
+}
+
+static void
+test_family (void)
+{
+  g_auto(Run) run = { 0 };
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(PlProfileStore) store = NULL;
+  g_autofree char *path = default_path ();
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  JsonArray *profiles;
+
+  g_test_summary ("-4 and -6 set Family on add; list and show say which; --json has "
+                  "\"family\"; without either the profile maps on both and the file gets no "
+                  "Family key");
+
+  RUN (&run, "add", "SSH", "-6", "2222", "22");
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_cmpstr (run.out, ==, "Added profile “SSH”: TCP (IPv6 only), public port 2222 → "
+                                "private port 22, lifetime 7200 s, enabled\n");
+  RUN (&run, "add", "DNS", "--ipv4", "-u", "--json", "53", "5353");
+  g_assert_cmpint (run.status, ==, 0);
+  root = parse_json (run.out);
+  assert_json_profile (json_node_get_object (root), "DNS", "udp", "ipv4", 53, 5353, 7200, TRUE,
+                       NULL);
+  g_clear_pointer (&root, json_node_unref);
+  RUN (&run, "add", "Web", "--ipv6", "--both", "80", "8080");
+  g_assert_cmpint (run.status, ==, 0);
+  RUN (&run, "add", "Game", "--both-families", "-u", "0", "27015");
+  g_assert_cmpint (run.status, ==, 0);
+  RUN (&run, "add", "Mail", "25", "25");
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_cmpstr (run.out, ==, "Added profile “Mail”: TCP, public port 25 → private port 25, "
+                                "lifetime 7200 s, enabled\n");
+
+  text = read_text (path);
+  g_assert_cmpstr (text, ==,
+                   "[SSH]\nProtocol=tcp\nFamily=ipv6\nInternalPort=22\nExternalPort=2222\n"
+                   "Lifetime=7200\nEnabled=true\n\n"
+                   "[DNS]\nProtocol=udp\nFamily=ipv4\nInternalPort=5353\nExternalPort=53\n"
+                   "Lifetime=7200\nEnabled=true\n\n"
+                   "[Web]\nProtocol=both\nFamily=ipv6\nInternalPort=8080\nExternalPort=80\n"
+                   "Lifetime=7200\nEnabled=true\n\n"
+                   "[Game]\nProtocol=udp\nInternalPort=27015\nExternalPort=0\n"
+                   "Lifetime=7200\nEnabled=true\n\n"
+                   "[Mail]\nProtocol=tcp\nInternalPort=25\nExternalPort=25\n"
+                   "Lifetime=7200\nEnabled=true\n");
+
+  /* The store reads what portlightctl wrote. */
+  store = pl_profile_store_new (NULL);
+  g_assert_true (pl_profile_store_load (store, NULL, NULL));
+  g_assert_cmpint (pl_profile_get_family (pl_profile_store_lookup (store, "SSH")), ==,
+                   PL_PROFILE_FAMILY_IPV6);
+  g_assert_cmpint (pl_profile_get_family (pl_profile_store_lookup (store, "DNS")), ==,
+                   PL_PROFILE_FAMILY_IPV4);
+  g_assert_cmpint (pl_profile_get_family (pl_profile_store_lookup (store, "Mail")), ==,
+                   PL_PROFILE_FAMILY_BOTH);
+
+  RUN (&run, "list", "--json");
+  g_assert_cmpint (run.status, ==, 0);
+  root = parse_json (run.out);
+  profiles = json_object_get_array_member (json_node_get_object (root), "profiles");
+  g_assert_cmpuint (json_array_get_length (profiles), ==, 5);
+  assert_json_profile (json_array_get_object_element (profiles, 0),
+                       "SSH", "tcp", "ipv6", 2222, 22, 7200, TRUE, NULL);
+  assert_json_profile (json_array_get_object_element (profiles, 1),
+                       "DNS", "udp", "ipv4", 53, 5353, 7200, TRUE, NULL);
+  assert_json_profile (json_array_get_object_element (profiles, 2),
+                       "Web", "both", "ipv6", 80, 8080, 7200, TRUE, NULL);
+  assert_json_profile (json_array_get_object_element (profiles, 3),
+                       "Game", "udp", "both", 0, 27015, 7200, TRUE, NULL);
+  assert_json_profile (json_array_get_object_element (profiles, 4),
+                       "Mail", "tcp", "both", 25, 25, 7200, TRUE, NULL);
+
+  /* Text: the family only when it is not both. */
+  RUN (&run, "list");
+  g_assert_cmpint (run.status, ==, 0);
+  lines = g_strsplit (run.out, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 7);
+  g_assert_true (g_str_has_prefix (lines[0], "NAME  PROTOCOL             PUBLIC "));
+  g_assert_true (g_str_has_prefix (lines[1], "SSH   TCP (IPv6 only)      2222 "));
+  g_assert_true (g_str_has_prefix (lines[2], "DNS   UDP (IPv4 only)      53 "));
+  g_assert_true (g_str_has_prefix (lines[3], "Web   TCP+UDP (IPv6 only)  80 "));
+  g_assert_true (g_str_has_prefix (lines[4], "Game  UDP                  same "));
+  g_assert_true (g_str_has_prefix (lines[5], "Mail  TCP                  25 "));
+  g_assert_cmpstr (lines[6], ==, "");
+
+  RUN (&run, "show", "SSH");
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.out, "\nProtocol:      TCP\nFamily:        IPv6 only\n"));
+  RUN (&run, "show", "Mail");
+  g_assert_nonnull (strstr (run.out, "\nFamily:        IPv4 and IPv6\n"));
+  RUN (&run, "show", "DNS", "--json");
+  g_clear_pointer (&root, json_node_unref);
+  root = parse_json (run.out);
+  assert_json_profile (json_node_get_object (root), "DNS", "udp", "ipv4", 53, 5353, 7200, TRUE,
+                       NULL);
+}
+
+static void
+test_edit_family (void)
+{
+  g_auto(Run) run = { 0 };
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *path = default_path ();
+  g_autofree char *text = NULL;
+  static const char before[] =
+    "# kept\n"
+    "\n"
+    "[SSH]\n"
+    "Protocol=tcp\n"
+    "# why\n"
+    "InternalPort=22\n"
+    "Description=Shell\n"
+    "X-Mine=kept too\n"
+    "\n"
+    "[Web]\n"
+    "Protocol=tcp\n"
+    "InternalPort=80\n";
+
+  g_test_summary ("edit -4/-6 sets Family, without them it stays; the file keeps everything "
+                  "else byte for byte");
+
+  write_file (path, before, -1);
+
+  RUN (&run, "edit", "SSH", "-6", "--json");
+  g_assert_cmpint (run.status, ==, 0);
+  root = parse_json (run.out);
+  assert_json_profile (json_node_get_object (root), "SSH", "tcp", "ipv6", 0, 22, 7200, TRUE,
+                       "Shell");
+  g_clear_pointer (&root, json_node_unref);
+
+  /* Only Family is new; it goes after the group's last key. */
+  text = read_text (path);
+  g_assert_cmpstr (text, ==,
+                   "# kept\n"
+                   "\n"
+                   "[SSH]\n"
+                   "Protocol=tcp\n"
+                   "# why\n"
+                   "InternalPort=22\n"
+                   "Description=Shell\n"
+                   "X-Mine=kept too\n"
+                   "Family=ipv6\n"
+                   "ExternalPort=0\n"
+                   "Lifetime=7200\n"
+                   "Enabled=true\n"
+                   "\n"
+                   "[Web]\n"
+                   "Protocol=tcp\n"
+                   "InternalPort=80\n");
+  g_clear_pointer (&text, g_free);
+
+  /* Other changes leave the family alone, and it changes in place. */
+  RUN (&run, "edit", "SSH", "-u", "-l", "600");
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_cmpstr (run.out, ==, "Changed profile “SSH”: UDP (IPv6 only), public port 22 (same "
+                                "as private) → private port 22, lifetime 600 s, enabled\n");
+  RUN (&run, "edit", "SSH", "--ipv4");
+  g_assert_cmpint (run.status, ==, 0);
+  text = read_text (path);
+  g_assert_cmpstr (text, ==,
+                   "# kept\n"
+                   "\n"
+                   "[SSH]\n"
+                   "Protocol=udp\n"
+                   "# why\n"
+                   "InternalPort=22\n"
+                   "Description=Shell\n"
+                   "X-Mine=kept too\n"
+                   "Family=ipv4\n"
+                   "ExternalPort=0\n"
+                   "Lifetime=600\n"
+                   "Enabled=true\n"
+                   "\n"
+                   "[Web]\n"
+                   "Protocol=tcp\n"
+                   "InternalPort=80\n");
+  g_clear_pointer (&text, g_free);
+
+  /* -6 alone is a change too. */
+  RUN (&run, "edit", "Web", "-6");
+  g_assert_cmpint (run.status, ==, 0);
+  text = read_text (path);
+  g_assert_true (g_str_has_suffix (text, "Enabled=true\n\n[Web]\nProtocol=tcp\nInternalPort=80\n"
+                                         "Family=ipv6\nExternalPort=0\nLifetime=7200\n"
+                                         "Enabled=true\n"));
+}
+
+static void
+test_family_reset (void)
+{
+  g_auto(Run) run = { 0 };
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *path = default_path ();
+  g_autofree char *text = NULL;
+
+  g_test_summary ("edit --both-families sets a profile back to both: the Family key already "
+                  "in the file says so, and the other keys stay as they are");
+
+  write_file (path,
+              "[SSH]\nProtocol=udp\n# why\nFamily=ipv6\nInternalPort=22\nX-Mine=kept\n",
+              -1);
+
+  RUN (&run, "edit", "SSH", "--both-families", "--json");
+  g_assert_cmpint (run.status, ==, 0);
+  root = parse_json (run.out);
+  assert_json_profile (json_node_get_object (root), "SSH", "udp", "both", 0, 22, 7200, TRUE,
+                       NULL);
+  g_clear_pointer (&root, json_node_unref);
+
+  text = read_text (path);
+  /* The key stays where it was, now saying both. */
+  g_assert_cmpstr (text, ==,
+                   "[SSH]\nProtocol=udp\n# why\nFamily=both\nInternalPort=22\nX-Mine=kept\n"
+                   "ExternalPort=0\nLifetime=7200\nEnabled=true\n");
+
+  RUN (&run, "show", "SSH", "--json");
+  g_assert_cmpint (run.status, ==, 0);
+  root = parse_json (run.out);
+  assert_json_profile (json_node_get_object (root), "SSH", "udp", "both", 0, 22, 7200, TRUE,
+                       NULL);
+}
+
+static void
+test_family_usage (void)
+{
+  static const char * const cases[][8] = {
+    { "add", "X", "-4", "-6", "80", "80", NULL },
+    { "add", "X", "--ipv4", "--ipv6", "80", "80", NULL },
+    { "add", "X", "-6", "--both-families", "80", "80", NULL },
+    { "edit", "A", "-4", "-6", NULL },
+    { "edit", "A", "--both-families", "-4", NULL },
+    { "edit", "A", "-6", "--both-families", "-u", NULL },
+    { "edit", "A", "-4", "--json", "-6", NULL },
+  };
+  g_autofree char *path = default_path ();
+
+  g_test_summary ("-4 with -6, or either with --both-families, is a usage error and changes "
+                  "nothing");
+
+  write_file (path, "[A]\nProtocol=tcp\nFamily=ipv6\nInternalPort=1\n", -1);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_auto(Run) run = { 0 };
+      g_autofree char *text = NULL;
+      gboolean json = FALSE;
+      gboolean both_families = FALSE;
+
+      for (gsize j = 0; cases[i][j] != NULL; j++)
+        {
+          json = json || g_str_equal (cases[i][j], "--json");
+          both_families = both_families || g_str_equal (cases[i][j], "--both-families");
+        }
+
+      run_argv (&run, cases[i]);
+      g_assert_cmpint (run.status, ==, EXIT_USAGE);
+      g_assert_true (g_str_has_prefix (run.err, "portlightctl profiles "));
+      g_assert_nonnull (strstr (run.err, both_families
+                                         ? ": --both-families cannot be used with -4 or -6\n"
+                                         : ": -4 and -6 cannot be used together\n"));
+      g_assert_nonnull (strstr (run.err, "Usage:"));
+      if (json)
+        assert_json_error (run.out, "invalid-argument");
+      else
+        g_assert_cmpstr (run.out, ==, "");
+      text = read_text (path);
+      g_assert_cmpstr (text, ==, "[A]\nProtocol=tcp\nFamily=ipv6\nInternalPort=1\n");
+    }
 }
 
 static void
@@ -341,7 +618,8 @@ test_enable_disable_remove (void)
   RUN (&run, "enable", "A", "--json");
   g_assert_cmpint (run.status, ==, 0);
   root = parse_json (run.out);
-  assert_json_profile (json_node_get_object (root), "A", "tcp", 1000, 1000, 7200, TRUE, NULL);
+  assert_json_profile (json_node_get_object (root), "A", "tcp", "both", 1000, 1000, 7200, TRUE,
+                       NULL);
 
   RUN (&run, "remove", "A", "--json");
   g_assert_cmpint (run.status, ==, 0);
@@ -584,6 +862,10 @@ main (int   argc,
   g_test_add_func ("/pl/cli-profiles/empty", test_empty);
   g_test_add_func ("/pl/cli-profiles/add-list-show", test_add_list_show);
   g_test_add_func ("/pl/cli-profiles/edit", test_edit);
+  g_test_add_func ("/pl/cli-profiles/family", test_family);
+  g_test_add_func ("/pl/cli-profiles/edit-family", test_edit_family);
+  g_test_add_func ("/pl/cli-profiles/family-reset", test_family_reset);
+  g_test_add_func ("/pl/cli-profiles/family-usage", test_family_usage);
   g_test_add_func ("/pl/cli-profiles/enable-disable-remove", test_enable_disable_remove);
   g_test_add_func ("/pl/cli-profiles/unknown-profile", test_unknown_profile);
   g_test_add_func ("/pl/cli-profiles/bad-arguments", test_bad_arguments);

@@ -60,6 +60,8 @@ json_add_profile (JsonBuilder *builder,
   pl_cli_json_add_string (builder, "name", pl_profile_get_name (profile));
   pl_cli_json_add_string (builder, "protocol",
                           pl_profile_protocol_to_string (pl_profile_get_protocol (profile)));
+  pl_cli_json_add_string (builder, "family",
+                          pl_profile_family_to_string (pl_profile_get_family (profile)));
   pl_cli_json_add_int (builder, "public_port", pl_profile_get_external_port (profile));
   pl_cli_json_add_int (builder, "private_port", pl_profile_get_internal_port (profile));
   pl_cli_json_add_int (builder, "lifetime", pl_profile_get_lifetime (profile));
@@ -134,15 +136,43 @@ protocol_label (PlProfile *profile)
     }
 }
 
+static const char *
+family_label (PlProfile *profile)
+{
+  switch (pl_profile_get_family (profile))
+    {
+    case PL_PROFILE_FAMILY_BOTH:
+      return _("IPv4 and IPv6");
+    case PL_PROFILE_FAMILY_IPV4:
+      return _("IPv4 only");
+    case PL_PROFILE_FAMILY_IPV6:
+      return _("IPv6 only");
+    default:
+      return "?";
+    }
+}
+
+/* The protocol, and the family when it is not both: "TCP", "UDP (IPv6 only)". */
+static char *
+describe_protocol (PlProfile *profile)
+{
+  if (pl_profile_get_family (profile) == PL_PROFILE_FAMILY_BOTH)
+    return g_strdup (protocol_label (profile));
+  /* TRANSLATORS: a profile's protocol and the one address family it maps on, e.g.
+   * "TCP (IPv6 only)" */
+  return g_strdup_printf (_("%s (%s)"), protocol_label (profile), family_label (profile));
+}
+
 /* "Profile “SSH”: TCP, public port 2222 → private port 22, lifetime 7200 s, enabled" */
 static void
 print_summary (const char *what,
                PlProfile  *profile)
 {
   g_autofree char *public_port = describe_public_port (profile);
+  g_autofree char *protocol = describe_protocol (profile);
 
   g_print (_("%s “%s”: %s, public port %s → private port %u, lifetime %u s, %s\n"),
-           what, pl_profile_get_name (profile), protocol_label (profile), public_port,
+           what, pl_profile_get_name (profile), protocol, public_port,
            pl_profile_get_internal_port (profile), pl_profile_get_lifetime (profile),
            pl_profile_get_enabled (profile) ? _("enabled") : _("disabled"));
 }
@@ -155,8 +185,8 @@ commands_help (void)
   return _("Commands:\n"
            "  list                   List the profiles (the default)\n"
            "  show NAME              Show one profile\n"
-           "  add NAME [-u|-t|--both] [-l SECONDS] [--disabled] [-d TEXT] PUBLIC_PORT "
-           "PRIVATE_PORT\n"
+           "  add NAME [-u|-t|--both] [-4|-6] [-l SECONDS] [--disabled] [-d TEXT] "
+           "PUBLIC_PORT PRIVATE_PORT\n"
            "                         Add a profile (PUBLIC_PORT 0 = the same as "
            "PRIVATE_PORT)\n"
            "  edit NAME [OPTION…]    Change a profile\n"
@@ -294,6 +324,42 @@ protocol_from_flags (gboolean           udp,
   return TRUE;
 }
 
+/* -4, -6, --both-families: the family asked for, if any. Only one may be given, which
+ * check_family_flags() makes sure of. */
+static gboolean
+family_from_flags (gboolean         ipv4,
+                   gboolean         ipv6,
+                   gboolean         both_families,
+                   PlProfileFamily *family)
+{
+  if (ipv4)
+    *family = PL_PROFILE_FAMILY_IPV4;
+  else if (ipv6)
+    *family = PL_PROFILE_FAMILY_IPV6;
+  else if (both_families)
+    *family = PL_PROFILE_FAMILY_BOTH;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+/* -4 with -6, or either with --both-families: a usage error (@status). */
+static gboolean
+check_family_flags (Ctx      *ctx,
+                    gboolean  ipv4,
+                    gboolean  ipv6,
+                    gboolean  both_families,
+                    int      *status)
+{
+  if (ipv4 && ipv6)
+    *status = usage_error (ctx, _("-4 and -6 cannot be used together"));
+  else if (both_families && (ipv4 || ipv6))
+    *status = usage_error (ctx, _("--both-families cannot be used with -4 or -6"));
+  else
+    return TRUE;
+  return FALSE;
+}
+
 /* Sets one value given on the command line, with the store's checks and messages. */
 static gboolean
 set_value (Ctx        *ctx,
@@ -392,7 +458,7 @@ cmd_list (Ctx   *ctx,
         const char *description = pl_profile_get_description (profile);
 
         row[COL_NAME] = g_strdup (pl_profile_get_name (profile));
-        row[COL_PROTOCOL] = g_strdup (protocol_label (profile));
+        row[COL_PROTOCOL] = describe_protocol (profile);
         row[COL_PUBLIC] = pl_profile_get_external_port (profile) != 0
                           ? g_strdup_printf ("%u", pl_profile_get_external_port (profile))
                           : g_strdup (_("same"));
@@ -490,6 +556,7 @@ cmd_show (Ctx   *ctx,
   description = pl_profile_get_description (profile);
   g_print (_("Name:          %s\n"), pl_profile_get_name (profile));
   g_print (_("Protocol:      %s\n"), protocol_label (profile));
+  g_print (_("Family:        %s\n"), family_label (profile));
   g_print (_("Public port:   %s\n"), public_port);
   g_print (_("Private port:  %u\n"), pl_profile_get_internal_port (profile));
   g_print (_("Lifetime:      %u s\n"), pl_profile_get_lifetime (profile));
@@ -512,14 +579,25 @@ cmd_add (Ctx   *ctx,
   gboolean udp = FALSE;
   gboolean tcp = FALSE;
   gboolean both = FALSE;
+  gboolean ipv4 = FALSE;
+  gboolean ipv6 = FALSE;
+  gboolean both_families = FALSE;
   gboolean disabled = FALSE;
   PlProfileProtocol protocol = PL_PROFILE_PROTOCOL_TCP;
+  PlProfileFamily family = PL_PROFILE_FAMILY_BOTH;
   int status;
   const GOptionEntry entries[] = {
     { "udp", 'u', 0, G_OPTION_ARG_NONE, &udp, N_("Map UDP"), NULL },
     { "tcp", 't', 0, G_OPTION_ARG_NONE, &tcp, N_("Map TCP (the default; with -u, both)"),
       NULL },
     { "both", 0, 0, G_OPTION_ARG_NONE, &both, N_("Map TCP and UDP"), NULL },
+    { "ipv4", '4', 0, G_OPTION_ARG_NONE, &ipv4,
+      N_("Map on the router's public IPv4 address only"), NULL },
+    { "ipv6", '6', 0, G_OPTION_ARG_NONE, &ipv6,
+      N_("Open an IPv6 pinhole only (PCP over IPv6)"), NULL },
+    { "both-families", 0, 0, G_OPTION_ARG_NONE, &both_families,
+      N_("Map on the public IPv4 address and, where the router allows it, open an IPv6 "
+         "pinhole (the default)"), NULL },
     { "lifetime", 'l', 0, G_OPTION_ARG_STRING, &lifetime,
       N_("Ask for a lifetime of SECONDS (1-86400, default 7200)"), N_("SECONDS") },
     { "disabled", 0, 0, G_OPTION_ARG_NONE, &disabled,
@@ -537,6 +615,8 @@ cmd_add (Ctx   *ctx,
                           &argc, &argv);
   if (status != PL_EXIT_OK)
     return status;
+  if (!check_family_flags (ctx, ipv4, ipv6, both_families, &status))
+    return status;
   if (argc < 2)
     return usage_error (ctx, _("Missing NAME, PUBLIC_PORT and PRIVATE_PORT"));
   if (argc < 3)
@@ -551,6 +631,8 @@ cmd_add (Ctx   *ctx,
     return fail (ctx, error);
   protocol_from_flags (udp, tcp, both, &protocol);
   pl_profile_set_protocol (profile, protocol);
+  family_from_flags (ipv4, ipv6, both_families, &family);
+  pl_profile_set_family (profile, family);
   pl_profile_set_enabled (profile, !disabled);
   if (!set_value (ctx, profile, PL_PROFILE_KEY_EXTERNAL_PORT, argv[2], &status)
       || !set_value (ctx, profile, PL_PROFILE_KEY_INTERNAL_PORT, argv[3], &status)
@@ -590,15 +672,26 @@ cmd_edit (Ctx   *ctx,
   gboolean udp = FALSE;
   gboolean tcp = FALSE;
   gboolean both = FALSE;
+  gboolean ipv4 = FALSE;
+  gboolean ipv6 = FALSE;
+  gboolean both_families = FALSE;
   gboolean enabled = FALSE;
   gboolean disabled = FALSE;
   PlProfileProtocol protocol;
+  PlProfileFamily family;
   PlProfile *profile;
   int status;
   const GOptionEntry entries[] = {
     { "udp", 'u', 0, G_OPTION_ARG_NONE, &udp, N_("Map UDP"), NULL },
     { "tcp", 't', 0, G_OPTION_ARG_NONE, &tcp, N_("Map TCP (with -u, both)"), NULL },
     { "both", 0, 0, G_OPTION_ARG_NONE, &both, N_("Map TCP and UDP"), NULL },
+    { "ipv4", '4', 0, G_OPTION_ARG_NONE, &ipv4,
+      N_("Map on the router's public IPv4 address only"), NULL },
+    { "ipv6", '6', 0, G_OPTION_ARG_NONE, &ipv6,
+      N_("Open an IPv6 pinhole only (PCP over IPv6)"), NULL },
+    { "both-families", 0, 0, G_OPTION_ARG_NONE, &both_families,
+      N_("Map on the public IPv4 address and, where the router allows it, open an IPv6 "
+         "pinhole"), NULL },
     { "lifetime", 'l', 0, G_OPTION_ARG_STRING, &lifetime,
       N_("Ask for a lifetime of SECONDS (1-86400)"), N_("SECONDS") },
     { "enabled", 0, 0, G_OPTION_ARG_NONE, &enabled, N_("Switch the profile on"), NULL },
@@ -620,8 +713,11 @@ cmd_edit (Ctx   *ctx,
     return status;
   if (enabled && disabled)
     return usage_error (ctx, _("--enabled and --disabled cannot be used together"));
-  if (!udp && !tcp && !both && !enabled && !disabled && lifetime == NULL && description == NULL
-      && new_name == NULL && public_port == NULL && private_port == NULL)
+  if (!check_family_flags (ctx, ipv4, ipv6, both_families, &status))
+    return status;
+  if (!udp && !tcp && !both && !ipv4 && !ipv6 && !both_families && !enabled && !disabled
+      && lifetime == NULL && description == NULL && new_name == NULL && public_port == NULL
+      && private_port == NULL)
     return usage_error (ctx, _("Nothing to change: give at least one option"));
 
   status = open_store (ctx);
@@ -641,6 +737,8 @@ cmd_edit (Ctx   *ctx,
     }
   if (protocol_from_flags (udp, tcp, both, &protocol))
     pl_profile_set_protocol (changed, protocol);
+  if (family_from_flags (ipv4, ipv6, both_families, &family))
+    pl_profile_set_family (changed, family);
   if (enabled || disabled)
     pl_profile_set_enabled (changed, enabled);
   if (!set_value (ctx, changed, PL_PROFILE_KEY_EXTERNAL_PORT, public_port, &status)

@@ -41,6 +41,7 @@ struct _PlProfileDialog
   GtkEntry             *name_entry;
   GtkLabel             *name_error;
   GtkComboBoxText      *protocol_combo;
+  GtkComboBoxText      *family_combo;
   GtkEntry             *internal_port_entry;
   GtkLabel             *internal_port_error;
   GtkEntry             *external_port_entry;
@@ -308,6 +309,7 @@ build_profile (PlProfileDialog *self,
   g_autoptr(PlProfile) profile = NULL;
   const char *name = entry_text (self->name_entry);
   const char *protocol = gtk_combo_box_get_active_id (GTK_COMBO_BOX (self->protocol_combo));
+  const char *family = gtk_combo_box_get_active_id (GTK_COMBO_BOX (self->family_combo));
   const char *external = entry_text (self->external_port_entry);
   const char *description = entry_text (self->description_entry);
   gboolean ok = TRUE;
@@ -318,6 +320,9 @@ build_profile (PlProfileDialog *self,
     ok = FALSE;
   if (!pl_profile_set_key_value (profile, PL_PROFILE_KEY_PROTOCOL,
                                  protocol != NULL ? protocol : "", form_error))
+    return NULL;
+  if (!pl_profile_set_key_value (profile, PL_PROFILE_KEY_FAMILY,
+                                 family != NULL ? family : "", form_error))
     return NULL;
   if (!pl_profile_set_key_value (profile, PL_PROFILE_KEY_INTERNAL_PORT,
                                  entry_text (self->internal_port_entry),
@@ -433,6 +438,8 @@ load_profile (PlProfileDialog *self,
       gtk_entry_set_text (self->name_entry, pl_profile_get_name (profile));
       gtk_combo_box_set_active_id (GTK_COMBO_BOX (self->protocol_combo),
                                    pl_profile_protocol_to_string (pl_profile_get_protocol (profile)));
+      gtk_combo_box_set_active_id (GTK_COMBO_BOX (self->family_combo),
+                                   pl_profile_family_to_string (pl_profile_get_family (profile)));
       set_entry_uint (self->internal_port_entry, pl_profile_get_internal_port (profile), TRUE);
       set_entry_uint (self->external_port_entry, pl_profile_get_external_port (profile), TRUE);
       set_entry_uint (self->lifetime_entry, pl_profile_get_lifetime (profile), FALSE);
@@ -446,6 +453,8 @@ load_profile (PlProfileDialog *self,
       gtk_label_set_text (self->form_title, _("New Profile"));
       gtk_entry_set_text (self->name_entry, "");
       gtk_combo_box_set_active_id (GTK_COMBO_BOX (self->protocol_combo), "tcp");
+      gtk_combo_box_set_active_id (GTK_COMBO_BOX (self->family_combo),
+                                   pl_profile_family_to_string (PL_PROFILE_FAMILY_BOTH));
       gtk_entry_set_text (self->internal_port_entry, "");
       gtk_entry_set_text (self->external_port_entry, "");
       set_entry_uint (self->lifetime_entry, PL_PROFILE_DEFAULT_LIFETIME, FALSE);
@@ -717,6 +726,7 @@ pl_profile_dialog_class_init (PlProfileDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, name_entry);
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, name_error);
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, protocol_combo);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, family_combo);
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, internal_port_entry);
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, internal_port_error);
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, external_port_entry);

@@ -22,8 +22,8 @@ G_DECLARE_FINAL_TYPE (PlProfileDialog, pl_profile_dialog, PL, PROFILE_DIALOG, Gt
  * PlProfileDialog:
  *
  * Lists the profiles of a [class@Pl.ProfileStore] with their state, and edits one at a time:
- * name, protocol, the port on this computer, the public port, lifetime, description and
- * whether it is enabled. Every field is checked as it is typed, with the store's own rules
+ * name, protocol, family (IPv4 and IPv6, IPv4 only or IPv6 only), the port on this computer,
+ * the public port, lifetime, description and whether it is enabled. Every field is checked as it is typed, with the store's own rules
  * and messages (pl_profile_validate_name(), pl_profile_set_key_value(), and the store's
  * checks for names and ports already taken), and the mistake is shown under the field;
  * Save is possible only when everything is right. Saving writes the profiles file.

@@ -1474,8 +1474,11 @@ write_profile (PlProfileStore  *self,
       return TRUE;
     }
 
-  /* The values as GKeyFile writes them (escaped). */
+  /* The values as GKeyFile writes them (escaped). A Family key the group has is written
+   * even when back at the default, so that the file says what the profile now is. */
   fresh = g_key_file_new ();
+  if (g_key_file_has_key (self->key_file, group, PL_PROFILE_KEY_FAMILY, NULL))
+    g_key_file_set_value (fresh, group, PL_PROFILE_KEY_FAMILY, "both");
   pl_profile_write_to_key_file (profile, fresh);
   keys = g_key_file_get_keys (fresh, group, NULL, NULL);
   missing = g_string_new (NULL);

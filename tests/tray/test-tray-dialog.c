@@ -385,6 +385,130 @@ test_edit_and_remove (Fixture       *f,
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (f->store)), ==, 1);
 }
 
+static const char family_profiles[] =
+  "[SSH]\n"
+  "Protocol=tcp\n"
+  "Family=ipv4\n"
+  "InternalPort=22\n"
+  "# mine\n"
+  "X-Mine=kept\n"
+  "\n"
+  "[Web]\n"
+  "Protocol=tcp\n"
+  "InternalPort=8080\n";
+
+static void
+test_family (Fixture       *f,
+             gconstpointer  data)
+{
+  const char *labels[] = { "IPv4 and IPv6", "IPv4 only", "IPv6 only" };
+  const char *ids[] = { "both", "ipv4", "ipv6" };
+  GtkComboBox *combo = GTK_COMBO_BOX (child (f, "family_combo"));
+  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+  g_autofree char *contents = NULL;
+  g_autofree char *family = NULL;
+  GtkTreeModel *model;
+  GtkTreeIter iter;
+
+  g_test_summary ("The family choice shows the profile's family, and what is chosen is saved "
+                  "to the profile, the store and the file (Family=…); a new profile is both, "
+                  "without a Family key");
+
+  /* The three choices, in order. */
+  model = gtk_combo_box_get_model (combo);
+  g_assert_true (gtk_tree_model_get_iter_first (model, &iter));
+  for (guint i = 0; i < G_N_ELEMENTS (labels); i++)
+    {
+      g_autofree char *label = NULL;
+      g_autofree char *id = NULL;
+
+      gtk_tree_model_get (model, &iter, gtk_combo_box_get_entry_text_column (combo), &label,
+                          gtk_combo_box_get_id_column (combo), &id, -1);
+      g_assert_cmpstr (label, ==, labels[i]);
+      g_assert_cmpstr (id, ==, ids[i]);
+      g_assert_true (gtk_tree_model_iter_next (model, &iter) == (i + 1 < G_N_ELEMENTS (labels)));
+    }
+
+  /* The first profile is selected at the start, with its family. */
+  g_assert_cmpstr (gtk_entry_get_text (GTK_ENTRY (child (f, "name_entry"))), ==, "SSH");
+  g_assert_cmpstr (gtk_combo_box_get_active_id (combo), ==, "ipv4");
+  g_assert_false (gtk_widget_get_sensitive (child (f, "save_button")));
+  g_assert_true (pl_profile_dialog_select_profile (f->dialog, "Web"));
+  g_assert_cmpstr (gtk_combo_box_get_active_id (combo), ==, "both");
+
+  /* A change is something to save, and Revert undoes it. */
+  g_assert_true (pl_profile_dialog_select_profile (f->dialog, "SSH"));
+  gtk_combo_box_set_active_id (combo, "ipv6");
+  iterate ();
+  g_assert_true (gtk_widget_get_sensitive (child (f, "save_button")));
+  g_assert_true (gtk_widget_get_sensitive (child (f, "revert_button")));
+  gtk_button_clicked (GTK_BUTTON (child (f, "revert_button")));
+  iterate ();
+  g_assert_cmpstr (gtk_combo_box_get_active_id (combo), ==, "ipv4");
+  g_assert_false (gtk_widget_get_sensitive (child (f, "save_button")));
+
+  /* Saved: the profile in the store, and Family in place in the file, the rest kept. */
+  gtk_combo_box_set_active_id (combo, "ipv6");
+  iterate ();
+  gtk_button_clicked (GTK_BUTTON (child (f, "save_button")));
+  iterate ();
+  g_assert_cmpint (pl_profile_get_family (pl_profile_store_lookup (f->store, "SSH")), ==,
+                   PL_PROFILE_FAMILY_IPV6);
+  contents = read_profiles (f);
+  g_assert_cmpstr (contents, ==,
+                   "[SSH]\n"
+                   "Protocol=tcp\n"
+                   "Family=ipv6\n"
+                   "InternalPort=22\n"
+                   "# mine\n"
+                   "X-Mine=kept\n"
+                   "ExternalPort=0\n"
+                   "Lifetime=7200\n"
+                   "Enabled=true\n"
+                   "\n"
+                   "[Web]\n"
+                   "Protocol=tcp\n"
+                   "InternalPort=8080\n");
+  g_assert_false (gtk_widget_get_sensitive (child (f, "save_button")));
+  g_clear_pointer (&contents, g_free);
+
+  /* A new profile starts as both; both is not written. */
+  pl_profile_dialog_add_profile (f->dialog);
+  iterate ();
+  g_assert_cmpstr (gtk_combo_box_get_active_id (combo), ==, "both");
+  type (f, "name_entry", "Game");
+  type (f, "internal_port_entry", "27015");
+  g_assert_true (pl_profile_dialog_save (f->dialog, NULL));
+  g_assert_cmpint (pl_profile_get_family (pl_profile_store_lookup (f->store, "Game")), ==,
+                   PL_PROFILE_FAMILY_BOTH);
+
+  /* And one that is IPv6 only. */
+  pl_profile_dialog_add_profile (f->dialog);
+  type (f, "name_entry", "Mail");
+  type (f, "internal_port_entry", "25");
+  gtk_combo_box_set_active_id (combo, "ipv6");
+  iterate ();
+  g_assert_true (pl_profile_dialog_save (f->dialog, NULL));
+  g_assert_cmpint (pl_profile_get_family (pl_profile_store_lookup (f->store, "Mail")), ==,
+                   PL_PROFILE_FAMILY_IPV6);
+
+  contents = read_profiles (f);
+  g_assert_true (g_key_file_load_from_data (key_file, contents, -1, G_KEY_FILE_NONE, NULL));
+  g_assert_false (g_key_file_has_key (key_file, "Game", "Family", NULL));
+  family = g_key_file_get_value (key_file, "Mail", "Family", NULL);
+  g_assert_cmpstr (family, ==, "ipv6");
+
+  /* Loaded again, the store agrees. */
+  g_assert_true (pl_profile_store_load (f->store, NULL, NULL));
+  iterate ();
+  g_assert_cmpint (pl_profile_get_family (pl_profile_store_lookup (f->store, "SSH")), ==,
+                   PL_PROFILE_FAMILY_IPV6);
+  g_assert_cmpint (pl_profile_get_family (pl_profile_store_lookup (f->store, "Game")), ==,
+                   PL_PROFILE_FAMILY_BOTH);
+  g_assert_cmpint (pl_profile_get_family (pl_profile_store_lookup (f->store, "Mail")), ==,
+                   PL_PROFILE_FAMILY_IPV6);
+}
+
 static void
 test_tray_message (Fixture       *f,
                    gconstpointer  data)
@@ -524,6 +648,8 @@ main (int   argc,
               fixture_set_up, test_taken, fixture_tear_down);
   g_test_add ("/tray/dialog/edit-and-remove", Fixture, two_profiles,
               fixture_set_up, test_edit_and_remove, fixture_tear_down);
+  g_test_add ("/tray/dialog/family", Fixture, family_profiles,
+              fixture_set_up, test_family, fixture_tear_down);
   g_test_add ("/tray/dialog/tray-message", Fixture, NULL,
               fixture_set_up, test_tray_message, fixture_tear_down);
   g_test_add ("/tray/dialog/router-protocol", Fixture, NULL,
