@@ -147,7 +147,7 @@ handle_map (PlFakePcpGateway      *self,
 
   if (request->lifetime == 0)
     {
-      /* The reply's port echoes the request's (pcp-verified.md section 1.4). */
+      /* The reply's port echoes the request's (tests/lab/MINIUPNPD.md, item 6). */
       if (mapping == NULL)
         {
           *result = PL_PCP_RESULT_NO_RESOURCES;
@@ -175,7 +175,8 @@ handle_map (PlFakePcpGateway      *self,
 
     if (self->port_policy == PL_FAKE_PCP_PORT_PLUS_ONE)
       port++;
-    /* No nonce check on a create or renewal: miniupnpd takes the mapping over (section 1.3). */
+    /* No nonce check on a create or renewal: miniupnpd takes the mapping over
+     * (tests/lab/MINIUPNPD.md, item 5). */
     while (port_taken (self, request->protocol, port, mapping) && port < G_MAXUINT16)
       port++;
 

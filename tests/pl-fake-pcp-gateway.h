@@ -20,12 +20,12 @@ G_DECLARE_FINAL_TYPE (PlFakePcpGateway, pl_fake_pcp_gateway, PL, FAKE_PCP_GATEWA
 /* A PCP server bound to @address:5351 (use 127.0.0.N, one N per test, so tests run in
  * parallel). It answers from sources on the thread-default main context and reads time (for
  * its epoch and the request log) from @clock. By default it behaves like miniupnpd 2.3.1 with
- * the defaults (pcp-verified.md section 1): external address 203.0.113.7; lifetimes clamped to
- * [120, 86400]; the suggested port (internal port when 0) is assigned, or the next free one
- * when another mapping holds it; a renewal with the same nonce keeps the mapping; a delete of
- * a mapping it does not hold answers NO_RESOURCES with lifetime 30, a delete with another
- * nonce NOT_AUTHORIZED; a client-IP field that is not the datagram's source gets
- * ADDRESS_MISMATCH; the epoch counts seconds from its creation. */
+ * the defaults (tests/lab/MINIUPNPD.md, items 1 to 6 and 9): external address 203.0.113.7;
+ * lifetimes clamped to [120, 86400]; the suggested port (internal port when 0) is assigned, or
+ * the next free one when another mapping holds it; a renewal with the same nonce keeps the
+ * mapping; a delete of a mapping it does not hold answers NO_RESOURCES with lifetime 30, a
+ * delete with another nonce NOT_AUTHORIZED; a client-IP field that is not the datagram's
+ * source gets ADDRESS_MISMATCH; the epoch counts seconds from its creation. */
 
 typedef struct
 {

@@ -34,7 +34,7 @@
  *   ERROR     the request fails at once with the right PL_ERROR code, and the genuine reply
  *             that follows is dropped because nothing is in flight any more.
  *
- * Each expectation comes from docs/protocol.md sections 2 and 3, not from the parser. Every
+ * Each expectation comes from RFC 6886 section 3 (the PMP IDs), not from the parser. Every
  * test has its own gateway 127.0.3.N (N + 1 serves as "another host"); should that address be
  * taken, 127.0.13.N, 127.0.23.N... are tried. The clock is virtual with auto-advance. */
 

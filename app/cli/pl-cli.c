@@ -318,7 +318,7 @@ static char *
 cli_describe_error (Cli          *cli,
                     const GError *error)
 {
-  /* "No answer" is not "no NAT-PMP": say what it may mean (protocol.md section 6, item 22). */
+  /* "No answer" is not "no NAT-PMP": say what it may mean (tests/lab/MINIUPNPD.md, item 14). */
   if (g_error_matches (error, PL_ERROR, PL_ERROR_TIMED_OUT))
     return g_strdup_printf (_("%s: the router may speak neither PCP nor NAT-PMP, may have "
                               "them switched off, or may not accept requests from this "
@@ -702,7 +702,7 @@ cli_use_journal (Cli *cli)
 }
 
 /* IPv6 pinholes: PCP over IPv6, from this computer's stable global address to the default
- * router's link-local one (pcp-verified.md section 5.3). A pinhole opens the private port
+ * router's link-local one (tests/lab/MINIUPNPD.md, item 11). A pinhole opens the private port
  * of that address; there is no translation. */
 
 #define IPV6_PROBE_MS 2000   /* when IPv6 is a bonus: a router on the link answers in ms */

@@ -388,7 +388,8 @@ pl_tray_new (GActionGroup *actions,
   self->menu = g_object_ref_sink (gtk_menu_new ());
 
   /* The icon name is never a file name in the working directory, which the fallback would
-   * load instead (gui-testing.md, pitfall 1). */
+   * load instead (libayatana-appindicator tests for such a file first; meson runs the tests
+   * in the build directory, next to the binary). */
   G_GNUC_BEGIN_IGNORE_DEPRECATIONS
   if (icon_theme_path != NULL)
     self->indicator = app_indicator_new_with_path ("portlight",

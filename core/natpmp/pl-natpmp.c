@@ -13,7 +13,7 @@
 #include "pl-wire.h"
 #include "pl-natpmp.h"
 
-/* Parsing rules (see docs/protocol.md sections 2.1, 2.3 and PMP-02, 15, 29, 41).
+/* Parsing rules (see RFC 6886 sections 3.2-3.5, RFC 6887 Appendix A and PMP-02, 15, 29, 41).
  *
  * Replies, by version byte:
  *   2      A PCP packet: valid when it is 24 to 1100 bytes long, a multiple of 4, and has the R

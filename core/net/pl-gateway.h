@@ -11,7 +11,7 @@
 
 G_BEGIN_DECLS
 
-/* Default-gateway discovery on Linux without shelling out (PMP-04, protocol.md section 5.2).
+/* Default-gateway discovery on Linux without shelling out (PMP-04, RFC 6886 section 3).
  *
  * pl_gateway_discover() asks the kernel over rtnetlink (RTM_GETROUTE dump of the main table,
  * multi-part replies handled, only default routes: rtm_dst_len == 0, IPv4 with a gateway) and

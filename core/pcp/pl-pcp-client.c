@@ -595,7 +595,7 @@ build_packet (PlPcpClient *self,
       map.internal_port = request->internal_port;
 
       /* A renewal (and a delete) names the mapping it has: same nonce, the assigned port
-       * (pcp-verified.md section 0 item 6). IPv6 pinholes always get the internal port. */
+       * (tests/lab/MINIUPNPD.md, item 5). IPv6 pinholes always get the internal port (item 11). */
       if (state->assigned_port != 0)
         map.suggested_external_port = state->assigned_port;
       else if (request->kind == REQUEST_UNMAP)
@@ -960,9 +960,9 @@ handle_datagram (PlPcpClient  *self,
       return;
     }
 
-  /* Before the 24-byte rule: an 8-byte NAT-PMP "unsupported version" (pcp-verified.md
-   * section 0 item 9). The server speaks no PCP, so every request in flight ends. Its epoch
-   * is a NAT-PMP one and is not reported through ::epoch. */
+  /* Before the 24-byte rule: an 8-byte NAT-PMP "unsupported version" (RFC 6887 section 9;
+   * tests/lab/MINIUPNPD.md, item 8). The server speaks no PCP, so every request in flight
+   * ends. Its epoch is a NAT-PMP one and is not reported through ::epoch. */
   if (pl_pcp_is_natpmp_downgrade (data, len, NULL))
     {
       g_debug ("%s answered PCP with NAT-PMP's unsupported version", self->gateway_string);
@@ -1062,7 +1062,7 @@ socket_readable_cb (GSocket      *socket,
         }
 
       /* On a connected UDP socket, ICMP port unreachable becomes ECONNREFUSED: no server, for
-       * every request in flight (pcp-verified.md section 0 item 1). */
+       * every request in flight (RFC 6886 section 3.1; tests/lab/MINIUPNPD.md, item 1). */
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
         {
           fail_in_flight (self, new_refused_error (self));
@@ -1115,7 +1115,8 @@ setup_socket (PlPcpClient  *self,
   g_socket_set_blocking (socket, FALSE);
 
   /* For an IPv6 pinhole the socket is bound to the exact address to be opened; otherwise the
-   * kernel picks a link-local source for a link-local gateway (pcp-verified.md section 5.3). */
+   * kernel picks a link-local source for a link-local gateway (RFC 6724;
+   * tests/lab/MINIUPNPD.md, item 11). */
   if (self->bind_address != NULL)
     local = g_inet_socket_address_new (self->bind_address, 0);
   else
@@ -1796,7 +1797,7 @@ pl_pcp_client_map_finish (PlPcpClient   *self,
 }
 
 /* miniupnpd before 2.3.6 loses a pinhole's nonce when it renews it, and from then on answers
- * every delete with NOT_AUTHORIZED (pcp-verified.md section 5.2). Such a pinhole can only
+ * every delete with NOT_AUTHORIZED (tests/lab/MINIUPNPD.md, item 12). Such a pinhole can only
  * lapse: it is renewed with lifetime 1, which the server raises to its minimum (120 s by
  * default), and then forgotten here. */
 static void

@@ -111,7 +111,7 @@ gboolean      pl_pcp_client_unmap_finish                (PlPcpClient         *se
                                                          guint32             *epoch,
                                                          GError             **error);
 
-/* Nonces across restarts (pcp-verified.md section 7). */
+/* Nonces across restarts (RFC 6887 section 11.1; tests/lab/MINIUPNPD.md, item 13). */
 void          pl_pcp_client_set_mapping_state           (PlPcpClient         *self,
                                                          PlProtocol           protocol,
                                                          guint16              internal_port,

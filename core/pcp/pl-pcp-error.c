@@ -123,7 +123,7 @@ pl_pcp_error_new (guint       result_code,
  * @result: a PCP result code
  *
  * Whether @result, as the answer to a delete, means the mapping is not there: miniupnpd
- * answers NO_RESOURCES for a mapping it does not have (pcp-verified.md section 1.4), so a
+ * answers NO_RESOURCES for a mapping it does not have (tests/lab/MINIUPNPD.md, item 6), so a
  * delete that gets it has reached its goal.
  *
  * Returns: %TRUE for results that mean "already gone"

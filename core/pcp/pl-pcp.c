@@ -16,7 +16,7 @@
 /* Written by hand: Debian packages no maintained PCP library (libpcp-client and libpcpnatpmp
  * are not in the archive, libnatpmp speaks NAT-PMP only), and the subset Portlight needs, MAP
  * and ANNOUNCE with three options, is small enough to check byte by byte
- * (pcp-verified.md sections 1 and 3).
+ * (RFC 6887 sections 7, 9 and 11; miniupnpd's replies: tests/lab/MINIUPNPD.md, items 2 and 8).
  *
  * Wire layout (big-endian):
  *   request header   version 2, R|opcode, 2 reserved, lifetime (4), client address (16)
@@ -607,7 +607,7 @@ check_common (const guint8  *data,
  *
  * Whether @data is the 8-byte NAT-PMP Unsupported Version reply `00 | 80+op | 00 01 | epoch`
  * (or its erratum-3618 form with opcode byte 0) that a NAT-PMP-only server sends to a PCP
- * request (RFC 6887 section 9, pcp-verified.md section 3.1). Exactly 8 bytes: a 24-byte
+ * request (RFC 6887 section 9, tests/lab/MINIUPNPD.md, item 8). Exactly 8 bytes: a 24-byte
  * `00 80 00 03` is miniupnpd's answer to a malformed PCP request, not a downgrade.
  *
  * Returns: %TRUE when the server speaks NAT-PMP only
@@ -814,7 +814,7 @@ pl_pcp_parse_request (const guint8     *data,
  * @uniform01: a uniform random number in [0, 1] (clamped; NaN counts as 0)
  *
  * When to send renewal attempt @attempt, counted from the moment the lifetime was granted
- * (RFC 6887 section 11.2.1, pcp-verified.md section 4.4). Attempt k goes in the window
+ * (RFC 6887 section 11.2.1). Attempt k goes in the window
  * [(1 - 2^-k) L, (1 - 2^-k + 2^-(k+2)) L] at @uniform01 of its width: 1/2-5/8 of L, then
  * 3/4-13/16, 7/8-29/32 and so on.
  *

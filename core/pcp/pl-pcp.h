@@ -188,7 +188,7 @@ GError   *pl_pcp_error_new                   (guint          result_code,
                                               const char    *gateway);
 
 /* TRUE for results that mean "the mapping is not there" on a delete (NO_RESOURCES from
- * miniupnpd, pcp-verified.md section 1.4): a delete that gets it has succeeded. */
+ * miniupnpd, tests/lab/MINIUPNPD.md, item 6): a delete that gets it has succeeded. */
 gboolean  pl_pcp_result_means_gone          (guint8         result);
 
 /* Renewal timing (RFC 6887 section 11.2.1): the delay in milliseconds from the grant of

@@ -339,7 +339,7 @@ bench_fallback () {
 
 # ---------------------------------------------------------------------------
 # 1d. IPv6 pinhole: PCP MAP from host a's ULA (the socket bound to it) to the router's
-# link-local address, as pcp-verified.md §5.3 says a client must send it
+# link-local address, as a client must send it (tests/lab/MINIUPNPD.md, item 11)
 
 bench_ipv6 () {
   local f="$LABDIR/ipv6" server="$GW6_LL%eth0" n=20 i ok=0 lt_ms="" json help

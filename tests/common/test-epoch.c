@@ -130,7 +130,7 @@ test_natpmp (void)
   }
 }
 
-/* RFC 6887 section 8.5 with the sequences seen on miniupnpd (pcp-verified.md section 4.3). */
+/* RFC 6887 section 8.5 with the sequences seen on miniupnpd (tests/lab/MINIUPNPD.md, item 9). */
 static void
 test_pcp_observed (void)
 {

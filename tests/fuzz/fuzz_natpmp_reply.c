@@ -5,8 +5,8 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Beyond "no crash, no read past @size" (AddressSanitizer), every accepted reply must agree
- * with the wire layout of docs/protocol.md section 2, and every rejection must be one
- * PL_ERROR_MALFORMED_REPLY with a readable message.
+ * with the wire layout of RFC 6886 sections 3.2-3.5 (RFC 6887 section 7.2 for a PCP header),
+ * and every rejection must be one PL_ERROR_MALFORMED_REPLY with a readable message.
  */
 
 #include "config.h"

@@ -5,7 +5,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The server side of the codec (the fake gateway and the lab read requests with it). An
- * accepted map request must decode the fields of docs/protocol.md section 2.1 and, rebuilt
+ * accepted map request must decode the fields of RFC 6886 section 3.3 and, rebuilt
  * with the client's builder, give back the same bytes.
  */
 

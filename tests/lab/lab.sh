@@ -1,6 +1,6 @@
 #!/bin/bash
 # lab.sh: a throw-away router lab in network namespaces, with the real miniupnpd,
-# and the NAT-PMP scenarios of docs/protocol.md §7.3 run against portlightctl.
+# and the NAT-PMP scenarios (M-01 to M-11, tests/CONFORMANCE.md) run against portlightctl.
 #
 # Copyright 2026 The Portlight authors
 #

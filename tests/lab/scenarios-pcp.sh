@@ -291,7 +291,7 @@ t_pcp_run_kill9 () {
   [ "$(count_accepts "th dport 4126[01] ")" = 0 ] ||
     { diag "FAIL: IPv4 accept rules left after the stop"; return 1; }
   # The new run renewed the pinholes (same nonces), and miniupnpd 2.3.1 refuses to delete a
-  # renewed pinhole (pcp-verified.md section 5.2): each is then renewed with lifetime 1, to
+  # renewed pinhole (tests/lab/MINIUPNPD.md, item 12): each is then renewed with lifetime 1, to
   # lapse at the router's minimum lifetime. Deleted or lapsing, nothing stays open for long.
   log=$(tail -n +"$((stop_mark + 1))" "$LABDIR/syslog.log")
   for port in 41260 41261; do

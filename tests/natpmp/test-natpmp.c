@@ -653,7 +653,7 @@ test_parse_pcp_announce (void)
   assert_malformed (pcp, 60);
 }
 
-/* A PCP-only server answering a NAT-PMP request: version 2, result 1 (protocol.md 2.3). */
+/* A PCP-only server answering a NAT-PMP request: version 2, result 1 (RFC 6887 Appendix A). */
 static void
 test_parse_pcp_response (void)
 {

@@ -435,7 +435,8 @@ test_renewal (Fixture       *fixture,
   Result *result;
 
   g_test_summary ("A renewal reuses the nonce and suggests the assigned port, whatever the "
-                  "caller suggests, so the router keeps one mapping (pcp-verified §0 item 6)");
+                  "caller suggests, so the router keeps one mapping "
+                  "(tests/lab/MINIUPNPD.md, item 5)");
 
   map_full (fixture, "create", PL_PROTOCOL_UDP, 5000, 0, 3600, NULL);
   result = run_until (fixture, 1);

@@ -16,7 +16,7 @@
 #define SENTINEL 0xa5
 #define GATEWAY "192.0.2.1"
 
-/* pcp-verified.md section 1.1: MAP TCP 40000 -> 40000, lifetime 7200, from 10.88.0.10, and
+/* tests/lab/MINIUPNPD.md, item 2: MAP TCP 40000 -> 40000, lifetime 7200, from 10.88.0.10, and
  * miniupnpd 2.3.1's reply (epoch 41, external address 84.17.2.3). */
 #define VERIFIED_REQUEST \
   "02 01 0000 00001c20 00000000000000000000ffff0a58000a" \
@@ -159,7 +159,7 @@ assert_requests_equal (const PlPcpMapRequest *a,
     }
 }
 
-/* The request of pcp-verified.md section 1.1. */
+/* The request of tests/lab/MINIUPNPD.md, item 2. */
 static void
 verified_request (PlPcpMapRequest *request)
 {
@@ -564,7 +564,7 @@ test_downgrade (void)
     { "00 81 0001 000004d2 00000000", FALSE, 0 },    /* 12 bytes */
     { "00 81 0001 0000", FALSE, 0 },          /* 6 bytes */
     { "", FALSE, 0 },
-    /* miniupnpd's answer to a malformed PCP request (pcp-verified.md section 0 item 9) */
+    /* miniupnpd's answer to a malformed PCP request (tests/lab/MINIUPNPD.md, item 8) */
     { "00 80 00 03 00000000 00000000 000000000000000000000000", FALSE, 0 },
     { "00 80 00 01 00000000 00000000 000000000000000000000000", FALSE, 0 },
   };
@@ -1271,7 +1271,7 @@ test_means_gone (void)
 static void
 test_renew_windows (void)
 {
-  /* pcp-verified.md section 4.4, L = 120 s: 60-75, 90-97.5, 105-108.75, 112.5-114.375. The
+  /* RFC 6887 section 11.2.1, L = 120 s: 60-75, 90-97.5, 105-108.75, 112.5-114.375. The
    * fifth window would start 3.75 s after the fourth: no fifth attempt. */
   static const struct
   {

@@ -29,7 +29,8 @@
  * notifications.
  *
  * Every D-Bus call from here is asynchronous and the main loop keeps turning (with a 50 ms
- * tick), because the fake servers live in this process (gui-testing.md, pitfalls 7 and 8).
+ * tick), because the fake servers live in this process: a synchronous call would wait for an
+ * answer only this loop can give, and a blocking iteration with no tick can wait for ever.
  * Waits are bounded; on a timeout the app's output is printed. */
 
 #define WAIT_MS 10000
@@ -300,7 +301,7 @@ watcher_method_call (GDBusConnection       *connection,
       const char *item;
 
       g_variant_get (parameters, "(&s)", &item);
-      /* The item is an object path; the sender is its bus name (gui-testing.md 3.1). */
+      /* The item is an object path, not a bus name; the sender is its bus name. */
       g_free (f->item_sender);
       g_free (f->item_path);
       f->item_sender = g_strdup (sender);

@@ -96,7 +96,8 @@ while :; do
 done
 pids="$pids $GATEWAY_PID"
 
-# The X server: -displayfd into a file avoids the pipe race (gui-testing.md pitfall 3).
+# The X server: -displayfd into a file avoids the pipe race (Xvfb writes the number and the
+# newline in two writes, and dies if a pipe's reader has closed after the first).
 Xvfb -displayfd 3 -nolisten tcp -screen 0 800x600x24 3>"$OUT/display" 2>/dev/null &
 pids="$pids $!"
 poll test -s "$OUT/display" || fail "Xvfb did not start"
