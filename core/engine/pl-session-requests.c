@@ -343,7 +343,9 @@ entry_granted (PlSession *self,
                guint32    lifetime)
 {
   gint64 now = _pl_session_now_us (self);
-  guint64 renew_ms = MAX ((guint64) lifetime * 1000 / 2, MIN_RENEW_DELAY_MS);
+  PlPortMapper *mapper = _pl_session_mapper_for (self, entry->family);
+  guint64 renew_ms = MAX (pl_port_mapper_get_renew_delay_ms (mapper, lifetime),
+                          MIN_RENEW_DELAY_MS);
   guint64 life_ms = (guint64) lifetime * 1000;
 
   _pl_session_entry_clear_timers (entry);

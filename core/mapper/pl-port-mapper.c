@@ -510,6 +510,30 @@ pl_port_mapper_probe_finish (PlPortMapper  *self,
 }
 
 /**
+ * pl_port_mapper_get_renew_delay_ms:
+ * @self: a [iface@Pl.PortMapper]
+ * @lifetime: the lifetime granted, in seconds
+ *
+ * When to renew a mapping by the protocol's rules: half the lifetime for NAT-PMP (RFC 6886
+ * section 3.3), a random point in [1/2, 5/8] of it for PCP (RFC 6887 section 11.2.1).
+ *
+ * Returns: the delay from the grant, in milliseconds
+ */
+guint64
+pl_port_mapper_get_renew_delay_ms (PlPortMapper *self,
+                                   guint32       lifetime)
+{
+  PlPortMapperInterface *iface;
+
+  g_return_val_if_fail (PL_IS_PORT_MAPPER (self), (guint64) lifetime * 500);
+
+  iface = PL_PORT_MAPPER_GET_IFACE (self);
+  if (iface->get_renew_delay_ms != NULL)
+    return iface->get_renew_delay_ms (self, lifetime);
+  return (guint64) lifetime * 1000 / 2;
+}
+
+/**
  * pl_port_mapper_emit_state_lost:
  * @self: a [iface@Pl.PortMapper]
  * @reason: why

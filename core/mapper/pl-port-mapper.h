@@ -76,6 +76,8 @@ G_DECLARE_INTERFACE (PlPortMapper, pl_port_mapper, PL, PORT_MAPPER, GObject)
  * @probe_async: (optional): is the service there? A cheap request that only the service
  *   answers; %NULL uses @get_external_address_async
  * @probe_finish: finish it
+ * @get_renew_delay_ms: (optional): when to renew a mapping granted for @lifetime seconds,
+ *   in milliseconds from the grant; %NULL means half the lifetime (RFC 6886 section 3.3)
  *
  * The virtual methods of [iface@Pl.PortMapper]. All of them are required.
  */
@@ -136,6 +138,8 @@ struct _PlPortMapperInterface
   gboolean      (*probe_finish)                (PlPortMapper         *self,
                                                 GAsyncResult         *result,
                                                 GError              **error);
+  guint64       (*get_renew_delay_ms)          (PlPortMapper         *self,
+                                                guint32               lifetime);
 };
 
 const char   *pl_port_mapper_get_protocol_name           (PlPortMapper         *self);
@@ -195,6 +199,8 @@ void          pl_port_mapper_probe_async                 (PlPortMapper         *
 gboolean      pl_port_mapper_probe_finish                (PlPortMapper         *self,
                                                           GAsyncResult         *result,
                                                           GError              **error);
+guint64       pl_port_mapper_get_renew_delay_ms          (PlPortMapper         *self,
+                                                          guint32               lifetime);
 
 /* For implementations. */
 void          pl_port_mapper_emit_state_lost             (PlPortMapper         *self,

@@ -2132,9 +2132,20 @@ pl_pcp_client_mapper_probe_finish (PlPortMapper  *mapper,
   return pl_pcp_client_probe_finish (PL_PCP_CLIENT (mapper), result, NULL, error);
 }
 
+static guint64
+pl_pcp_client_mapper_get_renew_delay_ms (PlPortMapper *mapper,
+                                         guint32       lifetime)
+{
+  guint64 delay = pl_pcp_renew_delay_ms (lifetime, 1, g_random_double ());
+
+  /* Too short a lifetime for the RFC's windows: half of it, as NAT-PMP does. */
+  return delay != G_MAXUINT64 ? delay : (guint64) lifetime * 1000 / 2;
+}
+
 static void
 pl_pcp_client_port_mapper_iface_init (PlPortMapperInterface *iface)
 {
+  iface->get_renew_delay_ms = pl_pcp_client_mapper_get_renew_delay_ms;
   iface->set_journal = pl_pcp_client_mapper_set_journal;
   iface->get_capabilities = pl_pcp_client_mapper_get_capabilities;
   iface->probe_async = pl_pcp_client_mapper_probe_async;

@@ -287,7 +287,8 @@ test_auto_pcp (Fixture       *f,
   g_autoptr(GError) error = NULL;
 
   g_test_summary ("On a PCP router the session speaks PCP: protocol-name says so once known, "
-                  "every mapping is made with MAP, the public address comes from PCP");
+                  "every mapping is made with MAP and renewed within [1/2, 5/8] of its "
+                  "lifetime, the public address comes from PCP");
 
   gateway = pl_fake_pcp_gateway_new (f->address, f->clock, &error);
   g_assert_no_error (error);
@@ -300,6 +301,14 @@ test_auto_pcp (Fixture       *f,
   run_until_active (f, f->session, SECONDS (1));
   g_assert_cmpstr (pl_session_get_protocol_name (f->session), ==, "PCP");
   g_assert_cmpuint (f->n_protocol_notifies, >=, 1);
+  /* Renewed at a random point in [1/2, 5/8] of the 7200 s granted (RFC 6887 11.2.1). */
+  {
+    PlMapping *web = pl_session_find_mapping (f->session, "Web", PL_PROTOCOL_TCP);
+    gint64 granted = pl_mapping_get_expires (web) - SECONDS (7200);
+
+    g_assert_cmpint (pl_mapping_get_renew_at (web) - granted, >=, SECONDS (3600));
+    g_assert_cmpint (pl_mapping_get_renew_at (web) - granted, <=, SECONDS (4500));
+  }
   g_assert_cmpuint (pl_fake_pcp_gateway_get_n_mappings (gateway), ==, 3);
   g_assert_cmpuint (count_pcp (gateway, PL_PCP_OP_MAP, FALSE), ==, 3);
   g_assert_cmpuint (count_pcp (gateway, PL_PCP_OP_ANNOUNCE, FALSE), >=, 1);
