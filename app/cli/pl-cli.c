@@ -1537,6 +1537,8 @@ keeper_run (Keeper *keeper)
                                     FALSE);
   pl_session_set_mapper_factory (keeper->session, keeper_mapper_factory,
                                  g_object_ref (cli->client), g_object_unref);
+  /* --keep reports IPv4 mappings; pinholes are `map`'s (without --keep) and run's. */
+  pl_session_set_ipv6_pinholes (keeper->session, FALSE);
   g_signal_connect (cli->client, "epoch", G_CALLBACK (keeper_epoch_cb), keeper);
   g_signal_connect (keeper->session, "mapping-changed",
                     G_CALLBACK (keeper_mapping_changed_cb), keeper);

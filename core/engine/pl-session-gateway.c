@@ -382,6 +382,7 @@ resync (PlSession *self)
 
   /* The reply's epoch tells whether the gateway rebooted meanwhile. */
   _pl_session_queue_address (self);
+  _pl_session_recheck_ipv6 (self);
 }
 
 void

@@ -152,6 +152,51 @@ probe6_cb (GObject      *source,
 
 /* Pinholes too, when the gateway's protocol can open them and this computer has a stable
  * global IPv6 address: the IPv6 default router is asked with that protocol. */
+/* The IPv6 default router, and this computer's stable global address on its link. */
+static PlIpv6Router *
+discover_ipv6 (PlSession     *self,
+               GInetAddress **local,
+               GError       **error)
+{
+  g_autoptr(PlIpv6Router) router = NULL;
+
+  *local = NULL;
+  if (self->ipv6_discover_func != NULL)
+    router = self->ipv6_discover_func (self->ipv6_discover_data, local, error);
+  else
+    {
+      router = pl_ipv6_router_discover (error);
+      if (router != NULL)
+        *local = pl_ipv6_stable_address (router->ifindex, error);
+    }
+  if (*local == NULL)
+    return NULL;
+  return g_steal_pointer (&router);
+}
+
+/* After a network change on the same gateway: IPv6 may have come, gone or got a new prefix.
+ * Pinholes for an address this computer no longer has lapse on their own. */
+void
+_pl_session_recheck_ipv6 (PlSession *self)
+{
+  g_autoptr(PlIpv6Router) router = NULL;
+  g_autoptr(GInetAddress) local = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  if (self->probe6 != NULL || self->mapper == NULL)
+    return;   /* being set up, or no gateway */
+  if (self->mapper6 != NULL)
+    {
+      router = discover_ipv6 (self, &local, &error);
+      text = local != NULL ? g_inet_address_to_string (local) : NULL;
+      if (g_strcmp0 (text, self->address6) == 0)
+        return;
+      g_debug ("The IPv6 address for pinholes is now %s", text != NULL ? text : "(none)");
+    }
+  _pl_session_setup_ipv6 (self);
+}
+
 void
 _pl_session_setup_ipv6 (PlSession *self)
 {
@@ -179,16 +224,7 @@ _pl_session_setup_ipv6 (PlSession *self)
       return;
     }
 
-  if (self->ipv6_discover_func != NULL)
-    router = self->ipv6_discover_func (self->ipv6_discover_data, &local, &error);
-  else
-    {
-      router = pl_ipv6_router_discover (&error);
-      if (router != NULL)
-        local = pl_ipv6_stable_address (router->ifindex, &error);
-      if (local == NULL)
-        g_clear_pointer (&router, pl_ipv6_router_free);
-    }
+  router = discover_ipv6 (self, &local, &error);
   if (router == NULL || local == NULL)
     {
       if (error == NULL)

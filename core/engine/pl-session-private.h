@@ -24,6 +24,7 @@ G_BEGIN_DECLS
 #define RETRY_LONG_MIN_MS         (30 * 60 * 1000)
 #define RETRY_LONG_MAX_MS         (2 * 60 * 60 * 1000)
 #define RESET_ROUND_INTERVAL_US   (10 * G_USEC_PER_SEC)
+#define ROUND_COALESCE_US         (3 * G_USEC_PER_SEC)
 #define RESYNC_INTERVAL_US        (10 * G_USEC_PER_SEC)
 #define NETWORK_DEBOUNCE_MS       1000
 #define MIN_RENEW_DELAY_MS        500
@@ -159,6 +160,7 @@ struct _PlSession
   gint64                  last_round;       /* 0 = none yet */
   GSource                *round_timer;
   PlStateLoss             round_reason;     /* of the round round_timer will run */
+  PlPortMapper           *round_mapper;     /* not owned, only compared: whose loss it was */
 
   /* Network changes. */
   GNetworkMonitor        *monitor;
@@ -339,6 +341,9 @@ _pl_session_drop_ipv6 (PlSession *self);
 
 void
 _pl_session_setup_ipv6 (PlSession *self);
+
+void
+_pl_session_recheck_ipv6 (PlSession *self);
 
 Entry *
 _pl_session_find_entry (PlSession     *self,

@@ -84,6 +84,16 @@ _pl_session_mapper_state_lost_cb (PlPortMapper *mapper,
   if (!self->running || (mapper != self->mapper && mapper != self->mapper6))
     return;
 
+  /* The gateway's other mapper (IPv4 beside IPv6 pinholes) learns of the same loss a moment
+   * later, from the answers to the round's own requests: that is not a new loss, and must
+   * not push the next genuine one 10 s back. */
+  if (self->last_round != 0 && mapper != self->round_mapper &&
+      now - self->last_round < ROUND_COALESCE_US)
+    {
+      g_debug ("The same loss of state, seen by the other mapper: no new round");
+      return;
+    }
+
   if (self->last_round != 0 && now - self->last_round < RESET_ROUND_INTERVAL_US)
     {
       if (self->round_timer == NULL)
@@ -91,6 +101,7 @@ _pl_session_mapper_state_lost_cb (PlPortMapper *mapper,
           gint64 next = self->last_round + RESET_ROUND_INTERVAL_US;
 
           self->round_reason = reason;
+          self->round_mapper = mapper;
           self->round_timer = _pl_session_timer_new (self, _pl_session_ms_until (self, next),
                                                      round_timer_cb, self);
         }
@@ -99,6 +110,7 @@ _pl_session_mapper_state_lost_cb (PlPortMapper *mapper,
       return;
     }
 
+  self->round_mapper = mapper;
   state_round (self, reason);
 }
 

@@ -306,40 +306,44 @@ t_pcp_run_kill9 () {
 }
 
 # pcp_run_restart no|yes: run with 4 profiles; the router restarts with its rules flushed
-# (epoch reset, or kept with system_uptime=yes); every mapping (IPv4 and pinholes) must be
-# back in nft within 1 s of the restart
+# (epoch reset, or kept with system_uptime=yes), twice, more than 10 s apart (the rate limit
+# of the rounds); every mapping (IPv4 and pinholes) must be back in nft within 1 s of each
+# restart
 pcp_run_restart () {
-  local uptime=$1 f="$LABDIR/pcp-restart-$1.ini" n6 up t0 back
+  local uptime=$1 f="$LABDIR/pcp-restart-$1.ini" n6 up t0 back round ok
   profiles_write "$f" 4 41270 3600
   serve tcp "$NS_A" 41270 lan-a || return 1
-  run_start "$f"
+  G_MESSAGES_DEBUG=all run_start "$f"
   pcp_run_settle '4127[0-3]' 4 || { run_stop; return 1; }
   n6=$N6
-  # let the epoch grow, so that a reset can be told from a young daemon
-  up=$(( $(now_ms) - MU_T0 ))
-  [ "$up" -lt 4000 ] && sleep "$(( (4000 - up) / 1000 )).$(( (4000 - up) % 1000 / 100 ))"
-  # rtr_restart, with a look in between: the flush must have emptied the chains
-  rtr_stop && rtr_flush_rules || { run_stop; return 1; }
-  [ "$(count_rules "to $HOST_A:")" = 0 ] && [ "$(count_pinholes .)" = 0 ] ||
-    { diag "FAIL: the flush left rules"; run_stop; return 1; }
-  rtr_start "$uptime" || { run_stop; return 1; }
-  t0=$MU_T0
-  wait_rules "to $HOST_A:4127" 4 3000 &&
-    wait_pinholes "th dport 4127[0-3] @nh,192,128 $HOST_A6_HEX" "$n6" 3000
-  local ok=$?
-  back=$(( $(now_ms) - t0 ))
-  if [ "$ok" = 0 ]; then
-    note "restart (system_uptime=$uptime): 4 forwardings and $n6 pinholes back in nft $back ms" \
-         "after miniupnpd was started again"
-  else
-    note "restart (system_uptime=$uptime): not all of 4 forwardings and $n6 pinholes back" \
+  for round in 1 2; do
+    # let the epoch grow, so that a reset can be told from a young daemon, and keep the
+    # restarts more than 10 s apart
+    up=$(( $(now_ms) - MU_T0 ))
+    if [ "$round" = 1 ]; then
+      [ "$up" -lt 4000 ] && sleep "$(( (4000 - up) / 1000 )).$(( (4000 - up) % 1000 / 100 ))"
+    else
+      [ "$up" -lt 11000 ] && sleep "$(( (11000 - up) / 1000 )).$(( (11000 - up) % 1000 / 100 ))"
+    fi
+    # rtr_restart, with a look in between: the flush must have emptied the chains
+    rtr_stop && rtr_flush_rules || { run_stop; return 1; }
+    [ "$(count_rules "to $HOST_A:")" = 0 ] && [ "$(count_pinholes .)" = 0 ] ||
+      { diag "FAIL: the flush left rules"; run_stop; return 1; }
+    rtr_start "$uptime" || { run_stop; return 1; }
+    t0=$MU_T0
+    wait_rules "to $HOST_A:4127" 4 10000 &&
+      wait_pinholes "th dport 4127[0-3] @nh,192,128 $HOST_A6_HEX" "$n6" 3000
+    ok=$?
+    back=$(( $(now_ms) - t0 ))
+    note "restart $round (system_uptime=$uptime): 4 forwardings and $n6 pinholes back in nft" \
          "$back ms after miniupnpd was started again"
-  fi
-  [ "$ok" = 0 ] && want_reaches_at "$EXT_IP" tcp 41270 lan-a
+    [ "$ok" = 0 ] && [ "$back" -lt 1000 ] ||
+      { diag "FAIL: restart $round: not all back within 1000 ms ($back ms)"; run_stop; return 1; }
+  done
+  want_reaches_at "$EXT_IP" tcp 41270 lan-a
   ok=$?
   run_stop || return 1
-  [ "$ok" = 0 ] && want_rc 0 || return 1
-  [ "$back" -lt 1000 ] || { diag "FAIL: back after $back ms, required < 1000 ms"; return 1; }
+  [ "$ok" = 0 ] && want_rc 0
 }
 
 t_pcp_run_reboot () { pcp_run_restart no; }
