@@ -28,6 +28,7 @@ _pl_session_drop_mapper (PlSession *self)
   _pl_session_abandon_requests (self, FALSE);
   self->from_memory = FALSE;
   self->confirmed = FALSE;
+  self->protocol_failures = 0;
   if (self->probe != NULL)
     {
       g_cancellable_cancel (self->probe);
@@ -183,15 +184,25 @@ memory_recall (PlSession *self)
   return pl_mapper_new (method, self->gateway, self->clock);
 }
 
-/* The remembered protocol failed before granting anything: forget it and ask again. */
+/* The protocol spoken failed as a protocol (not for one port): before it granted anything
+ * (a remembered one gone stale), at once on a version downgrade, or after repeated refusals.
+ * It is forgotten, and the gateway probed again. */
 void
-_pl_session_memory_failed (PlSession *self)
+_pl_session_protocol_failed (PlSession    *self,
+                             const GError *error)
 {
+  gboolean downgrade = g_error_matches (error, PL_ERROR, PL_ERROR_UNSUPPORTED_VERSION);
   guint8 mac[6];
 
-  if (!self->from_memory || self->confirmed)
+  /* Only a protocol the session chose itself is asked about again. */
+  if (self->mapper_factory != NULL || self->method != PL_METHOD_AUTO || self->mapper == NULL)
     return;
-  g_debug ("The protocol remembered for %s failed; probing again", self->gateway_str);
+  /* A protocol that worked gets three tries (a restarting router refuses for a moment),
+   * except when the router says outright that it speaks another version. */
+  if (self->confirmed && !downgrade && ++self->protocol_failures < 3)
+    return;
+  g_debug ("%s no longer answers %s (%s); probing again", self->gateway_str,
+           pl_port_mapper_get_protocol_name (self->mapper), error->message);
   if (self->memory != NULL && gateway_mac (self, mac) &&
       pl_method_memory_forget (self->memory, self->gateway, mac))
     memory_save (self);

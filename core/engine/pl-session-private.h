@@ -123,6 +123,7 @@ struct _PlSession
   guint                   from_memory : 1;  /* the mapper's protocol was remembered... */
   guint                   confirmed : 1;    /* ...and has granted a mapping since */
   guint                   skip_memory : 1;  /* the remembered protocol failed: probe */
+  guint                   protocol_failures; /* in a row, once confirmed */
 
   /* IPv6 pinholes: the IPv6 default router, spoken to with the gateway's protocol. */
   PlPortMapper           *mapper6;          /* answered its probe */
@@ -321,7 +322,8 @@ void
 _pl_session_drop_mapper (PlSession *self);
 
 void
-_pl_session_memory_failed (PlSession *self);
+_pl_session_protocol_failed (PlSession    *self,
+                             const GError *error);
 
 void
 _pl_session_discover_and_apply (PlSession *self);

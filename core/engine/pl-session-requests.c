@@ -353,7 +353,10 @@ entry_granted (PlSession *self,
   entry->expires = now + (gint64) life_ms * 1000;
   entry->failures = 0;
   if (entry->family == G_SOCKET_FAMILY_IPV4)
-    self->confirmed = TRUE;
+    {
+      self->confirmed = TRUE;
+      self->protocol_failures = 0;
+    }
 
   if (external_port != (entry->requested_port != 0 ? entry->requested_port
                                                    : entry->internal_port))
@@ -633,7 +636,7 @@ map_cb (GObject      *source,
           (error->code == PL_ERROR_UNSUPPORTED_VERSION ||
            error->code == PL_ERROR_UNSUPPORTED_OPCODE ||
            error->code == PL_ERROR_REFUSED || error->code == PL_ERROR_TIMED_OUT))
-        _pl_session_memory_failed (self);
+        _pl_session_protocol_failed (self, error);
     }
 }
 

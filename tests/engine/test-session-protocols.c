@@ -675,6 +675,39 @@ test_memory (Fixture       *f,
   g_assert_cmpint (method, ==, PL_METHOD_NATPMP);
 }
 
+static void
+test_reprobe (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(PlFakePcpGateway) pcp = NULL;
+  g_autoptr(PlFakeGateway) natpmp = NULL;
+  g_autoptr(GError) error = NULL;
+  PlMapping *web;
+
+  g_test_summary ("A router that stops speaking the protocol that worked (PCP, then NAT-PMP "
+                  "only after a firmware or settings change) is probed again at its first "
+                  "UNSUPP_VERSION, and the mappings move to what it speaks now");
+
+  pcp = pl_fake_pcp_gateway_new (f->address, f->clock, &error);
+  g_assert_no_error (error);
+  add_profile (f, "Web", PL_PROFILE_PROTOCOL_TCP, 40000);
+  f->session = session_new (f, FALSE);
+  pl_session_start (f->session);
+  run_until_active (f, f->session, SECONDS (1));
+  g_assert_cmpstr (pl_session_get_protocol_name (f->session), ==, "PCP");
+  web = pl_session_find_mapping (f->session, "Web", PL_PROTOCOL_TCP);
+
+  g_clear_object (&pcp);
+  natpmp = pl_fake_gateway_new (f->address, f->clock, &error);
+  g_assert_no_error (error);
+
+  /* The renewal, at [1/2, 5/8] of 7200 s, meets NAT-PMP's "unsupported version". */
+  run_until_time (f, pl_mapping_get_renew_at (web) + SECONDS (1));
+  g_assert_cmpstr (pl_session_get_protocol_name (f->session), ==, "NAT-PMP");
+  g_assert_true (all_active (f->session));
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (natpmp), ==, 1);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -690,6 +723,7 @@ main (int   argc,
     { "/session/protocols/no-ipv6", test_no_ipv6 },
     { "/session/protocols/natpmp-no-pinholes", test_natpmp_no_pinholes },
     { "/session/protocols/memory", test_memory },
+    { "/session/protocols/reprobe", test_reprobe },
   };
 
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
