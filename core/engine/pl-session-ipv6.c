@@ -115,6 +115,15 @@ probe6_cb (GObject      *source,
         g_signal_connect (self->mapper6, "state-lost",
                           G_CALLBACK (_pl_session_mapper_state_lost_cb), self);
       pl_port_mapper_set_journal (self->mapper6, self->journal);
+      /* Its ANNOUNCEs come to ff02::1 from the router's link-local address. */
+      if (self->announce_port != 0)
+        {
+          g_autoptr(GError) listen_error = NULL;
+
+          if (!pl_port_mapper_listen (self->mapper6, self->announce_port, self->router6_iface,
+                                      &listen_error))
+            g_debug ("Not listening for IPv6 ANNOUNCEs: %s", listen_error->message);
+        }
       g_clear_error (&self->no_ipv6_error);
       g_debug ("IPv6 pinholes for %s through %s", self->address6,
                pl_port_mapper_get_protocol_name (self->mapper6));
@@ -238,6 +247,8 @@ _pl_session_setup_ipv6 (PlSession *self)
   if (self->probing6 == NULL)
     return;
   self->address6 = g_inet_address_to_string (local);
+  g_free (self->router6_iface);
+  self->router6_iface = g_strdup (router->interface);
   self->probe6 = g_cancellable_new ();
   self->probe6_timer = _pl_session_timer_new (self, IPV6_PROBE_MS, probe6_deadline_cb, self);
   pl_port_mapper_probe_async (self->probing6, self->probe6, probe6_cb, g_object_ref (self));

@@ -131,6 +131,7 @@ struct _PlSession
   GCancellable           *probe6;
   GSource                *probe6_timer;     /* the probe's bound, or the next try */
   char                   *address6;         /* the pinholes' address: this computer's */
+  char                   *router6_iface;    /* the IPv6 router's interface */
   GError                 *no_ipv6_error;    /* why there are none */
   gulong                  state_lost6_id;
   gboolean                ipv6_pinholes;

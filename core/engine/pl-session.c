@@ -123,6 +123,7 @@ pl_session_finalize (GObject *object)
   g_clear_pointer (&self->external_address, g_free);
   g_clear_error (&self->no_gateway_error);
   g_clear_error (&self->no_ipv6_error);
+  g_clear_pointer (&self->router6_iface, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
 
   G_OBJECT_CLASS (pl_session_parent_class)->finalize (object);

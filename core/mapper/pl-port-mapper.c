@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "pl-announce-listener.h"
+#include "pl-ipv6-route.h"
 #include "pl-port-mapper.h"
 
 /**
@@ -284,8 +285,16 @@ listener_datagram_cb (PlAnnounceListener *listener,
 
   /* Only the gateway may speak (RFC 6886 section 3.2.1, RFC 6887 section 14.1.3); others,
    * including a previous gateway, are ignored without any state change or traffic. */
-  if (gateway == NULL || !g_inet_address_equal (source, gateway))
-    return;
+  /* Over IPv6 a router announces from any of its link-local addresses (miniupnpd: the
+   * interface's first): the same MAC as the one spoken to makes it the gateway. */
+  if (gateway == NULL ||
+      !(g_inet_address_equal (source, gateway) || pl_ipv6_same_link_host (gateway, source)))
+    {
+      g_autofree char *text = g_inet_address_to_string (source);
+
+      g_debug ("Ignoring a datagram from %s on the announcement port: not the gateway", text);
+      return;
+    }
 
   data = g_bytes_get_data (datagram, &len);
   if (!pl_announcement_parse (data, len, &announcement, &error))
@@ -294,8 +303,13 @@ listener_datagram_cb (PlAnnounceListener *listener,
       return;
     }
 
-  g_debug ("%s announcement from the gateway (epoch %u)",
-           announcement.kind == PL_ANNOUNCEMENT_PCP ? "PCP" : "NAT-PMP", announcement.epoch);
+  {
+    g_autofree char *text = g_inet_address_to_string (source);
+
+    g_debug ("%s announcement from %s (epoch %u)",
+             announcement.kind == PL_ANNOUNCEMENT_PCP ? "PCP" : "NAT-PMP", text,
+             announcement.epoch);
+  }
   PL_PORT_MAPPER_GET_IFACE (self)->handle_announcement (self, &announcement);
 }
 
@@ -305,7 +319,8 @@ listener_datagram_cb (PlAnnounceListener *listener,
  * @port: the announcement port, 0 for 5350
  * @iface: (nullable): the interface to join the group on ("eth0"); %NULL lets the kernel pick
  *
- * Listens for the gateway's announcements on 224.0.0.1:@port, for as long as @self lives;
+ * Listens for the gateway's announcements on 224.0.0.1:@port (ff02::1 for a gateway reached
+ * over IPv6), for as long as @self lives;
  * called again, it joins the group on @iface instead. Not fatal when it fails: renewals do
  * not depend on announcements.
  *
@@ -331,7 +346,9 @@ pl_port_mapper_listen (PlPortMapper  *self,
       /* A listener that failed to join is dropped, so that the mapper never counts as
        * listening when it is not. */
       g_object_set_qdata (G_OBJECT (self), listener_quark, NULL);
-      listener = pl_announce_listener_new (port, error);
+      listener = pl_announce_listener_new_for_family (g_inet_address_get_family (
+                                                        pl_port_mapper_get_gateway (self)),
+                                                      port, error);
       if (listener == NULL)
         return FALSE;
       g_signal_connect_object (listener, "datagram", G_CALLBACK (listener_datagram_cb), self,

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <net/if.h>
+#include <netinet/in.h>
 
 #include <glib/gi18n-lib.h>
 
@@ -155,23 +156,59 @@ PlAnnounceListener *
 pl_announce_listener_new (guint16   port,
                           GError  **error)
 {
+  return pl_announce_listener_new_for_family (G_SOCKET_FAMILY_IPV4, port, error);
+}
+
+/**
+ * pl_announce_listener_new_for_family:
+ * @family: %G_SOCKET_FAMILY_IPV4 for 224.0.0.1, %G_SOCKET_FAMILY_IPV6 for ff02::1 (where a
+ *   PCP server sends its IPv6 ANNOUNCE, RFC 6887 section 14.1.3)
+ * @port: the port to listen on, 0 for 5350
+ * @error: return location for a #GError
+ *
+ * Like [ctor@Pl.AnnounceListener.new], for either group. The IPv6 socket is bound to the
+ * unspecified address (a link-local group has no address to bind without a scope) and
+ * receives IPv6 only; join ff02::1 on the router's interface.
+ *
+ * Returns: (transfer full) (nullable): a new listener, or %NULL when the socket could not be
+ *   created or bound
+ */
+PlAnnounceListener *
+pl_announce_listener_new_for_family (GSocketFamily   family,
+                                     guint16         port,
+                                     GError        **error)
+{
   g_autoptr(PlAnnounceListener) self = NULL;
   g_autoptr(GSocketAddress) address = NULL;
   g_autoptr(GMainContext) context = NULL;
+  g_autoptr(GInetAddress) any = NULL;
+
+  g_return_val_if_fail (family == G_SOCKET_FAMILY_IPV4 || family == G_SOCKET_FAMILY_IPV6, NULL);
 
   self = g_object_new (PL_TYPE_ANNOUNCE_LISTENER, NULL);
   self->port = port != 0 ? port : PL_NATPMP_CLIENT_PORT;
-  self->group = g_inet_address_new_from_string (PL_NATPMP_ANNOUNCE_GROUP);
+  self->group = g_inet_address_new_from_string (family == G_SOCKET_FAMILY_IPV6
+                                                ? PL_PCP_ANNOUNCE_GROUP6
+                                                : PL_NATPMP_ANNOUNCE_GROUP);
 
-  self->socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-                               G_SOCKET_PROTOCOL_UDP, error);
+  self->socket = g_socket_new (family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, error);
   if (self->socket == NULL)
     return NULL;
   g_socket_set_blocking (self->socket, FALSE);
   g_socket_set_multicast_loopback (self->socket, TRUE);
+  if (family == G_SOCKET_FAMILY_IPV6 &&
+      !g_socket_set_option (self->socket, IPPROTO_IPV6, IPV6_V6ONLY, 1, error))
+    return NULL;
 
-  /* allow_reuse sets SO_REUSEADDR and, for datagram sockets, SO_REUSEPORT (PMP-12). */
-  address = g_inet_socket_address_new (self->group, self->port);
+  /* allow_reuse sets SO_REUSEADDR and, for datagram sockets, SO_REUSEPORT (RFC 6886
+   * section 3.2.1: other clients listen on the same port). */
+  if (family == G_SOCKET_FAMILY_IPV6)
+    {
+      any = g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
+      address = g_inet_socket_address_new (any, self->port);
+    }
+  else
+    address = g_inet_socket_address_new (self->group, self->port);
   if (!g_socket_bind (self->socket, address, TRUE, error))
     return NULL;
 

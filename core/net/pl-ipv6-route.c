@@ -689,3 +689,62 @@ pl_neighbour_format_mac (const guint8 mac[6])
   return g_strdup_printf ("%02x:%02x:%02x:%02x:%02x:%02x",
                           mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 }
+
+/**
+ * pl_ipv6_mac_from_eui64:
+ * @address: an IPv6 address
+ * @mac: (out caller-allocates): the MAC
+ *
+ * Returns: %TRUE when @address's interface identifier is a modified EUI-64 one
+ */
+gboolean
+pl_ipv6_mac_from_eui64 (GInetAddress *address,
+                        guint8        mac[6])
+{
+  const guint8 *bytes;
+
+  g_return_val_if_fail (G_IS_INET_ADDRESS (address), FALSE);
+  g_return_val_if_fail (mac != NULL, FALSE);
+
+  if (g_inet_address_get_family (address) != G_SOCKET_FAMILY_IPV6)
+    return FALSE;
+  bytes = g_inet_address_to_bytes (address);
+  if (bytes[11] != 0xff || bytes[12] != 0xfe)
+    return FALSE;
+  mac[0] = bytes[8] ^ 0x02;
+  mac[1] = bytes[9];
+  mac[2] = bytes[10];
+  mac[3] = bytes[13];
+  mac[4] = bytes[14];
+  mac[5] = bytes[15];
+  return TRUE;
+}
+
+/**
+ * pl_ipv6_same_link_host:
+ * @known: a link-local address whose owner is known (the router this computer speaks to)
+ * @other: the address something came from
+ *
+ * Returns: %TRUE when both are link-local addresses of one host
+ */
+gboolean
+pl_ipv6_same_link_host (GInetAddress *known,
+                        GInetAddress *other)
+{
+  guint8 known_mac[6], other_mac[6];
+
+  g_return_val_if_fail (G_IS_INET_ADDRESS (known), FALSE);
+  g_return_val_if_fail (G_IS_INET_ADDRESS (other), FALSE);
+
+  if (g_inet_address_get_family (known) != G_SOCKET_FAMILY_IPV6 ||
+      g_inet_address_get_family (other) != G_SOCKET_FAMILY_IPV6 ||
+      !g_inet_address_get_is_link_local (known) || !g_inet_address_get_is_link_local (other))
+    return FALSE;
+  if (!pl_neighbour_lookup (known, 0, known_mac, NULL) &&
+      !pl_ipv6_mac_from_eui64 (known, known_mac))
+    return FALSE;
+  if (!pl_neighbour_lookup (other, 0, other_mac, NULL) &&
+      !pl_ipv6_mac_from_eui64 (other, other_mac))
+    return FALSE;
+  return memcmp (known_mac, other_mac, 6) == 0;
+}

@@ -54,4 +54,16 @@ gboolean       pl_neighbour_lookup      (GInetAddress  *address,
 /* "aa:bb:cc:dd:ee:ff", lower case. */
 char          *pl_neighbour_format_mac  (const guint8   mac[6]);
 
+/* The MAC a modified EUI-64 interface identifier carries (RFC 4291 appendix A:
+ * xx:xx:xx:ff:fe:xx:xx:xx with the universal/local bit flipped); FALSE when @address's
+ * identifier is not of that form. Pure. */
+gboolean       pl_ipv6_mac_from_eui64   (GInetAddress  *address,
+                                         guint8         mac[6]);
+
+/* Whether @other is another address of the host that has @known on the link: both IPv6
+ * link-local, with the same MAC (@known's from the neighbour table, @other's from the table
+ * or from its EUI-64 identifier). A router sends from any of its link-local addresses. */
+gboolean       pl_ipv6_same_link_host   (GInetAddress  *known,
+                                         GInetAddress  *other);
+
 G_END_DECLS

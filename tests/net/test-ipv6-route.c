@@ -1928,6 +1928,37 @@ test_live_namespace (void)
   g_test_trap_assert_passed ();
 }
 
+static void
+test_eui64 (void)
+{
+  static const struct { const char *address; const char *mac; } cases[] = {
+    { "fe80::2cf1:7fff:fe03:1ce1", "2e:f1:7f:03:1c:e1" },
+    { "fe80::bcec:22ff:fe42:adef", "be:ec:22:42:ad:ef" },
+    { "fe80::0200:5eff:fe10:0001", "00:00:5e:10:00:01" },
+    { "fe80::77:1", NULL },                 /* not EUI-64 */
+    { "fd00:77::2", NULL },
+    { "192.168.1.1", NULL },
+  };
+
+  g_test_summary ("The MAC inside a modified EUI-64 interface identifier (RFC 4291 appendix "
+                  "A), with the universal/local bit flipped back; nothing otherwise");
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GInetAddress) address = g_inet_address_new_from_string (cases[i].address);
+      guint8 mac[6] = { 0 };
+      gboolean found = pl_ipv6_mac_from_eui64 (address, mac);
+
+      g_assert_cmpint (found, ==, cases[i].mac != NULL);
+      if (found)
+        {
+          g_autofree char *text = pl_neighbour_format_mac (mac);
+
+          g_assert_cmpstr (text, ==, cases[i].mac);
+        }
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1957,6 +1988,7 @@ main (int   argc,
   g_test_add_func ("/pl/ipv6-route/neighbour/format-mac", test_neighbour_format_mac);
   g_test_add_func ("/pl/ipv6-route/system/unknown", test_system_unknown);
   g_test_add_func ("/pl/ipv6-route/live/namespace", test_live_namespace);
+  g_test_add_func ("/pl/ipv6-route/eui64", test_eui64);
 
   return g_test_run ();
 }
