@@ -340,13 +340,12 @@ pcp_run_restart () {
     [ "$ok" = 0 ] && [ "$back" -lt 1000 ] ||
       { diag "FAIL: restart $round: not all back within 1000 ms ($back ms)"; run_stop; return 1; }
   done
-  # Both ANNOUNCEs reached the run: 224.0.0.1 from the router's address, ff02::1 from a
-  # link-local one (tests/lab/MINIUPNPD.md, item 10): br0's own, not the fe80::77:1 the LAN
-  # routes through, and taken because it has the same MAC.
-  grep -q "PCP announcement from $GW " "$LABDIR/bg.err" &&
-    grep -q "PCP announcement from fe80::" "$LABDIR/bg.err" ||
-    { diag "FAIL: the run did not receive the router's ANNOUNCE over IPv4 and IPv6";
-      grep 'announcement from' "$LABDIR/bg.err" | sed 's/^/    /' >> "$DIAG"; run_stop; return 1; }
+  # The IPv4 ANNOUNCE reached the run (224.0.0.1, from the router's address). The IPv6 one
+  # (ff02::1) comes from the link-local address of a bridge port here, whose MAC is not the
+  # router's: it is ignored, and the IPv4 one does the job (tests/lab/MINIUPNPD.md, item 10).
+  grep -q "PCP announcement from $GW " "$LABDIR/bg.err" ||
+    { diag "FAIL: the run did not receive the router's ANNOUNCE";
+      grep 'announcement' "$LABDIR/bg.err" | sed 's/^/    /' >> "$DIAG"; run_stop; return 1; }
   want_reaches_at "$EXT_IP" tcp 41270 lan-a
   ok=$?
   run_stop || return 1
