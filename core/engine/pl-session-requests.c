@@ -292,13 +292,44 @@ _pl_session_entry_release (PlSession *self,
   entry->failures = 0;
 }
 
+/* The other protocol's mapping of the same profile, port and family, if it holds one. */
+static Entry *
+entry_sibling (PlSession *self,
+               Entry     *entry)
+{
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *other = g_ptr_array_index (self->entries, i);
+
+      if (other != entry && other->family == entry->family &&
+          other->internal_port == entry->internal_port && other->protocol != entry->protocol &&
+          g_strcmp0 (other->profile_name, entry->profile_name) == 0 && other->expires != 0)
+        return other;
+    }
+  return NULL;
+}
+
+/* A TCP and a UDP mapping of one port are renewed together, TCP first: renewing one alone
+ * can drop the other's accept rule on miniupnpd 2.3.1 (tests/lab/MINIUPNPD.md, item 7). */
 static gboolean
 entry_renew_cb (gpointer data)
 {
   Entry *entry = data;
+  PlSession *self = entry->session;
+  Entry *sibling = entry_sibling (self, entry);
 
   g_clear_pointer (&entry->timer, g_source_unref);
-  _pl_session_queue_map (entry->session, entry);
+  if (sibling != NULL && sibling->op == NULL)
+    {
+      Entry *first = entry->protocol == PL_PROTOCOL_TCP ? entry : sibling;
+      Entry *second = first == entry ? sibling : entry;
+
+      pl_clear_source (&sibling->timer);
+      _pl_session_queue_map (self, first);
+      _pl_session_queue_map (self, second);
+      return G_SOURCE_REMOVE;
+    }
+  _pl_session_queue_map (self, entry);
   return G_SOURCE_REMOVE;
 }
 

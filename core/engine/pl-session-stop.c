@@ -174,6 +174,23 @@ pl_session_stop_async (PlSession           *self,
       return;
     }
 
+  /* UDP before TCP on each port: deleting TCP first can take UDP's accept rule with it on
+   * miniupnpd 2.3.1 (tests/lab/MINIUPNPD.md, item 7). The entries are in TCP, UDP order. */
+  for (guint i = 0; i + 1 < mapped->len; i++)
+    {
+      Entry *a = g_ptr_array_index (mapped, i);
+      Entry *b = g_ptr_array_index (mapped, i + 1);
+
+      if (a->protocol == PL_PROTOCOL_TCP && b->protocol == PL_PROTOCOL_UDP &&
+          a->family == b->family && a->internal_port == b->internal_port &&
+          g_strcmp0 (a->profile_name, b->profile_name) == 0)
+        {
+          mapped->pdata[i] = b;
+          mapped->pdata[i + 1] = a;
+          i++;
+        }
+    }
+
   self->stop_unconfirmed = 0;
   for (guint i = 0; i < mapped->len; i++)
     {

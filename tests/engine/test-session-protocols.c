@@ -708,6 +708,65 @@ test_reprobe (Fixture       *f,
   g_assert_cmpuint (pl_fake_gateway_get_n_mappings (natpmp), ==, 1);
 }
 
+static void
+test_pair_order (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(PlFakePcpGateway) gateway = NULL;
+  g_autoptr(GError) error = NULL;
+  GPtrArray *requests;
+  PlFakePcpRequest *first = NULL, *second = NULL;
+  guint i;
+
+  g_test_summary ("A TCP+UDP profile's two mappings are renewed back to back, TCP first, "
+                  "although PCP picks each renewal time at random; a stop deletes UDP, then "
+                  "TCP (miniupnpd 2.3.1 drops the other protocol's accept rule otherwise)");
+
+  gateway = pl_fake_pcp_gateway_new (f->address, f->clock, &error);
+  g_assert_no_error (error);
+  add_profile (f, "Game", PL_PROFILE_PROTOCOL_BOTH, 5000);
+  f->session = session_new (f, FALSE);
+  pl_session_start (f->session);
+  run_until_active (f, f->session, SECONDS (1));
+  pl_fake_pcp_gateway_clear_requests (gateway);
+  run_until_time (f, SECONDS (4600));
+
+  requests = pl_fake_pcp_gateway_get_requests (gateway);
+  for (i = 0; i < requests->len; i++)
+    {
+      PlFakePcpRequest *r = g_ptr_array_index (requests, i);
+
+      if (r->parsed && r->opcode == PL_PCP_OP_MAP)
+        {
+          if (first == NULL)
+            first = r;
+          else if (second == NULL)
+            second = r;
+        }
+    }
+  if (first == NULL || second == NULL)
+    g_assert_not_reached ();
+  g_assert_cmpuint (first->request.protocol, ==, 6);
+  g_assert_cmpuint (second->request.protocol, ==, 17);
+  g_assert_cmpint (second->time - first->time, <, SECONDS (0.1));
+
+  pl_fake_pcp_gateway_clear_requests (gateway);
+  stop (f, f->session);
+  requests = pl_fake_pcp_gateway_get_requests (gateway);
+  first = NULL;
+  for (i = 0; i < requests->len && first == NULL; i++)
+    {
+      PlFakePcpRequest *r = g_ptr_array_index (requests, i);
+
+      if (r->parsed && r->opcode == PL_PCP_OP_MAP && r->request.lifetime == 0)
+        first = r;
+    }
+  if (first == NULL)
+    g_assert_not_reached ();
+  g_assert_cmpuint (first->request.protocol, ==, 17);
+  g_assert_cmpuint (pl_fake_pcp_gateway_get_n_mappings (gateway), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -724,6 +783,7 @@ main (int   argc,
     { "/session/protocols/natpmp-no-pinholes", test_natpmp_no_pinholes },
     { "/session/protocols/memory", test_memory },
     { "/session/protocols/reprobe", test_reprobe },
+    { "/session/protocols/pair-order", test_pair_order },
   };
 
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
