@@ -310,6 +310,14 @@ listener_datagram_cb (PlAnnounceListener *listener,
              announcement.kind == PL_ANNOUNCEMENT_PCP ? "PCP" : "NAT-PMP", text,
              announcement.epoch);
   }
+  /* The address first (RFC 6886 section 3.2.1), so that a round the epoch starts sees it. */
+  if (announcement.has_address)
+    {
+      g_autoptr(GInetAddress) address =
+        g_inet_address_new_from_bytes (announcement.address, G_SOCKET_FAMILY_IPV4);
+
+      pl_port_mapper_emit_external_address_announced (self, address);
+    }
   PL_PORT_MAPPER_GET_IFACE (self)->handle_announcement (self, &announcement);
 }
 
@@ -548,6 +556,39 @@ pl_port_mapper_get_renew_delay_ms (PlPortMapper *self,
   if (iface->get_renew_delay_ms != NULL)
     return iface->get_renew_delay_ms (self, lifetime);
   return (guint64) lifetime * 1000 / 2;
+}
+
+/**
+ * pl_port_mapper_epoch_seen:
+ * @self: a [iface@Pl.PortMapper]
+ * @tracker: the implementation's tracker, with its protocol's rule
+ * @now_us: this computer's time, on the mapper's clock
+ * @epoch: the epoch of a reply or an announcement from the gateway
+ * @announced: whether it came in an announcement
+ *
+ * For implementations: judges @epoch and emits [signal@Pl.PortMapper::state-lost] when the
+ * gateway lost its state, or when it announced itself with its epoch running on (a service
+ * restarted with the epoch kept announces so too, its mappings gone).
+ */
+void
+pl_port_mapper_epoch_seen (PlPortMapper   *self,
+                           PlEpochTracker *tracker,
+                           gint64          now_us,
+                           guint32         epoch,
+                           gboolean        announced)
+{
+  g_return_if_fail (PL_IS_PORT_MAPPER (self));
+  g_return_if_fail (tracker != NULL);
+
+  if (pl_epoch_tracker_update (tracker, epoch, now_us))
+    {
+      g_autofree char *gateway = g_inet_address_to_string (pl_port_mapper_get_gateway (self));
+
+      g_debug ("Epoch of %s says it lost its state (now %u)", gateway, epoch);
+      pl_port_mapper_emit_state_lost (self, PL_STATE_LOSS_EPOCH);
+    }
+  else if (announced)
+    pl_port_mapper_emit_state_lost (self, PL_STATE_LOSS_ANNOUNCED);
 }
 
 /**

@@ -10,6 +10,7 @@
 #include <gio/gio.h>
 
 #include "pl-announcement.h"
+#include "pl-epoch.h"
 #include "pl-types.h"
 
 G_BEGIN_DECLS
@@ -65,9 +66,9 @@ G_DECLARE_INTERFACE (PlPortMapper, pl_port_mapper, PL, PORT_MAPPER, GObject)
  * @unmap_async: delete one mapping
  * @unmap_finish: finish it; returns the epoch
  * @handle_announcement: an announcement from the gateway arrived on the port that
- *   [method@Pl.PortMapper.listen] listens on (only the gateway's own reach it): check its
- *   epoch and emit [signal@Pl.PortMapper::state-lost], and
- *   [signal@Pl.PortMapper::external-address-announced] when it carries a public address
+ *   [method@Pl.PortMapper.listen] listens on (only the gateway's own reach it; a public
+ *   address in it has been reported already): judge its epoch by the protocol's rule, with
+ *   [method@Pl.PortMapper.epoch_seen]
  * @set_journal: (optional): keep what a mapping needs to be renewed and deleted by a later
  *   process (PCP's nonce) in this journal; protocols without such state leave it %NULL
  * @get_capabilities: (optional): what the protocol can do; %NULL means none
@@ -203,6 +204,11 @@ guint64       pl_port_mapper_get_renew_delay_ms          (PlPortMapper         *
                                                           guint32               lifetime);
 
 /* For implementations. */
+void          pl_port_mapper_epoch_seen                  (PlPortMapper         *self,
+                                                          PlEpochTracker       *tracker,
+                                                          gint64                now_us,
+                                                          guint32               epoch,
+                                                          gboolean              announced);
 void          pl_port_mapper_emit_state_lost             (PlPortMapper         *self,
                                                           PlStateLoss           reason);
 void          pl_port_mapper_emit_external_address_announced

@@ -447,13 +447,8 @@ epoch_seen (PlClient *self,
             guint32   epoch,
             gboolean  announced)
 {
-  if (pl_epoch_tracker_update (&self->epoch, epoch, pl_clock_get_time (self->clock)))
-    {
-      g_debug ("Epoch of %s says it lost its state (now %u)", self->gateway_string, epoch);
-      pl_port_mapper_emit_state_lost (PL_PORT_MAPPER (self), PL_STATE_LOSS_EPOCH);
-    }
-  else if (announced)
-    pl_port_mapper_emit_state_lost (PL_PORT_MAPPER (self), PL_STATE_LOSS_ANNOUNCED);
+  pl_port_mapper_epoch_seen (PL_PORT_MAPPER (self), &self->epoch,
+                             pl_clock_get_time (self->clock), epoch, announced);
 }
 
 static void
@@ -1377,15 +1372,8 @@ pl_client_mapper_handle_announcement (PlPortMapper         *mapper,
   PlClient *self = PL_CLIENT (mapper);
   g_autoptr(PlClient) hold = g_object_ref (self);
 
-  /* The address first (RFC 6886 section 3.2.1), so that a reset round sees it. A PCP
-   * ANNOUNCE (miniupnpd sends one beside the NAT-PMP one) shares the clock of the epoch. */
-  if (announcement->has_address)
-    {
-      g_autoptr(GInetAddress) address =
-        g_inet_address_new_from_bytes (announcement->address, G_SOCKET_FAMILY_IPV4);
-
-      pl_port_mapper_emit_external_address_announced (mapper, address);
-    }
+  /* A PCP ANNOUNCE (miniupnpd sends one beside the NAT-PMP one) shares the clock of the
+   * epoch. */
   epoch_seen (self, announcement->epoch, TRUE);
 }
 

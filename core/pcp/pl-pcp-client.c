@@ -794,13 +794,8 @@ epoch_seen (PlPcpClient *self,
             guint32      epoch,
             gboolean     announced)
 {
-  if (pl_epoch_tracker_update (&self->epoch, epoch, pl_clock_get_time (self->clock)))
-    {
-      g_debug ("Epoch of %s says it lost its state (now %u)", self->gateway_string, epoch);
-      pl_port_mapper_emit_state_lost (PL_PORT_MAPPER (self), PL_STATE_LOSS_EPOCH);
-    }
-  else if (announced)
-    pl_port_mapper_emit_state_lost (PL_PORT_MAPPER (self), PL_STATE_LOSS_ANNOUNCED);
+  pl_port_mapper_epoch_seen (PL_PORT_MAPPER (self), &self->epoch,
+                             pl_clock_get_time (self->clock), epoch, announced);
 }
 
 /* @task answered by @response (already matched). */
@@ -2092,13 +2087,6 @@ pl_pcp_client_mapper_handle_announcement (PlPortMapper         *mapper,
 
   /* A NAT-PMP announcement from a gateway that speaks both (miniupnpd sends it before its
    * PCP ANNOUNCE when the public address changes) shares the epoch's clock. */
-  if (announcement->has_address)
-    {
-      g_autoptr(GInetAddress) address =
-        g_inet_address_new_from_bytes (announcement->address, G_SOCKET_FAMILY_IPV4);
-
-      pl_port_mapper_emit_external_address_announced (mapper, address);
-    }
   epoch_seen (self, announcement->epoch, TRUE);
 }
 
