@@ -127,3 +127,118 @@ pl_cli_usage_error (const char *prgname,
 
   return PL_EXIT_USAGE;
 }
+
+int
+pl_cli_exit_code_for_error (const GError *error)
+{
+  if (error->domain == PL_ERROR)
+    {
+      switch ((PlError) error->code)
+        {
+        case PL_ERROR_UNSUPPORTED_VERSION:
+        case PL_ERROR_NOT_AUTHORIZED:
+        case PL_ERROR_NETWORK_FAILURE:
+        case PL_ERROR_OUT_OF_RESOURCES:
+        case PL_ERROR_UNSUPPORTED_OPCODE:
+        case PL_ERROR_UNKNOWN_RESULT:
+        case PL_ERROR_MALFORMED_REPLY:
+        case PL_ERROR_MALFORMED_REQUEST:
+        case PL_ERROR_UNSUPPORTED_OPTION:
+        case PL_ERROR_MALFORMED_OPTION:
+        case PL_ERROR_UNSUPPORTED_PROTOCOL:
+        case PL_ERROR_QUOTA_EXCEEDED:
+        case PL_ERROR_CANNOT_PROVIDE_EXTERNAL:
+        case PL_ERROR_ADDRESS_MISMATCH:
+        case PL_ERROR_EXCESSIVE_REMOTE_PEERS:
+        case PL_ERROR_PORT_IN_USE:
+        case PL_ERROR_NOT_FOUND:
+          return PL_EXIT_ROUTER_ERROR;
+        case PL_ERROR_TIMED_OUT:
+          return PL_EXIT_NO_ANSWER;
+        case PL_ERROR_REFUSED:
+          return PL_EXIT_NO_SERVICE;
+        case PL_ERROR_INVALID_ARGUMENT:
+          return PL_EXIT_USAGE;
+        case PL_ERROR_NO_GATEWAY:
+        case PL_ERROR_QUEUE_FULL:
+        default:
+          return PL_EXIT_LOCAL_ERROR;
+        }
+    }
+
+  if (error->domain == G_OPTION_ERROR)
+    return PL_EXIT_USAGE;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    return PL_EXIT_NO_ANSWER;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
+    return PL_EXIT_NO_SERVICE;
+
+  return PL_EXIT_LOCAL_ERROR;
+}
+
+/* The stable "code" of a JSON error object. */
+const char *
+pl_cli_error_code_name (const GError *error)
+{
+  if (error->domain == PL_ERROR)
+    {
+      switch ((PlError) error->code)
+        {
+        case PL_ERROR_UNSUPPORTED_VERSION:
+          return "unsupported-version";
+        case PL_ERROR_NOT_AUTHORIZED:
+          return "not-authorized";
+        case PL_ERROR_NETWORK_FAILURE:
+          return "network-failure";
+        case PL_ERROR_OUT_OF_RESOURCES:
+          return "out-of-resources";
+        case PL_ERROR_UNSUPPORTED_OPCODE:
+          return "unsupported-opcode";
+        case PL_ERROR_UNKNOWN_RESULT:
+          return "unknown-result";
+        case PL_ERROR_TIMED_OUT:
+          return "timed-out";
+        case PL_ERROR_REFUSED:
+          return "refused";
+        case PL_ERROR_NO_GATEWAY:
+          return "no-gateway";
+        case PL_ERROR_MALFORMED_REPLY:
+          return "malformed-reply";
+        case PL_ERROR_QUEUE_FULL:
+          return "queue-full";
+        case PL_ERROR_INVALID_ARGUMENT:
+          return "invalid-argument";
+        case PL_ERROR_MALFORMED_REQUEST:
+          return "malformed-request";
+        case PL_ERROR_UNSUPPORTED_OPTION:
+          return "unsupported-option";
+        case PL_ERROR_MALFORMED_OPTION:
+          return "malformed-option";
+        case PL_ERROR_UNSUPPORTED_PROTOCOL:
+          return "unsupported-protocol";
+        case PL_ERROR_QUOTA_EXCEEDED:
+          return "quota-exceeded";
+        case PL_ERROR_CANNOT_PROVIDE_EXTERNAL:
+          return "cannot-provide-external";
+        case PL_ERROR_ADDRESS_MISMATCH:
+          return "address-mismatch";
+        case PL_ERROR_EXCESSIVE_REMOTE_PEERS:
+          return "excessive-remote-peers";
+        case PL_ERROR_PORT_IN_USE:
+          return "port-in-use";
+        case PL_ERROR_NOT_FOUND:
+          return "not-found";
+        default:
+          return "unknown-result";
+        }
+    }
+
+  if (error->domain == G_OPTION_ERROR)
+    return "invalid-argument";
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    return "timed-out";
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
+    return "refused";
+
+  return "local-error";
+}

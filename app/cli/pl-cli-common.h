@@ -56,4 +56,10 @@ int         pl_cli_usage_error         (const char  *prgname,
                                         const char  *format,
                                         ...) G_GNUC_PRINTF (4, 5);
 
+/* The documented exit code (PlExitCode) for @error. */
+int         pl_cli_exit_code_for_error (const GError *error);
+
+/* The stable "code" of a JSON error object for @error, e.g. "not-authorized". */
+const char *pl_cli_error_code_name     (const GError *error);
+
 G_END_DECLS

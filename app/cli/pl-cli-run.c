@@ -14,6 +14,7 @@
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 
+#include "pl-broker.h"
 #include "pl-cli.h"
 #include "pl-cli-common.h"
 #include "pl-core.h"
@@ -22,7 +23,11 @@
  * servers and SSH sessions. It prints one line per state change (or one JSON object per line
  * with --json), follows edits of the profile file, and on SIGINT or SIGTERM deletes its
  * mappings within the session's bound (unless --keep-mappings) and exits 0. A second signal
- * during that clean-up exits at once. */
+ * during that clean-up exits at once.
+ *
+ * It is the user's one engine: it holds the per-user engine lock and, where there is a
+ * session bus, owns io.github.portlight.Portlight.Broker1 (PlBroker) with DO_NOT_QUEUE, serving
+ * other programs' leases from the same session. A second engine refuses to start. */
 
 typedef struct
 {
@@ -34,6 +39,10 @@ typedef struct
   guint         n_signals;
   gboolean      stopped;
   PlMethod      method;       /* the protocol the engine speaks */
+  PlBroker     *broker;
+  gboolean      owned;        /* the outcome of owning the bus name is in */
+  GError       *own_error;
+  guint         owner_pid;
 } Run;
 
 static JsonBuilder *
@@ -365,6 +374,82 @@ signal_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+static void
+own_name_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  Run *run = user_data;
+
+  pl_broker_own_name_finish (PL_BROKER (source), result, &run->owner_pid, &run->own_error);
+  run->owned = TRUE;
+}
+
+/* The bus went away under a running engine (the session ended): clean up as on SIGTERM. */
+static void
+name_lost_cb (PlBroker *broker,
+              Run      *run)
+{
+  if (run->n_signals > 0)
+    return;
+  if (!run->json)
+    print_text_line (_("The session bus went away: stopping"));
+  signal_cb (run);
+}
+
+/* Takes the engine lock, then the bus name. Returns FALSE (having said why) when another
+ * engine runs; without a session bus the engine runs without its D-Bus interface. */
+static gboolean
+run_become_engine (Run           *run,
+                   PlEngineLock **lock)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusConnection) bus = NULL;
+  guint holder = 0;
+
+  *lock = pl_engine_lock_acquire (NULL, &holder, &error);
+  if (*lock == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BUSY))
+    {
+      if (holder != 0)
+        g_printerr (_("%s: Portlight's engine is already running (pid %u)\n"), g_get_prgname (),
+                    holder);
+      else
+        g_printerr (_("%s: Portlight's engine is already running\n"), g_get_prgname ());
+      return FALSE;
+    }
+  if (*lock == NULL)
+    g_printerr (_("%s: warning: %s\n"), g_get_prgname (), error->message);
+  g_clear_error (&error);
+
+  bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  if (bus == NULL)
+    {
+      g_debug ("No session bus (%s): running without the D-Bus interface", error->message);
+      return TRUE;
+    }
+  g_dbus_connection_set_exit_on_close (bus, FALSE);
+  pl_broker_own_name_async (run->broker, bus, NULL, own_name_cb, run);
+  while (!run->owned)
+    g_main_context_iteration (NULL, TRUE);
+  if (run->own_error == NULL)
+    {
+      g_signal_connect (run->broker, "name-lost", G_CALLBACK (name_lost_cb), run);
+      return TRUE;
+    }
+  if (g_error_matches (run->own_error, G_IO_ERROR, G_IO_ERROR_EXISTS))
+    {
+      if (run->owner_pid != 0)
+        g_printerr (_("%s: Portlight's engine is already running (pid %u)\n"), g_get_prgname (),
+                    run->owner_pid);
+      else
+        g_printerr (_("%s: Portlight's engine is already running\n"), g_get_prgname ());
+      return FALSE;
+    }
+  g_printerr (_("%s: warning: %s\n"), g_get_prgname (), run->own_error->message);
+  pl_broker_shutdown (run->broker);
+  return TRUE;
+}
+
 static int
 run_usage_error (GOptionContext *context,
                  const char     *reason)
@@ -403,6 +488,8 @@ pl_cli_run_main (int    argc,
   g_autofree char *file = NULL;
   g_autofree char *protocol_text = NULL;
   g_autoptr(PlPcpState) journal = NULL;
+  g_autoptr(PlEngineLock) lock = NULL;
+  g_autoptr(PlBroker) broker = NULL;
   gboolean keep_mappings = FALSE;
   gboolean json = FALSE;
   GPtrArray *problems;
@@ -417,7 +504,8 @@ pl_cli_run_main (int    argc,
     { "json", 0, 0, G_OPTION_ARG_NONE, &json,
       N_("Print one JSON object per line for each event"), NULL },
     { "protocol", 0, 0, G_OPTION_ARG_STRING, &protocol_text,
-      N_("Speak PROTOCOL with the router: auto (PCP, else NAT-PMP; the default), pcp or natpmp"),
+      N_("Speak PROTOCOL with the router: auto (PCP, else NAT-PMP, else UPnP-IGD; the "
+         "default), pcp, natpmp or upnp"),
       N_("PROTOCOL") },
     G_OPTION_ENTRY_NULL
   };
@@ -442,7 +530,7 @@ pl_cli_run_main (int    argc,
   if (protocol_text != NULL && !pl_method_from_string (protocol_text, &run.method))
     {
       g_autofree char *reason =
-        g_strdup_printf (_("Unknown protocol “%s”: give auto, pcp or natpmp"), protocol_text);
+        g_strdup_printf (_("Unknown protocol “%s”: give auto, pcp, natpmp or upnp"), protocol_text);
 
       return run_usage_error (context, reason);
     }
@@ -474,7 +562,15 @@ pl_cli_run_main (int    argc,
 
   run.json = json;
   run.loop = g_main_loop_new (NULL, FALSE);
-  run.session = pl_session_new (G_LIST_MODEL (store), NULL, gateway, keep_mappings);
+  broker = pl_broker_new (G_LIST_MODEL (store));
+  run.broker = broker;
+  if (!pl_broker_load_settings (broker, NULL, &error))
+    {
+      g_printerr (_("%s: warning: %s\n"), g_get_prgname (), error->message);
+      g_clear_error (&error);
+    }
+  run.session = pl_session_new (pl_broker_get_profiles (broker), NULL, gateway, keep_mappings);
+  pl_broker_set_session (broker, run.session);
   pl_session_set_method (run.session, run.method);
   journal = run_load_journal ();
   pl_session_set_journal (run.session, journal);
@@ -501,6 +597,17 @@ pl_cli_run_main (int    argc,
   run.signal_ids[0] = g_unix_signal_add (SIGINT, signal_cb, &run);
   run.signal_ids[1] = g_unix_signal_add (SIGTERM, signal_cb, &run);
 
+  if (!run_become_engine (&run, &lock))
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (run.signal_ids); i++)
+        g_clear_handle_id (&run.signal_ids[i], g_source_remove);
+      g_signal_handlers_disconnect_by_data (run.session, &run);
+      g_clear_object (&run.session);
+      g_clear_pointer (&run.loop, g_main_loop_unref);
+      g_clear_error (&run.own_error);
+      return PL_EXIT_LOCAL_ERROR;
+    }
+
   if (!json)
     print_text_line (g_dngettext (GETTEXT_PACKAGE,
                                   "Keeping %u profile from %s mapped (Ctrl-C stops)",
@@ -515,8 +622,11 @@ pl_cli_run_main (int    argc,
   for (guint i = 0; i < G_N_ELEMENTS (run.signal_ids); i++)
     g_clear_handle_id (&run.signal_ids[i], g_source_remove);
   g_signal_handlers_disconnect_by_data (run.session, &run);
+  g_signal_handlers_disconnect_by_data (broker, &run);
+  pl_broker_shutdown (broker);
   g_clear_object (&run.session);
   g_clear_pointer (&run.loop, g_main_loop_unref);
+  g_clear_error (&run.own_error);
 
   return run.n_signals > 1 ? PL_EXIT_LOCAL_ERROR : PL_EXIT_OK;
 }

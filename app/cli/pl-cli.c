@@ -112,7 +112,8 @@ cli_free (Cli *cli)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Cli, cli_free)
 
-/* What the user reads and scripts parse: "PCP" or "NAT-PMP", "pcp" or "natpmp". */
+/* What the user reads and scripts parse: "PCP", "NAT-PMP" or "UPnP-IGD"; "pcp", "natpmp" or
+ * "upnp". */
 static const char *
 cli_protocol_label (Cli *cli)
 {
@@ -122,7 +123,7 @@ cli_protocol_label (Cli *cli)
 static const char *
 cli_protocol_json (Cli *cli)
 {
-  return cli->client != NULL && PL_IS_PCP_CLIENT (cli->client) ? "pcp" : "natpmp";
+  return cli->client != NULL ? pl_method_to_string (pl_mapper_get_method (cli->client)) : "natpmp";
 }
 
 /* One mapping of `map`, with what the router granted. */
@@ -204,114 +205,6 @@ describe_exit_codes (void)
   return g_string_free (text, FALSE);
 }
 
-static PlExitCode
-exit_code_for_error (const GError *error)
-{
-  if (error->domain == PL_ERROR)
-    {
-      switch ((PlError) error->code)
-        {
-        case PL_ERROR_UNSUPPORTED_VERSION:
-        case PL_ERROR_NOT_AUTHORIZED:
-        case PL_ERROR_NETWORK_FAILURE:
-        case PL_ERROR_OUT_OF_RESOURCES:
-        case PL_ERROR_UNSUPPORTED_OPCODE:
-        case PL_ERROR_UNKNOWN_RESULT:
-        case PL_ERROR_MALFORMED_REPLY:
-        case PL_ERROR_MALFORMED_REQUEST:
-        case PL_ERROR_UNSUPPORTED_OPTION:
-        case PL_ERROR_MALFORMED_OPTION:
-        case PL_ERROR_UNSUPPORTED_PROTOCOL:
-        case PL_ERROR_QUOTA_EXCEEDED:
-        case PL_ERROR_CANNOT_PROVIDE_EXTERNAL:
-        case PL_ERROR_ADDRESS_MISMATCH:
-        case PL_ERROR_EXCESSIVE_REMOTE_PEERS:
-          return PL_EXIT_ROUTER_ERROR;
-        case PL_ERROR_TIMED_OUT:
-          return PL_EXIT_NO_ANSWER;
-        case PL_ERROR_REFUSED:
-          return PL_EXIT_NO_SERVICE;
-        case PL_ERROR_INVALID_ARGUMENT:
-          return PL_EXIT_USAGE;
-        case PL_ERROR_NO_GATEWAY:
-        case PL_ERROR_QUEUE_FULL:
-        default:
-          return PL_EXIT_LOCAL_ERROR;
-        }
-    }
-
-  if (error->domain == G_OPTION_ERROR)
-    return PL_EXIT_USAGE;
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-    return PL_EXIT_NO_ANSWER;
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
-    return PL_EXIT_NO_SERVICE;
-
-  return PL_EXIT_LOCAL_ERROR;
-}
-
-/* The stable "code" of a JSON error object. */
-static const char *
-error_code_name (const GError *error)
-{
-  if (error->domain == PL_ERROR)
-    {
-      switch ((PlError) error->code)
-        {
-        case PL_ERROR_UNSUPPORTED_VERSION:
-          return "unsupported-version";
-        case PL_ERROR_NOT_AUTHORIZED:
-          return "not-authorized";
-        case PL_ERROR_NETWORK_FAILURE:
-          return "network-failure";
-        case PL_ERROR_OUT_OF_RESOURCES:
-          return "out-of-resources";
-        case PL_ERROR_UNSUPPORTED_OPCODE:
-          return "unsupported-opcode";
-        case PL_ERROR_UNKNOWN_RESULT:
-          return "unknown-result";
-        case PL_ERROR_TIMED_OUT:
-          return "timed-out";
-        case PL_ERROR_REFUSED:
-          return "refused";
-        case PL_ERROR_NO_GATEWAY:
-          return "no-gateway";
-        case PL_ERROR_MALFORMED_REPLY:
-          return "malformed-reply";
-        case PL_ERROR_QUEUE_FULL:
-          return "queue-full";
-        case PL_ERROR_INVALID_ARGUMENT:
-          return "invalid-argument";
-        case PL_ERROR_MALFORMED_REQUEST:
-          return "malformed-request";
-        case PL_ERROR_UNSUPPORTED_OPTION:
-          return "unsupported-option";
-        case PL_ERROR_MALFORMED_OPTION:
-          return "malformed-option";
-        case PL_ERROR_UNSUPPORTED_PROTOCOL:
-          return "unsupported-protocol";
-        case PL_ERROR_QUOTA_EXCEEDED:
-          return "quota-exceeded";
-        case PL_ERROR_CANNOT_PROVIDE_EXTERNAL:
-          return "cannot-provide-external";
-        case PL_ERROR_ADDRESS_MISMATCH:
-          return "address-mismatch";
-        case PL_ERROR_EXCESSIVE_REMOTE_PEERS:
-          return "excessive-remote-peers";
-        default:
-          return "unknown-result";
-        }
-    }
-
-  if (error->domain == G_OPTION_ERROR)
-    return "invalid-argument";
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-    return "timed-out";
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
-    return "refused";
-
-  return "local-error";
-}
 
 /* The sentence shown for @error: core's message, with advice where it helps. */
 static char *
@@ -371,7 +264,7 @@ cli_fail (Cli          *cli,
           const GError *error)
 {
   g_autofree char *message = cli_describe_error (cli, error);
-  int status = exit_code_for_error (error);
+  int status = pl_cli_exit_code_for_error (error);
 
   progress_clear (cli);
 
@@ -379,7 +272,7 @@ cli_fail (Cli          *cli,
     return cli_usage_error (cli, "%s", message);
 
   if (cli->json)
-    pl_cli_print_json_error (error_code_name (error), message);
+    pl_cli_print_json_error (pl_cli_error_code_name (error), message);
   else
     g_printerr ("%s: %s\n", cli->prgname, message);
 
@@ -470,7 +363,8 @@ cli_parse (Cli                *cli,
     { "json", 0, 0, G_OPTION_ARG_NONE, &cli->json,
       N_("Print the result, or the error, as one JSON object on standard output"), NULL },
     { "protocol", 0, 0, G_OPTION_ARG_STRING, &cli->protocol_text,
-      N_("Speak PROTOCOL with the router: auto (PCP, else NAT-PMP; the default), pcp or natpmp"),
+      N_("Speak PROTOCOL with the router: auto (PCP, else NAT-PMP, else UPnP-IGD; the "
+         "default), pcp, natpmp or upnp"),
       N_("PROTOCOL") },
     G_OPTION_ENTRY_NULL
   };
@@ -502,7 +396,7 @@ cli_parse (Cli                *cli,
                             cli->timeout_text, MAX_TIMEOUT);
 
   if (cli->protocol_text != NULL && !pl_method_from_string (cli->protocol_text, &cli->method))
-    return cli_usage_error (cli, _("Unknown protocol “%s”: give auto, pcp or natpmp"),
+    return cli_usage_error (cli, _("Unknown protocol “%s”: give auto, pcp, natpmp or upnp"),
                             cli->protocol_text);
 
   if (cli->gateway_text != NULL)
@@ -599,7 +493,7 @@ cli_set_timeout (Cli   *cli,
 {
   if (PL_IS_CLIENT (cli->client))
     pl_client_set_timeout (PL_CLIENT (cli->client), timeout_ms);
-  else if (cli->client != NULL)
+  else if (cli->client != NULL && PL_IS_PCP_CLIENT (cli->client))
     g_object_set (cli->client, "timeout", timeout_ms, NULL);
   if (cli->client6 != NULL)
     g_object_set (cli->client6, "timeout", timeout_ms, NULL);
@@ -1143,7 +1037,7 @@ keeper_print_json (Keeper        *keeper,
   json_add_mapping (builder, m);
   json_builder_end_array (builder);
   if (error != NULL)
-    pl_cli_json_add_error (builder, error_code_name (error), error->message);
+    pl_cli_json_add_error (builder, pl_cli_error_code_name (error), error->message);
   pl_cli_print_json_object (builder);
 }
 
@@ -1490,10 +1384,10 @@ keeper_stopped_cb (GObject      *source,
   else
     {
       if (cli->json)
-        pl_cli_print_json_error (error_code_name (error), error->message);
+        pl_cli_print_json_error (pl_cli_error_code_name (error), error->message);
       else
         g_printerr ("%s: %s\n", cli->prgname, error->message);
-      keeper->status = exit_code_for_error (error);
+      keeper->status = pl_cli_exit_code_for_error (error);
     }
 
   g_main_loop_quit (keeper->loop);
@@ -1789,8 +1683,9 @@ static int
 cmd_unmap (int    argc,
            char **argv)
 {
-  g_autoptr(Cli) cli = cli_new ("unmap", _("PRIVATE_PORT | --all"));
+  g_autoptr(Cli) cli = cli_new ("unmap", _("PRIVATE_PORT | --all | --external PUBLIC_PORT"));
   g_autoptr(JsonBuilder) builder = NULL;
+  g_autofree char *external_text = NULL;
   gboolean udp = FALSE;
   gboolean tcp = FALSE;
   gboolean all = FALSE;
@@ -1804,6 +1699,9 @@ cmd_unmap (int    argc,
       N_("Remove TCP mappings (the default for one port; --all does both)"), NULL },
     { "all", 'a', 0, G_OPTION_ARG_NONE, &all,
       N_("Remove every mapping of this computer instead of one port"), NULL },
+    { "external", 'e', 0, G_OPTION_ARG_STRING, &external_text,
+      N_("Remove the router's mapping of PUBLIC_PORT instead, whichever program made it "
+         "(UPnP-IGD; see “portlightctl list”)"), N_("PUBLIC_PORT") },
     G_OPTION_ENTRY_NULL
   };
 
@@ -1817,6 +1715,26 @@ cmd_unmap (int    argc,
   if (status != PL_EXIT_OK)
     return status;
 
+  if (external_text != NULL)
+    {
+      guint16 external_port;
+      int result = PL_EXIT_OK;
+
+      if (all || argc > 1)
+        return cli_usage_error (cli, _("--external takes no private port and no --all"));
+      if (!parse_port (external_text, &external_port))
+        return cli_usage_error (cli, _("Invalid public port “%s”: ports are numbers from 1 to "
+                                       "65535"), external_text);
+      if (!udp && !tcp)
+        tcp = TRUE;
+      if (tcp)
+        result = pl_cli_unmap_external (cli->gateway_text, cli->json, PL_PROTOCOL_TCP,
+                                        external_port);
+      if (udp && result == PL_EXIT_OK)
+        result = pl_cli_unmap_external (cli->gateway_text, cli->json, PL_PROTOCOL_UDP,
+                                        external_port);
+      return result;
+    }
   if (all && argc > 1)
     return cli_usage_error (cli, _("Unexpected argument “%s”: --all takes no port"), argv[1]);
   if (!all && argc < 2)
@@ -1919,6 +1837,7 @@ static const struct
   { "address", cmd_address, N_("Show the router's public address") },
   { "map", cmd_map, N_("Map a public port to a port of this computer") },
   { "unmap", cmd_unmap, N_("Remove one mapping, or all of them") },
+  { "list", pl_cli_list_main, N_("Show every mapping the router holds (UPnP-IGD)") },
   { "profiles", pl_cli_profiles_main, N_("Manage saved sets of mappings") },
   { "run", pl_cli_run_main, N_("Keep the enabled profiles mapped until stopped") },
 };
@@ -1926,7 +1845,7 @@ static const struct
 static char *
 describe_commands (void)
 {
-  GString *text = g_string_new (_("Ask the router for port mappings with PCP (RFC 6887) or NAT-PMP (RFC 6886)."));
+  GString *text = g_string_new (_("Ask the router for port mappings with PCP (RFC 6887), NAT-PMP (RFC 6886) or UPnP-IGD."));
 
   g_string_append_printf (text, "\n\n%s", _("Commands:"));
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)

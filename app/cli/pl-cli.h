@@ -9,6 +9,8 @@
 
 #include <glib.h>
 
+#include "pl-types.h"
+
 G_BEGIN_DECLS
 
 /* Documented exit codes of portlightctl (README and --help say the same). */
@@ -30,5 +32,16 @@ int pl_cli_profiles_main (int    argc,
 /* `portlightctl run`: @argv[0] is "run". Returns a PlExitCode. */
 int pl_cli_run_main      (int    argc,
                           char **argv);
+
+/* `portlightctl list`: @argv[0] is "list". Returns a PlExitCode. */
+int pl_cli_list_main     (int    argc,
+                          char **argv);
+
+/* `portlightctl unmap --external PORT`: removes the router's mapping of @external_port
+ * over UPnP-IGD, whoever made it. Returns a PlExitCode. */
+int pl_cli_unmap_external (const char *gateway_text,
+                           gboolean    json,
+                           PlProtocol  protocol,
+                           guint16     external_port);
 
 G_END_DECLS

@@ -14,6 +14,7 @@
 
 #include "pl-application.h"
 #include "pl-autostart.h"
+#include "pl-icon-path.h"
 #include "pl-notifier.h"
 #include "pl-profile-dialog.h"
 #include "pl-settings.h"
@@ -26,6 +27,8 @@ struct _PlApplication
 
   /* Command line */
   char             *gateway_text;       /* --gateway */
+  gboolean          background;         /* --background: started at login, most likely */
+  int               tray_wait;          /* --tray-wait, seconds */
 
   PlSettings       *settings;
   PlProfileStore   *store;
@@ -44,16 +47,23 @@ struct _PlApplication
   gboolean          restarting;         /* the session stops, to start again anew */
   gboolean          quitting;
   gboolean          told_no_tray;
+  gboolean          window_for_tray;    /* the window is open only because no tray shows */
   PlTrayState       last_state;
 };
 
 G_DEFINE_FINAL_TYPE (PlApplication, pl_application, GTK_TYPE_APPLICATION)
+
+/* At login the panel often starts after Portlight (XDG autostart runs both at once). */
+#define DEFAULT_TRAY_WAIT_SECONDS 15
 
 static const GOptionEntry options[] = {
   { "background", 'b', 0, G_OPTION_ARG_NONE, NULL,
     N_("Stay in the tray: map the enabled profiles without opening the window"), NULL },
   { "gateway", 'g', 0, G_OPTION_ARG_STRING, NULL,
     N_("Talk to the router at ADDRESS (IPv4) instead of the default gateway"), N_("ADDRESS") },
+  { "tray-wait", 0, 0, G_OPTION_ARG_INT, NULL,
+    N_("Wait up to SECONDS for a panel to show the icon, at a background start or when the "
+       "panel restarts, before opening the window instead (default: 15)"), N_("SECONDS") },
   { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Show the version and quit"), NULL },
   { NULL }
 };
@@ -93,6 +103,16 @@ window_delete_cb (GtkWidget     *window,
   return FALSE;
 }
 
+/* The user did something in the window: it is theirs now, a tray coming does not close it. */
+static gboolean
+window_used_cb (GtkWidget     *window,
+                GdkEvent      *event,
+                PlApplication *self)
+{
+  self->window_for_tray = FALSE;
+  return GDK_EVENT_PROPAGATE;
+}
+
 static PlProfileDialog *
 ensure_window (PlApplication *self)
 {
@@ -101,18 +121,23 @@ ensure_window (PlApplication *self)
       PlProfileDialog *window = pl_profile_dialog_new (GTK_APPLICATION (self), self->store,
                                                        self->menu);
 
+      g_debug ("Opening the profiles window");
       g_set_weak_pointer (&self->window, window);
       g_signal_connect (window, "delete-event", G_CALLBACK (window_delete_cb), self);
+      g_signal_connect (window, "button-press-event", G_CALLBACK (window_used_cb), self);
+      g_signal_connect (window, "key-press-event", G_CALLBACK (window_used_cb), self);
       update_tray_message (self);
     }
   return self->window;
 }
 
+/* The window, asked for by the user (the menu, starting portlight again). */
 static void
 present_window (PlApplication *self)
 {
   if (self->quitting)
     return;
+  self->window_for_tray = FALSE;
   gtk_window_present (GTK_WINDOW (ensure_window (self)));
 }
 
@@ -144,14 +169,30 @@ availability_cb (PlApplication *self)
   update_tray_message (self);
   if (availability == PL_TRAY_AVAILABILITY_UNAVAILABLE && !self->told_no_tray)
     {
+      gboolean was_open = self->window != NULL &&
+                          gtk_widget_get_visible (GTK_WIDGET (self->window));
+
       /* Never run invisibly: open the window and say why. */
       self->told_no_tray = TRUE;
       g_printerr (_("portlight: %s Opening the profiles window instead.\n"),
                   pl_tray_get_unavailable_reason (self->tray));
-      present_window (self);
+      if (!self->quitting)
+        {
+          gtk_window_present (GTK_WINDOW (ensure_window (self)));
+          self->window_for_tray = !was_open;
+        }
     }
   else if (availability == PL_TRAY_AVAILABILITY_AVAILABLE)
-    self->told_no_tray = FALSE;
+    {
+      self->told_no_tray = FALSE;
+      /* It stood in for the icon, which is back: close it (unless the user took it over). */
+      if (self->window_for_tray && self->window != NULL)
+        {
+          g_debug ("A tray shows the icon: closing the window opened in its place");
+          gtk_widget_destroy (GTK_WIDGET (self->window));
+        }
+      self->window_for_tray = FALSE;
+    }
 }
 
 /* Actions */
@@ -488,6 +529,15 @@ pl_application_handle_local_options (GApplication *application,
       self->gateway_text = g_strdup (gateway);
     }
 
+  /* Read here, before startup makes the tray (this is the primary instance then). */
+  self->background = g_variant_dict_contains (options_dict, "background");
+  if (g_variant_dict_lookup (options_dict, "tray-wait", "i", &self->tray_wait) &&
+      self->tray_wait < 0)
+    {
+      g_printerr (_("portlight: --tray-wait takes a number of seconds, 0 or more\n"));
+      return 2;
+    }
+
   return -1;
 }
 
@@ -515,7 +565,8 @@ pl_application_startup (GApplication *application)
 {
   PlApplication *self = PL_APPLICATION (application);
   g_autoptr(GError) error = NULL;
-  const char *icon_dir = g_getenv ("PORTLIGHT_ICON_DIR");
+  /* Installed: the installed theme. From the build tree: the source tree's icons. */
+  g_autofree char *icon_dir = pl_icon_path_get_default ();
   const GActionEntry entries[] = {
     { "copy-address", copy_address_cb, NULL, NULL, NULL },
     { "toggle-profile", toggle_profile_cb, "s", NULL, NULL },
@@ -532,8 +583,9 @@ pl_application_startup (GApplication *application)
   G_APPLICATION_CLASS (pl_application_parent_class)->startup (application);
 
   gtk_window_set_default_icon_name (APP_ID);
-  if (icon_dir != NULL && *icon_dir != '\0')
-    gtk_icon_theme_append_search_path (gtk_icon_theme_get_default (), icon_dir);
+  /* (pl_tray_new() adds icon_dir to the icon theme's search path, for the window too.) */
+  if (icon_dir != NULL)
+    g_debug ("Icons from %s", icon_dir);
 
   self->settings = pl_settings_new (NULL);
 
@@ -586,6 +638,12 @@ pl_application_startup (GApplication *application)
   self->tray = pl_tray_new (G_ACTION_GROUP (self), icon_dir);
   g_signal_connect_object (self->tray, "notify::availability", G_CALLBACK (availability_cb),
                            self, G_CONNECT_SWAPPED);
+  /* Started in the background (at login), the panel may not be up yet: give it time
+   * before the window stands in for the icon. Started by hand, the window opens anyway.
+   * A panel that restarts gets as long to come back. */
+  pl_tray_set_restart_grace (self->tray, (guint) self->tray_wait);
+  if (self->background)
+    pl_tray_wait (self->tray, (guint) self->tray_wait);
 
   arm_autostart_monitor (self);
 
@@ -684,6 +742,7 @@ static void
 pl_application_init (PlApplication *self)
 {
   self->last_state = (PlTrayState) -1;
+  self->tray_wait = DEFAULT_TRAY_WAIT_SECONDS;
   g_application_add_main_option_entries (G_APPLICATION (self), options);
   g_application_set_option_context_summary (G_APPLICATION (self),
                                             _("Keep ports open on your router from the tray."));

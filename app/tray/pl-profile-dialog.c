@@ -84,8 +84,10 @@ update_row (PlProfileDialog *self,
   PlTrayItem *state = pl_tray_menu_find_item (self->menu, state_id);
   g_autofree char *detail = NULL;
 
+  /* The whole story (the menu may say it short). */
   if (pl_profile_get_enabled (profile) && state != NULL)
-    detail = g_strdup_printf ("%s\n%s", ports, state->label);
+    detail = g_strdup_printf ("%s\n%s", ports,
+                              state->detail != NULL ? state->detail : state->label);
   else if (pl_profile_get_enabled (profile))
     detail = g_strdup (ports);
   else
@@ -211,7 +213,7 @@ update_status (PlProfileDialog *self)
         continue;
       if (text->len > 0)
         g_string_append (text, i == 2 ? "\n" : " · ");
-      g_string_append (text, item->label);
+      g_string_append (text, item->detail != NULL ? item->detail : item->label);
     }
   gtk_label_set_text (self->status_label, text->str);
 

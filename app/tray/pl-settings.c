@@ -88,7 +88,7 @@ load (PlSettings *self)
   if (protocol != NULL)
     g_strstrip (protocol);
   if (protocol != NULL && *protocol != '\0' && !pl_method_from_string (protocol, &self->protocol))
-    g_message ("%s: unknown %s “%s” (expected auto, pcp or natpmp): using auto", self->path,
+    g_message ("%s: unknown %s “%s” (expected auto, pcp, natpmp or upnp): using auto", self->path,
                KEY_PROTOCOL, protocol);
 }
 
@@ -212,7 +212,7 @@ pl_settings_set_protocol (PlSettings *self,
 {
   g_return_if_fail (PL_IS_SETTINGS (self));
   g_return_if_fail (protocol == PL_METHOD_AUTO || protocol == PL_METHOD_PCP ||
-                    protocol == PL_METHOD_NATPMP);
+                    protocol == PL_METHOD_NATPMP || protocol == PL_METHOD_UPNP);
 
   if (self->protocol == protocol)
     return;
@@ -279,7 +279,7 @@ pl_settings_set_property (GObject      *object,
         if (pl_method_from_string (g_value_get_string (value), &protocol))
           pl_settings_set_protocol (self, protocol);
         else
-          g_warning ("PlSettings:protocol must be auto, pcp or natpmp, not “%s”",
+          g_warning ("PlSettings:protocol must be auto, pcp, natpmp or upnp, not “%s”",
                      g_value_get_string (value));
       }
       break;

@@ -8,11 +8,13 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "pl-tray-menu.h"
 
-/* Longest error text shown inside the menu; the notification has it all. */
-#define MAX_MENU_ERROR_CHARS 90
+/* Routers refuse mappings of ports below this by default (miniupnpd's default rules,
+ * "allow 1024-65535 …", cover only the ports from 1024 up, for both ports). */
+#define FIRST_UNPRIVILEGED_PORT 1024
 
 struct _PlTrayMenu
 {
@@ -70,9 +72,73 @@ pl_tray_item_free (PlTrayItem *item)
     return;
   g_free (item->id);
   g_free (item->label);
+  g_free (item->detail);
   g_free (item->action);
   g_clear_pointer (&item->target, g_variant_unref);
   g_free (item);
+}
+
+/* @text cut to @max_chars characters, the last of them "…"; whole words where it can. */
+static char *
+ellipsize (const char *text,
+           glong       max_chars)
+{
+  g_autofree char *head = NULL;
+  char *space;
+
+  if (g_utf8_strlen (text, -1) <= max_chars)
+    return g_strdup (text);
+  head = g_utf8_substring (text, 0, max_chars - 1);
+  /* Cut at a space in the last third rather than in a word (or an address). */
+  space = strrchr (head, ' ');
+  if (space != NULL && g_utf8_strlen (head, space - head) >= max_chars * 2 / 3)
+    *space = '\0';
+  g_strchomp (head);
+  /* No dangling separator before the ellipsis ("renewal failed:…"). */
+  for (;;)
+    {
+      gsize len = strlen (head);
+
+      if (len > 0 && strchr (":;,", head[len - 1]) != NULL)
+        head[len - 1] = '\0';
+      else if (g_str_has_suffix (head, "·"))
+        head[len - strlen ("·")] = '\0';
+      else
+        break;
+      g_strchomp (head);
+    }
+  return g_strconcat (head, "…", NULL);
+}
+
+/* @detail: (nullable): the whole story, for the window; when @label is too long for the
+ * menu, it is shortened and the whole of it becomes the detail (unless one is given). */
+static PlTrayItem *
+add_item_full (GPtrArray      *items,
+               PlTrayItemKind  kind,
+               const char     *id,
+               const char     *label,
+               const char     *detail,
+               const char     *action,
+               GVariant       *target)
+{
+  PlTrayItem *item = g_new0 (PlTrayItem, 1);
+
+  item->kind = kind;
+  item->id = g_strdup (id);
+  if (label != NULL && g_utf8_strlen (label, -1) > PL_TRAY_MENU_MAX_CHARS)
+    {
+      item->label = ellipsize (label, PL_TRAY_MENU_MAX_CHARS);
+      item->detail = g_strdup (detail != NULL ? detail : label);
+    }
+  else
+    {
+      item->label = g_strdup (label);
+      item->detail = g_strdup (detail);
+    }
+  item->action = g_strdup (action);
+  item->target = target != NULL ? g_variant_ref_sink (target) : NULL;
+  g_ptr_array_add (items, item);
+  return item;
 }
 
 static PlTrayItem *
@@ -83,15 +149,7 @@ add_item (GPtrArray      *items,
           const char     *action,
           GVariant       *target)
 {
-  PlTrayItem *item = g_new0 (PlTrayItem, 1);
-
-  item->kind = kind;
-  item->id = g_strdup (id);
-  item->label = g_strdup (label);
-  item->action = g_strdup (action);
-  item->target = target != NULL ? g_variant_ref_sink (target) : NULL;
-  g_ptr_array_add (items, item);
-  return item;
+  return add_item_full (items, kind, id, label, NULL, action, target);
 }
 
 static void
@@ -146,18 +204,6 @@ pl_tray_menu_format_profile (PlProfile *profile)
 }
 
 static char *
-ellipsize (const char *text,
-           glong       max_chars)
-{
-  g_autofree char *head = NULL;
-
-  if (g_utf8_strlen (text, -1) <= max_chars)
-    return g_strdup (text);
-  head = g_utf8_substring (text, 0, max_chars - 1);
-  return g_strconcat (g_strchomp (head), "…", NULL);
-}
-
-static char *
 format_clock_time (GDateTime *now,
                    gint64     clock_now,
                    gint64     clock_time)
@@ -183,11 +229,57 @@ mapping_protocol_label (PlMapping *mapping)
   return pl_mapping_get_protocol (mapping) == PL_PROTOCOL_TCP ? "TCP" : "UDP";
 }
 
+/* A refusal says it short in the menu, and in the window why it is likely and what to do:
+ * routers' default rules refuse ports below 1024. @message is the router's refusal. */
+static char *
+describe_refusal (PlMapping   *mapping,
+                  const char  *message,
+                  char       **detail)
+{
+  guint internal = pl_mapping_get_internal_port (mapping);
+  guint external = requested_port (mapping);
+
+  if (internal != 0 && internal < FIRST_UNPRIVILEGED_PORT)
+    {
+      if (detail != NULL)
+        /* TRANSLATORS: in the profiles window, after the router's refusal (%s); %u is the
+         * port on this computer, both times */
+        *detail = g_strdup_printf (_("%s.\nPort %u is below 1024, and routers refuse those "
+                                     "by default (miniupnpd’s rules, for one, allow only "
+                                     "1024-65535). To fix it, run the service on a port of "
+                                     "1024 or above, or allow port %u in the router’s "
+                                     "settings."),
+                                   message, internal, internal);
+      /* TRANSLATORS: state of a profile in the tray menu (keep it short) */
+      return g_strdup_printf (_("Refused by the router (port %u is below 1024)"), internal);
+    }
+  if (external != 0 && external < FIRST_UNPRIVILEGED_PORT)
+    {
+      if (detail != NULL)
+        /* TRANSLATORS: in the profiles window, after the router's refusal (%s); %u is the
+         * public port asked for, both times */
+        *detail = g_strdup_printf (_("%s.\nThe public port %u is below 1024, and routers "
+                                     "refuse those by default (miniupnpd’s rules, for one, "
+                                     "allow only 1024-65535). To fix it, choose a public port "
+                                     "of 1024 or above, or allow port %u in the router’s "
+                                     "settings."),
+                                   message, external, external);
+      return g_strdup_printf (_("Refused by the router (port %u is below 1024)"), external);
+    }
+
+  if (detail != NULL)
+    *detail = g_strdup (message);
+  /* TRANSLATORS: state of a profile in the tray menu (keep it short); the profiles window
+   * has the router's whole message */
+  return g_strdup (_("Refused by the router"));
+}
+
 char *
-pl_tray_menu_describe_mappings (PlProfile *profile,
-                                GPtrArray *mappings,
-                                GDateTime *now,
-                                gint64     clock_now)
+pl_tray_menu_describe_mappings (PlProfile  *profile,
+                                GPtrArray  *mappings,
+                                GDateTime  *now,
+                                gint64      clock_now,
+                                char      **detail)
 {
   PlMapping *failed = NULL;
   PlMapping *renewal_failing = NULL;
@@ -203,6 +295,8 @@ pl_tray_menu_describe_mappings (PlProfile *profile,
   g_return_val_if_fail (mappings != NULL, NULL);
   g_return_val_if_fail (now != NULL, NULL);
 
+  if (detail != NULL)
+    *detail = NULL;
   if (!pl_profile_get_enabled (profile))
     return NULL;
   if (mappings->len == 0)
@@ -249,8 +343,15 @@ pl_tray_menu_describe_mappings (PlProfile *profile,
   if (failed != NULL)
     {
       const GError *error = pl_mapping_get_error (failed);
-      g_autofree char *message = ellipsize (error != NULL ? error->message : _("unknown error"),
-                                            MAX_MENU_ERROR_CHARS);
+      const char *message = error != NULL ? error->message : _("unknown error");
+      g_autofree char *refusal = NULL;
+
+      if (g_error_matches (error, PL_ERROR, PL_ERROR_NOT_AUTHORIZED))
+        refusal = describe_refusal (failed, message, detail);
+      if (refusal != NULL && mappings->len > 1)
+        return g_strdup_printf (_("Failed (%s): %s"), mapping_protocol_label (failed), refusal);
+      if (refusal != NULL)
+        return g_steal_pointer (&refusal);
 
       if (mappings->len > 1)
         /* TRANSLATORS: state of a profile: "Failed (UDP): <why>" */
@@ -265,12 +366,22 @@ pl_tray_menu_describe_mappings (PlProfile *profile,
   if (renewal_failing != NULL)
     {
       g_autofree char *until = format_clock_time (now, clock_now, expires);
-      g_autofree char *message = ellipsize (pl_mapping_get_error (renewal_failing)->message,
-                                            MAX_MENU_ERROR_CHARS);
-
+      const char *message = pl_mapping_get_error (renewal_failing)->message;
       /* TRANSLATORS: state of a profile whose renewal fails: "Active until 14:32 · renewal
        * failed: <why>" */
-      return g_strdup_printf (_("Active until %s · renewal failed: %s"), until, message);
+      g_autofree char *text = g_strdup_printf (_("Active until %s · renewal failed: %s"),
+                                               until, message);
+
+      /* Too long for the menu: it says when and that, the window says why. */
+      if (g_utf8_strlen (text, -1) > PL_TRAY_MENU_MAX_CHARS)
+        {
+          if (detail != NULL)
+            *detail = g_steal_pointer (&text);
+          /* TRANSLATORS: state of a profile whose renewal fails, in the tray menu (the
+           * window says why) */
+          return g_strdup_printf (_("Active until %s · renewal failed"), until);
+        }
+      return g_steal_pointer (&text);
     }
 
   {
@@ -286,8 +397,9 @@ pl_tray_menu_describe_mappings (PlProfile *profile,
     if (same_ports)
       /* TRANSLATORS: state of a profile whose public port is not the one asked for */
       return g_strdup_printf (_("Active on public port %u · renews at %s"), first_port, when);
-    /* TRANSLATORS: state of a TCP+UDP profile whose public ports differ */
-    return g_strdup_printf (_("Active on public ports %u (TCP) and %u (UDP) · renews at %s"),
+    /* TRANSLATORS: state of a TCP+UDP profile whose public ports differ (keep it within
+     * 60 characters: "Public ports 40022 (TCP), 40023 (UDP) · renews at 14:32") */
+    return g_strdup_printf (_("Public ports %u (TCP), %u (UDP) · renews at %s"),
                             pl_mapping_get_external_port (g_ptr_array_index (mappings, 0)),
                             pl_mapping_get_external_port (g_ptr_array_index (mappings, 1)),
                             when);
@@ -319,9 +431,7 @@ pl_tray_menu_describe_pinholes (GPtrArray *mappings)
         case PL_MAPPING_STATE_FAILED:
           {
             const GError *error = pl_mapping_get_error (mapping);
-            g_autofree char *message =
-              ellipsize (error != NULL ? error->message : _("unknown error"),
-                         MAX_MENU_ERROR_CHARS);
+            const char *message = error != NULL ? error->message : _("unknown error");
 
             /* TRANSLATORS: state of a profile's IPv6 pinhole: "IPv6: <why not>" */
             return g_strdup_printf (_("IPv6: %s"), message);
@@ -345,6 +455,26 @@ pl_tray_menu_describe_pinholes (GPtrArray *mappings)
   return g_strdup_printf (_("Also open on [%s]:%u (IPv6)"),
                           pl_mapping_get_external_address (first),
                           pl_mapping_get_internal_port (first));
+}
+
+/* "SSH — TCP 22 → 2222", its name shortened rather than its ports when it is too long. */
+static char *
+menu_profile_label (PlProfile *profile)
+{
+  const char *name = pl_profile_get_name (profile);
+  g_autofree char *label = pl_tray_menu_format_profile (profile);
+  glong length = g_utf8_strlen (label, -1);
+  glong name_length = g_utf8_strlen (name, -1);
+  glong room = PL_TRAY_MENU_MAX_CHARS - (length - name_length);
+  g_autofree char *short_name = NULL;
+  g_autofree char *ports = NULL;
+
+  if (length <= PL_TRAY_MENU_MAX_CHARS || room < 8)
+    return g_steal_pointer (&label);   /* fits, or the menu shortens the whole line */
+
+  short_name = ellipsize (name, room);
+  ports = pl_tray_menu_format_ports (profile);
+  return g_strdup_printf (_("%s — %s"), short_name, ports);
 }
 
 static GPtrArray *
@@ -494,18 +624,27 @@ build_items (PlTrayMenu *self)
 
   if (pl_session_get_double_nat (self->session))
     {
-      g_autofree char *label = NULL;
+      g_autofree char *detail = NULL;
+      const char *label;
 
       if (address6 != NULL)
-        label = g_strdup_printf (_("Double NAT: the router’s public address %s is private, so "
-                                   "IPv4 forwarding cannot reach the Internet; the ports are "
-                                   "reachable over IPv6 at %s"),
-                                 address != NULL ? address : "?", address6);
+        {
+          detail = g_strdup_printf (_("Double NAT: the router’s public address %s is private, "
+                                      "so IPv4 forwarding cannot reach the Internet; the ports "
+                                      "are reachable over IPv6 at %s"),
+                                    address != NULL ? address : "?", address6);
+          /* TRANSLATORS: tray menu line (keep it short); the window says it at length */
+          label = _("Double NAT: the ports are reachable over IPv6 only");
+        }
       else
-        label = g_strdup_printf (_("Warning: double NAT. The router’s public address %s is "
-                                   "private, so ports may stay closed to the Internet"),
-                                 address != NULL ? address : "?");
-      add_item (items, PL_TRAY_ITEM_LABEL, "double-nat", label, NULL, NULL);
+        {
+          detail = g_strdup_printf (_("Warning: double NAT. The router’s public address %s is "
+                                      "private, so ports may stay closed to the Internet"),
+                                    address != NULL ? address : "?");
+          /* TRANSLATORS: tray menu line (keep it short); the window says it at length */
+          label = _("Double NAT: ports may stay closed to the Internet");
+        }
+      add_item_full (items, PL_TRAY_ITEM_LABEL, "double-nat", label, detail, NULL, NULL);
     }
 
   if (problems->len > 0)
@@ -531,8 +670,9 @@ build_items (PlTrayMenu *self)
       g_autofree char *id = g_strconcat ("profile:", pl_profile_get_name (profile), NULL);
       g_autofree char *state_id = g_strconcat ("profile-state:", pl_profile_get_name (profile),
                                                NULL);
-      g_autofree char *label = pl_tray_menu_format_profile (profile);
+      g_autofree char *label = menu_profile_label (profile);
       g_autofree char *state = NULL;
+      g_autofree char *state_detail = NULL;
 
       item = add_item (items, PL_TRAY_ITEM_CHECK, id, label, "toggle-profile",
                        g_variant_new_string (pl_profile_get_name (profile)));
@@ -540,9 +680,10 @@ build_items (PlTrayMenu *self)
 
       /* An IPv6-only profile has no IPv4 line. */
       if (mappings->len > 0 || pinholes->len == 0)
-        state = pl_tray_menu_describe_mappings (profile, mappings, now, clock_now);
+        state = pl_tray_menu_describe_mappings (profile, mappings, now, clock_now,
+                                                &state_detail);
       if (state != NULL)
-        add_item (items, PL_TRAY_ITEM_LABEL, state_id, state, NULL, NULL);
+        add_item_full (items, PL_TRAY_ITEM_LABEL, state_id, state, state_detail, NULL, NULL);
       if (pl_profile_get_enabled (profile))
         {
           g_autofree char *state6 = pl_tray_menu_describe_pinholes (pinholes);

@@ -56,7 +56,9 @@ typedef enum
  * @id: a stable identifier ("address", "router", "double-nat", "problems", "profile:NAME",
  *   "profile-state:NAME", "add-profile", "edit-profiles", "autostart", "notifications",
  *   "quit", "separator")
- * @label: (nullable): the translated text
+ * @label: (nullable): the translated text, at most %PL_TRAY_MENU_MAX_CHARS characters
+ * @detail: (nullable): the whole text when @label says it short (a refusal and its fix, an
+ *   error message cut short): the profiles window shows it
  * @action: (nullable): name of an action of the application's action group
  * @target: (nullable): the action's parameter
  * @active: for check items: whether the check is shown
@@ -68,10 +70,15 @@ typedef struct
   PlTrayItemKind  kind;
   char           *id;
   char           *label;
+  char           *detail;
   char           *action;
   GVariant       *target;
   gboolean        active;
 } PlTrayItem;
+
+/* The longest menu line, in characters: a longer text is shortened, and kept whole in the
+ * item's detail for the window. Panels make the menu as wide as its longest line. */
+#define PL_TRAY_MENU_MAX_CHARS 60
 
 void        pl_tray_item_free     (PlTrayItem *item);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PlTrayItem, pl_tray_item_free)
@@ -133,13 +140,18 @@ void         pl_tray_menu_set_now_func          (PlTrayMenu        *self,
 char        *pl_tray_menu_format_profile        (PlProfile         *profile);
 /* "TCP 22 → 2222" (or "TCP+UDP 22"). */
 char        *pl_tray_menu_format_ports          (PlProfile         *profile);
-/* What an enabled profile's mappings are doing ("Active · renews at 14:32", "Failed: …");
- * NULL for a disabled profile. @mappings holds its PlMapping objects (one or two). @now is
- * the local time matching @clock_now (microseconds on the session's clock). */
+/* What an enabled profile's mappings are doing ("Active · renews at 14:32", "Failed: …",
+ * "Refused by the router (port 22 is below 1024)"); NULL for a disabled profile. @mappings
+ * holds its PlMapping objects (one or two). @now is the local time matching @clock_now
+ * (microseconds on the session's clock). @detail: (out) (optional) (nullable): the whole
+ * story for the window when the line says it short (a refusal: the router's message, the
+ * likely cause and the fix), else NULL. The line itself may still be longer than
+ * PL_TRAY_MENU_MAX_CHARS (a long error message): the menu shortens it. */
 char        *pl_tray_menu_describe_pinholes     (GPtrArray         *mappings);
 char        *pl_tray_menu_describe_mappings     (PlProfile         *profile,
                                                  GPtrArray         *mappings,
                                                  GDateTime         *now,
-                                                 gint64             clock_now);
+                                                 gint64             clock_now,
+                                                 char             **detail);
 
 G_END_DECLS

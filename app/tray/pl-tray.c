@@ -44,7 +44,14 @@ struct _PlTray
   GDBusConnection    *bus;
   guint               host_signal_id;
   GCancellable       *cancellable;
+  guint               grace_id;       /* no tray, but one may come: not unavailable yet */
+  guint               restart_grace;  /* seconds */
+  gboolean            root_filter;    /* watching for XEmbed trays that start */
 };
+
+/* A panel that restarts (`xfce4-panel -r`, plasmashell) drops the watcher for a few seconds
+ * (xfce4-panel 4.18 takes 5 s without a window manager): that long, the icon is not gone. */
+#define DEFAULT_RESTART_GRACE_SECONDS 15
 
 G_DEFINE_FINAL_TYPE (PlTray, pl_tray, G_TYPE_OBJECT)
 
@@ -96,14 +103,17 @@ set_availability (PlTray             *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AVAILABILITY]);
 }
 
-static void
-evaluate (PlTray *self)
+static gboolean
+tray_shown (PlTray *self)
 {
-  if (self->connected || (self->watcher_present && self->host_registered))
-    set_availability (self, PL_TRAY_AVAILABILITY_AVAILABLE, NULL);
-  else if (xembed_tray_present ())
-    set_availability (self, PL_TRAY_AVAILABILITY_AVAILABLE, NULL);
-  else if (self->watcher_present)
+  return self->connected || (self->watcher_present && self->host_registered) ||
+         xembed_tray_present ();
+}
+
+static void
+set_unavailable (PlTray *self)
+{
+  if (self->watcher_present)
     set_availability (self, PL_TRAY_AVAILABILITY_UNAVAILABLE,
                       _("A StatusNotifierWatcher runs, but no panel shows status icons."));
   else
@@ -111,6 +121,120 @@ evaluate (PlTray *self)
                       _("No system tray was found: nothing on the session bus shows status "
                         "icons (on GNOME, the AppIndicator extension does), and there is no "
                         "XEmbed tray."));
+}
+
+static gboolean
+grace_cb (gpointer user_data)
+{
+  PlTray *self = user_data;
+
+  self->grace_id = 0;
+  if (tray_shown (self))
+    set_availability (self, PL_TRAY_AVAILABILITY_AVAILABLE, NULL);
+  else
+    {
+      g_debug ("Still no tray: giving up waiting");
+      set_unavailable (self);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+start_grace (PlTray *self,
+             guint   seconds)
+{
+  g_clear_handle_id (&self->grace_id, g_source_remove);
+  self->grace_id = g_timeout_add_seconds (seconds, grace_cb, self);
+  g_source_set_name_by_id (self->grace_id, "[portlight] waiting for a tray");
+}
+
+/* Unavailable only once no tray came within the grace: at login (pl_tray_wait()) and when
+ * a panel that showed the icon goes away, it may be back in a moment. */
+static void
+evaluate (PlTray *self)
+{
+  if (tray_shown (self))
+    {
+      if (self->grace_id != 0)
+        g_debug ("A tray is here: no more waiting");
+      g_clear_handle_id (&self->grace_id, g_source_remove);
+      set_availability (self, PL_TRAY_AVAILABILITY_AVAILABLE, NULL);
+    }
+  else if (self->grace_id != 0)
+    return;
+  else if (self->availability == PL_TRAY_AVAILABILITY_AVAILABLE)
+    {
+      if (self->restart_grace > 0)
+        {
+          g_debug ("The tray went away: waiting up to %u s for it to come back",
+                   self->restart_grace);
+          start_grace (self, self->restart_grace);
+        }
+      else
+        set_unavailable (self);
+    }
+  else
+    set_unavailable (self);
+}
+
+#ifdef GDK_WINDOWING_X11
+/* An XEmbed tray that starts announces itself to the root window (a MANAGER client message,
+ * System Tray Protocol). */
+static GdkFilterReturn
+root_filter_cb (GdkXEvent *xevent,
+                GdkEvent  *event,
+                gpointer   user_data)
+{
+  PlTray *self = user_data;
+  XEvent *x = xevent;
+
+  if (x->type == ClientMessage &&
+      x->xclient.message_type == gdk_x11_get_xatom_by_name_for_display (gdk_display_get_default (),
+                                                                        "MANAGER"))
+    {
+      g_debug ("An XEmbed tray started");
+      evaluate (self);
+    }
+  return GDK_FILTER_CONTINUE;
+}
+#endif
+
+static void
+watch_xembed_trays (PlTray *self)
+{
+#ifdef GDK_WINDOWING_X11
+  GdkDisplay *display = gdk_display_get_default ();
+
+  if (display != NULL && GDK_IS_X11_DISPLAY (display))
+    {
+      GdkWindow *root = gdk_get_default_root_window ();
+
+      gdk_window_set_events (root, gdk_window_get_events (root) | GDK_STRUCTURE_MASK);
+      gdk_window_add_filter (root, root_filter_cb, self);
+      self->root_filter = TRUE;
+    }
+#endif
+}
+
+void
+pl_tray_set_restart_grace (PlTray *self,
+                           guint   seconds)
+{
+  g_return_if_fail (PL_IS_TRAY (self));
+
+  self->restart_grace = seconds;
+}
+
+void
+pl_tray_wait (PlTray *self,
+              guint   seconds)
+{
+  g_return_if_fail (PL_IS_TRAY (self));
+
+  if (seconds == 0 || self->availability == PL_TRAY_AVAILABILITY_AVAILABLE)
+    return;
+  g_debug ("Waiting up to %u s for a tray", seconds);
+  start_grace (self, seconds);
 }
 
 static void
@@ -413,6 +537,7 @@ pl_tray_new (GActionGroup *actions,
   app_indicator_set_menu (self->indicator, GTK_MENU (self->menu));
   app_indicator_set_status (self->indicator, APP_INDICATOR_STATUS_ACTIVE);
 
+  watch_xembed_trays (self);
   self->watch_id = g_bus_watch_name (G_BUS_TYPE_SESSION, WATCHER_NAME,
                                      G_BUS_NAME_WATCHER_FLAGS_NONE,
                                      watcher_appeared_cb, watcher_vanished_cb, self, NULL);
@@ -426,6 +551,12 @@ pl_tray_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->watch_id, g_bus_unwatch_name);
+  g_clear_handle_id (&self->grace_id, g_source_remove);
+#ifdef GDK_WINDOWING_X11
+  if (self->root_filter)
+    gdk_window_remove_filter (gdk_get_default_root_window (), root_filter_cb, self);
+  self->root_filter = FALSE;
+#endif
   if (self->host_signal_id != 0)
     g_dbus_connection_signal_unsubscribe (self->bus, self->host_signal_id);
   self->host_signal_id = 0;
@@ -510,4 +641,5 @@ pl_tray_init (PlTray *self)
   self->widgets = g_ptr_array_new ();
   self->cancellable = g_cancellable_new ();
   self->availability = PL_TRAY_AVAILABILITY_UNKNOWN;
+  self->restart_grace = DEFAULT_RESTART_GRACE_SECONDS;
 }

@@ -41,7 +41,10 @@ G_DECLARE_FINAL_TYPE (PlTray, pl_tray, PL, TRAY, GObject)
  *
  * The `availability` property says whether anything shows the icon: a
  * `org.kde.StatusNotifierWatcher` with a host on the session bus, or an XEmbed tray
- * (`_NET_SYSTEM_TRAY_Sn`) on an X11 display.
+ * (`_NET_SYSTEM_TRAY_Sn`) on an X11 display. It follows the watcher's bus name and the
+ * trays' announcements, never polls. A tray that goes away (a panel restarting) stays
+ * available for a grace period (pl_tray_set_restart_grace()): it is unavailable only if it
+ * is not back by then.
  */
 
 /* @icon_theme_path: (nullable): an extra folder to look up the icons in. */
@@ -55,6 +58,15 @@ void                pl_tray_set_state            (PlTray        *self,
 /* @items: (element-type PlTrayItem): the menu's lines, top to bottom. */
 void                pl_tray_set_menu             (PlTray        *self,
                                                   GPtrArray     *items);
+
+/* Until @seconds from now, no tray is not yet unavailable, unless a tray shows up first
+ * (then it is available): at login the panel often starts after Portlight. */
+void                pl_tray_wait                 (PlTray        *self,
+                                                  guint          seconds);
+/* How long a tray that went away (a panel restarting) may take to come back before it is
+ * unavailable (default 15 s; 0: at once). */
+void                pl_tray_set_restart_grace    (PlTray        *self,
+                                                  guint          seconds);
 
 PlTrayAvailability  pl_tray_get_availability     (PlTray        *self);
 /* Returns: (nullable): why nothing shows the icon, translated; NULL unless unavailable. */

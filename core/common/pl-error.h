@@ -36,6 +36,9 @@ G_BEGIN_DECLS
  * @PL_ERROR_ADDRESS_MISMATCH: the router saw another source address than the one we sent
  *   (another NAT between this computer and the router)
  * @PL_ERROR_EXCESSIVE_REMOTE_PEERS: the router cannot handle that many remote peers
+ * @PL_ERROR_PORT_IN_USE: the public port is forwarded to another device, or used by the
+ *   router itself (UPnP-IGD's 718 and 729)
+ * @PL_ERROR_NOT_FOUND: the router holds no such mapping (UPnP-IGD's 714)
  *
  * Errors in the `PL_ERROR` domain. The codes are Portlight's own and name what happened, not
  * a protocol's wire number: each protocol turns its result codes into these
@@ -63,6 +66,8 @@ typedef enum
   PL_ERROR_CANNOT_PROVIDE_EXTERNAL,
   PL_ERROR_ADDRESS_MISMATCH,
   PL_ERROR_EXCESSIVE_REMOTE_PEERS,
+  PL_ERROR_PORT_IN_USE,
+  PL_ERROR_NOT_FOUND,
 } PlError;
 
 GQuark   pl_error_quark            (void);

@@ -35,6 +35,9 @@ _pl_session_drop_mapper (PlSession *self)
       g_clear_object (&self->probe);
     }
   pl_clear_source (&self->probe_timer);
+  if (self->service_watch != NULL)
+    g_signal_handlers_disconnect_by_data (self->service_watch, self);
+  g_clear_object (&self->service_watch);
   if (self->mapper != NULL)
     {
       g_clear_signal_handler (&self->state_lost_id, self->mapper);
@@ -73,6 +76,23 @@ probe_timer_cb (gpointer data)
   g_clear_pointer (&self->probe_timer, g_source_unref);
   start_probe (self);
   return G_SOURCE_REMOVE;
+}
+
+/* A service showed up on the gateway's network after the probe found none (a UPnP router
+ * that booted later): probe now, not at the back-off timer. */
+static void
+service_appeared_cb (GObject  *watch,
+                     gpointer  proxy,
+                     gboolean  restarted,
+                     gpointer  user_data)
+{
+  PlSession *self = user_data;
+
+  if (proxy == NULL || self->mapper != NULL || self->probe != NULL)
+    return;
+  g_debug ("A port-mapping service appeared on %s; probing it now", self->gateway_str);
+  pl_clear_source (&self->probe_timer);
+  start_probe (self);
 }
 
 static void
@@ -119,6 +139,13 @@ probe_cb (GObject      *source,
            error->message, delay_ms / 1000);
   _pl_session_abandon_requests (self, FALSE);
   self->probe_timer = _pl_session_timer_new (self, delay_ms, probe_timer_cb, self);
+  if (self->service_watch == NULL)
+    {
+      self->service_watch = pl_mapper_watch_new (self->gateway, self->gateway_iface,
+                                                 self->clock);
+      g_signal_connect (self->service_watch, "proxy-changed",
+                        G_CALLBACK (service_appeared_cb), self);
+    }
   for (guint i = 0; i < self->entries->len; i++)
     {
       Entry *entry = g_ptr_array_index (self->entries, i);
@@ -164,8 +191,7 @@ memory_remember (PlSession    *self,
 
   if (self->memory == NULL || !gateway_mac (self, mac))
     return;
-  method = (pl_port_mapper_get_capabilities (mapper) & PL_MAPPER_CAPABILITY_IPV6)
-           ? PL_METHOD_PCP : PL_METHOD_NATPMP;
+  method = pl_mapper_get_method (mapper);
   pl_method_memory_remember (self->memory, self->gateway, mac, method);
   memory_save (self);
 }

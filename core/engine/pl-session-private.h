@@ -139,6 +139,7 @@ struct _PlSession
   gpointer                ipv6_discover_data;
   GDestroyNotify          ipv6_discover_destroy;
   GSource                *probe_timer;
+  GObject                *service_watch;  /* after a failed probe: pl_mapper_watch_new() */
   guint                   probe_failures;
   gulong                  state_lost_id;
   gulong                  address_announced_id;

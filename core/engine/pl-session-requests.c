@@ -62,6 +62,7 @@ _pl_session_error_is_refusal (const GError *error)
 {
   return error != NULL && error->domain == PL_ERROR &&
          (error->code == PL_ERROR_NOT_AUTHORIZED ||
+          error->code == PL_ERROR_PORT_IN_USE ||
           error->code == PL_ERROR_UNSUPPORTED_VERSION ||
           error->code == PL_ERROR_UNSUPPORTED_OPCODE ||
           error->code == PL_ERROR_UNKNOWN_RESULT);
@@ -463,6 +464,8 @@ submit_map (PlSession *self,
            entry->expires != 0 ? "Renewing" : "Creating",
            entry->profile_name, pl_protocol_to_string (entry->protocol),
            entry->internal_port, suggested, entry->lifetime);
+  pl_port_mapper_set_label (_pl_session_mapper_for (self, entry->family), entry->protocol,
+                            entry->internal_port, entry->profile_name);
   pl_port_mapper_map_async (_pl_session_mapper_for (self, entry->family), entry->protocol,
                             entry->internal_port, suggested, entry->lifetime, op->cancellable,
                             map_cb, op);

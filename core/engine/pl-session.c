@@ -504,7 +504,7 @@ pl_session_set_mapper_factory (PlSession              *self,
  * pl_session_set_method:
  * @self: a [class@Pl.Session]
  * @method: the protocol to speak; %PL_METHOD_AUTO (the default) asks each gateway, PCP
- *   preferred, NAT-PMP when that is all it speaks
+ *   preferred, then NAT-PMP, then UPnP-IGD
  *
  * Chooses the protocol. Ignored when a mapper factory is set. Call it before
  * [method@Pl.Session.start].
@@ -516,7 +516,7 @@ pl_session_set_method (PlSession *self,
   g_return_if_fail (PL_IS_SESSION (self));
   g_return_if_fail (!self->started);
   g_return_if_fail (method == PL_METHOD_AUTO || method == PL_METHOD_PCP ||
-                    method == PL_METHOD_NATPMP);
+                    method == PL_METHOD_NATPMP || method == PL_METHOD_UPNP);
 
   self->method = method;
 }

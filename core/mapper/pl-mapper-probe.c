@@ -13,17 +13,21 @@
 #include "pl-error.h"
 #include "pl-mapper-probe.h"
 #include "pl-pcp-client.h"
+#include "pl-upnp-client.h"
 
-/* How it works. Two legs start together on the task's context: a PCP ANNOUNCE
- * (pl_pcp_client_probe_async) and a NAT-PMP address request. Each leg ends once; then decide()
- * looks at what is known so far:
+/* How it works. Three legs start together on the task's context: a PCP ANNOUNCE
+ * (pl_pcp_client_probe_async), a NAT-PMP address request and a UPnP-IGD address request
+ * (which first searches for the IGD). Each leg ends once; then decide() looks at what is
+ * known so far:
  *
  *   PCP answered                        -> PCP (RFC 6887 prefers it), done
  *   PCP said "NAT-PMP only", or refused -> NAT-PMP as soon as its leg has answered
  *   only NAT-PMP answered               -> NAT-PMP once the PCP grace time is over
- *   both failed                         -> the more telling error (see fail_both)
+ *   PCP and NAT-PMP failed or are silent
+ *   after the grace time, UPnP answered -> UPnP-IGD
+ *   all failed                          -> the most telling error (see fail_all)
  *
- * This is the only file that names both protocols' classes; the engine sees PlPortMapper. */
+ * This is the only file that names the protocols' classes; the engine sees PlPortMapper. */
 
 #define PROBE_DEFAULT_MS 128000
 /* PCP has no request for the public address: once PCP has answered, the NAT-PMP leg (which a
@@ -38,6 +42,7 @@ typedef struct
   PlMethod       method;
   PlPcpClient   *pcp;
   PlClient      *natpmp;
+  PlUpnpClient  *upnp;
   GCancellable  *legs;          /* cancels whichever leg is still running */
   GSource       *grace;
   GSource       *deadline;
@@ -53,6 +58,9 @@ typedef struct
   GInetAddress  *natpmp_address;
   guint32        natpmp_epoch;
   GError        *natpmp_error;
+  gboolean       upnp_done;
+  GInetAddress  *upnp_address;
+  GError        *upnp_error;
   gboolean       grace_over;
   gboolean       address_wait_over;
   gboolean       returned;
@@ -91,6 +99,9 @@ probe_free (Probe *p)
   g_clear_object (&p->legs);
   g_clear_object (&p->pcp);
   g_clear_object (&p->natpmp);
+  g_clear_object (&p->upnp);
+  g_clear_object (&p->upnp_address);
+  g_clear_error (&p->upnp_error);
   g_clear_object (&p->clock);
   g_clear_object (&p->gateway);
   g_clear_object (&p->natpmp_address);
@@ -109,6 +120,8 @@ pl_method_from_string (const char *text,
     { "pcp", PL_METHOD_PCP },
     { "natpmp", PL_METHOD_NATPMP },
     { "nat-pmp", PL_METHOD_NATPMP },
+    { "upnp", PL_METHOD_UPNP },
+    { "upnp-igd", PL_METHOD_UPNP },
   };
 
   g_return_val_if_fail (out != NULL, FALSE);
@@ -131,10 +144,34 @@ pl_method_to_string (PlMethod method)
       return "pcp";
     case PL_METHOD_NATPMP:
       return "natpmp";
+    case PL_METHOD_UPNP:
+      return "upnp";
     case PL_METHOD_AUTO:
     default:
       return "auto";
     }
+}
+
+GObject *
+pl_mapper_watch_new (GInetAddress *gateway,
+                     const char   *iface,
+                     PlClock      *clock)
+{
+  g_return_val_if_fail (G_IS_INET_ADDRESS (gateway), NULL);
+
+  return G_OBJECT (pl_upnp_discovery_new (gateway, iface, clock));
+}
+
+PlMethod
+pl_mapper_get_method (PlPortMapper *mapper)
+{
+  g_return_val_if_fail (PL_IS_PORT_MAPPER (mapper), PL_METHOD_NATPMP);
+
+  if (PL_IS_PCP_CLIENT (mapper))
+    return PL_METHOD_PCP;
+  if (PL_IS_UPNP_CLIENT (mapper))
+    return PL_METHOD_UPNP;
+  return PL_METHOD_NATPMP;
 }
 
 PlPortMapper *
@@ -147,6 +184,8 @@ pl_mapper_new (PlMethod      method,
 
   if (method == PL_METHOD_PCP)
     return PL_PORT_MAPPER (pl_pcp_client_new (gateway, clock));
+  if (method == PL_METHOD_UPNP)
+    return PL_PORT_MAPPER (pl_upnp_client_new (gateway, NULL, clock));
   return PL_PORT_MAPPER (pl_client_new (gateway, clock));
 }
 
@@ -199,6 +238,8 @@ finish_with (GTask        *task,
   /* The epoch of the answer the caller will show: the address's, else the chosen one's. */
   if (p->natpmp_address != NULL)
     r->public_address = g_object_ref (p->natpmp_address);
+  else if (p->upnp_address != NULL)
+    r->public_address = g_object_ref (p->upnp_address);
   r->epoch = p->natpmp_address != NULL || mapper != PL_PORT_MAPPER (p->pcp) ? p->natpmp_epoch
                                                                             : p->pcp_epoch;
   g_cancellable_cancel (p->legs);
@@ -206,13 +247,14 @@ finish_with (GTask        *task,
   g_task_return_pointer (task, r, (GDestroyNotify) probe_result_free);
 }
 
-/* Both legs failed: the error that tells the user most. */
+/* Every leg failed: the error that tells the user most. */
 static void
-fail_both (GTask *task)
+fail_all (GTask *task)
 {
   Probe *p = g_task_get_task_data (task);
   GError *pcp = p->pcp_error;
   GError *natpmp = p->natpmp_error;
+  GError *upnp = p->upnp_error;
 
   p->returned = TRUE;
   g_cancellable_cancel (p->legs);
@@ -221,15 +263,20 @@ fail_both (GTask *task)
   /* One protocol asked for: its own error. */
   if (p->method != PL_METHOD_AUTO)
     {
-      g_task_return_error (task, g_error_copy (p->method == PL_METHOD_PCP ? pcp : natpmp));
+      g_task_return_error (task, g_error_copy (p->method == PL_METHOD_PCP    ? pcp
+                                               : p->method == PL_METHOD_UPNP ? upnp
+                                                                             : natpmp));
       return;
     }
   if (g_error_matches (pcp, PL_ERROR, PL_ERROR_REFUSED) &&
-      g_error_matches (natpmp, PL_ERROR, PL_ERROR_REFUSED))
+      g_error_matches (natpmp, PL_ERROR, PL_ERROR_REFUSED) &&
+      g_error_matches (upnp, PL_ERROR, PL_ERROR_REFUSED))
     {
       g_task_return_new_error (task, PL_ERROR, PL_ERROR_REFUSED,
-                               _("No PCP or NAT-PMP service on %s: the router refused both "
-                                 "(nothing listens on port 5351)"), p->gateway_text);
+                               _("No PCP, NAT-PMP or UPnP-IGD service on %s: port 5351 "
+                                 "refused, and no UPnP router answered the search (port "
+                                 "mapping may be switched off in the router's settings)"),
+                               p->gateway_text);
       return;
     }
   /* A router error (refused, no resources …) says more than silence. */
@@ -246,6 +293,11 @@ fail_both (GTask *task)
       g_task_return_error (task, g_error_copy (pcp));
       return;
     }
+  if (upnp != NULL && !g_error_matches (upnp, PL_ERROR, PL_ERROR_REFUSED))
+    {
+      g_task_return_error (task, g_error_copy (upnp));
+      return;
+    }
   g_task_return_error (task, g_error_copy (natpmp != NULL ? natpmp : pcp));
 }
 
@@ -256,6 +308,7 @@ decide (GTask *task)
 {
   Probe *p = g_task_get_task_data (task);
   gboolean pcp_out = p->pcp_done && !p->pcp_ok;
+  gboolean natpmp_out = p->natpmp_done && p->natpmp_error != NULL;
 
   if (p->returned)
     return;
@@ -282,8 +335,17 @@ decide (GTask *task)
       return;
     }
 
-  if (pcp_out && p->natpmp_done && p->natpmp_error != NULL)
-    fail_both (task);
+  /* UPnP-IGD last: once PCP and NAT-PMP failed, or stayed silent through the grace time. */
+  if (p->upnp_done && p->upnp_error == NULL &&
+      ((pcp_out && natpmp_out) || (p->grace_over && !p->natpmp_done && !p->pcp_ok) ||
+       (p->grace_over && natpmp_out)))
+    {
+      finish_with (task, PL_PORT_MAPPER (p->upnp));
+      return;
+    }
+
+  if (pcp_out && natpmp_out && p->upnp_done && p->upnp_error != NULL)
+    fail_all (task);
 }
 
 /* A leg's answer that comes too late, or its cancellation: TRUE when there is nothing more to
@@ -349,10 +411,16 @@ deadline_cb (gpointer user_data)
       p->natpmp_error = g_error_new (PL_ERROR, PL_ERROR_TIMED_OUT,
                                      _("No answer from %s"), p->gateway_text);
     }
+  if (!p->upnp_done)
+    {
+      p->upnp_done = TRUE;
+      p->upnp_error = g_error_new (PL_ERROR, PL_ERROR_TIMED_OUT,
+                                   _("No answer from %s"), p->gateway_text);
+    }
   p->grace_over = TRUE;
   decide (task);
   if (!p->returned)
-    fail_both (task);
+    fail_all (task);
   return G_SOURCE_REMOVE;
 }
 
@@ -398,6 +466,60 @@ natpmp_probe_cb (GObject      *source,
   p->natpmp_error = g_steal_pointer (&error);
   g_debug ("probe %s: NAT-PMP %s", p->gateway_text,
            p->natpmp_error == NULL ? "answered" : p->natpmp_error->message);
+  decide (task);
+}
+
+static void upnp_probe_cb (GObject *source, GAsyncResult *result, gpointer user_data);
+
+/* The UPnP leg's first step: an IGD on the gateway's network, within the probe's timeout or
+ * the search's own verdict; then its public address. */
+static void
+upnp_found_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Probe *p = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GUPnPServiceProxy) proxy = NULL;
+
+  proxy = pl_upnp_discovery_wait_finish (PL_UPNP_DISCOVERY (source), result, &error);
+  if (proxy == NULL)
+    {
+      if (leg_ended (task, p->upnp_done, error))
+        return;
+      p->upnp_done = TRUE;
+      p->upnp_error = g_steal_pointer (&error);
+      g_debug ("probe %s: UPnP-IGD %s", p->gateway_text, p->upnp_error->message);
+      decide (task);
+      return;
+    }
+  pl_port_mapper_get_external_address_async (PL_PORT_MAPPER (p->upnp), p->legs, upnp_probe_cb,
+                                             g_steal_pointer (&task));
+}
+
+static void
+upnp_probe_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Probe *p = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInetAddress) address = NULL;
+
+  address = pl_port_mapper_get_external_address_finish (PL_PORT_MAPPER (source), result, NULL,
+                                                        &error);
+  if (leg_ended (task, p->upnp_done, error))
+    return;
+  /* An IGD that has no public address yet still maps; it is the router we want. */
+  if (g_error_matches (error, PL_ERROR, PL_ERROR_NETWORK_FAILURE))
+    g_clear_error (&error);
+  p->upnp_done = TRUE;
+  p->upnp_address = g_steal_pointer (&address);
+  p->upnp_error = g_steal_pointer (&error);
+  g_debug ("probe %s: UPnP-IGD %s", p->gateway_text,
+           p->upnp_error == NULL ? "answered" : p->upnp_error->message);
   decide (task);
 }
 
@@ -466,6 +588,20 @@ pl_mapper_probe_async (GInetAddress        *gateway,
     {
       p->natpmp_done = TRUE;
       p->natpmp_error = g_error_new_literal (PL_ERROR, PL_ERROR_REFUSED, "not asked");
+    }
+
+  if (method == PL_METHOD_AUTO || method == PL_METHOD_UPNP)
+    {
+      p->upnp = pl_upnp_client_new (gateway, NULL, p->clock);
+      pl_upnp_discovery_wait_async (pl_upnp_client_get_discovery (p->upnp),
+                                    timeout_ms != 0 ? MIN (timeout_ms,
+                                                           PL_UPNP_DISCOVERY_VERDICT_MS) : 0,
+                                    p->legs, upnp_found_cb, g_object_ref (task));
+    }
+  else
+    {
+      p->upnp_done = TRUE;
+      p->upnp_error = g_error_new_literal (PL_ERROR, PL_ERROR_REFUSED, "not asked");
     }
 
   /* PCP alone: only its answer counts; NAT-PMP alone: no grace to wait for. */

@@ -16,9 +16,10 @@ G_BEGIN_DECLS
 
 /**
  * PlMethod:
- * @PL_METHOD_AUTO: probe, preferring PCP, then NAT-PMP
+ * @PL_METHOD_AUTO: probe, preferring PCP, then NAT-PMP, then UPnP-IGD
  * @PL_METHOD_PCP: PCP (RFC 6887) only
  * @PL_METHOD_NATPMP: NAT-PMP (RFC 6886) only
+ * @PL_METHOD_UPNP: UPnP-IGD (WANIPConnection) only
  *
  * The port-mapping protocol to use with a gateway.
  */
@@ -27,12 +28,24 @@ typedef enum
   PL_METHOD_AUTO,
   PL_METHOD_PCP,
   PL_METHOD_NATPMP,
+  PL_METHOD_UPNP,
 } PlMethod;
 
-/* "auto", "pcp", "natpmp" (as on the command line and in settings). FALSE for other text. */
+/* "auto", "pcp", "natpmp", "upnp" (as on the command line and in settings). FALSE for other text. */
 gboolean      pl_method_from_string         (const char          *text,
                                              PlMethod            *out);
 const char   *pl_method_to_string           (PlMethod             method);
+
+/* After a probe found nothing: watches @gateway's network (@iface, nullable) for a service
+ * that comes up later. Only UPnP-IGD announces itself (SSDP NOTIFY); the object emits
+ * "proxy-changed (gpointer service, gboolean restarted)" with a non-NULL service then.
+ * Unref it to stop watching. */
+GObject      *pl_mapper_watch_new           (GInetAddress        *gateway,
+                                             const char          *iface,
+                                             PlClock             *clock);
+
+/* The protocol @mapper speaks (never AUTO). */
+PlMethod      pl_mapper_get_method          (PlPortMapper        *mapper);
 
 /* A mapper of @method for @gateway, without probing (@method must not be AUTO). */
 PlPortMapper *pl_mapper_new                 (PlMethod             method,
@@ -47,12 +60,14 @@ PlPortMapper *pl_mapper_new_ipv6            (PlPortMapper        *ipv4_mapper,
                                              GInetAddress        *local,
                                              PlClock             *clock);
 
-/* Finds out what @gateway speaks and returns a mapper for it. With PL_METHOD_AUTO, PCP and
- * NAT-PMP are asked at the same time: a PCP answer wins; a NAT-PMP-only answer to PCP (the
- * 8-byte UNSUPP_VERSION) or a refusal means NAT-PMP at once; when only NAT-PMP answers, PCP
- * gets until PL_MAPPER_PROBE_PCP_GRACE_MS after the start, so a router that silently drops
- * PCP still maps within a second, long before PCP's first retransmission at 3 s. With PCP or
- * NAT-PMP alone, that protocol must answer. @timeout_ms bounds the whole probe (0: the
+/* Finds out what @gateway speaks and returns a mapper for it. With PL_METHOD_AUTO, PCP,
+ * NAT-PMP and UPnP-IGD (an SSDP search) are asked at the same time: a PCP answer wins; a
+ * NAT-PMP-only answer to PCP (the 8-byte UNSUPP_VERSION) or a refusal means NAT-PMP at once;
+ * when only NAT-PMP answers, PCP gets until PL_MAPPER_PROBE_PCP_GRACE_MS after the start, so
+ * a router that silently drops PCP still maps within a second, long before PCP's first
+ * retransmission at 3 s. UPnP-IGD is taken when both others refused (at once) or are still
+ * silent after that grace time; it says "no UPnP router" after PL_UPNP_DISCOVERY_VERDICT_MS.
+ * With one protocol alone, that protocol must answer. @timeout_ms bounds the whole probe (0: the
  * protocols' own schedules). The NAT-PMP leg is an address request: its answer is kept as
  * the public address (pl_mapper_probe_finish); after a PCP answer it gets a quarter of a
  * second more to bring it, since PCP itself has no request for the address. */

@@ -257,7 +257,7 @@ parse_entry (GKeyFile    *key_file,
   if (!pl_method_from_string (protocol, &entry->method) || entry->method == PL_METHOD_AUTO)
     {
       *reason = g_strdup_printf (_("%s: %s=%s is not valid: %s"), where, KEY_PROTOCOL, protocol,
-                                 _("expected “pcp” or “natpmp”"));
+                                 _("expected “pcp”, “natpmp” or “upnp”"));
       return NULL;
     }
 
@@ -561,7 +561,7 @@ pl_method_memory_save (PlMethodMemory  *self,
  * @self: a #PlMethodMemory
  * @gateway: the gateway's address
  * @mac: (nullable) (array fixed-size=6): its MAC address; %NULL never matches
- * @method: (out) (optional): %PL_METHOD_PCP or %PL_METHOD_NATPMP
+ * @method: (out) (optional): %PL_METHOD_PCP, %PL_METHOD_NATPMP or %PL_METHOD_UPNP
  *
  * Changes nothing: call pl_method_memory_remember() once the gateway has answered, so that
  * it counts as recently seen.
@@ -600,7 +600,7 @@ pl_method_memory_lookup (PlMethodMemory *self,
  * @self: a #PlMethodMemory
  * @gateway: the gateway's address
  * @mac: (nullable) (array fixed-size=6): its MAC address; with %NULL nothing is remembered
- * @method: %PL_METHOD_PCP or %PL_METHOD_NATPMP
+ * @method: %PL_METHOD_PCP, %PL_METHOD_NATPMP or %PL_METHOD_UPNP
  *
  * Remembers that the gateway speaks @method, seen now. When that makes more than
  * %PL_METHOD_MEMORY_MAX_GATEWAYS, the least recently seen is forgotten. Nothing is written
@@ -616,7 +616,8 @@ pl_method_memory_remember (PlMethodMemory *self,
 
   g_return_if_fail (PL_IS_METHOD_MEMORY (self));
   g_return_if_fail (G_IS_INET_ADDRESS (gateway));
-  g_return_if_fail (method == PL_METHOD_PCP || method == PL_METHOD_NATPMP);
+  g_return_if_fail (method == PL_METHOD_PCP || method == PL_METHOD_NATPMP ||
+                    method == PL_METHOD_UPNP);
 
   if (mac == NULL)
     return;

@@ -346,6 +346,9 @@ pl_port_mapper_listen (PlPortMapper  *self,
   g_return_val_if_fail (PL_IS_PORT_MAPPER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  if (PL_PORT_MAPPER_GET_IFACE (self)->listen != NULL)
+    return PL_PORT_MAPPER_GET_IFACE (self)->listen (self, port, iface, error);
+
   current = g_object_get_qdata (G_OBJECT (self), listener_quark);
   if (current != NULL && (port == 0 || pl_announce_listener_get_port (current) == port))
     listener = g_object_ref (current);
@@ -387,7 +390,34 @@ pl_port_mapper_get_listening (PlPortMapper *self)
 {
   g_return_val_if_fail (PL_IS_PORT_MAPPER (self), FALSE);
 
+  if (PL_PORT_MAPPER_GET_IFACE (self)->get_listening != NULL)
+    return PL_PORT_MAPPER_GET_IFACE (self)->get_listening (self);
   return g_object_get_qdata (G_OBJECT (self), listener_quark) != NULL;
+}
+
+/**
+ * pl_port_mapper_set_label:
+ * @self: a [iface@Pl.PortMapper]
+ * @protocol: the mapping's protocol
+ * @internal_port: the mapping's internal port
+ * @label: (nullable): what the mapping is for: a profile's or a program's name
+ *
+ * Names a mapping before it is created, for protocols that keep a description with each
+ * mapping on the router (UPnP-IGD shows it in the router's table); others ignore it.
+ */
+void
+pl_port_mapper_set_label (PlPortMapper *self,
+                          PlProtocol    protocol,
+                          guint16       internal_port,
+                          const char   *label)
+{
+  PlPortMapperInterface *iface;
+
+  g_return_if_fail (PL_IS_PORT_MAPPER (self));
+
+  iface = PL_PORT_MAPPER_GET_IFACE (self);
+  if (iface->set_label != NULL)
+    iface->set_label (self, protocol, internal_port, label);
 }
 
 /**

@@ -79,8 +79,13 @@ G_DECLARE_INTERFACE (PlPortMapper, pl_port_mapper, PL, PORT_MAPPER, GObject)
  * @probe_finish: finish it
  * @get_renew_delay_ms: (optional): when to renew a mapping granted for @lifetime seconds,
  *   in milliseconds from the grant; %NULL means half the lifetime (RFC 6886 section 3.3)
+ * @set_label: (optional): the name of what a mapping is for (a profile, a program), for
+ *   protocols that store a description with it (UPnP-IGD); call before map_async
+ * @listen: (optional): watch the gateway for lost state in the protocol's own way (UPnP-IGD:
+ *   eventing and a periodic check); %NULL means the shared announcement listener
+ * @get_listening: (optional): whether @listen succeeded; required with @listen
  *
- * The virtual methods of [iface@Pl.PortMapper]. All of them are required.
+ * The virtual methods of [iface@Pl.PortMapper]. Those not marked optional are required.
  */
 struct _PlPortMapperInterface
 {
@@ -141,6 +146,15 @@ struct _PlPortMapperInterface
                                                 GError              **error);
   guint64       (*get_renew_delay_ms)          (PlPortMapper         *self,
                                                 guint32               lifetime);
+  void          (*set_label)                   (PlPortMapper         *self,
+                                                PlProtocol            protocol,
+                                                guint16               internal_port,
+                                                const char           *label);
+  gboolean      (*listen)                      (PlPortMapper         *self,
+                                                guint16               port,
+                                                const char           *iface,
+                                                GError              **error);
+  gboolean      (*get_listening)               (PlPortMapper         *self);
 };
 
 const char   *pl_port_mapper_get_protocol_name           (PlPortMapper         *self);
@@ -202,6 +216,10 @@ gboolean      pl_port_mapper_probe_finish                (PlPortMapper         *
                                                           GError              **error);
 guint64       pl_port_mapper_get_renew_delay_ms          (PlPortMapper         *self,
                                                           guint32               lifetime);
+void          pl_port_mapper_set_label                   (PlPortMapper         *self,
+                                                          PlProtocol            protocol,
+                                                          guint16               internal_port,
+                                                          const char           *label);
 
 /* For implementations. */
 void          pl_port_mapper_epoch_seen                  (PlPortMapper         *self,

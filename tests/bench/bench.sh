@@ -719,6 +719,12 @@ bench_tray () {
 }
 
 # ---------------------------------------------------------------------------
+# 6. UPnP-IGD: bench-upnp.sh
+
+# shellcheck source-path=SCRIPTDIR source=bench-upnp.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench-upnp.sh"
+
+# ---------------------------------------------------------------------------
 
 trap 'run_stop; monitor_stop; on_exit' EXIT
 
@@ -736,6 +742,10 @@ want pcp-reboot && bench_pcp_reboot
 want scale && bench_scale
 want idle && bench_idle
 want tray && bench_tray
+want upnp-open && bench_upnp_open
+want upnp-reboot && bench_upnp_reboot
+want upnp-list && bench_upnp_list
+want upnp-idle && bench_upnp_idle
 
 {
   echo "| Measure | Portlight | natpmpc | Portlight ÷ natpmpc | Floor | Portlight ÷ floor |"

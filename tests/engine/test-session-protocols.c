@@ -16,6 +16,7 @@
 #include "pl-core.h"
 #include "pl-fake-gateway.h"
 #include "pl-fake-pcp-gateway.h"
+#include "pl-test-gupnp.h"
 
 #define SECONDS(s) ((gint64) ((double) (s) * G_USEC_PER_SEC + 0.5))
 
@@ -50,6 +51,8 @@ fixture_set_up (Fixture       *f,
   f->journal_path = g_build_filename (g_get_user_state_dir (), "portlight", "mappings.ini",
                                       NULL);
   f->guard_id = g_timeout_add_seconds (30, guard_cb, NULL);
+  /* GTest drops the fatal handler before each test. */
+  pl_test_tolerate_gupnp_port_clash ();
 }
 
 static void

@@ -270,15 +270,37 @@ wait_file () {   # PATH TRIES(×0.05 s)
   return 1
 }
 
-# rtr_start [no|yes (system_uptime)] [EXT_IP|none]
+# The UPnP-only router's device UUID: the same across restarts, as on a real router.
+UPNP_UUID=6c0f4a2e-0b1d-4e9a-8f3c-2d5e7a9b1c41
+RTR_MODE=natpmp
+
+# rtr_upnp_port: the HTTP port the UPnP-only router listens on now (new at every start)
+# (miniupnpd is the only TCP listener in the router's namespace; its HTTP socket is
+# dual-stack, shown as [::]:PORT or *:PORT)
+rtr_upnp_port () {
+  in_ns "$NS_R" ss -Hltn 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n]; exit }'
+}
+
+# rtr_start [no|yes (system_uptime)] [EXT_IP|none] [natpmp|upnp]
+#   natpmp: NAT-PMP and PCP, no UPnP (the usual lab router); upnp: UPnP-IGD only on IPv4
+#   (enable_natpmp=no), a random HTTP port at every start (http_port=0), secure mode
 rtr_start () {
-  local uptime=${1:-no} ext=${2:-$EXT_IP} line i
+  local uptime=${1:-no} ext=${2:-$EXT_IP} line i natpmp=yes upnp=no upnp_lines="# no UPnP"
+  RTR_MODE=${3:-natpmp}
   if [ "$ext" = none ]; then
     line="# no ext_ip: the private WAN address is used (M-11)"
   else
     line="ext_ip=$ext"
   fi
+  if [ "$RTR_MODE" = upnp ]; then
+    natpmp=no upnp=yes
+    upnp_lines="http_port=0\nsecure_mode=yes\nuuid=$UPNP_UUID\nnotify_interval=30"
+    # br_netfilter (where loaded) would drop the SSDP multicast across the bridge
+    in_ns "$NS_R" sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
+      net.bridge.bridge-nf-call-ip6tables=0 2>/dev/null
+  fi
   sed -e "s|@SYSTEM_UPTIME@|$uptime|" -e "s|@EXT_IP_LINE@|$line|" \
+    -e "s|@ENABLE_NATPMP@|$natpmp|" -e "s|@ENABLE_UPNP@|$upnp|" -e "s|@UPNP_LINES@|$upnp_lines|" \
     "$LAB_SRC/miniupnpd.conf.in" > "$LABDIR/miniupnpd.conf" || return 1
   rm -f "$LABDIR/miniupnpd.pid"
   ip netns exec "$NS_R" unshare -m --propagation private bash "$LAB_SH" --router-exec "$LABDIR" \
@@ -286,13 +308,15 @@ rtr_start () {
   MU_PID=$!
   MU_T0=$(now_ms)
   for i in $(seq 100); do
-    if in_ns "$NS_R" ss -Hlun "sport = 5351" 2>/dev/null | grep -q "$GW:5351"; then
+    if [ "$RTR_MODE" = upnp ]; then
+      [ -n "$(rtr_upnp_port)" ] && return 0
+    elif in_ns "$NS_R" ss -Hlun "sport = 5351" 2>/dev/null | grep -q "$GW:5351"; then
       return 0
     fi
     kill -0 "$MU_PID" 2>/dev/null || break
     sleep 0.03
   done
-  diag "miniupnpd did not start listening on $GW:5351"
+  diag "miniupnpd did not start listening on $GW ($RTR_MODE)"
   MU_PID=""
   return 1
 }
@@ -434,8 +458,8 @@ flush chain inet $TABLE postrouting_miniupnpd
 EOF
 }
 
-rtr_restart () {   # no|yes
-  rtr_stop && rtr_flush_rules && rtr_start "${1:-no}"
+rtr_restart () {   # no|yes: keeps the router's mode (NAT-PMP/PCP or UPnP-only)
+  rtr_stop && rtr_flush_rules && rtr_start "${1:-no}" "$EXT_IP" "$RTR_MODE"
 }
 
 # ---------------------------------------------------------------------------
@@ -1228,6 +1252,11 @@ scenario "interop: upnpc -l lists a portlightctl mapping, natpmpc agrees on the 
 # shellcheck source-path=SCRIPTDIR source=scenarios-pcp.sh
 . "$LAB_SRC/scenarios-pcp.sh"
 pcp_scenarios
+
+# A router with UPnP-IGD only (IPv4): scenarios-upnp.sh
+# shellcheck source-path=SCRIPTDIR source=scenarios-upnp.sh
+. "$LAB_SRC/scenarios-upnp.sh"
+upnp_scenarios
 
 listeners_stop
 rtr_stop

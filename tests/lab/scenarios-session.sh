@@ -427,10 +427,10 @@ t_run_interop () {
   command -v natpmpc >/dev/null ||
     { SKIP_REASON="natpmpc not installed (apt install natpmpc)"; return 77; }
   mkdir -p "$tmpl"
-  sed -e "s|^enable_upnp=no\$|enable_upnp=yes\nhttp_port=$RUN_UPNP_PORT\nuuid=6c0f4a2e-0b1d-4e9a-8f3c-2d5e7a9b1c40|" \
+  sed -e "s|^enable_upnp=@ENABLE_UPNP@\$|enable_upnp=yes\nhttp_port=$RUN_UPNP_PORT\nuuid=6c0f4a2e-0b1d-4e9a-8f3c-2d5e7a9b1c40|" \
     "$LAB_SRC/miniupnpd.conf.in" > "$tmpl/miniupnpd.conf.in"
   grep -q '^enable_upnp=yes$' "$tmpl/miniupnpd.conf.in" ||
-    { diag "FAIL: no 'enable_upnp=no' line in miniupnpd.conf.in to switch on"; return 1; }
+    { diag "FAIL: no 'enable_upnp=@ENABLE_UPNP@' line in miniupnpd.conf.in to switch on"; return 1; }
   rtr_stop || return 1
   # rtr_start reads the template from $LAB_SRC: for this call only, the UPnP copy
   LAB_SRC=$tmpl rtr_start no || return 1

@@ -13,6 +13,7 @@
 #include "pl-core.h"
 #include "pl-fake-gateway.h"
 #include "pl-fake-pcp-gateway.h"
+#include "pl-test-gupnp.h"
 
 /* Each test has its own router address 127.0.9.N (127.0.19.N, 127.0.29.N … when taken) and a
  * virtual clock with auto-advance, so "within 1 s" is virtual time, not the machine's speed.
@@ -47,6 +48,8 @@ fixture_set_up (Fixture       *f,
   f->clock = pl_clock_new_virtual (TRUE);
   f->address = g_strdup_printf ("127.0.9.%u", next_host++);
   f->guard_id = g_timeout_add_seconds (30, guard_cb, NULL);
+  /* GTest drops the fatal handler before each test. */
+  pl_test_tolerate_gupnp_port_clash ();
 }
 
 static void
@@ -219,13 +222,14 @@ test_nothing_there (Fixture       *f,
   g_autoptr(PlPortMapper) mapper = NULL;
   gint64 elapsed;
 
-  g_test_summary ("No server at all (ICMP refuses both): one plain error naming both "
-                  "protocols");
+  g_test_summary ("No server at all (ICMP refuses both, no UPnP router answers the search): "
+                  "one plain error naming the three protocols, once the search's verdict is in");
   mapper = probe (f, PL_METHOD_AUTO, 0, NULL, NULL, &elapsed, &error);
   g_assert_null (mapper);
   g_assert_error (error, PL_ERROR, PL_ERROR_REFUSED);
-  g_assert_nonnull (strstr (error->message, "No PCP or NAT-PMP service on"));
+  g_assert_nonnull (strstr (error->message, "No PCP, NAT-PMP or UPnP-IGD service on"));
   g_assert_nonnull (strstr (error->message, f->address));
+  g_assert_cmpint (elapsed, >=, PL_UPNP_DISCOVERY_VERDICT_MS * 1000);
 }
 
 static void
@@ -320,13 +324,18 @@ test_method_names (void)
   g_assert_cmpint (method, ==, PL_METHOD_NATPMP);
   g_assert_true (pl_method_from_string ("nat-pmp", &method));
   g_assert_cmpint (method, ==, PL_METHOD_NATPMP);
-  g_assert_false (pl_method_from_string ("upnp", &method));
+  g_assert_true (pl_method_from_string ("UPnP", &method));
+  g_assert_cmpint (method, ==, PL_METHOD_UPNP);
+  g_assert_true (pl_method_from_string ("upnp-igd", &method));
+  g_assert_cmpint (method, ==, PL_METHOD_UPNP);
+  g_assert_false (pl_method_from_string ("upnpc", &method));
   g_assert_false (pl_method_from_string ("", &method));
   g_assert_false (pl_method_from_string (NULL, &method));
-  g_assert_cmpint (method, ==, PL_METHOD_NATPMP);
+  g_assert_cmpint (method, ==, PL_METHOD_UPNP);
   g_assert_cmpstr (pl_method_to_string (PL_METHOD_PCP), ==, "pcp");
   g_assert_cmpstr (pl_method_to_string (PL_METHOD_NATPMP), ==, "natpmp");
   g_assert_cmpstr (pl_method_to_string (PL_METHOD_AUTO), ==, "auto");
+  g_assert_cmpstr (pl_method_to_string (PL_METHOD_UPNP), ==, "upnp");
 }
 
 int

@@ -15,10 +15,10 @@
 #include "pl-core.h"
 #include "pl-fake-gateway.h"
 
-/* Usage: fake-gateway-host ADDRESS
+/* Usage: fake-gateway-host ADDRESS [RESULT_CODE]
  * Answers NAT-PMP on ADDRESS:5351 like a correct router (public address 203.0.113.7) with
- * the real clock, prints "ready" once listening, and runs until SIGTERM or SIGINT (or until
- * its parent goes). */
+ * the real clock, or with RESULT_CODE (2: not authorized) to every request, prints "ready"
+ * once listening, and runs until SIGTERM or SIGINT (or until its parent goes). */
 
 static gboolean
 quit_cb (gpointer user_data)
@@ -35,9 +35,9 @@ main (int   argc,
   g_autoptr(PlFakeGateway) gateway = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (argc != 2)
+  if (argc != 2 && argc != 3)
     {
-      g_printerr ("Usage: %s ADDRESS\n", argv[0]);
+      g_printerr ("Usage: %s ADDRESS [RESULT_CODE]\n", argv[0]);
       return 2;
     }
 
@@ -47,6 +47,9 @@ main (int   argc,
       g_printerr ("%s\n", error->message);
       return 1;
     }
+
+  if (argc == 3)
+    pl_fake_gateway_set_result_code (gateway, (guint16) g_ascii_strtoull (argv[2], NULL, 10));
 
   g_unix_signal_add (SIGTERM, quit_cb, loop);
   g_unix_signal_add (SIGINT, quit_cb, loop);

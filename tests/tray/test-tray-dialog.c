@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "pl-core.h"
+#include "pl-fake-gateway.h"
 #include "pl-profile-dialog.h"
 #include "pl-tray-menu.h"
 
@@ -611,6 +612,96 @@ test_router_protocol (Fixture       *f,
   iterate ();
 }
 
+static gboolean
+guard_cb (gpointer user_data)
+{
+  g_error ("Test did not finish within 30 s of real time");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_refusal (void)
+{
+  /* Time stands still: the router answers the first datagrams, no retry is needed. */
+  g_autoptr(PlClock) clock = pl_clock_new_virtual (FALSE);
+  g_autoptr(PlFakeGateway) gateway = NULL;
+  g_autoptr(PlProfileStore) store = pl_profile_store_new ("/nonexistent/portlight/profiles.ini");
+  g_autoptr(PlSession) session = NULL;
+  g_autoptr(PlTrayMenu) menu = NULL;
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GList) rows = NULL;
+  g_autofree char *where = NULL;
+  g_autofree char *expected = NULL;
+  PlProfileDialog *dialog;
+  PlTrayItem *state;
+  GtkLabel *detail;
+  guint guard_id;
+
+  g_test_summary ("A refusal: the menu says it short; the window's row has the router's "
+                  "message, the likely cause (port 22 is below 1024) and the fix");
+
+  for (guint attempt = 0; gateway == NULL; attempt++)
+    {
+      g_clear_error (&error);
+      g_free (where);
+      where = g_strdup_printf ("127.%u.48.1",
+                               attempt == 0 ? 0 : (guint) g_random_int_range (1, 255));
+      gateway = pl_fake_gateway_new (where, clock, &error);
+      if (gateway == NULL &&
+          (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE) || attempt == 20))
+        g_error ("Cannot start the fake gateway on %s: %s", where, error->message);
+    }
+  pl_fake_gateway_set_result_code (gateway, 2);   /* not authorized */
+  g_assert_true (pl_profile_store_load_from_data (store, "[SSH]\nProtocol=tcp\n"
+                                                  "InternalPort=22\nExternalPort=2222\n",
+                                                  -1, &error));
+  g_assert_no_error (error);
+  address = g_inet_address_new_from_string (where);
+  session = g_object_new (PL_TYPE_SESSION,
+                          "profiles", store,
+                          "clock", clock,
+                          "fixed-gateway", address,
+                          "monitor-network", FALSE,
+                          "announce-port", 0u,
+                          NULL);
+  /* This fake router speaks NAT-PMP only: nothing else is asked. */
+  pl_session_set_method (session, PL_METHOD_NATPMP);
+  menu = pl_tray_menu_new (session, store);
+  dialog = g_object_ref_sink (pl_profile_dialog_new (NULL, store, menu));
+  gtk_widget_show (GTK_WIDGET (dialog));
+  pl_session_start (session);
+
+  guard_id = g_timeout_add_seconds (30, guard_cb, NULL);
+  while ((state = pl_tray_menu_find_item (menu, "profile-state:SSH")) == NULL ||
+         !g_str_has_prefix (state->label, "Refused"))
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (guard_id);
+  iterate ();
+
+  g_assert_cmpstr (state->label, ==, "Refused by the router (port 22 is below 1024)");
+  rows = gtk_container_get_children (GTK_CONTAINER (gtk_widget_get_template_child (
+                                       GTK_WIDGET (dialog), PL_TYPE_PROFILE_DIALOG,
+                                       "profile_list")));
+  g_assert_cmpuint (g_list_length (rows), ==, 1);
+  detail = g_object_get_data (rows->data, "pl-detail-label");
+  g_assert_nonnull (detail);
+  expected = g_strdup_printf ("TCP 22 → 2222\n"
+                              "The router at %s refused: NAT-PMP may be switched off in its "
+                              "settings, or its rules do not allow this port.\n"
+                              "Port 22 is below 1024, and routers refuse those by default "
+                              "(miniupnpd’s rules, for one, allow only 1024-65535). To fix it, "
+                              "run the service on a port of 1024 or above, or allow port 22 in "
+                              "the router’s settings.", where);
+  g_assert_cmpstr (gtk_label_get_text (detail), ==, expected);
+
+  gtk_widget_destroy (GTK_WIDGET (dialog));
+  g_object_unref (dialog);
+  g_clear_object (&menu);
+  g_clear_object (&session);
+  iterate ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -654,6 +745,7 @@ main (int   argc,
               fixture_set_up, test_tray_message, fixture_tear_down);
   g_test_add ("/tray/dialog/router-protocol", Fixture, NULL,
               fixture_set_up, test_router_protocol, fixture_tear_down);
+  g_test_add_func ("/tray/dialog/refusal", test_refusal);
 
   status = g_test_run ();
   g_subprocess_force_exit (xvfb);

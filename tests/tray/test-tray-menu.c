@@ -12,12 +12,14 @@
 #include <glib/gstdio.h>
 #include <locale.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pl-core.h"
 #include "pl-fake-gateway.h"
 #include "pl-mapping-private.h"
 
 #include "pl-autostart.h"
+#include "pl-icon-path.h"
 #include "pl-notifier.h"
 #include "pl-settings.h"
 #include "pl-tray-menu.h"
@@ -509,16 +511,20 @@ test_menu_renewal_failing (Fixture       *f,
   const char *label;
 
   g_test_summary ("While a renewal fails the mapping still holds: the menu says until when "
-                  "and why, never \"renews at\" a time that has passed");
+                  "(the window also why), never \"renews at\" a time that has passed");
 
   fixture_start (f, TRUE);
   run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ACTIVE));
   g_assert_cmpstr (label_of (f, "profile-state:SSH"), ==, "Active · renews at 13:00");
 
-  /* At 13:00 the router starts refusing: the 7200 s mapping runs until 14:00. */
+  /* At 13:00 the router starts refusing: the 7200 s mapping runs until 14:00. The
+   * router's words make the line too long for the menu: they are for the window. */
   pl_fake_gateway_set_result_code (f->gateway, 2);
-  run_until (f, label_has_prefix, "Active until 14:00 · renewal failed: ");
+  run_until (f, label_has_prefix, "Active until 14:00 · renewal failed");
   label = label_of (f, "profile-state:SSH");
+  g_assert_cmpstr (label, ==, "Active until 14:00 · renewal failed");
+  g_assert_true (g_str_has_prefix (pl_tray_menu_find_item (f->menu, "profile-state:SSH")->detail,
+                                   "Active until 14:00 · renewal failed: The router at "));
   g_assert_null (strstr (label, "renews at"));
   g_assert_cmpint (pl_tray_menu_get_state (f->menu), ==, PL_TRAY_STATE_ACTIVE);
 
@@ -552,22 +558,43 @@ test_menu_different_port (Fixture       *f,
   g_assert_cmpuint (f->sent->len, ==, 1);
 }
 
+/* The item @data has a label (it was computed). */
+static gboolean
+label_has_prefix_of (Fixture       *f,
+                     gconstpointer  data)
+{
+  const char *label = label_of (f, data);
+
+  return label != NULL && !g_str_has_prefix (label, "Contacting");
+}
+
 static void
 test_menu_failed (Fixture       *f,
                   gconstpointer  data)
 {
   g_autofree char *expected = NULL;
 
-  g_test_summary ("A refused mapping: error state, the reason in the menu and in one "
-                  "notification");
+  PlTrayItem *item;
+
+  g_test_summary ("A refused mapping: error state; the menu says it short, with the likely "
+                  "cause (SSH maps port 22: routers refuse ports below 1024 by default); the "
+                  "window gets the router's message and the fix; one notification");
 
   pl_fake_gateway_set_result_code (f->gateway, 2);
   fixture_start (f, TRUE);
   run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ERROR));
   g_assert_cmpstr (pl_tray_menu_get_description (f->menu), ==, "1 port mapping failed");
-  expected = g_strdup_printf ("Failed: The router at %s refused", f->address);
-  g_assert_true (g_str_has_prefix (label_of (f, "profile-state:SSH"), expected));
+  item = pl_tray_menu_find_item (f->menu, "profile-state:SSH");
+  g_assert_cmpstr (item->label, ==, "Refused by the router (port 22 is below 1024)");
+  expected = g_strdup_printf ("The router at %s refused: NAT-PMP may be switched off in its "
+                              "settings, or its rules do not allow this port.\n"
+                              "Port 22 is below 1024, and routers refuse those by default "
+                              "(miniupnpd’s rules, for one, allow only 1024-65535). To fix it, "
+                              "run the service on a port of 1024 or above, or allow port 22 in "
+                              "the router’s settings.", f->address);
+  g_assert_cmpstr (item->detail, ==, expected);
   g_clear_pointer (&expected, g_free);
+
 
   run_until (f, sent_at_least, GUINT_TO_POINTER (1));
   expected = g_strdup_printf ("Port mapping failed|SSH (TCP): The router at %s refused",
@@ -583,6 +610,15 @@ test_menu_failed (Fixture       *f,
       g_main_context_iteration (NULL, TRUE);
   }
   g_assert_cmpuint (f->sent->len, ==, 1);
+
+  /* A port from 1024 up that is refused: no guess at the cause; the window has the
+   * router's message. */
+  g_assert_true (pl_profile_store_set_enabled (f->store, "Games", TRUE, NULL));
+  run_until (f, label_has_prefix_of, "profile-state:Games");
+  item = pl_tray_menu_find_item (f->menu, "profile-state:Games");
+  g_assert_cmpstr (item->label, ==, "Failed (TCP): Refused by the router");
+  g_assert_true (g_str_has_prefix (item->detail, "The router at "));
+  g_assert_null (strstr (item->detail, "1024"));
 }
 
 static void
@@ -595,8 +631,97 @@ test_menu_double_nat (Fixture       *f,
   fixture_start (f, TRUE);
   run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ACTIVE));
   g_assert_cmpstr (label_of (f, "double-nat"), ==,
+                   "Double NAT: ports may stay closed to the Internet");
+  g_assert_cmpstr (pl_tray_menu_find_item (f->menu, "double-nat")->detail, ==,
                    "Warning: double NAT. The router’s public address 10.0.0.5 is private, so "
                    "ports may stay closed to the Internet");
+}
+
+/* Every line within PL_TRAY_MENU_MAX_CHARS; a detail, where there is one, says more. */
+static void
+assert_lines_short (Fixture *f)
+{
+  GPtrArray *items = pl_tray_menu_get_items (f->menu);
+
+  for (guint i = 0; i < items->len; i++)
+    {
+      PlTrayItem *item = g_ptr_array_index (items, i);
+
+      if (item->label == NULL)
+        continue;
+      g_test_message ("%2ld %s", g_utf8_strlen (item->label, -1), item->label);
+      g_assert_cmpint (g_utf8_strlen (item->label, -1), <=, PL_TRAY_MENU_MAX_CHARS);
+      if (item->detail != NULL)
+        g_assert_cmpint (g_utf8_strlen (item->detail, -1), >, g_utf8_strlen (item->label, -1));
+    }
+}
+
+static const char *long_profiles_ini =
+  "[A profile whose name goes on and on, far longer than a menu line should be]\n"
+  "Protocol=both\n"
+  "InternalPort=27015\n"
+  "ExternalPort=27016\n"
+  "Enabled=true\n"
+  "\n"
+  "[SSH]\n"
+  "Protocol=tcp\n"
+  "InternalPort=22\n"
+  "ExternalPort=2222\n"
+  "Enabled=true\n";
+
+static gboolean
+long_profile_failed (Fixture       *f,
+                     gconstpointer  data)
+{
+  PlTrayItem *item = pl_tray_menu_find_item (f->menu, "profile-state:SSH");
+
+  return item != NULL && g_str_has_prefix (item->label, "Active until ");
+}
+
+static void
+test_menu_line_length (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *items;
+  const char *label;
+
+  g_test_summary ("No menu line is longer than 60 characters, whatever the names, errors and "
+                  "addresses (a long profile name loses the end of its name, not its ports; "
+                  "a long error is cut, and kept whole for the window)");
+
+  g_assert_true (pl_profile_store_load_from_data (f->store, long_profiles_ini, -1, &error));
+  g_assert_no_error (error);
+  pl_fake_gateway_set_external_address (f->gateway, "100.64.123.234");
+  pl_fake_gateway_set_assigned_port (f->gateway, 40022);
+  fixture_start (f, TRUE);
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ACTIVE));
+  assert_lines_short (f);
+
+  items = pl_tray_menu_get_items (f->menu);
+  for (guint i = 0; i < items->len; i++)
+    {
+      PlTrayItem *item = g_ptr_array_index (items, i);
+
+      if (g_str_has_prefix (item->id, "profile:A profile"))
+        {
+          g_assert_true (g_str_has_prefix (item->label, "A profile whose name goes on"));
+          g_assert_true (g_str_has_suffix (item->label, "… — TCP+UDP 27015 → 27016"));
+        }
+    }
+  label = label_of (f, "profile-state:A profile whose name goes on and on, far longer than a "
+                    "menu line should be");
+  g_assert_cmpstr (label, ==, "Active on public port 40022 · renews at 13:00");
+  g_assert_nonnull (pl_tray_menu_find_item (f->menu, "double-nat"));
+
+  /* A renewal refused with a long message: cut in the menu, whole for the window. */
+  pl_fake_gateway_set_result_code (f->gateway, 3);
+  run_until (f, long_profile_failed, NULL);
+  assert_lines_short (f);
+  g_assert_cmpstr (label_of (f, "profile-state:SSH"), ==, "Active until 14:00 · renewal failed");
+  g_assert_nonnull (pl_tray_menu_find_item (f->menu, "profile-state:SSH")->detail);
+  g_assert_true (g_str_has_prefix (pl_tray_menu_find_item (f->menu, "profile-state:SSH")->detail,
+                                   "Active until 14:00 · renewal failed: The router at "));
 }
 
 static void
@@ -1060,8 +1185,7 @@ test_settings_protocol_unknown (void)
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
   g_assert_true (g_file_set_contents (path, contents, -1, NULL));
   g_test_expect_message ("pl-tray", G_LOG_LEVEL_MESSAGE,
-                         "*unknown Protocol “carrier-pigeon” (expected auto, pcp or natpmp): "
-                         "using auto");
+                         "*unknown Protocol “carrier-pigeon” (expected auto, pcp*): using auto");
   settings = pl_settings_new (NULL);
   g_test_assert_expected_messages ();
   g_assert_cmpint (pl_settings_get_protocol (settings), ==, PL_METHOD_AUTO);
@@ -1116,6 +1240,47 @@ test_settings_unreadable (void)
 }
 
 /* Tests: translations */
+
+static void
+test_icon_path (void)
+{
+  g_autofree char *base = g_build_filename (g_get_user_cache_dir (), "icon-path", NULL);
+  g_autofree char *build = g_build_filename (base, "build", "portlight", NULL);
+  g_autofree char *installed = g_build_filename (base, "usr", "bin", "portlight", NULL);
+  g_autofree char *link = g_build_filename (base, "portlight-link", NULL);
+  g_autofree char *icons = g_build_filename (base, "src", "data", "icons", NULL);
+  g_autofree char *missing = g_build_filename (base, "gone", "icons", NULL);
+  g_autofree char *build_dir = g_path_get_dirname (build);
+  g_autofree char *installed_dir = g_path_get_dirname (installed);
+  g_autofree char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL, *f = NULL, *h = NULL;
+
+  g_test_summary ("The icons: from $PORTLIGHT_ICON_DIR if set; from the source tree when the "
+                  "running program is the build tree's; else the installed theme's (none "
+                  "extra), even when the build tree is still there");
+
+  g_assert_cmpint (g_mkdir_with_parents (build_dir, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (installed_dir, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (icons, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (build, "build", -1, NULL));
+  g_assert_true (g_file_set_contents (installed, "installed", -1, NULL));
+  g_assert_cmpint (symlink (build, link), ==, 0);
+
+  a = pl_icon_path_choose (NULL, build, build, icons);
+  g_assert_cmpstr (a, ==, icons);
+  b = pl_icon_path_choose (NULL, installed, build, icons);
+  g_assert_null (b);
+  c = pl_icon_path_choose ("/opt/icons", installed, build, icons);
+  g_assert_cmpstr (c, ==, "/opt/icons");
+  d = pl_icon_path_choose ("", build, build, icons);
+  g_assert_cmpstr (d, ==, icons);
+  e = pl_icon_path_choose (NULL, build, build, missing);
+  g_assert_null (e);
+  /* The same binary by another path. */
+  f = pl_icon_path_choose (NULL, link, build, icons);
+  g_assert_cmpstr (f, ==, icons);
+  h = pl_icon_path_choose (NULL, NULL, build, icons);
+  g_assert_null (h);
+}
 
 static void
 test_translations (void)
@@ -1184,6 +1349,8 @@ main (int   argc,
               fixture_set_up, test_menu_failed, fixture_tear_down);
   g_test_add ("/tray/menu/double-nat", Fixture, GUINT_TO_POINTER (5),
               fixture_set_up, test_menu_double_nat, fixture_tear_down);
+  g_test_add ("/tray/menu/line-length", Fixture, GUINT_TO_POINTER (14),
+              fixture_set_up, test_menu_line_length, fixture_tear_down);
   g_test_add ("/tray/menu/coalesced", Fixture, GUINT_TO_POINTER (6),
               fixture_set_up, test_menu_coalesced, fixture_tear_down);
   g_test_add ("/tray/menu/problems", Fixture, GUINT_TO_POINTER (7),
@@ -1206,6 +1373,7 @@ main (int   argc,
   g_test_add_func ("/tray/settings/protocol", test_settings_protocol);
   g_test_add_func ("/tray/settings/protocol-unknown", test_settings_protocol_unknown);
   g_test_add_func ("/tray/settings/unreadable", test_settings_unreadable);
+  g_test_add_func ("/tray/icon-path", test_icon_path);
   g_test_add_func ("/tray/i18n/german", test_translations);
 
   return g_test_run ();

@@ -1,6 +1,7 @@
 #!/bin/sh
-# tray-screenshot.sh: portlight in an XEmbed tray (trayer) under its own Xvfb: the icon is
-# visible, the menu opens, a profile is switched on from the keyboard, and Quit quits.
+# tray-screenshot.sh: portlight in an XEmbed tray (trayer) under its own Xvfb, the tray
+# started after portlight as at login: no window opens, the icon is visible, the menu opens,
+# a profile is switched on from the keyboard, and Quit quits.
 # Screenshots are kept as test artifacts in OUTDIR (1-tray.png, 2-menu.png,
 # 3-menu-checked.png) and checked by their pixels, not against golden images.
 #
@@ -60,12 +61,12 @@ fail () {
   exit 1
 }
 
-# poll CONDITION-COMMAND...: up to 10 s, every 0.1 s (a bounded wait, not an assertion).
+# poll CONDITION-COMMAND...: up to 30 s, every 0.1 s (a bounded wait, not an assertion).
 poll () {
   i=0
   until "$@"; do
     i=$((i + 1))
-    [ $i -le 100 ] || return 1
+    [ $i -le 300 ] || return 1
     sleep 0.1
   done
 }
@@ -104,27 +105,30 @@ poll test -s "$OUT/display" || fail "Xvfb did not start"
 DISPLAY=":$(cat "$OUT/display")"
 export DISPLAY
 
-# The tray.
-trayer --edge top --align right --widthtype request --height 32 --SetDockType true \
-       --transparent false > /dev/null 2>&1 &
-pids="$pids $!"
-timeout 10 xdotool search --sync --name '^panel$' > /dev/null || fail "trayer did not start"
-
 # The app, in the background as at login, with its own folders.
 env HOME="$OUT/home" XDG_CONFIG_HOME="$OUT/home/config" XDG_DATA_HOME="$OUT/home/data" \
     XDG_CACHE_HOME="$OUT/home/cache" XDG_STATE_HOME="$OUT/home/state" \
     XDG_RUNTIME_DIR="$OUT/home/runtime" NO_AT_BRIDGE=1 GDK_BACKEND=x11 \
     GNOTIFICATION_BACKEND=freedesktop GSETTINGS_BACKEND=memory LC_ALL=C.UTF-8 LANGUAGE= \
     G_MESSAGES_DEBUG=pl-tray \
-    "$PORTLIGHT" --background --gateway "$GATEWAY" > "$OUT/app.log" 2>&1 &
+    "$PORTLIGHT" --background --tray-wait=60 --gateway "$GATEWAY" > "$OUT/app.log" 2>&1 &
 APP=$!
 pids="$pids $APP"
 
 poll grep -q 'Tray state: io.github.portlight.Portlight-active-symbolic' "$OUT/app.log" ||
   fail "the mappings did not become active"
 
+# The tray comes after portlight, as at login: portlight waits for it (and opens no window),
+# and sees it come (the tray announces itself; the wait is longer than any poll here).
+poll grep -q 'Waiting up to 60 s for a tray' "$OUT/app.log" || fail "portlight did not wait for a tray"
+trayer --edge top --align right --widthtype request --height 32 --SetDockType true \
+       --transparent false > /dev/null 2>&1 &
+pids="$pids $!"
+timeout 30 xdotool search --sync --name '^panel$' > /dev/null || fail "trayer did not start"
+poll grep -q 'Tray available' "$OUT/app.log" || fail "portlight did not see the XEmbed tray come"
+
 # The icon: the window named after the indicator's title, once it is laid out (pitfall 4).
-ICON=$(timeout 10 xdotool search --sync --onlyvisible --name '^Portlight$' | head -n 1) ||
+ICON=$(timeout 30 xdotool search --sync --onlyvisible --name '^Portlight$' | head -n 1) ||
   fail "no tray icon window"
 icon_laid_out () {
   eval "$(xdotool getwindowgeometry --shell "$ICON")"
@@ -187,4 +191,7 @@ while kill -0 "$APP" 2>/dev/null; do
   sleep 0.1
 done
 wait "$APP" || fail "portlight exited with an error"
+if grep -q -e 'No system tray' -e 'Opening the profiles window' "$OUT/app.log"; then
+  fail "a window opened though a tray came"
+fi
 echo "PASS: screenshots in $OUT"

@@ -1,0 +1,734 @@
+/* pl-upnp-discovery.c: finds the gateway's UPnP Internet Gateway Device
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <libsoup/soup.h>
+
+#include "pl-error.h"
+#include "pl-upnp-discovery.h"
+
+static const char *const service_types[] = {
+  "urn:schemas-upnp-org:service:WANIPConnection:2",
+  "urn:schemas-upnp-org:service:WANIPConnection:1",
+  "urn:schemas-upnp-org:service:WANPPPConnection:1",
+};
+
+/* A control point's match: GUPnP gives the type the SSDP answer was for, so a :2 router
+ * found through the :1 control point says ":1". */
+typedef struct
+{
+  GUPnPServiceProxy *proxy;
+  char              *udn;
+  char              *location;
+  guint              type_rank;   /* index in service_types */
+  gboolean           on_gateway;  /* served from the gateway's own address */
+} Candidate;
+
+struct _PlUpnpDiscovery
+{
+  GObject              parent_instance;
+
+  GInetAddress        *gateway;
+  char                *gateway_text;
+  char                *iface;       /* asked for, or NULL */
+  PlClock             *clock;
+
+  GUPnPContextManager *manager;
+  GUPnPContext        *context;     /* the gateway's network */
+  GPtrArray           *control_points;
+  GPtrArray           *candidates;  /* Candidate */
+  GUPnPServiceProxy   *chosen;
+  char                *chosen_udn;
+  char                *last_udn;        /* the last router chosen, and where it was */
+  char                *last_authority;
+  GList               *waiters;     /* GTask */
+  GSource             *fallback_timer;
+  guint                manager_timer;  /* real time: is there a context yet? */
+  guint                manager_tries;
+  gboolean             fallback_ok;  /* an IGD not on the gateway may be chosen now */
+};
+
+/* An IGD that is not the gateway is only taken when the gateway's own has not answered by
+ * then: both answer the same M-SEARCH, in whatever order. */
+#define FALLBACK_AFTER_MS 2000
+
+/* GUPnP 1.6.3 opens a context's HTTP server on the TCP port numbered like the SSDP socket's
+ * ephemeral UDP port, and drops the context when that TCP port is taken ("Could not create
+ * HTTP server"); the context manager never tries again. Without a context this soon, the
+ * manager is made anew (a new UDP port), a few times. */
+#define CONTEXT_WAIT_MS 500
+#define CONTEXT_TRIES 4
+
+static void start_manager (PlUpnpDiscovery *self);
+
+G_DEFINE_FINAL_TYPE (PlUpnpDiscovery, pl_upnp_discovery, G_TYPE_OBJECT)
+
+enum { SIGNAL_PROXY_CHANGED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+typedef struct
+{
+  GSource *timeout;
+  gulong   cancel_id;
+} Waiter;
+
+/* GUPnP and GSSDP warn (g_warning) about other devices on the LAN: a description that
+ * cannot be fetched or parsed, a bad USN. For a port-mapping tool those are not the user's
+ * business; what matters (no router found, a router that fails) is reported on its own. They
+ * go to the debug log instead of standard error. */
+static const char *const library_domains[] = {
+  "gupnp-context", "gupnp-context-manager", "gupnp-control-point", "gupnp-service-proxy",
+  "gssdp-client", "gssdp-resource-browser",
+};
+
+static void
+library_log_cb (const char     *log_domain,
+                GLogLevelFlags  log_level,
+                const char     *message,
+                gpointer        user_data)
+{
+  /* Not g_debug(): a g_log() call inside a g_log() handler is a fatal recursion. */
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, "MESSAGE", "%s: %s", log_domain, message);
+}
+
+static void
+quiet_library_warnings (void)
+{
+  static gsize done = 0;
+
+  if (!g_once_init_enter (&done))
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (library_domains); i++)
+    g_log_set_handler (library_domains[i],
+                       G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO |
+                       G_LOG_FLAG_FATAL,
+                       library_log_cb, NULL);
+  g_once_init_leave (&done, 1);
+}
+
+static void
+candidate_free (Candidate *c)
+{
+  g_clear_object (&c->proxy);
+  g_free (c->udn);
+  g_free (c->location);
+  g_free (c);
+}
+
+static void
+waiter_free (Waiter *w)
+{
+  pl_clear_source (&w->timeout);
+  g_free (w);
+}
+
+static char *
+location_host (const char *location)
+{
+  g_autoptr(GUri) uri = location != NULL ? g_uri_parse (location, G_URI_FLAGS_NONE, NULL)
+                                         : NULL;
+
+  return uri != NULL ? g_strdup (g_uri_get_host (uri)) : NULL;
+}
+
+/* "host:port" of a location: what a restart with a new HTTP port changes. */
+static char *
+location_authority (const char *location)
+{
+  g_autoptr(GUri) uri = location != NULL ? g_uri_parse (location, G_URI_FLAGS_NONE, NULL)
+                                         : NULL;
+
+  if (uri == NULL)
+    return NULL;
+  return g_strdup_printf ("%s:%d", g_uri_get_host (uri), g_uri_get_port (uri));
+}
+
+static void
+finish_waiters (PlUpnpDiscovery *self)
+{
+  GList *waiters = g_steal_pointer (&self->waiters);
+
+  for (GList *l = waiters; l != NULL; l = l->next)
+    {
+      g_autoptr(GTask) task = l->data;
+      Waiter *w = g_task_get_task_data (task);
+
+      pl_clear_source (&w->timeout);
+      if (w->cancel_id != 0)
+        g_cancellable_disconnect (g_task_get_cancellable (task), w->cancel_id);
+      w->cancel_id = 0;
+      g_task_return_pointer (task, g_object_ref (self->chosen), g_object_unref);
+    }
+  g_list_free (waiters);
+}
+
+/* Picks the best candidate; tells the world when that changes. */
+static void
+choose (PlUpnpDiscovery *self,
+        gboolean         restarted)
+{
+  Candidate *best = NULL;
+
+  for (guint i = 0; i < self->candidates->len; i++)
+    {
+      Candidate *c = g_ptr_array_index (self->candidates, i);
+
+      if (!c->on_gateway && !self->fallback_ok)
+        continue;
+      if (best == NULL || (c->on_gateway && !best->on_gateway) ||
+          (c->on_gateway == best->on_gateway && c->type_rank < best->type_rank))
+        best = c;
+    }
+
+  if (best != NULL && best->proxy == self->chosen)
+    return;
+  if (best == NULL && self->chosen == NULL)
+    return;
+
+  g_clear_object (&self->chosen);
+  g_clear_pointer (&self->chosen_udn, g_free);
+  if (best != NULL)
+    {
+      g_autofree char *authority = location_authority (best->location);
+
+      /* The same router back at another address, after it went away: a restart. */
+      if (g_strcmp0 (self->last_udn, best->udn) == 0 &&
+          g_strcmp0 (self->last_authority, authority) != 0)
+        restarted = TRUE;
+      g_free (self->last_udn);
+      self->last_udn = g_strdup (best->udn);
+      g_free (self->last_authority);
+      self->last_authority = g_steal_pointer (&authority);
+      self->chosen = g_object_ref (best->proxy);
+      self->chosen_udn = g_strdup (best->udn);
+      g_debug ("UPnP: using %s at %s (%s)", best->udn, best->location,
+               service_types[best->type_rank]);
+    }
+  g_signal_emit (self, signals[SIGNAL_PROXY_CHANGED], 0, self->chosen, restarted);
+  if (self->chosen != NULL)
+    finish_waiters (self);
+}
+
+static guint
+type_rank_of (GUPnPControlPoint *cp)
+{
+  const char *target = gssdp_resource_browser_get_target (GSSDP_RESOURCE_BROWSER (cp));
+
+  for (guint i = 0; i < G_N_ELEMENTS (service_types); i++)
+    if (g_strcmp0 (target, service_types[i]) == 0)
+      return i;
+  return G_N_ELEMENTS (service_types);
+}
+
+static void
+proxy_available_cb (GUPnPControlPoint *cp,
+                    GUPnPServiceProxy *proxy,
+                    gpointer           user_data)
+{
+  PlUpnpDiscovery *self = user_data;
+  GUPnPServiceInfo *info = GUPNP_SERVICE_INFO (proxy);
+  const char *location = gupnp_service_info_get_location (info);
+  const char *udn = gupnp_service_info_get_udn (info);
+  g_autofree char *host = location_host (location);
+  g_autofree char *authority = location_authority (location);
+  g_autoptr(GInetAddress) host_address = host != NULL ? g_inet_address_new_from_string (host)
+                                                      : NULL;
+  GInetAddressMask *mask = gssdp_client_get_address_mask (GSSDP_CLIENT (self->context));
+  gboolean on_gateway = host_address != NULL && g_inet_address_equal (host_address,
+                                                                        self->gateway);
+  gboolean restarted = FALSE;
+  Candidate *c;
+
+  if (host_address == NULL || udn == NULL)
+    {
+      g_debug ("UPnP: ignoring a service without a usable location (%s)",
+               location != NULL ? location : "none");
+      return;
+    }
+  if (!on_gateway && (mask == NULL || !g_inet_address_mask_matches (mask, host_address)))
+    {
+      g_debug ("UPnP: ignoring %s: %s is neither the gateway %s nor on its network", udn, host,
+               self->gateway_text);
+      return;
+    }
+  if (!on_gateway)
+    g_debug ("UPnP: %s at %s is not the gateway %s (kept as a fallback)", udn, host,
+             self->gateway_text);
+
+  /* The same device at another address: it restarted (miniupnpd takes a new HTTP port at
+   * every start), and every proxy at the old address is stale. */
+  for (guint i = self->candidates->len; i > 0; i--)
+    {
+      Candidate *old = g_ptr_array_index (self->candidates, i - 1);
+      g_autofree char *old_authority = location_authority (old->location);
+
+      if (g_strcmp0 (old->udn, udn) != 0)
+        continue;
+      if (g_strcmp0 (old_authority, authority) == 0)
+        {
+          if (old->type_rank == type_rank_of (cp) && old->proxy == proxy)
+            return;
+          continue;
+        }
+      if (old->proxy == self->chosen)
+        restarted = TRUE;
+      g_ptr_array_remove_index (self->candidates, i - 1);
+    }
+
+  c = g_new0 (Candidate, 1);
+  c->proxy = g_object_ref (proxy);
+  c->udn = g_strdup (udn);
+  c->location = g_strdup (location);
+  c->type_rank = type_rank_of (cp);
+  c->on_gateway = on_gateway;
+  g_ptr_array_add (self->candidates, c);
+  if (restarted)
+    {
+      /* Forget the old choice so that the new proxy is announced as a restart. */
+      g_clear_object (&self->chosen);
+    }
+  choose (self, restarted);
+}
+
+static void
+proxy_unavailable_cb (GUPnPControlPoint *cp,
+                      GUPnPServiceProxy *proxy,
+                      gpointer           user_data)
+{
+  PlUpnpDiscovery *self = user_data;
+  g_autofree char *udn = NULL;
+  g_autofree char *authority = NULL;
+
+  for (guint i = 0; i < self->candidates->len; i++)
+    {
+      Candidate *c = g_ptr_array_index (self->candidates, i);
+
+      if (c->proxy == proxy)
+        {
+          g_debug ("UPnP: %s at %s went away", c->udn, c->location);
+          udn = g_strdup (c->udn);
+          authority = location_authority (c->location);
+          break;
+        }
+    }
+  if (udn == NULL)
+    return;
+  /* The whole device is gone from there: its proxies found through the other control
+   * points (which GUPnP never withdraws for an IGDv2 router) are stale too. */
+  for (guint i = self->candidates->len; i > 0; i--)
+    {
+      Candidate *c = g_ptr_array_index (self->candidates, i - 1);
+      g_autofree char *other = location_authority (c->location);
+
+      if (g_strcmp0 (c->udn, udn) == 0 && g_strcmp0 (other, authority) == 0)
+        g_ptr_array_remove_index (self->candidates, i - 1);
+    }
+  choose (self, FALSE);
+}
+
+static gboolean
+fallback_timer_cb (gpointer user_data)
+{
+  PlUpnpDiscovery *self = user_data;
+
+  g_clear_pointer (&self->fallback_timer, g_source_unref);
+  self->fallback_ok = TRUE;
+  choose (self, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+stop_context (PlUpnpDiscovery *self)
+{
+  pl_clear_source (&self->fallback_timer);
+  self->fallback_ok = FALSE;
+  for (guint i = 0; i < self->control_points->len; i++)
+    {
+      GUPnPControlPoint *cp = g_ptr_array_index (self->control_points, i);
+
+      g_signal_handlers_disconnect_by_data (cp, self);
+      gssdp_resource_browser_set_active (GSSDP_RESOURCE_BROWSER (cp), FALSE);
+    }
+  g_ptr_array_set_size (self->control_points, 0);
+  g_ptr_array_set_size (self->candidates, 0);
+  g_clear_object (&self->context);
+}
+
+static gboolean
+context_is_ours (PlUpnpDiscovery *self,
+                 GUPnPContext    *context)
+{
+  GSSDPClient *client = GSSDP_CLIENT (context);
+  GInetAddressMask *mask;
+
+  if (self->iface != NULL)
+    return g_strcmp0 (gssdp_client_get_interface (client), self->iface) == 0;
+  mask = gssdp_client_get_address_mask (client);
+  return mask != NULL && g_inet_address_mask_matches (mask, self->gateway);
+}
+
+static void
+context_available_cb (GUPnPContextManager *manager,
+                      GUPnPContext        *context,
+                      gpointer             user_data)
+{
+  PlUpnpDiscovery *self = user_data;
+  SoupSession *session;
+
+  if (self->context != NULL || !context_is_ours (self, context))
+    return;
+
+  g_debug ("UPnP: searching on %s (%s) for the gateway %s",
+           gssdp_client_get_interface (GSSDP_CLIENT (context)),
+           gssdp_client_get_host_ip (GSSDP_CLIENT (context)), self->gateway_text);
+  self->context = g_object_ref (context);
+  self->fallback_timer = pl_clock_timeout_source_new (self->clock, FALLBACK_AFTER_MS);
+  g_source_set_callback (self->fallback_timer, fallback_timer_cb, self, NULL);
+  g_source_attach (self->fallback_timer, NULL);
+
+  /* GUPnP 1.6.3 brings a context back inactive after a link flap: nothing would be sent. */
+  if (!gssdp_client_get_active (GSSDP_CLIENT (context)))
+    g_object_set (context, "active", TRUE, NULL);
+
+  /* libsoup waits 60 s by default, and follows http_proxy or the desktop's proxy settings,
+   * which cannot reach a router on the LAN. */
+  session = gupnp_context_get_session (context);
+  soup_session_set_timeout (session, PL_UPNP_SOAP_TIMEOUT_S);
+  soup_session_set_proxy_resolver (session, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (service_types); i++)
+    {
+      g_autoptr(GUPnPControlPoint) cp = gupnp_control_point_new (context, service_types[i]);
+
+      g_signal_connect (cp, "service-proxy-available", G_CALLBACK (proxy_available_cb), self);
+      g_signal_connect (cp, "service-proxy-unavailable", G_CALLBACK (proxy_unavailable_cb),
+                        self);
+      gssdp_resource_browser_set_mx (GSSDP_RESOURCE_BROWSER (cp), 2);
+      gupnp_context_manager_manage_control_point (manager, cp);
+      gssdp_resource_browser_set_active (GSSDP_RESOURCE_BROWSER (cp), TRUE);
+      g_ptr_array_add (self->control_points, g_steal_pointer (&cp));
+    }
+}
+
+static void
+context_unavailable_cb (GUPnPContextManager *manager,
+                        GUPnPContext        *context,
+                        gpointer             user_data)
+{
+  PlUpnpDiscovery *self = user_data;
+
+  if (context != self->context)
+    return;
+  g_debug ("UPnP: the network of %s went away", self->gateway_text);
+  stop_context (self);
+  choose (self, FALSE);
+}
+
+static gboolean
+manager_timer_cb (gpointer user_data)
+{
+  PlUpnpDiscovery *self = user_data;
+
+  self->manager_timer = 0;
+  if (self->context != NULL || self->manager_tries >= CONTEXT_TRIES)
+    return G_SOURCE_REMOVE;
+  g_debug ("UPnP: no network context for %s yet; starting the search again",
+           self->gateway_text);
+  start_manager (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+start_manager (PlUpnpDiscovery *self)
+{
+  if (self->manager != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->manager, self);
+      g_clear_object (&self->manager);
+    }
+  self->manager_tries++;
+  self->manager = gupnp_context_manager_create_full (GSSDP_UDA_VERSION_1_0,
+                                                     G_SOCKET_FAMILY_IPV4, 0);
+  if (self->iface != NULL)
+    {
+      GUPnPContextFilter *filter = gupnp_context_manager_get_context_filter (self->manager);
+
+      gupnp_context_filter_add_entry (filter, self->iface);
+      gupnp_context_filter_set_enabled (filter, TRUE);
+    }
+  g_signal_connect (self->manager, "context-available", G_CALLBACK (context_available_cb),
+                    self);
+  g_signal_connect (self->manager, "context-unavailable",
+                    G_CALLBACK (context_unavailable_cb), self);
+  self->manager_timer = g_timeout_add (CONTEXT_WAIT_MS, manager_timer_cb, self);
+}
+
+static void
+pl_upnp_discovery_dispose (GObject *object)
+{
+  PlUpnpDiscovery *self = PL_UPNP_DISCOVERY (object);
+
+  g_clear_handle_id (&self->manager_timer, g_source_remove);
+  if (self->manager != NULL)
+    g_signal_handlers_disconnect_by_data (self->manager, self);
+  if (self->control_points != NULL)
+    stop_context (self);
+  g_clear_object (&self->manager);
+  g_clear_object (&self->chosen);
+
+  G_OBJECT_CLASS (pl_upnp_discovery_parent_class)->dispose (object);
+}
+
+static void
+pl_upnp_discovery_finalize (GObject *object)
+{
+  PlUpnpDiscovery *self = PL_UPNP_DISCOVERY (object);
+
+  g_assert (self->waiters == NULL);
+  g_clear_pointer (&self->control_points, g_ptr_array_unref);
+  g_clear_pointer (&self->candidates, g_ptr_array_unref);
+  g_clear_object (&self->gateway);
+  g_clear_object (&self->clock);
+  g_free (self->gateway_text);
+  g_free (self->iface);
+  g_free (self->chosen_udn);
+  g_free (self->last_udn);
+  g_free (self->last_authority);
+
+  G_OBJECT_CLASS (pl_upnp_discovery_parent_class)->finalize (object);
+}
+
+static void
+pl_upnp_discovery_class_init (PlUpnpDiscoveryClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = pl_upnp_discovery_dispose;
+  object_class->finalize = pl_upnp_discovery_finalize;
+
+  signals[SIGNAL_PROXY_CHANGED] =
+    g_signal_new ("proxy-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 2, GUPNP_TYPE_SERVICE_PROXY, G_TYPE_BOOLEAN);
+}
+
+static void
+pl_upnp_discovery_init (PlUpnpDiscovery *self)
+{
+  self->control_points = g_ptr_array_new_with_free_func (g_object_unref);
+  self->candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
+}
+
+/**
+ * pl_upnp_discovery_new:
+ * @gateway: the default gateway (IPv4)
+ * @iface: (nullable): the interface to search on; %NULL for the one whose network holds
+ *   @gateway
+ * @clock: (nullable): the clock for the verdict timer
+ *
+ * Starts searching at once, on the thread-default main context.
+ *
+ * Returns: (transfer full): a new #PlUpnpDiscovery
+ */
+PlUpnpDiscovery *
+pl_upnp_discovery_new (GInetAddress *gateway,
+                       const char   *iface,
+                       PlClock      *clock)
+{
+  PlUpnpDiscovery *self;
+
+  g_return_val_if_fail (G_IS_INET_ADDRESS (gateway), NULL);
+
+  quiet_library_warnings ();
+  self = g_object_new (PL_TYPE_UPNP_DISCOVERY, NULL);
+  self->gateway = g_object_ref (gateway);
+  self->gateway_text = g_inet_address_to_string (gateway);
+  self->iface = g_strdup (iface);
+  self->clock = clock != NULL ? g_object_ref (clock) : pl_clock_get_default ();
+  start_manager (self);
+  return self;
+}
+
+GInetAddress *
+pl_upnp_discovery_get_gateway (PlUpnpDiscovery *self)
+{
+  g_return_val_if_fail (PL_IS_UPNP_DISCOVERY (self), NULL);
+  return self->gateway;
+}
+
+GUPnPServiceProxy *
+pl_upnp_discovery_get_proxy (PlUpnpDiscovery *self)
+{
+  g_return_val_if_fail (PL_IS_UPNP_DISCOVERY (self), NULL);
+  return self->chosen;
+}
+
+gboolean
+pl_upnp_discovery_get_igd_v2 (PlUpnpDiscovery *self)
+{
+  g_return_val_if_fail (PL_IS_UPNP_DISCOVERY (self), FALSE);
+
+  if (self->chosen_udn == NULL)
+    return FALSE;
+  for (guint i = 0; i < self->candidates->len; i++)
+    {
+      Candidate *c = g_ptr_array_index (self->candidates, i);
+
+      if (c->type_rank == 0 && g_strcmp0 (c->udn, self->chosen_udn) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+const char *
+pl_upnp_discovery_get_host_ip (PlUpnpDiscovery *self)
+{
+  g_return_val_if_fail (PL_IS_UPNP_DISCOVERY (self), NULL);
+  return self->context != NULL ? gssdp_client_get_host_ip (GSSDP_CLIENT (self->context))
+                               : NULL;
+}
+
+const char *
+pl_upnp_discovery_get_interface (PlUpnpDiscovery *self)
+{
+  g_return_val_if_fail (PL_IS_UPNP_DISCOVERY (self), NULL);
+  return self->context != NULL ? gssdp_client_get_interface (GSSDP_CLIENT (self->context))
+                               : NULL;
+}
+
+void
+pl_upnp_discovery_drop (PlUpnpDiscovery   *self,
+                        GUPnPServiceProxy *proxy)
+{
+  g_autofree char *authority = NULL;
+
+  g_return_if_fail (PL_IS_UPNP_DISCOVERY (self));
+  g_return_if_fail (GUPNP_IS_SERVICE_PROXY (proxy));
+
+  authority = location_authority (gupnp_service_info_get_location (GUPNP_SERVICE_INFO (proxy)));
+  for (guint i = self->candidates->len; i > 0; i--)
+    {
+      Candidate *c = g_ptr_array_index (self->candidates, i - 1);
+      g_autofree char *other = location_authority (c->location);
+
+      if (c->proxy == proxy || g_strcmp0 (other, authority) == 0)
+        g_ptr_array_remove_index (self->candidates, i - 1);
+    }
+  choose (self, FALSE);
+  /* FALSE while a search runs: its answers come anyway. */
+  for (guint i = 0; i < self->control_points->len; i++)
+    gssdp_resource_browser_rescan (g_ptr_array_index (self->control_points, i));
+}
+
+static void
+waiter_end (GTask  *task,
+            GError *error)
+{
+  PlUpnpDiscovery *self = g_task_get_source_object (task);
+  Waiter *w = g_task_get_task_data (task);
+  GList *link = g_list_find (self->waiters, task);
+
+  if (link == NULL)
+    {
+      g_error_free (error);
+      return;
+    }
+  self->waiters = g_list_delete_link (self->waiters, link);
+  pl_clear_source (&w->timeout);
+  g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
+static gboolean
+wait_timeout_cb (gpointer user_data)
+{
+  GTask *task = user_data;
+  PlUpnpDiscovery *self = g_task_get_source_object (task);
+  Waiter *w = g_task_get_task_data (task);
+  const char *iface = pl_upnp_discovery_get_interface (self);
+
+  g_clear_pointer (&w->timeout, g_source_unref);
+  if (w->cancel_id != 0)
+    g_cancellable_disconnect (g_task_get_cancellable (task), w->cancel_id);
+  w->cancel_id = 0;
+  if (iface != NULL)
+    waiter_end (task, g_error_new (PL_ERROR, PL_ERROR_REFUSED,
+                                   _("No UPnP router answered on %s (the gateway is %s)"),
+                                   iface, self->gateway_text));
+  else
+    waiter_end (task, g_error_new (PL_ERROR, PL_ERROR_REFUSED,
+                                   _("No UPnP router answered: no network interface leads "
+                                     "to the gateway %s"), self->gateway_text));
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+wait_cancelled_idle_cb (gpointer user_data)
+{
+  GTask *task = user_data;
+  Waiter *w = g_task_get_task_data (task);
+
+  w->cancel_id = 0;
+  waiter_end (task, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                         _("Operation was cancelled")));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+wait_cancelled_cb (GCancellable *cancellable,
+                   gpointer      user_data)
+{
+  GTask *task = user_data;
+
+  /* Not from inside the cancellable's handler: disconnecting there would deadlock. */
+  g_main_context_invoke (g_task_get_context (task), wait_cancelled_idle_cb, task);
+}
+
+void
+pl_upnp_discovery_wait_async (PlUpnpDiscovery     *self,
+                              guint                timeout_ms,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  Waiter *w;
+
+  g_return_if_fail (PL_IS_UPNP_DISCOVERY (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, pl_upnp_discovery_wait_async);
+  if (self->chosen != NULL)
+    {
+      g_task_return_pointer (task, g_object_ref (self->chosen), g_object_unref);
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  w = g_new0 (Waiter, 1);
+  g_task_set_task_data (task, w, (GDestroyNotify) waiter_free);
+  w->timeout = pl_clock_timeout_source_new (self->clock,
+                                            timeout_ms != 0 ? timeout_ms
+                                                            : PL_UPNP_DISCOVERY_VERDICT_MS);
+  g_source_set_callback (w->timeout, wait_timeout_cb, task, NULL);
+  g_source_attach (w->timeout, g_task_get_context (task));
+  self->waiters = g_list_append (self->waiters, g_object_ref (task));
+  if (cancellable != NULL)
+    w->cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (wait_cancelled_cb), task,
+                                          NULL);
+}
+
+GUPnPServiceProxy *
+pl_upnp_discovery_wait_finish (PlUpnpDiscovery  *self,
+                               GAsyncResult     *result,
+                               GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
