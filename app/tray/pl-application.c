@@ -17,6 +17,7 @@
 #include "pl-icon-path.h"
 #include "pl-notifier.h"
 #include "pl-profile-dialog.h"
+#include "pl-router-window.h"
 #include "pl-settings.h"
 #include "pl-tray-menu.h"
 #include "pl-tray.h"
@@ -256,6 +257,25 @@ add_profile_cb (GSimpleAction *action,
   present_window (self);
   if (self->window != NULL)
     pl_profile_dialog_add_profile (self->window);
+}
+
+/* "What's open on your router": one window, refreshed when asked for again. */
+static void
+router_table_cb (GSimpleAction *action,
+                 GVariant      *parameter,
+                 gpointer       user_data)
+{
+  PlApplication *self = user_data;
+  PlRouterWindow *window = NULL;
+
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self)); l != NULL; l = l->next)
+    if (PL_IS_ROUTER_WINDOW (l->data))
+      window = l->data;
+  if (window == NULL)
+    window = pl_router_window_new (GTK_APPLICATION (self), self->session, self->store);
+  else
+    pl_router_window_refresh (window);
+  gtk_window_present (GTK_WINDOW (window));
 }
 
 static void
@@ -572,6 +592,7 @@ pl_application_startup (GApplication *application)
     { "toggle-profile", toggle_profile_cb, "s", NULL, NULL },
     { "add-profile", add_profile_cb, NULL, NULL, NULL },
     { "edit-profiles", edit_profiles_cb, NULL, NULL, NULL },
+    { "router-table", router_table_cb, NULL, NULL, NULL },
     { "autostart", NULL, NULL, "false", autostart_change_state_cb },
     { "notifications", NULL, NULL, "true", notifications_change_state_cb },
     { "protocol", NULL, NULL, "'auto'", protocol_change_state_cb },

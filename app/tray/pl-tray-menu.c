@@ -701,6 +701,8 @@ build_items (PlTrayMenu *self)
   add_item (items, PL_TRAY_ITEM_ACTION, "add-profile", _("Add Profile…"), "add-profile", NULL);
   add_item (items, PL_TRAY_ITEM_ACTION, "edit-profiles", _("Edit Profiles…"), "edit-profiles",
             NULL);
+  add_item (items, PL_TRAY_ITEM_ACTION, "router-table", _("What’s Open on Your Router…"),
+            "router-table", NULL);
   add_separator (items);
   item = add_item (items, PL_TRAY_ITEM_CHECK, "autostart", _("Start at Login"), "autostart",
                    NULL);

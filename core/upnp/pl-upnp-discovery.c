@@ -42,6 +42,7 @@ struct _PlUpnpDiscovery
   GUPnPContextManager *manager;
   GUPnPContext        *context;     /* the gateway's network */
   GPtrArray           *control_points;
+  GPtrArray           *retired;        /* control points of a context gone, kept: see below */
   GPtrArray           *candidates;  /* Candidate */
   GUPnPServiceProxy   *chosen;
   char                *chosen_udn;
@@ -58,14 +59,25 @@ struct _PlUpnpDiscovery
  * then: both answer the same M-SEARCH, in whatever order. */
 #define FALLBACK_AFTER_MS 2000
 
-/* GUPnP 1.6.3 opens a context's HTTP server on the TCP port numbered like the SSDP socket's
- * ephemeral UDP port, and drops the context when that TCP port is taken ("Could not create
- * HTTP server"); the context manager never tries again. Without a context this soon, the
- * manager is made anew (a new UDP port), a few times. */
+/* A context's port is both the UDP port its searches leave from and the TCP port of its HTTP
+ * server (where events arrive). Port 0 would let the system choose, but GSSDP 1.6.2 leaks the
+ * address it reads back then, and GUPnP 1.6.3 opens the server on the same number anyway, so
+ * each manager takes a random port of the dynamic range. When that port is taken (UDP or
+ * TCP), GUPnP drops the context ("Could not create HTTP server") and the context manager
+ * never tries again: without a context this soon, the manager is made anew on another port,
+ * a few times. */
 #define CONTEXT_WAIT_MS 500
 #define CONTEXT_TRIES 4
 
 static void start_manager (PlUpnpDiscovery *self);
+
+#define RELEASE_AFTER_S 30
+
+static gboolean
+release_cb (gpointer user_data)
+{
+  return G_SOURCE_REMOVE;   /* the destroy notify releases them */
+}
 
 G_DEFINE_FINAL_TYPE (PlUpnpDiscovery, pl_upnp_discovery, G_TYPE_OBJECT)
 
@@ -348,15 +360,21 @@ stop_context (PlUpnpDiscovery *self)
 {
   pl_clear_source (&self->fallback_timer);
   self->fallback_ok = FALSE;
+  /* The proxies go before their control points: a proxy's description document tells its
+   * control point when it is finalized (GUPnP 1.6.3's doc cache), with no reference to it,
+   * so a proxy that outlives its control point crashes when it goes. Control points are only
+   * ever released at finalize, when no proxy of ours is left anywhere. */
+  g_ptr_array_set_size (self->candidates, 0);
+  choose (self, FALSE);
   for (guint i = 0; i < self->control_points->len; i++)
     {
       GUPnPControlPoint *cp = g_ptr_array_index (self->control_points, i);
 
       g_signal_handlers_disconnect_by_data (cp, self);
       gssdp_resource_browser_set_active (GSSDP_RESOURCE_BROWSER (cp), FALSE);
+      g_ptr_array_add (self->retired, g_object_ref (cp));
     }
   g_ptr_array_set_size (self->control_points, 0);
-  g_ptr_array_set_size (self->candidates, 0);
   g_clear_object (&self->context);
 }
 
@@ -427,7 +445,6 @@ context_unavailable_cb (GUPnPContextManager *manager,
     return;
   g_debug ("UPnP: the network of %s went away", self->gateway_text);
   stop_context (self);
-  choose (self, FALSE);
 }
 
 static gboolean
@@ -454,7 +471,8 @@ start_manager (PlUpnpDiscovery *self)
     }
   self->manager_tries++;
   self->manager = gupnp_context_manager_create_full (GSSDP_UDA_VERSION_1_0,
-                                                     G_SOCKET_FAMILY_IPV4, 0);
+                                                     G_SOCKET_FAMILY_IPV4,
+                                                     g_random_int_range (49152, 65536));
   if (self->iface != NULL)
     {
       GUPnPContextFilter *filter = gupnp_context_manager_get_context_filter (self->manager);
@@ -477,10 +495,10 @@ pl_upnp_discovery_dispose (GObject *object)
   g_clear_handle_id (&self->manager_timer, g_source_remove);
   if (self->manager != NULL)
     g_signal_handlers_disconnect_by_data (self->manager, self);
+  g_clear_object (&self->chosen);
+  g_clear_pointer (&self->chosen_udn, g_free);
   if (self->control_points != NULL)
     stop_context (self);
-  g_clear_object (&self->manager);
-  g_clear_object (&self->chosen);
 
   G_OBJECT_CLASS (pl_upnp_discovery_parent_class)->dispose (object);
 }
@@ -491,7 +509,15 @@ pl_upnp_discovery_finalize (GObject *object)
   PlUpnpDiscovery *self = PL_UPNP_DISCOVERY (object);
 
   g_assert (self->waiters == NULL);
-  g_clear_pointer (&self->control_points, g_ptr_array_unref);
+  /* GUPnP 1.6.3 does not cancel a control point's description downloads when it goes: their
+   * callbacks use it afterwards. So the control points (and the manager, which holds them
+   * too) are released a while later, once any download has ended (5 s timeout each). */
+  g_ptr_array_extend_and_steal (self->retired, g_steal_pointer (&self->control_points));
+  if (self->manager != NULL)
+    g_ptr_array_add (self->retired, g_steal_pointer (&self->manager));
+  g_timeout_add_seconds_full (G_PRIORITY_LOW, RELEASE_AFTER_S, release_cb,
+                              g_steal_pointer (&self->retired),
+                              (GDestroyNotify) g_ptr_array_unref);
   g_clear_pointer (&self->candidates, g_ptr_array_unref);
   g_clear_object (&self->gateway);
   g_clear_object (&self->clock);
@@ -521,6 +547,7 @@ static void
 pl_upnp_discovery_init (PlUpnpDiscovery *self)
 {
   self->control_points = g_ptr_array_new_with_free_func (g_object_unref);
+  self->retired = g_ptr_array_new_with_free_func (g_object_unref);
   self->candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
 }
 

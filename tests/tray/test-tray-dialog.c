@@ -415,7 +415,7 @@ test_family (Fixture       *f,
                   "to the profile, the store and the file (Family=…); a new profile is both, "
                   "without a Family key");
 
-  /* The three choices, in order. */
+  /* The four choices, in order. */
   model = gtk_combo_box_get_model (combo);
   g_assert_true (gtk_tree_model_get_iter_first (model, &iter));
   for (guint i = 0; i < G_N_ELEMENTS (labels); i++)
@@ -550,8 +550,8 @@ test_router_protocol (Fixture       *f,
   const GActionEntry entries[] = {
     { "protocol", NULL, NULL, "'pcp'", protocol_change_state_cb, { 0 } },
   };
-  const char *labels[] = { "Automatic (PCP, else NAT-PMP)", "PCP", "NAT-PMP" };
-  const char *ids[] = { "auto", "pcp", "natpmp" };
+  const char *labels[] = { "Automatic (PCP, NAT-PMP or UPnP-IGD)", "PCP", "NAT-PMP", "UPnP-IGD" };
+  const char *ids[] = { "auto", "pcp", "natpmp", "upnp" };
   g_autoptr(GError) error = NULL;
   g_autofree char *requested = NULL;
   PlProfileDialog *dialog;
@@ -576,7 +576,7 @@ test_router_protocol (Fixture       *f,
   gtk_widget_show (GTK_WIDGET (dialog));
   iterate ();
 
-  /* The three choices, in order. */
+  /* The four choices, in order. */
   model = gtk_combo_box_get_model (combo);
   g_assert_true (gtk_tree_model_get_iter_first (model, &iter));
   for (guint i = 0; i < G_N_ELEMENTS (labels); i++)

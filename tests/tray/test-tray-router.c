@@ -355,7 +355,8 @@ fixture_tear_down (Fixture       *f,
 {
   g_autoptr(GFile) dir = NULL;
 
-  gtk_widget_destroy (GTK_WIDGET (f->window));
+  if (f->window != NULL)
+    gtk_widget_destroy (GTK_WIDGET (f->window));
   g_clear_object (&f->window);
   g_clear_object (&f->session);
   g_clear_object (&f->store);
@@ -396,6 +397,7 @@ fill_one (PlFakeIgd *igd)
 static void
 fill_other_device (PlFakeIgd *igd)
 {
+  pl_fake_igd_add_entry (igd, LOCAL, "TCP", 8081, 8081, "Portlight: Web [test] (testhost)", 0);
   pl_fake_igd_add_entry (igd, LOCAL, "UDP", 9000, 9000, "Transmission", 0);
   pl_fake_igd_add_entry (igd, "192.168.1.23", "TCP", 2222, 22, "NAS ssh", 0);
 }
@@ -514,6 +516,18 @@ test_keep (Fixture       *f,
   /* The row now belongs to the profile (once the session maps it): no Keep any more. */
   wait_for (f, row_is, &kept, "the row of the kept profile");
   g_assert_false (gtk_widget_get_visible (row_button (find_row (f, "udp", 9000), "keep")));
+
+  /* Portlight's own description gives its label, made a valid profile name. */
+  row = find_row (f, "tcp", 8081);
+  g_assert_nonnull (row);
+  g_assert_cmpstr (row_text (row, "owner"), ==, "Portlight");
+  gtk_button_clicked (GTK_BUTTON (row_button (row, "keep")));
+  profile = pl_profile_store_lookup (f->store, "Web (test)");
+  g_assert_nonnull (profile);
+  g_assert_cmpint (pl_profile_get_protocol (profile), ==, PL_PROFILE_PROTOCOL_TCP);
+  g_assert_cmpuint (pl_profile_get_internal_port (profile), ==, 8081);
+  g_assert_null (pl_profile_get_description (profile));
+  g_assert_false (gtk_widget_get_visible (row_button (find_row (f, "tcp", 8081), "keep")));
 }
 
 static void
@@ -604,6 +618,36 @@ test_no_upnp (Fixture       *f,
   wait_for (f, on_page, "unavailable", "the no-UPnP state again");
 }
 
+static void
+test_gateway_changed (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(PlFakeIgd) igd = NULL;
+  g_autoptr(GError) error = NULL;
+  const RowState found = { "tcp", 8080, "This computer" };
+
+  g_test_summary ("When the session moves to another gateway, the window reads that "
+                  "router's table");
+
+  pl_clock_advance (f->clock, (PL_UPNP_DISCOVERY_VERDICT_MS + 1000) * G_GINT64_CONSTANT (1000));
+  wait_for (f, on_page, "unavailable", "the no-UPnP state");
+
+  /* Another network, whose router speaks UPnP-IGD. */
+  igd = pl_fake_igd_new ("127.0.70.6", f->igd_clock, PL_FAKE_IGD_FLAGS_NONE, &error);
+  g_assert_no_error (error);
+  fill_one (igd);
+  g_free (f->address);
+  f->address = g_strdup ("127.0.70.6");
+  pl_session_network_changed (f->session);
+  g_assert_cmpstr (page (f), ==, "loading");
+  wait_for (f, row_is, &found, "the new router's row");
+  g_assert_cmpstr (page (f), ==, "list");
+  g_assert_cmpuint (n_rows (f), ==, 1);
+
+  gtk_widget_destroy (GTK_WIDGET (f->window));
+  g_clear_object (&f->window);
+}
+
 static const char game_profile[] =
   "[Game]\n"
   "Protocol=udp\n"
@@ -661,6 +705,8 @@ main (int   argc,
               fixture_set_up, test_refused, fixture_tear_down);
   g_test_add ("/tray/router/no-upnp", Fixture, &no_upnp,
               fixture_set_up, test_no_upnp, fixture_tear_down);
+  g_test_add ("/tray/router/gateway-changed", Fixture, &no_upnp,
+              fixture_set_up, test_gateway_changed, fixture_tear_down);
 
   status = g_test_run ();
   g_subprocess_force_exit (xvfb);

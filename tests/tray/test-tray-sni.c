@@ -1184,6 +1184,7 @@ test_menu (Fixture       *f,
                               "-\n"
                               "Add Profile…\n"
                               "Edit Profiles…\n"
+                              "What’s Open on Your Router…\n"
                               "-\n"
                               "[ ] Start at Login\n"
                               "[x] Show Notifications\n"
