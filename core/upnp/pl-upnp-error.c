@@ -11,6 +11,7 @@
 #include <libgupnp/gupnp.h>
 
 #include "pl-error.h"
+#include "pl-upnp-description.h"
 #include "pl-upnp-error.h"
 
 guint
@@ -33,17 +34,6 @@ pl_upnp_error_is_transport (const GError *error)
          error->code == G_IO_ERROR_NETWORK_UNREACHABLE ||
          error->code == G_IO_ERROR_TIMED_OUT ||
          error->code == G_IO_ERROR_FAILED;
-}
-
-/* The router's own text, made safe to show: printable ASCII, at most 80 bytes. */
-static char *
-router_text (const char *text)
-{
-  GString *out = g_string_new (NULL);
-
-  for (const char *p = text; p != NULL && *p != '\0' && out->len < 80; p++)
-    g_string_append_c (out, g_ascii_isprint (*p) ? *p : '?');
-  return g_string_free (out, FALSE);
 }
 
 /**
@@ -136,7 +126,8 @@ pl_upnp_error_new (const GError *error,
                           gateway);
     default:
       {
-        g_autofree char *text = router_text (error->message);
+        /* The router's own text, made safe to show. */
+        g_autofree char *text = pl_upnp_description_sanitize (error->message);
 
         return g_error_new (PL_ERROR, PL_ERROR_UNKNOWN_RESULT,
                             _("The router at %s refused with UPnP error %u (%s)"), gateway,
