@@ -268,7 +268,12 @@ call (Fixture            *f,
   while (!r.done)
     g_main_context_iteration (NULL, TRUE);
   if (r.error != NULL)
-    g_propagate_error (error, r.error);
+    {
+      /* Most often the app has gone: what it printed last says why. */
+      g_test_message ("%s failed: %s; the app's output so far:\n%s", method, r.error->message,
+                      f->output != NULL ? f->output->str : "");
+      g_propagate_error (error, r.error);
+    }
   return r.reply;
 }
 
