@@ -43,6 +43,8 @@ typedef struct
   gboolean      owned;        /* the outcome of owning the bus name is in */
   GError       *own_error;
   guint         owner_pid;
+  guint         idle_exit;    /* --idle-exit: seconds with nothing to keep before stopping */
+  guint         idle_id;
 } Run;
 
 static JsonBuilder *
@@ -385,6 +387,47 @@ own_name_cb (GObject      *source,
   run->owned = TRUE;
 }
 
+/* --idle-exit: an engine that the bus (or systemd for it) started stops once it has had
+ * nothing to keep for a while: no lease, no enabled profile, no subscriber (PlBroker:idle).
+ * The next client's call starts it again. */
+static gboolean
+idle_exit_cb (gpointer user_data)
+{
+  Run *run = user_data;
+
+  run->idle_id = 0;
+  if (run->n_signals > 0)
+    return G_SOURCE_REMOVE;
+  if (run->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_event_begin ("idle-exit");
+
+      pl_cli_json_add_int (builder, "seconds", run->idle_exit);
+      pl_cli_print_json_object (builder);
+    }
+  else
+    print_text_line (g_dngettext (GETTEXT_PACKAGE,
+                                  "Nothing to keep for %u second: stopping",
+                                  "Nothing to keep for %u seconds: stopping", run->idle_exit),
+                     run->idle_exit);
+  signal_cb (run);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+idle_changed_cb (PlBroker   *broker,
+                 GParamSpec *pspec,
+                 Run        *run)
+{
+  if (pl_broker_get_idle (broker) && run->idle_exit > 0 && run->n_signals == 0)
+    {
+      if (run->idle_id == 0)
+        run->idle_id = g_timeout_add_seconds (run->idle_exit, idle_exit_cb, run);
+    }
+  else
+    g_clear_handle_id (&run->idle_id, g_source_remove);
+}
+
 /* The bus went away under a running engine (the session ended): clean up as on SIGTERM. */
 static void
 name_lost_cb (PlBroker *broker,
@@ -492,6 +535,7 @@ pl_cli_run_main (int    argc,
   g_autoptr(PlBroker) broker = NULL;
   gboolean keep_mappings = FALSE;
   gboolean json = FALSE;
+  int idle_exit = 0;
   GPtrArray *problems;
   Run run = { 0 };
   const GOptionEntry entries[] = {
@@ -503,6 +547,10 @@ pl_cli_run_main (int    argc,
       N_("Leave the mappings on the router when stopping"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json,
       N_("Print one JSON object per line for each event"), NULL },
+    { "idle-exit", 0, 0, G_OPTION_ARG_INT, &idle_exit,
+      N_("Stop after SECONDS with nothing to keep (no lease, no enabled profile, no "
+         "subscriber), as when started by D-Bus"),
+      N_("SECONDS") },
     { "protocol", 0, 0, G_OPTION_ARG_STRING, &protocol_text,
       N_("Speak PROTOCOL with the router: auto (PCP, else NAT-PMP, else UPnP-IGD; the "
          "default), pcp, natpmp or upnp"),
@@ -534,6 +582,15 @@ pl_cli_run_main (int    argc,
 
       return run_usage_error (context, reason);
     }
+  if (idle_exit < 0 || idle_exit > 24 * 3600)
+    {
+      g_autofree char *reason =
+        g_strdup_printf (_("Invalid idle time “%d”: give seconds from 0 (never stop) to 86400"),
+                         idle_exit);
+
+      return run_usage_error (context, reason);
+    }
+  run.idle_exit = (guint) idle_exit;
   if (gateway_text != NULL)
     {
       gateway = pl_gateway_parse_address (gateway_text, &error);
@@ -616,8 +673,11 @@ pl_cli_run_main (int    argc,
                      g_list_model_get_n_items (G_LIST_MODEL (store)),
                      pl_profile_store_get_path (store));
 
+  g_signal_connect (broker, "notify::idle", G_CALLBACK (idle_changed_cb), &run);
   pl_session_start (run.session);
+  idle_changed_cb (broker, NULL, &run);
   g_main_loop_run (run.loop);
+  g_clear_handle_id (&run.idle_id, g_source_remove);
 
   for (guint i = 0; i < G_N_ELEMENTS (run.signal_ids); i++)
     g_clear_handle_id (&run.signal_ids[i], g_source_remove);

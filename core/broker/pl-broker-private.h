@@ -77,6 +77,9 @@ struct _PlBroker
   GTask                    *own_task;
   gboolean                  name_owned;
   gint64                    last_refresh;
+  gboolean                  idle;             /* nothing to keep: see pl_broker_get_idle() */
+  GListModel               *mappings;         /* the session's, followed for "idle" */
+  gulong                    mappings_changed_id;
 
   /* Profile objects (pl-broker-profiles.c). */
   GHashTable               *profile_objects;  /* PlProfile* -> ProfileEntry* */

@@ -26,7 +26,63 @@ enum {
 
 static guint signals[N_SIGNALS];
 
+enum {
+  PROP_0,
+  PROP_IDLE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
 G_DEFINE_FINAL_TYPE (PlBroker, pl_broker, G_TYPE_OBJECT)
+
+/* Idle: no lease of a program, every mapping of the session (the user's profiles and the
+ * leases' claims) switched off, and nobody subscribed
+ * (dbus-broker.md §2.4). An activated engine exits after a while like that. */
+static void
+update_idle (PlBroker *self)
+{
+  gboolean idle = g_hash_table_size (self->leases) == 0;
+  GHashTableIter iter;
+  Client *client;
+
+  for (guint i = 0; idle && self->mappings != NULL &&
+                    i < g_list_model_get_n_items (self->mappings); i++)
+    {
+      g_autoptr(PlMapping) mapping = g_list_model_get_item (self->mappings, i);
+
+      idle = pl_mapping_get_state (mapping) == PL_MAPPING_STATE_DISABLED;
+    }
+  if (idle && self->clients != NULL)
+    {
+      g_hash_table_iter_init (&iter, self->clients);
+      while (idle && g_hash_table_iter_next (&iter, NULL, (gpointer *) &client))
+        idle = !client->subscribed;
+    }
+  if (idle == self->idle)
+    return;
+  self->idle = idle;
+  g_debug ("The engine is %s", idle ? "idle: nothing to keep" : "busy");
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDLE]);
+}
+
+static void
+mapping_changed_cb (PlSession *session,
+                    PlMapping *mapping,
+                    gpointer   user_data)
+{
+  update_idle (PL_BROKER (user_data));
+}
+
+static void
+mappings_changed_cb (GListModel *mappings,
+                     guint       position,
+                     guint       removed,
+                     guint       added,
+                     gpointer    user_data)
+{
+  update_idle (PL_BROKER (user_data));
+}
 
 /* Clients and their calls. */
 
@@ -84,6 +140,7 @@ client_vanished_cb (GDBusConnection *connection,
     lease_end (self, g_ptr_array_index (ending, i));
 
   g_hash_table_remove (self->clients, name);   /* frees @client */
+  update_idle (self);
 }
 
 static gboolean
@@ -247,6 +304,7 @@ lease_end (PlBroker   *self,
   if (self->server != NULL)
     g_dbus_object_manager_server_unexport (self->server, pl_lease_get_object_path (lease));
   g_hash_table_remove (self->leases, pl_lease_get_object_path (lease));   /* frees @entry */
+  update_idle (self);
 }
 
 static gboolean
@@ -801,6 +859,7 @@ handle_request_mapping (PlBroker              *self,
   g_hash_table_insert (self->leases, g_strdup (pl_lease_get_object_path (lease)), entry);
   g_dbus_object_manager_server_export (self->server,
                                        G_DBUS_OBJECT_SKELETON (pl_lease_get_object (lease)));
+  update_idle (self);
 
   g_debug ("%s (%s) holds %s: %s %u", client->name,
            pl_caller_get_display_name (client->caller), pl_lease_get_object_path (lease),
@@ -833,6 +892,7 @@ handle_subscribe (PlBroker              *self,
                   gpointer               unused)
 {
   client->subscribed = TRUE;
+  update_idle (self);
   pl_broker_manager_complete_subscribe (self->manager, invocation);
 }
 
@@ -843,6 +903,7 @@ handle_unsubscribe (PlBroker              *self,
                     gpointer               unused)
 {
   client->subscribed = FALSE;
+  update_idle (self);
   pl_broker_manager_complete_unsubscribe (self->manager, invocation);
 }
 
@@ -1028,12 +1089,43 @@ pl_broker_finalize (GObject *object)
 }
 
 static void
+pl_broker_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  PlBroker *self = PL_BROKER (object);
+
+  switch (prop_id)
+    {
+    case PROP_IDLE:
+      g_value_set_boolean (value, self->idle);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 pl_broker_class_init (PlBrokerClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->dispose = pl_broker_dispose;
   object_class->finalize = pl_broker_finalize;
+  object_class->get_property = pl_broker_get_property;
+
+  /**
+   * PlBroker:idle:
+   *
+   * Whether the engine has nothing to keep: no lease of any program or profile, no mapping
+   * left on the router, and no subscriber (Manager.Subscribe). `portlightctl run
+   * --idle-exit` stops after a while of this, as an activated service should.
+   */
+  properties[PROP_IDLE] =
+    g_param_spec_boolean ("idle", NULL, NULL, TRUE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
    * PlBroker::name-lost:
@@ -1054,6 +1146,7 @@ pl_broker_init (PlBroker *self)
 {
   const char *no_warnings[] = { NULL };
 
+  self->idle = TRUE;
   self->per_client = PL_BROKER_DEFAULT_LEASES_PER_CLIENT;
   self->per_sandboxed = PL_BROKER_DEFAULT_LEASES_PER_SANDBOXED_CLIENT;
   self->total = PL_BROKER_DEFAULT_LEASES_TOTAL;
@@ -1123,12 +1216,23 @@ pl_broker_set_session (PlBroker  *self,
     return;
   if (self->session != NULL)
     g_signal_handlers_disconnect_by_data (self->session, self);
+  if (self->mappings != NULL)
+    g_clear_signal_handler (&self->mappings_changed_id, self->mappings);
+  g_clear_object (&self->mappings);
   self->profile_mapping_id = 0;
   g_set_object (&self->session, session);
   if (self->registry != NULL)
     pl_lease_registry_set_session (self->registry, session);
   if (session == NULL)
-    return;
+    {
+      update_idle (self);
+      return;
+    }
+  self->mappings = g_object_ref (pl_session_get_mappings (session));
+  self->mappings_changed_id = g_signal_connect (self->mappings, "items-changed",
+                                                G_CALLBACK (mappings_changed_cb), self);
+  g_signal_connect (session, "mapping-changed", G_CALLBACK (mapping_changed_cb), self);
+  update_idle (self);
   _pl_broker_profiles_follow_session (self);
 
   g_signal_connect (session, "router-reset", G_CALLBACK (router_reset_cb), self);
@@ -1464,6 +1568,19 @@ pl_broker_shutdown (PlBroker *self)
       g_dbus_object_manager_server_set_connection (self->server, NULL);
       g_clear_object (&self->server);
     }
+}
+
+/**
+ * pl_broker_get_idle:
+ * @self: a broker
+ *
+ * Returns: whether the engine has nothing to keep ([property@Pl.Broker:idle])
+ */
+gboolean
+pl_broker_get_idle (PlBroker *self)
+{
+  g_return_val_if_fail (PL_IS_BROKER (self), FALSE);
+  return self->idle;
 }
 
 guint

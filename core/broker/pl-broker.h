@@ -117,5 +117,6 @@ gboolean         pl_broker_own_name_finish   (PlBroker             *self,
 void             pl_broker_shutdown          (PlBroker             *self);
 
 guint            pl_broker_get_n_leases      (PlBroker             *self);
+gboolean         pl_broker_get_idle          (PlBroker             *self);
 
 G_END_DECLS

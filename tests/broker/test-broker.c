@@ -2034,24 +2034,19 @@ test_bus_teardown (Fixture       *f,
   assert_no_delete_all (f);
 }
 
-/* B-14 (activation, without the idle exit, which is not there yet): a client call starts the
- * engine from a service file in the bus's service directory. */
-static void
-test_activation (Fixture       *f,
-                 gconstpointer  data)
+/* B-14: a bus with a service file for the engine in its service directory, replacing the
+ * fixture's bus; @extra: more arguments of `portlightctl run`. Returns a client connection. */
+static GDBusConnection *
+activation_bus (Fixture    *f,
+                const char *extra)
 {
   g_autofree char *services = g_build_filename (f->tmp, "services", NULL);
   g_autofree char *service = g_build_filename (services, PL_BROKER_BUS_NAME ".service", NULL);
   g_autofree char *file = g_build_filename (f->tmp, "profiles.ini", NULL);
   g_autofree char *text = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GDBusConnection) connection = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariant) version = NULL;
-  guint32 pid = 0;
+  GDBusConnection *connection;
 
-  /* A bus with the service directory: this test's own, replacing the fixture's. */
   g_test_dbus_down (f->bus);
   g_clear_object (&f->bus);
   g_assert_cmpint (g_mkdir_with_parents (services, 0700), ==, 0);
@@ -2060,10 +2055,10 @@ test_activation (Fixture       *f,
   text = g_strdup_printf ("[D-BUS Service]\nName=%s\n"
                           "Exec=/bin/sh -c \"exec env HOME='%s' XDG_RUNTIME_DIR='%s' "
                           "XDG_CONFIG_HOME='%s' XDG_STATE_HOME='%s' '%s' run --protocol natpmp "
-                          "-g %s -f '%s' >/dev/null\"\n",
+                          "-g %s -f '%s' %s >/dev/null\"\n",
                           PL_BROKER_BUS_NAME, g_get_home_dir (), g_get_user_runtime_dir (),
                           g_get_user_config_dir (), g_get_user_state_dir (), portlightctl (),
-                          f->gateway_address, file);
+                          f->gateway_address, file, extra);
   g_file_set_contents (service, text, -1, &error);
   g_assert_no_error (error);
   f->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
@@ -2076,21 +2071,40 @@ test_activation (Fixture       *f,
     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
     NULL, NULL, &error);
   g_assert_no_error (error);
-  g_dbus_connection_call (connection, PL_BROKER_BUS_NAME, PL_BROKER_MANAGER_PATH,
-                          "org.freedesktop.DBus.Properties", "Get",
-                          g_variant_new ("(ss)", MANAGER_IFACE, "Version"),
-                          G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, 20000, NULL, store_cb,
-                          &result);
+  return connection;
+}
+
+/* A call that may start the engine; waits for it, iterating the context (which serves the
+ * fake gateway meanwhile). */
+static GVariant *
+activating_call (GDBusConnection    *connection,
+                 const char         *path,
+                 const char         *iface,
+                 const char         *method,
+                 GVariant           *parameters,
+                 const GVariantType *reply_type)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariant *reply;
+
+  g_dbus_connection_call (connection, PL_BROKER_BUS_NAME, path, iface, method, parameters,
+                          reply_type, G_DBUS_CALL_FLAGS_NONE, 20000, NULL, store_cb, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
   reply = g_dbus_connection_call_finish (connection, result, &error);
   g_assert_no_error (error);
-  g_variant_get (reply, "(v)", &version);
-  g_assert_cmpuint (g_variant_get_uint32 (version), ==, 1);
+  return reply;
+}
 
-  /* Stop the activated engine (SIGTERM: it cleans up and exits 0). */
-  g_clear_object (&result);
-  g_clear_pointer (&reply, g_variant_unref);
+static guint32
+engine_pid (GDBusConnection *connection)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  guint32 pid = 0;
+
   g_dbus_connection_call (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                           "org.freedesktop.DBus", "GetConnectionUnixProcessID",
                           g_variant_new ("(s)", PL_BROKER_BUS_NAME), G_VARIANT_TYPE ("(u)"),
@@ -2101,18 +2115,119 @@ test_activation (Fixture       *f,
   g_assert_no_error (error);
   g_variant_get (reply, "(u)", &pid);
   g_assert_cmpuint (pid, >, 0);
-  g_assert_cmpint (kill ((pid_t) pid, SIGTERM), ==, 0);
+  return pid;
+}
 
-  /* It releases its name on the way out. */
-  {
-    gboolean gone = FALSE;
-    guint id = g_bus_watch_name_on_connection (connection, PL_BROKER_BUS_NAME,
-                                               G_BUS_NAME_WATCHER_FLAGS_NONE, NULL,
-                                               name_gone_cb, &gone, NULL);
+/* Iterates until the engine has left the bus. */
+static void
+wait_engine_gone (GDBusConnection *connection)
+{
+  gboolean gone = FALSE;
+  guint id = g_bus_watch_name_on_connection (connection, PL_BROKER_BUS_NAME,
+                                             G_BUS_NAME_WATCHER_FLAGS_NONE, NULL,
+                                             name_gone_cb, &gone, NULL);
 
-    pl_test_wait_flag (&gone);
-    g_bus_unwatch_name (id);
-  }
+  pl_test_wait_flag (&gone);
+  g_bus_unwatch_name (id);
+}
+
+/* Iterates the context for @ms of real time (the fake gateway goes on answering). */
+static void
+spin_for (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * (gint64) 1000;
+
+  while (g_get_monotonic_time () < until)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (10 * 1000);
+    }
+}
+
+static gboolean
+engine_on_bus (GDBusConnection *connection)
+{
+  g_autoptr(GVariant) reply = NULL;
+
+  reply = g_dbus_connection_call_sync (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "NameHasOwner",
+                                       g_variant_new ("(s)", PL_BROKER_BUS_NAME),
+                                       G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+                                       NULL);
+  g_assert_nonnull (reply);
+  return g_variant_get_boolean (g_variant_get_child_value (reply, 0));
+}
+
+/* B-14: a client call starts the engine from a service file in the bus's service directory;
+ * without --idle-exit it stays until stopped. */
+static void
+test_activation (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(GDBusConnection) connection = activation_bus (f, "");
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) version = NULL;
+
+  reply = activating_call (connection, PL_BROKER_MANAGER_PATH, "org.freedesktop.DBus.Properties",
+                           "Get", g_variant_new ("(ss)", MANAGER_IFACE, "Version"),
+                           G_VARIANT_TYPE ("(v)"));
+  g_variant_get (reply, "(v)", &version);
+  g_assert_cmpuint (g_variant_get_uint32 (version), ==, 1);
+
+  /* Stop the activated engine (SIGTERM: it cleans up and releases its name on the way out). */
+  g_assert_cmpint (kill ((pid_t) engine_pid (connection), SIGTERM), ==, 0);
+  wait_engine_gone (connection);
+  g_dbus_connection_close_sync (connection, NULL, NULL);
+}
+
+/* B-14, the idle exit (dbus-broker.md §2.4): an engine started with --idle-exit stays while
+ * somebody is subscribed or holds a lease, and leaves by itself once it has had nothing to
+ * keep for that long, deleting nothing it still had to keep. The next call starts it again. */
+static void
+test_idle_exit (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GDBusConnection) connection = activation_bus (f, "--idle-exit=1");
+  g_autoptr(GVariant) reply = NULL;
+  g_autofree char *lease = NULL;
+  const char *tcp[] = { "tcp", NULL };
+  guint32 first;
+
+  /* A subscriber keeps it: well past the idle time, it is still there. */
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = activating_call (connection, PL_BROKER_MANAGER_PATH, MANAGER_IFACE, "Subscribe", NULL,
+                           NULL);
+  first = engine_pid (connection);
+  spin_for (2500);
+  g_assert_true (engine_on_bus (connection));
+  g_assert_cmpuint (engine_pid (connection), ==, first);
+
+  /* Unsubscribed, with nothing else to keep, it goes by itself. */
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = activating_call (connection, PL_BROKER_MANAGER_PATH, MANAGER_IFACE, "Unsubscribe", NULL,
+                           NULL);
+  wait_engine_gone (connection);
+
+  /* A lease starts it again and keeps it, mapped on the router, past the idle time. */
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = activating_call (connection, PL_BROKER_MANAGER_PATH, MANAGER_IFACE, "RequestMapping",
+                           g_variant_new ("(^asq@a{sv})", tcp, (guint16) 51470,
+                                          g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0)),
+                           G_VARIANT_TYPE ("(o)"));
+  g_variant_get (reply, "(o)", &lease);
+  while (pl_fake_gateway_get_n_mappings (f->gateway) != 1)
+    g_main_context_iteration (NULL, TRUE);
+  spin_for (2500);
+  g_assert_true (engine_on_bus (connection));
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 1);
+
+  /* Released: the mapping is deleted, then the engine goes. */
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = activating_call (connection, lease, LEASE_IFACE, "Release", NULL, NULL);
+  wait_deletes (f, 51470, 1);
+  wait_engine_gone (connection);
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 0);
+  assert_no_delete_all (f);
   g_dbus_connection_close_sync (connection, NULL, NULL);
 }
 
@@ -2131,7 +2246,7 @@ main (int    argc,
   static const Setup no_rate_limit = { 24, .no_rate_limit = TRUE };
   static const Setup cli[] = {
     { 30, .no_broker = TRUE }, { 31, .no_broker = TRUE }, { 32, .no_broker = TRUE },
-    { 33, .no_broker = TRUE },
+    { 33, .no_broker = TRUE }, { 34, .no_broker = TRUE },
   };
   g_autofree char *daemon = NULL;
 
@@ -2176,6 +2291,7 @@ main (int    argc,
   ADD ("/broker/run/no-bus", &cli[1], test_no_bus);
   ADD ("/broker/run/bus-teardown", &cli[2], test_bus_teardown);
   ADD ("/broker/run/activation", &cli[3], test_activation);
+  ADD ("/broker/run/idle-exit", &cli[4], test_idle_exit);
 
   return g_test_run ();
 }
