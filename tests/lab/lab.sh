@@ -1258,6 +1258,11 @@ pcp_scenarios
 . "$LAB_SRC/scenarios-upnp.sh"
 upnp_scenarios
 
+# The engine on a session bus, serving another program's lease: scenarios-broker.sh
+# shellcheck source-path=SCRIPTDIR source=scenarios-broker.sh
+. "$LAB_SRC/scenarios-broker.sh"
+broker_scenarios
+
 listeners_stop
 rtr_stop
 echo "# total: $(( ($(now_ms) - T_START) / 1000 )) s"
