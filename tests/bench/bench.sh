@@ -27,6 +27,8 @@
 #   reboot      router reboot recovery of 50 profiles, `run --protocol natpmp`
 #   pcp-reboot  the same with `run --protocol pcp`
 #   scale, idle, tray   500 profiles; idle cost of the engine; the tray app (NAT-PMP)
+#   upnp-open, upnp-reboot, upnp-list, upnp-idle   UPnP-IGD (bench-upnp.sh)
+#   broker-lease, broker-idle   the engine serving other programs on D-Bus (bench-broker.sh)
 #
 # lab.sh has built the lab and started miniupnpd; its helpers (in_ns, rtr_start, rtr_stop,
 # rtr_flush, add_fault, rtr_flush_faults, pmp_count, rules, ...) and variables ($NS_A, $GW,
@@ -725,8 +727,14 @@ bench_tray () {
 . "$(dirname "${BASH_SOURCE[0]}")/bench-upnp.sh"
 
 # ---------------------------------------------------------------------------
+# 7. The engine on a session bus, serving other programs: bench-broker.sh
 
-trap 'run_stop; monitor_stop; on_exit' EXIT
+# shellcheck source-path=SCRIPTDIR source=bench-broker.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench-broker.sh"
+
+# ---------------------------------------------------------------------------
+
+trap 'run_stop; monitor_stop; broker_bus_stop; on_exit' EXIT
 
 say "benchmarks in lab $PREFIX: miniupnpd $(miniupnpd --version 2>&1 | head -1 | awk '{print $2}'), client $CTL, natpmpc $NATPMPC"
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
@@ -746,6 +754,8 @@ want upnp-open && bench_upnp_open
 want upnp-reboot && bench_upnp_reboot
 want upnp-list && bench_upnp_list
 want upnp-idle && bench_upnp_idle
+want broker-lease && bench_broker_lease
+want broker-idle && bench_broker_idle
 
 {
   echo "| Measure | Portlight | natpmpc | Portlight ÷ natpmpc | Floor | Portlight ÷ floor |"

@@ -5,15 +5,17 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 
-/* lease-holder PROTOCOLS PORT: waits (up to 15 s) for io.github.portlight.Portlight.Broker1
- * on the session bus, asks it for PROTOCOLS ("tcp", "udp" or "tcp,udp") on PORT with the
+/* lease-holder [--once] PROTOCOLS PORT: waits (up to 15 s) for the engine's name
+ * (io.github.portlight.Portlight.Broker1) on the session bus, asks it for PROTOCOLS ("tcp", "udp" or "tcp,udp") on PORT with the
  * default bind=caller, and prints one line once the lease is active:
  *
  *   active EXTERNAL_PORT
  *
  * (or "failed NAME: MESSAGE" and exit 1). Then it holds the lease until it is killed: it never
  * calls Release, so that the lab can check that a program that goes away takes its port with
- * it. Exit 2 for bad arguments, 3 when the engine does not appear. */
+ * it. With --once it exits 0 as soon as the lease is active (the benchmark times a program
+ * opening a port through the engine; the lease ends as it leaves). Exit 2 for bad arguments,
+ * 3 when the engine does not appear. */
 
 #include "config.h"
 
@@ -28,6 +30,7 @@ typedef struct
   PlBrokerLease *lease;
   gboolean       appeared;
   gboolean       reported;
+  gboolean       once;
   int            status;
 } Holder;
 
@@ -94,6 +97,8 @@ report (Holder *holder)
   printf ("active %u\n", port);
   fflush (stdout);
   holder->reported = TRUE;
+  if (holder->once)
+    g_main_loop_quit (holder->loop);
 }
 
 static void
@@ -118,9 +123,15 @@ main (int    argc,
   guint64 port;
   guint watch;
 
+  if (argc > 1 && g_str_equal (argv[1], "--once"))
+    {
+      holder.once = TRUE;
+      argv++;
+      argc--;
+    }
   if (argc != 3 || !g_ascii_string_to_unsigned (argv[2], 10, 1, 65535, &port, NULL))
     {
-      fprintf (stderr, "usage: lease-holder tcp|udp|tcp,udp PORT\n");
+      fprintf (stderr, "usage: lease-holder [--once] tcp|udp|tcp,udp PORT\n");
       return 2;
     }
   protocols = g_strsplit (argv[1], ",", -1);
@@ -165,7 +176,8 @@ main (int    argc,
     }
   g_signal_connect (holder.lease, "g-properties-changed", G_CALLBACK (lease_changed_cb), &holder);
   report (&holder);
-  g_main_loop_run (holder.loop);   /* until killed, or the lease failed */
+  if (!holder.reported || !holder.once)
+    g_main_loop_run (holder.loop);   /* until killed, the lease failed, or (--once) active */
 
   g_clear_object (&holder.lease);
   g_main_loop_unref (holder.loop);

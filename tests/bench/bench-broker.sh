@@ -1,0 +1,124 @@
+# bench-broker.sh: the engine as other programs meet it, on a session bus (sourced by bench.sh)
+#
+# Copyright 2026 The Portlight authors
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# `portlightctl run` owns io.github.portlight.Portlight.Broker1 on a session bus of host a's
+# own; tests/broker/lease-holder ($LEASE_HOLDER) is the other program, as a torrent client
+# would be:
+#   broker-lease  a program opening a port through the engine (process start, bus connection,
+#                 RequestMapping, until the lease is active; the engine speaks NAT-PMP to the
+#                 router and deletes the mapping when the program leaves) beside natpmpc doing
+#                 it itself, and the NAT-PMP map round trip (floor)
+#   broker-idle   the engine holding 10 programs' leases: context switches per minute and
+#                 memory; then the 10 programs killed at once: until the router's rules are gone
+
+# shellcheck shell=bash
+# shellcheck disable=SC2154  # the lab's and bench.sh's variables
+
+# broker_bus_start: dbus-daemon for host a on a socket in the lab's folder (an abstract socket
+# would belong to one network namespace); sets BROKER_BUS, BROKER_BUS_PID
+broker_bus_start () {
+  local socket=$LABDIR/bench-bus
+  rm -f "$socket"
+  BROKER_BUS=unix:path=$socket
+  ip netns exec "$NS_A" dbus-daemon --session --nofork --nopidfile --address="$BROKER_BUS" \
+    </dev/null >/dev/null 2>>"$LABDIR/bench-bus.err" &
+  BROKER_BUS_PID=$!
+  wait_file "$socket" 100
+}
+
+broker_bus_stop () {
+  [ -n "${BROKER_BUS_PID:-}" ] || return 0
+  kill -TERM "$BROKER_BUS_PID" 2>/dev/null
+  wait "$BROKER_BUS_PID" 2>/dev/null
+  BROKER_BUS_PID=""
+}
+
+# broker_engine_start NAME: the engine on that bus (NAT-PMP, no profiles); sets RUN_PID
+broker_engine_start () {
+  mkdir -p "$LABDIR/broker-$1"
+  : > "$LABDIR/broker-$1/profiles.ini"
+  ip netns exec "$NS_A" env XDG_CONFIG_HOME="$LABDIR/xdg" DBUS_SESSION_BUS_ADDRESS="$BROKER_BUS" \
+    "$CTL" run --protocol natpmp -g "$GW" -f "$LABDIR/broker-$1/profiles.ini" \
+    </dev/null >"$LABDIR/run.broker-$1.out" 2>"$LABDIR/run.broker-$1.err" &
+  RUN_PID=$!
+  # ready once a program's lease goes through
+  ip netns exec "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BROKER_BUS" "$LEASE_HOLDER" --once \
+    udp 40599 >/dev/null 2>>"$LABDIR/run.broker-$1.err"
+}
+
+broker_ready () {
+  [ -n "${LEASE_HOLDER:-}" ] && [ -x "$LEASE_HOLDER" ] && command -v dbus-daemon >/dev/null
+}
+
+bench_broker_lease () {
+  local f="$LABDIR/broker-lease" h_med h_p90 h_max n_med n_p90 n_max fails floor
+  if ! broker_ready; then
+    row "| A program's lease through the engine (D-Bus) | **not measured**: dbus-daemon or tests/broker/lease-holder missing | – | – | – | – |"
+    return 0
+  fi
+  say "broker-lease: $RUNS runs of each command, round-robin; the engine on a session bus"
+  rtr_reset || return 1
+  broker_bus_start || { note "broker-lease: dbus-daemon did not start"; return 0; }
+  broker_engine_start lease
+  set -- \
+    "holder=$LEASE_HOLDER --once udp 40501" \
+    "natpmpc-map=$NATPMPC -g $GW -a 40502 40502 udp 7200"
+  in_ns "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BROKER_BUS" "$BENCH" time 3 "$@" > /dev/null
+  in_ns "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BROKER_BUS" "$BENCH" time "$RUNS" "$@" > "$f.time"
+  samples "$f.time" holder > "$f.holder"; stats "$f.holder"
+  h_med=$S_MED h_p90=$S_P90 h_max=$S_MAX
+  samples "$f.time" natpmpc-map > "$f.natpmpc"; stats "$f.natpmpc"
+  n_med=$S_MED n_p90=$S_P90 n_max=$S_MAX
+  if [ "${OPEN_RTT_M:-1}" != 1 ]; then
+    floor=$OPEN_RTT_M
+  else
+    in_ns "$NS_A" "$BENCH" rtt "$GW" 100 udp 40300 > "$f.rtt-map" 2>>"$f.err"
+    stats "$f.rtt-map"; floor=$S_MED
+  fi
+  row "| A program opens a port through the engine (\`lease-holder --once\`: start, bus connection, RequestMapping, lease active; the engine maps over NAT-PMP) / \`natpmpc -g -a\` doing it itself | $(ms "$h_med") ms (p90 $(ms "$h_p90"), worst $(ms "$h_max")) | $(ms "$n_med") ms (p90 $(ms "$n_p90"), worst $(ms "$n_max")) | $(ratio "$h_med" "$n_med") | $(ms "$floor") ms (NAT-PMP map round trip) | $(ratio "$h_med" "$floor") |"
+  fails=$(( $(failures "$f.time" holder) + $(failures "$f.time" natpmpc-map) ))
+  [ "$fails" = 0 ] || note "broker-lease: $fails of $((2 * RUNS)) runs failed (not counted)"
+  run_stop
+  broker_bus_stop
+}
+
+bench_broker_idle () {
+  local n=10 i pids="" rss t0 gone_ms
+  broker_ready || return 0
+  say "broker-idle: the engine holding $n programs' leases, ${BENCH_IDLE_SECONDS:-60} s idle"
+  rtr_reset || return 1
+  broker_bus_start || { note "broker-idle: dbus-daemon did not start"; return 0; }
+  broker_engine_start idle
+  for i in $(seq 0 $((n - 1))); do
+    ip netns exec "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BROKER_BUS" "$LEASE_HOLDER" \
+      tcp $((40510 + i)) </dev/null >"$LABDIR/broker-idle/holder.$i" 2>&1 &
+    pids="$pids $!"
+  done
+  if ! wait_rules "$n" 400; then
+    note "broker-idle: only $(n_rules) of $n forwardings; not measured"
+  else
+    sleep 1
+    rss=$(proc_kb "$RUN_PID" VmRSS)
+    idle_measure "$RUN_PID"
+    row "| Engine idle on the session bus, $n programs' leases held (lifetime 7200 s) | $IDLE_WAKE | – | – | 0 (no renewal due) | – |"
+    row "| Engine memory on the session bus, $n programs' leases | RSS $(calc '%.1f' "$rss / 1024") MiB | – | – | – | – |"
+    t0=$(now_ms)
+    # shellcheck disable=SC2086  # one word per pid
+    kill -KILL $pids 2>/dev/null
+    for i in $(seq 400); do
+      [ "$(n_rules)" -eq 0 ] && break
+      sleep 0.01
+    done
+    gone_ms=$(( $(now_ms) - t0 ))
+    row "| $n programs killed at once (no Release) → their $n forwardings gone from the router | $gone_ms ms ($(n_rules) left) | – | – | – | – |"
+  fi
+  # shellcheck disable=SC2086
+  kill -KILL $pids 2>/dev/null
+  # shellcheck disable=SC2086
+  wait $pids 2>/dev/null
+  run_stop
+  broker_bus_stop
+}
