@@ -2231,6 +2231,85 @@ test_idle_exit (Fixture       *f,
   g_dbus_connection_close_sync (connection, NULL, NULL);
 }
 
+static void
+name_acquired_flag_cb (GDBusConnection *connection,
+                       const char      *name,
+                       gpointer         user_data)
+{
+  *(gboolean *) user_data = TRUE;
+}
+
+/* B-10: a resume. While the computer slept the router rebooted (its table empty, its epoch
+ * back at 0) and nobody heard its announcement. logind's PrepareForSleep(false), on a system
+ * bus of the test's own where this process is org.freedesktop.login1, makes the engine check
+ * at once: the lease is mapped again, long before its renewal (an hour away) would have. */
+static void
+test_resume (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(GTestDBus) system_bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_autoptr(GDBusConnection) logind = NULL;
+  g_autoptr(GSubprocess) engine = NULL;
+  g_autoptr(PlTestClient) client = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *system_env = NULL;
+  g_autofree char *err = NULL;
+  const char *env[2] = { NULL, NULL };
+  gboolean owned = FALSE;
+  guint own_id;
+
+  /* GTestDBus points DBUS_SESSION_BUS_ADDRESS at every bus it starts: put it back. */
+  g_test_dbus_up (system_bus);
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", f->address, TRUE);
+  system_env = g_strdup_printf ("DBUS_SYSTEM_BUS_ADDRESS=%s",
+                                g_test_dbus_get_bus_address (system_bus));
+  env[0] = system_env;
+  logind = g_dbus_connection_new_for_address_sync (
+    g_test_dbus_get_bus_address (system_bus),
+    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+    NULL, NULL, &error);
+  g_assert_no_error (error);
+  own_id = g_bus_own_name_on_connection (logind, "org.freedesktop.login1",
+                                         G_BUS_NAME_OWNER_FLAGS_NONE, name_acquired_flag_cb,
+                                         NULL, &owned, NULL);
+  pl_test_wait_flag (&owned);
+
+  engine = spawn_run (f, env, G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  wait_name (f);
+  client = pl_test_client_new (f->address);
+  path = pl_test_client_request (client, "tcp", 51432, NULL, NULL, &error);
+  g_assert_no_error (error);
+  pl_test_client_wait_state (client, path, "active");
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 1);
+
+  /* The silent reboot, then the resume. The engine subscribes to the signal once it has the
+   * system bus, which it asks for in the background: say it again until it is heard. */
+  pl_fake_gateway_clear_mappings (f->gateway);
+  pl_fake_gateway_set_epoch (f->gateway, 0);
+  pl_fake_gateway_clear_requests (f->gateway);
+  for (guint tries = 0; pl_fake_gateway_get_n_mappings (f->gateway) == 0; tries++)
+    {
+      g_assert_cmpuint (tries, <, 40);
+      g_dbus_connection_emit_signal (logind, NULL, "/org/freedesktop/login1",
+                                     "org.freedesktop.login1.Manager", "PrepareForSleep",
+                                     g_variant_new ("(b)", FALSE), &error);
+      g_assert_no_error (error);
+      spin_for (500);
+    }
+  g_assert_cmpuint (count_requests (f, 51432, FALSE), >=, 1);
+  pl_test_client_wait_state (client, path, "active");
+
+  g_subprocess_send_signal (engine, SIGTERM);
+  err = finish_process (engine);
+  g_assert_true (g_subprocess_get_if_exited (engine));
+  g_assert_cmpint (g_subprocess_get_exit_status (engine), ==, 0);
+  g_bus_unown_name (own_id);
+  g_dbus_connection_close_sync (logind, NULL, NULL);
+  g_test_dbus_down (system_bus);
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", f->address, TRUE);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -2246,7 +2325,7 @@ main (int    argc,
   static const Setup no_rate_limit = { 24, .no_rate_limit = TRUE };
   static const Setup cli[] = {
     { 30, .no_broker = TRUE }, { 31, .no_broker = TRUE }, { 32, .no_broker = TRUE },
-    { 33, .no_broker = TRUE }, { 34, .no_broker = TRUE },
+    { 33, .no_broker = TRUE }, { 34, .no_broker = TRUE }, { 35, .no_broker = TRUE },
   };
   g_autofree char *daemon = NULL;
 
@@ -2292,6 +2371,7 @@ main (int    argc,
   ADD ("/broker/run/bus-teardown", &cli[2], test_bus_teardown);
   ADD ("/broker/run/activation", &cli[3], test_activation);
   ADD ("/broker/run/idle-exit", &cli[4], test_idle_exit);
+  ADD ("/broker/run/resume", &cli[5], test_resume);
 
   return g_test_run ();
 }
