@@ -191,6 +191,7 @@ static const struct
   { PL_EXIT_NO_SERVICE, N_("the gateway refused: no PCP or NAT-PMP service on it") },
   { PL_EXIT_LOCAL_ERROR, N_("no default gateway, a socket error or another local problem") },
   { PL_EXIT_PROFILE_ERROR, N_("profile error: unknown profile, invalid value, unreadable file") },
+  { PL_EXIT_NO_ENGINE, N_("status: Portlight's engine is not running") },
 };
 
 static char *
@@ -1837,6 +1838,7 @@ static const struct
   { "address", cmd_address, N_("Show the router's public address") },
   { "map", cmd_map, N_("Map a public port to a port of this computer") },
   { "unmap", cmd_unmap, N_("Remove one mapping, or all of them") },
+  { "status", pl_cli_status_main, N_("Show the running engine and the mappings it holds") },
   { "list", pl_cli_list_main, N_("Show every mapping the router holds (UPnP-IGD)") },
   { "profiles", pl_cli_profiles_main, N_("Manage saved sets of mappings") },
   { "run", pl_cli_run_main, N_("Keep the enabled profiles mapped until stopped") },
