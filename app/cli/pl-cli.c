@@ -1646,6 +1646,10 @@ engine_map_take_mappings (EngineMap *em,
       g_variant_lookup (entry, "external_port", "q", &port);
       g_variant_lookup (entry, "lifetime", "u", &lifetime);
       g_variant_lookup (entry, "expires_at", "t", &expires_at);
+      /* Without --keep the engine removes the mapping at the lease's deadline. */
+      if (!em->keep && pl_broker_lease_get_deadline (em->lease) != 0 &&
+          (expires_at == 0 || pl_broker_lease_get_deadline (em->lease) < expires_at))
+        expires_at = pl_broker_lease_get_deadline (em->lease);
       if (g_variant_lookup (entry, "external_address", "&s", &address) && address[0] != '\0')
         {
           g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (address);
