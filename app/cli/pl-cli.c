@@ -20,10 +20,11 @@
 #include "pl-cli.h"
 #include "pl-cli-common.h"
 #include "pl-cli-engine.h"
+#include "pl-cli-map.h"
 #include "pl-core.h"
 
 /* Commands: `address`, `map` and `unmap` live here, one function each (cmd_*); `profiles` is
- * pl-cli-profiles.c. They share the Cli state below: the options every command takes, the
+ * pl-cli-profiles.c. They share the PlCli state (pl-cli-map.h): the options every command takes, the
  * client, the progress line and the output helpers (text, JSON, error to exit code).
  *
  * Every network step is one asynchronous PlPortMapper call (PCP or NAT-PMP, chosen by
@@ -32,61 +33,20 @@
  * mappings to the session engine (PlSession) instead; see "map --keep" below.
  *
  * Where Portlight's engine runs (pl-cli-engine.c), `map` and `unmap` go through it instead
- * ("map and unmap through the engine" below): the engine is then the one program that talks
- * to the router, and every mapping is one of its leases. */
+ * (pl-cli-engine-map.c, with the output helpers of pl-cli-map.h): the engine is then the one
+ * program that talks to the router, and every mapping is one of its leases. */
 
 #define PROGRAM_NAME       "portlightctl"
 #define DEFAULT_LIFETIME   7200
 #define MAX_LIFETIME       86400
 #define MAX_TIMEOUT        3600
 
-/* Shared state */
 
-typedef struct
-{
-  char         *prgname;          /* "portlightctl map" */
-  const char   *parameters;       /* the positional arguments, for the usage line */
-
-  /* Options every command takes. */
-  gboolean      json;
-  char         *timeout_text;
-  char         *gateway_text;
-
-  guint         timeout_s;        /* 0: the client's default (RFC 6886's 127.75 s) */
-  GInetAddress *gateway_address;  /* from -g, else discovered */
-  char         *gateway;          /* the gateway asked, as text */
-  PlClock      *clock;
-  PlPortMapper *client;           /* PCP or NAT-PMP */
-  PlPortMapper *client6;          /* PCP over IPv6, for pinholes; NULL when not in use */
-  char         *address6;         /* this computer's stable IPv6 address, the pinholes' */
-  PlPcpState   *pcp_state;        /* PCP: the nonces of our mappings, loaded on first use */
-  gboolean      pcp_state_tried;
-  gboolean      journal_set;
-  char         *protocol_text;    /* --protocol */
-  gboolean      no_broker;        /* --no-broker */
-  PlCliEngine  *engine;           /* the running engine, when there is one */
-  PlEngineLock *lock;             /* --no-broker: held while the command runs */
-  char         *engine_method;    /* the engine's Manager.Method */
-  PlMethod      method;
-  gint64        deadline;         /* clock time bounding the whole command, or G_MAXINT64 */
-  GAsyncResult *result;           /* set by cli_result_cb, taken by cli_await */
-
-  /* The last public address and epoch heard. */
-  char         *public_address;
-  gboolean      double_nat;
-  guint32       epoch;
-
-  GCancellable *cancellable;      /* --keep: a signal cancels the address request */
-
-  gboolean      progress;         /* stderr is a terminal: show the "attempt" line */
-  glong         progress_width;
-} Cli;
-
-static Cli *
+static PlCli *
 cli_new (const char *command,
          const char *parameters)
 {
-  Cli *cli = g_new0 (Cli, 1);
+  PlCli *cli = g_new0 (PlCli, 1);
 
   cli->prgname = command != NULL ? g_strdup_printf ("%s %s", PROGRAM_NAME, command)
                                  : g_strdup (PROGRAM_NAME);
@@ -100,7 +60,7 @@ cli_new (const char *command,
 }
 
 static void
-cli_free (Cli *cli)
+cli_free (PlCli *cli)
 {
   g_clear_object (&cli->result);
   g_clear_object (&cli->client);
@@ -122,12 +82,12 @@ cli_free (Cli *cli)
   g_free (cli);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Cli, cli_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PlCli, cli_free)
 
 /* What the user reads and scripts parse: "PCP", "NAT-PMP" or "UPnP-IGD"; "pcp", "natpmp" or
  * "upnp". */
 static const char *
-cli_protocol_label (Cli *cli)
+cli_protocol_label (PlCli *cli)
 {
   if (cli->client == NULL && cli->engine != NULL)
     return pl_cli_engine_method_label (cli->engine_method);
@@ -135,39 +95,21 @@ cli_protocol_label (Cli *cli)
 }
 
 static const char *
-cli_protocol_json (Cli *cli)
+cli_protocol_json (PlCli *cli)
 {
   if (cli->client == NULL && cli->engine != NULL)
     return pl_cli_engine_method_json (cli->engine_method);
   return cli->client != NULL ? pl_method_to_string (pl_mapper_get_method (cli->client)) : "natpmp";
 }
 
-/* One mapping of `map`, with what the router granted. */
-typedef struct
-{
-  PlProtocol  protocol;
-  guint16     private_port;
-  guint16     asked_port;       /* PUBLIC_PORT from the command line */
-  guint32     asked_lifetime;   /* -l */
-  guint16     suggested_port;   /* what the last request suggested */
-  guint16     public_port;      /* granted by the last successful request */
-  guint32     lifetime;         /* granted by the last successful request */
-  gint64      expires;          /* clock time at which the grant runs out */
-  GDateTime  *expires_local;
-  gboolean    pinhole;          /* an IPv6 pinhole was opened for it too */
-  guint32     pinhole_lifetime;
-  gboolean    granted;          /* --keep: granted at least once */
-  gboolean    lost;             /* --keep: being created again (expired, router reset) */
-  gboolean    failure_reported; /* --keep: a failure was printed since the last grant */
-} Mapping;
 
-static Mapping *
+static PlCliMapping *
 mapping_new (PlProtocol protocol,
              guint16    asked_port,
              guint16    private_port,
              guint32    lifetime)
 {
-  Mapping *m = g_new0 (Mapping, 1);
+  PlCliMapping *m = g_new0 (PlCliMapping, 1);
 
   m->protocol = protocol;
   m->asked_port = asked_port;
@@ -181,14 +123,14 @@ mapping_new (PlProtocol protocol,
 static void
 mapping_free (gpointer data)
 {
-  Mapping *m = data;
+  PlCliMapping *m = data;
 
   g_clear_pointer (&m->expires_local, g_date_time_unref);
   g_free (m);
 }
 
-static const char *
-protocol_json (PlProtocol protocol)
+const char *
+pl_cli_map_protocol_json (PlProtocol protocol)
 {
   return protocol == PL_PROTOCOL_UDP ? "udp" : "tcp";
 }
@@ -225,7 +167,7 @@ describe_exit_codes (void)
 
 /* The sentence shown for @error: core's message, with advice where it helps. */
 static char *
-cli_describe_error (Cli          *cli,
+cli_describe_error (PlCli        *cli,
                     const GError *error)
 {
   /* "No answer" is not "no NAT-PMP": say what it may mean (tests/lab/MINIUPNPD.md, item 14). */
@@ -249,8 +191,8 @@ cli_describe_error (Cli          *cli,
 
 /* Starts an object with "event" (--keep only, else NULL) and "gateway";
  * pl_cli_print_json_object() closes and prints it. */
-static JsonBuilder *
-json_begin (Cli        *cli,
+JsonBuilder *
+pl_cli_map_json_begin (PlCli      *cli,
             const char *event)
 {
   JsonBuilder *builder = json_builder_new ();
@@ -267,8 +209,8 @@ json_begin (Cli        *cli,
   return builder;
 }
 
-static void
-progress_clear (Cli *cli)
+void
+pl_cli_map_progress_clear (PlCli *cli)
 {
   if (cli->progress_width > 0)
     g_printerr ("\r%*s\r", (int) cli->progress_width, "");
@@ -276,14 +218,14 @@ progress_clear (Cli *cli)
 }
 
 /* Reports a failure of the command; returns its exit code. */
-static int
-cli_fail (Cli          *cli,
+int
+pl_cli_map_fail (PlCli        *cli,
           const GError *error)
 {
   g_autofree char *message = cli_describe_error (cli, error);
   int status = pl_cli_exit_code_for_error (error);
 
-  progress_clear (cli);
+  pl_cli_map_progress_clear (cli);
 
   if (status == PL_EXIT_USAGE)
     return cli_usage_error (cli, "%s", message);
@@ -296,16 +238,16 @@ cli_fail (Cli          *cli,
   return status;
 }
 
-static void
-print_gateway (Cli *cli)
+void
+pl_cli_map_print_gateway (PlCli *cli)
 {
   if (!cli->json)
     g_print (_("Gateway: %s · %s\n"), cli->gateway, cli_protocol_label (cli));
 }
 
 /* The warning goes to stderr in JSON mode too: it is for the person reading. */
-static void
-print_double_nat_warning (Cli *cli)
+void
+pl_cli_map_print_double_nat (PlCli *cli)
 {
   if (cli->double_nat)
     g_printerr (_("Warning: the router's public address %s is itself private: this network is "
@@ -364,7 +306,7 @@ argv_wants_json (int    argc,
 /* Parses the options of one command: @entries (may be NULL) and the common ones. Leaves the
  * positional arguments in @argv (after argv[0]). Returns PL_EXIT_OK or PL_EXIT_USAGE. */
 static int
-cli_parse (Cli                *cli,
+cli_parse (PlCli              *cli,
            const GOptionEntry *entries,
            const char         *summary,
            const char         *details,
@@ -437,7 +379,7 @@ attempt_cb (GObject  *client,
             guint     max_attempts,
             gpointer  user_data)
 {
-  Cli *cli = user_data;
+  PlCli *cli = user_data;
   g_autofree char *line = NULL;
   glong width;
 
@@ -453,10 +395,10 @@ attempt_cb (GObject  *client,
 }
 
 static void cli_result_cb (GObject *source, GAsyncResult *result, gpointer user_data);
-static GAsyncResult *cli_await (Cli *cli);
+static GAsyncResult *cli_await (PlCli *cli);
 
-static void
-cli_set_public_address (Cli          *cli,
+void
+pl_cli_map_set_public_address (PlCli        *cli,
                         GInetAddress *address)
 {
   g_free (cli->public_address);
@@ -468,7 +410,7 @@ cli_set_public_address (Cli          *cli,
 /* Finds the gateway (unless -g gave it), finds out which protocol it speaks and creates the
  * mapper for it. Returns an exit code. */
 static int
-cli_start (Cli *cli)
+cli_start (PlCli *cli)
 {
   if (cli->gateway_address == NULL)
     {
@@ -476,7 +418,7 @@ cli_start (Cli *cli)
       g_autoptr(PlGateway) found = pl_gateway_discover (&error);
 
       if (found == NULL)
-        return cli_fail (cli, error);
+        return pl_cli_map_fail (cli, error);
       cli->gateway_address = g_object_ref (found->address);
     }
 
@@ -496,9 +438,9 @@ cli_start (Cli *cli)
     result = cli_await (cli);
     cli->client = pl_mapper_probe_finish (result, &address, &cli->epoch, &error);
     if (cli->client == NULL)
-      return cli_fail (cli, error);
+      return pl_cli_map_fail (cli, error);
     if (address != NULL)
-      cli_set_public_address (cli, address);
+      pl_cli_map_set_public_address (cli, address);
   }
   if (g_signal_lookup ("attempt", G_OBJECT_TYPE (cli->client)) != 0)
     g_signal_connect (cli->client, "attempt", G_CALLBACK (attempt_cb), cli);
@@ -509,7 +451,7 @@ cli_start (Cli *cli)
 /* Finds the engine for a command that can use it (@use_engine), and with --no-broker takes
  * the engine lock instead. Returns an exit code. */
 static int
-cli_find_engine (Cli      *cli,
+cli_find_engine (PlCli    *cli,
                  gboolean  use_engine)
 {
   g_autoptr(GError) error = NULL;
@@ -518,13 +460,13 @@ cli_find_engine (Cli      *cli,
     return PL_EXIT_OK;
   cli->engine = pl_cli_engine_find (cli->no_broker, &cli->lock, &error);
   if (error != NULL)
-    return cli_fail (cli, error);
+    return pl_cli_map_fail (cli, error);
   return PL_EXIT_OK;
 }
 
 /* --timeout for the next request (0: the protocol's own schedule). */
 static void
-cli_set_timeout (Cli   *cli,
+cli_set_timeout (PlCli *cli,
                  guint  timeout_ms)
 {
   if (PL_IS_CLIENT (cli->client))
@@ -537,7 +479,7 @@ cli_set_timeout (Cli   *cli,
 
 /* Bounds the next request by what is left of --timeout (none: the client's full schedule). */
 static void
-cli_bound_request (Cli *cli)
+cli_bound_request (PlCli *cli)
 {
   guint timeout_ms = 0;
 
@@ -556,7 +498,7 @@ cli_result_cb (GObject      *source,
                GAsyncResult *result,
                gpointer      user_data)
 {
-  Cli *cli = user_data;
+  PlCli *cli = user_data;
 
   g_assert (cli->result == NULL);
   cli->result = g_object_ref (result);
@@ -564,18 +506,18 @@ cli_result_cb (GObject      *source,
 
 /* Waits for the request in flight (started with cli_result_cb) and returns its result. */
 static GAsyncResult *
-cli_await (Cli *cli)
+cli_await (PlCli *cli)
 {
   while (cli->result == NULL)
     g_main_context_iteration (NULL, TRUE);
 
-  progress_clear (cli);
+  pl_cli_map_progress_clear (cli);
 
   return g_steal_pointer (&cli->result);
 }
 
 static gboolean
-cli_get_external_address (Cli     *cli,
+cli_get_external_address (PlCli   *cli,
                           GError **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
@@ -588,7 +530,7 @@ cli_get_external_address (Cli     *cli,
   if (address == NULL)
     return FALSE;
 
-  cli_set_public_address (cli, address);
+  pl_cli_map_set_public_address (cli, address);
   cli->epoch = epoch;
 
   return TRUE;
@@ -599,7 +541,7 @@ cli_get_external_address (Cli     *cli,
  * process, renews or deletes it as its owner instead of getting NOT_AUTHORIZED. A state file
  * that cannot be read or written costs a warning, never the mapping itself. */
 static PlPcpState *
-cli_pcp_state (Cli *cli)
+cli_pcp_state (PlCli *cli)
 {
   g_autoptr(PlPcpState) state = NULL;
   g_autoptr(GError) error = NULL;
@@ -611,7 +553,7 @@ cli_pcp_state (Cli *cli)
   state = pl_pcp_state_new (NULL);
   if (!pl_pcp_state_load (state, &error))
     {
-      progress_clear (cli);
+      pl_cli_map_progress_clear (cli);
       g_printerr (_("%s: warning: %s\n"), cli->prgname, error->message);
       return NULL;
     }
@@ -622,7 +564,7 @@ cli_pcp_state (Cli *cli)
 /* PCP: the nonces of earlier commands' mappings, so that this one renews or deletes them
  * (the backend reads and updates the journal). */
 static void
-cli_use_journal (Cli *cli)
+cli_use_journal (PlCli *cli)
 {
   if (PL_IS_PCP_CLIENT (cli->client) && !cli->journal_set)
     {
@@ -640,7 +582,7 @@ cli_use_journal (Cli *cli)
 /* Sets up cli->client6. @required: -6 asked for it (then every failure is the command's);
  * otherwise a failure only means no pinhole, and the wait is short. */
 static gboolean
-cli_start_ipv6 (Cli       *cli,
+cli_start_ipv6 (PlCli     *cli,
                 gboolean   required,
                 gboolean   probe,
                 GError   **error)
@@ -689,8 +631,8 @@ cli_start_ipv6 (Cli       *cli,
 
 /* Opens the pinhole of @m (its private port, on cli->address6). */
 static gboolean
-cli_map6 (Cli      *cli,
-          Mapping  *m,
+cli_map6 (PlCli    *cli,
+          PlCliMapping  *m,
           GError  **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
@@ -710,7 +652,7 @@ cli_map6 (Cli      *cli,
 
 /* Closes the pinhole of (@protocol, @private_port) if the journal says one was opened. */
 static gboolean
-cli_unmap6 (Cli         *cli,
+cli_unmap6 (PlCli       *cli,
             PlProtocol   protocol,
             guint16      private_port,
             gboolean    *closed,
@@ -736,8 +678,8 @@ cli_unmap6 (Cli         *cli,
 
 /* Asks for @m, suggesting @suggested_port; on success records the grant in @m. */
 static gboolean
-cli_map (Cli      *cli,
-         Mapping  *m,
+cli_map (PlCli    *cli,
+         PlCliMapping  *m,
          guint16   suggested_port,
          GError  **error)
 {
@@ -761,7 +703,7 @@ cli_map (Cli      *cli,
         g_inet_address_new_from_string (pl_pcp_client_get_external_address (PL_PCP_CLIENT (cli->client)));
 
       if (address != NULL)
-        cli_set_public_address (cli, address);
+        pl_cli_map_set_public_address (cli, address);
     }
 
   m->suggested_port = suggested_port;
@@ -778,7 +720,7 @@ cli_map (Cli      *cli,
 
 /* Deletes one mapping (@private_port > 0) or all of @protocol (@private_port 0). */
 static gboolean
-cli_unmap (Cli         *cli,
+cli_unmap (PlCli       *cli,
            PlProtocol   protocol,
            guint16      private_port,
            GError     **error)
@@ -823,7 +765,7 @@ static int
 cmd_address (int    argc,
              char **argv)
 {
-  g_autoptr(Cli) cli = cli_new ("address", "");
+  g_autoptr(PlCli) cli = cli_new ("address", "");
   g_autoptr(GError) error = NULL;
   int status;
 
@@ -845,11 +787,11 @@ cmd_address (int    argc,
 
   cli_bound_request (cli);
   if (cli->public_address == NULL && !cli_get_external_address (cli, &error))
-    return cli_fail (cli, error);
+    return pl_cli_map_fail (cli, error);
 
   if (cli->json)
     {
-      g_autoptr(JsonBuilder) builder = json_begin (cli, NULL);
+      g_autoptr(JsonBuilder) builder = pl_cli_map_json_begin (cli, NULL);
 
       pl_cli_json_add_string (builder, "public_address", cli->public_address);
       pl_cli_json_add_int (builder, "epoch", cli->epoch);
@@ -858,26 +800,20 @@ cmd_address (int    argc,
     }
   else
     {
-      print_gateway (cli);
+      pl_cli_map_print_gateway (cli);
       g_print (_("Public address: %s\n"), cli->public_address);
     }
-  print_double_nat_warning (cli);
+  pl_cli_map_print_double_nat (cli);
 
   return PL_EXIT_OK;
 }
 
 /* `portlightctl map` */
 
-typedef enum
-{
-  MAP_EVENT_MAPPED,
-  MAP_EVENT_RENEWED,
-  MAP_EVENT_RECREATED,
-} MapEvent;
 
-static void
-json_add_mapping (JsonBuilder   *builder,
-                  const Mapping *m)
+void
+pl_cli_map_json_add_mapping (JsonBuilder   *builder,
+                  const PlCliMapping *m)
 {
   g_autofree char *expires = NULL;
 
@@ -886,7 +822,7 @@ json_add_mapping (JsonBuilder   *builder,
 
   json_builder_begin_object (builder);
   pl_cli_json_add_string (builder, "family", "ipv4");
-  pl_cli_json_add_string (builder, "protocol", protocol_json (m->protocol));
+  pl_cli_json_add_string (builder, "protocol", pl_cli_map_protocol_json (m->protocol));
   pl_cli_json_add_int (builder, "private_port", m->private_port);
   pl_cli_json_add_int (builder, "public_port", m->public_port);
   pl_cli_json_add_int (builder, "requested_public_port", m->suggested_port);
@@ -903,12 +839,12 @@ json_add_mapping (JsonBuilder   *builder,
 /* The pinhole of @m: reachable at this computer's own address, on the private port. */
 static void
 json_add_pinhole (JsonBuilder   *builder,
-                  Cli           *cli,
-                  const Mapping *m)
+                  PlCli         *cli,
+                  const PlCliMapping *m)
 {
   json_builder_begin_object (builder);
   pl_cli_json_add_string (builder, "family", "ipv6");
-  pl_cli_json_add_string (builder, "protocol", protocol_json (m->protocol));
+  pl_cli_json_add_string (builder, "protocol", pl_cli_map_protocol_json (m->protocol));
   pl_cli_json_add_string (builder, "public_address", cli->address6);
   pl_cli_json_add_int (builder, "private_port", m->private_port);
   pl_cli_json_add_int (builder, "public_port", m->private_port);
@@ -918,11 +854,11 @@ json_add_pinhole (JsonBuilder   *builder,
 }
 
 /* Starts a `map` JSON object: the address part, then "mappings" (left open). */
-static JsonBuilder *
-json_begin_map (Cli        *cli,
+JsonBuilder *
+pl_cli_map_json_begin_map (PlCli      *cli,
                 const char *event)
 {
-  JsonBuilder *builder = json_begin (cli, event);
+  JsonBuilder *builder = pl_cli_map_json_begin (cli, event);
 
   pl_cli_json_add_string (builder, "public_address", cli->public_address);
   pl_cli_json_add_int (builder, "epoch", cli->epoch);
@@ -933,25 +869,25 @@ json_begin_map (Cli        *cli,
   return builder;
 }
 
-static void
-print_mapping_text (Cli           *cli,
-                    const Mapping *m,
-                    MapEvent       event)
+void
+pl_cli_map_print_mapping (PlCli         *cli,
+                    const PlCliMapping *m,
+                    PlCliMapEvent       event)
 {
   g_autofree char *expires = NULL;
   const char *protocol = pl_cli_protocol_label (m->protocol);
 
   switch (event)
     {
-    case MAP_EVENT_RENEWED:
+    case PL_CLI_MAP_EVENT_RENEWED:
       g_print (_("Renewed %s %s:%u → private port %u\n"), protocol, cli->public_address,
                m->public_port, m->private_port);
       break;
-    case MAP_EVENT_RECREATED:
+    case PL_CLI_MAP_EVENT_RECREATED:
       g_print (_("Re-created %s %s:%u → private port %u\n"), protocol, cli->public_address,
                m->public_port, m->private_port);
       break;
-    case MAP_EVENT_MAPPED:
+    case PL_CLI_MAP_EVENT_MAPPED:
     default:
       g_print (_("Mapped %s %s:%u → private port %u\n"), protocol, cli->public_address,
                m->public_port, m->private_port);
@@ -984,8 +920,8 @@ print_mapping_text (Cli           *cli,
 
 typedef struct
 {
-  Cli        *cli;
-  GPtrArray  *mappings;         /* Mapping*, not owned */
+  PlCli      *cli;
+  GPtrArray  *mappings;         /* PlCliMapping*, not owned */
   PlSession  *session;
   GMainLoop  *loop;
   guint       signal_ids[2];
@@ -1017,7 +953,7 @@ keeper_signal_cb (gpointer user_data)
 }
 
 static Keeper *
-keeper_new (Cli       *cli,
+keeper_new (PlCli     *cli,
             GPtrArray *mappings)
 {
   Keeper *keeper = g_new0 (Keeper, 1);
@@ -1049,13 +985,13 @@ keeper_free (Keeper *keeper)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Keeper, keeper_free)
 
-static Mapping *
+static PlCliMapping *
 keeper_find (Keeper    *keeper,
              PlMapping *mapping)
 {
   for (guint i = 0; i < keeper->mappings->len; i++)
     {
-      Mapping *m = g_ptr_array_index (keeper->mappings, i);
+      PlCliMapping *m = g_ptr_array_index (keeper->mappings, i);
 
       if (m->protocol == pl_mapping_get_protocol (mapping))
         return m;
@@ -1065,15 +1001,15 @@ keeper_find (Keeper    *keeper,
 }
 
 /* The JSON object of one event of @m, with @error for "renewal-failed". */
-static void
-keeper_print_json_mapping (Cli           *cli,
-                           const Mapping *m,
+void
+pl_cli_map_print_event (PlCli         *cli,
+                           const PlCliMapping *m,
                            const char    *event,
                            const GError  *error)
 {
-  g_autoptr(JsonBuilder) builder = json_begin_map (cli, event);
+  g_autoptr(JsonBuilder) builder = pl_cli_map_json_begin_map (cli, event);
 
-  json_add_mapping (builder, m);
+  pl_cli_map_json_add_mapping (builder, m);
   json_builder_end_array (builder);
   if (error != NULL)
     pl_cli_json_add_error (builder, pl_cli_error_code_name (error), error->message);
@@ -1082,22 +1018,22 @@ keeper_print_json_mapping (Cli           *cli,
 
 static void
 keeper_print_json (Keeper        *keeper,
-                   const Mapping *m,
+                   const PlCliMapping *m,
                    const char    *event,
                    const GError  *error)
 {
-  keeper_print_json_mapping (keeper->cli, m, event, error);
+  pl_cli_map_print_event (keeper->cli, m, event, error);
 }
 
 /* The JSON "mapped" event, or the text line, once every mapping was granted. */
 static void
 keeper_check_started (Keeper *keeper)
 {
-  Cli *cli = keeper->cli;
+  PlCli *cli = keeper->cli;
 
   for (guint i = 0; i < keeper->mappings->len; i++)
     {
-      if (!((Mapping *) g_ptr_array_index (keeper->mappings, i))->granted)
+      if (!((PlCliMapping *) g_ptr_array_index (keeper->mappings, i))->granted)
         return;
     }
 
@@ -1107,10 +1043,10 @@ keeper_check_started (Keeper *keeper)
 
   if (cli->json)
     {
-      g_autoptr(JsonBuilder) builder = json_begin_map (cli, "mapped");
+      g_autoptr(JsonBuilder) builder = pl_cli_map_json_begin_map (cli, "mapped");
 
       for (guint i = 0; i < keeper->mappings->len; i++)
-        json_add_mapping (builder, g_ptr_array_index (keeper->mappings, i));
+        pl_cli_map_json_add_mapping (builder, g_ptr_array_index (keeper->mappings, i));
       json_builder_end_array (builder);
       pl_cli_print_json_object (builder);
     }
@@ -1127,10 +1063,10 @@ keeper_check_started (Keeper *keeper)
 
 static void
 keeper_granted (Keeper    *keeper,
-                Mapping   *m,
+                PlCliMapping   *m,
                 PlMapping *mapping)
 {
-  Cli *cli = keeper->cli;
+  PlCli *cli = keeper->cli;
   gboolean first = !m->granted;
   gboolean recreated = m->lost;
 
@@ -1149,7 +1085,7 @@ keeper_granted (Keeper    *keeper,
     {
       /* Renewals while another mapping is still being asked for are not news yet. */
       if (first && !cli->json)
-        print_mapping_text (cli, m, MAP_EVENT_MAPPED);
+        pl_cli_map_print_mapping (cli, m, PL_CLI_MAP_EVENT_MAPPED);
       keeper_check_started (keeper);
       return;
     }
@@ -1159,7 +1095,7 @@ keeper_granted (Keeper    *keeper,
       keeper_print_json (keeper, m, recreated ? "recreated" : "renewed", NULL);
       return;
     }
-  print_mapping_text (cli, m, recreated ? MAP_EVENT_RECREATED : MAP_EVENT_RENEWED);
+  pl_cli_map_print_mapping (cli, m, recreated ? PL_CLI_MAP_EVENT_RECREATED : PL_CLI_MAP_EVENT_RENEWED);
   fflush (stdout);
 }
 
@@ -1167,11 +1103,11 @@ keeper_granted (Keeper    *keeper,
  * creation. */
 static void
 keeper_failed (Keeper       *keeper,
-               Mapping      *m,
+               PlCliMapping      *m,
                gboolean      holds,
                const GError *error)
 {
-  Cli *cli = keeper->cli;
+  PlCli *cli = keeper->cli;
 
   if (!m->granted)
     {
@@ -1180,7 +1116,7 @@ keeper_failed (Keeper       *keeper,
       if (!keeper->failed)
         {
           keeper->failed = TRUE;
-          keeper->status = cli_fail (cli, error);
+          keeper->status = pl_cli_map_fail (cli, error);
           keeper_stop (keeper);
         }
       return;
@@ -1217,9 +1153,9 @@ keeper_failed (Keeper       *keeper,
 /* The grant ran out before a renewal got through; the session creates the mapping again. */
 static void
 keeper_expired (Keeper  *keeper,
-                Mapping *m)
+                PlCliMapping *m)
 {
-  Cli *cli = keeper->cli;
+  PlCli *cli = keeper->cli;
 
   if (!keeper->started)
     return;
@@ -1248,13 +1184,13 @@ keeper_mapping_changed_cb (PlSession *session,
                            PlMapping *mapping,
                            Keeper    *keeper)
 {
-  Mapping *m = keeper_find (keeper, mapping);
+  PlCliMapping *m = keeper_find (keeper, mapping);
   const GError *error = pl_mapping_get_error (mapping);
 
   if (m == NULL || keeper->stopping)
     return;
 
-  progress_clear (keeper->cli);
+  pl_cli_map_progress_clear (keeper->cli);
 
   switch (pl_mapping_get_state (mapping))
     {
@@ -1294,19 +1230,19 @@ keeper_router_reset_cb (PlSession *session,
                         guint      n_mappings,
                         Keeper    *keeper)
 {
-  Cli *cli = keeper->cli;
+  PlCli *cli = keeper->cli;
 
   if (!keeper->started || keeper->stopping)
     return;
 
-  progress_clear (cli);
+  pl_cli_map_progress_clear (cli);
   if (cli->json)
     {
-      g_autoptr(JsonBuilder) builder = json_begin_map (cli, "router-reset");
+      g_autoptr(JsonBuilder) builder = pl_cli_map_json_begin_map (cli, "router-reset");
 
       /* The mappings as they were; "recreated" events follow. */
       for (guint i = 0; i < keeper->mappings->len; i++)
-        json_add_mapping (builder, g_ptr_array_index (keeper->mappings, i));
+        pl_cli_map_json_add_mapping (builder, g_ptr_array_index (keeper->mappings, i));
       json_builder_end_array (builder);
       pl_cli_print_json_object (builder);
     }
@@ -1328,7 +1264,7 @@ keeper_external_address_changed_cb (PlSession  *session,
                                     const char *address,
                                     Keeper     *keeper)
 {
-  Cli *cli = keeper->cli;
+  PlCli *cli = keeper->cli;
   g_autoptr(GInetAddress) inet = NULL;
 
   /* The session's first answer normally repeats the address asked above. */
@@ -1342,13 +1278,13 @@ keeper_external_address_changed_cb (PlSession  *session,
                     pl_natpmp_address_is_double_nat (g_inet_address_to_bytes (inet));
 
   /* In JSON the next event carries it. */
-  progress_clear (cli);
+  pl_cli_map_progress_clear (cli);
   if (!cli->json)
     {
       g_print (_("Public address: %s\n"), cli->public_address);
       fflush (stdout);
     }
-  print_double_nat_warning (cli);
+  pl_cli_map_print_double_nat (cli);
 }
 
 static void
@@ -1369,15 +1305,15 @@ keeper_mapper_factory (GInetAddress *gateway,
 }
 
 /* The "unmapped" event, or a line per mapping, once @mappings are removed. */
-static void
-keeper_print_removed_mappings (Cli       *cli,
+void
+pl_cli_map_print_removed (PlCli     *cli,
                                GPtrArray *mappings)
 {
   g_autoptr(JsonBuilder) builder = NULL;
 
   if (cli->json)
     {
-      builder = json_begin (cli, "unmapped");
+      builder = pl_cli_map_json_begin (cli, "unmapped");
       pl_cli_json_add_boolean (builder, "all", FALSE);
       json_builder_set_member_name (builder, "unmapped");
       json_builder_begin_array (builder);
@@ -1385,12 +1321,12 @@ keeper_print_removed_mappings (Cli       *cli,
 
   for (guint i = 0; i < mappings->len; i++)
     {
-      Mapping *m = g_ptr_array_index (mappings, i);
+      PlCliMapping *m = g_ptr_array_index (mappings, i);
 
       if (builder != NULL)
         {
           json_builder_begin_object (builder);
-          pl_cli_json_add_string (builder, "protocol", protocol_json (m->protocol));
+          pl_cli_json_add_string (builder, "protocol", pl_cli_map_protocol_json (m->protocol));
           pl_cli_json_add_int (builder, "private_port", m->private_port);
           json_builder_end_object (builder);
         }
@@ -1412,7 +1348,7 @@ keeper_print_removed_mappings (Cli       *cli,
 static void
 keeper_print_removed (Keeper *keeper)
 {
-  keeper_print_removed_mappings (keeper->cli, keeper->mappings);
+  pl_cli_map_print_removed (keeper->cli, keeper->mappings);
 }
 
 static void
@@ -1421,12 +1357,12 @@ keeper_stopped_cb (GObject      *source,
                    gpointer      user_data)
 {
   Keeper *keeper = user_data;
-  Cli *cli = keeper->cli;
+  PlCli *cli = keeper->cli;
   g_autoptr(GError) error = NULL;
   gboolean ok = pl_session_stop_finish (PL_SESSION (source), result, &error);
 
   keeper->stopped = TRUE;
-  progress_clear (cli);
+  pl_cli_map_progress_clear (cli);
 
   /* After a failed first request its error was the last word. */
   if (keeper->failed)
@@ -1464,13 +1400,13 @@ keeper_stop (Keeper *keeper)
 static int
 keeper_run (Keeper *keeper)
 {
-  Cli *cli = keeper->cli;
+  PlCli *cli = keeper->cli;
   g_autoptr(GListStore) profiles = g_list_store_new (PL_TYPE_PROFILE);
 
   for (guint i = 0; i < keeper->mappings->len; i++)
     {
-      Mapping *m = g_ptr_array_index (keeper->mappings, i);
-      g_autofree char *name = g_strdup_printf ("%s %u", protocol_json (m->protocol),
+      PlCliMapping *m = g_ptr_array_index (keeper->mappings, i);
+      g_autofree char *name = g_strdup_printf ("%s %u", pl_cli_map_protocol_json (m->protocol),
                                                m->private_port);
       g_autoptr(PlProfile) profile = pl_profile_new (name);
 
@@ -1505,7 +1441,7 @@ keeper_run (Keeper *keeper)
       const char *message = _("Interrupted again: mappings were left in place; they expire "
                               "by themselves");
 
-      progress_clear (cli);
+      pl_cli_map_progress_clear (cli);
       if (cli->json)
         pl_cli_print_json_error ("interrupted", message);
       else
@@ -1516,664 +1452,11 @@ keeper_run (Keeper *keeper)
   return keeper->status;
 }
 
-/* map and unmap through the engine
- *
- * Where the engine runs, `map` asks it for a lease: RequestMapping(bind=caller) with --keep,
- * held for as long as the command runs (the engine ends it when this process leaves the bus,
- * killed or not), and bind=none with duration = the lifetime without it, so that the engine
- * tracks that mapping too (the tray shows it, a router restart within the lifetime restores
- * it) and removes it when the lifetime is over. The lease's State, Error and Mappings, and
- * the Manager's public address and GatewayRebootedAt, arrive as PropertiesChanged through the
- * object manager; they are turned into the lines and JSON objects of the in-process `map`
- * and `map --keep`. As in-process, the first failure of a first request fails the command
- * (having withdrawn the lease). */
-
-typedef struct
-{
-  Cli           *cli;
-  GPtrArray     *mappings;        /* Mapping*, not owned */
-  gboolean       keep;
-  char          *path;            /* the lease */
-  PlBrokerLease *lease;
-  GMainLoop     *loop;
-  guint          signal_ids[2];
-  guint          n_signals;
-  guint          timeout_id;
-  gulong         properties_id;
-  gulong         manager_id;
-  gulong         owner_id;
-  gulong         removed_id;
-  guint64        rebooted_at;     /* Manager.GatewayRebootedAt when the lease started */
-  gboolean       started;         /* active once: the result is printed */
-  gboolean       lost;            /* was active, is being restored */
-  gboolean       done;            /* the loop is ending: no more output */
-  gboolean       released;
-  int            status;
-} EngineMap;
-
-static void
-engine_map_finish (EngineMap *em,
-                   int        status)
-{
-  if (em->done)
-    return;
-  em->done = TRUE;
-  em->status = status;
-  g_main_loop_quit (em->loop);
-}
-
-/* Withdraws the lease (Ctrl-C, a failed first request); TRUE when the engine ended it. */
-static gboolean
-engine_map_release (EngineMap  *em,
-                    GError    **error)
-{
-  g_autoptr(GError) local_error = NULL;
-
-  if (em->released || em->lease == NULL)
-    return TRUE;
-  em->released = TRUE;
-  if (pl_broker_lease_call_release_sync (em->lease, NULL, &local_error) ||
-      g_error_matches (local_error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT) ||
-      g_error_matches (local_error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD))
-    return TRUE;
-  g_propagate_error (error, pl_cli_engine_call_error (local_error));
-  return FALSE;
-}
-
-static GVariant *
-engine_map_find_entry (GVariant   *mappings,
-                       PlProtocol  protocol)
-{
-  const char *want = protocol == PL_PROTOCOL_UDP ? "udp" : "tcp";
-  GVariantIter iter;
-  GVariant *entry;
-
-  if (mappings == NULL)
-    return NULL;
-  g_variant_iter_init (&iter, mappings);
-  while ((entry = g_variant_iter_next_value (&iter)) != NULL)
-    {
-      const char *protocol_name = NULL;
-
-      if (g_variant_lookup (entry, "protocol", "&s", &protocol_name) &&
-          g_strcmp0 (protocol_name, want) == 0)
-        return entry;
-      g_variant_unref (entry);
-    }
-  return NULL;
-}
-
-/* The public address, gateway and protocol of the engine, for the lines and objects. */
-static void
-cli_read_engine (Cli *cli)
-{
-  PlBrokerManager *manager = cli->engine->manager;
-  const char *gateway = pl_broker_manager_get_gateway (manager);
-  const char *address = pl_broker_manager_get_external_address (manager);
-
-  g_free (cli->gateway);
-  cli->gateway = g_strdup (gateway != NULL && gateway[0] != '\0' ? gateway : NULL);
-  g_free (cli->engine_method);
-  cli->engine_method = g_strdup (pl_broker_manager_get_method (manager));
-  if (address != NULL && address[0] != '\0')
-    {
-      g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (address);
-
-      if (inet != NULL)
-        cli_set_public_address (cli, inet);
-    }
-}
-
-/* Takes the grant of each mapping from Lease.Mappings. Returns the mappings whose grant is
- * new since the last call (a renewal moves expires_at), as a bit set by index. */
-static guint
-engine_map_take_mappings (EngineMap *em,
-                          GVariant  *mappings)
-{
-  guint changed = 0;
-
-  for (guint i = 0; i < em->mappings->len; i++)
-    {
-      Mapping *m = g_ptr_array_index (em->mappings, i);
-      g_autoptr(GVariant) entry = engine_map_find_entry (mappings, m->protocol);
-      guint16 port = 0;
-      guint32 lifetime = 0;
-      guint64 expires_at = 0;
-      const char *address = NULL;
-
-      if (entry == NULL)
-        continue;
-      g_variant_lookup (entry, "external_port", "q", &port);
-      g_variant_lookup (entry, "lifetime", "u", &lifetime);
-      g_variant_lookup (entry, "expires_at", "t", &expires_at);
-      /* Without --keep the engine removes the mapping at the lease's deadline. */
-      if (!em->keep && pl_broker_lease_get_deadline (em->lease) != 0 &&
-          (expires_at == 0 || pl_broker_lease_get_deadline (em->lease) < expires_at))
-        expires_at = pl_broker_lease_get_deadline (em->lease);
-      if (g_variant_lookup (entry, "external_address", "&s", &address) && address[0] != '\0')
-        {
-          g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (address);
-
-          if (inet != NULL)
-            cli_set_public_address (em->cli, inet);
-        }
-      /* The engine renews suggesting the port granted before, as the session does. */
-      m->suggested_port = m->public_port != 0 ? m->public_port : m->asked_port;
-      m->public_port = port;
-      m->lifetime = lifetime;
-      /* The engine recomputes expires_at on every change of the lease, give or take a
-       * moment: a renewal moves it by much more than a second. */
-      if (ABS (m->expires - (gint64) (expires_at / G_USEC_PER_SEC)) > 1)
-        changed |= 1u << i;
-      m->expires = (gint64) (expires_at / G_USEC_PER_SEC);
-      g_clear_pointer (&m->expires_local, g_date_time_unref);
-      m->expires_local = expires_at != 0 ? g_date_time_new_from_unix_local (m->expires) : NULL;
-    }
-  return changed;
-}
-
-/* The first grant of every mapping: the result of plain `map`, the start of --keep. */
-static void
-engine_map_started (EngineMap *em)
-{
-  Cli *cli = em->cli;
-
-  em->started = TRUE;
-  cli_read_engine (cli);
-
-  if (cli->json)
-    {
-      g_autoptr(JsonBuilder) builder = json_begin_map (cli, em->keep ? "mapped" : NULL);
-
-      for (guint i = 0; i < em->mappings->len; i++)
-        json_add_mapping (builder, g_ptr_array_index (em->mappings, i));
-      json_builder_end_array (builder);
-      pl_cli_print_json_object (builder);
-    }
-  else
-    {
-      print_gateway (cli);
-      if (cli->public_address != NULL)
-        g_print (_("Public address: %s\n"), cli->public_address);
-      for (guint i = 0; i < em->mappings->len; i++)
-        print_mapping_text (cli, g_ptr_array_index (em->mappings, i), MAP_EVENT_MAPPED);
-      if (em->keep)
-        g_print ("%s", ngettext ("Keeping the mapping until Ctrl-C or SIGTERM, renewing it at "
-                                 "half its lifetime…\n",
-                                 "Keeping the mappings until Ctrl-C or SIGTERM, renewing them "
-                                 "at half their lifetime…\n",
-                                 em->mappings->len));
-      else
-        {
-          g_autoptr(GDateTime) until =
-            g_date_time_new_from_unix_local ((gint64) (pl_broker_lease_get_deadline (em->lease) /
-                                                       G_USEC_PER_SEC));
-          g_autofree char *until_text = g_date_time_format (until, "%Y-%m-%d %H:%M:%S");
-
-          g_print (_("Portlight's engine holds it until %s (local time); “portlightctl unmap "
-                     "%u” removes it sooner\n"),
-                   until_text, ((Mapping *) g_ptr_array_index (em->mappings, 0))->private_port);
-        }
-      fflush (stdout);
-    }
-  print_double_nat_warning (cli);
-
-  if (!em->keep)
-    engine_map_finish (em, PL_EXIT_OK);
-}
-
-/* A failure: of the first request (the command fails, as in-process), or later (a restore
- * the engine is still retrying; it stopped trying when @final). */
-static void
-engine_map_failed (EngineMap    *em,
-                   const GError *error,
-                   gboolean      final)
-{
-  Cli *cli = em->cli;
-
-  if (!em->started || final)
-    {
-      g_autoptr(GError) release_error = NULL;
-      int status = cli_fail (cli, error);
-
-      if (!engine_map_release (em, &release_error))
-        g_printerr ("%s: %s\n", cli->prgname, release_error->message);
-      engine_map_finish (em, status);
-      return;
-    }
-
-  for (guint i = 0; i < em->mappings->len; i++)
-    {
-      Mapping *m = g_ptr_array_index (em->mappings, i);
-
-      if (cli->json)
-        keeper_print_json_mapping (cli, m, "renewal-failed", error);
-      else
-        g_printerr (_("Could not re-create the %s mapping of private port %u: %s; retrying\n"),
-                    pl_cli_protocol_label (m->protocol), m->private_port, error->message);
-    }
-}
-
-static void
-engine_map_update (EngineMap *em)
-{
-  Cli *cli = em->cli;
-  const char *state = pl_broker_lease_get_state (em->lease);
-  GVariant *error_value = pl_broker_lease_get_error (em->lease);
-  const char *error_name = "";
-  const char *error_message = "";
-  g_autoptr(GError) error = NULL;
-  guint renewed;
-
-  if (em->done || state == NULL)
-    return;
-  if (error_value != NULL)
-    g_variant_get (error_value, "(&s&s)", &error_name, &error_message);
-  if (error_name[0] != '\0')
-    error = pl_cli_engine_error_new (error_name, error_message);
-
-  if (g_str_equal (state, "active"))
-    {
-      gboolean recreated = em->lost;
-
-      renewed = engine_map_take_mappings (em, pl_broker_lease_get_mappings (em->lease));
-      em->lost = FALSE;
-      if (!em->started)
-        {
-          engine_map_started (em);
-          return;
-        }
-      for (guint i = 0; i < em->mappings->len; i++)
-        {
-          Mapping *m = g_ptr_array_index (em->mappings, i);
-
-          if (!recreated && (renewed & (1u << i)) == 0)
-            continue;
-          if (cli->json)
-            keeper_print_json_mapping (cli, m, recreated ? "recreated" : "renewed", NULL);
-          else
-            print_mapping_text (cli, m, recreated ? MAP_EVENT_RECREATED : MAP_EVENT_RENEWED);
-        }
-      fflush (stdout);
-      return;
-    }
-
-  if (g_str_equal (state, "failed"))
-    {
-      if (error == NULL)
-        error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED,
-                                     _("Portlight's engine gave up on the mapping"));
-      engine_map_failed (em, error, TRUE);
-      return;
-    }
-
-  /* pending or lost: the engine is (still) asking. */
-  if (g_str_equal (state, "lost") && em->started)
-    em->lost = TRUE;
-  if (error != NULL)
-    engine_map_failed (em, error, FALSE);
-}
-
-static void
-engine_map_properties_cb (GDBusProxy *proxy,
-                          GVariant   *changed,
-                          GStrv       invalidated,
-                          EngineMap  *em)
-{
-  engine_map_update (em);
-}
-
-static void
-engine_map_manager_cb (GDBusProxy *proxy,
-                       GVariant   *changed,
-                       GStrv       invalidated,
-                       EngineMap  *em)
-{
-  Cli *cli = em->cli;
-  PlBrokerManager *manager = cli->engine->manager;
-  const char *address = NULL;
-
-  if (em->done || !em->started || !em->keep)
-    return;
-
-  if (g_variant_lookup (changed, "ExternalAddress", "&s", &address) && address[0] != '\0' &&
-      g_strcmp0 (address, cli->public_address) != 0)
-    {
-      g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (address);
-
-      if (inet != NULL)
-        cli_set_public_address (cli, inet);
-      if (!cli->json)
-        {
-          g_print (_("Public address: %s\n"), cli->public_address);
-          fflush (stdout);
-        }
-      print_double_nat_warning (cli);
-    }
-
-  if (pl_broker_manager_get_gateway_rebooted_at (manager) != em->rebooted_at)
-    {
-      em->rebooted_at = pl_broker_manager_get_gateway_rebooted_at (manager);
-      em->lost = TRUE;
-      if (cli->json)
-        {
-          g_autoptr(JsonBuilder) builder = json_begin_map (cli, "router-reset");
-
-          for (guint i = 0; i < em->mappings->len; i++)
-            json_add_mapping (builder, g_ptr_array_index (em->mappings, i));
-          json_builder_end_array (builder);
-          pl_cli_print_json_object (builder);
-        }
-      else
-        {
-          g_printerr (g_dngettext (GETTEXT_PACKAGE,
-                                   "The router restarted and lost its mappings: restoring %u "
-                                   "mapping",
-                                   "The router restarted and lost its mappings: restoring %u "
-                                   "mappings",
-                                   em->mappings->len),
-                      em->mappings->len);
-          g_printerr ("\n");
-        }
-    }
-}
-
-/* The engine left the bus, or ended the lease by itself: nobody keeps the mapping now. */
-static void
-engine_map_gone (EngineMap  *em,
-                 const char *message)
-{
-  Cli *cli = em->cli;
-
-  if (em->done)
-    return;
-  em->released = TRUE;
-  progress_clear (cli);
-  if (cli->json)
-    pl_cli_print_json_error ("engine-stopped", message);
-  else
-    g_printerr ("%s: %s\n", cli->prgname, message);
-  engine_map_finish (em, PL_EXIT_LOCAL_ERROR);
-}
-
-static void
-engine_map_owner_cb (GObject    *objects,
-                     GParamSpec *pspec,
-                     EngineMap  *em)
-{
-  g_autofree char *owner = g_dbus_object_manager_client_get_name_owner (
-    G_DBUS_OBJECT_MANAGER_CLIENT (objects));
-
-  if (owner == NULL)
-    engine_map_gone (em, _("Portlight's engine stopped: the mapping is no longer kept open"));
-}
-
-static void
-engine_map_removed_cb (GDBusObjectManager *objects,
-                       GDBusObject        *object,
-                       EngineMap          *em)
-{
-  if (g_strcmp0 (g_dbus_object_get_object_path (object), em->path) == 0 && !em->released)
-    engine_map_gone (em, _("Portlight's engine ended the mapping"));
-}
-
-static gboolean
-engine_map_timeout_cb (gpointer user_data)
-{
-  EngineMap *em = user_data;
-  g_autoptr(GError) error = NULL;
-
-  em->timeout_id = 0;
-  if (!em->started)
-    {
-      error = g_error_new (PL_ERROR, PL_ERROR_TIMED_OUT,
-                           _("No mapping from the router within %u s"), em->cli->timeout_s);
-      engine_map_failed (em, error, TRUE);
-    }
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-engine_map_signal_cb (gpointer user_data)
-{
-  EngineMap *em = user_data;
-  Cli *cli = em->cli;
-  g_autoptr(GError) error = NULL;
-
-  em->n_signals++;
-  if (em->n_signals > 1 || em->done)
-    {
-      /* The engine still ends the lease when this process leaves the bus. */
-      em->done = TRUE;
-      em->status = PL_EXIT_LOCAL_ERROR;
-      g_main_loop_quit (em->loop);
-      return G_SOURCE_CONTINUE;
-    }
-
-  if (!engine_map_release (em, &error))
-    {
-      if (cli->json)
-        pl_cli_print_json_error (pl_cli_error_code_name (error), error->message);
-      else
-        g_printerr ("%s: %s\n", cli->prgname, error->message);
-      engine_map_finish (em, pl_cli_exit_code_for_error (error));
-      return G_SOURCE_CONTINUE;
-    }
-  if (em->started)
-    keeper_print_removed_mappings (cli, em->mappings);
-  em->done = TRUE;
-  em->status = em->started ? PL_EXIT_OK : PL_EXIT_LOCAL_ERROR;
-  g_main_loop_quit (em->loop);
-  return G_SOURCE_CONTINUE;
-}
-
-static GVariant *
-engine_map_options (Cli       *cli,
-                    GPtrArray *mappings,
-                    gboolean   keep,
-                    gboolean   ipv6)
-{
-  Mapping *m = g_ptr_array_index (mappings, 0);
-  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
-
-  g_variant_builder_add (&builder, "{sv}", "external_port", g_variant_new_uint16 (m->asked_port));
-  g_variant_builder_add (&builder, "{sv}", "lifetime", g_variant_new_uint32 (m->asked_lifetime));
-  g_variant_builder_add (&builder, "{sv}", "description",
-                         g_variant_new_string (keep ? "portlightctl map --keep"
-                                                    : "portlightctl map"));
-  g_variant_builder_add (&builder, "{sv}", "bind", g_variant_new_string (keep ? "caller" : "none"));
-  if (!keep)
-    g_variant_builder_add (&builder, "{sv}", "duration", g_variant_new_uint32 (m->asked_lifetime));
-  if (ipv6)
-    g_variant_builder_add (&builder, "{sv}", "family", g_variant_new_string ("ipv6"));
-  return g_variant_builder_end (&builder);
-}
-
-/* `map` through the engine. Returns the exit code. */
-static int
-engine_map_run (Cli       *cli,
-                GPtrArray *mappings,
-                gboolean   keep,
-                gboolean   ipv6)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) protocols = g_ptr_array_new ();
-  PlBrokerManager *manager = cli->engine->manager;
-  Mapping *first = g_ptr_array_index (mappings, 0);
-  EngineMap em = { 0 };
-  gint64 wait_until;
-
-  if (cli->gateway_address != NULL)
-    {
-      g_autofree char *asked = g_inet_address_to_string (cli->gateway_address);
-
-      if (g_strcmp0 (asked, pl_broker_manager_get_gateway (manager)) != 0)
-        g_printerr (_("%s: warning: Portlight's engine (pid %u) speaks to the router at %s; "
-                      "--gateway is not used\n"),
-                    cli->prgname, cli->engine->pid, pl_broker_manager_get_gateway (manager));
-    }
-
-  for (guint i = 0; i < mappings->len; i++)
-    g_ptr_array_add (protocols, (gpointer) protocol_json (((Mapping *) g_ptr_array_index (mappings, i))->protocol));
-  g_ptr_array_add (protocols, NULL);
-
-  em.cli = cli;
-  em.mappings = mappings;
-  em.keep = keep;
-  em.status = PL_EXIT_LOCAL_ERROR;
-  em.rebooted_at = pl_broker_manager_get_gateway_rebooted_at (manager);
-  em.loop = g_main_loop_new (NULL, FALSE);
-
-  if (!pl_broker_manager_call_request_mapping_sync (manager,
-                                                    (const char * const *) protocols->pdata,
-                                                    first->private_port,
-                                                    engine_map_options (cli, mappings, keep, ipv6),
-                                                    NULL, &em.path, NULL, NULL, &error))
-    {
-      g_autoptr(GError) translated = pl_cli_engine_call_error (error);
-
-      g_main_loop_unref (em.loop);
-      return cli_fail (cli, translated);
-    }
-
-  /* The engine exported the lease before it replied: its InterfacesAdded is on the way. */
-  wait_until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while ((em.lease = pl_cli_engine_get_lease (cli->engine, em.path)) == NULL &&
-         g_get_monotonic_time () < wait_until)
-    g_main_context_iteration (NULL, TRUE);
-  if (em.lease == NULL)
-    {
-      error = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED,
-                           _("Portlight's engine ended the lease %s at once"), em.path);
-      g_main_loop_unref (em.loop);
-      g_free (em.path);
-      return cli_fail (cli, error);
-    }
-
-  em.signal_ids[0] = g_unix_signal_add (SIGINT, engine_map_signal_cb, &em);
-  em.signal_ids[1] = g_unix_signal_add (SIGTERM, engine_map_signal_cb, &em);
-  em.properties_id = g_signal_connect (em.lease, "g-properties-changed",
-                                       G_CALLBACK (engine_map_properties_cb), &em);
-  em.manager_id = g_signal_connect (manager, "g-properties-changed",
-                                    G_CALLBACK (engine_map_manager_cb), &em);
-  em.owner_id = g_signal_connect (cli->engine->objects, "notify::name-owner",
-                                  G_CALLBACK (engine_map_owner_cb), &em);
-  em.removed_id = g_signal_connect (cli->engine->objects, "object-removed",
-                                    G_CALLBACK (engine_map_removed_cb), &em);
-  if (cli->timeout_s > 0)
-    em.timeout_id = g_timeout_add_seconds (cli->timeout_s, engine_map_timeout_cb, &em);
-
-  engine_map_update (&em);
-  if (!em.done)
-    g_main_loop_run (em.loop);
-
-  for (guint i = 0; i < G_N_ELEMENTS (em.signal_ids); i++)
-    g_clear_handle_id (&em.signal_ids[i], g_source_remove);
-  g_clear_handle_id (&em.timeout_id, g_source_remove);
-  g_clear_signal_handler (&em.properties_id, em.lease);
-  g_clear_signal_handler (&em.manager_id, manager);
-  g_clear_signal_handler (&em.owner_id, cli->engine->objects);
-  g_clear_signal_handler (&em.removed_id, cli->engine->objects);
-  g_clear_object (&em.lease);
-  g_clear_pointer (&em.loop, g_main_loop_unref);
-  g_free (em.path);
-  return em.status;
-}
-
-/* `unmap PORT` through the engine: ends the engine's leases on the port. One-shot `map`
- * leases (bind=none) are released; another holder's are revoked, as the tray's "Stop" does
- * (a profile's lease: the profile is disabled). Sets *@found when there was any. */
-static int
-engine_unmap_run (Cli              *cli,
-                  const PlProtocol *protocols,
-                  guint             n_protocols,
-                  guint16           private_port,
-                  gboolean         *found)
-{
-  g_autoptr(JsonBuilder) builder = NULL;
-  GList *leases = pl_cli_engine_list_leases (cli->engine);
-  g_autoptr(GPtrArray) ended = g_ptr_array_new ();   /* PlProtocol as pointers */
-  int status = PL_EXIT_OK;
-
-  *found = FALSE;
-  for (GList *l = leases; l != NULL && status == PL_EXIT_OK; l = l->next)
-    {
-      PlBrokerLease *lease = l->data;
-      const char * const *names = pl_broker_lease_get_protocols (lease);
-      g_autoptr(GError) error = NULL;
-      gboolean wanted = FALSE;
-      gboolean ok;
-
-      if (pl_broker_lease_get_internal_port (lease) != private_port || names == NULL)
-        continue;
-      for (guint i = 0; i < n_protocols; i++)
-        wanted |= g_strv_contains (names, protocol_json (protocols[i]));
-      if (!wanted)
-        continue;
-
-      *found = TRUE;
-      if (g_strcmp0 (pl_broker_lease_get_bind (lease), "none") == 0)
-        ok = pl_broker_lease_call_release_sync (lease, NULL, &error);
-      else
-        ok = pl_broker_lease_call_revoke_sync (lease, NULL, &error);
-      if (!ok)
-        {
-          g_autoptr(GError) translated = pl_cli_engine_call_error (error);
-
-          status = cli_fail (cli, translated);
-          break;
-        }
-      for (guint i = 0; names[i] != NULL; i++)
-        {
-          PlProtocol protocol = g_str_equal (names[i], "udp") ? PL_PROTOCOL_UDP : PL_PROTOCOL_TCP;
-
-          if (!g_ptr_array_find (ended, GINT_TO_POINTER (protocol), NULL))
-            g_ptr_array_add (ended, GINT_TO_POINTER (protocol));
-        }
-    }
-  g_list_free_full (leases, g_object_unref);
-  if (!*found || status != PL_EXIT_OK)
-    return status;
-
-  cli_read_engine (cli);
-  if (cli->json)
-    {
-      builder = json_begin (cli, NULL);
-      pl_cli_json_add_boolean (builder, "all", FALSE);
-      json_builder_set_member_name (builder, "unmapped");
-      json_builder_begin_array (builder);
-    }
-  else
-    print_gateway (cli);
-  for (guint i = 0; i < ended->len; i++)
-    {
-      PlProtocol protocol = GPOINTER_TO_INT (g_ptr_array_index (ended, i));
-
-      if (builder != NULL)
-        {
-          json_builder_begin_object (builder);
-          pl_cli_json_add_string (builder, "protocol", protocol_json (protocol));
-          pl_cli_json_add_int (builder, "private_port", private_port);
-          json_builder_end_object (builder);
-        }
-      else
-        g_print (_("Removed the %s mapping of private port %u\n"),
-                 pl_cli_protocol_label (protocol), private_port);
-    }
-  if (builder != NULL)
-    {
-      json_builder_end_array (builder);
-      pl_cli_json_add_int (builder, "epoch", cli->epoch);
-      pl_cli_print_json_object (builder);
-    }
-  return PL_EXIT_OK;
-}
-
 static int
 cmd_map (int    argc,
          char **argv)
 {
-  g_autoptr(Cli) cli = cli_new ("map", _("PUBLIC_PORT PRIVATE_PORT"));
+  g_autoptr(PlCli) cli = cli_new ("map", _("PUBLIC_PORT PRIVATE_PORT"));
   g_autoptr(GPtrArray) mappings = g_ptr_array_new_with_free_func (mapping_free);
   g_autoptr(Keeper) keeper = NULL;
   g_autoptr(JsonBuilder) builder = NULL;
@@ -2262,7 +1545,7 @@ cmd_map (int    argc,
   if (status != PL_EXIT_OK)
     return status;
   if (cli->engine != NULL)
-    return engine_map_run (cli, mappings, keep, ipv6);
+    return pl_cli_engine_map (cli, mappings, keep, ipv6);
 
   /* --keep: from here on SIGINT/SIGTERM stop the command (and delete what it mapped). */
   if (keep)
@@ -2272,7 +1555,7 @@ cmd_map (int    argc,
     {
       /* IPv6 only: the router is the IPv6 default route's, spoken to over PCP. */
       if (!cli_start_ipv6 (cli, TRUE, TRUE, &error))
-        return cli_fail (cli, error);
+        return pl_cli_map_fail (cli, error);
       cli->gateway =
         g_inet_address_to_string (pl_pcp_client_get_gateway (PL_PCP_CLIENT (cli->client6)));
       if (!cli->json)
@@ -2293,7 +1576,7 @@ cmd_map (int    argc,
             return PL_EXIT_OK;
           if (!PL_IS_PCP_CLIENT (cli->client) ||
               !g_error_matches (error, PL_ERROR, PL_ERROR_UNSUPPORTED_OPCODE))
-            return cli_fail (cli, error);
+            return pl_cli_map_fail (cli, error);
           g_clear_error (&error);
         }
       if (keeper != NULL && keeper->n_signals > 0)
@@ -2301,11 +1584,11 @@ cmd_map (int    argc,
 
       if (!cli->json)
         {
-          print_gateway (cli);
+          pl_cli_map_print_gateway (cli);
           if (cli->public_address != NULL)
             g_print (_("Public address: %s\n"), cli->public_address);
         }
-      print_double_nat_warning (cli);
+      pl_cli_map_print_double_nat (cli);
 
       if (keeper != NULL)
         return keeper_run (keeper);
@@ -2328,15 +1611,15 @@ cmd_map (int    argc,
 
   for (guint i = 0; i < mappings->len; i++)
     {
-      Mapping *m = g_ptr_array_index (mappings, i);
+      PlCliMapping *m = g_ptr_array_index (mappings, i);
 
       if (!ipv6)
         {
           cli_bound_request (cli);
           if (!cli_map (cli, m, m->asked_port, &error))
-            return cli_fail (cli, error);
+            return pl_cli_map_fail (cli, error);
           if (!cli->json)
-            print_mapping_text (cli, m, MAP_EVENT_MAPPED);
+            pl_cli_map_print_mapping (cli, m, PL_CLI_MAP_EVENT_MAPPED);
         }
 
       if (cli->client6 != NULL)
@@ -2344,7 +1627,7 @@ cmd_map (int    argc,
           if (!cli_map6 (cli, m, &error))
             {
               if (ipv6)
-                return cli_fail (cli, error);
+                return pl_cli_map_fail (cli, error);
               if (!cli->json)
                 g_print (_("No IPv6 pinhole for %s %u: %s\n"),
                          pl_cli_protocol_label (m->protocol), m->private_port, error->message);
@@ -2359,7 +1642,7 @@ cmd_map (int    argc,
 
   for (guint i = 0; !cli->json && !ipv6 && i < mappings->len; i++)
     {
-      Mapping *m = g_ptr_array_index (mappings, i);
+      PlCliMapping *m = g_ptr_array_index (mappings, i);
 
       if (!m->pinhole)
         continue;
@@ -2374,13 +1657,13 @@ cmd_map (int    argc,
 
   if (cli->json)
     {
-      builder = json_begin_map (cli, NULL);
+      builder = pl_cli_map_json_begin_map (cli, NULL);
       for (guint i = 0; i < mappings->len; i++)
         {
-          Mapping *m = g_ptr_array_index (mappings, i);
+          PlCliMapping *m = g_ptr_array_index (mappings, i);
 
           if (!ipv6)
-            json_add_mapping (builder, m);
+            pl_cli_map_json_add_mapping (builder, m);
           if (m->pinhole)
             json_add_pinhole (builder, cli, m);
         }
@@ -2397,7 +1680,7 @@ static int
 cmd_unmap (int    argc,
            char **argv)
 {
-  g_autoptr(Cli) cli = cli_new ("unmap", _("PRIVATE_PORT | --all | --external PUBLIC_PORT"));
+  g_autoptr(PlCli) cli = cli_new ("unmap", _("PRIVATE_PORT | --all | --external PUBLIC_PORT"));
   g_autoptr(JsonBuilder) builder = NULL;
   g_autofree char *external_text = NULL;
   gboolean udp = FALSE;
@@ -2480,13 +1763,13 @@ cmd_unmap (int    argc,
                        "them one port at a time, or stop the engine first"),
                      cli->engine->pid);
 
-      return cli_fail (cli, error);
+      return pl_cli_map_fail (cli, error);
     }
   if (cli->engine != NULL)
     {
       gboolean found = FALSE;
 
-      status = engine_unmap_run (cli, protocols, n_protocols, private_port, &found);
+      status = pl_cli_engine_unmap (cli, protocols, n_protocols, private_port, &found);
       /* None of the engine's: a mapping from before it ran, removed in-process below. */
       if (found || status != PL_EXIT_OK)
         return status;
@@ -2499,14 +1782,14 @@ cmd_unmap (int    argc,
 
   if (cli->json)
     {
-      builder = json_begin (cli, NULL);
+      builder = pl_cli_map_json_begin (cli, NULL);
       pl_cli_json_add_boolean (builder, "all", all);
       json_builder_set_member_name (builder, "unmapped");
       json_builder_begin_array (builder);
     }
   else
     {
-      print_gateway (cli);
+      pl_cli_map_print_gateway (cli);
     }
 
   /* The pinholes map opened are in the journal, under the IPv6 default router: no probe. */
@@ -2525,9 +1808,9 @@ cmd_unmap (int    argc,
 
       cli_bound_request (cli);
       if (!cli_unmap (cli, protocols[i], private_port, &error))
-        return cli_fail (cli, error);
+        return pl_cli_map_fail (cli, error);
       if (!cli_unmap6 (cli, protocols[i], private_port, &closed6, &error))
-        return cli_fail (cli, error);
+        return pl_cli_map_fail (cli, error);
       if (closed6 && builder == NULL)
         g_print (_("Closed the %s IPv6 pinhole of [%s]:%u\n"),
                  pl_cli_protocol_label (protocols[i]), cli->address6, private_port);
@@ -2535,7 +1818,7 @@ cmd_unmap (int    argc,
       if (builder != NULL)
         {
           json_builder_begin_object (builder);
-          pl_cli_json_add_string (builder, "protocol", protocol_json (protocols[i]));
+          pl_cli_json_add_string (builder, "protocol", pl_cli_map_protocol_json (protocols[i]));
           pl_cli_json_add_int (builder, "private_port", private_port);
           json_builder_end_object (builder);
         }
