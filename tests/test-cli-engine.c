@@ -796,6 +796,54 @@ test_in_process (Fixture       *f,
   g_assert_cmpint (no_bus_status.status, ==, PL_EXIT_NO_ENGINE);
 }
 
+/* B-15: without a bus, map --keep is an engine too: it refuses beside an engine it cannot
+ * reach, and an engine refuses beside it. */
+static void
+test_keep_lock (Fixture       *f,
+                gconstpointer  data)
+{
+  const char *no_bus[] = { "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/portlight-bus",
+                           NULL };
+  g_autoptr(GSubprocess) keep = NULL;
+  g_auto(Result) refused = { 0 };
+  g_auto(Result) run = { 0 };
+  g_auto(Result) rest = { 0 };
+  g_autofree char *line = NULL;
+  g_autofree char *want = NULL;
+  LineReader reader = { 0 };
+
+  /* An engine on the bus, out of reach for a shell without one. */
+  start_engine (f, NULL);
+  run_cli (f, no_bus, &refused,
+           (const char * const[]) { "map", "--keep", "-g", "@GW@", "--protocol", "natpmp",
+                                    "8087", "8087", NULL });
+  g_assert_cmpint (refused.status, ==, PL_EXIT_LOCAL_ERROR);
+  want = g_strdup_printf ("Portlight's engine is already running (pid %s) and cannot be "
+                          "reached from here", g_subprocess_get_identifier (f->engine));
+  assert_contains (refused.err, want);
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 0);
+  stop_engine (f);
+
+  keep = spawn (f, no_bus, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                (const char * const[]) { "map", "--keep", "--json", "-g", "@GW@", "--protocol",
+                                         "natpmp", "8087", "8087", NULL });
+  reader_init (&reader, keep);
+  line = read_line (&reader);
+  assert_contains (line, "\"event\":\"mapped\"");
+  run_cli (f, no_bus, &run,
+           (const char * const[]) { "run", "--protocol", "natpmp", "-g", "@GW@", NULL });
+  g_assert_cmpint (run.status, ==, PL_EXIT_LOCAL_ERROR);
+  g_clear_pointer (&want, g_free);
+  want = g_strdup_printf ("Portlight's engine is already running (pid %s)",
+                          g_subprocess_get_identifier (keep));
+  assert_contains (run.err, want);
+  reader_clear (&reader);
+  g_subprocess_send_signal (keep, SIGTERM);
+  finish (keep, &rest);
+  g_assert_cmpint (rest.status, ==, PL_EXIT_OK);
+  wait_mappings (f, 0);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -821,6 +869,7 @@ main (int    argc,
   ADD ("/cli-engine/profiles", test_profiles);
   ADD ("/cli-engine/no-broker", test_no_broker);
   ADD ("/cli-engine/in-process", test_in_process);
+  ADD ("/cli-engine/keep/lock", test_keep_lock);
 
   return g_test_run ();
 }

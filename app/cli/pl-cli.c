@@ -1547,6 +1547,27 @@ cmd_map (int    argc,
   if (cli->engine != NULL)
     return pl_cli_engine_map (cli, mappings, keep, ipv6);
 
+  /* --keep in-process is an engine of its own: it takes the engine lock (--no-broker has),
+   * so that it never runs beside another one it cannot reach (no session bus). */
+  if (keep && cli->lock == NULL)
+    {
+      g_autoptr(GError) lock_error = NULL;
+      guint holder = 0;
+
+      cli->lock = pl_engine_lock_acquire (NULL, &holder, &lock_error);
+      if (cli->lock == NULL && g_error_matches (lock_error, G_IO_ERROR, G_IO_ERROR_BUSY))
+        {
+          g_clear_error (&lock_error);
+          g_set_error (&lock_error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                       _("Portlight's engine is already running (pid %u) and cannot be "
+                         "reached from here (no session bus): it would not know of this "
+                         "mapping"), holder);
+          return pl_cli_map_fail (cli, lock_error);
+        }
+      if (cli->lock == NULL)
+        g_debug ("No engine lock: %s", lock_error->message);
+    }
+
   /* --keep: from here on SIGINT/SIGTERM stop the command (and delete what it mapped). */
   if (keep)
     keeper = keeper_new (cli, mappings);
