@@ -85,17 +85,22 @@ launcher_new (GSubprocessFlags    flags,
   return launcher;
 }
 
-/* Starts portlightctl with @args ("@GW@" stands for the fake gateway). */
+/* Starts portlightctl with @args ("@GW@" stands for the fake gateway). @log: (nullable):
+ * where its stderr goes (else @flags say). */
 static GSubprocess *
-spawn (Fixture            *f,
-       const char * const *env,
-       GSubprocessFlags    flags,
-       const char * const *args)
+spawn_logged (Fixture            *f,
+              const char * const *env,
+              GSubprocessFlags    flags,
+              const char         *log,
+              const char * const *args)
 {
   g_autoptr(GSubprocessLauncher) launcher = launcher_new (flags, env);
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
   GSubprocess *process;
+
+  if (log != NULL)
+    g_subprocess_launcher_set_stderr_file_path (launcher, log);
 
   g_ptr_array_add (argv, (gpointer) g_getenv ("PORTLIGHTCTL"));
   g_assert_nonnull (argv->pdata[0]);
@@ -105,6 +110,15 @@ spawn (Fixture            *f,
   process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
   return process;
+}
+
+static GSubprocess *
+spawn (Fixture            *f,
+       const char * const *env,
+       GSubprocessFlags    flags,
+       const char * const *args)
+{
+  return spawn_logged (f, env, flags, NULL, args);
 }
 
 typedef struct
@@ -295,22 +309,19 @@ name_appeared_cb (GDBusConnection *connection,
 }
 
 static void
-start_engine (Fixture    *f,
-              const char *file)
+start_engine (Fixture *f)
 {
+  /* Its stderr in a file: a failed test must not leave the test's own stderr open in a
+   * child (the engine ends with the bus in any case). */
+  g_autofree char *log = g_build_filename (g_get_user_runtime_dir (), "engine.log", NULL);
   g_autoptr(GDBusConnection) connection = NULL;
   g_autoptr(GError) error = NULL;
   gboolean appeared = FALSE;
   guint id;
 
-  if (file != NULL)
-    f->engine = spawn (f, NULL, G_SUBPROCESS_FLAGS_STDOUT_SILENCE,
-                       (const char * const[]) { "run", "--protocol", "natpmp", "-g", "@GW@",
-                                                "-f", file, NULL });
-  else
-    f->engine = spawn (f, NULL, G_SUBPROCESS_FLAGS_STDOUT_SILENCE,
-                       (const char * const[]) { "run", "--protocol", "natpmp", "-g", "@GW@",
-                                                NULL });
+  f->engine = spawn_logged (f, NULL, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, log,
+                            (const char * const[]) { "run", "--protocol", "natpmp", "-g", "@GW@",
+                                                     NULL });
 
   connection = g_dbus_connection_new_for_address_sync (
     g_test_dbus_get_bus_address (f->bus),
@@ -423,7 +434,7 @@ test_status (Fixture       *f,
                                                                                   "error"),
                                                   "code"), ==, "no-engine");
 
-  start_engine (f, NULL);
+  start_engine (f);
   /* Wait until the engine has heard the router's address. */
   for (guint i = 0; i < 100; i++)
     {
@@ -478,7 +489,7 @@ test_keep_release (Fixture       *f,
   JsonObject *owner;
   JsonArray *mappings;
 
-  start_engine (f, NULL);
+  start_engine (f);
   keep = spawn (f, NULL, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
                 (const char * const[]) { "map", "--keep", "--json", "-u", "-t", "8080", "8080",
                                          NULL });
@@ -546,7 +557,7 @@ test_keep_killed (Fixture       *f,
   g_autofree char *line = NULL;
   LineReader reader = { 0 };
 
-  start_engine (f, NULL);
+  start_engine (f);
   keep = spawn (f, NULL, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
                 (const char * const[]) { "map", "--keep", "8081", "8081", NULL });
   reader_init (&reader, keep);
@@ -585,7 +596,7 @@ test_map_bind_none (Fixture       *f,
   g_autoptr(JsonObject) lease = NULL;
   JsonArray *mappings;
 
-  start_engine (f, NULL);
+  start_engine (f);
   RUN (f, &map, "map", "--json", "-l", "600", "8082", "8082");
   g_assert_cmpint (map.status, ==, PL_EXIT_OK);
   result = parse_object (map.out);
@@ -629,7 +640,7 @@ test_keep_engine_stops (Fixture       *f,
   g_auto(Result) rest = { 0 };
   LineReader reader = { 0 };
 
-  start_engine (f, NULL);
+  start_engine (f);
   keep = spawn (f, NULL, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
                 (const char * const[]) { "map", "--keep", "--json", "8083", "8083", NULL });
   reader_init (&reader, keep);
@@ -682,7 +693,7 @@ test_profiles (Fixture       *f,
   g_file_set_contents (file, "[Web]\nProtocol=tcp\nFamily=ipv4\nInternalPort=18081\n"
                        "Enabled=false\n", -1, &error);
   g_assert_no_error (error);
-  start_engine (f, NULL);
+  start_engine (f);
 
   PROFILES (f, &refused, "--no-broker", "enable", "Web");
   g_assert_cmpint (refused.status, ==, PL_EXIT_LOCAL_ERROR);
@@ -754,7 +765,7 @@ test_no_broker (Fixture       *f,
   g_auto(Result) alone = { 0 };
   g_autofree char *want = NULL;
 
-  start_engine (f, NULL);
+  start_engine (f);
   RUN (f, &refused, "map", "--no-broker", "-g", "@GW@", "--protocol", "natpmp", "8084", "8084");
   g_assert_cmpint (refused.status, ==, PL_EXIT_LOCAL_ERROR);
   want = g_strdup_printf ("Portlight's engine is running as pid %s",
@@ -813,7 +824,7 @@ test_keep_lock (Fixture       *f,
   LineReader reader = { 0 };
 
   /* An engine on the bus, out of reach for a shell without one. */
-  start_engine (f, NULL);
+  start_engine (f);
   run_cli (f, no_bus, &refused,
            (const char * const[]) { "map", "--keep", "-g", "@GW@", "--protocol", "natpmp",
                                     "8087", "8087", NULL });
