@@ -688,6 +688,8 @@ test_profiles (Fixture       *f,
   g_auto(Result) bad = { 0 };
   g_auto(Result) edit = { 0 };
   g_auto(Result) refused = { 0 };
+  g_auto(Result) other = { 0 };
+  g_autofree char *other_file = g_build_filename (g_get_user_runtime_dir (), "other.ini", NULL);
 
   g_assert_cmpint (g_mkdir_with_parents (folder, 0700), ==, 0);
   g_file_set_contents (file, "[Web]\nProtocol=tcp\nFamily=ipv4\nInternalPort=18081\n"
@@ -738,6 +740,13 @@ test_profiles (Fixture       *f,
   g_file_get_contents (file, &contents, NULL, &error);
   g_assert_no_error (error);
   assert_contains (contents, "Lifetime=3600");
+
+  /* Another file than the engine's is written here, as ever. */
+  PROFILES (f, &other, "add", "Other", "-f", other_file, "0", "27020");
+  g_assert_cmpint (other.status, ==, PL_EXIT_OK);
+  g_assert_null (strstr (other.err, ENGINE_PATH));
+  g_assert_true (g_file_test (other_file, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 2);
 
   PROFILES (f, &disable, "disable", "Web");
   g_assert_cmpint (disable.status, ==, PL_EXIT_OK);

@@ -213,18 +213,21 @@ pl_cli_engine_get_profile (PlCliEngine *engine,
 }
 
 gboolean
-pl_cli_engine_uses_profiles (const char *path)
+pl_cli_engine_uses_profiles (PlCliEngine *engine,
+                             const char  *path)
 {
+  const char *engine_path = pl_broker_manager_get_profiles_file (engine->manager);
   g_autofree char *default_path = NULL;
   g_autoptr(GFile) given = NULL;
   g_autoptr(GFile) engine_file = NULL;
 
+  if (engine_path == NULL || engine_path[0] == '\0')
+    return FALSE;
   if (path == NULL)
-    return TRUE;
-  /* The engine on the bus keeps the user's own file: `run` without --file, the tray. */
-  default_path = g_build_filename (g_get_user_config_dir (), "portlight", "profiles.ini", NULL);
+    path = default_path = g_build_filename (g_get_user_config_dir (), "portlight",
+                                            "profiles.ini", NULL);
   given = g_file_new_for_commandline_arg (path);
-  engine_file = g_file_new_for_path (default_path);
+  engine_file = g_file_new_for_path (engine_path);
   return g_file_equal (given, engine_file);
 }
 

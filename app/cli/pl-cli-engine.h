@@ -47,9 +47,11 @@ PlBrokerLease *pl_cli_engine_get_lease   (PlCliEngine   *engine,
 PlBrokerProfile *pl_cli_engine_get_profile (PlCliEngine *engine,
                                             const char  *name);
 
-/* Whether the engine's profiles are the file @path (NULL: the default file). The engine
- * writes only its own file; another one is edited in-process. */
-gboolean     pl_cli_engine_uses_profiles (const char    *path);
+/* Whether the engine keeps the profiles file @path (NULL: the default file), going by its
+ * Manager.ProfilesFile. The engine writes only its own file; another one is edited
+ * in-process. */
+gboolean     pl_cli_engine_uses_profiles (PlCliEngine   *engine,
+                                          const char    *path);
 
 /* The engine's Lease.Error (name, message), or a failed call's remote error, as a core
  * error (PL_ERROR where there is one) for the usual messages and exit codes. */

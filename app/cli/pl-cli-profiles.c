@@ -25,8 +25,8 @@
  * range, are PL_EXIT_USAGE (2); anything about the store (unknown profile, a name or port
  * already taken, an unreadable file, a refused save) is PL_EXIT_PROFILE_ERROR (6).
  *
- * While Portlight's engine runs on the bus and keeps this file (the default one), it is the
- * file's one writer: a change is checked here as always, then made by the engine's Profile
+ * While Portlight's engine runs on the bus and keeps this file (its Manager.ProfilesFile),
+ * it is the file's one writer: a change is checked here as always, then made by the engine's Profile
  * and Manager methods (CreateProfile, Update, Delete, Enable, Disable), which save the file;
  * nothing is written from here. --no-broker writes the file here instead, and is refused
  * while an engine runs. */
@@ -306,9 +306,16 @@ find_engine (Ctx *ctx)
 {
   g_autoptr(GError) error = NULL;
 
-  if (!pl_cli_engine_uses_profiles (ctx->file) && !ctx->no_broker)
-    return PL_EXIT_OK;
   ctx->engine = pl_cli_engine_find (ctx->no_broker, &ctx->lock, &error);
+  if (ctx->engine != NULL && !pl_cli_engine_uses_profiles (ctx->engine, ctx->file))
+    {
+      /* Another file than the engine's: written here, as ever (the engine does not keep
+       * it). */
+      g_debug ("Portlight's engine keeps %s: writing %s here",
+               pl_broker_manager_get_profiles_file (ctx->engine->manager),
+               ctx->file != NULL ? ctx->file : "the default file");
+      g_clear_pointer (&ctx->engine, pl_cli_engine_free);
+    }
   if (error == NULL)
     return PL_EXIT_OK;
   g_printerr ("%s: %s\n", ctx->prgname, error->message);
