@@ -50,6 +50,7 @@ typedef struct
   gboolean       lost;            /* was active, is being restored */
   gboolean       done;            /* the loop is ending: no more output */
   gboolean       released;
+  char          *reported;        /* the last retry error printed, "name: message" */
   int            status;
 } EngineMap;
 
@@ -280,6 +281,7 @@ engine_map_update (EngineMap *em)
 
       renewed = engine_map_take_mappings (em, pl_broker_lease_get_mappings (em->lease));
       em->lost = FALSE;
+      g_clear_pointer (&em->reported, g_free);
       if (!em->started)
         {
           engine_map_started (em);
@@ -294,7 +296,8 @@ engine_map_update (EngineMap *em)
           if (cli->json)
             pl_cli_map_print_event (cli, m, recreated ? "recreated" : "renewed", NULL);
           else
-            pl_cli_map_print_mapping (cli, m, recreated ? PL_CLI_MAP_EVENT_RECREATED : PL_CLI_MAP_EVENT_RENEWED);
+            pl_cli_map_print_mapping (cli, m, recreated ? PL_CLI_MAP_EVENT_RECREATED
+                                                        : PL_CLI_MAP_EVENT_RENEWED);
         }
       fflush (stdout);
       return;
@@ -309,11 +312,19 @@ engine_map_update (EngineMap *em)
       return;
     }
 
-  /* pending or lost: the engine is (still) asking. */
+  /* pending or lost: the engine is (still) asking; a retry's error is news once. */
   if (g_str_equal (state, "lost") && em->started)
     em->lost = TRUE;
   if (error != NULL)
-    engine_map_failed (em, error, FALSE);
+    {
+      g_autofree char *key = g_strdup_printf ("%s: %s", error_name, error_message);
+
+      if (em->started && g_strcmp0 (key, em->reported) == 0)
+        return;
+      g_free (em->reported);
+      em->reported = g_steal_pointer (&key);
+      engine_map_failed (em, error, FALSE);
+    }
 }
 
 static void
@@ -516,7 +527,11 @@ pl_cli_engine_map (PlCli     *cli,
     }
 
   for (guint i = 0; i < mappings->len; i++)
-    g_ptr_array_add (protocols, (gpointer) pl_cli_map_protocol_json (((PlCliMapping *) g_ptr_array_index (mappings, i))->protocol));
+    {
+      PlCliMapping *m = g_ptr_array_index (mappings, i);
+
+      g_ptr_array_add (protocols, (gpointer) pl_cli_map_protocol_json (m->protocol));
+    }
   g_ptr_array_add (protocols, NULL);
 
   em.cli = cli;
@@ -579,6 +594,7 @@ pl_cli_engine_map (PlCli     *cli,
   g_clear_object (&em.lease);
   g_clear_pointer (&em.loop, g_main_loop_unref);
   g_free (em.path);
+  g_free (em.reported);
   return em.status;
 }
 

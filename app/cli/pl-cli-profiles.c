@@ -340,7 +340,8 @@ profile_settings (PlProfile *profile)
     protocols = tcp_udp;
   else if (pl_profile_get_protocol (profile) == PL_PROFILE_PROTOCOL_UDP)
     protocols = udp;
-  g_variant_builder_add (&builder, "{sv}", "name", g_variant_new_string (pl_profile_get_name (profile)));
+  g_variant_builder_add (&builder, "{sv}", "name",
+                         g_variant_new_string (pl_profile_get_name (profile)));
   g_variant_builder_add (&builder, "{sv}", "protocols", g_variant_new_strv (protocols, -1));
   g_variant_builder_add (&builder, "{sv}", "internal_port",
                          g_variant_new_uint16 ((guint16) pl_profile_get_internal_port (profile)));
@@ -351,7 +352,8 @@ profile_settings (PlProfile *profile)
   g_variant_builder_add (&builder, "{sv}", "enabled",
                          g_variant_new_boolean (pl_profile_get_enabled (profile)));
   g_variant_builder_add (&builder, "{sv}", "family",
-                         g_variant_new_string (pl_profile_family_to_string (pl_profile_get_family (profile))));
+                         g_variant_new_string (
+                           pl_profile_family_to_string (pl_profile_get_family (profile))));
   g_variant_builder_add (&builder, "{sv}", "description",
                          g_variant_new_string (description != NULL ? description : ""));
   return g_variant_builder_end (&builder);

@@ -144,7 +144,8 @@ describe_owner (PlBrokerLease *lease)
 static void
 print_lease_text (PlBrokerLease *lease)
 {
-  g_autofree char *protocols = pl_cli_engine_protocols_label (pl_broker_lease_get_protocols (lease));
+  g_autofree char *protocols =
+    pl_cli_engine_protocols_label (pl_broker_lease_get_protocols (lease));
   g_autofree char *owner = describe_owner (lease);
   g_autofree char *until = format_time (pl_broker_lease_get_deadline (lease), "%H:%M:%S");
   GVariant *error = pl_broker_lease_get_error (lease);
@@ -175,7 +176,8 @@ print_lease_text (PlBrokerLease *lease)
       const char *protocol = g_str_equal (lookup_string (dict, "protocol"), "udp") ? "UDP" : "TCP";
 
       if (g_str_equal (lookup_string (dict, "family"), "ipv6"))
-        g_print (_("    %s [%s]:%u (IPv6 pinhole)"), protocol, lookup_string (dict, "external_address"),
+        g_print (_("    %s [%s]:%u (IPv6 pinhole)"), protocol,
+                 lookup_string (dict, "external_address"),
                  pl_broker_lease_get_internal_port (lease));
       else
         g_print (_("    %s public %s:%u"), protocol, lookup_string (dict, "external_address"),
@@ -344,7 +346,8 @@ print_text (PlCliEngine *engine,
     g_print (_("Gateway: %s · %s\n"), gateway, method[0] != '\0' ? method : "…");
   else
     g_print (_("Gateway: none\n"));
-  g_print (_("Public address: %s\n"), address != NULL && address[0] != '\0' ? address : _("unknown"));
+  g_print (_("Public address: %s\n"),
+           address != NULL && address[0] != '\0' ? address : _("unknown"));
   if (warnings != NULL && g_strv_contains (warnings, "double-nat"))
     g_print (_("Warning: the router's public address is itself private (double NAT or "
                "carrier-grade NAT)\n"));
