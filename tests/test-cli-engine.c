@@ -546,6 +546,48 @@ test_keep_release (Fixture       *f,
   stop_engine (f);
 }
 
+/* map --keep through the engine reports the engine's renewals as the in-process one does:
+ * the router grants 4 s, so the engine renews at about 2 s ("renewed", public port kept). */
+static void
+test_keep_renewed (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GSubprocess) keep = NULL;
+  g_autoptr(JsonObject) mapped = NULL;
+  g_autoptr(JsonObject) renewed = NULL;
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_auto(Result) rest = { 0 };
+  LineReader reader = { 0 };
+  JsonObject *m;
+
+  pl_fake_gateway_set_granted_lifetime (f->gateway, 4);
+  start_engine (f);
+  keep = spawn (f, NULL, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                (const char * const[]) { "map", "--keep", "--json", "8088", "8088", NULL });
+  reader_init (&reader, keep);
+  first = read_line (&reader);
+  mapped = parse_object (first);
+  g_assert_cmpstr (json_object_get_string_member (mapped, "event"), ==, "mapped");
+  m = json_array_get_object_element (json_object_get_array_member (mapped, "mappings"), 0);
+  g_assert_cmpint (json_object_get_int_member (m, "lifetime"), ==, 4);
+
+  second = read_line (&reader);
+  renewed = parse_object (second);
+  g_assert_cmpstr (json_object_get_string_member (renewed, "event"), ==, "renewed");
+  m = json_array_get_object_element (json_object_get_array_member (renewed, "mappings"), 0);
+  g_assert_cmpint (json_object_get_int_member (m, "public_port"), ==, 8088);
+  g_assert_cmpint (json_object_get_int_member (m, "requested_public_port"), ==, 8088);
+  reader_clear (&reader);
+
+  g_subprocess_send_signal (keep, SIGTERM);
+  finish (keep, &rest);
+  g_assert_cmpint (rest.status, ==, PL_EXIT_OK);
+  assert_contains (rest.out, "\"event\":\"unmapped\"");
+  wait_mappings (f, 0);
+  stop_engine (f);
+}
+
 /* B-02 through the CLI: map --keep killed with SIGKILL (no Release): the engine sees the
  * caller vanish and deletes that port only. */
 static void
@@ -884,6 +926,7 @@ main (int    argc,
   ADD ("/cli-engine/status", test_status);
   ADD ("/cli-engine/keep/release", test_keep_release);
   ADD ("/cli-engine/keep/killed", test_keep_killed);
+  ADD ("/cli-engine/keep/renewed", test_keep_renewed);
   ADD ("/cli-engine/keep/engine-stops", test_keep_engine_stops);
   ADD ("/cli-engine/map/bind-none", test_map_bind_none);
   ADD ("/cli-engine/profiles", test_profiles);
