@@ -685,6 +685,9 @@ main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  /* These are tests of the in-process commands: never the engine of a session bus this
+   * test happens to run in (tests/test-cli-engine.c has a bus and an engine of its own). */
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/portlight-test-bus", TRUE);
 
   portlightctl = g_getenv ("PORTLIGHTCTL");
   if (portlightctl == NULL)

@@ -858,6 +858,9 @@ main (int   argc,
 {
   setlocale (LC_ALL, "");
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  /* These are tests of the in-process commands: never the engine of a session bus this
+   * test happens to run in (tests/test-cli-engine.c has a bus and an engine of its own). */
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/portlight-test-bus", TRUE);
 
   g_test_add_func ("/pl/cli-profiles/empty", test_empty);
   g_test_add_func ("/pl/cli-profiles/add-list-show", test_add_list_show);

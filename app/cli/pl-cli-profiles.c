@@ -13,6 +13,7 @@
 
 #include "pl-cli.h"
 #include "pl-cli-common.h"
+#include "pl-cli-engine.h"
 #include "pl-core.h"
 
 /* Every command loads the same PlProfileStore as the tray (or the file given with --file),
@@ -22,7 +23,13 @@
  *
  * Exit codes: bad arguments, including values given on the command line that are out of
  * range, are PL_EXIT_USAGE (2); anything about the store (unknown profile, a name or port
- * already taken, an unreadable file, a refused save) is PL_EXIT_PROFILE_ERROR (6). */
+ * already taken, an unreadable file, a refused save) is PL_EXIT_PROFILE_ERROR (6).
+ *
+ * While Portlight's engine runs on the bus and keeps this file (its Manager.ProfilesFile),
+ * it is the file's one writer: a change is checked here as always, then made by the engine's Profile
+ * and Manager methods (CreateProfile, Update, Delete, Enable, Disable), which save the file;
+ * nothing is written from here. --no-broker writes the file here instead, and is refused
+ * while an engine runs. */
 
 #define PROGRAM_NAME "portlightctl profiles"
 
@@ -32,13 +39,18 @@ typedef struct
   const char     *parameters;  /* for the usage line */
   char           *file;        /* --file */
   gboolean        json;        /* --json */
+  gboolean        no_broker;   /* --no-broker */
   PlProfileStore *store;
+  PlCliEngine    *engine;      /* the running engine that keeps this file, if any */
+  PlEngineLock   *lock;        /* --no-broker: held while the command runs */
 } Ctx;
 
 static void
 ctx_free (Ctx *ctx)
 {
   g_clear_object (&ctx->store);
+  g_clear_pointer (&ctx->engine, pl_cli_engine_free);
+  g_clear_object (&ctx->lock);
   g_free (ctx->prgname);
   g_free (ctx->file);
   g_free (ctx);
@@ -196,10 +208,14 @@ commands_help (void)
            "\n"
            "Profiles are kept in $XDG_CONFIG_HOME/portlight/profiles.ini (usually\n"
            "~/.config/portlight/profiles.ini); a running Portlight picks up changes.\n"
+           "While Portlight's engine runs, changes to that file go through it\n"
+           "(--no-broker writes the file here, and is refused while the engine runs).\n"
            "\n"
            "Exit status:\n"
            "  0  success\n"
            "  2  bad arguments, unknown option, or a value out of range\n"
+           "  5  --no-broker while Portlight's engine runs, or the engine could not be "
+           "reached\n"
            "  6  profile error: unknown profile, name or port already taken, unreadable "
            "file");
 }
@@ -220,6 +236,9 @@ parse_options (Ctx                 *ctx,
       N_("Use the profiles file PATH instead of the default one"), N_("PATH") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json,
       N_("Print the result, or the error, as JSON on standard output"), NULL },
+    { "no-broker", 0, 0, G_OPTION_ARG_NONE, &ctx->no_broker,
+      N_("Write the file from this process even where Portlight's engine could (refused "
+         "while the engine runs)"), NULL },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr(GOptionContext) context = NULL;
@@ -278,6 +297,136 @@ save_store (Ctx *ctx)
 
   if (!pl_profile_store_save (ctx->store, NULL, &error))
     return fail (ctx, error);
+  return PL_EXIT_OK;
+}
+
+/* Looks for the engine before a change (see the top of this file). */
+static int
+find_engine (Ctx *ctx)
+{
+  g_autoptr(GError) error = NULL;
+
+  ctx->engine = pl_cli_engine_find (ctx->no_broker, &ctx->lock, &error);
+  if (ctx->engine != NULL && !pl_cli_engine_uses_profiles (ctx->engine, ctx->file))
+    {
+      /* Another file than the engine's: written here, as ever (the engine does not keep
+       * it). */
+      g_debug ("Portlight's engine keeps %s: writing %s here",
+               pl_broker_manager_get_profiles_file (ctx->engine->manager),
+               ctx->file != NULL ? ctx->file : "the default file");
+      g_clear_pointer (&ctx->engine, pl_cli_engine_free);
+    }
+  if (error == NULL)
+    return PL_EXIT_OK;
+  g_printerr ("%s: %s\n", ctx->prgname, error->message);
+  if (ctx->json)
+    pl_cli_print_json_error (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BUSY)
+                             ? "engine-running" : "local-error", error->message);
+  return PL_EXIT_LOCAL_ERROR;
+}
+
+/* A profile as CreateProfile/Update settings. */
+static GVariant *
+profile_settings (PlProfile *profile)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  const char *tcp_udp[] = { "tcp", "udp", NULL };
+  const char *tcp[] = { "tcp", NULL };
+  const char *udp[] = { "udp", NULL };
+  const char * const *protocols = tcp;
+  const char *description = pl_profile_get_description (profile);
+
+  if (pl_profile_get_protocol (profile) == PL_PROFILE_PROTOCOL_BOTH)
+    protocols = tcp_udp;
+  else if (pl_profile_get_protocol (profile) == PL_PROFILE_PROTOCOL_UDP)
+    protocols = udp;
+  g_variant_builder_add (&builder, "{sv}", "name",
+                         g_variant_new_string (pl_profile_get_name (profile)));
+  g_variant_builder_add (&builder, "{sv}", "protocols", g_variant_new_strv (protocols, -1));
+  g_variant_builder_add (&builder, "{sv}", "internal_port",
+                         g_variant_new_uint16 ((guint16) pl_profile_get_internal_port (profile)));
+  g_variant_builder_add (&builder, "{sv}", "external_port",
+                         g_variant_new_uint16 ((guint16) pl_profile_get_external_port (profile)));
+  g_variant_builder_add (&builder, "{sv}", "lifetime",
+                         g_variant_new_uint32 (pl_profile_get_lifetime (profile)));
+  g_variant_builder_add (&builder, "{sv}", "enabled",
+                         g_variant_new_boolean (pl_profile_get_enabled (profile)));
+  g_variant_builder_add (&builder, "{sv}", "family",
+                         g_variant_new_string (
+                           pl_profile_family_to_string (pl_profile_get_family (profile))));
+  g_variant_builder_add (&builder, "{sv}", "description",
+                         g_variant_new_string (description != NULL ? description : ""));
+  return g_variant_builder_end (&builder);
+}
+
+typedef enum
+{
+  CHANGE_ADD,
+  CHANGE_EDIT,
+  CHANGE_REMOVE,
+  CHANGE_ENABLE,
+  CHANGE_DISABLE,
+} Change;
+
+/* Makes the change already checked on the loaded store: saves the file, or, while the
+ * engine keeps it, has the engine make and save it. @name: the profile as it was; @profile:
+ * as it is to be (ADD, EDIT). */
+static int
+commit_change (Ctx        *ctx,
+               Change      change,
+               const char *name,
+               PlProfile  *profile)
+{
+  g_autoptr(PlBrokerProfile) object = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  if (ctx->engine == NULL)
+    return save_store (ctx);
+
+  g_debug ("The change goes through Portlight's engine (pid %u)", ctx->engine->pid);
+  if (change == CHANGE_ADD)
+    ok = pl_broker_manager_call_create_profile_sync (ctx->engine->manager,
+                                                     profile_settings (profile), NULL, NULL,
+                                                     &error);
+  else
+    {
+      object = pl_cli_engine_get_profile (ctx->engine, name);
+      if (object == NULL)
+        {
+          /* A profile with errors in the file is not on the bus: it is removed here, and
+           * the engine reads the file again. */
+          if (change == CHANGE_REMOVE)
+            return save_store (ctx);
+          error = g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                               _("Portlight's engine has no profile named “%s”"), name);
+          return fail (ctx, error);
+        }
+      switch (change)
+        {
+        case CHANGE_EDIT:
+          ok = pl_broker_profile_call_update_sync (object, profile_settings (profile), NULL,
+                                                   &error);
+          break;
+        case CHANGE_REMOVE:
+          ok = pl_broker_profile_call_delete_sync (object, NULL, &error);
+          break;
+        case CHANGE_ENABLE:
+          ok = pl_broker_profile_call_enable_sync (object, NULL, &error);
+          break;
+        case CHANGE_DISABLE:
+        case CHANGE_ADD:
+        default:
+          ok = pl_broker_profile_call_disable_sync (object, NULL, &error);
+          break;
+        }
+    }
+  if (!ok)
+    {
+      g_autoptr(GError) translated = pl_cli_engine_call_error (error);
+
+      return fail (ctx, translated);
+    }
   return PL_EXIT_OK;
 }
 
@@ -644,9 +793,12 @@ cmd_add (Ctx   *ctx,
   if (status != PL_EXIT_OK)
     return status;
 
+  status = find_engine (ctx);
+  if (status != PL_EXIT_OK)
+    return status;
   if (!pl_profile_store_add (ctx->store, profile, &error))
     return fail (ctx, error);
-  status = save_store (ctx);
+  status = commit_change (ctx, CHANGE_ADD, argv[1], profile);
   if (status != PL_EXIT_OK)
     return status;
 
@@ -747,9 +899,12 @@ cmd_edit (Ctx   *ctx,
       || !set_value (ctx, changed, PL_PROFILE_KEY_DESCRIPTION, description, &status))
     return status;
 
+  status = find_engine (ctx);
+  if (status != PL_EXIT_OK)
+    return status;
   if (!pl_profile_store_replace (ctx->store, argv[1], changed, &error))
     return fail (ctx, error);
-  status = save_store (ctx);
+  status = commit_change (ctx, CHANGE_EDIT, argv[1], changed);
   if (status != PL_EXIT_OK)
     return status;
 
@@ -783,9 +938,12 @@ cmd_remove (Ctx   *ctx,
                            argv[1], pl_profile_store_get_path (ctx->store));
       return fail (ctx, error);
     }
+  status = find_engine (ctx);
+  if (status != PL_EXIT_OK)
+    return status;
   if (!pl_profile_store_remove (ctx->store, argv[1], &error))
     return fail (ctx, error);
-  status = save_store (ctx);
+  status = commit_change (ctx, CHANGE_REMOVE, argv[1], NULL);
   if (status != PL_EXIT_OK)
     return status;
 
@@ -829,9 +987,12 @@ cmd_set_enabled (Ctx      *ctx,
   if (profile == NULL)
     return status;
 
+  status = find_engine (ctx);
+  if (status != PL_EXIT_OK)
+    return status;
   if (!pl_profile_store_set_enabled (ctx->store, argv[1], enabled, &error))
     return fail (ctx, error);
-  status = save_store (ctx);
+  status = commit_change (ctx, enabled ? CHANGE_ENABLE : CHANGE_DISABLE, argv[1], NULL);
   if (status != PL_EXIT_OK)
     return status;
 
@@ -901,6 +1062,9 @@ pl_cli_profiles_main (int    argc,
       N_("Use the profiles file PATH instead of the default one"), N_("PATH") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json,
       N_("Print the result, or the error, as JSON on standard output"), NULL },
+    { "no-broker", 0, 0, G_OPTION_ARG_NONE, &ctx->no_broker,
+      N_("Write the file from this process even where Portlight's engine could (refused "
+         "while the engine runs)"), NULL },
     G_OPTION_ENTRY_NULL
   };
   char *default_argv[] = { (char *) "list", NULL };

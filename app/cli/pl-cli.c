@@ -19,65 +19,34 @@
 
 #include "pl-cli.h"
 #include "pl-cli-common.h"
+#include "pl-cli-engine.h"
+#include "pl-cli-map.h"
 #include "pl-core.h"
 
 /* Commands: `address`, `map` and `unmap` live here, one function each (cmd_*); `profiles` is
- * pl-cli-profiles.c. They share the Cli state below: the options every command takes, the
+ * pl-cli-profiles.c. They share the PlCli state (pl-cli-map.h): the options every command takes, the
  * client, the progress line and the output helpers (text, JSON, error to exit code).
  *
  * Every network step is one asynchronous PlPortMapper call (PCP or NAT-PMP, chosen by
  * pl_mapper_probe_async unless --protocol names one) awaited by iterating the default main
  * context (cli_await), which keeps each command a plain sequence. `map --keep` hands the
- * mappings to the session engine (PlSession) instead; see "map --keep" below. */
+ * mappings to the session engine (PlSession) instead; see "map --keep" below.
+ *
+ * Where Portlight's engine runs (pl-cli-engine.c), `map` and `unmap` go through it instead
+ * (pl-cli-engine-map.c, with the output helpers of pl-cli-map.h): the engine is then the one
+ * program that talks to the router, and every mapping is one of its leases. */
 
 #define PROGRAM_NAME       "portlightctl"
 #define DEFAULT_LIFETIME   7200
 #define MAX_LIFETIME       86400
 #define MAX_TIMEOUT        3600
 
-/* Shared state */
 
-typedef struct
-{
-  char         *prgname;          /* "portlightctl map" */
-  const char   *parameters;       /* the positional arguments, for the usage line */
-
-  /* Options every command takes. */
-  gboolean      json;
-  char         *timeout_text;
-  char         *gateway_text;
-
-  guint         timeout_s;        /* 0: the client's default (RFC 6886's 127.75 s) */
-  GInetAddress *gateway_address;  /* from -g, else discovered */
-  char         *gateway;          /* the gateway asked, as text */
-  PlClock      *clock;
-  PlPortMapper *client;           /* PCP or NAT-PMP */
-  PlPortMapper *client6;          /* PCP over IPv6, for pinholes; NULL when not in use */
-  char         *address6;         /* this computer's stable IPv6 address, the pinholes' */
-  PlPcpState   *pcp_state;        /* PCP: the nonces of our mappings, loaded on first use */
-  gboolean      pcp_state_tried;
-  gboolean      journal_set;
-  char         *protocol_text;    /* --protocol */
-  PlMethod      method;
-  gint64        deadline;         /* clock time bounding the whole command, or G_MAXINT64 */
-  GAsyncResult *result;           /* set by cli_result_cb, taken by cli_await */
-
-  /* The last public address and epoch heard. */
-  char         *public_address;
-  gboolean      double_nat;
-  guint32       epoch;
-
-  GCancellable *cancellable;      /* --keep: a signal cancels the address request */
-
-  gboolean      progress;         /* stderr is a terminal: show the "attempt" line */
-  glong         progress_width;
-} Cli;
-
-static Cli *
+static PlCli *
 cli_new (const char *command,
          const char *parameters)
 {
-  Cli *cli = g_new0 (Cli, 1);
+  PlCli *cli = g_new0 (PlCli, 1);
 
   cli->prgname = command != NULL ? g_strdup_printf ("%s %s", PROGRAM_NAME, command)
                                  : g_strdup (PROGRAM_NAME);
@@ -91,7 +60,7 @@ cli_new (const char *command,
 }
 
 static void
-cli_free (Cli *cli)
+cli_free (PlCli *cli)
 {
   g_clear_object (&cli->result);
   g_clear_object (&cli->client);
@@ -101,6 +70,9 @@ cli_free (Cli *cli)
   g_clear_object (&cli->clock);
   g_clear_object (&cli->gateway_address);
   g_clear_object (&cli->cancellable);
+  g_clear_pointer (&cli->engine, pl_cli_engine_free);
+  g_clear_object (&cli->lock);
+  g_free (cli->engine_method);
   g_free (cli->prgname);
   g_free (cli->timeout_text);
   g_free (cli->gateway_text);
@@ -110,48 +82,34 @@ cli_free (Cli *cli)
   g_free (cli);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Cli, cli_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PlCli, cli_free)
 
 /* What the user reads and scripts parse: "PCP", "NAT-PMP" or "UPnP-IGD"; "pcp", "natpmp" or
  * "upnp". */
 static const char *
-cli_protocol_label (Cli *cli)
+cli_protocol_label (PlCli *cli)
 {
+  if (cli->client == NULL && cli->engine != NULL)
+    return pl_cli_engine_method_label (cli->engine_method);
   return cli->client != NULL ? pl_port_mapper_get_protocol_name (cli->client) : "";
 }
 
 static const char *
-cli_protocol_json (Cli *cli)
+cli_protocol_json (PlCli *cli)
 {
+  if (cli->client == NULL && cli->engine != NULL)
+    return pl_cli_engine_method_json (cli->engine_method);
   return cli->client != NULL ? pl_method_to_string (pl_mapper_get_method (cli->client)) : "natpmp";
 }
 
-/* One mapping of `map`, with what the router granted. */
-typedef struct
-{
-  PlProtocol  protocol;
-  guint16     private_port;
-  guint16     asked_port;       /* PUBLIC_PORT from the command line */
-  guint32     asked_lifetime;   /* -l */
-  guint16     suggested_port;   /* what the last request suggested */
-  guint16     public_port;      /* granted by the last successful request */
-  guint32     lifetime;         /* granted by the last successful request */
-  gint64      expires;          /* clock time at which the grant runs out */
-  GDateTime  *expires_local;
-  gboolean    pinhole;          /* an IPv6 pinhole was opened for it too */
-  guint32     pinhole_lifetime;
-  gboolean    granted;          /* --keep: granted at least once */
-  gboolean    lost;             /* --keep: being created again (expired, router reset) */
-  gboolean    failure_reported; /* --keep: a failure was printed since the last grant */
-} Mapping;
 
-static Mapping *
+static PlCliMapping *
 mapping_new (PlProtocol protocol,
              guint16    asked_port,
              guint16    private_port,
              guint32    lifetime)
 {
-  Mapping *m = g_new0 (Mapping, 1);
+  PlCliMapping *m = g_new0 (PlCliMapping, 1);
 
   m->protocol = protocol;
   m->asked_port = asked_port;
@@ -165,14 +123,14 @@ mapping_new (PlProtocol protocol,
 static void
 mapping_free (gpointer data)
 {
-  Mapping *m = data;
+  PlCliMapping *m = data;
 
   g_clear_pointer (&m->expires_local, g_date_time_unref);
   g_free (m);
 }
 
-static const char *
-protocol_json (PlProtocol protocol)
+const char *
+pl_cli_map_protocol_json (PlProtocol protocol)
 {
   return protocol == PL_PROTOCOL_UDP ? "udp" : "tcp";
 }
@@ -191,6 +149,7 @@ static const struct
   { PL_EXIT_NO_SERVICE, N_("the gateway refused: no PCP or NAT-PMP service on it") },
   { PL_EXIT_LOCAL_ERROR, N_("no default gateway, a socket error or another local problem") },
   { PL_EXIT_PROFILE_ERROR, N_("profile error: unknown profile, invalid value, unreadable file") },
+  { PL_EXIT_NO_ENGINE, N_("status: Portlight's engine is not running") },
 };
 
 static char *
@@ -208,7 +167,7 @@ describe_exit_codes (void)
 
 /* The sentence shown for @error: core's message, with advice where it helps. */
 static char *
-cli_describe_error (Cli          *cli,
+cli_describe_error (PlCli        *cli,
                     const GError *error)
 {
   /* "No answer" is not "no NAT-PMP": say what it may mean (tests/lab/MINIUPNPD.md, item 14). */
@@ -232,8 +191,8 @@ cli_describe_error (Cli          *cli,
 
 /* Starts an object with "event" (--keep only, else NULL) and "gateway";
  * pl_cli_print_json_object() closes and prints it. */
-static JsonBuilder *
-json_begin (Cli        *cli,
+JsonBuilder *
+pl_cli_map_json_begin (PlCli      *cli,
             const char *event)
 {
   JsonBuilder *builder = json_builder_new ();
@@ -242,7 +201,7 @@ json_begin (Cli        *cli,
   if (event != NULL)
     pl_cli_json_add_string (builder, "event", event);
   pl_cli_json_add_string (builder, "gateway", cli->gateway);
-  if (cli->client != NULL)
+  if (cli->client != NULL || cli->engine != NULL)
     pl_cli_json_add_string (builder, "protocol", cli_protocol_json (cli));
   else if (cli->client6 != NULL)
     pl_cli_json_add_string (builder, "protocol", "pcp");
@@ -250,8 +209,8 @@ json_begin (Cli        *cli,
   return builder;
 }
 
-static void
-progress_clear (Cli *cli)
+void
+pl_cli_map_progress_clear (PlCli *cli)
 {
   if (cli->progress_width > 0)
     g_printerr ("\r%*s\r", (int) cli->progress_width, "");
@@ -259,14 +218,14 @@ progress_clear (Cli *cli)
 }
 
 /* Reports a failure of the command; returns its exit code. */
-static int
-cli_fail (Cli          *cli,
+int
+pl_cli_map_fail (PlCli        *cli,
           const GError *error)
 {
   g_autofree char *message = cli_describe_error (cli, error);
   int status = pl_cli_exit_code_for_error (error);
 
-  progress_clear (cli);
+  pl_cli_map_progress_clear (cli);
 
   if (status == PL_EXIT_USAGE)
     return cli_usage_error (cli, "%s", message);
@@ -279,16 +238,16 @@ cli_fail (Cli          *cli,
   return status;
 }
 
-static void
-print_gateway (Cli *cli)
+void
+pl_cli_map_print_gateway (PlCli *cli)
 {
   if (!cli->json)
     g_print (_("Gateway: %s · %s\n"), cli->gateway, cli_protocol_label (cli));
 }
 
 /* The warning goes to stderr in JSON mode too: it is for the person reading. */
-static void
-print_double_nat_warning (Cli *cli)
+void
+pl_cli_map_print_double_nat (PlCli *cli)
 {
   if (cli->double_nat)
     g_printerr (_("Warning: the router's public address %s is itself private: this network is "
@@ -347,7 +306,7 @@ argv_wants_json (int    argc,
 /* Parses the options of one command: @entries (may be NULL) and the common ones. Leaves the
  * positional arguments in @argv (after argv[0]). Returns PL_EXIT_OK or PL_EXIT_USAGE. */
 static int
-cli_parse (Cli                *cli,
+cli_parse (PlCli              *cli,
            const GOptionEntry *entries,
            const char         *summary,
            const char         *details,
@@ -366,6 +325,9 @@ cli_parse (Cli                *cli,
       N_("Speak PROTOCOL with the router: auto (PCP, else NAT-PMP, else UPnP-IGD; the "
          "default), pcp, natpmp or upnp"),
       N_("PROTOCOL") },
+    { "no-broker", 0, 0, G_OPTION_ARG_NONE, &cli->no_broker,
+      N_("Talk to the router from this process even where Portlight's engine could do it "
+         "(refused while the engine runs)"), NULL },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr(GOptionContext) context = NULL;
@@ -417,7 +379,7 @@ attempt_cb (GObject  *client,
             guint     max_attempts,
             gpointer  user_data)
 {
-  Cli *cli = user_data;
+  PlCli *cli = user_data;
   g_autofree char *line = NULL;
   glong width;
 
@@ -433,10 +395,10 @@ attempt_cb (GObject  *client,
 }
 
 static void cli_result_cb (GObject *source, GAsyncResult *result, gpointer user_data);
-static GAsyncResult *cli_await (Cli *cli);
+static GAsyncResult *cli_await (PlCli *cli);
 
-static void
-cli_set_public_address (Cli          *cli,
+void
+pl_cli_map_set_public_address (PlCli        *cli,
                         GInetAddress *address)
 {
   g_free (cli->public_address);
@@ -448,7 +410,7 @@ cli_set_public_address (Cli          *cli,
 /* Finds the gateway (unless -g gave it), finds out which protocol it speaks and creates the
  * mapper for it. Returns an exit code. */
 static int
-cli_start (Cli *cli)
+cli_start (PlCli *cli)
 {
   if (cli->gateway_address == NULL)
     {
@@ -456,7 +418,7 @@ cli_start (Cli *cli)
       g_autoptr(PlGateway) found = pl_gateway_discover (&error);
 
       if (found == NULL)
-        return cli_fail (cli, error);
+        return pl_cli_map_fail (cli, error);
       cli->gateway_address = g_object_ref (found->address);
     }
 
@@ -476,9 +438,9 @@ cli_start (Cli *cli)
     result = cli_await (cli);
     cli->client = pl_mapper_probe_finish (result, &address, &cli->epoch, &error);
     if (cli->client == NULL)
-      return cli_fail (cli, error);
+      return pl_cli_map_fail (cli, error);
     if (address != NULL)
-      cli_set_public_address (cli, address);
+      pl_cli_map_set_public_address (cli, address);
   }
   if (g_signal_lookup ("attempt", G_OBJECT_TYPE (cli->client)) != 0)
     g_signal_connect (cli->client, "attempt", G_CALLBACK (attempt_cb), cli);
@@ -486,9 +448,25 @@ cli_start (Cli *cli)
   return PL_EXIT_OK;
 }
 
+/* Finds the engine for a command that can use it (@use_engine), and with --no-broker takes
+ * the engine lock instead. Returns an exit code. */
+static int
+cli_find_engine (PlCli    *cli,
+                 gboolean  use_engine)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!use_engine && !cli->no_broker)
+    return PL_EXIT_OK;
+  cli->engine = pl_cli_engine_find (cli->no_broker, &cli->lock, &error);
+  if (error != NULL)
+    return pl_cli_map_fail (cli, error);
+  return PL_EXIT_OK;
+}
+
 /* --timeout for the next request (0: the protocol's own schedule). */
 static void
-cli_set_timeout (Cli   *cli,
+cli_set_timeout (PlCli *cli,
                  guint  timeout_ms)
 {
   if (PL_IS_CLIENT (cli->client))
@@ -501,7 +479,7 @@ cli_set_timeout (Cli   *cli,
 
 /* Bounds the next request by what is left of --timeout (none: the client's full schedule). */
 static void
-cli_bound_request (Cli *cli)
+cli_bound_request (PlCli *cli)
 {
   guint timeout_ms = 0;
 
@@ -520,7 +498,7 @@ cli_result_cb (GObject      *source,
                GAsyncResult *result,
                gpointer      user_data)
 {
-  Cli *cli = user_data;
+  PlCli *cli = user_data;
 
   g_assert (cli->result == NULL);
   cli->result = g_object_ref (result);
@@ -528,18 +506,18 @@ cli_result_cb (GObject      *source,
 
 /* Waits for the request in flight (started with cli_result_cb) and returns its result. */
 static GAsyncResult *
-cli_await (Cli *cli)
+cli_await (PlCli *cli)
 {
   while (cli->result == NULL)
     g_main_context_iteration (NULL, TRUE);
 
-  progress_clear (cli);
+  pl_cli_map_progress_clear (cli);
 
   return g_steal_pointer (&cli->result);
 }
 
 static gboolean
-cli_get_external_address (Cli     *cli,
+cli_get_external_address (PlCli   *cli,
                           GError **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
@@ -552,7 +530,7 @@ cli_get_external_address (Cli     *cli,
   if (address == NULL)
     return FALSE;
 
-  cli_set_public_address (cli, address);
+  pl_cli_map_set_public_address (cli, address);
   cli->epoch = epoch;
 
   return TRUE;
@@ -563,7 +541,7 @@ cli_get_external_address (Cli     *cli,
  * process, renews or deletes it as its owner instead of getting NOT_AUTHORIZED. A state file
  * that cannot be read or written costs a warning, never the mapping itself. */
 static PlPcpState *
-cli_pcp_state (Cli *cli)
+cli_pcp_state (PlCli *cli)
 {
   g_autoptr(PlPcpState) state = NULL;
   g_autoptr(GError) error = NULL;
@@ -575,7 +553,7 @@ cli_pcp_state (Cli *cli)
   state = pl_pcp_state_new (NULL);
   if (!pl_pcp_state_load (state, &error))
     {
-      progress_clear (cli);
+      pl_cli_map_progress_clear (cli);
       g_printerr (_("%s: warning: %s\n"), cli->prgname, error->message);
       return NULL;
     }
@@ -586,7 +564,7 @@ cli_pcp_state (Cli *cli)
 /* PCP: the nonces of earlier commands' mappings, so that this one renews or deletes them
  * (the backend reads and updates the journal). */
 static void
-cli_use_journal (Cli *cli)
+cli_use_journal (PlCli *cli)
 {
   if (PL_IS_PCP_CLIENT (cli->client) && !cli->journal_set)
     {
@@ -604,7 +582,7 @@ cli_use_journal (Cli *cli)
 /* Sets up cli->client6. @required: -6 asked for it (then every failure is the command's);
  * otherwise a failure only means no pinhole, and the wait is short. */
 static gboolean
-cli_start_ipv6 (Cli       *cli,
+cli_start_ipv6 (PlCli     *cli,
                 gboolean   required,
                 gboolean   probe,
                 GError   **error)
@@ -653,8 +631,8 @@ cli_start_ipv6 (Cli       *cli,
 
 /* Opens the pinhole of @m (its private port, on cli->address6). */
 static gboolean
-cli_map6 (Cli      *cli,
-          Mapping  *m,
+cli_map6 (PlCli    *cli,
+          PlCliMapping  *m,
           GError  **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
@@ -674,7 +652,7 @@ cli_map6 (Cli      *cli,
 
 /* Closes the pinhole of (@protocol, @private_port) if the journal says one was opened. */
 static gboolean
-cli_unmap6 (Cli         *cli,
+cli_unmap6 (PlCli       *cli,
             PlProtocol   protocol,
             guint16      private_port,
             gboolean    *closed,
@@ -700,8 +678,8 @@ cli_unmap6 (Cli         *cli,
 
 /* Asks for @m, suggesting @suggested_port; on success records the grant in @m. */
 static gboolean
-cli_map (Cli      *cli,
-         Mapping  *m,
+cli_map (PlCli    *cli,
+         PlCliMapping  *m,
          guint16   suggested_port,
          GError  **error)
 {
@@ -725,7 +703,7 @@ cli_map (Cli      *cli,
         g_inet_address_new_from_string (pl_pcp_client_get_external_address (PL_PCP_CLIENT (cli->client)));
 
       if (address != NULL)
-        cli_set_public_address (cli, address);
+        pl_cli_map_set_public_address (cli, address);
     }
 
   m->suggested_port = suggested_port;
@@ -742,7 +720,7 @@ cli_map (Cli      *cli,
 
 /* Deletes one mapping (@private_port > 0) or all of @protocol (@private_port 0). */
 static gboolean
-cli_unmap (Cli         *cli,
+cli_unmap (PlCli       *cli,
            PlProtocol   protocol,
            guint16      private_port,
            GError     **error)
@@ -787,7 +765,7 @@ static int
 cmd_address (int    argc,
              char **argv)
 {
-  g_autoptr(Cli) cli = cli_new ("address", "");
+  g_autoptr(PlCli) cli = cli_new ("address", "");
   g_autoptr(GError) error = NULL;
   int status;
 
@@ -800,17 +778,20 @@ cmd_address (int    argc,
   if (argc > 1)
     return cli_usage_error (cli, _("Unexpected argument “%s”"), argv[1]);
 
+  status = cli_find_engine (cli, FALSE);
+  if (status != PL_EXIT_OK)
+    return status;
   status = cli_start (cli);
   if (status != PL_EXIT_OK)
     return status;
 
   cli_bound_request (cli);
   if (cli->public_address == NULL && !cli_get_external_address (cli, &error))
-    return cli_fail (cli, error);
+    return pl_cli_map_fail (cli, error);
 
   if (cli->json)
     {
-      g_autoptr(JsonBuilder) builder = json_begin (cli, NULL);
+      g_autoptr(JsonBuilder) builder = pl_cli_map_json_begin (cli, NULL);
 
       pl_cli_json_add_string (builder, "public_address", cli->public_address);
       pl_cli_json_add_int (builder, "epoch", cli->epoch);
@@ -819,26 +800,20 @@ cmd_address (int    argc,
     }
   else
     {
-      print_gateway (cli);
+      pl_cli_map_print_gateway (cli);
       g_print (_("Public address: %s\n"), cli->public_address);
     }
-  print_double_nat_warning (cli);
+  pl_cli_map_print_double_nat (cli);
 
   return PL_EXIT_OK;
 }
 
 /* `portlightctl map` */
 
-typedef enum
-{
-  MAP_EVENT_MAPPED,
-  MAP_EVENT_RENEWED,
-  MAP_EVENT_RECREATED,
-} MapEvent;
 
-static void
-json_add_mapping (JsonBuilder   *builder,
-                  const Mapping *m)
+void
+pl_cli_map_json_add_mapping (JsonBuilder   *builder,
+                  const PlCliMapping *m)
 {
   g_autofree char *expires = NULL;
 
@@ -847,7 +822,7 @@ json_add_mapping (JsonBuilder   *builder,
 
   json_builder_begin_object (builder);
   pl_cli_json_add_string (builder, "family", "ipv4");
-  pl_cli_json_add_string (builder, "protocol", protocol_json (m->protocol));
+  pl_cli_json_add_string (builder, "protocol", pl_cli_map_protocol_json (m->protocol));
   pl_cli_json_add_int (builder, "private_port", m->private_port);
   pl_cli_json_add_int (builder, "public_port", m->public_port);
   pl_cli_json_add_int (builder, "requested_public_port", m->suggested_port);
@@ -864,12 +839,12 @@ json_add_mapping (JsonBuilder   *builder,
 /* The pinhole of @m: reachable at this computer's own address, on the private port. */
 static void
 json_add_pinhole (JsonBuilder   *builder,
-                  Cli           *cli,
-                  const Mapping *m)
+                  PlCli         *cli,
+                  const PlCliMapping *m)
 {
   json_builder_begin_object (builder);
   pl_cli_json_add_string (builder, "family", "ipv6");
-  pl_cli_json_add_string (builder, "protocol", protocol_json (m->protocol));
+  pl_cli_json_add_string (builder, "protocol", pl_cli_map_protocol_json (m->protocol));
   pl_cli_json_add_string (builder, "public_address", cli->address6);
   pl_cli_json_add_int (builder, "private_port", m->private_port);
   pl_cli_json_add_int (builder, "public_port", m->private_port);
@@ -879,11 +854,11 @@ json_add_pinhole (JsonBuilder   *builder,
 }
 
 /* Starts a `map` JSON object: the address part, then "mappings" (left open). */
-static JsonBuilder *
-json_begin_map (Cli        *cli,
+JsonBuilder *
+pl_cli_map_json_begin_map (PlCli      *cli,
                 const char *event)
 {
-  JsonBuilder *builder = json_begin (cli, event);
+  JsonBuilder *builder = pl_cli_map_json_begin (cli, event);
 
   pl_cli_json_add_string (builder, "public_address", cli->public_address);
   pl_cli_json_add_int (builder, "epoch", cli->epoch);
@@ -894,25 +869,25 @@ json_begin_map (Cli        *cli,
   return builder;
 }
 
-static void
-print_mapping_text (Cli           *cli,
-                    const Mapping *m,
-                    MapEvent       event)
+void
+pl_cli_map_print_mapping (PlCli         *cli,
+                    const PlCliMapping *m,
+                    PlCliMapEvent       event)
 {
   g_autofree char *expires = NULL;
   const char *protocol = pl_cli_protocol_label (m->protocol);
 
   switch (event)
     {
-    case MAP_EVENT_RENEWED:
+    case PL_CLI_MAP_EVENT_RENEWED:
       g_print (_("Renewed %s %s:%u → private port %u\n"), protocol, cli->public_address,
                m->public_port, m->private_port);
       break;
-    case MAP_EVENT_RECREATED:
+    case PL_CLI_MAP_EVENT_RECREATED:
       g_print (_("Re-created %s %s:%u → private port %u\n"), protocol, cli->public_address,
                m->public_port, m->private_port);
       break;
-    case MAP_EVENT_MAPPED:
+    case PL_CLI_MAP_EVENT_MAPPED:
     default:
       g_print (_("Mapped %s %s:%u → private port %u\n"), protocol, cli->public_address,
                m->public_port, m->private_port);
@@ -945,8 +920,8 @@ print_mapping_text (Cli           *cli,
 
 typedef struct
 {
-  Cli        *cli;
-  GPtrArray  *mappings;         /* Mapping*, not owned */
+  PlCli      *cli;
+  GPtrArray  *mappings;         /* PlCliMapping*, not owned */
   PlSession  *session;
   GMainLoop  *loop;
   guint       signal_ids[2];
@@ -978,7 +953,7 @@ keeper_signal_cb (gpointer user_data)
 }
 
 static Keeper *
-keeper_new (Cli       *cli,
+keeper_new (PlCli     *cli,
             GPtrArray *mappings)
 {
   Keeper *keeper = g_new0 (Keeper, 1);
@@ -1010,13 +985,13 @@ keeper_free (Keeper *keeper)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Keeper, keeper_free)
 
-static Mapping *
+static PlCliMapping *
 keeper_find (Keeper    *keeper,
              PlMapping *mapping)
 {
   for (guint i = 0; i < keeper->mappings->len; i++)
     {
-      Mapping *m = g_ptr_array_index (keeper->mappings, i);
+      PlCliMapping *m = g_ptr_array_index (keeper->mappings, i);
 
       if (m->protocol == pl_mapping_get_protocol (mapping))
         return m;
@@ -1026,30 +1001,39 @@ keeper_find (Keeper    *keeper,
 }
 
 /* The JSON object of one event of @m, with @error for "renewal-failed". */
-static void
-keeper_print_json (Keeper        *keeper,
-                   const Mapping *m,
-                   const char    *event,
-                   const GError  *error)
+void
+pl_cli_map_print_event (PlCli         *cli,
+                           const PlCliMapping *m,
+                           const char    *event,
+                           const GError  *error)
 {
-  g_autoptr(JsonBuilder) builder = json_begin_map (keeper->cli, event);
+  g_autoptr(JsonBuilder) builder = pl_cli_map_json_begin_map (cli, event);
 
-  json_add_mapping (builder, m);
+  pl_cli_map_json_add_mapping (builder, m);
   json_builder_end_array (builder);
   if (error != NULL)
     pl_cli_json_add_error (builder, pl_cli_error_code_name (error), error->message);
   pl_cli_print_json_object (builder);
 }
 
+static void
+keeper_print_json (Keeper        *keeper,
+                   const PlCliMapping *m,
+                   const char    *event,
+                   const GError  *error)
+{
+  pl_cli_map_print_event (keeper->cli, m, event, error);
+}
+
 /* The JSON "mapped" event, or the text line, once every mapping was granted. */
 static void
 keeper_check_started (Keeper *keeper)
 {
-  Cli *cli = keeper->cli;
+  PlCli *cli = keeper->cli;
 
   for (guint i = 0; i < keeper->mappings->len; i++)
     {
-      if (!((Mapping *) g_ptr_array_index (keeper->mappings, i))->granted)
+      if (!((PlCliMapping *) g_ptr_array_index (keeper->mappings, i))->granted)
         return;
     }
 
@@ -1059,10 +1043,10 @@ keeper_check_started (Keeper *keeper)
 
   if (cli->json)
     {
-      g_autoptr(JsonBuilder) builder = json_begin_map (cli, "mapped");
+      g_autoptr(JsonBuilder) builder = pl_cli_map_json_begin_map (cli, "mapped");
 
       for (guint i = 0; i < keeper->mappings->len; i++)
-        json_add_mapping (builder, g_ptr_array_index (keeper->mappings, i));
+        pl_cli_map_json_add_mapping (builder, g_ptr_array_index (keeper->mappings, i));
       json_builder_end_array (builder);
       pl_cli_print_json_object (builder);
     }
@@ -1079,10 +1063,10 @@ keeper_check_started (Keeper *keeper)
 
 static void
 keeper_granted (Keeper    *keeper,
-                Mapping   *m,
+                PlCliMapping   *m,
                 PlMapping *mapping)
 {
-  Cli *cli = keeper->cli;
+  PlCli *cli = keeper->cli;
   gboolean first = !m->granted;
   gboolean recreated = m->lost;
 
@@ -1101,7 +1085,7 @@ keeper_granted (Keeper    *keeper,
     {
       /* Renewals while another mapping is still being asked for are not news yet. */
       if (first && !cli->json)
-        print_mapping_text (cli, m, MAP_EVENT_MAPPED);
+        pl_cli_map_print_mapping (cli, m, PL_CLI_MAP_EVENT_MAPPED);
       keeper_check_started (keeper);
       return;
     }
@@ -1111,7 +1095,7 @@ keeper_granted (Keeper    *keeper,
       keeper_print_json (keeper, m, recreated ? "recreated" : "renewed", NULL);
       return;
     }
-  print_mapping_text (cli, m, recreated ? MAP_EVENT_RECREATED : MAP_EVENT_RENEWED);
+  pl_cli_map_print_mapping (cli, m, recreated ? PL_CLI_MAP_EVENT_RECREATED : PL_CLI_MAP_EVENT_RENEWED);
   fflush (stdout);
 }
 
@@ -1119,11 +1103,11 @@ keeper_granted (Keeper    *keeper,
  * creation. */
 static void
 keeper_failed (Keeper       *keeper,
-               Mapping      *m,
+               PlCliMapping      *m,
                gboolean      holds,
                const GError *error)
 {
-  Cli *cli = keeper->cli;
+  PlCli *cli = keeper->cli;
 
   if (!m->granted)
     {
@@ -1132,7 +1116,7 @@ keeper_failed (Keeper       *keeper,
       if (!keeper->failed)
         {
           keeper->failed = TRUE;
-          keeper->status = cli_fail (cli, error);
+          keeper->status = pl_cli_map_fail (cli, error);
           keeper_stop (keeper);
         }
       return;
@@ -1169,9 +1153,9 @@ keeper_failed (Keeper       *keeper,
 /* The grant ran out before a renewal got through; the session creates the mapping again. */
 static void
 keeper_expired (Keeper  *keeper,
-                Mapping *m)
+                PlCliMapping *m)
 {
-  Cli *cli = keeper->cli;
+  PlCli *cli = keeper->cli;
 
   if (!keeper->started)
     return;
@@ -1200,13 +1184,13 @@ keeper_mapping_changed_cb (PlSession *session,
                            PlMapping *mapping,
                            Keeper    *keeper)
 {
-  Mapping *m = keeper_find (keeper, mapping);
+  PlCliMapping *m = keeper_find (keeper, mapping);
   const GError *error = pl_mapping_get_error (mapping);
 
   if (m == NULL || keeper->stopping)
     return;
 
-  progress_clear (keeper->cli);
+  pl_cli_map_progress_clear (keeper->cli);
 
   switch (pl_mapping_get_state (mapping))
     {
@@ -1246,19 +1230,19 @@ keeper_router_reset_cb (PlSession *session,
                         guint      n_mappings,
                         Keeper    *keeper)
 {
-  Cli *cli = keeper->cli;
+  PlCli *cli = keeper->cli;
 
   if (!keeper->started || keeper->stopping)
     return;
 
-  progress_clear (cli);
+  pl_cli_map_progress_clear (cli);
   if (cli->json)
     {
-      g_autoptr(JsonBuilder) builder = json_begin_map (cli, "router-reset");
+      g_autoptr(JsonBuilder) builder = pl_cli_map_json_begin_map (cli, "router-reset");
 
       /* The mappings as they were; "recreated" events follow. */
       for (guint i = 0; i < keeper->mappings->len; i++)
-        json_add_mapping (builder, g_ptr_array_index (keeper->mappings, i));
+        pl_cli_map_json_add_mapping (builder, g_ptr_array_index (keeper->mappings, i));
       json_builder_end_array (builder);
       pl_cli_print_json_object (builder);
     }
@@ -1280,7 +1264,7 @@ keeper_external_address_changed_cb (PlSession  *session,
                                     const char *address,
                                     Keeper     *keeper)
 {
-  Cli *cli = keeper->cli;
+  PlCli *cli = keeper->cli;
   g_autoptr(GInetAddress) inet = NULL;
 
   /* The session's first answer normally repeats the address asked above. */
@@ -1294,13 +1278,13 @@ keeper_external_address_changed_cb (PlSession  *session,
                     pl_natpmp_address_is_double_nat (g_inet_address_to_bytes (inet));
 
   /* In JSON the next event carries it. */
-  progress_clear (cli);
+  pl_cli_map_progress_clear (cli);
   if (!cli->json)
     {
       g_print (_("Public address: %s\n"), cli->public_address);
       fflush (stdout);
     }
-  print_double_nat_warning (cli);
+  pl_cli_map_print_double_nat (cli);
 }
 
 static void
@@ -1320,28 +1304,29 @@ keeper_mapper_factory (GInetAddress *gateway,
   return PL_PORT_MAPPER (g_object_ref (user_data));
 }
 
-static void
-keeper_print_removed (Keeper *keeper)
+/* The "unmapped" event, or a line per mapping, once @mappings are removed. */
+void
+pl_cli_map_print_removed (PlCli     *cli,
+                               GPtrArray *mappings)
 {
-  Cli *cli = keeper->cli;
   g_autoptr(JsonBuilder) builder = NULL;
 
   if (cli->json)
     {
-      builder = json_begin (cli, "unmapped");
+      builder = pl_cli_map_json_begin (cli, "unmapped");
       pl_cli_json_add_boolean (builder, "all", FALSE);
       json_builder_set_member_name (builder, "unmapped");
       json_builder_begin_array (builder);
     }
 
-  for (guint i = 0; i < keeper->mappings->len; i++)
+  for (guint i = 0; i < mappings->len; i++)
     {
-      Mapping *m = g_ptr_array_index (keeper->mappings, i);
+      PlCliMapping *m = g_ptr_array_index (mappings, i);
 
       if (builder != NULL)
         {
           json_builder_begin_object (builder);
-          pl_cli_json_add_string (builder, "protocol", protocol_json (m->protocol));
+          pl_cli_json_add_string (builder, "protocol", pl_cli_map_protocol_json (m->protocol));
           pl_cli_json_add_int (builder, "private_port", m->private_port);
           json_builder_end_object (builder);
         }
@@ -1361,17 +1346,23 @@ keeper_print_removed (Keeper *keeper)
 }
 
 static void
+keeper_print_removed (Keeper *keeper)
+{
+  pl_cli_map_print_removed (keeper->cli, keeper->mappings);
+}
+
+static void
 keeper_stopped_cb (GObject      *source,
                    GAsyncResult *result,
                    gpointer      user_data)
 {
   Keeper *keeper = user_data;
-  Cli *cli = keeper->cli;
+  PlCli *cli = keeper->cli;
   g_autoptr(GError) error = NULL;
   gboolean ok = pl_session_stop_finish (PL_SESSION (source), result, &error);
 
   keeper->stopped = TRUE;
-  progress_clear (cli);
+  pl_cli_map_progress_clear (cli);
 
   /* After a failed first request its error was the last word. */
   if (keeper->failed)
@@ -1409,13 +1400,13 @@ keeper_stop (Keeper *keeper)
 static int
 keeper_run (Keeper *keeper)
 {
-  Cli *cli = keeper->cli;
+  PlCli *cli = keeper->cli;
   g_autoptr(GListStore) profiles = g_list_store_new (PL_TYPE_PROFILE);
 
   for (guint i = 0; i < keeper->mappings->len; i++)
     {
-      Mapping *m = g_ptr_array_index (keeper->mappings, i);
-      g_autofree char *name = g_strdup_printf ("%s %u", protocol_json (m->protocol),
+      PlCliMapping *m = g_ptr_array_index (keeper->mappings, i);
+      g_autofree char *name = g_strdup_printf ("%s %u", pl_cli_map_protocol_json (m->protocol),
                                                m->private_port);
       g_autoptr(PlProfile) profile = pl_profile_new (name);
 
@@ -1450,7 +1441,7 @@ keeper_run (Keeper *keeper)
       const char *message = _("Interrupted again: mappings were left in place; they expire "
                               "by themselves");
 
-      progress_clear (cli);
+      pl_cli_map_progress_clear (cli);
       if (cli->json)
         pl_cli_print_json_error ("interrupted", message);
       else
@@ -1465,7 +1456,7 @@ static int
 cmd_map (int    argc,
          char **argv)
 {
-  g_autoptr(Cli) cli = cli_new ("map", _("PUBLIC_PORT PRIVATE_PORT"));
+  g_autoptr(PlCli) cli = cli_new ("map", _("PUBLIC_PORT PRIVATE_PORT"));
   g_autoptr(GPtrArray) mappings = g_ptr_array_new_with_free_func (mapping_free);
   g_autoptr(Keeper) keeper = NULL;
   g_autoptr(JsonBuilder) builder = NULL;
@@ -1550,6 +1541,33 @@ cmd_map (int    argc,
   if (tcp)
     g_ptr_array_add (mappings, mapping_new (PL_PROTOCOL_TCP, public_port, private_port, lifetime));
 
+  status = cli_find_engine (cli, TRUE);
+  if (status != PL_EXIT_OK)
+    return status;
+  if (cli->engine != NULL)
+    return pl_cli_engine_map (cli, mappings, keep, ipv6);
+
+  /* --keep in-process is an engine of its own: it takes the engine lock (--no-broker has),
+   * so that it never runs beside another one it cannot reach (no session bus). */
+  if (keep && cli->lock == NULL)
+    {
+      g_autoptr(GError) lock_error = NULL;
+      guint holder = 0;
+
+      cli->lock = pl_engine_lock_acquire (NULL, &holder, &lock_error);
+      if (cli->lock == NULL && g_error_matches (lock_error, G_IO_ERROR, G_IO_ERROR_BUSY))
+        {
+          g_clear_error (&lock_error);
+          g_set_error (&lock_error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                       _("Portlight's engine is already running (pid %u) and cannot be "
+                         "reached from here (no session bus): it would not know of this "
+                         "mapping"), holder);
+          return pl_cli_map_fail (cli, lock_error);
+        }
+      if (cli->lock == NULL)
+        g_debug ("No engine lock: %s", lock_error->message);
+    }
+
   /* --keep: from here on SIGINT/SIGTERM stop the command (and delete what it mapped). */
   if (keep)
     keeper = keeper_new (cli, mappings);
@@ -1558,7 +1576,7 @@ cmd_map (int    argc,
     {
       /* IPv6 only: the router is the IPv6 default route's, spoken to over PCP. */
       if (!cli_start_ipv6 (cli, TRUE, TRUE, &error))
-        return cli_fail (cli, error);
+        return pl_cli_map_fail (cli, error);
       cli->gateway =
         g_inet_address_to_string (pl_pcp_client_get_gateway (PL_PCP_CLIENT (cli->client6)));
       if (!cli->json)
@@ -1579,7 +1597,7 @@ cmd_map (int    argc,
             return PL_EXIT_OK;
           if (!PL_IS_PCP_CLIENT (cli->client) ||
               !g_error_matches (error, PL_ERROR, PL_ERROR_UNSUPPORTED_OPCODE))
-            return cli_fail (cli, error);
+            return pl_cli_map_fail (cli, error);
           g_clear_error (&error);
         }
       if (keeper != NULL && keeper->n_signals > 0)
@@ -1587,11 +1605,11 @@ cmd_map (int    argc,
 
       if (!cli->json)
         {
-          print_gateway (cli);
+          pl_cli_map_print_gateway (cli);
           if (cli->public_address != NULL)
             g_print (_("Public address: %s\n"), cli->public_address);
         }
-      print_double_nat_warning (cli);
+      pl_cli_map_print_double_nat (cli);
 
       if (keeper != NULL)
         return keeper_run (keeper);
@@ -1614,15 +1632,15 @@ cmd_map (int    argc,
 
   for (guint i = 0; i < mappings->len; i++)
     {
-      Mapping *m = g_ptr_array_index (mappings, i);
+      PlCliMapping *m = g_ptr_array_index (mappings, i);
 
       if (!ipv6)
         {
           cli_bound_request (cli);
           if (!cli_map (cli, m, m->asked_port, &error))
-            return cli_fail (cli, error);
+            return pl_cli_map_fail (cli, error);
           if (!cli->json)
-            print_mapping_text (cli, m, MAP_EVENT_MAPPED);
+            pl_cli_map_print_mapping (cli, m, PL_CLI_MAP_EVENT_MAPPED);
         }
 
       if (cli->client6 != NULL)
@@ -1630,7 +1648,7 @@ cmd_map (int    argc,
           if (!cli_map6 (cli, m, &error))
             {
               if (ipv6)
-                return cli_fail (cli, error);
+                return pl_cli_map_fail (cli, error);
               if (!cli->json)
                 g_print (_("No IPv6 pinhole for %s %u: %s\n"),
                          pl_cli_protocol_label (m->protocol), m->private_port, error->message);
@@ -1645,7 +1663,7 @@ cmd_map (int    argc,
 
   for (guint i = 0; !cli->json && !ipv6 && i < mappings->len; i++)
     {
-      Mapping *m = g_ptr_array_index (mappings, i);
+      PlCliMapping *m = g_ptr_array_index (mappings, i);
 
       if (!m->pinhole)
         continue;
@@ -1660,13 +1678,13 @@ cmd_map (int    argc,
 
   if (cli->json)
     {
-      builder = json_begin_map (cli, NULL);
+      builder = pl_cli_map_json_begin_map (cli, NULL);
       for (guint i = 0; i < mappings->len; i++)
         {
-          Mapping *m = g_ptr_array_index (mappings, i);
+          PlCliMapping *m = g_ptr_array_index (mappings, i);
 
           if (!ipv6)
-            json_add_mapping (builder, m);
+            pl_cli_map_json_add_mapping (builder, m);
           if (m->pinhole)
             json_add_pinhole (builder, cli, m);
         }
@@ -1683,7 +1701,7 @@ static int
 cmd_unmap (int    argc,
            char **argv)
 {
-  g_autoptr(Cli) cli = cli_new ("unmap", _("PRIVATE_PORT | --all | --external PUBLIC_PORT"));
+  g_autoptr(PlCli) cli = cli_new ("unmap", _("PRIVATE_PORT | --all | --external PUBLIC_PORT"));
   g_autoptr(JsonBuilder) builder = NULL;
   g_autofree char *external_text = NULL;
   gboolean udp = FALSE;
@@ -1755,20 +1773,44 @@ cmd_unmap (int    argc,
   if (tcp)
     protocols[n_protocols++] = PL_PROTOCOL_TCP;
 
+  status = cli_find_engine (cli, TRUE);
+  if (status != PL_EXIT_OK)
+    return status;
+  if (cli->engine != NULL && all)
+    {
+      g_autoptr(GError) error =
+        g_error_new (G_IO_ERROR, G_IO_ERROR_BUSY,
+                     _("Portlight's engine (pid %u) holds this computer's mappings: remove "
+                       "them one port at a time, or stop the engine first"),
+                     cli->engine->pid);
+
+      return pl_cli_map_fail (cli, error);
+    }
+  if (cli->engine != NULL)
+    {
+      gboolean found = FALSE;
+
+      status = pl_cli_engine_unmap (cli, protocols, n_protocols, private_port, &found);
+      /* None of the engine's: a mapping from before it ran, removed in-process below. */
+      if (found || status != PL_EXIT_OK)
+        return status;
+      g_clear_pointer (&cli->engine, pl_cli_engine_free);
+    }
+
   status = cli_start (cli);
   if (status != PL_EXIT_OK)
     return status;
 
   if (cli->json)
     {
-      builder = json_begin (cli, NULL);
+      builder = pl_cli_map_json_begin (cli, NULL);
       pl_cli_json_add_boolean (builder, "all", all);
       json_builder_set_member_name (builder, "unmapped");
       json_builder_begin_array (builder);
     }
   else
     {
-      print_gateway (cli);
+      pl_cli_map_print_gateway (cli);
     }
 
   /* The pinholes map opened are in the journal, under the IPv6 default router: no probe. */
@@ -1787,9 +1829,9 @@ cmd_unmap (int    argc,
 
       cli_bound_request (cli);
       if (!cli_unmap (cli, protocols[i], private_port, &error))
-        return cli_fail (cli, error);
+        return pl_cli_map_fail (cli, error);
       if (!cli_unmap6 (cli, protocols[i], private_port, &closed6, &error))
-        return cli_fail (cli, error);
+        return pl_cli_map_fail (cli, error);
       if (closed6 && builder == NULL)
         g_print (_("Closed the %s IPv6 pinhole of [%s]:%u\n"),
                  pl_cli_protocol_label (protocols[i]), cli->address6, private_port);
@@ -1797,7 +1839,7 @@ cmd_unmap (int    argc,
       if (builder != NULL)
         {
           json_builder_begin_object (builder);
-          pl_cli_json_add_string (builder, "protocol", protocol_json (protocols[i]));
+          pl_cli_json_add_string (builder, "protocol", pl_cli_map_protocol_json (protocols[i]));
           pl_cli_json_add_int (builder, "private_port", private_port);
           json_builder_end_object (builder);
         }
@@ -1837,6 +1879,7 @@ static const struct
   { "address", cmd_address, N_("Show the router's public address") },
   { "map", cmd_map, N_("Map a public port to a port of this computer") },
   { "unmap", cmd_unmap, N_("Remove one mapping, or all of them") },
+  { "status", pl_cli_status_main, N_("Show the running engine and the mappings it holds") },
   { "list", pl_cli_list_main, N_("Show every mapping the router holds (UPnP-IGD)") },
   { "profiles", pl_cli_profiles_main, N_("Manage saved sets of mappings") },
   { "run", pl_cli_run_main, N_("Keep the enabled profiles mapped until stopped") },

@@ -23,6 +23,7 @@ typedef enum
   PL_EXIT_NO_SERVICE = 4,     /* the gateway refused: no NAT-PMP service (ICMP unreachable) */
   PL_EXIT_LOCAL_ERROR = 5,    /* no default gateway, socket error, or another local problem */
   PL_EXIT_PROFILE_ERROR = 6,  /* profile store: unknown profile, invalid value, unreadable file */
+  PL_EXIT_NO_ENGINE = 7,      /* `status`: Portlight's engine is not running */
 } PlExitCode;
 
 /* `portlightctl profiles …`: @argv[0] is "profiles". Returns a PlExitCode. */
@@ -31,6 +32,10 @@ int pl_cli_profiles_main (int    argc,
 
 /* `portlightctl run`: @argv[0] is "run". Returns a PlExitCode. */
 int pl_cli_run_main      (int    argc,
+                          char **argv);
+
+/* `portlightctl status`: @argv[0] is "status". Returns a PlExitCode. */
+int pl_cli_status_main   (int    argc,
                           char **argv);
 
 /* `portlightctl list`: @argv[0] is "list". Returns a PlExitCode. */

@@ -372,7 +372,7 @@ handle_delete (PlBroker              *self,
 }
 
 /* Update(a{sv}): name s, protocols as, internal_port q, external_port q, lifetime u,
- * enabled b; only the keys given change. */
+ * enabled b, family s, description s ("" for none); only the keys given change. */
 static gboolean
 apply_settings (PlProfile  *copy,
                 GVariant   *settings,
@@ -401,6 +401,8 @@ apply_settings (PlProfile  *copy,
         want = G_VARIANT_TYPE_UINT32;
       else if (g_strcmp0 (key, "enabled") == 0)
         want = G_VARIANT_TYPE_BOOLEAN;
+      else if (g_strcmp0 (key, "family") == 0 || g_strcmp0 (key, "description") == 0)
+        want = G_VARIANT_TYPE_STRING;
       else
         {
           g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, "Unknown setting “%s”",
@@ -453,6 +455,24 @@ apply_settings (PlProfile  *copy,
         pl_profile_set_external_port (copy, g_variant_get_uint16 (value));
       else if (g_strcmp0 (key, "lifetime") == 0)
         pl_profile_set_lifetime (copy, g_variant_get_uint32 (value));
+      else if (g_strcmp0 (key, "family") == 0)
+        {
+          PlProfileFamily family;
+
+          if (!pl_profile_family_from_string (g_variant_get_string (value, NULL), &family))
+            {
+              g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                                   "Family must be “ipv4”, “ipv6” or “both”");
+              return FALSE;
+            }
+          pl_profile_set_family (copy, family);
+        }
+      else if (g_strcmp0 (key, "description") == 0)
+        {
+          const char *text = g_variant_get_string (value, NULL);
+
+          pl_profile_set_description (copy, text[0] != '\0' ? text : NULL);
+        }
       else
         pl_profile_set_enabled (copy, g_variant_get_boolean (value));
     }

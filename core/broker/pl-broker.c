@@ -1165,6 +1165,7 @@ pl_broker_init (PlBroker *self)
   pl_broker_manager_set_external_address (self->manager, "");
   pl_broker_manager_set_gateway_rebooted_at (self->manager, 0);
   pl_broker_manager_set_warnings (self->manager, no_warnings);
+  pl_broker_manager_set_profiles_file (self->manager, "");
   g_signal_connect (self->manager, "handle-request-mapping",
                     G_CALLBACK (manager_request_mapping_cb), self);
   g_signal_connect (self->manager, "handle-subscribe", G_CALLBACK (manager_subscribe_cb), self);
@@ -1188,6 +1189,9 @@ pl_broker_new (GListModel *user_profiles)
 
   self = g_object_new (PL_TYPE_BROKER, NULL);
   self->registry = pl_lease_registry_new (user_profiles);
+  if (user_profiles != NULL && PL_IS_PROFILE_STORE (user_profiles))
+    pl_broker_manager_set_profiles_file (self->manager,
+                                         pl_profile_store_get_path (PL_PROFILE_STORE (user_profiles)));
   return self;
 }
 

@@ -505,12 +505,16 @@ mapping_to_variant (PlLeaseRegistry *self,
   const char *address = ipv6 ? pl_mapping_get_external_address (mapping)
                              : pl_session_get_external_address (self->session);
   g_autofree char *gateway = NULL;
+  gint64 now = pl_clock_get_time (clock);
   gint64 expires = 0;
+  gint64 renews = 0;
 
   if (pl_session_get_gateway (self->session) != NULL)
     gateway = g_inet_address_to_string (pl_session_get_gateway (self->session));
   if (pl_mapping_get_expires (mapping) != 0)
-    expires = g_get_real_time () + (pl_mapping_get_expires (mapping) - pl_clock_get_time (clock));
+    expires = g_get_real_time () + (pl_mapping_get_expires (mapping) - now);
+  if (pl_mapping_get_renew_at (mapping) != 0)
+    renews = g_get_real_time () + (pl_mapping_get_renew_at (mapping) - now);
 
   g_variant_builder_add (&builder, "{sv}", "protocol",
                          g_variant_new_string (pl_mapping_get_protocol (mapping) == PL_PROTOCOL_TCP
@@ -526,6 +530,10 @@ mapping_to_variant (PlLeaseRegistry *self,
                          g_variant_new_string (method_name (pl_session_get_protocol_name (self->session))));
   g_variant_builder_add (&builder, "{sv}", "gateway",
                          g_variant_new_string (gateway != NULL ? gateway : ""));
+  g_variant_builder_add (&builder, "{sv}", "lifetime",
+                         g_variant_new_uint32 (pl_mapping_get_lifetime (mapping)));
+  g_variant_builder_add (&builder, "{sv}", "renews_at",
+                         g_variant_new_uint64 ((guint64) MAX (renews, 0)));
   return g_variant_builder_end (&builder);
 }
 

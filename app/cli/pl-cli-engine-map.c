@@ -1,0 +1,689 @@
+/* pl-cli-engine-map.c: `map` and `unmap` through the running engine
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
+
+#include "pl-cli.h"
+#include "pl-cli-common.h"
+#include "pl-cli-engine.h"
+#include "pl-cli-map.h"
+
+/* Where the engine runs, `map` asks it for a lease: RequestMapping(bind=caller) with --keep,
+ * held for as long as the command runs (the engine ends it when this process leaves the bus,
+ * killed or not), and bind=none with duration = the lifetime without it, so that the engine
+ * tracks that mapping too (the tray shows it, a router restart within the lifetime restores
+ * it) and removes it when the lifetime is over. The lease's State, Error and Mappings, and
+ * the Manager's public address and GatewayRebootedAt, arrive as PropertiesChanged through the
+ * object manager; they are turned into the lines and JSON objects of the in-process `map`
+ * and `map --keep`. As in-process, the first failure of a first request fails the command
+ * (having withdrawn the lease). */
+
+typedef struct
+{
+  PlCli         *cli;
+  GPtrArray     *mappings;        /* PlCliMapping*, not owned */
+  gboolean       keep;
+  char          *path;            /* the lease */
+  PlBrokerLease *lease;
+  GMainLoop     *loop;
+  guint          signal_ids[2];
+  guint          n_signals;
+  guint          timeout_id;
+  gulong         properties_id;
+  gulong         manager_id;
+  gulong         owner_id;
+  gulong         removed_id;
+  guint64        rebooted_at;     /* Manager.GatewayRebootedAt when the lease started */
+  gboolean       started;         /* active once: the result is printed */
+  gboolean       lost;            /* was active, is being restored */
+  gboolean       done;            /* the loop is ending: no more output */
+  gboolean       released;
+  char          *reported;        /* the last retry error printed, "name: message" */
+  int            status;
+} EngineMap;
+
+static void
+engine_map_finish (EngineMap *em,
+                   int        status)
+{
+  if (em->done)
+    return;
+  em->done = TRUE;
+  em->status = status;
+  g_main_loop_quit (em->loop);
+}
+
+/* Withdraws the lease (Ctrl-C, a failed first request); TRUE when the engine ended it. */
+static gboolean
+engine_map_release (EngineMap  *em,
+                    GError    **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (em->released || em->lease == NULL)
+    return TRUE;
+  em->released = TRUE;
+  if (pl_broker_lease_call_release_sync (em->lease, NULL, &local_error) ||
+      g_error_matches (local_error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT) ||
+      g_error_matches (local_error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD))
+    return TRUE;
+  g_propagate_error (error, pl_cli_engine_call_error (local_error));
+  return FALSE;
+}
+
+static GVariant *
+engine_map_find_entry (GVariant   *mappings,
+                       PlProtocol  protocol)
+{
+  const char *want = protocol == PL_PROTOCOL_UDP ? "udp" : "tcp";
+  GVariantIter iter;
+  GVariant *entry;
+
+  if (mappings == NULL)
+    return NULL;
+  g_variant_iter_init (&iter, mappings);
+  while ((entry = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      const char *protocol_name = NULL;
+
+      if (g_variant_lookup (entry, "protocol", "&s", &protocol_name) &&
+          g_strcmp0 (protocol_name, want) == 0)
+        return entry;
+      g_variant_unref (entry);
+    }
+  return NULL;
+}
+
+/* The public address, gateway and protocol of the engine, for the lines and objects. */
+static void
+cli_read_engine (PlCli *cli)
+{
+  PlBrokerManager *manager = cli->engine->manager;
+  const char *gateway = pl_broker_manager_get_gateway (manager);
+  const char *address = pl_broker_manager_get_external_address (manager);
+
+  g_free (cli->gateway);
+  cli->gateway = g_strdup (gateway != NULL && gateway[0] != '\0' ? gateway : NULL);
+  g_free (cli->engine_method);
+  cli->engine_method = g_strdup (pl_broker_manager_get_method (manager));
+  if (address != NULL && address[0] != '\0')
+    {
+      g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (address);
+
+      if (inet != NULL)
+        pl_cli_map_set_public_address (cli, inet);
+    }
+}
+
+/* Takes the grant of each mapping from Lease.Mappings. Returns the mappings whose grant is
+ * new since the last call (a renewal moves expires_at), as a bit set by index. */
+static guint
+engine_map_take_mappings (EngineMap *em,
+                          GVariant  *mappings)
+{
+  guint changed = 0;
+
+  for (guint i = 0; i < em->mappings->len; i++)
+    {
+      PlCliMapping *m = g_ptr_array_index (em->mappings, i);
+      g_autoptr(GVariant) entry = engine_map_find_entry (mappings, m->protocol);
+      guint16 port = 0;
+      guint32 lifetime = 0;
+      guint64 expires_at = 0;
+      const char *address = NULL;
+
+      if (entry == NULL)
+        continue;
+      g_variant_lookup (entry, "external_port", "q", &port);
+      g_variant_lookup (entry, "lifetime", "u", &lifetime);
+      g_variant_lookup (entry, "expires_at", "t", &expires_at);
+      /* Without --keep the engine removes the mapping at the lease's deadline. */
+      if (!em->keep && pl_broker_lease_get_deadline (em->lease) != 0 &&
+          (expires_at == 0 || pl_broker_lease_get_deadline (em->lease) < expires_at))
+        expires_at = pl_broker_lease_get_deadline (em->lease);
+      if (g_variant_lookup (entry, "external_address", "&s", &address) && address[0] != '\0')
+        {
+          g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (address);
+
+          if (inet != NULL)
+            pl_cli_map_set_public_address (em->cli, inet);
+        }
+      /* The engine renews suggesting the port granted before, as the session does. */
+      m->suggested_port = m->public_port != 0 ? m->public_port : m->asked_port;
+      m->public_port = port;
+      m->lifetime = lifetime;
+      /* The engine recomputes expires_at on every change of the lease, give or take a
+       * moment: a renewal moves it by much more than a second. */
+      if (ABS (m->expires - (gint64) (expires_at / G_USEC_PER_SEC)) > 1)
+        changed |= 1u << i;
+      m->expires = (gint64) (expires_at / G_USEC_PER_SEC);
+      g_clear_pointer (&m->expires_local, g_date_time_unref);
+      m->expires_local = expires_at != 0 ? g_date_time_new_from_unix_local (m->expires) : NULL;
+    }
+  return changed;
+}
+
+/* The first grant of every mapping: the result of plain `map`, the start of --keep. */
+static void
+engine_map_started (EngineMap *em)
+{
+  PlCli *cli = em->cli;
+
+  em->started = TRUE;
+  cli_read_engine (cli);
+
+  if (cli->json)
+    {
+      g_autoptr(JsonBuilder) builder = pl_cli_map_json_begin_map (cli, em->keep ? "mapped" : NULL);
+
+      for (guint i = 0; i < em->mappings->len; i++)
+        pl_cli_map_json_add_mapping (builder, g_ptr_array_index (em->mappings, i));
+      json_builder_end_array (builder);
+      pl_cli_print_json_object (builder);
+    }
+  else
+    {
+      pl_cli_map_print_gateway (cli);
+      if (cli->public_address != NULL)
+        g_print (_("Public address: %s\n"), cli->public_address);
+      for (guint i = 0; i < em->mappings->len; i++)
+        pl_cli_map_print_mapping (cli, g_ptr_array_index (em->mappings, i), PL_CLI_MAP_EVENT_MAPPED);
+      if (em->keep)
+        g_print ("%s", ngettext ("Keeping the mapping until Ctrl-C or SIGTERM, renewing it at "
+                                 "half its lifetime…\n",
+                                 "Keeping the mappings until Ctrl-C or SIGTERM, renewing them "
+                                 "at half their lifetime…\n",
+                                 em->mappings->len));
+      else
+        {
+          g_autoptr(GDateTime) until =
+            g_date_time_new_from_unix_local ((gint64) (pl_broker_lease_get_deadline (em->lease) /
+                                                       G_USEC_PER_SEC));
+          g_autofree char *until_text = g_date_time_format (until, "%Y-%m-%d %H:%M:%S");
+
+          g_print (_("Portlight's engine holds it until %s (local time); “portlightctl unmap "
+                     "%u” removes it sooner\n"),
+                   until_text, ((PlCliMapping *) g_ptr_array_index (em->mappings, 0))->private_port);
+        }
+      fflush (stdout);
+    }
+  pl_cli_map_print_double_nat (cli);
+
+  if (!em->keep)
+    engine_map_finish (em, PL_EXIT_OK);
+}
+
+/* A failure: of the first request (the command fails, as in-process), or later (a restore
+ * the engine is still retrying; it stopped trying when @final). */
+static void
+engine_map_failed (EngineMap    *em,
+                   const GError *error,
+                   gboolean      final)
+{
+  PlCli *cli = em->cli;
+
+  if (!em->started || final)
+    {
+      g_autoptr(GError) release_error = NULL;
+      int status = pl_cli_map_fail (cli, error);
+
+      if (!engine_map_release (em, &release_error))
+        g_printerr ("%s: %s\n", cli->prgname, release_error->message);
+      engine_map_finish (em, status);
+      return;
+    }
+
+  for (guint i = 0; i < em->mappings->len; i++)
+    {
+      PlCliMapping *m = g_ptr_array_index (em->mappings, i);
+
+      if (cli->json)
+        pl_cli_map_print_event (cli, m, "renewal-failed", error);
+      else
+        g_printerr (_("Could not re-create the %s mapping of private port %u: %s; retrying\n"),
+                    pl_cli_protocol_label (m->protocol), m->private_port, error->message);
+    }
+}
+
+static void
+engine_map_update (EngineMap *em)
+{
+  PlCli *cli = em->cli;
+  const char *state = pl_broker_lease_get_state (em->lease);
+  GVariant *error_value = pl_broker_lease_get_error (em->lease);
+  const char *error_name = "";
+  const char *error_message = "";
+  g_autoptr(GError) error = NULL;
+  guint renewed;
+
+  if (em->done || state == NULL)
+    return;
+  if (error_value != NULL)
+    g_variant_get (error_value, "(&s&s)", &error_name, &error_message);
+  if (error_name[0] != '\0')
+    error = pl_cli_engine_error_new (error_name, error_message);
+
+  if (g_str_equal (state, "active"))
+    {
+      gboolean recreated = em->lost;
+
+      renewed = engine_map_take_mappings (em, pl_broker_lease_get_mappings (em->lease));
+      em->lost = FALSE;
+      g_clear_pointer (&em->reported, g_free);
+      if (!em->started)
+        {
+          engine_map_started (em);
+          return;
+        }
+      for (guint i = 0; i < em->mappings->len; i++)
+        {
+          PlCliMapping *m = g_ptr_array_index (em->mappings, i);
+
+          if (!recreated && (renewed & (1u << i)) == 0)
+            continue;
+          if (cli->json)
+            pl_cli_map_print_event (cli, m, recreated ? "recreated" : "renewed", NULL);
+          else
+            pl_cli_map_print_mapping (cli, m, recreated ? PL_CLI_MAP_EVENT_RECREATED
+                                                        : PL_CLI_MAP_EVENT_RENEWED);
+        }
+      fflush (stdout);
+      return;
+    }
+
+  if (g_str_equal (state, "failed"))
+    {
+      if (error == NULL)
+        error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED,
+                                     _("Portlight's engine gave up on the mapping"));
+      engine_map_failed (em, error, TRUE);
+      return;
+    }
+
+  /* pending or lost: the engine is (still) asking; a retry's error is news once. */
+  if (g_str_equal (state, "lost") && em->started)
+    em->lost = TRUE;
+  if (error != NULL)
+    {
+      g_autofree char *key = g_strdup_printf ("%s: %s", error_name, error_message);
+
+      if (em->started && g_strcmp0 (key, em->reported) == 0)
+        return;
+      g_free (em->reported);
+      em->reported = g_steal_pointer (&key);
+      engine_map_failed (em, error, FALSE);
+    }
+}
+
+static void
+engine_map_properties_cb (GDBusProxy *proxy,
+                          GVariant   *changed,
+                          GStrv       invalidated,
+                          EngineMap  *em)
+{
+  engine_map_update (em);
+}
+
+static void
+engine_map_manager_cb (GDBusProxy *proxy,
+                       GVariant   *changed,
+                       GStrv       invalidated,
+                       EngineMap  *em)
+{
+  PlCli *cli = em->cli;
+  PlBrokerManager *manager = cli->engine->manager;
+  const char *address = NULL;
+
+  if (em->done || !em->started || !em->keep)
+    return;
+
+  if (g_variant_lookup (changed, "ExternalAddress", "&s", &address) && address[0] != '\0' &&
+      g_strcmp0 (address, cli->public_address) != 0)
+    {
+      g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (address);
+
+      if (inet != NULL)
+        pl_cli_map_set_public_address (cli, inet);
+      if (!cli->json)
+        {
+          g_print (_("Public address: %s\n"), cli->public_address);
+          fflush (stdout);
+        }
+      pl_cli_map_print_double_nat (cli);
+    }
+
+  if (pl_broker_manager_get_gateway_rebooted_at (manager) != em->rebooted_at)
+    {
+      em->rebooted_at = pl_broker_manager_get_gateway_rebooted_at (manager);
+      em->lost = TRUE;
+      if (cli->json)
+        {
+          g_autoptr(JsonBuilder) builder = pl_cli_map_json_begin_map (cli, "router-reset");
+
+          for (guint i = 0; i < em->mappings->len; i++)
+            pl_cli_map_json_add_mapping (builder, g_ptr_array_index (em->mappings, i));
+          json_builder_end_array (builder);
+          pl_cli_print_json_object (builder);
+        }
+      else
+        {
+          g_printerr (g_dngettext (GETTEXT_PACKAGE,
+                                   "The router restarted and lost its mappings: restoring %u "
+                                   "mapping",
+                                   "The router restarted and lost its mappings: restoring %u "
+                                   "mappings",
+                                   em->mappings->len),
+                      em->mappings->len);
+          g_printerr ("\n");
+        }
+    }
+}
+
+/* The engine left the bus, or ended the lease by itself: nobody keeps the mapping now. */
+static void
+engine_map_gone (EngineMap  *em,
+                 const char *message)
+{
+  PlCli *cli = em->cli;
+
+  if (em->done)
+    return;
+  em->released = TRUE;
+  pl_cli_map_progress_clear (cli);
+  if (cli->json)
+    pl_cli_print_json_error ("engine-stopped", message);
+  else
+    g_printerr ("%s: %s\n", cli->prgname, message);
+  engine_map_finish (em, PL_EXIT_LOCAL_ERROR);
+}
+
+static void
+engine_map_owner_cb (GObject    *objects,
+                     GParamSpec *pspec,
+                     EngineMap  *em)
+{
+  g_autofree char *owner = g_dbus_object_manager_client_get_name_owner (
+    G_DBUS_OBJECT_MANAGER_CLIENT (objects));
+
+  if (owner == NULL)
+    engine_map_gone (em, _("Portlight's engine stopped: the mapping is no longer kept open"));
+}
+
+static void
+engine_map_removed_cb (GDBusObjectManager *objects,
+                       GDBusObject        *object,
+                       EngineMap          *em)
+{
+  if (g_strcmp0 (g_dbus_object_get_object_path (object), em->path) == 0 && !em->released)
+    engine_map_gone (em, _("Portlight's engine ended the mapping"));
+}
+
+static gboolean
+engine_map_timeout_cb (gpointer user_data)
+{
+  EngineMap *em = user_data;
+  g_autoptr(GError) error = NULL;
+
+  em->timeout_id = 0;
+  if (!em->started)
+    {
+      error = g_error_new (PL_ERROR, PL_ERROR_TIMED_OUT,
+                           _("No mapping from the router within %u s"), em->cli->timeout_s);
+      engine_map_failed (em, error, TRUE);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+engine_map_signal_cb (gpointer user_data)
+{
+  EngineMap *em = user_data;
+  PlCli *cli = em->cli;
+  g_autoptr(GError) error = NULL;
+
+  em->n_signals++;
+  if (em->n_signals > 1 || em->done)
+    {
+      /* The engine still ends the lease when this process leaves the bus. */
+      em->done = TRUE;
+      em->status = PL_EXIT_LOCAL_ERROR;
+      g_main_loop_quit (em->loop);
+      return G_SOURCE_CONTINUE;
+    }
+
+  if (!engine_map_release (em, &error))
+    {
+      if (cli->json)
+        pl_cli_print_json_error (pl_cli_error_code_name (error), error->message);
+      else
+        g_printerr ("%s: %s\n", cli->prgname, error->message);
+      engine_map_finish (em, pl_cli_exit_code_for_error (error));
+      return G_SOURCE_CONTINUE;
+    }
+  if (em->started)
+    pl_cli_map_print_removed (cli, em->mappings);
+  em->done = TRUE;
+  em->status = em->started ? PL_EXIT_OK : PL_EXIT_LOCAL_ERROR;
+  g_main_loop_quit (em->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static GVariant *
+engine_map_options (PlCli     *cli,
+                    GPtrArray *mappings,
+                    gboolean   keep,
+                    gboolean   ipv6)
+{
+  PlCliMapping *m = g_ptr_array_index (mappings, 0);
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+  g_variant_builder_add (&builder, "{sv}", "external_port", g_variant_new_uint16 (m->asked_port));
+  g_variant_builder_add (&builder, "{sv}", "lifetime", g_variant_new_uint32 (m->asked_lifetime));
+  g_variant_builder_add (&builder, "{sv}", "description",
+                         g_variant_new_string (keep ? "portlightctl map --keep"
+                                                    : "portlightctl map"));
+  g_variant_builder_add (&builder, "{sv}", "bind", g_variant_new_string (keep ? "caller" : "none"));
+  if (!keep)
+    g_variant_builder_add (&builder, "{sv}", "duration", g_variant_new_uint32 (m->asked_lifetime));
+  if (ipv6)
+    g_variant_builder_add (&builder, "{sv}", "family", g_variant_new_string ("ipv6"));
+  return g_variant_builder_end (&builder);
+}
+
+/* `map` through the engine. Returns the exit code. */
+int
+pl_cli_engine_map (PlCli     *cli,
+                GPtrArray *mappings,
+                gboolean   keep,
+                gboolean   ipv6)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) protocols = g_ptr_array_new ();
+  PlBrokerManager *manager = cli->engine->manager;
+  PlCliMapping *first = g_ptr_array_index (mappings, 0);
+  EngineMap em = { 0 };
+  gint64 wait_until;
+
+  if (cli->gateway_address != NULL)
+    {
+      g_autofree char *asked = g_inet_address_to_string (cli->gateway_address);
+
+      if (g_strcmp0 (asked, pl_broker_manager_get_gateway (manager)) != 0)
+        g_printerr (_("%s: warning: Portlight's engine (pid %u) speaks to the router at %s; "
+                      "--gateway is not used\n"),
+                    cli->prgname, cli->engine->pid, pl_broker_manager_get_gateway (manager));
+    }
+
+  for (guint i = 0; i < mappings->len; i++)
+    {
+      PlCliMapping *m = g_ptr_array_index (mappings, i);
+
+      g_ptr_array_add (protocols, (gpointer) pl_cli_map_protocol_json (m->protocol));
+    }
+  g_ptr_array_add (protocols, NULL);
+
+  em.cli = cli;
+  em.mappings = mappings;
+  em.keep = keep;
+  em.status = PL_EXIT_LOCAL_ERROR;
+  em.rebooted_at = pl_broker_manager_get_gateway_rebooted_at (manager);
+  em.loop = g_main_loop_new (NULL, FALSE);
+
+  if (!pl_broker_manager_call_request_mapping_sync (manager,
+                                                    (const char * const *) protocols->pdata,
+                                                    first->private_port,
+                                                    engine_map_options (cli, mappings, keep, ipv6),
+                                                    NULL, &em.path, NULL, NULL, &error))
+    {
+      g_autoptr(GError) translated = pl_cli_engine_call_error (error);
+
+      g_main_loop_unref (em.loop);
+      return pl_cli_map_fail (cli, translated);
+    }
+
+  /* The engine exported the lease before it replied: its InterfacesAdded is on the way. */
+  wait_until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while ((em.lease = pl_cli_engine_get_lease (cli->engine, em.path)) == NULL &&
+         g_get_monotonic_time () < wait_until)
+    g_main_context_iteration (NULL, TRUE);
+  if (em.lease == NULL)
+    {
+      error = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED,
+                           _("Portlight's engine ended the lease %s at once"), em.path);
+      g_main_loop_unref (em.loop);
+      g_free (em.path);
+      return pl_cli_map_fail (cli, error);
+    }
+
+  em.signal_ids[0] = g_unix_signal_add (SIGINT, engine_map_signal_cb, &em);
+  em.signal_ids[1] = g_unix_signal_add (SIGTERM, engine_map_signal_cb, &em);
+  em.properties_id = g_signal_connect (em.lease, "g-properties-changed",
+                                       G_CALLBACK (engine_map_properties_cb), &em);
+  em.manager_id = g_signal_connect (manager, "g-properties-changed",
+                                    G_CALLBACK (engine_map_manager_cb), &em);
+  em.owner_id = g_signal_connect (cli->engine->objects, "notify::name-owner",
+                                  G_CALLBACK (engine_map_owner_cb), &em);
+  em.removed_id = g_signal_connect (cli->engine->objects, "object-removed",
+                                    G_CALLBACK (engine_map_removed_cb), &em);
+  if (cli->timeout_s > 0)
+    em.timeout_id = g_timeout_add_seconds (cli->timeout_s, engine_map_timeout_cb, &em);
+
+  engine_map_update (&em);
+  if (!em.done)
+    g_main_loop_run (em.loop);
+
+  for (guint i = 0; i < G_N_ELEMENTS (em.signal_ids); i++)
+    g_clear_handle_id (&em.signal_ids[i], g_source_remove);
+  g_clear_handle_id (&em.timeout_id, g_source_remove);
+  g_clear_signal_handler (&em.properties_id, em.lease);
+  g_clear_signal_handler (&em.manager_id, manager);
+  g_clear_signal_handler (&em.owner_id, cli->engine->objects);
+  g_clear_signal_handler (&em.removed_id, cli->engine->objects);
+  g_clear_object (&em.lease);
+  g_clear_pointer (&em.loop, g_main_loop_unref);
+  g_free (em.path);
+  g_free (em.reported);
+  return em.status;
+}
+
+/* `unmap PORT` through the engine: ends the engine's leases on the port. One-shot `map`
+ * leases (bind=none) are released; another holder's are revoked, as the tray's "Stop" does
+ * (a profile's lease: the profile is disabled). Sets *@found when there was any. */
+int
+pl_cli_engine_unmap (PlCli            *cli,
+                  const PlProtocol *protocols,
+                  guint             n_protocols,
+                  guint16           private_port,
+                  gboolean         *found)
+{
+  g_autoptr(JsonBuilder) builder = NULL;
+  GList *leases = pl_cli_engine_list_leases (cli->engine);
+  g_autoptr(GPtrArray) ended = g_ptr_array_new ();   /* PlProtocol as pointers */
+  int status = PL_EXIT_OK;
+
+  *found = FALSE;
+  for (GList *l = leases; l != NULL && status == PL_EXIT_OK; l = l->next)
+    {
+      PlBrokerLease *lease = l->data;
+      const char * const *names = pl_broker_lease_get_protocols (lease);
+      g_autoptr(GError) error = NULL;
+      gboolean wanted = FALSE;
+      gboolean ok;
+
+      if (pl_broker_lease_get_internal_port (lease) != private_port || names == NULL)
+        continue;
+      for (guint i = 0; i < n_protocols; i++)
+        wanted |= g_strv_contains (names, pl_cli_map_protocol_json (protocols[i]));
+      if (!wanted)
+        continue;
+
+      *found = TRUE;
+      if (g_strcmp0 (pl_broker_lease_get_bind (lease), "none") == 0)
+        ok = pl_broker_lease_call_release_sync (lease, NULL, &error);
+      else
+        ok = pl_broker_lease_call_revoke_sync (lease, NULL, &error);
+      if (!ok)
+        {
+          g_autoptr(GError) translated = pl_cli_engine_call_error (error);
+
+          status = pl_cli_map_fail (cli, translated);
+          break;
+        }
+      for (guint i = 0; names[i] != NULL; i++)
+        {
+          PlProtocol protocol = g_str_equal (names[i], "udp") ? PL_PROTOCOL_UDP : PL_PROTOCOL_TCP;
+
+          if (!g_ptr_array_find (ended, GINT_TO_POINTER (protocol), NULL))
+            g_ptr_array_add (ended, GINT_TO_POINTER (protocol));
+        }
+    }
+  g_list_free_full (leases, g_object_unref);
+  if (!*found || status != PL_EXIT_OK)
+    return status;
+
+  cli_read_engine (cli);
+  if (cli->json)
+    {
+      builder = pl_cli_map_json_begin (cli, NULL);
+      pl_cli_json_add_boolean (builder, "all", FALSE);
+      json_builder_set_member_name (builder, "unmapped");
+      json_builder_begin_array (builder);
+    }
+  else
+    pl_cli_map_print_gateway (cli);
+  for (guint i = 0; i < ended->len; i++)
+    {
+      PlProtocol protocol = GPOINTER_TO_INT (g_ptr_array_index (ended, i));
+
+      if (builder != NULL)
+        {
+          json_builder_begin_object (builder);
+          pl_cli_json_add_string (builder, "protocol", pl_cli_map_protocol_json (protocol));
+          pl_cli_json_add_int (builder, "private_port", private_port);
+          json_builder_end_object (builder);
+        }
+      else
+        g_print (_("Removed the %s mapping of private port %u\n"),
+                 pl_cli_protocol_label (protocol), private_port);
+    }
+  if (builder != NULL)
+    {
+      json_builder_end_array (builder);
+      pl_cli_json_add_int (builder, "epoch", cli->epoch);
+      pl_cli_print_json_object (builder);
+    }
+  return PL_EXIT_OK;
+}
+
