@@ -52,7 +52,8 @@ typedef struct
   char         *gateway;          /* the gateway asked, as text */
   PlClock      *clock;
   PlPortMapper *client;           /* PCP or NAT-PMP */
-  PlPortMapper *client6;          /* PCP over IPv6, for pinholes; NULL when not in use */
+  PlPortMapper *client6;          /* PCP over IPv6 or UPnP-IGD's WANIPv6FirewallControl, for
+                                   * pinholes; NULL when not in use */
   char         *address6;         /* this computer's stable IPv6 address, the pinholes' */
   PlPcpState   *pcp_state;        /* PCP: the nonces of our mappings, loaded on first use */
   gboolean      pcp_state_tried;
@@ -495,7 +496,7 @@ cli_set_timeout (Cli   *cli,
     pl_client_set_timeout (PL_CLIENT (cli->client), timeout_ms);
   else if (cli->client != NULL && PL_IS_PCP_CLIENT (cli->client))
     g_object_set (cli->client, "timeout", timeout_ms, NULL);
-  if (cli->client6 != NULL)
+  if (cli->client6 != NULL && PL_IS_PCP_CLIENT (cli->client6))
     g_object_set (cli->client6, "timeout", timeout_ms, NULL);
 }
 
@@ -596,10 +597,25 @@ cli_use_journal (Cli *cli)
 }
 
 /* IPv6 pinholes: PCP over IPv6, from this computer's stable global address to the default
- * router's link-local one (tests/lab/MINIUPNPD.md, item 11). A pinhole opens the private port
- * of that address; there is no translation. */
+ * router's link-local one (tests/lab/MINIUPNPD.md, item 11), or with a UPnP-IGD router its
+ * WANIPv6FirewallControl service over IPv6. A pinhole opens the private port of that
+ * address; there is no translation. */
 
 #define IPV6_PROBE_MS 2000   /* when IPv6 is a bonus: a router on the link answers in ms */
+
+static gboolean
+cli_is_upnp6 (Cli *cli)
+{
+  return cli->client6 != NULL && PL_IS_UPNP_PINHOLE_CLIENT (cli->client6);
+}
+
+/* Whether cli->client's router can open pinholes too. */
+static gboolean
+cli_offers_ipv6 (Cli *cli)
+{
+  return cli->client != NULL &&
+         (pl_port_mapper_get_capabilities (cli->client) & PL_MAPPER_CAPABILITY_IPV6) != 0;
+}
 
 /* Sets up cli->client6. @required: -6 asked for it (then every failure is the command's);
  * otherwise a failure only means no pinhole, and the wait is short. */
@@ -611,7 +627,7 @@ cli_start_ipv6 (Cli       *cli,
 {
   g_autoptr(PlIpv6Router) router = NULL;
   g_autoptr(GInetAddress) address = NULL;
-  g_autoptr(PlPcpClient) client = NULL;
+  g_autoptr(PlPortMapper) client = NULL;
   g_autoptr(GAsyncResult) result = NULL;
   guint timeout_ms = 0;
 
@@ -622,27 +638,37 @@ cli_start_ipv6 (Cli       *cli,
   if (address == NULL)
     return FALSE;
 
-  client = g_object_new (PL_TYPE_PCP_CLIENT,
-                         "gateway", router->address,
-                         "clock", cli->clock,
-                         "bind-address", address,
-                         "scope-id", router->ifindex,
-                         NULL);
-  pl_port_mapper_set_journal (PL_PORT_MAPPER (client), cli_pcp_state (cli));
+  /* A UPnP-IGD router's own pinholes; PCP otherwise (-6 alone, or a PCP router). */
+  if (cli->client != NULL && PL_IS_UPNP_CLIENT (cli->client))
+    client = pl_mapper_new_ipv6 (cli->client, router->address, router->ifindex, address,
+                                 cli->clock);
+  if (client == NULL)
+    client = g_object_new (PL_TYPE_PCP_CLIENT,
+                           "gateway", router->address,
+                           "clock", cli->clock,
+                           "bind-address", address,
+                           "scope-id", router->ifindex,
+                           NULL);
+  pl_port_mapper_set_journal (client, cli_pcp_state (cli));
 
-  cli->client6 = PL_PORT_MAPPER (g_object_ref (client));
+  cli->client6 = g_object_ref (client);
   cli->address6 = g_inet_address_to_string (address);
   if (!probe)
     return TRUE;
 
   cli_bound_request (cli);
-  g_object_get (client, "timeout", &timeout_ms, NULL);
-  if (!required && (timeout_ms == 0 || timeout_ms > IPV6_PROBE_MS))
-    g_object_set (client, "timeout", IPV6_PROBE_MS, NULL);
+  if (PL_IS_PCP_CLIENT (client))
+    {
+      g_object_get (client, "timeout", &timeout_ms, NULL);
+      if (!required && (timeout_ms == 0 || timeout_ms > IPV6_PROBE_MS))
+        g_object_set (client, "timeout", IPV6_PROBE_MS, NULL);
+    }
+  else if (!required)
+    pl_upnp_pinhole_client_set_timeout (PL_UPNP_PINHOLE_CLIENT (client), IPV6_PROBE_MS);
 
-  pl_pcp_client_probe_async (client, cli->cancellable, cli_result_cb, cli);
+  pl_port_mapper_probe_async (client, cli->cancellable, cli_result_cb, cli);
   result = cli_await (cli);
-  if (!pl_pcp_client_probe_finish (client, result, NULL, error))
+  if (!pl_port_mapper_probe_finish (client, result, error))
     {
       g_clear_object (&cli->client6);
       g_clear_pointer (&cli->address6, g_free);
@@ -683,9 +709,13 @@ cli_unmap6 (Cli         *cli,
   g_autoptr(GAsyncResult) result = NULL;
 
   *closed = FALSE;
-  if (cli->client6 == NULL || cli_pcp_state (cli) == NULL ||
-      pl_pcp_state_lookup (cli->pcp_state, pl_pcp_client_get_gateway (PL_PCP_CLIENT (cli->client6)),
-                           protocol, private_port, G_SOCKET_FAMILY_IPV6) == NULL)
+  /* UPnP-IGD keeps no journal: the router finds the pinhole (see PlUpnpPinholeClient). */
+  if (cli->client6 == NULL ||
+      (!cli_is_upnp6 (cli) &&
+       (cli_pcp_state (cli) == NULL ||
+        pl_pcp_state_lookup (cli->pcp_state,
+                             pl_pcp_client_get_gateway (PL_PCP_CLIENT (cli->client6)),
+                             protocol, private_port, G_SOCKET_FAMILY_IPV6) == NULL)))
     return TRUE;
 
   cli_bound_request (cli);
@@ -1596,9 +1626,10 @@ cmd_map (int    argc,
       if (keeper != NULL)
         return keeper_run (keeper);
 
-      /* Both families by default, when the router speaks PCP: a pinhole too, if this
-       * computer has a stable global IPv6 address and the router answers PCP over IPv6. */
-      if (!ipv4 && PL_IS_PCP_CLIENT (cli->client))
+      /* Both families by default, when the router can open pinholes (PCP, or UPnP-IGD with
+       * WANIPv6FirewallControl): a pinhole too, if this computer has a stable global IPv6
+       * address and the router answers over IPv6. */
+      if (!ipv4 && cli_offers_ipv6 (cli))
         {
           g_autoptr(GError) error6 = NULL;
 
@@ -1772,7 +1803,7 @@ cmd_unmap (int    argc,
     }
 
   /* The pinholes map opened are in the journal, under the IPv6 default router: no probe. */
-  if (!all && PL_IS_PCP_CLIENT (cli->client))
+  if (!all && cli_offers_ipv6 (cli))
     {
       g_autoptr(GError) error6 = NULL;
 

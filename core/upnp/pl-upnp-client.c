@@ -889,6 +889,11 @@ pl_upnp_client_mapper_handle_announcement (PlPortMapper         *mapper,
 static PlMapperCapabilities
 pl_upnp_client_mapper_get_capabilities (PlPortMapper *mapper)
 {
+  PlUpnpClient *self = PL_UPNP_CLIENT (mapper);
+
+  /* IPv6 pinholes through the same router's WANIPv6FirewallControl (pl-upnp-pinhole.c). */
+  if (pl_upnp_discovery_get_has_firewall (self->discovery))
+    return PL_MAPPER_CAPABILITY_LIST | PL_MAPPER_CAPABILITY_IPV6;
   return PL_MAPPER_CAPABILITY_LIST;
 }
 

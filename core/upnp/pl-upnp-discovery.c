@@ -13,10 +13,16 @@
 #include "pl-error.h"
 #include "pl-upnp-discovery.h"
 
-static const char *const service_types[] = {
+static const char *const connection_types[] = {
   "urn:schemas-upnp-org:service:WANIPConnection:2",
   "urn:schemas-upnp-org:service:WANIPConnection:1",
   "urn:schemas-upnp-org:service:WANPPPConnection:1",
+  NULL
+};
+
+static const char *const firewall_types[] = {
+  PL_UPNP_FIREWALL_SERVICE,
+  NULL
 };
 
 /* A control point's match: GUPnP gives the type the SSDP answer was for, so a :2 router
@@ -26,7 +32,7 @@ typedef struct
   GUPnPServiceProxy *proxy;
   char              *udn;
   char              *location;
-  guint              type_rank;   /* index in service_types */
+  guint              type_rank;   /* index in self->service_types */
   gboolean           on_gateway;  /* served from the gateway's own address */
 } Candidate;
 
@@ -37,6 +43,11 @@ struct _PlUpnpDiscovery
   GInetAddress        *gateway;
   char                *gateway_text;
   char                *iface;       /* asked for, or NULL */
+  char                *host;        /* the context's address asked for, or NULL */
+  char                *router_udn;  /* the router's UDN when known from elsewhere, or NULL */
+  const char *const   *service_types;
+  gboolean             watch_firewall; /* note which routers offer IPv6 pinholes */
+  GHashTable          *firewall_udns;  /* UDN -> itself: routers with the firewall service */
   PlClock             *clock;
 
   GUPnPContextManager *manager;
@@ -220,7 +231,7 @@ choose (PlUpnpDiscovery *self,
       self->chosen = g_object_ref (best->proxy);
       self->chosen_udn = g_strdup (best->udn);
       g_debug ("UPnP: using %s at %s (%s)", best->udn, best->location,
-               service_types[best->type_rank]);
+               self->service_types[best->type_rank]);
     }
   g_signal_emit (self, signals[SIGNAL_PROXY_CHANGED], 0, self->chosen, restarted);
   if (self->chosen != NULL)
@@ -228,14 +239,16 @@ choose (PlUpnpDiscovery *self,
 }
 
 static guint
-type_rank_of (GUPnPControlPoint *cp)
+type_rank_of (PlUpnpDiscovery   *self,
+              GUPnPControlPoint *cp)
 {
   const char *target = gssdp_resource_browser_get_target (GSSDP_RESOURCE_BROWSER (cp));
+  guint i;
 
-  for (guint i = 0; i < G_N_ELEMENTS (service_types); i++)
-    if (g_strcmp0 (target, service_types[i]) == 0)
+  for (i = 0; self->service_types[i] != NULL; i++)
+    if (g_strcmp0 (target, self->service_types[i]) == 0)
       return i;
-  return G_N_ELEMENTS (service_types);
+  return i;
 }
 
 static void
@@ -252,8 +265,11 @@ proxy_available_cb (GUPnPControlPoint *cp,
   g_autoptr(GInetAddress) host_address = host != NULL ? g_inet_address_new_from_string (host)
                                                       : NULL;
   GInetAddressMask *mask = gssdp_client_get_address_mask (GSSDP_CLIENT (self->context));
-  gboolean on_gateway = host_address != NULL && g_inet_address_equal (host_address,
-                                                                        self->gateway);
+  /* The router itself: its address (IPv4), or the device already known by its UDN (over
+   * IPv6 the router is known by its link-local address, and serves from a global one). */
+  gboolean on_gateway = (host_address != NULL && g_inet_address_equal (host_address,
+                                                                         self->gateway)) ||
+                        (udn != NULL && g_strcmp0 (udn, self->router_udn) == 0);
   gboolean restarted = FALSE;
   Candidate *c;
 
@@ -284,7 +300,7 @@ proxy_available_cb (GUPnPControlPoint *cp,
         continue;
       if (g_strcmp0 (old_authority, authority) == 0)
         {
-          if (old->type_rank == type_rank_of (cp) && old->proxy == proxy)
+          if (old->type_rank == type_rank_of (self, cp) && old->proxy == proxy)
             return;
           continue;
         }
@@ -297,7 +313,7 @@ proxy_available_cb (GUPnPControlPoint *cp,
   c->proxy = g_object_ref (proxy);
   c->udn = g_strdup (udn);
   c->location = g_strdup (location);
-  c->type_rank = type_rank_of (cp);
+  c->type_rank = type_rank_of (self, cp);
   c->on_gateway = on_gateway;
   g_ptr_array_add (self->candidates, c);
   if (restarted)
@@ -385,10 +401,39 @@ context_is_ours (PlUpnpDiscovery *self,
   GSSDPClient *client = GSSDP_CLIENT (context);
   GInetAddressMask *mask;
 
+  if (self->host != NULL)
+    return g_strcmp0 (gssdp_client_get_host_ip (client), self->host) == 0;
   if (self->iface != NULL)
     return g_strcmp0 (gssdp_client_get_interface (client), self->iface) == 0;
   mask = gssdp_client_get_address_mask (client);
   return mask != NULL && g_inet_address_mask_matches (mask, self->gateway);
+}
+
+/* Over IPv4 the firewall service is only noted: its pinholes are for IPv6 callers (miniupnpd
+ * refuses them to an IPv4 one, 606), so they are asked for by a discovery of their own on
+ * an IPv6 context. No proxy is kept. */
+static void
+firewall_available_cb (GUPnPControlPoint *cp,
+                       GUPnPServiceProxy *proxy,
+                       gpointer           user_data)
+{
+  PlUpnpDiscovery *self = user_data;
+  const char *udn = gupnp_service_info_get_udn (GUPNP_SERVICE_INFO (proxy));
+
+  if (udn != NULL)
+    g_hash_table_add (self->firewall_udns, g_strdup (udn));
+}
+
+static void
+firewall_unavailable_cb (GUPnPControlPoint *cp,
+                         GUPnPServiceProxy *proxy,
+                         gpointer           user_data)
+{
+  PlUpnpDiscovery *self = user_data;
+  const char *udn = gupnp_service_info_get_udn (GUPNP_SERVICE_INFO (proxy));
+
+  if (udn != NULL)
+    g_hash_table_remove (self->firewall_udns, udn);
 }
 
 static void
@@ -420,13 +465,28 @@ context_available_cb (GUPnPContextManager *manager,
   soup_session_set_timeout (session, PL_UPNP_SOAP_TIMEOUT_S);
   soup_session_set_proxy_resolver (session, NULL);
 
-  for (guint i = 0; i < G_N_ELEMENTS (service_types); i++)
+  for (guint i = 0; self->service_types[i] != NULL; i++)
     {
-      g_autoptr(GUPnPControlPoint) cp = gupnp_control_point_new (context, service_types[i]);
+      g_autoptr(GUPnPControlPoint) cp = gupnp_control_point_new (context,
+                                                                 self->service_types[i]);
 
       g_signal_connect (cp, "service-proxy-available", G_CALLBACK (proxy_available_cb), self);
       g_signal_connect (cp, "service-proxy-unavailable", G_CALLBACK (proxy_unavailable_cb),
                         self);
+      gssdp_resource_browser_set_mx (GSSDP_RESOURCE_BROWSER (cp), 2);
+      gupnp_context_manager_manage_control_point (manager, cp);
+      gssdp_resource_browser_set_active (GSSDP_RESOURCE_BROWSER (cp), TRUE);
+      g_ptr_array_add (self->control_points, g_steal_pointer (&cp));
+    }
+  if (self->watch_firewall)
+    {
+      g_autoptr(GUPnPControlPoint) cp = gupnp_control_point_new (context,
+                                                                 PL_UPNP_FIREWALL_SERVICE);
+
+      g_signal_connect (cp, "service-proxy-available", G_CALLBACK (firewall_available_cb),
+                        self);
+      g_signal_connect (cp, "service-proxy-unavailable",
+                        G_CALLBACK (firewall_unavailable_cb), self);
       gssdp_resource_browser_set_mx (GSSDP_RESOURCE_BROWSER (cp), 2);
       gupnp_context_manager_manage_control_point (manager, cp);
       gssdp_resource_browser_set_active (GSSDP_RESOURCE_BROWSER (cp), TRUE);
@@ -471,13 +531,13 @@ start_manager (PlUpnpDiscovery *self)
     }
   self->manager_tries++;
   self->manager = gupnp_context_manager_create_full (GSSDP_UDA_VERSION_1_0,
-                                                     G_SOCKET_FAMILY_IPV4,
+                                                     g_inet_address_get_family (self->gateway),
                                                      g_random_int_range (49152, 65536));
-  if (self->iface != NULL)
+  if (self->host != NULL || self->iface != NULL)
     {
       GUPnPContextFilter *filter = gupnp_context_manager_get_context_filter (self->manager);
 
-      gupnp_context_filter_add_entry (filter, self->iface);
+      gupnp_context_filter_add_entry (filter, self->host != NULL ? self->host : self->iface);
       gupnp_context_filter_set_enabled (filter, TRUE);
     }
   g_signal_connect (self->manager, "context-available", G_CALLBACK (context_available_cb),
@@ -523,6 +583,9 @@ pl_upnp_discovery_finalize (GObject *object)
   g_clear_object (&self->clock);
   g_free (self->gateway_text);
   g_free (self->iface);
+  g_free (self->host);
+  g_free (self->router_udn);
+  g_clear_pointer (&self->firewall_udns, g_hash_table_unref);
   g_free (self->chosen_udn);
   g_free (self->last_udn);
   g_free (self->last_authority);
@@ -549,6 +612,8 @@ pl_upnp_discovery_init (PlUpnpDiscovery *self)
   self->control_points = g_ptr_array_new_with_free_func (g_object_unref);
   self->retired = g_ptr_array_new_with_free_func (g_object_unref);
   self->candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
+  self->firewall_udns = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->service_types = connection_types;
 }
 
 /**
@@ -576,6 +641,50 @@ pl_upnp_discovery_new (GInetAddress *gateway,
   self->gateway = g_object_ref (gateway);
   self->gateway_text = g_inet_address_to_string (gateway);
   self->iface = g_strdup (iface);
+  self->watch_firewall = TRUE;
+  self->clock = clock != NULL ? g_object_ref (clock) : pl_clock_get_default ();
+  start_manager (self);
+  return self;
+}
+
+/**
+ * pl_upnp_discovery_new_firewall:
+ * @router: the router: the IPv6 default router (its link-local address), or an IPv4
+ *   gateway (tests on loopback); the context is of its family
+ * @iface: (nullable): the interface to search on
+ * @host: (nullable): the context's own address: this computer's address that the router is
+ *   to see (with the family of @router), or %NULL for any on @iface
+ * @router_udn: (nullable): the router's UDN as the IPv4 search found it: its firewall service
+ *   is the one to use, wherever it is served from
+ * @clock: (nullable): the clock for the verdict timer
+ *
+ * Like pl_upnp_discovery_new(), for the WANIPv6FirewallControl:1 service (IPv6 pinholes).
+ * Over IPv6 the router is known by its link-local address but serves its description from a
+ * global one, so besides @router_udn, a service on the context's network counts after the
+ * same 2 s as an IGD on the gateway's subnet does.
+ *
+ * Returns: (transfer full): a new #PlUpnpDiscovery
+ */
+PlUpnpDiscovery *
+pl_upnp_discovery_new_firewall (GInetAddress *router,
+                                const char   *iface,
+                                GInetAddress *host,
+                                const char   *router_udn,
+                                PlClock      *clock)
+{
+  PlUpnpDiscovery *self;
+
+  g_return_val_if_fail (G_IS_INET_ADDRESS (router), NULL);
+  g_return_val_if_fail (host == NULL || G_IS_INET_ADDRESS (host), NULL);
+
+  quiet_library_warnings ();
+  self = g_object_new (PL_TYPE_UPNP_DISCOVERY, NULL);
+  self->gateway = g_object_ref (router);
+  self->gateway_text = g_inet_address_to_string (router);
+  self->iface = g_strdup (iface);
+  self->host = host != NULL ? g_inet_address_to_string (host) : NULL;
+  self->router_udn = g_strdup (router_udn);
+  self->service_types = firewall_types;
   self->clock = clock != NULL ? g_object_ref (clock) : pl_clock_get_default ();
   start_manager (self);
   return self;
@@ -610,6 +719,21 @@ pl_upnp_discovery_get_igd_v2 (PlUpnpDiscovery *self)
         return TRUE;
     }
   return FALSE;
+}
+
+const char *
+pl_upnp_discovery_get_udn (PlUpnpDiscovery *self)
+{
+  g_return_val_if_fail (PL_IS_UPNP_DISCOVERY (self), NULL);
+  return self->chosen_udn;
+}
+
+gboolean
+pl_upnp_discovery_get_has_firewall (PlUpnpDiscovery *self)
+{
+  g_return_val_if_fail (PL_IS_UPNP_DISCOVERY (self), FALSE);
+  return self->chosen_udn != NULL && g_hash_table_contains (self->firewall_udns,
+                                                            self->chosen_udn);
 }
 
 const char *

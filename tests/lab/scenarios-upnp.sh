@@ -188,6 +188,35 @@ t_upnp_run_late () {
   run_stop
 }
 
+# IPv6 pinholes over WANIPv6FirewallControl:1 (no PCP there): the default map opens the IPv4
+# mapping and a pinhole for host a's stable address, over an IPv6 context; the WAN host then
+# reaches [fd00:77::2]:PORT, a port without a pinhole stays dropped; unmap (a process of its
+# own, which has no UniqueID) closes it again
+t_upnp_pinhole () {
+  serve tcp "$NS_A" 40400 lan-a && serve udp "$NS_A" 40401 lan-a &&
+    serve tcp "$NS_A" 40402 lan-a || return 1
+  want_dropped_at "$HOST_A6" tcp 40400 || return 1
+  ctl "$NS_A" map -t 40400 40400
+  want_rc 0 && want_text "Gateway: ${GW//./\\.} · UPnP-IGD" &&
+    want_text "Opened TCP \\[$HOST_A6\\]:40400 \\(IPv6 pinhole\\), lifetime 3600 s" || return 1
+  note "map over UPnP-IGD with an IPv6 pinhole: $MS ms"
+  want_rule tcp 40400 "$HOST_A" 40400 && want_pinhole tcp 40400 "$HOST_A6" &&
+    want_reaches tcp 40400 lan-a && want_reaches_at "$HOST_A6" tcp 40400 lan-a || return 1
+  want_dropped_at "$HOST_A6" tcp 40402 || return 1
+  ctl "$NS_A" map -u --json 40401 40401
+  want_rc 0 && want_json_protocol upnp && want_pinhole udp 40401 "$HOST_A6" &&
+    want_reaches_at "$HOST_A6" udp 40401 lan-a || return 1
+  ctl "$NS_A" map -4 -t 40402 40402
+  want_rc 0 && want_rule tcp 40402 "$HOST_A" 40402 && want_no_pinhole tcp 40402 "$HOST_A6" ||
+    return 1
+  ctl "$NS_A" unmap -t 40400
+  want_rc 0 && want_text "Closed the TCP IPv6 pinhole of \\[$HOST_A6\\]:40400" || return 1
+  want_no_rule tcp 40400 "$HOST_A" 40400 && want_no_pinhole tcp 40400 "$HOST_A6" &&
+    want_dropped_at "$HOST_A6" tcp 40400 || return 1
+  ctl "$NS_A" unmap -u 40401
+  want_rc 0 && want_no_pinhole udp 40401 "$HOST_A6"
+}
+
 # a router without UPnP-IGD: `list` says so in one line (exit 4) and still shows the PCP
 # mappings Portlight keeps there, which only its journal knows
 t_list_no_upnp () {
@@ -211,6 +240,7 @@ upnp_scenarios () {
   scenario "UPnP-only router: upnpc -l lists ours with its description" t_upnp_interop no "$EXT_IP" upnp
   scenario "UPnP-only router: run, restart on a new HTTP port, SIGTERM removes all" t_upnp_run no "$EXT_IP" upnp
   scenario "UPnP-only router: comes up after run gave up on it, used at once" t_upnp_run_late no "$EXT_IP" upnp
+  scenario "UPnP-only router: map opens an IPv6 pinhole too, the WAN host connects, unmap closes it" t_upnp_pinhole no "$EXT_IP" upnp
   scenario "no UPnP-IGD: list says so in one line, shows our PCP mappings" t_list_no_upnp
   LAB_PROTOCOL=$saved
 }
