@@ -67,7 +67,8 @@ PlUpnpDiscovery   *pl_upnp_discovery_new_firewall (GInetAddress        *router,
                                                    const char          *router_udn,
                                                    PlClock             *clock);
 GInetAddress      *pl_upnp_discovery_get_gateway  (PlUpnpDiscovery     *self);
-/* The chosen router's UDN ("uuid:…"), or NULL. */
+/* The UDN ("uuid:…") of the device that holds the chosen service (GUPnP's service UDN: the
+ * WANConnectionDevice, which also holds WANIPv6FirewallControl), or NULL. */
 const char        *pl_upnp_discovery_get_udn      (PlUpnpDiscovery     *self);
 /* Whether the chosen router also offers WANIPv6FirewallControl:1 (IPv6 pinholes), as far
  * as the search has heard (pl_upnp_discovery_new() only). */
