@@ -48,6 +48,7 @@ struct _PlUpnpDiscovery
   const char *const   *service_types;
   gboolean             watch_firewall; /* note which routers offer IPv6 pinholes */
   GHashTable          *firewall_udns;  /* UDN -> itself: routers with the firewall service */
+  gint64               chosen_at;      /* clock time the chosen service was chosen */
   PlClock             *clock;
 
   GUPnPContextManager *manager;
@@ -230,6 +231,7 @@ choose (PlUpnpDiscovery *self,
       self->last_authority = g_steal_pointer (&authority);
       self->chosen = g_object_ref (best->proxy);
       self->chosen_udn = g_strdup (best->udn);
+      self->chosen_at = pl_clock_get_time (self->clock);
       g_debug ("UPnP: using %s at %s (%s)", best->udn, best->location,
                self->service_types[best->type_rank]);
     }
@@ -420,8 +422,11 @@ firewall_available_cb (GUPnPControlPoint *cp,
   PlUpnpDiscovery *self = user_data;
   const char *udn = gupnp_service_info_get_udn (GUPNP_SERVICE_INFO (proxy));
 
-  if (udn != NULL)
-    g_hash_table_add (self->firewall_udns, g_strdup (udn));
+  if (udn != NULL && !g_hash_table_contains (self->firewall_udns, udn))
+    {
+      g_debug ("UPnP: %s offers IPv6 pinholes", udn);
+      g_hash_table_add (self->firewall_udns, g_strdup (udn));
+    }
 }
 
 static void
@@ -734,6 +739,21 @@ pl_upnp_discovery_get_has_firewall (PlUpnpDiscovery *self)
   g_return_val_if_fail (PL_IS_UPNP_DISCOVERY (self), FALSE);
   return self->chosen_udn != NULL && g_hash_table_contains (self->firewall_udns,
                                                             self->chosen_udn);
+}
+
+gboolean
+pl_upnp_discovery_may_have_firewall (PlUpnpDiscovery *self)
+{
+  g_return_val_if_fail (PL_IS_UPNP_DISCOVERY (self), FALSE);
+
+  /* Not chosen yet (a router spoken to without a probe, remembered from before). */
+  if (self->chosen_udn == NULL)
+    return TRUE;
+  /* Each control point fetches the description itself: the firewall service's answer may
+   * come after the connection service has been chosen and used. */
+  return pl_upnp_discovery_get_has_firewall (self) ||
+         pl_clock_get_time (self->clock) - self->chosen_at <
+           (gint64) PL_UPNP_FIREWALL_WAIT_MS * 1000;
 }
 
 const char *

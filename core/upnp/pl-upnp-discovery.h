@@ -73,6 +73,10 @@ const char        *pl_upnp_discovery_get_udn      (PlUpnpDiscovery     *self);
 /* Whether the chosen router also offers WANIPv6FirewallControl:1 (IPv6 pinholes), as far
  * as the search has heard (pl_upnp_discovery_new() only). */
 gboolean           pl_upnp_discovery_get_has_firewall (PlUpnpDiscovery *self);
+/* The same, or not known yet: no router chosen yet, or chosen less than
+ * PL_UPNP_FIREWALL_WAIT_MS ago (its firewall service may still be on its way). */
+#define PL_UPNP_FIREWALL_WAIT_MS 2000
+gboolean           pl_upnp_discovery_may_have_firewall (PlUpnpDiscovery *self);
 
 /* The chosen service, or NULL (transfer none). */
 GUPnPServiceProxy *pl_upnp_discovery_get_proxy    (PlUpnpDiscovery     *self);

@@ -217,6 +217,40 @@ t_upnp_pinhole () {
   want_rc 0 && want_no_pinhole udp 40401 "$HOST_A6"
 }
 
+# `run` with a both-family profile on a UPnP-only router: the pinhole opens beside the IPv4
+# mapping, is renewed with UpdatePinhole before its 4 s lease ends (still there and
+# reachable after 6 s), comes back after a restart that flushed it (new HTTP port, IDs
+# counted from 1 again), and SIGTERM deletes it (the WAN host is dropped again)
+t_upnp_pinhole_run () {
+  local f="$LABDIR/upnp-pinhole-run.ini" mark t0
+  mark=$(wc -l < "$LABDIR/syslog.log")
+  serve tcp "$NS_A" 40410 lan-a || return 1
+  printf '[web]\nProtocol=tcp\nInternalPort=40410\nExternalPort=40410\nLifetime=4\nEnabled=true\n' > "$f"
+  run_start "$f" || return 1
+  wait_rules "to $HOST_A:40410" 1 5000 &&
+    wait_pinholes "th dport 40410 @nh,192,128 $HOST_A6_HEX" 1 5000 || { run_stop; return 1; }
+  note "run over UPnP-IGD: the pinhole in nft $WAIT_MS ms after the IPv4 rule"
+  want_reaches_at "$HOST_A6" tcp 40410 lan-a || { run_stop; return 1; }
+  sleep 6
+  want_pinhole tcp 40410 "$HOST_A6" && want_reaches_at "$HOST_A6" tcp 40410 lan-a ||
+    { run_stop; return 1; }
+  tail -n +"$((mark + 1))" "$LABDIR/syslog.log" |
+    grep -qE "UpdatePinhole: \(inbound\) updating lease duration to 4 for pinhole with ID" ||
+    { diag "FAIL: no UpdatePinhole renewal in the router's log"; run_stop; return 1; }
+  rtr_stop && rtr_flush_rules || { run_stop; return 1; }
+  [ "$(count_pinholes .)" = 0 ] || { diag "FAIL: the flush left pinholes"; run_stop; return 1; }
+  t0=$(now_ms)
+  rtr_start no "$EXT_IP" upnp || { run_stop; return 1; }
+  wait_pinholes "th dport 40410 @nh,192,128 $HOST_A6_HEX" 1 10000 || { run_stop; return 1; }
+  note "UPnP router restart (new HTTP port, pinholes flushed): the pinhole back" \
+       "$(( $(now_ms) - t0 )) ms after miniupnpd was started again"
+  want_reaches_at "$HOST_A6" tcp 40410 lan-a || { run_stop; return 1; }
+  run_stop
+  want_rc 0 || return 1
+  wait_pinholes "th dport 40410 " 0 2000 && wait_rules "to $HOST_A:40410" 0 2000 || return 1
+  want_dropped_at "$HOST_A6" tcp 40410
+}
+
 # a router without UPnP-IGD: `list` says so in one line (exit 4) and still shows the PCP
 # mappings Portlight keeps there, which only its journal knows
 t_list_no_upnp () {
@@ -241,6 +275,7 @@ upnp_scenarios () {
   scenario "UPnP-only router: run, restart on a new HTTP port, SIGTERM removes all" t_upnp_run no "$EXT_IP" upnp
   scenario "UPnP-only router: comes up after run gave up on it, used at once" t_upnp_run_late no "$EXT_IP" upnp
   scenario "UPnP-only router: map opens an IPv6 pinhole too, the WAN host connects, unmap closes it" t_upnp_pinhole no "$EXT_IP" upnp
+  scenario "UPnP-only router: run renews the IPv6 pinhole, puts it back after a restart, SIGTERM removes it" t_upnp_pinhole_run no "$EXT_IP" upnp
   scenario "no UPnP-IGD: list says so in one line, shows our PCP mappings" t_list_no_upnp
   LAB_PROTOCOL=$saved
 }
