@@ -229,9 +229,7 @@ pl_mapper_new_ipv6 (PlPortMapper *ipv4_mapper,
       if (scope_id != 0 && if_indextoname (scope_id, name) == NULL)
         name[0] = '\0';
       return PL_PORT_MAPPER (pl_upnp_pinhole_client_new (router, name[0] != '\0' ? name : NULL,
-                                                         local,
-                                                         pl_upnp_discovery_get_udn (discovery),
-                                                         clock));
+                                                         local, discovery, clock));
     }
 
   /* PCP is the one protocol with pinholes here (RFC 6887 section 11: MAP with an IPv6

@@ -44,7 +44,7 @@ struct _PlUpnpDiscovery
   char                *gateway_text;
   char                *iface;       /* asked for, or NULL */
   char                *host;        /* the context's address asked for, or NULL */
-  char                *router_udn;  /* the router's UDN when known from elsewhere, or NULL */
+  PlUpnpDiscovery     *sibling;     /* the IPv4 search for the same router, or NULL */
   const char *const   *service_types;
   gboolean             watch_firewall; /* note which routers offer IPv6 pinholes */
   GHashTable          *firewall_udns;  /* UDN -> itself: routers with the firewall service */
@@ -193,21 +193,37 @@ finish_waiters (PlUpnpDiscovery *self)
 }
 
 /* Picks the best candidate; tells the world when that changes. */
+/* The router itself: served from its address (IPv4), or the device the IPv4 search chose
+ * (over IPv6 the router is known by its link-local address, and serves from a global one). */
+static gboolean
+is_router (PlUpnpDiscovery *self,
+           const Candidate *c)
+{
+  return c->on_gateway ||
+         (self->sibling != NULL && self->sibling->chosen_udn != NULL &&
+          g_strcmp0 (c->udn, self->sibling->chosen_udn) == 0);
+}
+
 static void
 choose (PlUpnpDiscovery *self,
         gboolean         restarted)
 {
   Candidate *best = NULL;
+  gboolean best_router = FALSE;
 
   for (guint i = 0; i < self->candidates->len; i++)
     {
       Candidate *c = g_ptr_array_index (self->candidates, i);
+      gboolean router = is_router (self, c);
 
-      if (!c->on_gateway && !self->fallback_ok)
+      if (!router && !self->fallback_ok)
         continue;
-      if (best == NULL || (c->on_gateway && !best->on_gateway) ||
-          (c->on_gateway == best->on_gateway && c->type_rank < best->type_rank))
-        best = c;
+      if (best == NULL || (router && !best_router) ||
+          (router == best_router && c->type_rank < best->type_rank))
+        {
+          best = c;
+          best_router = router;
+        }
     }
 
   if (best != NULL && best->proxy == self->chosen)
@@ -267,11 +283,8 @@ proxy_available_cb (GUPnPControlPoint *cp,
   g_autoptr(GInetAddress) host_address = host != NULL ? g_inet_address_new_from_string (host)
                                                       : NULL;
   GInetAddressMask *mask = gssdp_client_get_address_mask (GSSDP_CLIENT (self->context));
-  /* The router itself: its address (IPv4), or the device already known by its UDN (over
-   * IPv6 the router is known by its link-local address, and serves from a global one). */
-  gboolean on_gateway = (host_address != NULL && g_inet_address_equal (host_address,
-                                                                         self->gateway)) ||
-                        (udn != NULL && g_strcmp0 (udn, self->router_udn) == 0);
+  gboolean on_gateway = host_address != NULL && g_inet_address_equal (host_address,
+                                                                        self->gateway);
   gboolean restarted = FALSE;
   Candidate *c;
 
@@ -558,6 +571,9 @@ pl_upnp_discovery_dispose (GObject *object)
   PlUpnpDiscovery *self = PL_UPNP_DISCOVERY (object);
 
   g_clear_handle_id (&self->manager_timer, g_source_remove);
+  if (self->sibling != NULL)
+    g_signal_handlers_disconnect_by_data (self->sibling, self);
+  g_clear_object (&self->sibling);
   if (self->manager != NULL)
     g_signal_handlers_disconnect_by_data (self->manager, self);
   g_clear_object (&self->chosen);
@@ -589,7 +605,6 @@ pl_upnp_discovery_finalize (GObject *object)
   g_free (self->gateway_text);
   g_free (self->iface);
   g_free (self->host);
-  g_free (self->router_udn);
   g_clear_pointer (&self->firewall_udns, g_hash_table_unref);
   g_free (self->chosen_udn);
   g_free (self->last_udn);
@@ -652,6 +667,12 @@ pl_upnp_discovery_new (GInetAddress *gateway,
   return self;
 }
 
+static void
+sibling_changed_cb (PlUpnpDiscovery *self)
+{
+  choose (self, FALSE);
+}
+
 /**
  * pl_upnp_discovery_new_firewall:
  * @router: the router: the IPv6 default router (its link-local address), or an IPv4
@@ -659,28 +680,30 @@ pl_upnp_discovery_new (GInetAddress *gateway,
  * @iface: (nullable): the interface to search on
  * @host: (nullable): the context's own address: this computer's address that the router is
  *   to see (with the family of @router), or %NULL for any on @iface
- * @router_udn: (nullable): the router's UDN as the IPv4 search found it: its firewall service
- *   is the one to use, wherever it is served from
+ * @sibling: (nullable): the IPv4 search for the same router: the firewall service of the
+ *   device it chose (the one that holds the connection service) is the one to use, wherever
+ *   it is served from, also when that choice comes later
  * @clock: (nullable): the clock for the verdict timer
  *
  * Like pl_upnp_discovery_new(), for the WANIPv6FirewallControl:1 service (IPv6 pinholes).
  * Over IPv6 the router is known by its link-local address but serves its description from a
- * global one, so besides @router_udn, a service on the context's network counts after the
+ * global one, so besides @sibling's device, a service on the context's network counts after the
  * same 2 s as an IGD on the gateway's subnet does.
  *
  * Returns: (transfer full): a new #PlUpnpDiscovery
  */
 PlUpnpDiscovery *
-pl_upnp_discovery_new_firewall (GInetAddress *router,
-                                const char   *iface,
-                                GInetAddress *host,
-                                const char   *router_udn,
-                                PlClock      *clock)
+pl_upnp_discovery_new_firewall (GInetAddress    *router,
+                                const char      *iface,
+                                GInetAddress    *host,
+                                PlUpnpDiscovery *sibling,
+                                PlClock         *clock)
 {
   PlUpnpDiscovery *self;
 
   g_return_val_if_fail (G_IS_INET_ADDRESS (router), NULL);
   g_return_val_if_fail (host == NULL || G_IS_INET_ADDRESS (host), NULL);
+  g_return_val_if_fail (sibling == NULL || PL_IS_UPNP_DISCOVERY (sibling), NULL);
 
   quiet_library_warnings ();
   self = g_object_new (PL_TYPE_UPNP_DISCOVERY, NULL);
@@ -688,8 +711,13 @@ pl_upnp_discovery_new_firewall (GInetAddress *router,
   self->gateway_text = g_inet_address_to_string (router);
   self->iface = g_strdup (iface);
   self->host = host != NULL ? g_inet_address_to_string (host) : NULL;
-  self->router_udn = g_strdup (router_udn);
   self->service_types = firewall_types;
+  if (sibling != NULL)
+    {
+      self->sibling = g_object_ref (sibling);
+      g_signal_connect_swapped (sibling, "proxy-changed", G_CALLBACK (sibling_changed_cb),
+                                self);
+    }
   self->clock = clock != NULL ? g_object_ref (clock) : pl_clock_get_default ();
   start_manager (self);
   return self;

@@ -64,7 +64,7 @@ PlUpnpDiscovery   *pl_upnp_discovery_new          (GInetAddress        *gateway,
 PlUpnpDiscovery   *pl_upnp_discovery_new_firewall (GInetAddress        *router,
                                                    const char          *iface,
                                                    GInetAddress        *host,
-                                                   const char          *router_udn,
+                                                   PlUpnpDiscovery     *sibling,
                                                    PlClock             *clock);
 GInetAddress      *pl_upnp_discovery_get_gateway  (PlUpnpDiscovery     *self);
 /* The UDN ("uuid:…") of the device that holds the chosen service (GUPnP's service UDN: the

@@ -595,7 +595,8 @@ pl_upnp_pinhole_client_init (PlUpnpPinholeClient *self)
  * @iface: (nullable): the interface the router is on
  * @local: this computer's stable IPv6 address: the pinholes are for it, and the search
  *   runs on a context at it when it has @router's family
- * @router_udn: (nullable): the UDN of the router's IGD as found over IPv4
+ * @sibling: (nullable): the IPv4 search for the same router (its UPnP-IGD client's): the
+ *   firewall service of the device it chose is the one to use
  * @clock: (nullable): the clock for the discovery verdict
  *
  * Starts looking for the router's WANIPv6FirewallControl:1 service at once.
@@ -603,11 +604,11 @@ pl_upnp_pinhole_client_init (PlUpnpPinholeClient *self)
  * Returns: (transfer full): a new #PlUpnpPinholeClient
  */
 PlUpnpPinholeClient *
-pl_upnp_pinhole_client_new (GInetAddress *router,
-                            const char   *iface,
-                            GInetAddress *local,
-                            const char   *router_udn,
-                            PlClock      *clock)
+pl_upnp_pinhole_client_new (GInetAddress    *router,
+                            const char      *iface,
+                            GInetAddress    *local,
+                            PlUpnpDiscovery *sibling,
+                            PlClock         *clock)
 {
   PlUpnpPinholeClient *self;
   gboolean same_family;
@@ -623,7 +624,7 @@ pl_upnp_pinhole_client_new (GInetAddress *router,
   self->local_text = g_inet_address_to_string (local);
   self->clock = clock != NULL ? g_object_ref (clock) : pl_clock_get_default ();
   self->discovery = pl_upnp_discovery_new_firewall (router, iface, same_family ? local : NULL,
-                                                    router_udn, self->clock);
+                                                    sibling, self->clock);
   g_signal_connect (self->discovery, "proxy-changed", G_CALLBACK (proxy_changed_cb), self);
   return self;
 }

@@ -49,7 +49,7 @@ G_DECLARE_FINAL_TYPE (PlUpnpPinholeClient, pl_upnp_pinhole_client, PL, UPNP_PINH
 PlUpnpPinholeClient *pl_upnp_pinhole_client_new          (GInetAddress        *router,
                                                           const char          *iface,
                                                           GInetAddress        *local,
-                                                          const char          *router_udn,
+                                                          PlUpnpDiscovery     *sibling,
                                                           PlClock             *clock);
 PlUpnpDiscovery     *pl_upnp_pinhole_client_get_discovery (PlUpnpPinholeClient *self);
 /* How long the probe waits for the service (0: PL_UPNP_DISCOVERY_VERDICT_MS). */

@@ -553,32 +553,24 @@ test_by_udn (Fixture       *f,
   g_autoptr(GInetAddress) router = g_inet_address_new_from_string (elsewhere);
   g_autoptr(GInetAddress) local = g_inet_address_new_from_string (LOCAL6);
   g_autoptr(PlUpnpClient) client = pl_upnp_client_new (gateway, "lo", f->clock);
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GUPnPServiceProxy) proxy = NULL;
-  const char *udn;
+  PlUpnpDiscovery *discovery = pl_upnp_client_get_discovery (client);
 
   g_test_summary ("Over IPv6 the router is known by its link-local address, and serves from "
                   "another: the firewall service of the device the IPv4 search chose is "
-                  "taken at once, wherever it is served from");
-  pl_upnp_discovery_wait_async (pl_upnp_client_get_discovery (client), 30000, NULL, result_cb,
-                                f);
-  result = take_result (f);
-  proxy = pl_upnp_discovery_wait_finish (pl_upnp_client_get_discovery (client), result,
-                                         &error);
-  g_assert_no_error (error);
-  udn = pl_upnp_discovery_get_udn (pl_upnp_client_get_discovery (client));
-  g_assert_nonnull (udn);
-
-  /* "The router" is an address nobody serves from; the virtual clock never lets the
-   * fallback to any service on lo happen. */
+                  "taken, also when that choice comes after the pinhole search began");
+  /* Both searches start together: "the router" of the pinhole client is an address nobody
+   * serves from, and the virtual clock never lets the fallback to any service on lo happen:
+   * only the IPv4 search's choice can make the probe answer. */
+  g_assert_null (pl_upnp_discovery_get_udn (discovery));
   g_assert_finalize_object (g_steal_pointer (&f->client));
-  f->client = pl_upnp_pinhole_client_new (router, "lo", local, udn, f->clock);
+  f->client = pl_upnp_pinhole_client_new (router, "lo", local, discovery, f->clock);
   g_assert_true (probe (f, &error));
   g_assert_no_error (error);
+  g_assert_nonnull (pl_upnp_discovery_get_udn (discovery));
   g_assert_cmpstr (pl_upnp_discovery_get_udn (pl_upnp_pinhole_client_get_discovery (f->client)),
-                   ==, udn);
+                   ==, pl_upnp_discovery_get_udn (discovery));
   g_assert_cmpuint (pl_fake_igd_count_requests (f->igd, "GetFirewallStatus"), ==, 1);
-  g_clear_object (&proxy);
+  g_assert_finalize_object (g_steal_pointer (&f->client));
   g_assert_finalize_object (g_steal_pointer (&client));
 }
 
