@@ -454,6 +454,70 @@ firewall_unavailable_cb (GUPnPControlPoint *cp,
     g_hash_table_remove (self->firewall_udns, udn);
 }
 
+/* The router opens a pinhole only for the address the request comes from (miniupnpd
+ * compares the caller with InternalClient), but the kernel picks the source of a new
+ * connection itself, and prefers a temporary (privacy) address where there is one. GUPnP's
+ * SoupSession binds no local address, and libsoup takes one only when the session is made:
+ * so each of its connections is bound here, when the socket exists and is not connected yet
+ * (GSocketClient's CONNECTING event, passed on as the message's network-event). */
+static void
+network_event_cb (SoupMessage        *msg,
+                  GSocketClientEvent  event,
+                  GIOStream          *connection,
+                  gpointer            user_data)
+{
+  GInetAddress *host = user_data;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GError) error = NULL;
+  GSocket *socket;
+
+  if (event != G_SOCKET_CLIENT_CONNECTING || !G_IS_SOCKET_CONNECTION (connection))
+    return;
+  socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection));
+  if (g_socket_get_family (socket) != g_inet_address_get_family (host))
+    return;
+  address = g_inet_socket_address_new (host, 0);
+  if (!g_socket_bind (socket, address, FALSE, &error))
+    {
+      g_autofree char *text = g_inet_address_to_string (host);
+
+      g_debug ("UPnP: could not send from %s: %s", text, error->message);
+    }
+}
+
+static void
+unref_closure_data (gpointer  data,
+                    GClosure *closure)
+{
+  g_object_unref (data);
+}
+
+static void
+request_queued_cb (SoupSession *session,
+                   SoupMessage *msg,
+                   gpointer     user_data)
+{
+  g_signal_connect_data (msg, "network-event", G_CALLBACK (network_event_cb),
+                         g_object_ref (user_data), unref_closure_data, 0);
+}
+
+#define BOUND_KEY "pl-upnp-bound"
+
+/* Every connection of @context's session leaves from @host (see network_event_cb()). */
+static void
+bind_session (GUPnPContext *context,
+              const char   *host)
+{
+  SoupSession *session = gupnp_context_get_session (context);
+
+  /* The context is at that address, for as long as it lives; once per session. */
+  if (g_object_get_data (G_OBJECT (session), BOUND_KEY) != NULL)
+    return;
+  g_object_set_data (G_OBJECT (session), BOUND_KEY, GINT_TO_POINTER (1));
+  g_signal_connect_data (session, "request-queued", G_CALLBACK (request_queued_cb),
+                         g_inet_address_new_from_string (host), unref_closure_data, 0);
+}
+
 static void
 context_available_cb (GUPnPContextManager *manager,
                       GUPnPContext        *context,
@@ -482,6 +546,8 @@ context_available_cb (GUPnPContextManager *manager,
   session = gupnp_context_get_session (context);
   soup_session_set_timeout (session, PL_UPNP_SOAP_TIMEOUT_S);
   soup_session_set_proxy_resolver (session, NULL);
+  if (self->host != NULL && g_inet_address_get_family (self->gateway) == G_SOCKET_FAMILY_IPV6)
+    bind_session (context, self->host);
 
   for (guint i = 0; self->service_types[i] != NULL; i++)
     {

@@ -217,6 +217,42 @@ t_upnp_pinhole () {
   want_rc 0 && want_no_pinhole udp 40401 "$HOST_A6"
 }
 
+# privacy_on|privacy_off: host a gets a temporary (RFC 8981) address beside its stable one,
+# preferred as the source of new connections (use_tempaddr=2), as on most desktops
+privacy_on () {
+  in_ns "$NS_A" sysctl -qw net.ipv6.conf.eth0.use_tempaddr=2 &&
+    ip -n "$NS_A" -6 addr change "$HOST_A6/64" dev eth0 nodad mngtmpaddr || return 1
+  TEMP6=$(ip -n "$NS_A" -6 -o addr show dev eth0 temporary | awk '{ sub("/.*", "", $4); print $4; exit }')
+  [ -n "$TEMP6" ] || { diag "FAIL: the kernel made no temporary address"; return 1; }
+  diag "host a: temporary address $TEMP6 beside $HOST_A6"
+}
+
+privacy_off () {
+  in_ns "$NS_A" sysctl -qw net.ipv6.conf.eth0.use_tempaddr=0
+  ip -n "$NS_A" -6 addr change "$HOST_A6/64" dev eth0 nodad
+  ip -n "$NS_A" -6 addr flush dev eth0 temporary 2>/dev/null
+  return 0
+}
+
+# With a temporary address preferred as the source, the pinhole is still for the stable
+# address, and the router (which opens pinholes only for the address a request comes from)
+# grants it: the SOAP connection leaves from the stable address
+t_upnp_pinhole_privacy () {
+  local mark
+  privacy_on || { privacy_off; return 1; }
+  mark=$(wc -l < "$LABDIR/syslog.log")
+  serve tcp "$NS_A" 40420 lan-a || { privacy_off; return 1; }
+  ctl "$NS_A" map -t 40420 40420
+  want_rc 0 && want_text "Opened TCP \\[$HOST_A6\\]:40420 \\(IPv6 pinhole\\)" &&
+    want_pinhole tcp 40420 "$HOST_A6" && want_reaches_at "$HOST_A6" tcp 40420 lan-a ||
+    { privacy_off; return 1; }
+  ! tail -n +"$((mark + 1))" "$LABDIR/syslog.log" | grep -q "tried to access pinhole" ||
+    { diag "FAIL: the router saw a pinhole request from another address"; privacy_off; return 1; }
+  ctl "$NS_A" unmap -t 40420
+  want_rc 0 && want_no_pinhole tcp 40420 "$HOST_A6" || { privacy_off; return 1; }
+  privacy_off
+}
+
 # `run` with a both-family profile on a UPnP-only router: the pinhole opens beside the IPv4
 # mapping, is renewed with UpdatePinhole before its 4 s lease ends (still there and
 # reachable after 6 s), comes back after a restart that flushed it (new HTTP port, IDs
@@ -276,6 +312,7 @@ upnp_scenarios () {
   scenario "UPnP-only router: comes up after run gave up on it, used at once" t_upnp_run_late no "$EXT_IP" upnp
   scenario "UPnP-only router: map opens an IPv6 pinhole too, the WAN host connects, unmap closes it" t_upnp_pinhole no "$EXT_IP" upnp
   scenario "UPnP-only router: run renews the IPv6 pinhole, puts it back after a restart, SIGTERM removes it" t_upnp_pinhole_run no "$EXT_IP" upnp
+  scenario "UPnP-only router: IPv6 pinhole for the stable address while a temporary one is the preferred source" t_upnp_pinhole_privacy no "$EXT_IP" upnp
   scenario "no UPnP-IGD: list says so in one line, shows our PCP mappings" t_list_no_upnp
   LAB_PROTOCOL=$saved
 }
