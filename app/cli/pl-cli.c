@@ -1521,7 +1521,7 @@ cmd_map (int    argc,
     { "ipv4", '4', 0, G_OPTION_ARG_NONE, &ipv4,
       N_("Map on the router's public IPv4 address only"), NULL },
     { "ipv6", '6', 0, G_OPTION_ARG_NONE, &ipv6,
-      N_("Open an IPv6 pinhole only (PCP over IPv6)"), NULL },
+      N_("Open an IPv6 pinhole only (PCP over IPv6, or UPnP-IGD)"), NULL },
     G_OPTION_ENTRY_NULL
   };
 
@@ -1586,12 +1586,37 @@ cmd_map (int    argc,
 
   if (ipv6)
     {
-      /* IPv6 only: the router is the IPv6 default route's, spoken to over PCP. */
-      if (!cli_start_ipv6 (cli, TRUE, TRUE, &error))
-        return cli_fail (cli, error);
-      cli->gateway =
-        g_inet_address_to_string (pl_pcp_client_get_gateway (PL_PCP_CLIENT (cli->client6)));
-      if (!cli->json)
+      /* IPv6 only: the router is the IPv6 default route's, spoken to over PCP; with
+       * --protocol upnp, or when it refuses PCP (auto), through the UPnP-IGD router's
+       * firewall service, which the IPv4 search finds first. */
+      gboolean upnp = cli->method == PL_METHOD_UPNP;
+
+      if (!upnp && !cli_start_ipv6 (cli, TRUE, TRUE, &error))
+        {
+          if (cli->method != PL_METHOD_AUTO || !g_error_matches (error, PL_ERROR, PL_ERROR_REFUSED))
+            return cli_fail (cli, error);
+          g_debug ("No PCP over IPv6 (%s): trying UPnP-IGD", error->message);
+          g_clear_error (&error);
+          cli->method = PL_METHOD_UPNP;
+          upnp = TRUE;
+        }
+      if (upnp)
+        {
+          status = cli_start (cli);
+          if (status != PL_EXIT_OK)
+            return status;
+          if (!cli_offers_ipv6 (cli))
+            return cli_fail (cli, g_error_new (PL_ERROR, PL_ERROR_UNSUPPORTED_OPCODE,
+                                               _("The router at %s opens no IPv6 pinholes "
+                                                 "over UPnP-IGD"), cli->gateway));
+          if (!cli_start_ipv6 (cli, TRUE, TRUE, &error))
+            return cli_fail (cli, error);
+        }
+      g_free (cli->gateway);
+      cli->gateway = g_inet_address_to_string (pl_port_mapper_get_gateway (cli->client6));
+      if (!cli->json && upnp)
+        g_print (_("Gateway: %s · UPnP-IGD (IPv6)\n"), cli->gateway);
+      else if (!cli->json)
         g_print (_("Gateway: %s · PCP (IPv6)\n"), cli->gateway);
     }
   else

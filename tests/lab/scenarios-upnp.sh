@@ -190,8 +190,8 @@ t_upnp_run_late () {
 
 # IPv6 pinholes over WANIPv6FirewallControl:1 (no PCP there): the default map opens the IPv4
 # mapping and a pinhole for host a's stable address, over an IPv6 context; the WAN host then
-# reaches [fd00:77::2]:PORT, a port without a pinhole stays dropped; unmap (a process of its
-# own, which has no UniqueID) closes it again
+# reaches [fd00:77::2]:PORT, a port without a pinhole stays dropped; -4 opens none, -6 only
+# the pinhole; unmap (a process of its own, which has no UniqueID) closes it again
 t_upnp_pinhole () {
   serve tcp "$NS_A" 40400 lan-a && serve udp "$NS_A" 40401 lan-a &&
     serve tcp "$NS_A" 40402 lan-a || return 1
@@ -209,6 +209,22 @@ t_upnp_pinhole () {
   ctl "$NS_A" map -4 -t 40402 40402
   want_rc 0 && want_rule tcp 40402 "$HOST_A" 40402 && want_no_pinhole tcp 40402 "$HOST_A6" ||
     return 1
+  # -6: the pinhole alone. miniupnpd answers PCP over IPv6 even with enable_natpmp=no (and
+  # -6 prefers it); once it refuses PCP, -6 goes through UPnP-IGD
+  pcp_reject || return 1
+  serve tcp "$NS_A" 40403 lan-a || return 1
+  ctl "$NS_A" map -6 -t 40403 40403
+  want_rc 0 && want_text "Gateway: $GW6_LL · UPnP-IGD \\(IPv6\\)" &&
+    want_text "Opened TCP \\[$HOST_A6\\]:40403 \\(IPv6 pinhole\\)" || return 1
+  want_pinhole tcp 40403 "$HOST_A6" && want_no_rule tcp 40403 "$HOST_A" 40403 &&
+    want_reaches_at "$HOST_A6" tcp 40403 lan-a || return 1
+  ctl "$NS_A" map -6 --protocol upnp -u --json 40403 40403
+  want_rc 0 && want_json_protocol upnp && want_pinhole udp 40403 "$HOST_A6" &&
+    want_no_rule udp 40403 "$HOST_A" 40403 || return 1
+  ctl "$NS_A" unmap -t 40403
+  want_rc 0 && want_no_pinhole tcp 40403 "$HOST_A6" || return 1
+  ctl "$NS_A" unmap -u 40403
+  want_rc 0 && want_no_pinhole udp 40403 "$HOST_A6" || return 1
   ctl "$NS_A" unmap -t 40400
   want_rc 0 && want_text "Closed the TCP IPv6 pinhole of \\[$HOST_A6\\]:40400" || return 1
   want_no_rule tcp 40400 "$HOST_A" 40400 && want_no_pinhole tcp 40400 "$HOST_A6" &&
