@@ -232,8 +232,7 @@ pl_mapper_new_ipv6 (PlPortMapper *ipv4_mapper,
                                                          local, discovery, clock));
     }
 
-  /* PCP is the one protocol with pinholes here (RFC 6887 section 11: MAP with an IPv6
-   * internal address). */
+  /* PCP otherwise (RFC 6887 section 11: MAP with an IPv6 internal address). */
   return g_object_new (PL_TYPE_PCP_CLIENT,
                        "gateway", router,
                        "clock", clock,
