@@ -2280,6 +2280,16 @@ pl_fake_igd_set_pinhole_caller (PlFakeIgd  *self,
   self->pinhole_caller = g_strdup (address);
 }
 
+void
+pl_fake_igd_set_next_pinhole_id (PlFakeIgd *self,
+                                 guint      id)
+{
+  g_return_if_fail (PL_IS_FAKE_IGD (self));
+  g_return_if_fail (id <= 65535);
+
+  self->next_pinhole_id = id;
+}
+
 guint
 pl_fake_igd_get_n_pinholes (PlFakeIgd *self)
 {

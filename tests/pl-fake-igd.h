@@ -271,6 +271,9 @@ void                  pl_fake_igd_set_firewall              (PlFakeIgd          
                                                              gboolean               inbound_allowed);
 void                  pl_fake_igd_set_pinhole_caller        (PlFakeIgd             *self,
                                                              const char            *address);
+/* The UniqueID the next new pinhole gets (then counting up). */
+void                  pl_fake_igd_set_next_pinhole_id       (PlFakeIgd             *self,
+                                                             guint                  id);
 guint                 pl_fake_igd_get_n_pinholes            (PlFakeIgd             *self);
 /* (nullable) (transfer none): valid until the pinholes next change. */
 const PlFakeIgdPinhole *pl_fake_igd_lookup_pinhole          (PlFakeIgd             *self,

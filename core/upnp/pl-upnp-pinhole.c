@@ -35,7 +35,7 @@ struct _PlUpnpPinholeClient
   PlUpnpDiscovery *discovery;
   guint            timeout_ms;
 
-  GHashTable      *held;       /* key () -> UniqueID */
+  GHashTable      *held;       /* key () -> UniqueID + 1 (0 is an ID too) */
   gboolean         watching;
 };
 
@@ -50,6 +50,24 @@ key (PlProtocol protocol,
      guint16    port)
 {
   return GUINT_TO_POINTER (((guint) protocol << 16) | port);
+}
+
+/* The UniqueID held for (@protocol, @port), or -1. */
+static gint
+held_id (PlUpnpPinholeClient *self,
+         PlProtocol           protocol,
+         guint16              port)
+{
+  return (gint) GPOINTER_TO_UINT (g_hash_table_lookup (self->held, key (protocol, port))) - 1;
+}
+
+static void
+hold (PlUpnpPinholeClient *self,
+      PlProtocol           protocol,
+      guint16              port,
+      guint                unique_id)
+{
+  g_hash_table_replace (self->held, key (protocol, port), GUINT_TO_POINTER (unique_id + 1));
 }
 
 static guint
@@ -196,7 +214,7 @@ typedef struct
   PlProtocol protocol;
   guint16    port;
   guint32    lease;
-  guint      unique_id;   /* renewing: the one held */
+  gint       unique_id;   /* renewing or deleting: the one held; -1 none */
   gboolean   lookup;      /* only for the ID, to delete (see unmap) */
 } Op;
 
@@ -222,13 +240,19 @@ add_cb (GObject      *source,
       g_task_return_error (task, to_pl_error (self, g_steal_pointer (&error), op->port));
       return;
     }
-  op->unique_id = unique_id;
+  if (unique_id > G_MAXUINT16)
+    {
+      g_task_return_new_error (task, PL_ERROR, PL_ERROR_MALFORMED_REPLY,
+                               _("The router at %s gave the IPv6 pinhole an ID that does not "
+                                 "exist (%u)"), self->router_text, unique_id);
+      return;
+    }
+  op->unique_id = (gint) unique_id;
   g_debug ("UPnP pinhole %s [%s]:%u: UniqueID %u, lease %u s",
            op->protocol == PL_PROTOCOL_TCP ? "TCP" : "UDP", self->local_text, op->port,
            unique_id, op->lease);
   if (!op->lookup)
-    g_hash_table_replace (self->held, key (op->protocol, op->port),
-                          GUINT_TO_POINTER (unique_id));
+    hold (self, op->protocol, op->port, unique_id);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -271,9 +295,9 @@ update_cb (GObject      *source,
    * again. */
   if (is_unknown_id (error) || pl_upnp_error_get_code (error) == PL_UPNP_CODE_NOT_AUTHORIZED)
     {
-      g_debug ("UPnP pinhole %u: %s; adding it again", op->unique_id, error->message);
+      g_debug ("UPnP pinhole %d: %s; adding it again", op->unique_id, error->message);
       g_hash_table_remove (self->held, key (op->protocol, op->port));
-      op->unique_id = 0;
+      op->unique_id = -1;
       add_send (g_steal_pointer (&task));
       return;
     }
@@ -300,17 +324,16 @@ pl_upnp_pinhole_client_mapper_map_async (PlPortMapper        *mapper,
   op->port = internal_port;
   /* Renewed together with the IPv4 mapping, at the same lease. */
   op->lease = CLAMP (lifetime, 1, PL_UPNP_LEASE_S);
-  op->unique_id = GPOINTER_TO_UINT (g_hash_table_lookup (self->held, key (protocol,
-                                                                          internal_port)));
+  op->unique_id = held_id (self, protocol, internal_port);
   g_task_set_task_data (task, op, g_free);
 
-  if (op->unique_id == 0)
+  if (op->unique_id < 0)
     {
       add_send (g_steal_pointer (&task));
       return;
     }
   args = pl_upnp_args_new ();
-  pl_upnp_args_add_uint (args, "UniqueID", op->unique_id);
+  pl_upnp_args_add_uint (args, "UniqueID", (guint) op->unique_id);
   pl_upnp_args_add_uint (args, "NewLeaseTime", op->lease);
   pl_upnp_call_async (self->discovery, "UpdatePinhole", args, cancellable, update_cb,
                       g_steal_pointer (&task));
@@ -358,9 +381,8 @@ delete_cb (GObject      *source,
       return;
     }
   if (action == NULL)
-    g_debug ("UPnP pinhole %u: already gone (%s)", op->unique_id, error->message);
-  if (GPOINTER_TO_UINT (g_hash_table_lookup (self->held, key (op->protocol, op->port))) ==
-      op->unique_id)
+    g_debug ("UPnP pinhole %d: already gone (%s)", op->unique_id, error->message);
+  if (held_id (self, op->protocol, op->port) == op->unique_id)
     g_hash_table_remove (self->held, key (op->protocol, op->port));
   g_task_return_boolean (task, TRUE);
 }
@@ -373,7 +395,7 @@ delete_send (GTask *task)
   Op *op = g_task_get_task_data (task);
   PlUpnpArgs *args = pl_upnp_args_new ();
 
-  pl_upnp_args_add_uint (args, "UniqueID", op->unique_id);
+  pl_upnp_args_add_uint (args, "UniqueID", (guint) op->unique_id);
   pl_upnp_call_async (self->discovery, "DeletePinhole", args, g_task_get_cancellable (task),
                       delete_cb, task);
 }
@@ -414,10 +436,9 @@ pl_upnp_pinhole_client_mapper_unmap_async (PlPortMapper        *mapper,
   g_task_set_source_tag (task, pl_upnp_pinhole_client_mapper_unmap_async);
   op->protocol = protocol;
   op->port = internal_port;
-  op->unique_id = GPOINTER_TO_UINT (g_hash_table_lookup (self->held, key (protocol,
-                                                                          internal_port)));
+  op->unique_id = held_id (self, protocol, internal_port);
   g_task_set_task_data (task, op, g_free);
-  if (op->unique_id != 0)
+  if (op->unique_id >= 0)
     {
       delete_send (g_steal_pointer (&task));
       return;
@@ -644,11 +665,11 @@ pl_upnp_pinhole_client_set_timeout (PlUpnpPinholeClient *self,
   self->timeout_ms = timeout_ms;
 }
 
-guint
+gint
 pl_upnp_pinhole_client_get_unique_id (PlUpnpPinholeClient *self,
                                       PlProtocol           protocol,
                                       guint16              port)
 {
-  g_return_val_if_fail (PL_IS_UPNP_PINHOLE_CLIENT (self), 0);
-  return GPOINTER_TO_UINT (g_hash_table_lookup (self->held, key (protocol, port)));
+  g_return_val_if_fail (PL_IS_UPNP_PINHOLE_CLIENT (self), -1);
+  return held_id (self, protocol, port);
 }

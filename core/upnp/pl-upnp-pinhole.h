@@ -55,8 +55,8 @@ PlUpnpDiscovery     *pl_upnp_pinhole_client_get_discovery (PlUpnpPinholeClient *
 /* How long the probe waits for the service (0: PL_UPNP_DISCOVERY_VERDICT_MS). */
 void                 pl_upnp_pinhole_client_set_timeout   (PlUpnpPinholeClient *self,
                                                            guint                timeout_ms);
-/* The UniqueID the router gave the pinhole of (@protocol, @port), or 0. */
-guint                pl_upnp_pinhole_client_get_unique_id (PlUpnpPinholeClient *self,
+/* The UniqueID (0–65535) the router gave the pinhole of (@protocol, @port), or -1. */
+gint                 pl_upnp_pinhole_client_get_unique_id (PlUpnpPinholeClient *self,
                                                            PlProtocol           protocol,
                                                            guint16              port);
 

@@ -273,8 +273,8 @@ test_add (Fixture       *f,
   pinhole = pl_fake_igd_lookup_pinhole (f->igd, 6, 44000);
   g_assert_nonnull (pinhole);
   g_assert_cmpstr (pinhole->internal_client, ==, LOCAL6);
-  g_assert_cmpuint (pl_upnp_pinhole_client_get_unique_id (f->client, PL_PROTOCOL_TCP, 44000),
-                    ==, pinhole->unique_id);
+  g_assert_cmpint (pl_upnp_pinhole_client_get_unique_id (f->client, PL_PROTOCOL_TCP, 44000),
+                   ==, (gint) pinhole->unique_id);
 
   g_assert_true (map (f, PL_PROTOCOL_UDP, 44000, 60, NULL, &lifetime, &error));
   g_assert_no_error (error);
@@ -283,8 +283,8 @@ test_add (Fixture       *f,
   pinhole = pl_fake_igd_lookup_pinhole (f->igd, 17, 44000);
   g_assert_nonnull (pinhole);
   g_assert_cmpuint (pinhole->lease, ==, 60);
-  g_assert_cmpuint (pl_upnp_pinhole_client_get_unique_id (f->client, PL_PROTOCOL_UDP, 44000),
-                    ==, pinhole->unique_id);
+  g_assert_cmpint (pl_upnp_pinhole_client_get_unique_id (f->client, PL_PROTOCOL_UDP, 44000),
+                   ==, (gint) pinhole->unique_id);
   g_assert_cmpuint (pl_fake_igd_get_n_pinholes (f->igd), ==, 2);
 }
 
@@ -294,18 +294,18 @@ test_update (Fixture       *f,
 {
   g_autoptr(GError) error = NULL;
   const PlFakeIgdPinhole *pinhole;
-  guint id;
+  gint id;
 
   g_test_summary ("A renewal is UpdatePinhole of the ID held, not a second AddPinhole");
   g_assert_true (map (f, PL_PROTOCOL_TCP, 44010, 600, NULL, NULL, &error));
   id = pl_upnp_pinhole_client_get_unique_id (f->client, PL_PROTOCOL_TCP, 44010);
-  g_assert_cmpuint (id, !=, 0);
+  g_assert_cmpint (id, >=, 0);
   g_assert_true (map (f, PL_PROTOCOL_TCP, 44010, 1200, NULL, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (pl_fake_igd_count_requests (f->igd, "AddPinhole"), ==, 1);
   g_assert_cmpuint (pl_fake_igd_count_requests (f->igd, "UpdatePinhole"), ==, 1);
-  g_assert_cmpuint (g_ascii_strtoull (request_arg (f, "UpdatePinhole", "UniqueID"), NULL, 10),
-                    ==, id);
+  g_assert_cmpint (g_ascii_strtoll (request_arg (f, "UpdatePinhole", "UniqueID"), NULL, 10),
+                   ==, id);
   g_assert_cmpstr (request_arg (f, "UpdatePinhole", "NewLeaseTime"), ==, "1200");
   pinhole = pl_fake_igd_lookup_pinhole (f->igd, 6, 44010);
   g_assert_nonnull (pinhole);
@@ -318,7 +318,7 @@ test_update_unknown (Fixture       *f,
 {
   g_autoptr(GError) error = NULL;
   const PlFakeIgdPinhole *pinhole;
-  guint old_id;
+  gint old_id;
 
   g_test_summary ("UpdatePinhole of an ID the router lost (402, or the standard's 704) adds "
                   "the pinhole again, with the new ID kept");
@@ -331,9 +331,9 @@ test_update_unknown (Fixture       *f,
   g_assert_cmpuint (pl_fake_igd_count_requests (f->igd, "AddPinhole"), ==, 2);
   pinhole = pl_fake_igd_lookup_pinhole (f->igd, 6, 44020);
   g_assert_nonnull (pinhole);
-  g_assert_cmpuint (pinhole->unique_id, !=, old_id);
-  g_assert_cmpuint (pl_upnp_pinhole_client_get_unique_id (f->client, PL_PROTOCOL_TCP, 44020),
-                    ==, pinhole->unique_id);
+  g_assert_cmpint ((gint) pinhole->unique_id, !=, old_id);
+  g_assert_cmpint (pl_upnp_pinhole_client_get_unique_id (f->client, PL_PROTOCOL_TCP, 44020),
+                   ==, (gint) pinhole->unique_id);
 
   /* 704, as the standard has it for an unknown ID */
   pl_fake_igd_fail_next (f->igd, "UpdatePinhole", 1, 704, "NoSuchEntry");
@@ -345,11 +345,32 @@ test_update_unknown (Fixture       *f,
 }
 
 static void
+test_id_zero (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("UniqueID 0 is an ID like any other (0–65535): renewed and deleted by it");
+  pl_fake_igd_set_next_pinhole_id (f->igd, 0);
+  g_assert_true (map (f, PL_PROTOCOL_UDP, 44035, 600, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (pl_upnp_pinhole_client_get_unique_id (f->client, PL_PROTOCOL_UDP, 44035),
+                   ==, 0);
+  g_assert_true (map (f, PL_PROTOCOL_UDP, 44035, 600, NULL, NULL, &error));
+  g_assert_cmpstr (request_arg (f, "UpdatePinhole", "UniqueID"), ==, "0");
+  g_assert_cmpuint (pl_fake_igd_count_requests (f->igd, "AddPinhole"), ==, 1);
+  g_assert_true (unmap (f, PL_PROTOCOL_UDP, 44035, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (request_arg (f, "DeletePinhole", "UniqueID"), ==, "0");
+  g_assert_cmpuint (pl_fake_igd_get_n_pinholes (f->igd), ==, 0);
+}
+
+static void
 test_delete (Fixture       *f,
              gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
-  guint id;
+  gint id;
 
   g_test_summary ("unmap is DeletePinhole of the ID held; an ID already gone (402) counts "
                   "as deleted");
@@ -357,11 +378,11 @@ test_delete (Fixture       *f,
   id = pl_upnp_pinhole_client_get_unique_id (f->client, PL_PROTOCOL_TCP, 44030);
   g_assert_true (unmap (f, PL_PROTOCOL_TCP, 44030, &error));
   g_assert_no_error (error);
-  g_assert_cmpuint (g_ascii_strtoull (request_arg (f, "DeletePinhole", "UniqueID"), NULL, 10),
-                    ==, id);
+  g_assert_cmpint (g_ascii_strtoll (request_arg (f, "DeletePinhole", "UniqueID"), NULL, 10),
+                   ==, id);
   g_assert_null (pl_fake_igd_lookup_pinhole (f->igd, 6, 44030));
-  g_assert_cmpuint (pl_upnp_pinhole_client_get_unique_id (f->client, PL_PROTOCOL_TCP, 44030),
-                    ==, 0);
+  g_assert_cmpint (pl_upnp_pinhole_client_get_unique_id (f->client, PL_PROTOCOL_TCP, 44030),
+                   ==, -1);
 
   /* Gone behind our back (expired, a router restart): still success. */
   g_assert_true (map (f, PL_PROTOCOL_UDP, 44031, 600, NULL, NULL, &error));
@@ -422,8 +443,8 @@ test_refused (Fixture       *f,
   g_assert_error (error, PL_ERROR, PL_ERROR_NOT_AUTHORIZED);
   g_assert_nonnull (strstr (error->message, "[" LOCAL6 "]:44050"));
   g_assert_cmpuint (pl_fake_igd_get_n_pinholes (f->igd), ==, 0);
-  g_assert_cmpuint (pl_upnp_pinhole_client_get_unique_id (f->client, PL_PROTOCOL_TCP, 44050),
-                    ==, 0);
+  g_assert_cmpint (pl_upnp_pinhole_client_get_unique_id (f->client, PL_PROTOCOL_TCP, 44050),
+                   ==, -1);
 }
 
 static void
@@ -448,8 +469,8 @@ test_error_codes (Fixture       *f,
       g_test_message ("%u: %s", cases[i].code, error->message);
       g_assert_error (error, PL_ERROR, cases[i].expected);
       g_assert_nonnull (strstr (error->message, cases[i].words));
-      g_assert_cmpuint (pl_upnp_pinhole_client_get_unique_id (f->client, PL_PROTOCOL_TCP,
-                                                              44060), ==, 0);
+      g_assert_cmpint (pl_upnp_pinhole_client_get_unique_id (f->client, PL_PROTOCOL_TCP,
+                                                             44060), ==, -1);
     }
   g_assert_cmpuint (pl_fake_igd_get_n_pinholes (f->igd), ==, 0);
 }
@@ -518,7 +539,7 @@ test_restart (Fixture       *f,
               gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
-  guint old_id;
+  gint old_id;
 
   g_test_summary ("A router restart (new HTTP port, pinholes gone): state-lost EPOCH, the "
                   "IDs are forgotten (the router counts from 1 again) and the pinhole is "
@@ -527,12 +548,12 @@ test_restart (Fixture       *f,
   g_assert_true (map (f, PL_PROTOCOL_TCP, 44080, 600, NULL, NULL, &error));
   g_assert_true (map (f, PL_PROTOCOL_UDP, 44081, 600, NULL, NULL, &error));
   old_id = pl_upnp_pinhole_client_get_unique_id (f->client, PL_PROTOCOL_UDP, 44081);
-  g_assert_cmpuint (old_id, ==, 2);
+  g_assert_cmpint (old_id, ==, 2);
   g_assert_true (pl_fake_igd_restart (f->igd, PL_FAKE_IGD_RESTART_NONE, &error));
   g_assert_no_error (error);
   iterate_until (f, &f->n_lost_epoch, sizeof (guint));
-  g_assert_cmpuint (pl_upnp_pinhole_client_get_unique_id (f->client, PL_PROTOCOL_UDP, 44081),
-                    ==, 0);
+  g_assert_cmpint (pl_upnp_pinhole_client_get_unique_id (f->client, PL_PROTOCOL_UDP, 44081),
+                   ==, -1);
   /* The TCP pinhole comes back first and gets ID 1; UDP's old ID 2 would be nobody's. */
   pl_fake_igd_clear_requests (f->igd);
   g_assert_true (map (f, PL_PROTOCOL_TCP, 44080, 600, NULL, NULL, &error));
@@ -691,6 +712,7 @@ main (int    argc,
   add ("/upnp/pinhole/ipv4-capability", 13, test_ipv4_capability);
   add ("/upnp/pinhole/ipv4-capability-v1", 14, test_ipv4_capability_v1);
   add ("/upnp/pinhole/by-udn", 15, test_by_udn);
+  add ("/upnp/pinhole/id-zero", 16, test_id_zero);
 
   return g_test_run ();
 }
