@@ -25,6 +25,7 @@
 #include "pl-upnp-description.h"
 #include "pl-upnp-discovery.h"
 #include "pl-upnp-error.h"
+#include "pl-upnp-pinhole.h"
 #include "pl-upnp-table.h"
 #include "pl-mapping.h"
 #include "pl-session.h"

@@ -41,6 +41,10 @@
 #define DESCRIPTION_MAX     64        /* miniupnpd stores 64 bytes of a description */
 #define CONTROL_PATH_IP     "/ctl/IPConn"
 #define CONTROL_PATH_PPP    "/ctl/PPPConn"
+#define CONTROL_PATH_FC     "/ctl/IP6FCtl"
+#define FC_SERVICE_TYPE     "urn:schemas-upnp-org:service:WANIPv6FirewallControl:1"
+#define FC_SCPD_NAME        "WANIP6FC.xml"
+#define PINHOLE_LEASE_MAX   86400u    /* WANIPv6FirewallControl:1 and miniupnpd */
 
 struct _PlFakeIgd
 {
@@ -59,6 +63,7 @@ struct _PlFakeIgd
   GUPnPContext       *gupnp_context;
   GUPnPRootDevice    *root_device;
   GUPnPService       *service;
+  GUPnPService       *fc_service;       /* WANIPv6FirewallControl:1 (IGD:2 only) */
   guint16             port;
   guint16             last_port;        /* the port of the last serving, for restarts */
   char               *location;
@@ -79,6 +84,12 @@ struct _PlFakeIgd
   gboolean            permanent_only;
   gboolean            same_ports;
   gboolean            delete_unknown_fails;
+
+  GPtrArray          *pinholes;         /* PlFakeIgdPinhole*, oldest first */
+  guint               next_pinhole_id;
+  gboolean            firewall_enabled;
+  gboolean            inbound_allowed;
+  char               *pinhole_caller;   /* the IPv6 address requests "come from", or NULL */
 };
 
 G_DEFINE_FINAL_TYPE (PlFakeIgd, pl_fake_igd, G_TYPE_OBJECT)
@@ -153,6 +164,38 @@ static const ActionSpec actions[] = {
     "NewLeaseDuration:PortMappingLeaseDuration" },
 };
 
+/* WANIPv6FirewallControl:1, as miniupnpd 2.3.1 serves it (GetOutboundPinholeTimeout, always
+ * 501 there, and CheckPinholeWorking, 709, are left out). */
+static const ActionSpec fc_actions[] = {
+  { "GetFirewallStatus", TRUE, "",
+    "FirewallEnabled:FirewallEnabled InboundPinholeAllowed:InboundPinholeAllowed" },
+  { "AddPinhole", TRUE,
+    "RemoteHost:A_ARG_TYPE_IPv6Address RemotePort:A_ARG_TYPE_Port "
+    "InternalClient:A_ARG_TYPE_IPv6Address InternalPort:A_ARG_TYPE_Port "
+    "Protocol:A_ARG_TYPE_Protocol LeaseTime:A_ARG_TYPE_LeaseTime",
+    "UniqueID:A_ARG_TYPE_UniqueID" },
+  { "UpdatePinhole", TRUE, "UniqueID:A_ARG_TYPE_UniqueID NewLeaseTime:A_ARG_TYPE_LeaseTime",
+    "" },
+  { "DeletePinhole", TRUE, "UniqueID:A_ARG_TYPE_UniqueID", "" },
+  { "GetPinholePackets", TRUE, "UniqueID:A_ARG_TYPE_UniqueID",
+    "PinholePackets:A_ARG_TYPE_PinholePackets" },
+};
+
+static const struct
+{
+  const char *name;
+  const char *type;
+} fc_state_variables[] = {
+  { "FirewallEnabled", "boolean" },
+  { "InboundPinholeAllowed", "boolean" },
+  { "A_ARG_TYPE_IPv6Address", "string" },
+  { "A_ARG_TYPE_Port", "ui2" },
+  { "A_ARG_TYPE_Protocol", "ui2" },
+  { "A_ARG_TYPE_LeaseTime", "ui4" },
+  { "A_ARG_TYPE_UniqueID", "ui2" },
+  { "A_ARG_TYPE_PinholePackets", "ui4" },
+};
+
 /* Logged and answered 401, as by miniupnpd's "Invalid Action" for what it lacks; any other
  * name gets GUPnP's own 401 without reaching the log. */
 static const char *const unserved_actions[] = {
@@ -208,6 +251,15 @@ request_free (gpointer data)
 }
 
 static void
+pinhole_free (gpointer data)
+{
+  PlFakeIgdPinhole *pinhole = data;
+
+  g_free (pinhole->internal_client);
+  g_free (pinhole);
+}
+
+static void
 script_free (gpointer data)
 {
   Script *script = data;
@@ -242,6 +294,15 @@ find_action (PlFakeIgd  *self,
         return actions[i].v2_only && !is_v2 (self) ? NULL : &actions[i];
     }
 
+  return NULL;
+}
+
+static const ActionSpec *
+find_fc_action (const char *name)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (fc_actions); i++)
+    if (g_str_equal (fc_actions[i].name, name))
+      return &fc_actions[i];
   return NULL;
 }
 
@@ -297,6 +358,33 @@ build_scpd (PlFakeIgd *self)
 }
 
 static char *
+build_fc_scpd (void)
+{
+  GString *xml = g_string_new ("<?xml version=\"1.0\"?>\n"
+                               "<scpd xmlns=\"urn:schemas-upnp-org:service-1-0\">"
+                               "<specVersion><major>1</major><minor>0</minor></specVersion>"
+                               "<actionList>");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (fc_actions); i++)
+    {
+      g_string_append_printf (xml, "<action><name>%s</name><argumentList>",
+                              fc_actions[i].name);
+      append_arguments (xml, fc_actions[i].in, "in");
+      append_arguments (xml, fc_actions[i].out, "out");
+      g_string_append (xml, "</argumentList></action>");
+    }
+  g_string_append (xml, "</actionList><serviceStateTable>");
+  for (gsize i = 0; i < G_N_ELEMENTS (fc_state_variables); i++)
+    g_string_append_printf (xml,
+                            "<stateVariable sendEvents=\"no\"><name>%s</name>"
+                            "<dataType>%s</dataType></stateVariable>",
+                            fc_state_variables[i].name, fc_state_variables[i].type);
+  g_string_append (xml, "</serviceStateTable></scpd>\n");
+
+  return g_string_free (xml, FALSE);
+}
+
+static char *
 build_description (PlFakeIgd *self)
 {
   const char *version = (self->flags & PL_FAKE_IGD_V1) ? "1" : "2";
@@ -327,7 +415,7 @@ build_description (PlFakeIgd *self)
                           "<SCPDURL>/%s</SCPDURL>"
                           "<controlURL>%s</controlURL>"
                           "<eventSubURL>/evt/%s</eventSubURL>"
-                          "</service></serviceList>"
+                          "</service>%s</serviceList>"
                           "</device></deviceList>"
                           "</device></deviceList>"
                           "</device></root>\n",
@@ -338,7 +426,16 @@ build_description (PlFakeIgd *self)
                           ppp ? "WANPPPConn1" : "WANIPConn1",
                           self->scpd_name,
                           ppp ? CONTROL_PATH_PPP : CONTROL_PATH_IP,
-                          ppp ? "PPPConn" : "IPConn");
+                          ppp ? "PPPConn" : "IPConn",
+                          is_v2 (self) ? "<service>"
+                                         "<serviceType>" FC_SERVICE_TYPE "</serviceType>"
+                                         "<serviceId>urn:upnp-org:serviceId:WANIPv6Firewall"
+                                         "Control1</serviceId>"
+                                         "<SCPDURL>/" FC_SCPD_NAME "</SCPDURL>"
+                                         "<controlURL>" CONTROL_PATH_FC "</controlURL>"
+                                         "<eventSubURL>/evt/IP6FCtl</eventSubURL>"
+                                         "</service>"
+                                       : "");
 }
 
 static gboolean
@@ -347,8 +444,10 @@ write_files (PlFakeIgd  *self,
 {
   g_autofree char *description = build_description (self);
   g_autofree char *scpd = build_scpd (self);
+  g_autofree char *fc_scpd = build_fc_scpd ();
   g_autofree char *description_path = NULL;
   g_autofree char *scpd_path = NULL;
+  g_autofree char *fc_scpd_path = NULL;
 
   self->dir = g_dir_make_tmp ("pl-fake-igd-XXXXXX", error);
   if (self->dir == NULL)
@@ -356,9 +455,11 @@ write_files (PlFakeIgd  *self,
 
   description_path = g_build_filename (self->dir, "desc.xml", NULL);
   scpd_path = g_build_filename (self->dir, self->scpd_name, NULL);
+  fc_scpd_path = g_build_filename (self->dir, FC_SCPD_NAME, NULL);
 
   return g_file_set_contents (description_path, description, -1, error) &&
-         g_file_set_contents (scpd_path, scpd, -1, error);
+         g_file_set_contents (scpd_path, scpd, -1, error) &&
+         g_file_set_contents (fc_scpd_path, fc_scpd, -1, error);
 }
 
 static void
@@ -366,14 +467,17 @@ remove_files (PlFakeIgd *self)
 {
   g_autofree char *description_path = NULL;
   g_autofree char *scpd_path = NULL;
+  g_autofree char *fc_scpd_path = NULL;
 
   if (self->dir == NULL)
     return;
 
   description_path = g_build_filename (self->dir, "desc.xml", NULL);
   scpd_path = g_build_filename (self->dir, self->scpd_name, NULL);
+  fc_scpd_path = g_build_filename (self->dir, FC_SCPD_NAME, NULL);
   g_unlink (description_path);
   g_unlink (scpd_path);
+  g_unlink (fc_scpd_path);
   g_rmdir (self->dir);
   g_clear_pointer (&self->dir, g_free);
 }
@@ -899,6 +1003,213 @@ handle_action (PlFakeIgd           *self,
   return 0;
 }
 
+/* Pinholes. */
+
+static PlFakeIgdPinhole *
+pinhole_by_id (PlFakeIgd *self,
+               guint      id)
+{
+  gint64 now = pl_clock_get_time (self->clock);
+
+  for (guint i = 0; i < self->pinholes->len; i++)
+    {
+      PlFakeIgdPinhole *pinhole = g_ptr_array_index (self->pinholes, i);
+
+      if (pinhole->expires <= now)
+        {
+          g_ptr_array_remove_index (self->pinholes, i--);
+          continue;
+        }
+      if (pinhole->unique_id == id)
+        return pinhole;
+    }
+  return NULL;
+}
+
+/* Only the IDs within 0–65535 (miniupnpd) parse. */
+static gboolean
+parse_unique_id (const char *text,
+                 guint      *id)
+{
+  guint64 value = 0;
+
+  if (text == NULL || !g_ascii_string_to_unsigned (text, 10, 0, 65535, &value, NULL))
+    return FALSE;
+  *id = (guint) value;
+  return TRUE;
+}
+
+static gboolean
+parse_lease (const char *text,
+             guint32    *lease)
+{
+  guint64 value = 0;
+
+  if (text == NULL ||
+      !g_ascii_string_to_unsigned (text, 10, 1, PINHOLE_LEASE_MAX, &value, NULL))
+    return FALSE;
+  *lease = (guint32) value;
+  return TRUE;
+}
+
+/* The caller as the IPv6 address checks go by (miniupnpd compares it with InternalClient). */
+static gboolean
+pinhole_caller_ok (PlFakeIgd  *self,
+                   const char *client)
+{
+  return self->pinhole_caller == NULL || g_strcmp0 (client, self->pinhole_caller) == 0;
+}
+
+static guint
+handle_fc_action (PlFakeIgd           *self,
+                  GUPnPServiceAction  *action,
+                  const char          *name,
+                  GHashTable          *arguments,
+                  const char         **description)
+{
+  const ActionSpec *spec = find_fc_action (name);
+  PlFakeIgdPinhole *pinhole;
+  guint id = 0;
+  guint32 lease = 0;
+
+  if (spec == NULL)
+    {
+      *description = "Invalid Action";
+      return 401;
+    }
+  if (g_str_equal (name, "GetFirewallStatus"))
+    {
+      gupnp_service_action_set (action,
+                                "FirewallEnabled", G_TYPE_BOOLEAN, self->firewall_enabled,
+                                "InboundPinholeAllowed", G_TYPE_BOOLEAN, self->inbound_allowed,
+                                NULL);
+      return 0;
+    }
+  /* miniupnpd's CheckStatus() before anything else. */
+  if (!self->firewall_enabled)
+    {
+      *description = "FirewallDisabled";
+      return 702;
+    }
+  if (!self->inbound_allowed)
+    {
+      *description = "InboundPinholeNotAllowed";
+      return 703;
+    }
+  if (!has_all_arguments (spec, arguments))
+    {
+      *description = "Invalid Args";
+      return 402;
+    }
+
+  if (g_str_equal (name, "AddPinhole"))
+    {
+      const char *client = g_hash_table_lookup (arguments, "InternalClient");
+      const char *protocol_text = g_hash_table_lookup (arguments, "Protocol");
+      guint16 port = parse_port (g_hash_table_lookup (arguments, "InternalPort"));
+      guint64 protocol = 0;
+      g_autoptr(GInetAddress) address = NULL;
+
+      if (!g_ascii_string_to_unsigned (protocol_text, 10, 0, 65535, &protocol, NULL))
+        {
+          *description = "Invalid Args";
+          return 402;
+        }
+      if (port == 0)
+        {
+          *description = "InternalPortWilcardingNotAllowed";
+          return 706;
+        }
+      if (*client == '\0' || g_str_equal (client, "*"))
+        {
+          *description = "WildCardNotPermittedInSrcIP";
+          return 708;
+        }
+      if (protocol == 65535)
+        {
+          *description = "ProtocolWilcardingNotAllowed";
+          return 707;
+        }
+      if (protocol != 6 && protocol != 17)
+        {
+          *description = "ProtocolNotSupported";
+          return 705;
+        }
+      if (!parse_lease (g_hash_table_lookup (arguments, "LeaseTime"), &lease))
+        {
+          *description = "Invalid Args";
+          return 402;
+        }
+      address = g_inet_address_new_from_string (client);
+      if (address == NULL || g_inet_address_get_family (address) != G_SOCKET_FAMILY_IPV6)
+        {
+          *description = "Invalid Args";
+          return 402;
+        }
+      if (!pinhole_caller_ok (self, client) || port < 1024)
+        {
+          *description = "Action not authorized";
+          return 606;
+        }
+      /* The same pinhole again: its lease is extended, its ID returned (section 2.5.4). */
+      pinhole_by_id (self, 0);   /* drops the expired ones */
+      pinhole = NULL;
+      for (guint i = 0; i < self->pinholes->len; i++)
+        {
+          PlFakeIgdPinhole *p = g_ptr_array_index (self->pinholes, i);
+
+          if (g_str_equal (p->internal_client, client) && p->internal_port == port &&
+              p->protocol == protocol)
+            pinhole = p;
+        }
+      if (pinhole == NULL)
+        {
+          pinhole = g_new0 (PlFakeIgdPinhole, 1);
+          pinhole->unique_id = self->next_pinhole_id++;
+          pinhole->internal_client = g_strdup (client);
+          pinhole->internal_port = port;
+          pinhole->protocol = (guint) protocol;
+          g_ptr_array_add (self->pinholes, pinhole);
+        }
+      pinhole->lease = lease;
+      pinhole->expires = pl_clock_get_time (self->clock) + (gint64) lease * G_USEC_PER_SEC;
+      gupnp_service_action_set (action, "UniqueID", G_TYPE_UINT, pinhole->unique_id, NULL);
+      return 0;
+    }
+
+  /* miniupnpd 2.3.1 (nftables): an unknown or unparsable ID is 402, not 704. */
+  if (!parse_unique_id (g_hash_table_lookup (arguments, "UniqueID"), &id) ||
+      (pinhole = pinhole_by_id (self, id)) == NULL)
+    {
+      *description = "Invalid Args";
+      return 402;
+    }
+  if (!pinhole_caller_ok (self, pinhole->internal_client))
+    {
+      *description = "Action not authorized";
+      return 606;
+    }
+  if (g_str_equal (name, "UpdatePinhole"))
+    {
+      if (!parse_lease (g_hash_table_lookup (arguments, "NewLeaseTime"), &lease))
+        {
+          *description = "Invalid Args";
+          return 402;
+        }
+      pinhole->lease = lease;
+      pinhole->expires = pl_clock_get_time (self->clock) + (gint64) lease * G_USEC_PER_SEC;
+    }
+  else if (g_str_equal (name, "DeletePinhole"))
+    {
+      g_ptr_array_remove (self->pinholes, pinhole);
+    }
+  else if (g_str_equal (name, "GetPinholePackets"))
+    {
+      gupnp_service_action_set (action, "PinholePackets", G_TYPE_UINT, 0, NULL);
+    }
+  return 0;
+}
+
 /* Answers. */
 
 static void
@@ -958,7 +1269,9 @@ answer (PlFakeIgd          *self,
       gupnp_service_action_return_error (action, code, description);
       break;
     case ANSWER_BAD:
-      answer_badly (action, reply, self->service_type);
+      answer_badly (action, reply,
+                    find_fc_action (gupnp_service_action_get_name (action)) != NULL
+                    ? FC_SERVICE_TYPE : self->service_type);
       break;
     default:
       g_assert_not_reached ();
@@ -1075,7 +1388,9 @@ action_invoked_cb (GUPnPService       *service,
     }
   else
     {
-      code = handle_action (self, action, name, arguments, caller, &description);
+      code = service == self->fc_service
+             ? handle_fc_action (self, action, name, arguments, &description)
+             : handle_action (self, action, name, arguments, caller, &description);
       if (code != 0)
         kind = ANSWER_FAULT;
     }
@@ -1320,6 +1635,16 @@ start_serving (PlFakeIgd  *self,
   for (gsize i = 0; i < G_N_ELEMENTS (unserved_actions); i++)
     connect_action (self, unserved_actions[i]);
   g_signal_connect (self->service, "query-variable", G_CALLBACK (query_variable_cb), self);
+  if (connection != NULL && is_v2 (self))
+    self->fc_service = GUPNP_SERVICE (gupnp_device_info_get_service (connection,
+                                                                     FC_SERVICE_TYPE));
+  if (self->fc_service != NULL)
+    for (gsize i = 0; i < G_N_ELEMENTS (fc_actions); i++)
+      {
+        g_autofree char *signal = g_strdup_printf ("action-invoked::%s", fc_actions[i].name);
+
+        g_signal_connect (self->fc_service, signal, G_CALLBACK (action_invoked_cb), self);
+      }
 
   /* Announcements in one burst, not GSSDP's 120 ms apart. */
   group = gupnp_root_device_get_ssdp_resource_group (self->root_device);
@@ -1365,6 +1690,9 @@ stop_serving (PlFakeIgd *self,
   if (self->service != NULL)
     g_signal_handlers_disconnect_by_data (self->service, self);
   g_clear_object (&self->service);
+  if (self->fc_service != NULL)
+    g_signal_handlers_disconnect_by_data (self->fc_service, self);
+  g_clear_object (&self->fc_service);
   g_clear_object (&self->root_device);
 
   /* Close the port now, whoever still holds the context. */
@@ -1403,6 +1731,8 @@ pl_fake_igd_finalize (GObject *object)
   g_clear_pointer (&self->table, g_ptr_array_unref);
   g_clear_pointer (&self->requests, g_ptr_array_unref);
   g_clear_pointer (&self->scripts, g_ptr_array_unref);
+  g_clear_pointer (&self->pinholes, g_ptr_array_unref);
+  g_clear_pointer (&self->pinhole_caller, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
 
   G_OBJECT_CLASS (pl_fake_igd_parent_class)->finalize (object);
@@ -1424,6 +1754,10 @@ pl_fake_igd_init (PlFakeIgd *self)
   self->table = g_ptr_array_new_with_free_func (entry_free);
   self->requests = g_ptr_array_new_with_free_func (request_free);
   self->scripts = g_ptr_array_new_with_free_func (script_free);
+  self->pinholes = g_ptr_array_new_with_free_func (pinhole_free);
+  self->next_pinhole_id = 1;
+  self->firewall_enabled = TRUE;
+  self->inbound_allowed = TRUE;
   self->context = g_main_context_ref_thread_default ();
 }
 
@@ -1874,6 +2208,8 @@ pl_fake_igd_restart (PlFakeIgd              *self,
     {
       g_ptr_array_set_size (self->table, 0);
       schedule_expiry (self);
+      g_ptr_array_set_size (self->pinholes, 0);
+      self->next_pinhole_id = 1;
     }
 
   return pl_fake_igd_start (self, (flags & PL_FAKE_IGD_RESTART_SAME_PORT) != 0, error);
@@ -1919,4 +2255,72 @@ pl_fake_igd_clear_requests (PlFakeIgd *self)
   g_return_if_fail (PL_IS_FAKE_IGD (self));
 
   g_ptr_array_set_size (self->requests, 0);
+}
+
+/* Pinholes. */
+
+void
+pl_fake_igd_set_firewall (PlFakeIgd *self,
+                          gboolean   enabled,
+                          gboolean   inbound_allowed)
+{
+  g_return_if_fail (PL_IS_FAKE_IGD (self));
+
+  self->firewall_enabled = enabled;
+  self->inbound_allowed = inbound_allowed;
+}
+
+void
+pl_fake_igd_set_pinhole_caller (PlFakeIgd  *self,
+                                const char *address)
+{
+  g_return_if_fail (PL_IS_FAKE_IGD (self));
+
+  g_free (self->pinhole_caller);
+  self->pinhole_caller = g_strdup (address);
+}
+
+void
+pl_fake_igd_set_next_pinhole_id (PlFakeIgd *self,
+                                 guint      id)
+{
+  g_return_if_fail (PL_IS_FAKE_IGD (self));
+  g_return_if_fail (id <= 65535);
+
+  self->next_pinhole_id = id;
+}
+
+guint
+pl_fake_igd_get_n_pinholes (PlFakeIgd *self)
+{
+  g_return_val_if_fail (PL_IS_FAKE_IGD (self), 0);
+
+  pinhole_by_id (self, 0);
+  return self->pinholes->len;
+}
+
+const PlFakeIgdPinhole *
+pl_fake_igd_lookup_pinhole (PlFakeIgd *self,
+                            guint      protocol,
+                            guint16    internal_port)
+{
+  g_return_val_if_fail (PL_IS_FAKE_IGD (self), NULL);
+
+  pinhole_by_id (self, 0);
+  for (guint i = 0; i < self->pinholes->len; i++)
+    {
+      PlFakeIgdPinhole *pinhole = g_ptr_array_index (self->pinholes, i);
+
+      if (pinhole->protocol == protocol && pinhole->internal_port == internal_port)
+        return pinhole;
+    }
+  return NULL;
+}
+
+void
+pl_fake_igd_clear_pinholes (PlFakeIgd *self)
+{
+  g_return_if_fail (PL_IS_FAKE_IGD (self));
+
+  g_ptr_array_set_size (self->pinholes, 0);
 }

@@ -130,6 +130,17 @@ typedef struct
   gint64   expires;           /* clock time, microseconds; 0 = never */
 } PlFakeIgdEntry;
 
+/* One IPv6 pinhole of its WANIPv6FirewallControl:1 service. */
+typedef struct
+{
+  guint    unique_id;
+  char    *internal_client;   /* as sent */
+  guint16  internal_port;
+  guint    protocol;          /* 6 or 17 */
+  guint32  lease;             /* as last granted */
+  gint64   expires;           /* clock time, microseconds */
+} PlFakeIgdPinhole;
+
 /* One action that reached the service (after GUPnP's own checks of the HTTP request). */
 typedef struct
 {
@@ -244,5 +255,30 @@ GPtrArray            *pl_fake_igd_get_requests              (PlFakeIgd          
 guint                 pl_fake_igd_count_requests            (PlFakeIgd             *self,
                                                              const char            *action);
 void                  pl_fake_igd_clear_requests            (PlFakeIgd             *self);
+
+/* Its pinholes (WANIPv6FirewallControl:1, IGD:2 fakes only, at /ctl/IP6FCtl), as miniupnpd
+ * 2.3.1 serves them. The caller of a SOAP request on lo is 127.0.0.1, never the IPv6
+ * address a pinhole is for, so the check miniupnpd makes (InternalClient must be the caller,
+ * else 606) is made against the address set here; NULL (the default) lets any IPv6 address
+ * through. Also as miniupnpd: ports below 1024 606; InternalClient empty or "*" 708; protocol
+ * 65535 707, other than 6 and 17 705; internal port 0 706; a lease outside 1–86400 s, or an
+ * UniqueID it does not hold (UpdatePinhole, DeletePinhole), 402 (not the standard's 704);
+ * the firewall off 702 and inbound pinholes not allowed 703 for every action but
+ * GetFirewallStatus. The same pinhole added again keeps its UniqueID with the new lease. IDs
+ * count from 1, again after a restart that empties the table. Leases expire on the clock. */
+void                  pl_fake_igd_set_firewall              (PlFakeIgd             *self,
+                                                             gboolean               enabled,
+                                                             gboolean               inbound_allowed);
+void                  pl_fake_igd_set_pinhole_caller        (PlFakeIgd             *self,
+                                                             const char            *address);
+/* The UniqueID the next new pinhole gets (then counting up). */
+void                  pl_fake_igd_set_next_pinhole_id       (PlFakeIgd             *self,
+                                                             guint                  id);
+guint                 pl_fake_igd_get_n_pinholes            (PlFakeIgd             *self);
+/* (nullable) (transfer none): valid until the pinholes next change. */
+const PlFakeIgdPinhole *pl_fake_igd_lookup_pinhole          (PlFakeIgd             *self,
+                                                             guint                  protocol,
+                                                             guint16                internal_port);
+void                  pl_fake_igd_clear_pinholes            (PlFakeIgd             *self);
 
 G_END_DECLS

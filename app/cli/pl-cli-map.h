@@ -32,7 +32,8 @@ typedef struct
   char         *gateway;          /* the gateway asked, as text */
   PlClock      *clock;
   PlPortMapper *client;           /* PCP or NAT-PMP */
-  PlPortMapper *client6;          /* PCP over IPv6, for pinholes; NULL when not in use */
+  PlPortMapper *client6;          /* PCP over IPv6 or UPnP-IGD's WANIPv6FirewallControl, for
+                                   * pinholes; NULL when not in use */
   char         *address6;         /* this computer's stable IPv6 address, the pinholes' */
   PlPcpState   *pcp_state;        /* PCP: the nonces of our mappings, loaded on first use */
   gboolean      pcp_state_tried;

@@ -473,7 +473,7 @@ cli_set_timeout (PlCli *cli,
     pl_client_set_timeout (PL_CLIENT (cli->client), timeout_ms);
   else if (cli->client != NULL && PL_IS_PCP_CLIENT (cli->client))
     g_object_set (cli->client, "timeout", timeout_ms, NULL);
-  if (cli->client6 != NULL)
+  if (cli->client6 != NULL && PL_IS_PCP_CLIENT (cli->client6))
     g_object_set (cli->client6, "timeout", timeout_ms, NULL);
 }
 
@@ -574,10 +574,25 @@ cli_use_journal (PlCli *cli)
 }
 
 /* IPv6 pinholes: PCP over IPv6, from this computer's stable global address to the default
- * router's link-local one (tests/lab/MINIUPNPD.md, item 11). A pinhole opens the private port
- * of that address; there is no translation. */
+ * router's link-local one (tests/lab/MINIUPNPD.md, item 11), or with a UPnP-IGD router its
+ * WANIPv6FirewallControl service over IPv6. A pinhole opens the private port of that
+ * address; there is no translation. */
 
 #define IPV6_PROBE_MS 2000   /* when IPv6 is a bonus: a router on the link answers in ms */
+
+static gboolean
+cli_is_upnp6 (PlCli *cli)
+{
+  return cli->client6 != NULL && PL_IS_UPNP_PINHOLE_CLIENT (cli->client6);
+}
+
+/* Whether cli->client's router can open pinholes too. */
+static gboolean
+cli_offers_ipv6 (PlCli *cli)
+{
+  return cli->client != NULL &&
+         (pl_port_mapper_get_capabilities (cli->client) & PL_MAPPER_CAPABILITY_IPV6) != 0;
+}
 
 /* Sets up cli->client6. @required: -6 asked for it (then every failure is the command's);
  * otherwise a failure only means no pinhole, and the wait is short. */
@@ -589,7 +604,7 @@ cli_start_ipv6 (PlCli     *cli,
 {
   g_autoptr(PlIpv6Router) router = NULL;
   g_autoptr(GInetAddress) address = NULL;
-  g_autoptr(PlPcpClient) client = NULL;
+  g_autoptr(PlPortMapper) client = NULL;
   g_autoptr(GAsyncResult) result = NULL;
   guint timeout_ms = 0;
 
@@ -600,27 +615,37 @@ cli_start_ipv6 (PlCli     *cli,
   if (address == NULL)
     return FALSE;
 
-  client = g_object_new (PL_TYPE_PCP_CLIENT,
-                         "gateway", router->address,
-                         "clock", cli->clock,
-                         "bind-address", address,
-                         "scope-id", router->ifindex,
-                         NULL);
-  pl_port_mapper_set_journal (PL_PORT_MAPPER (client), cli_pcp_state (cli));
+  /* A UPnP-IGD router's own pinholes; PCP otherwise (-6 alone, or a PCP router). */
+  if (cli->client != NULL && PL_IS_UPNP_CLIENT (cli->client))
+    client = pl_mapper_new_ipv6 (cli->client, router->address, router->ifindex, address,
+                                 cli->clock);
+  if (client == NULL)
+    client = g_object_new (PL_TYPE_PCP_CLIENT,
+                           "gateway", router->address,
+                           "clock", cli->clock,
+                           "bind-address", address,
+                           "scope-id", router->ifindex,
+                           NULL);
+  pl_port_mapper_set_journal (client, cli_pcp_state (cli));
 
-  cli->client6 = PL_PORT_MAPPER (g_object_ref (client));
+  cli->client6 = g_object_ref (client);
   cli->address6 = g_inet_address_to_string (address);
   if (!probe)
     return TRUE;
 
   cli_bound_request (cli);
-  g_object_get (client, "timeout", &timeout_ms, NULL);
-  if (!required && (timeout_ms == 0 || timeout_ms > IPV6_PROBE_MS))
-    g_object_set (client, "timeout", IPV6_PROBE_MS, NULL);
+  if (PL_IS_PCP_CLIENT (client))
+    {
+      g_object_get (client, "timeout", &timeout_ms, NULL);
+      if (!required && (timeout_ms == 0 || timeout_ms > IPV6_PROBE_MS))
+        g_object_set (client, "timeout", IPV6_PROBE_MS, NULL);
+    }
+  else if (!required)
+    pl_upnp_pinhole_client_set_timeout (PL_UPNP_PINHOLE_CLIENT (client), IPV6_PROBE_MS);
 
-  pl_pcp_client_probe_async (client, cli->cancellable, cli_result_cb, cli);
+  pl_port_mapper_probe_async (client, cli->cancellable, cli_result_cb, cli);
   result = cli_await (cli);
-  if (!pl_pcp_client_probe_finish (client, result, NULL, error))
+  if (!pl_port_mapper_probe_finish (client, result, error))
     {
       g_clear_object (&cli->client6);
       g_clear_pointer (&cli->address6, g_free);
@@ -661,9 +686,13 @@ cli_unmap6 (PlCli       *cli,
   g_autoptr(GAsyncResult) result = NULL;
 
   *closed = FALSE;
-  if (cli->client6 == NULL || cli_pcp_state (cli) == NULL ||
-      pl_pcp_state_lookup (cli->pcp_state, pl_pcp_client_get_gateway (PL_PCP_CLIENT (cli->client6)),
-                           protocol, private_port, G_SOCKET_FAMILY_IPV6) == NULL)
+  /* UPnP-IGD keeps no journal: the router finds the pinhole (see PlUpnpPinholeClient). */
+  if (cli->client6 == NULL ||
+      (!cli_is_upnp6 (cli) &&
+       (cli_pcp_state (cli) == NULL ||
+        pl_pcp_state_lookup (cli->pcp_state,
+                             pl_pcp_client_get_gateway (PL_PCP_CLIENT (cli->client6)),
+                             protocol, private_port, G_SOCKET_FAMILY_IPV6) == NULL)))
     return TRUE;
 
   cli_bound_request (cli);
@@ -1482,7 +1511,7 @@ cmd_map (int    argc,
     { "ipv4", '4', 0, G_OPTION_ARG_NONE, &ipv4,
       N_("Map on the router's public IPv4 address only"), NULL },
     { "ipv6", '6', 0, G_OPTION_ARG_NONE, &ipv6,
-      N_("Open an IPv6 pinhole only (PCP over IPv6)"), NULL },
+      N_("Open an IPv6 pinhole only (PCP over IPv6, or UPnP-IGD)"), NULL },
     G_OPTION_ENTRY_NULL
   };
 
@@ -1574,12 +1603,37 @@ cmd_map (int    argc,
 
   if (ipv6)
     {
-      /* IPv6 only: the router is the IPv6 default route's, spoken to over PCP. */
-      if (!cli_start_ipv6 (cli, TRUE, TRUE, &error))
-        return pl_cli_map_fail (cli, error);
-      cli->gateway =
-        g_inet_address_to_string (pl_pcp_client_get_gateway (PL_PCP_CLIENT (cli->client6)));
-      if (!cli->json)
+      /* IPv6 only: the router is the IPv6 default route's, spoken to over PCP; with
+       * --protocol upnp, or when it refuses PCP (auto), through the UPnP-IGD router's
+       * firewall service, which the IPv4 search finds first. */
+      gboolean upnp = cli->method == PL_METHOD_UPNP;
+
+      if (!upnp && !cli_start_ipv6 (cli, TRUE, TRUE, &error))
+        {
+          if (cli->method != PL_METHOD_AUTO || !g_error_matches (error, PL_ERROR, PL_ERROR_REFUSED))
+            return pl_cli_map_fail (cli, error);
+          g_debug ("No PCP over IPv6 (%s): trying UPnP-IGD", error->message);
+          g_clear_error (&error);
+          cli->method = PL_METHOD_UPNP;
+          upnp = TRUE;
+        }
+      if (upnp)
+        {
+          status = cli_start (cli);
+          if (status != PL_EXIT_OK)
+            return status;
+          if (!cli_offers_ipv6 (cli))
+            return pl_cli_map_fail (cli, g_error_new (PL_ERROR, PL_ERROR_UNSUPPORTED_OPCODE,
+                                               _("The router at %s opens no IPv6 pinholes "
+                                                 "over UPnP-IGD"), cli->gateway));
+          if (!cli_start_ipv6 (cli, TRUE, TRUE, &error))
+            return pl_cli_map_fail (cli, error);
+        }
+      g_free (cli->gateway);
+      cli->gateway = g_inet_address_to_string (pl_port_mapper_get_gateway (cli->client6));
+      if (!cli->json && upnp)
+        g_print (_("Gateway: %s · UPnP-IGD (IPv6)\n"), cli->gateway);
+      else if (!cli->json)
         g_print (_("Gateway: %s · PCP (IPv6)\n"), cli->gateway);
     }
   else
@@ -1614,9 +1668,10 @@ cmd_map (int    argc,
       if (keeper != NULL)
         return keeper_run (keeper);
 
-      /* Both families by default, when the router speaks PCP: a pinhole too, if this
-       * computer has a stable global IPv6 address and the router answers PCP over IPv6. */
-      if (!ipv4 && PL_IS_PCP_CLIENT (cli->client))
+      /* Both families by default, when the router can open pinholes (PCP, or UPnP-IGD with
+       * WANIPv6FirewallControl): a pinhole too, if this computer has a stable global IPv6
+       * address and the router answers over IPv6. */
+      if (!ipv4 && cli_offers_ipv6 (cli))
         {
           g_autoptr(GError) error6 = NULL;
 
@@ -1814,7 +1869,7 @@ cmd_unmap (int    argc,
     }
 
   /* The pinholes map opened are in the journal, under the IPv6 default router: no probe. */
-  if (!all && PL_IS_PCP_CLIENT (cli->client))
+  if (!all && cli_offers_ipv6 (cli))
     {
       g_autoptr(GError) error6 = NULL;
 

@@ -7,6 +7,8 @@
 
 #include "config.h"
 
+#include <net/if.h>
+
 #include <glib/gi18n-lib.h>
 
 #include "pl-client.h"
@@ -14,6 +16,7 @@
 #include "pl-mapper-probe.h"
 #include "pl-pcp-client.h"
 #include "pl-upnp-client.h"
+#include "pl-upnp-pinhole.h"
 
 /* How it works. Three legs start together on the task's context: a PCP ANNOUNCE
  * (pl_pcp_client_probe_async), a NAT-PMP address request and a UPnP-IGD address request
@@ -169,7 +172,7 @@ pl_mapper_get_method (PlPortMapper *mapper)
 
   if (PL_IS_PCP_CLIENT (mapper))
     return PL_METHOD_PCP;
-  if (PL_IS_UPNP_CLIENT (mapper))
+  if (PL_IS_UPNP_CLIENT (mapper) || PL_IS_UPNP_PINHOLE_CLIENT (mapper))
     return PL_METHOD_UPNP;
   return PL_METHOD_NATPMP;
 }
@@ -198,7 +201,9 @@ pl_mapper_new (PlMethod      method,
  * @clock: (nullable): the clock
  *
  * A mapper for IPv6 pinholes with the protocol @ipv4_mapper speaks, if that protocol can
- * open them ([flags@Pl.MapperCapabilities] IPV6); %NULL otherwise.
+ * open them ([flags@Pl.MapperCapabilities] IPV6); %NULL otherwise: PCP over IPv6, or the
+ * UPnP-IGD router's WANIPv6FirewallControl service, searched for on an IPv6 context at
+ * @local.
  *
  * Returns: (transfer full) (nullable): the mapper
  */
@@ -216,8 +221,18 @@ pl_mapper_new_ipv6 (PlPortMapper *ipv4_mapper,
   if (!(pl_port_mapper_get_capabilities (ipv4_mapper) & PL_MAPPER_CAPABILITY_IPV6))
     return NULL;
 
-  /* PCP is the one protocol with pinholes here (RFC 6887 section 11: MAP with an IPv6
-   * internal address). */
+  if (PL_IS_UPNP_CLIENT (ipv4_mapper))
+    {
+      PlUpnpDiscovery *discovery = pl_upnp_client_get_discovery (PL_UPNP_CLIENT (ipv4_mapper));
+      char name[IF_NAMESIZE] = "";
+
+      if (scope_id != 0 && if_indextoname (scope_id, name) == NULL)
+        name[0] = '\0';
+      return PL_PORT_MAPPER (pl_upnp_pinhole_client_new (router, name[0] != '\0' ? name : NULL,
+                                                         local, discovery, clock));
+    }
+
+  /* PCP otherwise (RFC 6887 section 11: MAP with an IPv6 internal address). */
   return g_object_new (PL_TYPE_PCP_CLIENT,
                        "gateway", router,
                        "clock", clock,

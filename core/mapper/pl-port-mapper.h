@@ -20,7 +20,8 @@ typedef struct _PlPcpState PlPcpState;
 /**
  * PlMapperCapabilities:
  * @PL_MAPPER_CAPABILITY_NONE: nothing beyond IPv4 mappings
- * @PL_MAPPER_CAPABILITY_IPV6: the protocol can open IPv6 pinholes (PCP)
+ * @PL_MAPPER_CAPABILITY_IPV6: the protocol can open IPv6 pinholes (PCP; UPnP-IGD where the
+ *   router offers WANIPv6FirewallControl)
  * @PL_MAPPER_CAPABILITY_LIST: the router's table of mappings can be read (UPnP-IGD)
  * @PL_MAPPER_CAPABILITY_TOKEN: each mapping has state a later process needs to renew or
  *   delete it (PCP's nonce), kept in the journal ([method@Pl.PortMapper.set_journal])

@@ -889,6 +889,12 @@ pl_upnp_client_mapper_handle_announcement (PlPortMapper         *mapper,
 static PlMapperCapabilities
 pl_upnp_client_mapper_get_capabilities (PlPortMapper *mapper)
 {
+  PlUpnpClient *self = PL_UPNP_CLIENT (mapper);
+
+  /* IPv6 pinholes through the same router's WANIPv6FirewallControl (pl-upnp-pinhole.c),
+   * also while it may still be found: the pinhole mapper's own search then decides. */
+  if (pl_upnp_discovery_may_have_firewall (self->discovery))
+    return PL_MAPPER_CAPABILITY_LIST | PL_MAPPER_CAPABILITY_IPV6;
   return PL_MAPPER_CAPABILITY_LIST;
 }
 

@@ -13,10 +13,16 @@
 #include "pl-error.h"
 #include "pl-upnp-discovery.h"
 
-static const char *const service_types[] = {
+static const char *const connection_types[] = {
   "urn:schemas-upnp-org:service:WANIPConnection:2",
   "urn:schemas-upnp-org:service:WANIPConnection:1",
   "urn:schemas-upnp-org:service:WANPPPConnection:1",
+  NULL
+};
+
+static const char *const firewall_types[] = {
+  PL_UPNP_FIREWALL_SERVICE,
+  NULL
 };
 
 /* A control point's match: GUPnP gives the type the SSDP answer was for, so a :2 router
@@ -26,7 +32,7 @@ typedef struct
   GUPnPServiceProxy *proxy;
   char              *udn;
   char              *location;
-  guint              type_rank;   /* index in service_types */
+  guint              type_rank;   /* index in self->service_types */
   gboolean           on_gateway;  /* served from the gateway's own address */
 } Candidate;
 
@@ -37,6 +43,12 @@ struct _PlUpnpDiscovery
   GInetAddress        *gateway;
   char                *gateway_text;
   char                *iface;       /* asked for, or NULL */
+  char                *host;        /* the context's address asked for, or NULL */
+  PlUpnpDiscovery     *sibling;     /* the IPv4 search for the same router, or NULL */
+  const char *const   *service_types;
+  gboolean             watch_firewall; /* note which routers offer IPv6 pinholes */
+  GHashTable          *firewall_udns;  /* UDN -> itself: routers with the firewall service */
+  gint64               chosen_at;      /* clock time the chosen service was chosen */
   PlClock             *clock;
 
   GUPnPContextManager *manager;
@@ -181,21 +193,37 @@ finish_waiters (PlUpnpDiscovery *self)
 }
 
 /* Picks the best candidate; tells the world when that changes. */
+/* The router itself: served from its address (IPv4), or the device the IPv4 search chose
+ * (over IPv6 the router is known by its link-local address, and serves from a global one). */
+static gboolean
+is_router (PlUpnpDiscovery *self,
+           const Candidate *c)
+{
+  return c->on_gateway ||
+         (self->sibling != NULL && self->sibling->chosen_udn != NULL &&
+          g_strcmp0 (c->udn, self->sibling->chosen_udn) == 0);
+}
+
 static void
 choose (PlUpnpDiscovery *self,
         gboolean         restarted)
 {
   Candidate *best = NULL;
+  gboolean best_router = FALSE;
 
   for (guint i = 0; i < self->candidates->len; i++)
     {
       Candidate *c = g_ptr_array_index (self->candidates, i);
+      gboolean router = is_router (self, c);
 
-      if (!c->on_gateway && !self->fallback_ok)
+      if (!router && !self->fallback_ok)
         continue;
-      if (best == NULL || (c->on_gateway && !best->on_gateway) ||
-          (c->on_gateway == best->on_gateway && c->type_rank < best->type_rank))
-        best = c;
+      if (best == NULL || (router && !best_router) ||
+          (router == best_router && c->type_rank < best->type_rank))
+        {
+          best = c;
+          best_router = router;
+        }
     }
 
   if (best != NULL && best->proxy == self->chosen)
@@ -219,8 +247,9 @@ choose (PlUpnpDiscovery *self,
       self->last_authority = g_steal_pointer (&authority);
       self->chosen = g_object_ref (best->proxy);
       self->chosen_udn = g_strdup (best->udn);
+      self->chosen_at = pl_clock_get_time (self->clock);
       g_debug ("UPnP: using %s at %s (%s)", best->udn, best->location,
-               service_types[best->type_rank]);
+               self->service_types[best->type_rank]);
     }
   g_signal_emit (self, signals[SIGNAL_PROXY_CHANGED], 0, self->chosen, restarted);
   if (self->chosen != NULL)
@@ -228,14 +257,16 @@ choose (PlUpnpDiscovery *self,
 }
 
 static guint
-type_rank_of (GUPnPControlPoint *cp)
+type_rank_of (PlUpnpDiscovery   *self,
+              GUPnPControlPoint *cp)
 {
   const char *target = gssdp_resource_browser_get_target (GSSDP_RESOURCE_BROWSER (cp));
+  guint i;
 
-  for (guint i = 0; i < G_N_ELEMENTS (service_types); i++)
-    if (g_strcmp0 (target, service_types[i]) == 0)
+  for (i = 0; self->service_types[i] != NULL; i++)
+    if (g_strcmp0 (target, self->service_types[i]) == 0)
       return i;
-  return G_N_ELEMENTS (service_types);
+  return i;
 }
 
 static void
@@ -284,7 +315,7 @@ proxy_available_cb (GUPnPControlPoint *cp,
         continue;
       if (g_strcmp0 (old_authority, authority) == 0)
         {
-          if (old->type_rank == type_rank_of (cp) && old->proxy == proxy)
+          if (old->type_rank == type_rank_of (self, cp) && old->proxy == proxy)
             return;
           continue;
         }
@@ -297,7 +328,7 @@ proxy_available_cb (GUPnPControlPoint *cp,
   c->proxy = g_object_ref (proxy);
   c->udn = g_strdup (udn);
   c->location = g_strdup (location);
-  c->type_rank = type_rank_of (cp);
+  c->type_rank = type_rank_of (self, cp);
   c->on_gateway = on_gateway;
   g_ptr_array_add (self->candidates, c);
   if (restarted)
@@ -385,10 +416,106 @@ context_is_ours (PlUpnpDiscovery *self,
   GSSDPClient *client = GSSDP_CLIENT (context);
   GInetAddressMask *mask;
 
+  if (self->host != NULL)
+    return g_strcmp0 (gssdp_client_get_host_ip (client), self->host) == 0;
   if (self->iface != NULL)
     return g_strcmp0 (gssdp_client_get_interface (client), self->iface) == 0;
   mask = gssdp_client_get_address_mask (client);
   return mask != NULL && g_inet_address_mask_matches (mask, self->gateway);
+}
+
+/* Over IPv4 the firewall service is only noted: its pinholes are for IPv6 callers (miniupnpd
+ * refuses them to an IPv4 one, 606), so they are asked for by a discovery of their own on
+ * an IPv6 context. No proxy is kept. */
+static void
+firewall_available_cb (GUPnPControlPoint *cp,
+                       GUPnPServiceProxy *proxy,
+                       gpointer           user_data)
+{
+  PlUpnpDiscovery *self = user_data;
+  const char *udn = gupnp_service_info_get_udn (GUPNP_SERVICE_INFO (proxy));
+
+  if (udn != NULL && !g_hash_table_contains (self->firewall_udns, udn))
+    {
+      g_debug ("UPnP: %s offers IPv6 pinholes", udn);
+      g_hash_table_add (self->firewall_udns, g_strdup (udn));
+    }
+}
+
+static void
+firewall_unavailable_cb (GUPnPControlPoint *cp,
+                         GUPnPServiceProxy *proxy,
+                         gpointer           user_data)
+{
+  PlUpnpDiscovery *self = user_data;
+  const char *udn = gupnp_service_info_get_udn (GUPNP_SERVICE_INFO (proxy));
+
+  if (udn != NULL)
+    g_hash_table_remove (self->firewall_udns, udn);
+}
+
+/* The router opens a pinhole only for the address the request comes from (miniupnpd
+ * compares the caller with InternalClient), but the kernel picks the source of a new
+ * connection itself, and prefers a temporary (privacy) address where there is one. GUPnP's
+ * SoupSession binds no local address, and libsoup takes one only when the session is made:
+ * so each of its connections is bound here, when the socket exists and is not connected yet
+ * (GSocketClient's CONNECTING event, passed on as the message's network-event). */
+static void
+network_event_cb (SoupMessage        *msg,
+                  GSocketClientEvent  event,
+                  GIOStream          *connection,
+                  gpointer            user_data)
+{
+  GInetAddress *host = user_data;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GError) error = NULL;
+  GSocket *socket;
+
+  if (event != G_SOCKET_CLIENT_CONNECTING || !G_IS_SOCKET_CONNECTION (connection))
+    return;
+  socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection));
+  if (g_socket_get_family (socket) != g_inet_address_get_family (host))
+    return;
+  address = g_inet_socket_address_new (host, 0);
+  if (!g_socket_bind (socket, address, FALSE, &error))
+    {
+      g_autofree char *text = g_inet_address_to_string (host);
+
+      g_debug ("UPnP: could not send from %s: %s", text, error->message);
+    }
+}
+
+static void
+unref_closure_data (gpointer  data,
+                    GClosure *closure)
+{
+  g_object_unref (data);
+}
+
+static void
+request_queued_cb (SoupSession *session,
+                   SoupMessage *msg,
+                   gpointer     user_data)
+{
+  g_signal_connect_data (msg, "network-event", G_CALLBACK (network_event_cb),
+                         g_object_ref (user_data), unref_closure_data, 0);
+}
+
+#define BOUND_KEY "pl-upnp-bound"
+
+/* Every connection of @context's session leaves from @host (see network_event_cb()). */
+static void
+bind_session (GUPnPContext *context,
+              const char   *host)
+{
+  SoupSession *session = gupnp_context_get_session (context);
+
+  /* The context is at that address, for as long as it lives; once per session. */
+  if (g_object_get_data (G_OBJECT (session), BOUND_KEY) != NULL)
+    return;
+  g_object_set_data (G_OBJECT (session), BOUND_KEY, GINT_TO_POINTER (1));
+  g_signal_connect_data (session, "request-queued", G_CALLBACK (request_queued_cb),
+                         g_inet_address_new_from_string (host), unref_closure_data, 0);
 }
 
 static void
@@ -419,14 +546,31 @@ context_available_cb (GUPnPContextManager *manager,
   session = gupnp_context_get_session (context);
   soup_session_set_timeout (session, PL_UPNP_SOAP_TIMEOUT_S);
   soup_session_set_proxy_resolver (session, NULL);
+  if (self->host != NULL && g_inet_address_get_family (self->gateway) == G_SOCKET_FAMILY_IPV6)
+    bind_session (context, self->host);
 
-  for (guint i = 0; i < G_N_ELEMENTS (service_types); i++)
+  for (guint i = 0; self->service_types[i] != NULL; i++)
     {
-      g_autoptr(GUPnPControlPoint) cp = gupnp_control_point_new (context, service_types[i]);
+      g_autoptr(GUPnPControlPoint) cp = gupnp_control_point_new (context,
+                                                                 self->service_types[i]);
 
       g_signal_connect (cp, "service-proxy-available", G_CALLBACK (proxy_available_cb), self);
       g_signal_connect (cp, "service-proxy-unavailable", G_CALLBACK (proxy_unavailable_cb),
                         self);
+      gssdp_resource_browser_set_mx (GSSDP_RESOURCE_BROWSER (cp), 2);
+      gupnp_context_manager_manage_control_point (manager, cp);
+      gssdp_resource_browser_set_active (GSSDP_RESOURCE_BROWSER (cp), TRUE);
+      g_ptr_array_add (self->control_points, g_steal_pointer (&cp));
+    }
+  if (self->watch_firewall)
+    {
+      g_autoptr(GUPnPControlPoint) cp = gupnp_control_point_new (context,
+                                                                 PL_UPNP_FIREWALL_SERVICE);
+
+      g_signal_connect (cp, "service-proxy-available", G_CALLBACK (firewall_available_cb),
+                        self);
+      g_signal_connect (cp, "service-proxy-unavailable",
+                        G_CALLBACK (firewall_unavailable_cb), self);
       gssdp_resource_browser_set_mx (GSSDP_RESOURCE_BROWSER (cp), 2);
       gupnp_context_manager_manage_control_point (manager, cp);
       gssdp_resource_browser_set_active (GSSDP_RESOURCE_BROWSER (cp), TRUE);
@@ -471,13 +615,13 @@ start_manager (PlUpnpDiscovery *self)
     }
   self->manager_tries++;
   self->manager = gupnp_context_manager_create_full (GSSDP_UDA_VERSION_1_0,
-                                                     G_SOCKET_FAMILY_IPV4,
+                                                     g_inet_address_get_family (self->gateway),
                                                      g_random_int_range (49152, 65536));
-  if (self->iface != NULL)
+  if (self->host != NULL || self->iface != NULL)
     {
       GUPnPContextFilter *filter = gupnp_context_manager_get_context_filter (self->manager);
 
-      gupnp_context_filter_add_entry (filter, self->iface);
+      gupnp_context_filter_add_entry (filter, self->host != NULL ? self->host : self->iface);
       gupnp_context_filter_set_enabled (filter, TRUE);
     }
   g_signal_connect (self->manager, "context-available", G_CALLBACK (context_available_cb),
@@ -493,6 +637,9 @@ pl_upnp_discovery_dispose (GObject *object)
   PlUpnpDiscovery *self = PL_UPNP_DISCOVERY (object);
 
   g_clear_handle_id (&self->manager_timer, g_source_remove);
+  if (self->sibling != NULL)
+    g_signal_handlers_disconnect_by_data (self->sibling, self);
+  g_clear_object (&self->sibling);
   if (self->manager != NULL)
     g_signal_handlers_disconnect_by_data (self->manager, self);
   g_clear_object (&self->chosen);
@@ -523,6 +670,8 @@ pl_upnp_discovery_finalize (GObject *object)
   g_clear_object (&self->clock);
   g_free (self->gateway_text);
   g_free (self->iface);
+  g_free (self->host);
+  g_clear_pointer (&self->firewall_udns, g_hash_table_unref);
   g_free (self->chosen_udn);
   g_free (self->last_udn);
   g_free (self->last_authority);
@@ -549,6 +698,8 @@ pl_upnp_discovery_init (PlUpnpDiscovery *self)
   self->control_points = g_ptr_array_new_with_free_func (g_object_unref);
   self->retired = g_ptr_array_new_with_free_func (g_object_unref);
   self->candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
+  self->firewall_udns = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->service_types = connection_types;
 }
 
 /**
@@ -576,6 +727,63 @@ pl_upnp_discovery_new (GInetAddress *gateway,
   self->gateway = g_object_ref (gateway);
   self->gateway_text = g_inet_address_to_string (gateway);
   self->iface = g_strdup (iface);
+  self->watch_firewall = TRUE;
+  self->clock = clock != NULL ? g_object_ref (clock) : pl_clock_get_default ();
+  start_manager (self);
+  return self;
+}
+
+static void
+sibling_changed_cb (PlUpnpDiscovery *self)
+{
+  choose (self, FALSE);
+}
+
+/**
+ * pl_upnp_discovery_new_firewall:
+ * @router: the router: the IPv6 default router (its link-local address), or an IPv4
+ *   gateway (tests on loopback); the context is of its family
+ * @iface: (nullable): the interface to search on
+ * @host: (nullable): the context's own address: this computer's address that the router is
+ *   to see (with the family of @router), or %NULL for any on @iface
+ * @sibling: (nullable): the IPv4 search for the same router: the firewall service of the
+ *   device it chose (the one that holds the connection service) is the one to use, wherever
+ *   it is served from, also when that choice comes later
+ * @clock: (nullable): the clock for the verdict timer
+ *
+ * Like pl_upnp_discovery_new(), for the WANIPv6FirewallControl:1 service (IPv6 pinholes).
+ * Over IPv6 the router is known by its link-local address but serves its description from a
+ * global one, so besides @sibling's device, a service on the context's network counts after the
+ * same 2 s as an IGD on the gateway's subnet does.
+ *
+ * Returns: (transfer full): a new #PlUpnpDiscovery
+ */
+PlUpnpDiscovery *
+pl_upnp_discovery_new_firewall (GInetAddress    *router,
+                                const char      *iface,
+                                GInetAddress    *host,
+                                PlUpnpDiscovery *sibling,
+                                PlClock         *clock)
+{
+  PlUpnpDiscovery *self;
+
+  g_return_val_if_fail (G_IS_INET_ADDRESS (router), NULL);
+  g_return_val_if_fail (host == NULL || G_IS_INET_ADDRESS (host), NULL);
+  g_return_val_if_fail (sibling == NULL || PL_IS_UPNP_DISCOVERY (sibling), NULL);
+
+  quiet_library_warnings ();
+  self = g_object_new (PL_TYPE_UPNP_DISCOVERY, NULL);
+  self->gateway = g_object_ref (router);
+  self->gateway_text = g_inet_address_to_string (router);
+  self->iface = g_strdup (iface);
+  self->host = host != NULL ? g_inet_address_to_string (host) : NULL;
+  self->service_types = firewall_types;
+  if (sibling != NULL)
+    {
+      self->sibling = g_object_ref (sibling);
+      g_signal_connect_swapped (sibling, "proxy-changed", G_CALLBACK (sibling_changed_cb),
+                                self);
+    }
   self->clock = clock != NULL ? g_object_ref (clock) : pl_clock_get_default ();
   start_manager (self);
   return self;
@@ -610,6 +818,36 @@ pl_upnp_discovery_get_igd_v2 (PlUpnpDiscovery *self)
         return TRUE;
     }
   return FALSE;
+}
+
+const char *
+pl_upnp_discovery_get_udn (PlUpnpDiscovery *self)
+{
+  g_return_val_if_fail (PL_IS_UPNP_DISCOVERY (self), NULL);
+  return self->chosen_udn;
+}
+
+gboolean
+pl_upnp_discovery_get_has_firewall (PlUpnpDiscovery *self)
+{
+  g_return_val_if_fail (PL_IS_UPNP_DISCOVERY (self), FALSE);
+  return self->chosen_udn != NULL && g_hash_table_contains (self->firewall_udns,
+                                                            self->chosen_udn);
+}
+
+gboolean
+pl_upnp_discovery_may_have_firewall (PlUpnpDiscovery *self)
+{
+  g_return_val_if_fail (PL_IS_UPNP_DISCOVERY (self), FALSE);
+
+  /* Not chosen yet (a router spoken to without a probe, remembered from before). */
+  if (self->chosen_udn == NULL)
+    return TRUE;
+  /* Each control point fetches the description itself: the firewall service's answer may
+   * come after the connection service has been chosen and used. */
+  return pl_upnp_discovery_get_has_firewall (self) ||
+         pl_clock_get_time (self->clock) - self->chosen_at <
+           (gint64) PL_UPNP_FIREWALL_WAIT_MS * 1000;
 }
 
 const char *

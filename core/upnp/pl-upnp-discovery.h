@@ -19,6 +19,8 @@ G_BEGIN_DECLS
 #define PL_UPNP_DISCOVERY_VERDICT_MS 4000
 /* Each SOAP call gives up after this long (libsoup's default is 60 s). */
 #define PL_UPNP_SOAP_TIMEOUT_S 5
+/* The service of IPv6 pinholes (IGD:2). */
+#define PL_UPNP_FIREWALL_SERVICE "urn:schemas-upnp-org:service:WANIPv6FirewallControl:1"
 
 #define PL_TYPE_UPNP_DISCOVERY (pl_upnp_discovery_get_type ())
 
@@ -35,7 +37,10 @@ G_DECLARE_FINAL_TYPE (PlUpnpDiscovery, pl_upnp_discovery, PL, UPNP_DISCOVERY, GO
  * - the IGD whose description is served from the gateway's own address; failing that, after
  *   2 s without it, one on the gateway's subnet (router pairs that answer from their own
  *   address); any other IGD on the LAN (a repeater, a second router) is ignored;
- * - for one router, WANIPConnection:2 before :1, before WANPPPConnection:1.
+ * - for one router, WANIPConnection:2 before :1, before WANPPPConnection:1;
+ * - it also notes which routers offer WANIPv6FirewallControl:1
+ *   (pl_upnp_discovery_get_has_firewall()); pl_upnp_discovery_new_firewall() searches for
+ *   that service itself, for IPv6 pinholes.
  *
  * Two GUPnP 1.6.3 behaviours are worked around here. A context the context manager brings
  * back after a link flap comes inactive and would never search again: it is activated. And a
@@ -56,7 +61,22 @@ G_DECLARE_FINAL_TYPE (PlUpnpDiscovery, pl_upnp_discovery, PL, UPNP_DISCOVERY, GO
 PlUpnpDiscovery   *pl_upnp_discovery_new          (GInetAddress        *gateway,
                                                    const char          *iface,
                                                    PlClock             *clock);
+PlUpnpDiscovery   *pl_upnp_discovery_new_firewall (GInetAddress        *router,
+                                                   const char          *iface,
+                                                   GInetAddress        *host,
+                                                   PlUpnpDiscovery     *sibling,
+                                                   PlClock             *clock);
 GInetAddress      *pl_upnp_discovery_get_gateway  (PlUpnpDiscovery     *self);
+/* The UDN ("uuid:…") of the device that holds the chosen service (GUPnP's service UDN: the
+ * WANConnectionDevice, which also holds WANIPv6FirewallControl), or NULL. */
+const char        *pl_upnp_discovery_get_udn      (PlUpnpDiscovery     *self);
+/* Whether the chosen router also offers WANIPv6FirewallControl:1 (IPv6 pinholes), as far
+ * as the search has heard (pl_upnp_discovery_new() only). */
+gboolean           pl_upnp_discovery_get_has_firewall (PlUpnpDiscovery *self);
+/* The same, or not known yet: no router chosen yet, or chosen less than
+ * PL_UPNP_FIREWALL_WAIT_MS ago (its firewall service may still be on its way). */
+#define PL_UPNP_FIREWALL_WAIT_MS 2000
+gboolean           pl_upnp_discovery_may_have_firewall (PlUpnpDiscovery *self);
 
 /* The chosen service, or NULL (transfer none). */
 GUPnPServiceProxy *pl_upnp_discovery_get_proxy    (PlUpnpDiscovery     *self);

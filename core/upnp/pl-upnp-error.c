@@ -135,3 +135,73 @@ pl_upnp_error_new (const GError *error,
       }
     }
 }
+
+/**
+ * pl_upnp_error_new_pinhole:
+ * @error: the error a SOAP call of the WANIPv6FirewallControl service ended with
+ * @port: the pinhole's port on this computer
+ * @client: this computer's IPv6 address the pinhole is for
+ * @gateway: the router's address as text
+ *
+ * miniupnpd 2.3.1 answers 606 when the port is below 1024 or the pinhole is for another
+ * address than the one the request came from, and 402 for an unknown UniqueID, a lease out
+ * of 1–86400 s or an unparsable argument (tests/lab/MINIUPNPD.md).
+ *
+ * Returns: (transfer full): a new `PL_ERROR`
+ */
+GError *
+pl_upnp_error_new_pinhole (const GError *error,
+                           guint16       port,
+                           const char   *client,
+                           const char   *gateway)
+{
+  guint code = pl_upnp_error_get_code (error);
+
+  g_return_val_if_fail (error != NULL, NULL);
+  g_return_val_if_fail (client != NULL && gateway != NULL, NULL);
+
+  switch (code)
+    {
+    case PL_UPNP_CODE_NOT_AUTHORIZED:
+      if (port < 1024)
+        return g_error_new (PL_ERROR, PL_ERROR_NOT_AUTHORIZED,
+                            _("Your router's UPnP settings do not allow an IPv6 pinhole for "
+                              "port %u: routers refuse ports below 1024"), port);
+      return g_error_new (PL_ERROR, PL_ERROR_NOT_AUTHORIZED,
+                          _("The router at %s refused the IPv6 pinhole for [%s]:%u (routers "
+                            "open pinholes only for the address a request comes from)"),
+                          gateway, client, port);
+    case PL_UPNP_CODE_INVALID_ARGS:
+      return g_error_new (PL_ERROR, PL_ERROR_MALFORMED_REQUEST,
+                          _("The router at %s rejected the IPv6 pinhole request"), gateway);
+    case PL_UPNP_CODE_PINHOLE_SPACE_EXHAUSTED:
+      return g_error_new (PL_ERROR, PL_ERROR_OUT_OF_RESOURCES,
+                          _("The router's table of IPv6 pinholes is full"));
+    case PL_UPNP_CODE_FIREWALL_DISABLED:
+      return g_error_new (PL_ERROR, PL_ERROR_UNSUPPORTED_OPCODE,
+                          _("The router at %s has its IPv6 firewall switched off: it opens no "
+                            "pinholes (nothing on IPv6 is blocked by it)"), gateway);
+    case PL_UPNP_CODE_INBOUND_PINHOLE_NOT_ALLOWED:
+      return g_error_new (PL_ERROR, PL_ERROR_NOT_AUTHORIZED,
+                          _("The router at %s does not allow IPv6 pinholes (see its firewall "
+                            "settings)"), gateway);
+    case PL_UPNP_CODE_NO_SUCH_PINHOLE:
+      return g_error_new (PL_ERROR, PL_ERROR_NOT_FOUND,
+                          _("The router at %s holds no such IPv6 pinhole"), gateway);
+    case PL_UPNP_CODE_PROTOCOL_NOT_SUPPORTED:
+      return g_error_new (PL_ERROR, PL_ERROR_UNSUPPORTED_PROTOCOL,
+                          _("The router at %s opens no IPv6 pinholes for this protocol"),
+                          gateway);
+    case PL_UPNP_CODE_INTERNAL_PORT_WILDCARD:
+    case PL_UPNP_CODE_PROTOCOL_WILDCARD:
+    case PL_UPNP_CODE_SOURCE_WILDCARD:
+      return g_error_new (PL_ERROR, PL_ERROR_MALFORMED_REQUEST,
+                          _("The router at %s rejected the IPv6 pinhole request"), gateway);
+    case PL_UPNP_CODE_NO_PACKET_SENT:
+      return g_error_new (PL_ERROR, PL_ERROR_UNKNOWN_RESULT,
+                          _("The router at %s has seen no traffic through the IPv6 pinhole"),
+                          gateway);
+    default:
+      return pl_upnp_error_new (error, port, gateway);
+    }
+}

@@ -27,6 +27,16 @@ typedef enum
   PL_UPNP_CODE_PERMANENT_ONLY = 725,
   PL_UPNP_CODE_NO_PORT_MAPS_AVAILABLE = 728,
   PL_UPNP_CODE_CONFLICT_WITH_OTHER = 729,
+  /* WANIPv6FirewallControl:1, section 2.4 */
+  PL_UPNP_CODE_PINHOLE_SPACE_EXHAUSTED = 701,
+  PL_UPNP_CODE_FIREWALL_DISABLED = 702,
+  PL_UPNP_CODE_INBOUND_PINHOLE_NOT_ALLOWED = 703,
+  PL_UPNP_CODE_NO_SUCH_PINHOLE = 704,
+  PL_UPNP_CODE_PROTOCOL_NOT_SUPPORTED = 705,
+  PL_UPNP_CODE_INTERNAL_PORT_WILDCARD = 706,
+  PL_UPNP_CODE_PROTOCOL_WILDCARD = 707,
+  PL_UPNP_CODE_SOURCE_WILDCARD = 708,
+  PL_UPNP_CODE_NO_PACKET_SENT = 709,
 } PlUpnpCode;
 
 /* Turns the failure of a SOAP call into a PL_ERROR with a plain message: a UPnP error code
@@ -35,6 +45,14 @@ typedef enum
  * was about (0: none), @gateway the router's address as text. Pure: no I/O. */
 GError *pl_upnp_error_new         (const GError *error,
                                    guint16       port,
+                                   const char   *gateway);
+
+/* The same for a request of the WANIPv6FirewallControl service about the IPv6 pinhole of
+ * @port on this computer's address @client: its codes 701–709, and 606 and 402 as they mean
+ * there; anything else as pl_upnp_error_new(). Pure: no I/O. */
+GError *pl_upnp_error_new_pinhole (const GError *error,
+                                   guint16       port,
+                                   const char   *client,
                                    const char   *gateway);
 
 /* The UPnP error code in @error, or 0 when it is not a UPnP error answer. */

@@ -188,6 +188,121 @@ t_upnp_run_late () {
   run_stop
 }
 
+# IPv6 pinholes over WANIPv6FirewallControl:1 (no PCP there): the default map opens the IPv4
+# mapping and a pinhole for host a's stable address, over an IPv6 context; the WAN host then
+# reaches [fd00:77::2]:PORT, a port without a pinhole stays dropped; -4 opens none, -6 only
+# the pinhole; unmap (a process of its own, which has no UniqueID) closes it again
+t_upnp_pinhole () {
+  serve tcp "$NS_A" 40400 lan-a && serve udp "$NS_A" 40401 lan-a &&
+    serve tcp "$NS_A" 40402 lan-a || return 1
+  want_dropped_at "$HOST_A6" tcp 40400 || return 1
+  ctl "$NS_A" map -t 40400 40400
+  want_rc 0 && want_text "Gateway: ${GW//./\\.} · UPnP-IGD" &&
+    want_text "Opened TCP \\[$HOST_A6\\]:40400 \\(IPv6 pinhole\\), lifetime 3600 s" || return 1
+  note "map over UPnP-IGD with an IPv6 pinhole: $MS ms"
+  want_rule tcp 40400 "$HOST_A" 40400 && want_pinhole tcp 40400 "$HOST_A6" &&
+    want_reaches tcp 40400 lan-a && want_reaches_at "$HOST_A6" tcp 40400 lan-a || return 1
+  want_dropped_at "$HOST_A6" tcp 40402 || return 1
+  ctl "$NS_A" map -u --json 40401 40401
+  want_rc 0 && want_json_protocol upnp && want_pinhole udp 40401 "$HOST_A6" &&
+    want_reaches_at "$HOST_A6" udp 40401 lan-a || return 1
+  ctl "$NS_A" map -4 -t 40402 40402
+  want_rc 0 && want_rule tcp 40402 "$HOST_A" 40402 && want_no_pinhole tcp 40402 "$HOST_A6" ||
+    return 1
+  # -6: the pinhole alone. miniupnpd answers PCP over IPv6 even with enable_natpmp=no (and
+  # -6 prefers it); once it refuses PCP, -6 goes through UPnP-IGD
+  pcp_reject || return 1
+  serve tcp "$NS_A" 40403 lan-a || return 1
+  ctl "$NS_A" map -6 -t 40403 40403
+  want_rc 0 && want_text "Gateway: $GW6_LL · UPnP-IGD \\(IPv6\\)" &&
+    want_text "Opened TCP \\[$HOST_A6\\]:40403 \\(IPv6 pinhole\\)" || return 1
+  want_pinhole tcp 40403 "$HOST_A6" && want_no_rule tcp 40403 "$HOST_A" 40403 &&
+    want_reaches_at "$HOST_A6" tcp 40403 lan-a || return 1
+  ctl "$NS_A" map -6 --protocol upnp -u --json 40403 40403
+  want_rc 0 && want_json_protocol upnp && want_pinhole udp 40403 "$HOST_A6" &&
+    want_no_rule udp 40403 "$HOST_A" 40403 || return 1
+  ctl "$NS_A" unmap -t 40403
+  want_rc 0 && want_no_pinhole tcp 40403 "$HOST_A6" || return 1
+  ctl "$NS_A" unmap -u 40403
+  want_rc 0 && want_no_pinhole udp 40403 "$HOST_A6" || return 1
+  ctl "$NS_A" unmap -t 40400
+  want_rc 0 && want_text "Closed the TCP IPv6 pinhole of \\[$HOST_A6\\]:40400" || return 1
+  want_no_rule tcp 40400 "$HOST_A" 40400 && want_no_pinhole tcp 40400 "$HOST_A6" &&
+    want_dropped_at "$HOST_A6" tcp 40400 || return 1
+  ctl "$NS_A" unmap -u 40401
+  want_rc 0 && want_no_pinhole udp 40401 "$HOST_A6"
+}
+
+# privacy_on|privacy_off: host a gets a temporary (RFC 8981) address beside its stable one,
+# preferred as the source of new connections (use_tempaddr=2), as on most desktops
+privacy_on () {
+  in_ns "$NS_A" sysctl -qw net.ipv6.conf.eth0.use_tempaddr=2 &&
+    ip -n "$NS_A" -6 addr change "$HOST_A6/64" dev eth0 nodad mngtmpaddr || return 1
+  TEMP6=$(ip -n "$NS_A" -6 -o addr show dev eth0 temporary | awk '{ sub("/.*", "", $4); print $4; exit }')
+  [ -n "$TEMP6" ] || { diag "FAIL: the kernel made no temporary address"; return 1; }
+  diag "host a: temporary address $TEMP6 beside $HOST_A6"
+}
+
+privacy_off () {
+  in_ns "$NS_A" sysctl -qw net.ipv6.conf.eth0.use_tempaddr=0
+  ip -n "$NS_A" -6 addr change "$HOST_A6/64" dev eth0 nodad
+  ip -n "$NS_A" -6 addr flush dev eth0 temporary 2>/dev/null
+  return 0
+}
+
+# With a temporary address preferred as the source, the pinhole is still for the stable
+# address, and the router (which opens pinholes only for the address a request comes from)
+# grants it: the SOAP connection leaves from the stable address
+t_upnp_pinhole_privacy () {
+  local mark
+  privacy_on || { privacy_off; return 1; }
+  mark=$(wc -l < "$LABDIR/syslog.log")
+  serve tcp "$NS_A" 40420 lan-a || { privacy_off; return 1; }
+  ctl "$NS_A" map -t 40420 40420
+  want_rc 0 && want_text "Opened TCP \\[$HOST_A6\\]:40420 \\(IPv6 pinhole\\)" &&
+    want_pinhole tcp 40420 "$HOST_A6" && want_reaches_at "$HOST_A6" tcp 40420 lan-a ||
+    { privacy_off; return 1; }
+  ! tail -n +"$((mark + 1))" "$LABDIR/syslog.log" | grep -q "tried to access pinhole" ||
+    { diag "FAIL: the router saw a pinhole request from another address"; privacy_off; return 1; }
+  ctl "$NS_A" unmap -t 40420
+  want_rc 0 && want_no_pinhole tcp 40420 "$HOST_A6" || { privacy_off; return 1; }
+  privacy_off
+}
+
+# `run` with a both-family profile on a UPnP-only router: the pinhole opens beside the IPv4
+# mapping, is renewed with UpdatePinhole before its 4 s lease ends (still there and
+# reachable after 6 s), comes back after a restart that flushed it (new HTTP port, IDs
+# counted from 1 again), and SIGTERM deletes it (the WAN host is dropped again)
+t_upnp_pinhole_run () {
+  local f="$LABDIR/upnp-pinhole-run.ini" mark t0
+  mark=$(wc -l < "$LABDIR/syslog.log")
+  serve tcp "$NS_A" 40410 lan-a || return 1
+  printf '[web]\nProtocol=tcp\nInternalPort=40410\nExternalPort=40410\nLifetime=4\nEnabled=true\n' > "$f"
+  run_start "$f" || return 1
+  wait_rules "to $HOST_A:40410" 1 5000 &&
+    wait_pinholes "th dport 40410 @nh,192,128 $HOST_A6_HEX" 1 5000 || { run_stop; return 1; }
+  note "run over UPnP-IGD: the pinhole in nft $WAIT_MS ms after the IPv4 rule"
+  want_reaches_at "$HOST_A6" tcp 40410 lan-a || { run_stop; return 1; }
+  sleep 6
+  want_pinhole tcp 40410 "$HOST_A6" && want_reaches_at "$HOST_A6" tcp 40410 lan-a ||
+    { run_stop; return 1; }
+  tail -n +"$((mark + 1))" "$LABDIR/syslog.log" |
+    grep -qE "UpdatePinhole: \(inbound\) updating lease duration to 4 for pinhole with ID" ||
+    { diag "FAIL: no UpdatePinhole renewal in the router's log"; run_stop; return 1; }
+  rtr_stop && rtr_flush_rules || { run_stop; return 1; }
+  [ "$(count_pinholes .)" = 0 ] || { diag "FAIL: the flush left pinholes"; run_stop; return 1; }
+  t0=$(now_ms)
+  rtr_start no "$EXT_IP" upnp || { run_stop; return 1; }
+  wait_pinholes "th dport 40410 @nh,192,128 $HOST_A6_HEX" 1 10000 || { run_stop; return 1; }
+  note "UPnP router restart (new HTTP port, pinholes flushed): the pinhole back" \
+       "$(( $(now_ms) - t0 )) ms after miniupnpd was started again"
+  want_reaches_at "$HOST_A6" tcp 40410 lan-a || { run_stop; return 1; }
+  run_stop
+  want_rc 0 || return 1
+  wait_pinholes "th dport 40410 " 0 2000 && wait_rules "to $HOST_A:40410" 0 2000 || return 1
+  want_dropped_at "$HOST_A6" tcp 40410
+}
+
 # a router without UPnP-IGD: `list` says so in one line (exit 4) and still shows the PCP
 # mappings Portlight keeps there, which only its journal knows
 t_list_no_upnp () {
@@ -211,6 +326,9 @@ upnp_scenarios () {
   scenario "UPnP-only router: upnpc -l lists ours with its description" t_upnp_interop no "$EXT_IP" upnp
   scenario "UPnP-only router: run, restart on a new HTTP port, SIGTERM removes all" t_upnp_run no "$EXT_IP" upnp
   scenario "UPnP-only router: comes up after run gave up on it, used at once" t_upnp_run_late no "$EXT_IP" upnp
+  scenario "UPnP-only router: map opens an IPv6 pinhole too, the WAN host connects, unmap closes it" t_upnp_pinhole no "$EXT_IP" upnp
+  scenario "UPnP-only router: run renews the IPv6 pinhole, puts it back after a restart, SIGTERM removes it" t_upnp_pinhole_run no "$EXT_IP" upnp
+  scenario "UPnP-only router: IPv6 pinhole for the stable address while a temporary one is the preferred source" t_upnp_pinhole_privacy no "$EXT_IP" upnp
   scenario "no UPnP-IGD: list says so in one line, shows our PCP mappings" t_list_no_upnp
   LAB_PROTOCOL=$saved
 }

@@ -105,6 +105,48 @@ test_no_port (void)
                    "network");
 }
 
+/* WANIPv6FirewallControl:1: its own codes, and 606 and 402 as they mean there. */
+static const Case pinhole_cases[] = {
+  { 402, PL_ERROR_MALFORMED_REQUEST, "rejected the IPv6 pinhole request" },
+  { 606, PL_ERROR_NOT_AUTHORIZED, "refused the IPv6 pinhole for [fd00::2]:8080" },
+  { 701, PL_ERROR_OUT_OF_RESOURCES, "table of IPv6 pinholes is full" },
+  { 702, PL_ERROR_UNSUPPORTED_OPCODE, "IPv6 firewall switched off" },
+  { 703, PL_ERROR_NOT_AUTHORIZED, "does not allow IPv6 pinholes" },
+  { 704, PL_ERROR_NOT_FOUND, "no such IPv6 pinhole" },
+  { 705, PL_ERROR_UNSUPPORTED_PROTOCOL, "for this protocol" },
+  { 706, PL_ERROR_MALFORMED_REQUEST, "rejected the IPv6 pinhole request" },
+  { 707, PL_ERROR_MALFORMED_REQUEST, "rejected the IPv6 pinhole request" },
+  { 708, PL_ERROR_MALFORMED_REQUEST, "rejected the IPv6 pinhole request" },
+  { 709, PL_ERROR_UNKNOWN_RESULT, "no traffic through the IPv6 pinhole" },
+  { 501, PL_ERROR_NETWORK_FAILURE, "failed to open the port" },
+  { 899, PL_ERROR_UNKNOWN_RESULT, "UPnP error 899" },
+};
+
+static void
+test_pinhole_codes (void)
+{
+  g_autoptr(GError) low_raw = g_error_new_literal (GUPNP_CONTROL_ERROR, 606, "x");
+  g_autoptr(GError) low = pl_upnp_error_new_pinhole (low_raw, 80, "fd00::2", "fe80::1");
+  g_autoptr(GError) server = g_error_new_literal (GUPNP_SERVER_ERROR,
+                                                  GUPNP_SERVER_ERROR_INVALID_RESPONSE, "bad");
+  g_autoptr(GError) invalid = pl_upnp_error_new_pinhole (server, 8080, "fd00::2", "fe80::1");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (pinhole_cases); i++)
+    {
+      g_autoptr(GError) raw = g_error_new_literal (GUPNP_CONTROL_ERROR,
+                                                   (gint) pinhole_cases[i].code, "router text");
+      g_autoptr(GError) error = pl_upnp_error_new_pinhole (raw, 8080, "fd00::2", "fe80::1");
+
+      g_test_message ("%u: %s", pinhole_cases[i].code, error->message);
+      g_assert_error (error, PL_ERROR, pinhole_cases[i].expected);
+      g_assert_nonnull (strstr (error->message, pinhole_cases[i].words));
+    }
+  /* A port below 1024 is the usual reason for 606. */
+  g_assert_error (low, PL_ERROR, PL_ERROR_NOT_AUTHORIZED);
+  g_assert_nonnull (strstr (low->message, "port 80: routers refuse ports below 1024"));
+  g_assert_error (invalid, PL_ERROR, PL_ERROR_MALFORMED_REPLY);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -115,6 +157,7 @@ main (int    argc,
   g_test_add_func ("/upnp/error/transport", test_transport);
   g_test_add_func ("/upnp/error/invalid-answers", test_invalid_answers);
   g_test_add_func ("/upnp/error/no-port", test_no_port);
+  g_test_add_func ("/upnp/error/pinhole-codes", test_pinhole_codes);
 
   return g_test_run ();
 }
