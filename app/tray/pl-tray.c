@@ -16,6 +16,9 @@
 /* The only file that knows about libayatana-appindicator. Newer releases deprecate the
  * constructors in favour of a GMenu-only library that panels cannot show menus of yet. */
 #include <libayatana-appindicator/app-indicator.h>
+/* Its menu server: AboutToShow and the "opened" event tell when a panel opens the menu. */
+#include <libdbusmenu-glib/menuitem.h>
+#include <libdbusmenu-glib/server.h>
 
 #include "pl-tray-menu.h"
 #include "pl-tray.h"
@@ -47,6 +50,7 @@ struct _PlTray
   guint               grace_id;       /* no tray, but one may come: not unavailable yet */
   guint               restart_grace;  /* seconds */
   gboolean            root_filter;    /* watching for XEmbed trays that start */
+  DbusmenuMenuitem   *menu_root;      /* the exported menu's root, watched for opening */
 };
 
 /* A panel that restarts (`xfce4-panel -r`, plasmashell) drops the watcher for a few seconds
@@ -62,6 +66,13 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+
+enum {
+  SIGNAL_MENU_OPENING,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 /* Availability */
 
@@ -383,6 +394,60 @@ create_widget (PlTray     *self,
   return widget;
 }
 
+/* The menu is about to be shown: a panel asked for it over dbusmenu (AboutToShow, or the
+ * "opened" event some send instead), or the XEmbed fallback pops the GtkMenu up. */
+static gboolean
+menu_root_about_to_show_cb (DbusmenuMenuitem *root,
+                            PlTray           *self)
+{
+  g_signal_emit (self, signals[SIGNAL_MENU_OPENING], 0);
+  return FALSE;
+}
+
+static gboolean
+menu_root_event_cb (DbusmenuMenuitem *root,
+                    const char       *name,
+                    GVariant         *value,
+                    guint             timestamp,
+                    PlTray           *self)
+{
+  if (g_strcmp0 (name, DBUSMENU_MENUITEM_EVENT_OPENED) == 0)
+    g_signal_emit (self, signals[SIGNAL_MENU_OPENING], 0);
+  return FALSE;   /* let the menu handle it as usual */
+}
+
+static void
+menu_show_cb (GtkWidget *menu,
+              PlTray    *self)
+{
+  g_signal_emit (self, signals[SIGNAL_MENU_OPENING], 0);
+}
+
+static void
+watch_menu_root (PlTray *self)
+{
+  /* (libdbusmenu-glib defines no autoptr cleanups.) */
+  g_autoptr(GObject) server = NULL;
+  g_autoptr(GObject) root_object = NULL;
+  DbusmenuMenuitem *root;
+
+  g_object_get (self->indicator, "dbus-menu-server", &server, NULL);
+  if (server != NULL)
+    g_object_get (server, DBUSMENU_SERVER_PROP_ROOT_NODE, &root_object, NULL);
+  root = (DbusmenuMenuitem *) root_object;
+  if (root == self->menu_root)
+    return;
+  if (self->menu_root != NULL)
+    g_signal_handlers_disconnect_by_data (self->menu_root, self);
+  g_set_object (&self->menu_root, root);
+  if (root == NULL)
+    return;
+  g_signal_connect (root, DBUSMENU_MENUITEM_SIGNAL_ABOUT_TO_SHOW,
+                    G_CALLBACK (menu_root_about_to_show_cb), self);
+  g_signal_connect (root, DBUSMENU_MENUITEM_SIGNAL_EVENT, G_CALLBACK (menu_root_event_cb),
+                    self);
+}
+
 /* "id#n" for the n-th item with that id (separators share one). */
 static char *
 item_key (GHashTable *seen,
@@ -535,6 +600,8 @@ pl_tray_new (GActionGroup *actions,
   app_indicator_set_icon_full (self->indicator, pl_tray_state_get_icon_name (PL_TRAY_STATE_BUSY),
                                _("Contacting the router…"));
   app_indicator_set_menu (self->indicator, GTK_MENU (self->menu));
+  watch_menu_root (self);
+  g_signal_connect (self->menu, "show", G_CALLBACK (menu_show_cb), self);
   app_indicator_set_status (self->indicator, APP_INDICATOR_STATUS_ACTIVE);
 
   watch_xembed_trays (self);
@@ -571,10 +638,16 @@ pl_tray_dispose (GObject *object)
       if (session_bus != NULL && !g_dbus_connection_is_closed (session_bus))
         app_indicator_set_status (self->indicator, APP_INDICATOR_STATUS_PASSIVE);
     }
+  if (self->menu_root != NULL)
+    g_signal_handlers_disconnect_by_data (self->menu_root, self);
+  g_clear_object (&self->menu_root);
   g_clear_object (&self->indicator);
   g_clear_object (&self->bus);
   if (self->menu != NULL)
-    gtk_widget_destroy (self->menu);
+    {
+      g_signal_handlers_disconnect_by_data (self->menu, self);
+      gtk_widget_destroy (self->menu);
+    }
   g_clear_object (&self->menu);
   g_clear_object (&self->actions);
 
@@ -633,6 +706,19 @@ pl_tray_class_init (PlTrayClass *klass)
                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * PlTray::menu-opening:
+   *
+   * The menu is about to be shown (the panel asked for it, or the fallback icon was
+   * clicked): the time to check what the lines say, rather than on a timer.
+   */
+  signals[SIGNAL_MENU_OPENING] =
+    g_signal_new ("menu-opening",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
 }
 
 static void
