@@ -729,6 +729,218 @@ test_menu_line_length (Fixture       *f,
 }
 
 static void
+test_describe_listener (void)
+{
+  g_autoptr(PlProfile) web = pl_profile_new ("Web");
+  PlListenAnswer nothing[2] = { { FALSE, FALSE, NULL }, { FALSE, FALSE, NULL } };
+  PlListenAnswer named[2] = { { FALSE, FALSE, NULL }, { TRUE, FALSE, (char *) "nginx" } };
+  PlListenAnswer unnamed[1] = { { TRUE, FALSE, NULL } };
+  PlListenAnswer local[1] = { { TRUE, TRUE, (char *) "python3" } };
+  PlListenAnswer local_unnamed[1] = { { TRUE, TRUE, NULL } };
+  PlListenAnswer mixed[2] = { { TRUE, TRUE, (char *) "redis" }, { TRUE, FALSE, (char *) "sshd" } };
+  struct { PlListenAnswer *answers; guint n; const char *line; } cases[] = {
+    { nothing, 2, "Active · nothing listens on port 65535 yet" },
+    { nothing, 0, "Active · nothing listens on port 65535 yet" },
+    { named, 2, "Active · nginx listens" },
+    { unnamed, 1, "Active · a program listens on port 65535" },
+    { local, 1, "Active · python3 accepts no outside connections" },
+    { local_unnamed, 1, "Active · port 65535 takes no outside connections" },
+    { mixed, 2, "Active · sshd listens" },
+  };
+
+  g_test_summary ("An active profile's line says who listens on its port: nothing yet, the "
+                  "program by name, an unnamed one, or one that takes connections from this "
+                  "computer only; each within a menu line with the longest port");
+
+  pl_profile_set_internal_port (web, 65535);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *line = pl_tray_menu_describe_listener (web, cases[i].answers,
+                                                              cases[i].n);
+
+      g_assert_cmpstr (line, ==, cases[i].line);
+      g_assert_cmpint (g_utf8_strlen (line, -1), <=, PL_TRAY_MENU_MAX_CHARS);
+    }
+}
+
+/* A socket of @type bound to 0.0.0.0 on an ephemeral port; it listens when @listen. */
+static GSocket *
+open_socket (GSocketType  type,
+             gboolean     listen,
+             guint16     *port)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket_ = g_socket_new (G_SOCKET_FAMILY_IPV4, type, 0, &error);
+  g_autoptr(GInetAddress) any = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) where = g_inet_socket_address_new (any, 0);
+  g_autoptr(GSocketAddress) local = NULL;
+
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (socket_, where, FALSE, &error));
+  g_assert_no_error (error);
+  if (listen)
+    g_assert_true (g_socket_listen (socket_, &error));
+  g_assert_no_error (error);
+  local = g_socket_get_local_address (socket_, &error);
+  g_assert_no_error (error);
+  *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+  return g_steal_pointer (&socket_);
+}
+
+typedef struct
+{
+  const char *id;
+  const char *label;
+} LabelIs;
+
+static gboolean
+label_is (Fixture       *f,
+          gconstpointer  data)
+{
+  const LabelIs *want = data;
+
+  return g_strcmp0 (label_of (f, want->id), want->label) == 0;
+}
+
+static void
+test_menu_listeners (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GSocket) server = NULL;
+  g_autoptr(GSocket) idle = NULL;
+  g_autoptr(GSocket) game = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *ini = NULL;
+  g_autofree char *our_name = g_path_get_basename (g_get_prgname ());
+  g_autofree char *listens = NULL;
+  g_autofree char *nothing_web = NULL;
+  g_autofree char *nothing_idle = NULL;
+  guint16 web_port, idle_port, game_port;
+  LabelIs want;
+  PlTrayItem *item;
+
+  g_test_summary ("With the listen check on, an active profile's line names the program that "
+                  "listens on its port (this test) or says nothing listens yet; the window "
+                  "keeps when it renews; a new look at the menu sees a program that went "
+                  "away; a UDP listener counts for a TCP+UDP profile");
+
+  server = open_socket (G_SOCKET_TYPE_STREAM, TRUE, &web_port);
+  /* Bound, not listening: the port stays ours, and nothing listens on it. */
+  idle = open_socket (G_SOCKET_TYPE_STREAM, FALSE, &idle_port);
+  game = open_socket (G_SOCKET_TYPE_DATAGRAM, FALSE, &game_port);
+  ini = g_strdup_printf ("[Web]\nProtocol=tcp\nInternalPort=%u\nEnabled=true\n\n"
+                         "[Idle]\nProtocol=tcp\nInternalPort=%u\nEnabled=true\n\n"
+                         "[Game]\nProtocol=both\nInternalPort=%u\nEnabled=true\n\n"
+                         "[Off]\nProtocol=tcp\nInternalPort=%u\nEnabled=false\n",
+                         web_port, idle_port, game_port, web_port);
+  g_assert_true (pl_profile_store_load_from_data (f->store, ini, -1, &error));
+  g_assert_no_error (error);
+  fixture_start (f, TRUE);
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ACTIVE));
+  /* Off by default: the renewal time. */
+  g_assert_cmpstr (label_of (f, "profile-state:Web"), ==, "Active · renews at 13:00");
+
+  pl_tray_menu_set_listen_check (f->menu, TRUE);
+  listens = g_strdup_printf ("Active · %s listens", our_name);
+  want = (LabelIs) { "profile-state:Web", listens };
+  run_until (f, label_is, &want);
+  nothing_idle = g_strdup_printf ("Active · nothing listens on port %u yet", idle_port);
+  g_assert_cmpstr (label_of (f, "profile-state:Idle"), ==, nothing_idle);
+  g_assert_cmpstr (label_of (f, "profile-state:Game"), ==, listens);
+  g_assert_null (label_of (f, "profile-state:Off"));
+  item = pl_tray_menu_find_item (f->menu, "profile-state:Web");
+  g_assert_cmpint (item->kind, ==, PL_TRAY_ITEM_LABEL);
+  {
+    /* (The virtual clock runs on while the check's thread works: renewals may pass.) */
+    g_autofree char *detail = g_strdup_printf ("%s\nRenews at ", listens);
+
+    g_assert_true (g_str_has_prefix (item->detail, detail));
+  }
+  assert_lines_short (f);
+
+  /* The program goes away: the next look at the menu says so. */
+  g_assert_true (g_socket_close (server, &error));
+  g_assert_no_error (error);
+  pl_tray_menu_check_listeners (f->menu);
+  nothing_web = g_strdup_printf ("Active · nothing listens on port %u yet", web_port);
+  want = (LabelIs) { "profile-state:Web", nothing_web };
+  run_until (f, label_is, &want);
+
+  /* Off again: back to the renewal time. */
+  pl_tray_menu_set_listen_check (f->menu, FALSE);
+  pl_tray_menu_update (f->menu);
+  g_assert_true (g_str_has_prefix (label_of (f, "profile-state:Web"), "Active · renews at "));
+}
+
+static void
+test_menu_copy_republish (Fixture       *f,
+                          gconstpointer  data)
+{
+  GPtrArray *items;
+  PlTrayItem *item;
+  guint n_copy = 0;
+  gint republish = -1, add_profile = -1, last_copy = -1;
+
+  g_test_summary ("Each active profile has a Copy item with the public address and port it "
+                  "got (activating it copies that text), one for a TCP+UDP profile on one port; "
+                  "Re-publish All Ports follows the profiles while one is "
+                  "enabled");
+
+  fixture_start (f, TRUE);
+  /* Before the router answers: no address, nothing to copy. */
+  pl_tray_menu_update (f->menu);
+  g_assert_null (pl_tray_menu_find_item (f->menu, "copy:SSH"));
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ACTIVE));
+
+  item = pl_tray_menu_find_item (f->menu, "copy:SSH");
+  g_assert_nonnull (item);
+  g_assert_cmpint (item->kind, ==, PL_TRAY_ITEM_ACTION);
+  g_assert_cmpstr (item->label, ==, "Copy 203.0.113.7:2222");
+  g_assert_cmpstr (item->action, ==, "copy-text");
+  g_assert_cmpstr (g_variant_get_string (item->target, NULL), ==, "203.0.113.7:2222");
+  g_assert_null (pl_tray_menu_find_item (f->menu, "copy:Games"));
+  g_assert_null (pl_tray_menu_find_item (f->menu, "copy-ipv6:SSH"));
+
+  items = pl_tray_menu_get_items (f->menu);
+  for (guint i = 0; i < items->len; i++)
+    {
+      PlTrayItem *it = g_ptr_array_index (items, i);
+
+      if (g_str_has_prefix (it->id, "copy:"))
+        last_copy = (gint) i;
+      else if (g_strcmp0 (it->id, "republish") == 0)
+        republish = (gint) i;
+      else if (g_strcmp0 (it->id, "add-profile") == 0)
+        add_profile = (gint) i;
+    }
+  g_assert_cmpint (republish, >, last_copy);
+  g_assert_cmpint (republish, <, add_profile);
+  item = pl_tray_menu_find_item (f->menu, "republish");
+  g_assert_cmpstr (item->label, ==, "Re-publish All Ports");
+  g_assert_cmpint (item->kind, ==, PL_TRAY_ITEM_ACTION);
+  g_assert_cmpstr (item->action, ==, "republish");
+
+  /* A TCP+UDP profile on one public port: one item. */
+  g_assert_true (pl_profile_store_set_enabled (f->store, "Games", TRUE, NULL));
+  run_until (f, description_is, "3 ports open");
+  item = pl_tray_menu_find_item (f->menu, "copy:Games");
+  g_assert_cmpstr (item->label, ==, "Copy 203.0.113.7:27015");
+  items = pl_tray_menu_get_items (f->menu);
+  for (guint i = 0; i < items->len; i++)
+    if (g_strcmp0 (((PlTrayItem *) g_ptr_array_index (items, i))->id, "copy:Games") == 0)
+      n_copy++;
+  g_assert_cmpuint (n_copy, ==, 1);
+  assert_lines_short (f);
+
+  /* Nothing enabled: nothing to re-publish, nothing to copy. */
+  g_assert_true (pl_profile_store_set_enabled (f->store, "Games", FALSE, NULL));
+  g_assert_true (pl_profile_store_set_enabled (f->store, "SSH", FALSE, NULL));
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_IDLE));
+  g_assert_null (pl_tray_menu_find_item (f->menu, "republish"));
+  g_assert_null (pl_tray_menu_find_item (f->menu, "copy:SSH"));
+}
+
+static void
 test_menu_coalesced (Fixture       *f,
                      gconstpointer  data)
 {
@@ -1341,6 +1553,11 @@ main (int   argc,
   g_test_add_func ("/tray/menu/format", test_format);
   g_test_add_func ("/tray/menu/icon-names", test_icon_names);
   g_test_add_func ("/tray/menu/describe-pinholes", test_describe_pinholes);
+  g_test_add_func ("/tray/menu/describe-listener", test_describe_listener);
+  g_test_add ("/tray/menu/listeners", Fixture, GUINT_TO_POINTER (15),
+              fixture_set_up, test_menu_listeners, fixture_tear_down);
+  g_test_add ("/tray/menu/copy-republish", Fixture, GUINT_TO_POINTER (16),
+              fixture_set_up, test_menu_copy_republish, fixture_tear_down);
   g_test_add ("/tray/menu/no-gateway", Fixture, GUINT_TO_POINTER (1),
               fixture_set_up, test_menu_no_gateway, fixture_tear_down);
   g_test_add ("/tray/menu/active", Fixture, GUINT_TO_POINTER (2),
