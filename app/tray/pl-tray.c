@@ -473,16 +473,20 @@ update_widget (GtkWidget  *widget,
 }
 
 /* Lines that stay keep their widget (and so their dbusmenu id): an open menu does not jump
- * and panels get property updates rather than a new layout. */
+ * and panels get property updates rather than a new layout. libdbusmenu-gtk places an
+ * exported item where its widget is inserted and never hears of gtk_menu_reorder_child():
+ * so the widgets that go are destroyed first, each new one is inserted at its final place,
+ * and a line that would have to move is made anew rather than moved. */
 void
 pl_tray_set_menu (PlTray    *self,
                   GPtrArray *items)
 {
   g_autoptr(GHashTable) old = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) wanted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GPtrArray) widgets = g_ptr_array_new ();
   GHashTableIter iter;
-  gpointer value;
+  gpointer key, value;
 
   g_return_if_fail (PL_IS_TRAY (self));
   g_return_if_fail (items != NULL);
@@ -493,40 +497,50 @@ pl_tray_set_menu (PlTray    *self,
     g_hash_table_insert (old, item_key (seen, g_ptr_array_index (self->items, i)),
                          g_ptr_array_index (self->widgets, i));
   g_hash_table_remove_all (seen);
+  for (guint i = 0; i < items->len; i++)
+    g_hash_table_add (wanted, item_key (seen, g_ptr_array_index (items, i)));
+  g_hash_table_remove_all (seen);
 
+  /* The lines that go, first. */
+  g_hash_table_iter_init (&iter, old);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (!g_hash_table_contains (wanted, key))
+      {
+        gtk_widget_destroy (value);
+        g_hash_table_iter_remove (&iter);
+      }
+
+  /* In order: items 0..i-1 are in place; from i on, the kept widgets in their old order. */
   for (guint i = 0; i < items->len; i++)
     {
       PlTrayItem *item = g_ptr_array_index (items, i);
-      g_autofree char *key = item_key (seen, item);
+      g_autofree char *item_key_text = item_key (seen, item);
       GtkWidget *widget = NULL;
       gpointer old_key = NULL;
 
-      if (g_hash_table_steal_extended (old, key, &old_key, &value))
+      if (g_hash_table_steal_extended (old, item_key_text, &old_key, &value))
         {
+          g_autoptr(GList) children = gtk_container_get_children (GTK_CONTAINER (self->menu));
+
           g_free (old_key);
           widget = value;
-          update_widget (widget, item);
-          g_object_set_data (G_OBJECT (widget), "pl-index", GUINT_TO_POINTER (i));
+          if (g_list_nth_data (children, i) == widget)
+            {
+              update_widget (widget, item);
+              g_object_set_data (G_OBJECT (widget), "pl-index", GUINT_TO_POINTER (i));
+            }
+          else
+            {
+              gtk_widget_destroy (widget);   /* it moved: made anew in its place */
+              widget = NULL;
+            }
         }
-      else
+      if (widget == NULL)
         {
           widget = create_widget (self, item, i);
           gtk_menu_shell_insert (GTK_MENU_SHELL (self->menu), widget, (gint) i);
         }
       g_ptr_array_add (widgets, widget);
-    }
-
-  g_hash_table_iter_init (&iter, old);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    gtk_widget_destroy (value);
-
-  /* Put them in order (only what moved). */
-  for (guint i = 0; i < widgets->len; i++)
-    {
-      g_autoptr(GList) children = gtk_container_get_children (GTK_CONTAINER (self->menu));
-
-      if (g_list_nth_data (children, i) != g_ptr_array_index (widgets, i))
-        gtk_menu_reorder_child (GTK_MENU (self->menu), g_ptr_array_index (widgets, i), (gint) i);
     }
 
   g_ptr_array_set_size (self->widgets, 0);
