@@ -655,19 +655,36 @@ listener_state (PlTrayMenu  *self,
   return g_steal_pointer (&line);
 }
 
-/* "Copy 84.17.2.3:8080" items for a profile's active mappings: one per public port (two,
- * marked TCP and UDP, when a TCP+UDP profile got different ports), and the IPv6 form
- * "Copy [2001:db8::10]:8080" where its pinholes are open. */
-static void
-add_copy_items (GPtrArray  *items,
-                PlProfile  *profile,
-                const char *address,
-                GPtrArray  *mappings,
-                GPtrArray  *pinholes)
+/**
+ * pl_tray_menu_copy_items:
+ * @profile_name: the profile's name (for the items' ids)
+ * @address: (nullable): the public IPv4 address, if known
+ * @mappings: (element-type PlMapping): the profile's IPv4 mappings
+ * @pinholes: (element-type PlMapping): its IPv6 pinholes
+ *
+ * The "Copy 84.17.2.3:8080" items of a profile whose mappings are active: one per public
+ * port (two, marked TCP and UDP, when a TCP+UDP profile got different ports), and the IPv6
+ * form "Copy [2001:db8::10]:8080" where its pinholes are open. Each runs "copy-text" with
+ * the text after "Copy ".
+ *
+ * Returns: (transfer full) (element-type PlTrayItem): the items, maybe none
+ */
+GPtrArray *
+pl_tray_menu_copy_items (const char *profile_name,
+                         const char *address,
+                         GPtrArray  *mappings,
+                         GPtrArray  *pinholes)
 {
-  g_autofree char *id = g_strconcat ("copy:", pl_profile_get_name (profile), NULL);
-  g_autofree char *id6 = g_strconcat ("copy-ipv6:", pl_profile_get_name (profile), NULL);
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) pl_tray_item_free);
+  g_autofree char *id = NULL;
+  g_autofree char *id6 = NULL;
 
+  g_return_val_if_fail (profile_name != NULL, NULL);
+  g_return_val_if_fail (mappings != NULL, NULL);
+  g_return_val_if_fail (pinholes != NULL, NULL);
+
+  id = g_strconcat ("copy:", profile_name, NULL);
+  id6 = g_strconcat ("copy-ipv6:", profile_name, NULL);
   if (address != NULL && mappings_all_active (mappings))
     {
       gboolean differ = FALSE;
@@ -696,20 +713,19 @@ add_copy_items (GPtrArray  *items,
         }
     }
 
-  if (mappings_all_active (pinholes))
+  if (mappings_all_active (pinholes) &&
+      pl_mapping_get_external_address (g_ptr_array_index (pinholes, 0)) != NULL)
     {
       PlMapping *first = g_ptr_array_index (pinholes, 0);
-      g_autofree char *text = NULL;
-      g_autofree char *label = NULL;
+      g_autofree char *text = g_strdup_printf ("[%s]:%u",
+                                               pl_mapping_get_external_address (first),
+                                               pl_mapping_get_internal_port (first));
+      g_autofree char *label = g_strdup_printf (_("Copy %s"), text);
 
-      if (pl_mapping_get_external_address (first) == NULL)
-        return;
-      text = g_strdup_printf ("[%s]:%u", pl_mapping_get_external_address (first),
-                              pl_mapping_get_internal_port (first));
-      label = g_strdup_printf (_("Copy %s"), text);
       add_item (items, PL_TRAY_ITEM_ACTION, id6, label, "copy-text",
                 g_variant_new_string (text));
     }
+  return g_steal_pointer (&items);
 }
 
 static GDateTime *
@@ -912,7 +928,9 @@ build_items (PlTrayMenu *self)
 
           if (state6 != NULL)
             add_item (items, PL_TRAY_ITEM_LABEL, state6_id, state6, NULL, NULL);
-          add_copy_items (items, profile, address, mappings, pinholes);
+          g_ptr_array_extend_and_steal (items,
+                                        pl_tray_menu_copy_items (pl_profile_get_name (profile),
+                                                                 address, mappings, pinholes));
           n_enabled++;
         }
     }

@@ -157,6 +157,12 @@ char        *pl_tray_menu_format_ports          (PlProfile         *profile);
  * likely cause and the fix), else NULL. The line itself may still be longer than
  * PL_TRAY_MENU_MAX_CHARS (a long error message): the menu shortens it. */
 char        *pl_tray_menu_describe_pinholes     (GPtrArray         *mappings);
+/* The "Copy 84.17.2.3:8080" (and "Copy [2001:db8::10]:8080") items of a profile's active
+ * mappings and pinholes. */
+GPtrArray   *pl_tray_menu_copy_items            (const char        *profile_name,
+                                                 const char        *address,
+                                                 GPtrArray         *mappings,
+                                                 GPtrArray         *pinholes);
 /* "Active · nothing listens on port 8080 yet", "Active · sshd listens": @answers, one per
  * protocol of @profile, say who listens on its port. */
 char        *pl_tray_menu_describe_listener     (PlProfile            *profile,

@@ -392,6 +392,84 @@ test_describe_pinholes (void)
 }
 
 static void
+test_copy_items (void)
+{
+  g_autoptr(GPtrArray) mappings = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) pinholes = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) none = NULL, same = NULL, differ = NULL, both = NULL, pending = NULL;
+  g_autoptr(GPtrArray) no_address = NULL, long_address = NULL;
+  PlMapping *tcp, *udp, *tcp6, *udp6;
+  PlTrayItem *item;
+
+  g_test_summary ("Copy items: one with the public address and port of an active profile, "
+                  "one per protocol when their ports differ, the IPv6 form where the "
+                  "pinholes are open, none while anything is pending; each within a menu line");
+
+  none = pl_tray_menu_copy_items ("Game", "84.17.2.3", mappings, pinholes);
+  g_assert_cmpuint (none->len, ==, 0);
+
+  tcp = _pl_mapping_new_full ("Game", PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV4);
+  udp = _pl_mapping_new_full ("Game", PL_PROTOCOL_UDP, G_SOCKET_FAMILY_IPV4);
+  g_ptr_array_add (mappings, tcp);
+  g_ptr_array_add (mappings, udp);
+  _pl_mapping_set_internal_port (tcp, 25565);
+  _pl_mapping_set_internal_port (udp, 25565);
+  _pl_mapping_set_state (tcp, PL_MAPPING_STATE_ACTIVE);
+  _pl_mapping_set_external_port (tcp, 8080);
+  _pl_mapping_set_state (udp, PL_MAPPING_STATE_MAPPING);
+  pending = pl_tray_menu_copy_items ("Game", "84.17.2.3", mappings, pinholes);
+  g_assert_cmpuint (pending->len, ==, 0);
+
+  _pl_mapping_set_state (udp, PL_MAPPING_STATE_ACTIVE);
+  _pl_mapping_set_external_port (udp, 8080);
+  same = pl_tray_menu_copy_items ("Game", "84.17.2.3", mappings, pinholes);
+  g_assert_cmpuint (same->len, ==, 1);
+  item = g_ptr_array_index (same, 0);
+  g_assert_cmpstr (item->id, ==, "copy:Game");
+  g_assert_cmpint (item->kind, ==, PL_TRAY_ITEM_ACTION);
+  g_assert_cmpstr (item->label, ==, "Copy 84.17.2.3:8080");
+  g_assert_cmpstr (item->action, ==, "copy-text");
+  g_assert_cmpstr (g_variant_get_string (item->target, NULL), ==, "84.17.2.3:8080");
+
+  no_address = pl_tray_menu_copy_items ("Game", NULL, mappings, pinholes);
+  g_assert_cmpuint (no_address->len, ==, 0);
+
+  _pl_mapping_set_external_port (udp, 40023);
+  differ = pl_tray_menu_copy_items ("Game", "84.17.2.3", mappings, pinholes);
+  g_assert_cmpuint (differ->len, ==, 2);
+  g_assert_cmpstr (((PlTrayItem *) differ->pdata[0])->label, ==, "Copy 84.17.2.3:8080 (TCP)");
+  g_assert_cmpstr (((PlTrayItem *) differ->pdata[1])->label, ==, "Copy 84.17.2.3:40023 (UDP)");
+  g_assert_cmpstr (g_variant_get_string (((PlTrayItem *) differ->pdata[1])->target, NULL), ==,
+                   "84.17.2.3:40023");
+
+  tcp6 = _pl_mapping_new_full ("Game", PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV6);
+  udp6 = _pl_mapping_new_full ("Game", PL_PROTOCOL_UDP, G_SOCKET_FAMILY_IPV6);
+  g_ptr_array_add (pinholes, tcp6);
+  g_ptr_array_add (pinholes, udp6);
+  _pl_mapping_set_internal_port (tcp6, 25565);
+  _pl_mapping_set_internal_port (udp6, 25565);
+  _pl_mapping_set_state (tcp6, PL_MAPPING_STATE_ACTIVE);
+  _pl_mapping_set_external_address (tcp6, "2001:db8::10");
+  _pl_mapping_set_state (udp6, PL_MAPPING_STATE_ACTIVE);
+  _pl_mapping_set_external_address (udp6, "2001:db8::10");
+  _pl_mapping_set_external_port (udp, 8080);
+  both = pl_tray_menu_copy_items ("Game", "84.17.2.3", mappings, pinholes);
+  g_assert_cmpuint (both->len, ==, 2);
+  item = g_ptr_array_index (both, 1);
+  g_assert_cmpstr (item->id, ==, "copy-ipv6:Game");
+  g_assert_cmpstr (item->label, ==, "Copy [2001:db8::10]:25565");
+  g_assert_cmpstr (g_variant_get_string (item->target, NULL), ==, "[2001:db8::10]:25565");
+
+  /* The longest IPv6 address and port still fit in a menu line, whole. */
+  _pl_mapping_set_external_address (tcp6, "2001:0db8:1234:5678:9abc:def0:1234:5678");
+  _pl_mapping_set_internal_port (tcp6, 65535);
+  long_address = pl_tray_menu_copy_items ("Game", "84.17.2.3", mappings, pinholes);
+  item = g_ptr_array_index (long_address, 1);
+  g_assert_cmpstr (item->label, ==, "Copy [2001:0db8:1234:5678:9abc:def0:1234:5678]:65535");
+  g_assert_cmpint (g_utf8_strlen (item->label, -1), <=, PL_TRAY_MENU_MAX_CHARS);
+}
+
+static void
 test_icon_names (void)
 {
   g_test_summary ("Every state has its own symbolic icon, named after the application id");
@@ -1566,6 +1644,7 @@ main (int   argc,
   g_test_add_func ("/tray/menu/icon-names", test_icon_names);
   g_test_add_func ("/tray/menu/describe-pinholes", test_describe_pinholes);
   g_test_add_func ("/tray/menu/describe-listener", test_describe_listener);
+  g_test_add_func ("/tray/menu/copy-items", test_copy_items);
   g_test_add ("/tray/menu/listeners", Fixture, GUINT_TO_POINTER (15),
               fixture_set_up, test_menu_listeners, fixture_tear_down);
   g_test_add ("/tray/menu/copy-republish", Fixture, GUINT_TO_POINTER (16),
