@@ -1018,10 +1018,11 @@ listen_answer_free (PlListenAnswer *answer)
   g_free (answer);
 }
 
+/* A check in flight; it does not keep the menu alive (disposing it cancels the check). */
 typedef struct
 {
-  PlTrayMenu *menu;
-  GArray     *queries;
+  GWeakRef  menu;
+  GArray   *queries;
 } ListenCheck;
 
 static void start_listen_check (PlTrayMenu *self,
@@ -1033,14 +1034,15 @@ listen_check_cb (GObject      *source,
                  gpointer      user_data)
 {
   ListenCheck *check = user_data;
-  g_autoptr(PlTrayMenu) self = check->menu;
+  g_autoptr(PlTrayMenu) self = g_weak_ref_get (&check->menu);
   g_autoptr(GArray) queries = check->queries;
   g_autoptr(GArray) answers = NULL;
   g_autoptr(GError) error = NULL;
 
+  g_weak_ref_clear (&check->menu);
   g_free (check);
   answers = pl_listen_check_finish (result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (self == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   self->listen_running = FALSE;
   g_clear_object (&self->listen_cancellable);
@@ -1095,7 +1097,7 @@ start_listen_check (PlTrayMenu *self,
     }
 
   check = g_new0 (ListenCheck, 1);
-  check->menu = g_object_ref (self);
+  g_weak_ref_init (&check->menu, self);
   check->queries = queries;
   self->listen_running = TRUE;
   self->listen_cancellable = g_cancellable_new ();
