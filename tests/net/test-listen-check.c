@@ -68,7 +68,7 @@ check (PlProtocol     protocol,
 #define ANSWER(a) (&g_array_index ((a), PlListenAnswer, 0))
 
 /* Our own name, as /proc gives it: "test-listen-check" is longer than the 15 bytes of
- * /proc/PID/comm, so this also checks that the whole name is found. */
+ * /proc/PID/comm, so this also checks that the whole name is found (from the command line). */
 static char *our_name;
 
 static void
@@ -288,7 +288,18 @@ main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
-  our_name = g_path_get_basename (argv[0]);
+  /* Our whole name, unless we run under a wrapper (valgrind) that /proc names instead. */
+  {
+    g_autofree char *comm = NULL;
+
+    our_name = g_path_get_basename (argv[0]);
+    if (g_file_get_contents ("/proc/self/comm", &comm, NULL, NULL) &&
+        !g_str_has_prefix (our_name, g_strchomp (comm)))
+      {
+        g_free (our_name);
+        our_name = g_steal_pointer (&comm);
+      }
+  }
 
   g_test_add_func ("/listen-check/tcp4", test_tcp4);
   g_test_add_func ("/listen-check/tcp4-loopback", test_tcp4_loopback);
