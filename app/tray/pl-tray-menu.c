@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "pl-listener-cache.h"
 #include "pl-tray-menu.h"
 
 /* Routers refuse mappings of ports below this by default (miniupnpd's default rules,
@@ -35,13 +36,9 @@ struct _PlTrayMenu
   PlTrayMenuNowFunc  now_func;
   gpointer           now_data;
 
-  /* Who listens on the profiles' ports (pl-listen-check.h), while listen_check is on. */
-  GHashTable        *listeners;     /* listener_key () -> PlListenAnswer* */
-  char              *listen_key;    /* the queries of the last check, listeners_key () */
-  GCancellable      *listen_cancellable;
-  guint              listen_check : 1;
-  guint              listen_running : 1;
-  guint              listen_again : 1;
+  /* Who listens on the profiles' ports, while listen_check is on. */
+  PlListenerCache   *listeners;
+  gboolean           listen_check;
 };
 
 static void queue_update (PlTrayMenu *self);
@@ -558,16 +555,6 @@ mappings_all_active (GPtrArray *mappings)
   return TRUE;
 }
 
-/* "T4:8080": the key of one listen query. */
-static char *
-listener_key (PlProtocol    protocol,
-              GSocketFamily family,
-              guint         port)
-{
-  return g_strdup_printf ("%c%c:%u", protocol == PL_PROTOCOL_TCP ? 'T' : 'U',
-                          family == G_SOCKET_FAMILY_IPV6 ? '6' : '4', port);
-}
-
 /* "SSH — TCP 22 → 2222", its name shortened rather than its ports when it is too long. */
 static char *
 menu_profile_label (PlProfile *profile)
@@ -629,10 +616,10 @@ listener_state (PlTrayMenu  *self,
   for (guint i = 0; i < mappings->len; i++)
     {
       PlMapping *mapping = g_ptr_array_index (mappings, i);
-      g_autofree char *key = listener_key (pl_mapping_get_protocol (mapping),
-                                           pl_mapping_get_family (mapping),
-                                           pl_mapping_get_internal_port (mapping));
-      PlListenAnswer *answer = g_hash_table_lookup (self->listeners, key);
+      const PlListenAnswer *answer = pl_listener_cache_lookup (self->listeners,
+                                                               pl_mapping_get_protocol (mapping),
+                                                               pl_mapping_get_family (mapping),
+                                                               pl_mapping_get_internal_port (mapping));
 
       if (answer == NULL)
         return NULL;
@@ -996,115 +983,6 @@ listen_queries (PlTrayMenu *self)
   return queries;
 }
 
-static char *
-listeners_key (GArray *queries)
-{
-  GString *key = g_string_new (NULL);
-
-  for (guint i = 0; i < queries->len; i++)
-    {
-      PlListenQuery *query = &g_array_index (queries, PlListenQuery, i);
-      g_autofree char *one = listener_key (query->protocol, query->family, query->port);
-
-      g_string_append_printf (key, "%s ", one);
-    }
-  return g_string_free (key, FALSE);
-}
-
-static void
-listen_answer_free (PlListenAnswer *answer)
-{
-  pl_listen_answer_clear (answer);
-  g_free (answer);
-}
-
-/* A check in flight; it does not keep the menu alive (disposing it cancels the check). */
-typedef struct
-{
-  GWeakRef  menu;
-  GArray   *queries;
-} ListenCheck;
-
-static void start_listen_check (PlTrayMenu *self,
-                                GArray     *queries);
-
-static void
-listen_check_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  ListenCheck *check = user_data;
-  g_autoptr(PlTrayMenu) self = g_weak_ref_get (&check->menu);
-  g_autoptr(GArray) queries = check->queries;
-  g_autoptr(GArray) answers = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_weak_ref_clear (&check->menu);
-  g_free (check);
-  answers = pl_listen_check_finish (result, &error);
-  if (self == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  self->listen_running = FALSE;
-  g_clear_object (&self->listen_cancellable);
-
-  if (answers == NULL)
-    {
-      g_debug ("Cannot tell who listens on the profiles' ports: %s", error->message);
-      g_hash_table_remove_all (self->listeners);
-    }
-  else
-    {
-      g_hash_table_remove_all (self->listeners);
-      for (guint i = 0; i < queries->len; i++)
-        {
-          PlListenQuery *query = &g_array_index (queries, PlListenQuery, i);
-          PlListenAnswer *answer = g_new0 (PlListenAnswer, 1);
-
-          *answer = g_array_index (answers, PlListenAnswer, i);
-          answer->program = g_strdup (answer->program);
-          g_hash_table_replace (self->listeners,
-                                listener_key (query->protocol, query->family, query->port),
-                                answer);
-        }
-    }
-  queue_update (self);
-
-  if (self->listen_again && self->listen_check)
-    {
-      self->listen_again = FALSE;
-      start_listen_check (self, listen_queries (self));
-    }
-}
-
-/* Takes @queries. */
-static void
-start_listen_check (PlTrayMenu *self,
-                    GArray     *queries)
-{
-  ListenCheck *check;
-
-  g_free (self->listen_key);
-  self->listen_key = listeners_key (queries);
-  if (queries->len == 0)
-    {
-      if (g_hash_table_size (self->listeners) > 0)
-        {
-          g_hash_table_remove_all (self->listeners);
-          queue_update (self);
-        }
-      g_array_unref (queries);
-      return;
-    }
-
-  check = g_new0 (ListenCheck, 1);
-  g_weak_ref_init (&check->menu, self);
-  check->queries = queries;
-  self->listen_running = TRUE;
-  self->listen_cancellable = g_cancellable_new ();
-  pl_listen_check_async ((PlListenQuery *) (gpointer) queries->data, queries->len,
-                         self->listen_cancellable, listen_check_cb, check);
-}
-
 /**
  * pl_tray_menu_check_listeners:
  * @self: a #PlTrayMenu
@@ -1116,16 +994,15 @@ start_listen_check (PlTrayMenu *self,
 void
 pl_tray_menu_check_listeners (PlTrayMenu *self)
 {
+  g_autoptr(GArray) queries = NULL;
+
   g_return_if_fail (PL_IS_TRAY_MENU (self));
 
   if (!self->listen_check)
     return;
-  if (self->listen_running)
-    {
-      self->listen_again = TRUE;
-      return;
-    }
-  start_listen_check (self, listen_queries (self));
+  queries = listen_queries (self);
+  pl_listener_cache_check (self->listeners, (PlListenQuery *) (gpointer) queries->data,
+                           queries->len, TRUE);
 }
 
 /* After a rebuild: a check when the set of active ports changed (a mapping became active,
@@ -1134,20 +1011,12 @@ static void
 check_listeners_if_changed (PlTrayMenu *self)
 {
   g_autoptr(GArray) queries = NULL;
-  g_autofree char *key = NULL;
 
   if (!self->listen_check)
     return;
   queries = listen_queries (self);
-  key = listeners_key (queries);
-  if (g_strcmp0 (key, self->listen_key) == 0)
-    return;
-  if (self->listen_running)
-    {
-      self->listen_again = TRUE;
-      return;
-    }
-  start_listen_check (self, g_steal_pointer (&queries));
+  pl_listener_cache_check (self->listeners, (PlListenQuery *) (gpointer) queries->data,
+                           queries->len, FALSE);
 }
 
 void
@@ -1160,14 +1029,7 @@ pl_tray_menu_set_listen_check (PlTrayMenu *self,
     return;
   self->listen_check = !!listen_check;
   if (!listen_check)
-    {
-      g_cancellable_cancel (self->listen_cancellable);
-      g_clear_object (&self->listen_cancellable);
-      self->listen_running = FALSE;
-      self->listen_again = FALSE;
-      g_clear_pointer (&self->listen_key, g_free);
-      g_hash_table_remove_all (self->listeners);
-    }
+    pl_listener_cache_clear (self->listeners);
   queue_update (self);
 }
 
@@ -1385,8 +1247,9 @@ pl_tray_menu_dispose (GObject *object)
   PlTrayMenu *self = PL_TRAY_MENU (object);
 
   g_clear_handle_id (&self->idle_id, g_source_remove);
-  g_cancellable_cancel (self->listen_cancellable);
-  g_clear_object (&self->listen_cancellable);
+  if (self->listeners != NULL)
+    g_signal_handlers_disconnect_by_data (self->listeners, self);
+  g_clear_object (&self->listeners);
   if (self->watched != NULL)
     unwatch_profiles (self);
   g_clear_object (&self->session);
@@ -1402,8 +1265,6 @@ pl_tray_menu_finalize (GObject *object)
 
   g_clear_pointer (&self->items, g_ptr_array_unref);
   g_clear_pointer (&self->watched, g_ptr_array_unref);
-  g_clear_pointer (&self->listeners, g_hash_table_unref);
-  g_free (self->listen_key);
   g_free (self->description);
 
   G_OBJECT_CLASS (pl_tray_menu_parent_class)->finalize (object);
@@ -1435,8 +1296,8 @@ pl_tray_menu_init (PlTrayMenu *self)
 {
   self->items = g_ptr_array_new_with_free_func ((GDestroyNotify) pl_tray_item_free);
   self->watched = g_ptr_array_new_with_free_func (g_object_unref);
-  self->listeners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                           (GDestroyNotify) listen_answer_free);
+  self->listeners = pl_listener_cache_new ();
+  g_signal_connect_swapped (self->listeners, "changed", G_CALLBACK (changed_cb), self);
   self->now_func = default_now;
   self->notifications = TRUE;
   self->description = g_strdup ("");

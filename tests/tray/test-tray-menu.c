@@ -20,6 +20,7 @@
 
 #include "pl-autostart.h"
 #include "pl-icon-path.h"
+#include "pl-listener-cache.h"
 #include "pl-notifier.h"
 #include "pl-settings.h"
 #include "pl-tray-menu.h"
@@ -980,6 +981,80 @@ test_menu_listeners (Fixture       *f,
 }
 
 static void
+cache_changed_cb (PlListenerCache *cache,
+                  guint           *n_changed)
+{
+  (*n_changed)++;
+}
+
+static void
+wait_changes (guint *n_changed,
+              guint  n)
+{
+  while (*n_changed < n)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+test_listener_cache (void)
+{
+  g_autoptr(PlListenerCache) cache = pl_listener_cache_new ();
+  g_autoptr(GSocket) server = NULL;
+  g_autoptr(GSocket) idle = NULL;
+  g_autofree char *our_name = own_program_name ();
+  guint16 server_port, idle_port;
+  PlListenQuery queries[2];
+  const PlListenAnswer *answer;
+  guint n_changed = 0;
+
+  g_test_summary ("The listener cache answers from its last check, checks again only when "
+                  "the ports change or it is told to, one check at a time with the latest "
+                  "request last, and forgets on clear");
+
+  server = open_socket (G_SOCKET_TYPE_STREAM, TRUE, &server_port);
+  idle = open_socket (G_SOCKET_TYPE_STREAM, FALSE, &idle_port);
+  queries[0] = (PlListenQuery) { PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV4, server_port };
+  queries[1] = (PlListenQuery) { PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV4, idle_port };
+  g_signal_connect (cache, "changed", G_CALLBACK (cache_changed_cb), &n_changed);
+
+  g_assert_null (pl_listener_cache_lookup (cache, PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV4,
+                                           server_port));
+  pl_listener_cache_check (cache, queries, 2, FALSE);
+  wait_changes (&n_changed, 1);
+  answer = pl_listener_cache_lookup (cache, PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV4, server_port);
+  g_assert_nonnull (answer);
+  g_assert_true (answer->listening);
+  g_assert_cmpstr (answer->program, ==, our_name);
+  answer = pl_listener_cache_lookup (cache, PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV4, idle_port);
+  g_assert_false (answer->listening);
+  g_assert_null (pl_listener_cache_lookup (cache, PL_PROTOCOL_UDP, G_SOCKET_FAMILY_IPV4,
+                                           server_port));
+
+  /* The same ports: no check (else two answers would come below); told to: one, and it sees
+   * the listener gone. */
+  g_assert_true (g_socket_close (server, NULL));
+  pl_listener_cache_check (cache, queries, 2, FALSE);
+  pl_listener_cache_check (cache, queries, 2, TRUE);
+  wait_changes (&n_changed, 2);
+  answer = pl_listener_cache_lookup (cache, PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV4, server_port);
+  g_assert_false (answer->listening);
+
+  /* Asked twice while busy: the later request is answered last. */
+  pl_listener_cache_check (cache, queries, 2, TRUE);
+  pl_listener_cache_check (cache, queries + 1, 1, TRUE);
+  wait_changes (&n_changed, 4);
+  g_assert_null (pl_listener_cache_lookup (cache, PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV4,
+                                           server_port));
+  g_assert_nonnull (pl_listener_cache_lookup (cache, PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV4,
+                                              idle_port));
+  g_assert_cmpuint (n_changed, ==, 4);
+
+  pl_listener_cache_clear (cache);
+  g_assert_null (pl_listener_cache_lookup (cache, PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV4,
+                                           idle_port));
+}
+
+static void
 test_menu_copy_republish (Fixture       *f,
                           gconstpointer  data)
 {
@@ -1662,6 +1737,7 @@ main (int   argc,
   g_test_add_func ("/tray/menu/describe-pinholes", test_describe_pinholes);
   g_test_add_func ("/tray/menu/describe-listener", test_describe_listener);
   g_test_add_func ("/tray/menu/copy-items", test_copy_items);
+  g_test_add_func ("/tray/menu/listener-cache", test_listener_cache);
   g_test_add ("/tray/menu/listeners", Fixture, GUINT_TO_POINTER (15),
               fixture_set_up, test_menu_listeners, fixture_tear_down);
   g_test_add ("/tray/menu/copy-republish", Fixture, GUINT_TO_POINTER (16),
