@@ -615,6 +615,15 @@ pl_tray_new (GActionGroup *actions,
                                _("Contacting the router…"));
   app_indicator_set_menu (self->indicator, GTK_MENU (self->menu));
   watch_menu_root (self);
+  {
+    g_autoptr(GObject) server = NULL;
+
+    /* Should the library export a new root one day, the new one is watched. */
+    g_object_get (self->indicator, "dbus-menu-server", &server, NULL);
+    if (server != NULL)
+      g_signal_connect_object (server, "notify::" DBUSMENU_SERVER_PROP_ROOT_NODE,
+                               G_CALLBACK (watch_menu_root), self, G_CONNECT_SWAPPED);
+  }
   g_signal_connect (self->menu, "show", G_CALLBACK (menu_show_cb), self);
   app_indicator_set_status (self->indicator, APP_INDICATOR_STATUS_ACTIVE);
 
