@@ -14,6 +14,7 @@
 #include "pl-clock.h"
 #include "pl-gateway.h"
 #include "pl-ipv6-route.h"
+#include "pl-listen-check.h"
 #include "pl-client.h"
 #include "pl-port-mapper.h"
 #include "pl-mapper-probe.h"

@@ -212,6 +212,37 @@ copy_address_cb (GSimpleAction *action,
   g_debug ("Copied %s to the clipboard", address);
 }
 
+/* "Copy 84.17.2.3:8080": the text goes to the clipboard, and to the primary selection for
+ * a middle click. */
+static void
+copy_text_cb (GSimpleAction *action,
+              GVariant      *parameter,
+              gpointer       user_data)
+{
+  const char *text = g_variant_get_string (parameter, NULL);
+
+  gtk_clipboard_set_text (gtk_clipboard_get (GDK_SELECTION_CLIPBOARD), text, -1);
+  gtk_clipboard_set_text (gtk_clipboard_get (GDK_SELECTION_PRIMARY), text, -1);
+  g_debug ("Copied %s to the clipboard", text);
+}
+
+static void
+republish_cb (GSimpleAction *action,
+              GVariant      *parameter,
+              gpointer       user_data)
+{
+  PlApplication *self = user_data;
+
+  g_debug ("Re-publishing every port");
+  pl_session_republish (self->session);
+}
+
+static void
+menu_opening_cb (PlApplication *self)
+{
+  pl_tray_menu_check_listeners (self->menu);
+}
+
 static void
 toggle_profile_cb (GSimpleAction *action,
                    GVariant      *parameter,
@@ -589,6 +620,8 @@ pl_application_startup (GApplication *application)
   g_autofree char *icon_dir = pl_icon_path_get_default ();
   const GActionEntry entries[] = {
     { "copy-address", copy_address_cb, NULL, NULL, NULL },
+    { "copy-text", copy_text_cb, "s", NULL, NULL },
+    { "republish", republish_cb, NULL, NULL, NULL },
     { "toggle-profile", toggle_profile_cb, "s", NULL, NULL },
     { "add-profile", add_profile_cb, NULL, NULL, NULL },
     { "edit-profiles", edit_profiles_cb, NULL, NULL, NULL },
@@ -653,12 +686,15 @@ pl_application_startup (GApplication *application)
   self->menu = pl_tray_menu_new (self->session, self->store);
   pl_tray_menu_set_autostart (self->menu, pl_autostart_is_enabled ());
   pl_tray_menu_set_notifications (self->menu, pl_settings_get_notifications (self->settings));
+  pl_tray_menu_set_listen_check (self->menu, TRUE);
   g_signal_connect_object (self->menu, "changed", G_CALLBACK (menu_changed_cb), self,
                            G_CONNECT_SWAPPED);
 
   self->tray = pl_tray_new (G_ACTION_GROUP (self), icon_dir);
   g_signal_connect_object (self->tray, "notify::availability", G_CALLBACK (availability_cb),
                            self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->tray, "menu-opening", G_CALLBACK (menu_opening_cb), self,
+                           G_CONNECT_SWAPPED);
   /* Started in the background (at login), the panel may not be up yet: give it time
    * before the window stands in for the icon. Started by hand, the window opens anyway.
    * A panel that restarts gets as long to come back. */

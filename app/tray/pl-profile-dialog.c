@@ -21,6 +21,27 @@ typedef enum
   N_FIELDS
 } Field;
 
+/* First run: the services people most often open a port for. A preset fills the editor
+ * rather than adding the profile at once: opening a port to the Internet is the user's
+ * decision, and the port often differs here (SSH on 2222, a second web server), so they see
+ * the profile and press Save, as for any other. */
+typedef struct
+{
+  const char        *id;
+  const char        *name;        /* translated where it is not a product's name */
+  PlProfileProtocol  protocol;
+  guint              port;
+} Preset;
+
+static const Preset presets[] = {
+  { "ssh", N_("SSH"), PL_PROFILE_PROTOCOL_TCP, 22 },
+  { "web", N_("Web server"), PL_PROFILE_PROTOCOL_TCP, 8080 },
+  { "minecraft", "Minecraft", PL_PROFILE_PROTOCOL_TCP, 25565 },
+  { "syncthing", "Syncthing", PL_PROFILE_PROTOCOL_BOTH, 22000 },
+  { "qbittorrent", "qBittorrent", PL_PROFILE_PROTOCOL_BOTH, 6881 },
+  { "wireguard", "WireGuard", PL_PROFILE_PROTOCOL_UDP, 51820 },
+};
+
 struct _PlProfileDialog
 {
   GtkApplicationWindow  parent_instance;
@@ -54,6 +75,8 @@ struct _PlProfileDialog
   GtkButton            *revert_button;
   GtkButton            *save_button;
   GtkComboBoxText      *router_protocol_combo;
+  GtkStack             *page_stack;
+  GtkFlowBox           *preset_box;
 
   /* Editor state */
   char                 *editing;            /* the profile's name in the store; NULL = new */
@@ -63,6 +86,7 @@ struct _PlProfileDialog
   gboolean              valid;
   gboolean              dirty;
   gboolean              showing_protocol;   /* the combo follows the action: no change back */
+  gboolean              composing;          /* a new profile asked for: no empty state */
 };
 
 G_DEFINE_FINAL_TYPE (PlProfileDialog, pl_profile_dialog, GTK_TYPE_APPLICATION_WINDOW)
@@ -490,6 +514,16 @@ reselect (PlProfileDialog *self)
   self->selecting = FALSE;
 }
 
+/* The empty state while there are no profiles, unless one is being made. */
+static void
+update_page (PlProfileDialog *self)
+{
+  gboolean empty = g_list_model_get_n_items (G_LIST_MODEL (self->store)) == 0 &&
+                   !self->composing;
+
+  gtk_stack_set_visible_child_name (self->page_stack, empty ? "empty" : "editor");
+}
+
 static void
 store_items_changed_cb (PlProfileDialog *self)
 {
@@ -503,6 +537,7 @@ store_items_changed_cb (PlProfileDialog *self)
   reselect (self);
   update_status (self);
   validate (self);
+  update_page (self);
 }
 
 void
@@ -510,9 +545,104 @@ pl_profile_dialog_add_profile (PlProfileDialog *self)
 {
   g_return_if_fail (PL_IS_PROFILE_DIALOG (self));
 
+  self->composing = TRUE;
+  update_page (self);
   load_profile (self, NULL);
   reselect (self);
   gtk_widget_grab_focus (GTK_WIDGET (self->name_entry));
+}
+
+/* @name, or "@name 2", "@name 3"… when a profile has it already. */
+static char *
+free_name (PlProfileDialog *self,
+           const char      *name)
+{
+  if (pl_profile_store_lookup (self->store, name) == NULL)
+    return g_strdup (name);
+  for (guint n = 2; ; n++)
+    {
+      g_autofree char *candidate = g_strdup_printf ("%s %u", name, n);
+
+      if (pl_profile_store_lookup (self->store, candidate) == NULL)
+        return g_steal_pointer (&candidate);
+    }
+}
+
+/**
+ * pl_profile_dialog_add_preset:
+ * @self: a #PlProfileDialog
+ * @id: a preset's id ("ssh", "web", "minecraft", "syncthing", "qbittorrent", "wireguard")
+ *
+ * Starts a new profile filled in from a preset, named after it ("SSH", or "SSH 2" when that
+ * name is taken); nothing is saved until the user saves it.
+ *
+ * Returns: FALSE for an unknown @id
+ */
+gboolean
+pl_profile_dialog_add_preset (PlProfileDialog *self,
+                              const char      *id)
+{
+  const Preset *preset = NULL;
+  g_autofree char *name = NULL;
+
+  g_return_val_if_fail (PL_IS_PROFILE_DIALOG (self), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+
+  for (guint i = 0; i < G_N_ELEMENTS (presets); i++)
+    if (g_strcmp0 (presets[i].id, id) == 0)
+      preset = &presets[i];
+  if (preset == NULL)
+    return FALSE;
+
+  pl_profile_dialog_add_profile (self);
+  name = free_name (self, _(preset->name));
+  gtk_entry_set_text (self->name_entry, name);
+  gtk_combo_box_set_active_id (GTK_COMBO_BOX (self->protocol_combo),
+                               pl_profile_protocol_to_string (preset->protocol));
+  set_entry_uint (self->internal_port_entry, preset->port, FALSE);
+  /* What the preset filled in counts as typed: anything wrong with it shows at once. */
+  for (guint i = 0; i < N_FIELDS; i++)
+    self->touched[i] = TRUE;
+  validate (self);
+  gtk_widget_grab_focus (GTK_WIDGET (self->save_button));
+  return TRUE;
+}
+
+static void
+preset_clicked_cb (GtkButton       *button,
+                   PlProfileDialog *self)
+{
+  pl_profile_dialog_add_preset (self, g_object_get_data (G_OBJECT (button), "pl-preset"));
+}
+
+static void
+add_preset_buttons (PlProfileDialog *self)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (presets); i++)
+    {
+      const Preset *preset = &presets[i];
+      g_autoptr(PlProfile) profile = pl_profile_new (preset->id);
+      g_autofree char *ports = NULL;
+      g_autofree char *widget_name = g_strconcat ("preset-", preset->id, NULL);
+      GtkWidget *button = gtk_button_new ();
+      GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+      GtkWidget *name = gtk_label_new (_(preset->name));
+      GtkWidget *detail;
+
+      pl_profile_set_protocol (profile, preset->protocol);
+      pl_profile_set_internal_port (profile, preset->port);
+      ports = pl_tray_menu_format_ports (profile);
+      detail = gtk_label_new (ports);
+      gtk_style_context_add_class (gtk_widget_get_style_context (detail), "dim-label");
+      gtk_container_add (GTK_CONTAINER (box), name);
+      gtk_container_add (GTK_CONTAINER (box), detail);
+      gtk_container_add (GTK_CONTAINER (button), box);
+      gtk_widget_set_name (button, widget_name);
+      g_object_set_data (G_OBJECT (button), "pl-preset", (gpointer) preset->id);
+      g_signal_connect (button, "clicked", G_CALLBACK (preset_clicked_cb), self);
+      gtk_widget_show_all (button);
+      gtk_container_add (GTK_CONTAINER (self->preset_box), button);
+    }
 }
 
 gboolean
@@ -622,8 +752,10 @@ remove_clicked_cb (PlProfileDialog *self)
       show_error (self->form_error, error, TRUE);
       return;
     }
+  self->composing = FALSE;
   load_profile (self, NULL);
   reselect (self);
+  update_page (self);
 }
 
 /* Public */
@@ -677,7 +809,11 @@ pl_profile_dialog_new (GtkApplication *application,
       pl_profile_dialog_select_profile (self, pl_profile_get_name (first));
     }
   else
-    pl_profile_dialog_add_profile (self);
+    {
+      /* First run: the empty state, with the editor ready behind it. */
+      load_profile (self, NULL);
+      update_page (self);
+    }
 
   return self;
 }
@@ -741,6 +877,11 @@ pl_profile_dialog_class_init (PlProfileDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, revert_button);
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, save_button);
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, router_protocol_combo);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, page_stack);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, preset_box);
+  /* Found by name (tests, accessibility tools); the code needs no pointer to them. */
+  gtk_widget_class_bind_template_child_full (widget_class, "own_button", FALSE, 0);
+  gtk_widget_class_bind_template_child_full (widget_class, "empty_explanation", FALSE, 0);
   gtk_widget_class_bind_template_callback (widget_class, row_selected_cb);
   gtk_widget_class_bind_template_callback (widget_class, field_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, save_clicked_cb);
@@ -754,4 +895,5 @@ static void
 pl_profile_dialog_init (PlProfileDialog *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  add_preset_buttons (self);
 }

@@ -28,6 +28,10 @@ G_DECLARE_FINAL_TYPE (PlProfileDialog, pl_profile_dialog, PL, PROFILE_DIALOG, Gt
  * checks for names and ports already taken), and the mistake is shown under the field;
  * Save is possible only when everything is right. Saving writes the profiles file.
  *
+ * With no profiles it shows an empty state instead: two lines on what a profile is, and
+ * presets (SSH, a web server, Minecraft, Syncthing, qBittorrent, WireGuard) that fill in a
+ * new profile for the user to save.
+ *
  * At the bottom, next to Start at login and Show notifications, a combo box chooses the
  * router protocol (Automatic, PCP, NAT-PMP): it shows and changes the state of the
  * application's `protocol` action, and is insensitive without one.
@@ -42,6 +46,10 @@ PlProfileDialog *pl_profile_dialog_new              (GtkApplication  *applicatio
 
 /* Starts a new, empty profile in the editor. */
 void             pl_profile_dialog_add_profile      (PlProfileDialog *self);
+/* A new profile from a preset ("ssh", "web", "minecraft", "syncthing", "qbittorrent",
+ * "wireguard"), not saved yet; FALSE for an unknown one. */
+gboolean         pl_profile_dialog_add_preset       (PlProfileDialog *self,
+                                                     const char      *id);
 /* Selects profile @name for editing; FALSE if there is none. */
 gboolean         pl_profile_dialog_select_profile   (PlProfileDialog *self,
                                                      const char      *name);

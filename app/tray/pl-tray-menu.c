@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "pl-listener-cache.h"
 #include "pl-tray-menu.h"
 
 /* Routers refuse mappings of ports below this by default (miniupnpd's default rules,
@@ -34,7 +35,13 @@ struct _PlTrayMenu
 
   PlTrayMenuNowFunc  now_func;
   gpointer           now_data;
+
+  /* Who listens on the profiles' ports, while listen_check is on. */
+  PlListenerCache   *listeners;
+  gboolean           listen_check;
 };
+
+static void queue_update (PlTrayMenu *self);
 
 G_DEFINE_FINAL_TYPE (PlTrayMenu, pl_tray_menu, G_TYPE_OBJECT)
 
@@ -457,6 +464,97 @@ pl_tray_menu_describe_pinholes (GPtrArray *mappings)
                           pl_mapping_get_internal_port (first));
 }
 
+/**
+ * pl_tray_menu_describe_listener:
+ * @profile: an enabled profile whose mappings are active
+ * @answers: (array length=n_answers): who listens on its port, one answer per protocol
+ * @n_answers: how many
+ *
+ * The state line of an active profile that says whether a program on this computer takes
+ * what the router forwards: "Active · nothing listens on port 8080 yet", "Active · sshd
+ * listens". For a TCP+UDP profile, a program on either protocol counts.
+ *
+ * Returns: (transfer full): the text
+ */
+char *
+pl_tray_menu_describe_listener (PlProfile            *profile,
+                                const PlListenAnswer *answers,
+                                guint                 n_answers)
+{
+  guint port;
+  const char *program = NULL;
+  const char *local_program = NULL;
+  gboolean reachable = FALSE;
+  gboolean local = FALSE;
+
+  g_return_val_if_fail (PL_IS_PROFILE (profile), NULL);
+  g_return_val_if_fail (answers != NULL || n_answers == 0, NULL);
+
+  port = pl_profile_get_internal_port (profile);
+  for (guint i = 0; i < n_answers; i++)
+    {
+      if (!answers[i].listening)
+        continue;
+      if (answers[i].loopback_only)
+        {
+          local = TRUE;
+          if (local_program == NULL)
+            local_program = answers[i].program;
+          continue;
+        }
+      reachable = TRUE;
+      if (program == NULL)
+        program = answers[i].program;
+    }
+
+  if (reachable && program != NULL)
+    /* TRANSLATORS: state of a profile: the program that takes its port ("Active · sshd
+     * listens"); keep it short */
+    return g_strdup_printf (_("Active · %s listens"), program);
+  if (reachable)
+    /* TRANSLATORS: state of a profile: a program we may not name (another user's) listens */
+    return g_strdup_printf (_("Active · a program listens on port %u"), port);
+  if (local && local_program != NULL)
+    /* TRANSLATORS: state of a profile: the program listens on 127.0.0.1 or ::1 only, so
+     * what the router forwards does not reach it */
+    return g_strdup_printf (_("Active · %s accepts no outside connections"), local_program);
+  if (local)
+    return g_strdup_printf (_("Active · port %u takes no outside connections"), port);
+  /* TRANSLATORS: state of a profile whose port is open on the router, while no program on
+   * this computer listens on it */
+  return g_strdup_printf (_("Active · nothing listens on port %u yet"), port);
+}
+
+/* Whether every mapping is active as asked, with its renewal on time: the case where the
+ * state line only says when it renews, and may say who listens instead. */
+static gboolean
+mappings_plainly_active (GPtrArray *mappings)
+{
+  if (mappings->len == 0)
+    return FALSE;
+  for (guint i = 0; i < mappings->len; i++)
+    {
+      PlMapping *mapping = g_ptr_array_index (mappings, i);
+
+      if (pl_mapping_get_state (mapping) != PL_MAPPING_STATE_ACTIVE ||
+          pl_mapping_get_error (mapping) != NULL ||
+          pl_mapping_get_external_port (mapping) != requested_port (mapping))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+mappings_all_active (GPtrArray *mappings)
+{
+  if (mappings->len == 0)
+    return FALSE;
+  for (guint i = 0; i < mappings->len; i++)
+    if (pl_mapping_get_state (g_ptr_array_index (mappings, i)) != PL_MAPPING_STATE_ACTIVE)
+      return FALSE;
+  return TRUE;
+}
+
 /* "SSH — TCP 22 → 2222", its name shortened rather than its ports when it is too long. */
 static char *
 menu_profile_label (PlProfile *profile)
@@ -495,6 +593,126 @@ mappings_of (PlTrayMenu    *self,
         g_ptr_array_add (found, g_steal_pointer (&mapping));
     }
   return found;
+}
+
+/* The state line that says who listens on an active profile's port, NULL when that is not
+ * known (the check is off or has not answered) or the line has more urgent news (a port
+ * other than the one asked for, a failing renewal). @detail: (out): the line and when it
+ * renews, for the window. */
+static char *
+listener_state (PlTrayMenu  *self,
+                PlProfile   *profile,
+                GPtrArray   *mappings,
+                GDateTime   *now,
+                gint64       clock_now,
+                char       **detail)
+{
+  g_autoptr(GArray) answers = g_array_new (FALSE, TRUE, sizeof (PlListenAnswer));
+  g_autofree char *line = NULL;
+  gint64 renew_at = G_MAXINT64;
+
+  if (!self->listen_check || !mappings_plainly_active (mappings))
+    return NULL;
+  for (guint i = 0; i < mappings->len; i++)
+    {
+      PlMapping *mapping = g_ptr_array_index (mappings, i);
+      const PlListenAnswer *answer = pl_listener_cache_lookup (self->listeners,
+                                                               pl_mapping_get_protocol (mapping),
+                                                               pl_mapping_get_family (mapping),
+                                                               pl_mapping_get_internal_port (mapping));
+
+      if (answer == NULL)
+        return NULL;
+      g_array_append_val (answers, *answer);   /* borrowed strings: no clear func */
+      if (pl_mapping_get_renew_at (mapping) != 0)
+        renew_at = MIN (renew_at, pl_mapping_get_renew_at (mapping));
+    }
+
+  line = pl_tray_menu_describe_listener (profile, (PlListenAnswer *) (gpointer) answers->data,
+                                         answers->len);
+  if (renew_at != G_MAXINT64)
+    {
+      g_autofree char *when = format_clock_time (now, clock_now, renew_at);
+      /* TRANSLATORS: in the profiles window, under "Active · sshd listens"; %s is a time of
+       * day */
+      g_autofree char *renews = g_strdup_printf (_("Renews at %s"), when);
+
+      *detail = g_strdup_printf ("%s\n%s", line, renews);
+    }
+  return g_steal_pointer (&line);
+}
+
+/**
+ * pl_tray_menu_copy_items:
+ * @profile_name: the profile's name (for the items' ids)
+ * @address: (nullable): the public IPv4 address, if known
+ * @mappings: (element-type PlMapping): the profile's IPv4 mappings
+ * @pinholes: (element-type PlMapping): its IPv6 pinholes
+ *
+ * The "Copy 84.17.2.3:8080" items of a profile whose mappings are active: one per public
+ * port (two, marked TCP and UDP, when a TCP+UDP profile got different ports), and the IPv6
+ * form "Copy [2001:db8::10]:8080" where its pinholes are open. Each runs "copy-text" with
+ * the text after "Copy ".
+ *
+ * Returns: (transfer full) (element-type PlTrayItem): the items, maybe none
+ */
+GPtrArray *
+pl_tray_menu_copy_items (const char *profile_name,
+                         const char *address,
+                         GPtrArray  *mappings,
+                         GPtrArray  *pinholes)
+{
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) pl_tray_item_free);
+  g_autofree char *id = NULL;
+  g_autofree char *id6 = NULL;
+
+  g_return_val_if_fail (profile_name != NULL, NULL);
+  g_return_val_if_fail (mappings != NULL, NULL);
+  g_return_val_if_fail (pinholes != NULL, NULL);
+
+  id = g_strconcat ("copy:", profile_name, NULL);
+  id6 = g_strconcat ("copy-ipv6:", profile_name, NULL);
+  if (address != NULL && mappings_all_active (mappings))
+    {
+      gboolean differ = FALSE;
+
+      for (guint i = 1; i < mappings->len; i++)
+        if (pl_mapping_get_external_port (g_ptr_array_index (mappings, i)) !=
+            pl_mapping_get_external_port (g_ptr_array_index (mappings, 0)))
+          differ = TRUE;
+      for (guint i = 0; i < (differ ? mappings->len : 1); i++)
+        {
+          PlMapping *mapping = g_ptr_array_index (mappings, i);
+          g_autofree char *text = g_strdup_printf ("%s:%u", address,
+                                                   pl_mapping_get_external_port (mapping));
+          g_autofree char *label = NULL;
+
+          if (differ)
+            /* TRANSLATORS: menu item that copies a public address and port, for one
+             * protocol: "Copy 84.17.2.3:40022 (UDP)" */
+            label = g_strdup_printf (_("Copy %s (%s)"), text, mapping_protocol_label (mapping));
+          else
+            /* TRANSLATORS: menu item that copies the public address and port of a profile:
+             * "Copy 84.17.2.3:8080" */
+            label = g_strdup_printf (_("Copy %s"), text);
+          add_item (items, PL_TRAY_ITEM_ACTION, id, label, "copy-text",
+                    g_variant_new_string (text));
+        }
+    }
+
+  if (mappings_all_active (pinholes) &&
+      pl_mapping_get_external_address (g_ptr_array_index (pinholes, 0)) != NULL)
+    {
+      PlMapping *first = g_ptr_array_index (pinholes, 0);
+      g_autofree char *text = g_strdup_printf ("[%s]:%u",
+                                               pl_mapping_get_external_address (first),
+                                               pl_mapping_get_internal_port (first));
+      g_autofree char *label = g_strdup_printf (_("Copy %s"), text);
+
+      add_item (items, PL_TRAY_ITEM_ACTION, id6, label, "copy-text",
+                g_variant_new_string (text));
+    }
+  return g_steal_pointer (&items);
 }
 
 static GDateTime *
@@ -579,6 +797,7 @@ build_items (PlTrayMenu *self)
   const char *address6 = pl_session_get_ipv6_address (self->session);
   GPtrArray *problems = pl_profile_store_get_problems (self->store);
   guint n_profiles = g_list_model_get_n_items (G_LIST_MODEL (self->store));
+  guint n_enabled = 0;
   PlTrayItem *item;
 
   /* Where we stand on the Internet. */
@@ -678,8 +897,12 @@ build_items (PlTrayMenu *self)
                        g_variant_new_string (pl_profile_get_name (profile)));
       item->active = pl_profile_get_enabled (profile);
 
-      /* An IPv6-only profile has no IPv4 line. */
+      /* An IPv6-only profile has no IPv4 line, but may say who listens. */
       if (mappings->len > 0 || pinholes->len == 0)
+        state = listener_state (self, profile, mappings, now, clock_now, &state_detail);
+      else
+        state = listener_state (self, profile, pinholes, now, clock_now, &state_detail);
+      if (state == NULL && (mappings->len > 0 || pinholes->len == 0))
         state = pl_tray_menu_describe_mappings (profile, mappings, now, clock_now,
                                                 &state_detail);
       if (state != NULL)
@@ -692,10 +915,17 @@ build_items (PlTrayMenu *self)
 
           if (state6 != NULL)
             add_item (items, PL_TRAY_ITEM_LABEL, state6_id, state6, NULL, NULL);
+          g_ptr_array_extend_and_steal (items,
+                                        pl_tray_menu_copy_items (pl_profile_get_name (profile),
+                                                                 address, mappings, pinholes));
+          n_enabled++;
         }
     }
   if (n_profiles == 0)
     add_item (items, PL_TRAY_ITEM_LABEL, "no-profiles", _("No profiles yet"), NULL, NULL);
+  if (n_enabled > 0 && gateway != NULL)
+    add_item (items, PL_TRAY_ITEM_ACTION, "republish", _("Re-publish All Ports"), "republish",
+              NULL);
 
   add_separator (items);
   add_item (items, PL_TRAY_ITEM_ACTION, "add-profile", _("Add Profile…"), "add-profile", NULL);
@@ -717,6 +947,92 @@ build_items (PlTrayMenu *self)
   self->items = g_steal_pointer (&items);
 }
 
+/* The listen queries for the enabled profiles whose mappings are all active: IPv4, or
+ * IPv6 for a profile with pinholes only. */
+static GArray *
+listen_queries (PlTrayMenu *self)
+{
+  GArray *queries = g_array_new (FALSE, TRUE, sizeof (PlListenQuery));
+  guint n_profiles = g_list_model_get_n_items (G_LIST_MODEL (self->store));
+
+  for (guint i = 0; i < n_profiles; i++)
+    {
+      g_autoptr(PlProfile) profile = g_list_model_get_item (G_LIST_MODEL (self->store), i);
+      g_autoptr(GPtrArray) mappings = NULL;
+
+      if (!pl_profile_get_enabled (profile))
+        continue;
+      mappings = mappings_of (self, pl_profile_get_name (profile), G_SOCKET_FAMILY_IPV4);
+      if (mappings->len == 0)
+        {
+          g_ptr_array_unref (mappings);
+          mappings = mappings_of (self, pl_profile_get_name (profile), G_SOCKET_FAMILY_IPV6);
+        }
+      if (!mappings_all_active (mappings))
+        continue;
+      for (guint j = 0; j < mappings->len; j++)
+        {
+          PlMapping *mapping = g_ptr_array_index (mappings, j);
+          PlListenQuery query = { pl_mapping_get_protocol (mapping),
+                                  pl_mapping_get_family (mapping),
+                                  (guint16) pl_mapping_get_internal_port (mapping) };
+
+          g_array_append_val (queries, query);
+        }
+    }
+  return queries;
+}
+
+/**
+ * pl_tray_menu_check_listeners:
+ * @self: a #PlTrayMenu
+ *
+ * Asks again who listens on the active profiles' ports (the menu is about to be shown);
+ * the items follow when the answer comes. Does nothing unless
+ * pl_tray_menu_set_listen_check() turned the check on.
+ */
+void
+pl_tray_menu_check_listeners (PlTrayMenu *self)
+{
+  g_autoptr(GArray) queries = NULL;
+
+  g_return_if_fail (PL_IS_TRAY_MENU (self));
+
+  if (!self->listen_check)
+    return;
+  queries = listen_queries (self);
+  pl_listener_cache_check (self->listeners, (PlListenQuery *) (gpointer) queries->data,
+                           queries->len, TRUE);
+}
+
+/* After a rebuild: a check when the set of active ports changed (a mapping became active,
+ * went away), so the lines do not wait for the next look at the menu. */
+static void
+check_listeners_if_changed (PlTrayMenu *self)
+{
+  g_autoptr(GArray) queries = NULL;
+
+  if (!self->listen_check)
+    return;
+  queries = listen_queries (self);
+  pl_listener_cache_check (self->listeners, (PlListenQuery *) (gpointer) queries->data,
+                           queries->len, FALSE);
+}
+
+void
+pl_tray_menu_set_listen_check (PlTrayMenu *self,
+                               gboolean    listen_check)
+{
+  g_return_if_fail (PL_IS_TRAY_MENU (self));
+
+  if (self->listen_check == !!listen_check)
+    return;
+  self->listen_check = !!listen_check;
+  if (!listen_check)
+    pl_listener_cache_clear (self->listeners);
+  queue_update (self);
+}
+
 void
 pl_tray_menu_update (PlTrayMenu *self)
 {
@@ -725,6 +1041,7 @@ pl_tray_menu_update (PlTrayMenu *self)
   g_clear_handle_id (&self->idle_id, g_source_remove);
   compute_state (self);
   build_items (self);
+  check_listeners_if_changed (self);
 }
 
 static gboolean
@@ -930,6 +1247,9 @@ pl_tray_menu_dispose (GObject *object)
   PlTrayMenu *self = PL_TRAY_MENU (object);
 
   g_clear_handle_id (&self->idle_id, g_source_remove);
+  if (self->listeners != NULL)
+    g_signal_handlers_disconnect_by_data (self->listeners, self);
+  g_clear_object (&self->listeners);
   if (self->watched != NULL)
     unwatch_profiles (self);
   g_clear_object (&self->session);
@@ -976,6 +1296,8 @@ pl_tray_menu_init (PlTrayMenu *self)
 {
   self->items = g_ptr_array_new_with_free_func ((GDestroyNotify) pl_tray_item_free);
   self->watched = g_ptr_array_new_with_free_func (g_object_unref);
+  self->listeners = pl_listener_cache_new ();
+  g_signal_connect_swapped (self->listeners, "changed", G_CALLBACK (changed_cb), self);
   self->now_func = default_now;
   self->notifications = TRUE;
   self->description = g_strdup ("");

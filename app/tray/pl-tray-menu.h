@@ -54,7 +54,8 @@ typedef enum
  * PlTrayItem:
  * @kind: what kind of item
  * @id: a stable identifier ("address", "router", "double-nat", "problems", "profile:NAME",
- *   "profile-state:NAME", "add-profile", "edit-profiles", "autostart", "notifications",
+ *   "profile-state:NAME", "profile-ipv6:NAME", "copy:NAME", "copy-ipv6:NAME", "republish",
+ *   "add-profile", "edit-profiles", "autostart", "notifications",
  *   "quit", "separator")
  * @label: (nullable): the translated text, at most %PL_TRAY_MENU_MAX_CHARS characters
  * @detail: (nullable): the whole text when @label says it short (a refusal and its fix, an
@@ -101,8 +102,8 @@ G_DECLARE_FINAL_TYPE (PlTrayMenu, pl_tray_menu, PL, TRAY_MENU, GObject)
  * The router line names the protocol once the session speaks one ("Router 192.168.1.1 ·
  * PCP"), following `notify::protocol-name`.
  *
- * Items name actions of the application ("copy-address", "toggle-profile" with the profile
- * name, "add-profile", "edit-profiles", "autostart", "notifications", "quit").
+ * Items name actions of the application ("copy-address", "copy-text" with the text,
+ * "republish", "toggle-profile" with the profile name, "add-profile", "edit-profiles", "autostart", "notifications", "quit").
  *
  * Threading: belongs to the thread-default main context of its session.
  */
@@ -129,6 +130,14 @@ void         pl_tray_menu_set_notifications     (PlTrayMenu        *self,
                                                  gboolean           notifications);
 /* Computes the items now instead of from the idle (tests, first display). */
 void         pl_tray_menu_update                (PlTrayMenu        *self);
+/* Whether the profile lines say who listens on their ports ("Active · sshd listens"),
+ * from pl_listen_check_async(): off by default (tests); the application turns it on. The
+ * check runs when the set of active ports changes and on pl_tray_menu_check_listeners(),
+ * never on a timer. */
+void         pl_tray_menu_set_listen_check      (PlTrayMenu        *self,
+                                                 gboolean           listen_check);
+/* Checks again now (the menu is about to be shown); the items follow from an idle. */
+void         pl_tray_menu_check_listeners       (PlTrayMenu        *self);
 /* Tests: where "now" comes from for "renews at 14:32" (default: the local time). */
 void         pl_tray_menu_set_now_func          (PlTrayMenu        *self,
                                                  PlTrayMenuNowFunc  func,
@@ -148,6 +157,17 @@ char        *pl_tray_menu_format_ports          (PlProfile         *profile);
  * likely cause and the fix), else NULL. The line itself may still be longer than
  * PL_TRAY_MENU_MAX_CHARS (a long error message): the menu shortens it. */
 char        *pl_tray_menu_describe_pinholes     (GPtrArray         *mappings);
+/* The "Copy 84.17.2.3:8080" (and "Copy [2001:db8::10]:8080") items of a profile's active
+ * mappings and pinholes. */
+GPtrArray   *pl_tray_menu_copy_items            (const char        *profile_name,
+                                                 const char        *address,
+                                                 GPtrArray         *mappings,
+                                                 GPtrArray         *pinholes);
+/* "Active · nothing listens on port 8080 yet", "Active · sshd listens": @answers, one per
+ * protocol of @profile, say who listens on its port. */
+char        *pl_tray_menu_describe_listener     (PlProfile            *profile,
+                                                 const PlListenAnswer *answers,
+                                                 guint                 n_answers);
 char        *pl_tray_menu_describe_mappings     (PlProfile         *profile,
                                                  GPtrArray         *mappings,
                                                  GDateTime         *now,

@@ -16,6 +16,9 @@
 /* The only file that knows about libayatana-appindicator. Newer releases deprecate the
  * constructors in favour of a GMenu-only library that panels cannot show menus of yet. */
 #include <libayatana-appindicator/app-indicator.h>
+/* Its menu server: AboutToShow and the "opened" event tell when a panel opens the menu. */
+#include <libdbusmenu-glib/menuitem.h>
+#include <libdbusmenu-glib/server.h>
 
 #include "pl-tray-menu.h"
 #include "pl-tray.h"
@@ -47,6 +50,7 @@ struct _PlTray
   guint               grace_id;       /* no tray, but one may come: not unavailable yet */
   guint               restart_grace;  /* seconds */
   gboolean            root_filter;    /* watching for XEmbed trays that start */
+  DbusmenuMenuitem   *menu_root;      /* the exported menu's root, watched for opening */
 };
 
 /* A panel that restarts (`xfce4-panel -r`, plasmashell) drops the watcher for a few seconds
@@ -62,6 +66,13 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+
+enum {
+  SIGNAL_MENU_OPENING,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 /* Availability */
 
@@ -383,6 +394,60 @@ create_widget (PlTray     *self,
   return widget;
 }
 
+/* The menu is about to be shown: a panel asked for it over dbusmenu (AboutToShow, or the
+ * "opened" event some send instead), or the XEmbed fallback pops the GtkMenu up. */
+static gboolean
+menu_root_about_to_show_cb (DbusmenuMenuitem *root,
+                            PlTray           *self)
+{
+  g_signal_emit (self, signals[SIGNAL_MENU_OPENING], 0);
+  return FALSE;
+}
+
+static gboolean
+menu_root_event_cb (DbusmenuMenuitem *root,
+                    const char       *name,
+                    GVariant         *value,
+                    guint             timestamp,
+                    PlTray           *self)
+{
+  if (g_strcmp0 (name, DBUSMENU_MENUITEM_EVENT_OPENED) == 0)
+    g_signal_emit (self, signals[SIGNAL_MENU_OPENING], 0);
+  return FALSE;   /* let the menu handle it as usual */
+}
+
+static void
+menu_show_cb (GtkWidget *menu,
+              PlTray    *self)
+{
+  g_signal_emit (self, signals[SIGNAL_MENU_OPENING], 0);
+}
+
+static void
+watch_menu_root (PlTray *self)
+{
+  /* (libdbusmenu-glib defines no autoptr cleanups.) */
+  g_autoptr(GObject) server = NULL;
+  g_autoptr(GObject) root_object = NULL;
+  DbusmenuMenuitem *root;
+
+  g_object_get (self->indicator, "dbus-menu-server", &server, NULL);
+  if (server != NULL)
+    g_object_get (server, DBUSMENU_SERVER_PROP_ROOT_NODE, &root_object, NULL);
+  root = (DbusmenuMenuitem *) root_object;
+  if (root == self->menu_root)
+    return;
+  if (self->menu_root != NULL)
+    g_signal_handlers_disconnect_by_data (self->menu_root, self);
+  g_set_object (&self->menu_root, root);
+  if (root == NULL)
+    return;
+  g_signal_connect (root, DBUSMENU_MENUITEM_SIGNAL_ABOUT_TO_SHOW,
+                    G_CALLBACK (menu_root_about_to_show_cb), self);
+  g_signal_connect (root, DBUSMENU_MENUITEM_SIGNAL_EVENT, G_CALLBACK (menu_root_event_cb),
+                    self);
+}
+
 /* "id#n" for the n-th item with that id (separators share one). */
 static char *
 item_key (GHashTable *seen,
@@ -408,16 +473,20 @@ update_widget (GtkWidget  *widget,
 }
 
 /* Lines that stay keep their widget (and so their dbusmenu id): an open menu does not jump
- * and panels get property updates rather than a new layout. */
+ * and panels get property updates rather than a new layout. libdbusmenu-gtk places an
+ * exported item where its widget is inserted and never hears of gtk_menu_reorder_child():
+ * so the widgets that go are destroyed first, each new one is inserted at its final place,
+ * and a line that would have to move is made anew rather than moved. */
 void
 pl_tray_set_menu (PlTray    *self,
                   GPtrArray *items)
 {
   g_autoptr(GHashTable) old = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) wanted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GPtrArray) widgets = g_ptr_array_new ();
   GHashTableIter iter;
-  gpointer value;
+  gpointer key, value;
 
   g_return_if_fail (PL_IS_TRAY (self));
   g_return_if_fail (items != NULL);
@@ -428,40 +497,50 @@ pl_tray_set_menu (PlTray    *self,
     g_hash_table_insert (old, item_key (seen, g_ptr_array_index (self->items, i)),
                          g_ptr_array_index (self->widgets, i));
   g_hash_table_remove_all (seen);
+  for (guint i = 0; i < items->len; i++)
+    g_hash_table_add (wanted, item_key (seen, g_ptr_array_index (items, i)));
+  g_hash_table_remove_all (seen);
 
+  /* The lines that go, first. */
+  g_hash_table_iter_init (&iter, old);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (!g_hash_table_contains (wanted, key))
+      {
+        gtk_widget_destroy (value);
+        g_hash_table_iter_remove (&iter);
+      }
+
+  /* In order: items 0..i-1 are in place; from i on, the kept widgets in their old order. */
   for (guint i = 0; i < items->len; i++)
     {
       PlTrayItem *item = g_ptr_array_index (items, i);
-      g_autofree char *key = item_key (seen, item);
+      g_autofree char *item_key_text = item_key (seen, item);
       GtkWidget *widget = NULL;
       gpointer old_key = NULL;
 
-      if (g_hash_table_steal_extended (old, key, &old_key, &value))
+      if (g_hash_table_steal_extended (old, item_key_text, &old_key, &value))
         {
+          g_autoptr(GList) children = gtk_container_get_children (GTK_CONTAINER (self->menu));
+
           g_free (old_key);
           widget = value;
-          update_widget (widget, item);
-          g_object_set_data (G_OBJECT (widget), "pl-index", GUINT_TO_POINTER (i));
+          if (g_list_nth_data (children, i) == widget)
+            {
+              update_widget (widget, item);
+              g_object_set_data (G_OBJECT (widget), "pl-index", GUINT_TO_POINTER (i));
+            }
+          else
+            {
+              gtk_widget_destroy (widget);   /* it moved: made anew in its place */
+              widget = NULL;
+            }
         }
-      else
+      if (widget == NULL)
         {
           widget = create_widget (self, item, i);
           gtk_menu_shell_insert (GTK_MENU_SHELL (self->menu), widget, (gint) i);
         }
       g_ptr_array_add (widgets, widget);
-    }
-
-  g_hash_table_iter_init (&iter, old);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    gtk_widget_destroy (value);
-
-  /* Put them in order (only what moved). */
-  for (guint i = 0; i < widgets->len; i++)
-    {
-      g_autoptr(GList) children = gtk_container_get_children (GTK_CONTAINER (self->menu));
-
-      if (g_list_nth_data (children, i) != g_ptr_array_index (widgets, i))
-        gtk_menu_reorder_child (GTK_MENU (self->menu), g_ptr_array_index (widgets, i), (gint) i);
     }
 
   g_ptr_array_set_size (self->widgets, 0);
@@ -535,6 +614,17 @@ pl_tray_new (GActionGroup *actions,
   app_indicator_set_icon_full (self->indicator, pl_tray_state_get_icon_name (PL_TRAY_STATE_BUSY),
                                _("Contacting the router…"));
   app_indicator_set_menu (self->indicator, GTK_MENU (self->menu));
+  watch_menu_root (self);
+  {
+    g_autoptr(GObject) server = NULL;
+
+    /* Should the library export a new root one day, the new one is watched. */
+    g_object_get (self->indicator, "dbus-menu-server", &server, NULL);
+    if (server != NULL)
+      g_signal_connect_object (server, "notify::" DBUSMENU_SERVER_PROP_ROOT_NODE,
+                               G_CALLBACK (watch_menu_root), self, G_CONNECT_SWAPPED);
+  }
+  g_signal_connect (self->menu, "show", G_CALLBACK (menu_show_cb), self);
   app_indicator_set_status (self->indicator, APP_INDICATOR_STATUS_ACTIVE);
 
   watch_xembed_trays (self);
@@ -571,10 +661,16 @@ pl_tray_dispose (GObject *object)
       if (session_bus != NULL && !g_dbus_connection_is_closed (session_bus))
         app_indicator_set_status (self->indicator, APP_INDICATOR_STATUS_PASSIVE);
     }
+  if (self->menu_root != NULL)
+    g_signal_handlers_disconnect_by_data (self->menu_root, self);
+  g_clear_object (&self->menu_root);
   g_clear_object (&self->indicator);
   g_clear_object (&self->bus);
   if (self->menu != NULL)
-    gtk_widget_destroy (self->menu);
+    {
+      g_signal_handlers_disconnect_by_data (self->menu, self);
+      gtk_widget_destroy (self->menu);
+    }
   g_clear_object (&self->menu);
   g_clear_object (&self->actions);
 
@@ -633,6 +729,19 @@ pl_tray_class_init (PlTrayClass *klass)
                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * PlTray::menu-opening:
+   *
+   * The menu is about to be shown (the panel asked for it, or the fallback icon was
+   * clicked): the time to check what the lines say, rather than on a timer.
+   */
+  signals[SIGNAL_MENU_OPENING] =
+    g_signal_new ("menu-opening",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
 }
 
 static void

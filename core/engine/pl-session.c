@@ -988,3 +988,41 @@ pl_session_network_changed (PlSession *self)
   pl_clear_source (&self->network_timer);
   _pl_session_discover_and_apply (self);
 }
+
+/**
+ * pl_session_republish:
+ * @self: a [class@Pl.Session]
+ *
+ * Asks the router for every enabled mapping again, now, as if it had lost them all (the
+ * user's "Re-publish All Ports", for a router that forgot its table without telling). An
+ * active mapping is requested afresh, suggesting the port it holds; a failed one is retried
+ * at once with its back-off reset, refusals included (the user may have changed the
+ * router's rules). A TCP+UDP profile goes out TCP first, as on renewal. Mappings with a
+ * request in flight are left alone: its answer comes anyway. Does nothing on a session that
+ * is not running.
+ */
+void
+pl_session_republish (PlSession *self)
+{
+  g_return_if_fail (PL_IS_SESSION (self));
+
+  if (!self->running || self->stopping)
+    return;
+
+  /* The entries keep the profile's order, TCP before UDP. */
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      if (!entry->enabled || entry->config_error != NULL || entry->op != NULL)
+        continue;
+      pl_clear_source (&entry->timer);
+      if (entry->expires == 0)
+        {
+          entry->failures = 0;
+          _pl_session_entry_publish_pending (entry);
+        }
+      _pl_session_queue_map (self, entry);
+    }
+  _pl_session_queue_address (self);
+}

@@ -143,6 +143,7 @@ void          pl_session_set_stop_timeout       (PlSession              *self,
 void          pl_session_set_gateway            (PlSession              *self,
                                                  GInetAddress           *gateway);
 void          pl_session_network_changed        (PlSession              *self);
+void          pl_session_republish              (PlSession              *self);
 
 void          pl_session_stop_async             (PlSession              *self,
                                                  GCancellable           *cancellable,

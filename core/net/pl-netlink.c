@@ -27,8 +27,8 @@
 #define NETLINK_MAX_RECEIVES 65536
 #define NETLINK_TIMEOUT_SEC  2
 
-/* The largest family header a dump request carries (struct rtmsg, struct ndmsg). */
-#define NETLINK_MAX_HEADER   16
+/* The largest family header a dump request carries (struct inet_diag_req_v2, 56 bytes). */
+#define NETLINK_MAX_HEADER   64
 
 void
 _pl_netlink_set_malformed (GError     **error,
@@ -198,10 +198,13 @@ request_header_size (guint16 type)
     }
 }
 
+/* Sends one NLM_F_DUMP request of @type whose family header is @header (@header_size bytes)
+ * and feeds every part of the answer to _pl_netlink_parse() until it is complete. */
 static gboolean
 dump_on_socket (int                    fd,
                 guint16                type,
-                guint8                 family,
+                const void            *header,
+                gsize                  header_size,
                 PlNetlinkMessageFunc   func,
                 gpointer               user_data,
                 GError               **error)
@@ -217,12 +220,8 @@ dump_on_socket (int                    fd,
     struct nlmsghdr nlh;
     guint8          bytes[NLMSG_SPACE (NETLINK_MAX_HEADER)];
   } request;
-  gsize header_size = request_header_size (type);
 
-  G_STATIC_ASSERT (sizeof (struct rtmsg) <= NETLINK_MAX_HEADER);
-  G_STATIC_ASSERT (sizeof (struct ifaddrmsg) <= NETLINK_MAX_HEADER);
-  G_STATIC_ASSERT (sizeof (struct ndmsg) <= NETLINK_MAX_HEADER);
-  G_STATIC_ASSERT (sizeof (struct ifinfomsg) <= NETLINK_MAX_HEADER);
+  g_return_val_if_fail (header_size <= NETLINK_MAX_HEADER, FALSE);
 
   if (setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) < 0
       || setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout) < 0)
@@ -258,8 +257,7 @@ dump_on_socket (int                    fd,
   request.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
   request.nlh.nlmsg_seq = seq;
   request.nlh.nlmsg_pid = local.nl_pid;
-  /* rtm_family, ifa_family, ndm_family, ifi_family and rtgen_family are the first byte. */
-  request.bytes[NLMSG_HDRLEN] = family;
+  memcpy (request.bytes + NLMSG_HDRLEN, header, header_size);
 
   kernel.nl_family = AF_NETLINK;
   if (sendto (fd, &request, request.nlh.nlmsg_len, 0,
@@ -327,8 +325,14 @@ _pl_netlink_dump (guint16                type,
                   gpointer               user_data,
                   GError               **error)
 {
+  guint8 header[NETLINK_MAX_HEADER] = { 0 };
   gboolean ret;
   int fd;
+
+  G_STATIC_ASSERT (sizeof (struct rtmsg) <= NETLINK_MAX_HEADER);
+  G_STATIC_ASSERT (sizeof (struct ifaddrmsg) <= NETLINK_MAX_HEADER);
+  G_STATIC_ASSERT (sizeof (struct ndmsg) <= NETLINK_MAX_HEADER);
+  G_STATIC_ASSERT (sizeof (struct ifinfomsg) <= NETLINK_MAX_HEADER);
 
   g_return_val_if_fail (func != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -340,7 +344,39 @@ _pl_netlink_dump (guint16                type,
       return FALSE;
     }
 
-  ret = dump_on_socket (fd, type, family, func, user_data, error);
+  /* rtm_family, ifa_family, ndm_family, ifi_family and rtgen_family are the first byte. */
+  header[0] = family;
+  ret = dump_on_socket (fd, type, header, request_header_size (type), func, user_data, error);
+  close (fd);
+
+  return ret;
+}
+
+gboolean
+_pl_netlink_dump_full (int                    protocol,
+                       guint16                type,
+                       const void            *header,
+                       gsize                  header_size,
+                       PlNetlinkMessageFunc   func,
+                       gpointer               user_data,
+                       GError               **error)
+{
+  gboolean ret;
+  int fd;
+
+  g_return_val_if_fail (header != NULL, FALSE);
+  g_return_val_if_fail (header_size <= NETLINK_MAX_HEADER, FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  fd = socket (AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+  if (fd < 0)
+    {
+      set_errno_error (error, errno, "socket(AF_NETLINK)");
+      return FALSE;
+    }
+
+  ret = dump_on_socket (fd, type, header, header_size, func, user_data, error);
   close (fd);
 
   return ret;

@@ -11,8 +11,8 @@
 
 G_BEGIN_DECLS
 
-/* Internal: the rtnetlink dump shared by pl-gateway.c and pl-ipv6-route.c. Not installed, not
- * part of pl-core.h. Errors are G_IO_ERROR: G_IO_ERROR_INVALID_DATA for a malformed reply, the
+/* Internal: the netlink dump shared by pl-gateway.c, pl-ipv6-route.c and pl-listen-check.c.
+ * Not installed, not part of pl-core.h. Errors are G_IO_ERROR: G_IO_ERROR_INVALID_DATA for a malformed reply, the
  * errno's code for a refused request or a failed system call. */
 
 struct nlmsghdr;
@@ -48,6 +48,16 @@ PlNetlinkStatus _pl_netlink_parse         (const guint8          *buf,
  * to _pl_netlink_parse() until it is complete. Blocks for at most a few seconds. */
 gboolean        _pl_netlink_dump          (guint16                type,
                                            guint8                 family,
+                                           PlNetlinkMessageFunc   func,
+                                           gpointer               user_data,
+                                           GError               **error);
+
+/* The same for any netlink @protocol (NETLINK_SOCK_DIAG: SOCK_DIAG_BY_FAMILY): the request's
+ * family header is @header, @header_size bytes (at most 64). */
+gboolean        _pl_netlink_dump_full     (int                    protocol,
+                                           guint16                type,
+                                           const void            *header,
+                                           gsize                  header_size,
                                            PlNetlinkMessageFunc   func,
                                            gpointer               user_data,
                                            GError               **error);

@@ -1725,6 +1725,91 @@ test_same_gateway_refused (Fixture       *f,
                    PL_MAPPING_STATE_FAILED);
 }
 
+static void
+test_republish (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GPtrArray) tcp = NULL;
+  g_autoptr(GPtrArray) udp = NULL;
+  gint64 renew_before;
+
+  g_test_summary ("pl_session_republish() asks for every enabled mapping again at once, "
+                  "suggesting the port it holds, TCP before UDP, and starts the renewal "
+                  "timers over; disabled profiles stay unmapped");
+
+  pl_fake_gateway_set_assigned_port (f->gateway, 41000);
+  add_profile (f, "Web", PL_PROFILE_PROTOCOL_TCP, 40000, 0, 7200, TRUE);
+  add_profile (f, "Game", PL_PROFILE_PROTOCOL_BOTH, 5000, 6000, 3600, TRUE);
+  add_profile (f, "Off", PL_PROFILE_PROTOCOL_UDP, 7000, 0, 7200, FALSE);
+  fixture_make_session (f, TRUE, 0);
+
+  /* Not running: nothing to do, and nothing breaks. */
+  pl_session_republish (f->session);
+
+  pl_session_start (f->session);
+  run_until (f, all_enabled_active, NULL, SECONDS (1));
+  g_assert_cmpuint (pl_mapping_get_external_port (mapping (f, "Web", PL_PROTOCOL_TCP)), ==,
+                    41000);
+  pl_fake_gateway_set_assigned_port (f->gateway, 0);
+  run_until_time (f, SECONDS (100));
+  renew_before = pl_mapping_get_renew_at (mapping (f, "Web", PL_PROTOCOL_TCP));
+  g_assert_cmpuint (count (f->gateway, KIND_MAP, PL_PROTOCOL_TCP, 40000,
+                           SECONDS (2), SECONDS (100)), ==, 0);
+
+  pl_session_republish (f->session);
+  run_until_time (f, SECONDS (101));
+
+  g_assert_cmpuint (count (f->gateway, KIND_MAP, PL_PROTOCOL_TCP, 40000,
+                           SECONDS (100), SECONDS (101)), ==, 1);
+  tcp = requests (f->gateway, KIND_MAP, PL_PROTOCOL_TCP, 5000, SECONDS (100), SECONDS (101));
+  udp = requests (f->gateway, KIND_MAP, PL_PROTOCOL_UDP, 5000, SECONDS (100), SECONDS (101));
+  g_assert_cmpuint (tcp->len, ==, 1);
+  g_assert_cmpuint (udp->len, ==, 1);
+  g_assert_cmpint (((PlFakeRequest *) tcp->pdata[0])->time, <=,
+                   ((PlFakeRequest *) udp->pdata[0])->time);
+  g_assert_cmpuint (((PlFakeRequest *) udp->pdata[0])->request.external_port, ==, 41000);
+  g_assert_cmpuint (count (f->gateway, KIND_MAP, PL_PROTOCOL_UDP, 7000, 0, G_MAXINT64), ==, 0);
+
+  /* The port it held is the one suggested again, and the mapping stays active with a new
+   * renewal time. */
+  {
+    g_autoptr(GPtrArray) web = requests (f->gateway, KIND_MAP, PL_PROTOCOL_TCP, 40000,
+                                         SECONDS (100), SECONDS (101));
+    PlMapping *m = mapping (f, "Web", PL_PROTOCOL_TCP);
+
+    g_assert_cmpuint (((PlFakeRequest *) web->pdata[0])->request.external_port, ==, 41000);
+    g_assert_cmpint (pl_mapping_get_state (m), ==, PL_MAPPING_STATE_ACTIVE);
+    g_assert_cmpuint (pl_mapping_get_external_port (m), ==, 41000);
+    g_assert_cmpint (pl_mapping_get_renew_at (m), >, renew_before);
+  }
+}
+
+static void
+test_republish_refused (Fixture       *f,
+                        gconstpointer  data)
+{
+  static const struct { const char *name; PlProtocol protocol; PlMappingState state; }
+    failed = { "Web", PL_PROTOCOL_TCP, PL_MAPPING_STATE_FAILED };
+
+  g_test_summary ("pl_session_republish() retries a mapping the router refused at once, "
+                  "where its long back-off would wait: the user may have changed the router's "
+                  "rules");
+
+  pl_fake_gateway_set_result_code (f->gateway, PL_NATPMP_RESULT_NOT_AUTHORIZED);
+  add_profile (f, "Web", PL_PROFILE_PROTOCOL_TCP, 40000, 0, 7200, TRUE);
+  fixture_make_session (f, TRUE, 0);
+  pl_session_start (f->session);
+  run_until (f, state_is, &failed, SECONDS (1));
+  run_until_time (f, SECONDS (20));
+  g_assert_cmpuint (count (f->gateway, KIND_MAP, PL_PROTOCOL_TCP, 40000, 0, SECONDS (20)), ==, 1);
+
+  pl_fake_gateway_set_result_code (f->gateway, 0);
+  pl_session_republish (f->session);
+  run_until (f, all_enabled_active, NULL, SECONDS (21));
+  g_assert_cmpuint (count (f->gateway, KIND_MAP, PL_PROTOCOL_TCP, 40000,
+                           SECONDS (20), SECONDS (21)), ==, 1);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1767,6 +1852,8 @@ main (int   argc,
     { "/session/double-nat", test_double_nat },
     { "/session/default-factory", test_default_factory },
     { "/session/address/bounded", test_address_query_bounded },
+    { "/session/republish/all", test_republish },
+    { "/session/republish/refused", test_republish_refused },
   };
 
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);

@@ -228,7 +228,14 @@ test_new_profile (Fixture       *f,
                   "loader's own message under the field; Save only when valid; saved to the "
                   "file");
 
-  /* Empty store: the window starts with a new profile, without errors yet. */
+  /* Empty store: the window opens on the empty state; Add Your Own gives a new profile,
+   * without errors yet. */
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (child (f, "page_stack"))), ==,
+                   "empty");
+  gtk_button_clicked (GTK_BUTTON (child (f, "own_button")));
+  iterate ();
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (child (f, "page_stack"))), ==,
+                   "editor");
   g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (child (f, "form_title"))), ==, "New Profile");
   g_assert_null (error_of (f, "name_error"));
   g_assert_null (error_of (f, "internal_port_error"));
@@ -343,6 +350,155 @@ test_taken (Fixture       *f,
 
   type (f, "internal_port_entry", "8081");
   g_assert_null (error_of (f, "form_error"));
+  g_assert_true (gtk_widget_get_sensitive (child (f, "save_button")));
+}
+
+static const char *
+visible_page (Fixture *f)
+{
+  return gtk_stack_get_visible_child_name (GTK_STACK (child (f, "page_stack")));
+}
+
+/* The preset buttons of the empty state, in order: "name|ports" each. */
+static GPtrArray *
+preset_buttons (Fixture *f)
+{
+  g_autoptr(GList) children = gtk_container_get_children (GTK_CONTAINER (child (f,
+                                                                               "preset_box")));
+  GPtrArray *buttons = g_ptr_array_new ();
+
+  for (GList *l = children; l != NULL; l = l->next)
+    g_ptr_array_add (buttons, gtk_bin_get_child (GTK_BIN (l->data)));   /* the flow box child */
+  return buttons;
+}
+
+static char *
+button_text (GtkWidget *button)
+{
+  g_autoptr(GList) labels = gtk_container_get_children (GTK_CONTAINER (gtk_bin_get_child (
+                                                                           GTK_BIN (button))));
+
+  g_assert_cmpuint (g_list_length (labels), ==, 2);
+  return g_strdup_printf ("%s|%s", gtk_label_get_text (GTK_LABEL (labels->data)),
+                          gtk_label_get_text (GTK_LABEL (labels->next->data)));
+}
+
+static void
+test_empty_state (Fixture       *f,
+                  gconstpointer  data)
+{
+  static const char *const expected[] = {
+    "SSH|TCP 22", "Web server|TCP 8080", "Minecraft|TCP 25565", "Syncthing|TCP+UDP 22000",
+    "qBittorrent|TCP+UDP 6881", "WireGuard|UDP 51820",
+  };
+  g_autoptr(GPtrArray) buttons = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+  g_autofree char *protocol = NULL;
+  const char *explanation;
+  GtkWidget *syncthing = NULL;
+
+  g_test_summary ("With no profiles the window opens on an empty state: two lines on what a "
+                  "profile is, and presets that fill in a new profile (not saved until Save); "
+                  "removing the last profile brings it back");
+
+  g_assert_cmpstr (visible_page (f), ==, "empty");
+  explanation = gtk_label_get_text (GTK_LABEL (child (f, "empty_explanation")));
+  g_assert_nonnull (strstr (explanation, "profile"));
+  {
+    g_auto(GStrv) lines = g_strsplit (explanation, "\n", -1);
+
+    g_assert_cmpuint (g_strv_length (lines), ==, 2);
+  }
+
+  buttons = preset_buttons (f);
+  g_assert_cmpuint (buttons->len, ==, G_N_ELEMENTS (expected));
+  for (guint i = 0; i < buttons->len; i++)
+    {
+      GtkWidget *button = g_ptr_array_index (buttons, i);
+      g_autofree char *text = button_text (button);
+
+      g_assert_true (GTK_IS_BUTTON (button));
+      g_assert_cmpstr (text, ==, expected[i]);
+      if (g_strcmp0 (gtk_widget_get_name (button), "preset-syncthing") == 0)
+        syncthing = button;
+    }
+  g_assert_nonnull (syncthing);
+
+  gtk_button_clicked (GTK_BUTTON (syncthing));
+  iterate ();
+  g_assert_cmpstr (visible_page (f), ==, "editor");
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (child (f, "form_title"))), ==, "New Profile");
+  g_assert_cmpstr (gtk_entry_get_text (GTK_ENTRY (child (f, "name_entry"))), ==, "Syncthing");
+  g_assert_cmpstr (gtk_combo_box_get_active_id (GTK_COMBO_BOX (child (f, "protocol_combo"))),
+                   ==, "both");
+  g_assert_cmpstr (gtk_entry_get_text (GTK_ENTRY (child (f, "internal_port_entry"))), ==,
+                   "22000");
+  g_assert_null (error_of (f, "form_error"));
+  g_assert_true (gtk_widget_get_sensitive (child (f, "save_button")));
+  /* Nothing saved yet: the user decides. */
+  g_assert_null (pl_profile_store_lookup (f->store, "Syncthing"));
+  g_assert_false (g_file_test (f->path, G_FILE_TEST_EXISTS));
+
+  gtk_button_clicked (GTK_BUTTON (child (f, "save_button")));
+  iterate ();
+  contents = read_profiles (f);
+  g_assert_true (g_key_file_load_from_data (key_file, contents, -1, G_KEY_FILE_NONE, NULL));
+  protocol = g_key_file_get_value (key_file, "Syncthing", "Protocol", NULL);
+  g_assert_cmpstr (protocol, ==, "both");
+  g_assert_cmpint (g_key_file_get_integer (key_file, "Syncthing", "InternalPort", NULL), ==,
+                   22000);
+  g_assert_cmpstr (visible_page (f), ==, "editor");
+
+  /* The last profile removed: the empty state again. */
+  gtk_button_clicked (GTK_BUTTON (child (f, "remove_button")));
+  iterate ();
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (f->store)), ==, 0);
+  g_assert_cmpstr (visible_page (f), ==, "empty");
+  g_assert_false (pl_profile_dialog_add_preset (f->dialog, "no-such-preset"));
+  g_assert_cmpstr (visible_page (f), ==, "empty");
+}
+
+static void
+test_preset_taken (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(PlProfileStore) copy = pl_profile_store_new ("/nonexistent/profiles.ini");
+  g_autoptr(PlProfile) clash = pl_profile_new ("SSH 2");
+  g_autoptr(GError) port_taken = NULL;
+
+  g_test_summary ("A preset whose name is taken gets the next free one (\"SSH 2\"); one whose "
+                  "port is taken says so in the store's words, and cannot be saved until the "
+                  "port is changed");
+
+  /* Profiles exist: no empty state. */
+  g_assert_cmpstr (visible_page (f), ==, "editor");
+
+  g_assert_true (pl_profile_store_load_from_data (copy, two_profiles, -1, NULL));
+  pl_profile_set_internal_port (clash, 22);
+  g_assert_false (pl_profile_store_add (copy, clash, &port_taken));
+
+  g_assert_true (pl_profile_dialog_add_preset (f->dialog, "ssh"));
+  iterate ();
+  g_assert_cmpstr (gtk_entry_get_text (GTK_ENTRY (child (f, "name_entry"))), ==, "SSH 2");
+  g_assert_cmpstr (error_of (f, "form_error"), ==, port_taken->message);
+  g_assert_false (gtk_widget_get_sensitive (child (f, "save_button")));
+  type (f, "internal_port_entry", "2222");
+  g_assert_null (error_of (f, "form_error"));
+  g_assert_true (pl_profile_dialog_save (f->dialog, NULL));
+  g_assert_nonnull (pl_profile_store_lookup (f->store, "SSH 2"));
+
+  /* A third: "SSH 3". */
+  g_assert_true (pl_profile_dialog_add_preset (f->dialog, "ssh"));
+  iterate ();
+  g_assert_cmpstr (gtk_entry_get_text (GTK_ENTRY (child (f, "name_entry"))), ==, "SSH 3");
+
+  /* A free name and port: ready to save as it is. */
+  g_assert_true (pl_profile_dialog_add_preset (f->dialog, "wireguard"));
+  iterate ();
+  g_assert_cmpstr (gtk_entry_get_text (GTK_ENTRY (child (f, "name_entry"))), ==, "WireGuard");
+  g_assert_cmpstr (gtk_combo_box_get_active_id (GTK_COMBO_BOX (child (f, "protocol_combo"))),
+                   ==, "udp");
   g_assert_true (gtk_widget_get_sensitive (child (f, "save_button")));
 }
 
@@ -737,6 +893,10 @@ main (int   argc,
               fixture_set_up, test_bad_values, fixture_tear_down);
   g_test_add ("/tray/dialog/taken", Fixture, two_profiles,
               fixture_set_up, test_taken, fixture_tear_down);
+  g_test_add ("/tray/dialog/empty-state", Fixture, NULL,
+              fixture_set_up, test_empty_state, fixture_tear_down);
+  g_test_add ("/tray/dialog/preset-taken", Fixture, two_profiles,
+              fixture_set_up, test_preset_taken, fixture_tear_down);
   g_test_add ("/tray/dialog/edit-and-remove", Fixture, two_profiles,
               fixture_set_up, test_edit_and_remove, fixture_tear_down);
   g_test_add ("/tray/dialog/family", Fixture, family_profiles,

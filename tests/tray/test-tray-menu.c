@@ -20,6 +20,7 @@
 
 #include "pl-autostart.h"
 #include "pl-icon-path.h"
+#include "pl-listener-cache.h"
 #include "pl-notifier.h"
 #include "pl-settings.h"
 #include "pl-tray-menu.h"
@@ -392,6 +393,84 @@ test_describe_pinholes (void)
 }
 
 static void
+test_copy_items (void)
+{
+  g_autoptr(GPtrArray) mappings = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) pinholes = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) none = NULL, same = NULL, differ = NULL, both = NULL, pending = NULL;
+  g_autoptr(GPtrArray) no_address = NULL, long_address = NULL;
+  PlMapping *tcp, *udp, *tcp6, *udp6;
+  PlTrayItem *item;
+
+  g_test_summary ("Copy items: one with the public address and port of an active profile, "
+                  "one per protocol when their ports differ, the IPv6 form where the "
+                  "pinholes are open, none while anything is pending; each within a menu line");
+
+  none = pl_tray_menu_copy_items ("Game", "84.17.2.3", mappings, pinholes);
+  g_assert_cmpuint (none->len, ==, 0);
+
+  tcp = _pl_mapping_new_full ("Game", PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV4);
+  udp = _pl_mapping_new_full ("Game", PL_PROTOCOL_UDP, G_SOCKET_FAMILY_IPV4);
+  g_ptr_array_add (mappings, tcp);
+  g_ptr_array_add (mappings, udp);
+  _pl_mapping_set_internal_port (tcp, 25565);
+  _pl_mapping_set_internal_port (udp, 25565);
+  _pl_mapping_set_state (tcp, PL_MAPPING_STATE_ACTIVE);
+  _pl_mapping_set_external_port (tcp, 8080);
+  _pl_mapping_set_state (udp, PL_MAPPING_STATE_MAPPING);
+  pending = pl_tray_menu_copy_items ("Game", "84.17.2.3", mappings, pinholes);
+  g_assert_cmpuint (pending->len, ==, 0);
+
+  _pl_mapping_set_state (udp, PL_MAPPING_STATE_ACTIVE);
+  _pl_mapping_set_external_port (udp, 8080);
+  same = pl_tray_menu_copy_items ("Game", "84.17.2.3", mappings, pinholes);
+  g_assert_cmpuint (same->len, ==, 1);
+  item = g_ptr_array_index (same, 0);
+  g_assert_cmpstr (item->id, ==, "copy:Game");
+  g_assert_cmpint (item->kind, ==, PL_TRAY_ITEM_ACTION);
+  g_assert_cmpstr (item->label, ==, "Copy 84.17.2.3:8080");
+  g_assert_cmpstr (item->action, ==, "copy-text");
+  g_assert_cmpstr (g_variant_get_string (item->target, NULL), ==, "84.17.2.3:8080");
+
+  no_address = pl_tray_menu_copy_items ("Game", NULL, mappings, pinholes);
+  g_assert_cmpuint (no_address->len, ==, 0);
+
+  _pl_mapping_set_external_port (udp, 40023);
+  differ = pl_tray_menu_copy_items ("Game", "84.17.2.3", mappings, pinholes);
+  g_assert_cmpuint (differ->len, ==, 2);
+  g_assert_cmpstr (((PlTrayItem *) differ->pdata[0])->label, ==, "Copy 84.17.2.3:8080 (TCP)");
+  g_assert_cmpstr (((PlTrayItem *) differ->pdata[1])->label, ==, "Copy 84.17.2.3:40023 (UDP)");
+  g_assert_cmpstr (g_variant_get_string (((PlTrayItem *) differ->pdata[1])->target, NULL), ==,
+                   "84.17.2.3:40023");
+
+  tcp6 = _pl_mapping_new_full ("Game", PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV6);
+  udp6 = _pl_mapping_new_full ("Game", PL_PROTOCOL_UDP, G_SOCKET_FAMILY_IPV6);
+  g_ptr_array_add (pinholes, tcp6);
+  g_ptr_array_add (pinholes, udp6);
+  _pl_mapping_set_internal_port (tcp6, 25565);
+  _pl_mapping_set_internal_port (udp6, 25565);
+  _pl_mapping_set_state (tcp6, PL_MAPPING_STATE_ACTIVE);
+  _pl_mapping_set_external_address (tcp6, "2001:db8::10");
+  _pl_mapping_set_state (udp6, PL_MAPPING_STATE_ACTIVE);
+  _pl_mapping_set_external_address (udp6, "2001:db8::10");
+  _pl_mapping_set_external_port (udp, 8080);
+  both = pl_tray_menu_copy_items ("Game", "84.17.2.3", mappings, pinholes);
+  g_assert_cmpuint (both->len, ==, 2);
+  item = g_ptr_array_index (both, 1);
+  g_assert_cmpstr (item->id, ==, "copy-ipv6:Game");
+  g_assert_cmpstr (item->label, ==, "Copy [2001:db8::10]:25565");
+  g_assert_cmpstr (g_variant_get_string (item->target, NULL), ==, "[2001:db8::10]:25565");
+
+  /* The longest IPv6 address and port still fit in a menu line, whole. */
+  _pl_mapping_set_external_address (tcp6, "2001:0db8:1234:5678:9abc:def0:1234:5678");
+  _pl_mapping_set_internal_port (tcp6, 65535);
+  long_address = pl_tray_menu_copy_items ("Game", "84.17.2.3", mappings, pinholes);
+  item = g_ptr_array_index (long_address, 1);
+  g_assert_cmpstr (item->label, ==, "Copy [2001:0db8:1234:5678:9abc:def0:1234:5678]:65535");
+  g_assert_cmpint (g_utf8_strlen (item->label, -1), <=, PL_TRAY_MENU_MAX_CHARS);
+}
+
+static void
 test_icon_names (void)
 {
   g_test_summary ("Every state has its own symbolic icon, named after the application id");
@@ -726,6 +805,321 @@ test_menu_line_length (Fixture       *f,
   g_assert_nonnull (pl_tray_menu_find_item (f->menu, "profile-state:SSH")->detail);
   g_assert_true (g_str_has_prefix (pl_tray_menu_find_item (f->menu, "profile-state:SSH")->detail,
                                    "Active until 14:00 · renewal failed: The router at "));
+}
+
+static void
+test_describe_listener (void)
+{
+  g_autoptr(PlProfile) web = pl_profile_new ("Web");
+  PlListenAnswer nothing[2] = { { FALSE, FALSE, NULL }, { FALSE, FALSE, NULL } };
+  PlListenAnswer named[2] = { { FALSE, FALSE, NULL }, { TRUE, FALSE, (char *) "nginx" } };
+  PlListenAnswer unnamed[1] = { { TRUE, FALSE, NULL } };
+  PlListenAnswer local[1] = { { TRUE, TRUE, (char *) "python3" } };
+  PlListenAnswer local_unnamed[1] = { { TRUE, TRUE, NULL } };
+  PlListenAnswer mixed[2] = { { TRUE, TRUE, (char *) "redis" }, { TRUE, FALSE, (char *) "sshd" } };
+  struct { PlListenAnswer *answers; guint n; const char *line; } cases[] = {
+    { nothing, 2, "Active · nothing listens on port 65535 yet" },
+    { nothing, 0, "Active · nothing listens on port 65535 yet" },
+    { named, 2, "Active · nginx listens" },
+    { unnamed, 1, "Active · a program listens on port 65535" },
+    { local, 1, "Active · python3 accepts no outside connections" },
+    { local_unnamed, 1, "Active · port 65535 takes no outside connections" },
+    { mixed, 2, "Active · sshd listens" },
+  };
+
+  g_test_summary ("An active profile's line says who listens on its port: nothing yet, the "
+                  "program by name, an unnamed one, or one that takes connections from this "
+                  "computer only; each within a menu line with the longest port");
+
+  pl_profile_set_internal_port (web, 65535);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *line = pl_tray_menu_describe_listener (web, cases[i].answers,
+                                                              cases[i].n);
+
+      g_assert_cmpstr (line, ==, cases[i].line);
+      g_assert_cmpint (g_utf8_strlen (line, -1), <=, PL_TRAY_MENU_MAX_CHARS);
+    }
+}
+
+/* A socket of @type bound to 0.0.0.0 on an ephemeral port; it listens when @listen. */
+static GSocket *
+open_socket (GSocketType  type,
+             gboolean     listen,
+             guint16     *port)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket_ = g_socket_new (G_SOCKET_FAMILY_IPV4, type, 0, &error);
+  g_autoptr(GInetAddress) any = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) where = g_inet_socket_address_new (any, 0);
+  g_autoptr(GSocketAddress) local = NULL;
+
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (socket_, where, FALSE, &error));
+  g_assert_no_error (error);
+  if (listen)
+    g_assert_true (g_socket_listen (socket_, &error));
+  g_assert_no_error (error);
+  local = g_socket_get_local_address (socket_, &error);
+  g_assert_no_error (error);
+  *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+  return g_steal_pointer (&socket_);
+}
+
+typedef struct
+{
+  const char *id;
+  const char *label;
+} LabelIs;
+
+static gboolean
+label_is (Fixture       *f,
+          gconstpointer  data)
+{
+  const LabelIs *want = data;
+
+  return g_strcmp0 (label_of (f, want->id), want->label) == 0;
+}
+
+/* Like run_until(), with no bound on the virtual clock: while the listen check's thread
+ * works, the main context is idle and the clock jumps from renewal to renewal, as many as
+ * the thread takes (the 30 s guard still bounds the real time). */
+static void
+run_until_answered (Fixture       *f,
+                    Predicate      predicate,
+                    gconstpointer  data)
+{
+  while (!predicate (f, data))
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* This program's name as /proc tells it to others: the base name of argv[0], or what
+ * /proc/self/comm says when a wrapper (valgrind) runs us. */
+static char *
+own_program_name (void)
+{
+  g_autofree char *comm = NULL;
+  char *name = g_path_get_basename (g_get_prgname ());
+
+  if (g_file_get_contents ("/proc/self/comm", &comm, NULL, NULL) &&
+      !g_str_has_prefix (name, g_strchomp (comm)))
+    {
+      g_free (name);
+      return g_steal_pointer (&comm);
+    }
+  return name;
+}
+
+static void
+test_menu_listeners (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GSocket) server = NULL;
+  g_autoptr(GSocket) idle = NULL;
+  g_autoptr(GSocket) game = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *ini = NULL;
+  g_autofree char *our_name = own_program_name ();
+  g_autofree char *listens = NULL;
+  g_autofree char *nothing_web = NULL;
+  g_autofree char *nothing_idle = NULL;
+  guint16 web_port, idle_port, game_port;
+  LabelIs want;
+  PlTrayItem *item;
+
+  g_test_summary ("With the listen check on, an active profile's line names the program that "
+                  "listens on its port (this test) or says nothing listens yet; the window "
+                  "keeps when it renews; a new look at the menu sees a program that went "
+                  "away; a UDP listener counts for a TCP+UDP profile");
+
+  server = open_socket (G_SOCKET_TYPE_STREAM, TRUE, &web_port);
+  /* Bound, not listening: the port stays ours, and nothing listens on it. */
+  idle = open_socket (G_SOCKET_TYPE_STREAM, FALSE, &idle_port);
+  game = open_socket (G_SOCKET_TYPE_DATAGRAM, FALSE, &game_port);
+  ini = g_strdup_printf ("[Web]\nProtocol=tcp\nInternalPort=%u\nEnabled=true\n\n"
+                         "[Idle]\nProtocol=tcp\nInternalPort=%u\nEnabled=true\n\n"
+                         "[Game]\nProtocol=both\nInternalPort=%u\nEnabled=true\n\n"
+                         "[Off]\nProtocol=tcp\nInternalPort=%u\nEnabled=false\n",
+                         web_port, idle_port, game_port, web_port);
+  g_assert_true (pl_profile_store_load_from_data (f->store, ini, -1, &error));
+  g_assert_no_error (error);
+  fixture_start (f, TRUE);
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ACTIVE));
+  /* Off by default: the renewal time. */
+  g_assert_cmpstr (label_of (f, "profile-state:Web"), ==, "Active · renews at 13:00");
+
+  pl_tray_menu_set_listen_check (f->menu, TRUE);
+  listens = g_strdup_printf ("Active · %s listens", our_name);
+  want = (LabelIs) { "profile-state:Web", listens };
+  run_until_answered (f, label_is, &want);
+  nothing_idle = g_strdup_printf ("Active · nothing listens on port %u yet", idle_port);
+  g_assert_cmpstr (label_of (f, "profile-state:Idle"), ==, nothing_idle);
+  g_assert_cmpstr (label_of (f, "profile-state:Game"), ==, listens);
+  g_assert_null (label_of (f, "profile-state:Off"));
+  item = pl_tray_menu_find_item (f->menu, "profile-state:Web");
+  g_assert_cmpint (item->kind, ==, PL_TRAY_ITEM_LABEL);
+  {
+    /* (The virtual clock runs on while the check's thread works: renewals may pass.) */
+    g_autofree char *detail = g_strdup_printf ("%s\nRenews at ", listens);
+
+    g_assert_true (g_str_has_prefix (item->detail, detail));
+  }
+  assert_lines_short (f);
+
+  /* The program goes away: the next look at the menu says so. */
+  g_assert_true (g_socket_close (server, &error));
+  g_assert_no_error (error);
+  pl_tray_menu_check_listeners (f->menu);
+  nothing_web = g_strdup_printf ("Active · nothing listens on port %u yet", web_port);
+  want = (LabelIs) { "profile-state:Web", nothing_web };
+  run_until_answered (f, label_is, &want);
+
+  /* Off again: back to the renewal time. */
+  pl_tray_menu_set_listen_check (f->menu, FALSE);
+  pl_tray_menu_update (f->menu);
+  g_assert_true (g_str_has_prefix (label_of (f, "profile-state:Web"), "Active · renews at "));
+}
+
+static void
+cache_changed_cb (PlListenerCache *cache,
+                  guint           *n_changed)
+{
+  (*n_changed)++;
+}
+
+static void
+wait_changes (guint *n_changed,
+              guint  n)
+{
+  while (*n_changed < n)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+test_listener_cache (void)
+{
+  g_autoptr(PlListenerCache) cache = pl_listener_cache_new ();
+  g_autoptr(GSocket) server = NULL;
+  g_autoptr(GSocket) idle = NULL;
+  g_autofree char *our_name = own_program_name ();
+  guint16 server_port, idle_port;
+  PlListenQuery queries[2];
+  const PlListenAnswer *answer;
+  guint n_changed = 0;
+
+  g_test_summary ("The listener cache answers from its last check, checks again only when "
+                  "the ports change or it is told to, one check at a time with the latest "
+                  "request last, and forgets on clear");
+
+  server = open_socket (G_SOCKET_TYPE_STREAM, TRUE, &server_port);
+  idle = open_socket (G_SOCKET_TYPE_STREAM, FALSE, &idle_port);
+  queries[0] = (PlListenQuery) { PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV4, server_port };
+  queries[1] = (PlListenQuery) { PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV4, idle_port };
+  g_signal_connect (cache, "changed", G_CALLBACK (cache_changed_cb), &n_changed);
+
+  g_assert_null (pl_listener_cache_lookup (cache, PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV4,
+                                           server_port));
+  pl_listener_cache_check (cache, queries, 2, FALSE);
+  wait_changes (&n_changed, 1);
+  answer = pl_listener_cache_lookup (cache, PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV4, server_port);
+  g_assert_nonnull (answer);
+  g_assert_true (answer->listening);
+  g_assert_cmpstr (answer->program, ==, our_name);
+  answer = pl_listener_cache_lookup (cache, PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV4, idle_port);
+  g_assert_false (answer->listening);
+  g_assert_null (pl_listener_cache_lookup (cache, PL_PROTOCOL_UDP, G_SOCKET_FAMILY_IPV4,
+                                           server_port));
+
+  /* The same ports: no check (else two answers would come below); told to: one, and it sees
+   * the listener gone. */
+  g_assert_true (g_socket_close (server, NULL));
+  pl_listener_cache_check (cache, queries, 2, FALSE);
+  pl_listener_cache_check (cache, queries, 2, TRUE);
+  wait_changes (&n_changed, 2);
+  answer = pl_listener_cache_lookup (cache, PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV4, server_port);
+  g_assert_false (answer->listening);
+
+  /* Asked twice while busy: the later request is answered last. */
+  pl_listener_cache_check (cache, queries, 2, TRUE);
+  pl_listener_cache_check (cache, queries + 1, 1, TRUE);
+  wait_changes (&n_changed, 4);
+  g_assert_null (pl_listener_cache_lookup (cache, PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV4,
+                                           server_port));
+  g_assert_nonnull (pl_listener_cache_lookup (cache, PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV4,
+                                              idle_port));
+  g_assert_cmpuint (n_changed, ==, 4);
+
+  pl_listener_cache_clear (cache);
+  g_assert_null (pl_listener_cache_lookup (cache, PL_PROTOCOL_TCP, G_SOCKET_FAMILY_IPV4,
+                                           idle_port));
+}
+
+static void
+test_menu_copy_republish (Fixture       *f,
+                          gconstpointer  data)
+{
+  GPtrArray *items;
+  PlTrayItem *item;
+  guint n_copy = 0;
+  gint republish = -1, add_profile = -1, last_copy = -1;
+
+  g_test_summary ("Each active profile has a Copy item with the public address and port it "
+                  "got (activating it copies that text), one for a TCP+UDP profile on one port; "
+                  "Re-publish All Ports follows the profiles while one is "
+                  "enabled");
+
+  fixture_start (f, TRUE);
+  /* Before the router answers: no address, nothing to copy. */
+  pl_tray_menu_update (f->menu);
+  g_assert_null (pl_tray_menu_find_item (f->menu, "copy:SSH"));
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ACTIVE));
+
+  item = pl_tray_menu_find_item (f->menu, "copy:SSH");
+  g_assert_nonnull (item);
+  g_assert_cmpint (item->kind, ==, PL_TRAY_ITEM_ACTION);
+  g_assert_cmpstr (item->label, ==, "Copy 203.0.113.7:2222");
+  g_assert_cmpstr (item->action, ==, "copy-text");
+  g_assert_cmpstr (g_variant_get_string (item->target, NULL), ==, "203.0.113.7:2222");
+  g_assert_null (pl_tray_menu_find_item (f->menu, "copy:Games"));
+  g_assert_null (pl_tray_menu_find_item (f->menu, "copy-ipv6:SSH"));
+
+  items = pl_tray_menu_get_items (f->menu);
+  for (guint i = 0; i < items->len; i++)
+    {
+      PlTrayItem *it = g_ptr_array_index (items, i);
+
+      if (g_str_has_prefix (it->id, "copy:"))
+        last_copy = (gint) i;
+      else if (g_strcmp0 (it->id, "republish") == 0)
+        republish = (gint) i;
+      else if (g_strcmp0 (it->id, "add-profile") == 0)
+        add_profile = (gint) i;
+    }
+  g_assert_cmpint (republish, >, last_copy);
+  g_assert_cmpint (republish, <, add_profile);
+  item = pl_tray_menu_find_item (f->menu, "republish");
+  g_assert_cmpstr (item->label, ==, "Re-publish All Ports");
+  g_assert_cmpint (item->kind, ==, PL_TRAY_ITEM_ACTION);
+  g_assert_cmpstr (item->action, ==, "republish");
+
+  /* A TCP+UDP profile on one public port: one item. */
+  g_assert_true (pl_profile_store_set_enabled (f->store, "Games", TRUE, NULL));
+  run_until (f, description_is, "3 ports open");
+  item = pl_tray_menu_find_item (f->menu, "copy:Games");
+  g_assert_cmpstr (item->label, ==, "Copy 203.0.113.7:27015");
+  items = pl_tray_menu_get_items (f->menu);
+  for (guint i = 0; i < items->len; i++)
+    if (g_strcmp0 (((PlTrayItem *) g_ptr_array_index (items, i))->id, "copy:Games") == 0)
+      n_copy++;
+  g_assert_cmpuint (n_copy, ==, 1);
+  assert_lines_short (f);
+
+  /* Nothing enabled: nothing to re-publish, nothing to copy. */
+  g_assert_true (pl_profile_store_set_enabled (f->store, "Games", FALSE, NULL));
+  g_assert_true (pl_profile_store_set_enabled (f->store, "SSH", FALSE, NULL));
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_IDLE));
+  g_assert_null (pl_tray_menu_find_item (f->menu, "republish"));
+  g_assert_null (pl_tray_menu_find_item (f->menu, "copy:SSH"));
 }
 
 static void
@@ -1341,6 +1735,13 @@ main (int   argc,
   g_test_add_func ("/tray/menu/format", test_format);
   g_test_add_func ("/tray/menu/icon-names", test_icon_names);
   g_test_add_func ("/tray/menu/describe-pinholes", test_describe_pinholes);
+  g_test_add_func ("/tray/menu/describe-listener", test_describe_listener);
+  g_test_add_func ("/tray/menu/copy-items", test_copy_items);
+  g_test_add_func ("/tray/menu/listener-cache", test_listener_cache);
+  g_test_add ("/tray/menu/listeners", Fixture, GUINT_TO_POINTER (15),
+              fixture_set_up, test_menu_listeners, fixture_tear_down);
+  g_test_add ("/tray/menu/copy-republish", Fixture, GUINT_TO_POINTER (16),
+              fixture_set_up, test_menu_copy_republish, fixture_tear_down);
   g_test_add ("/tray/menu/no-gateway", Fixture, GUINT_TO_POINTER (1),
               fixture_set_up, test_menu_no_gateway, fixture_tear_down);
   g_test_add ("/tray/menu/active", Fixture, GUINT_TO_POINTER (2),

@@ -16,6 +16,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <gtk/gtk.h>
+
 #include "pl-core.h"
 #include "pl-fake-gateway.h"
 
@@ -50,6 +52,8 @@ typedef struct
   guint32      epoch;
   const char  *extra_args;       /* one more argument for portlight */
   gboolean     copy_program;     /* run a copy of portlight, as if installed elsewhere */
+  gboolean     listen;           /* "@PORT@" in the profiles: a port this test listens on,
+                                  * "@IDLE@": one it holds without listening */
 } Config;
 
 typedef struct
@@ -85,6 +89,11 @@ typedef struct
   int               app_status;
   guint             tick_id;
   gboolean          skipped;
+
+  GSocket          *listener;        /* config->listen: on listen_port */
+  GSocket          *idle;            /* config->listen: bound to idle_port, not listening */
+  guint16           listen_port;
+  guint16           idle_port;
 } Fixture;
 
 static const char *default_profiles =
@@ -615,6 +624,40 @@ program_exists (const char *name)
   return path != NULL;
 }
 
+/* A TCP socket on 0.0.0.0 and an ephemeral port, listening when @listen. */
+static GSocket *
+open_tcp_socket (gboolean  listen,
+                 guint16  *port)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket_ = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, 0,
+                                             &error);
+  g_autoptr(GInetAddress) any = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) where = g_inet_socket_address_new (any, 0);
+  g_autoptr(GSocketAddress) local = NULL;
+
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (socket_, where, FALSE, &error));
+  g_assert_no_error (error);
+  if (listen)
+    g_assert_true (g_socket_listen (socket_, &error));
+  g_assert_no_error (error);
+  local = g_socket_get_local_address (socket_, &error);
+  g_assert_no_error (error);
+  *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+  return g_steal_pointer (&socket_);
+}
+
+static char *
+replace_all (const char *text,
+             const char *what,
+             const char *with)
+{
+  g_auto(GStrv) parts = g_strsplit (text, what, -1);
+
+  return g_strjoinv (with, parts);
+}
+
 static void
 fixture_set_up (Fixture       *f,
                 gconstpointer  data)
@@ -654,10 +697,26 @@ fixture_set_up (Fixture       *f,
   portlight_dir = g_build_filename (f->config_home, "portlight", NULL);
   g_assert_cmpint (g_mkdir_with_parents (portlight_dir, 0700), ==, 0);
   profiles_path = g_build_filename (portlight_dir, "profiles.ini", NULL);
-  g_assert_true (g_file_set_contents (profiles_path,
-                                      f->config->profiles != NULL ? f->config->profiles
-                                                                  : default_profiles,
-                                      -1, &error));
+  if (f->config->listen)
+    {
+      g_autofree char *listen_port = NULL;
+      g_autofree char *idle_port = NULL;
+      g_autofree char *with_port = NULL;
+      g_autofree char *profiles = NULL;
+
+      f->listener = open_tcp_socket (TRUE, &f->listen_port);
+      f->idle = open_tcp_socket (FALSE, &f->idle_port);
+      listen_port = g_strdup_printf ("%u", f->listen_port);
+      idle_port = g_strdup_printf ("%u", f->idle_port);
+      with_port = replace_all (f->config->profiles, "@PORT@", listen_port);
+      profiles = replace_all (with_port, "@IDLE@", idle_port);
+      g_assert_true (g_file_set_contents (profiles_path, profiles, -1, &error));
+    }
+  else
+    g_assert_true (g_file_set_contents (profiles_path,
+                                        f->config->profiles != NULL ? f->config->profiles
+                                                                    : default_profiles,
+                                        -1, &error));
   if (f->config->settings != NULL)
     {
       g_autofree char *settings_path = g_build_filename (portlight_dir, "settings.ini", NULL);
@@ -772,6 +831,8 @@ fixture_tear_down (Fixture       *f,
   stop_process (&f->dbus);
   stop_process (&f->xvfb);
   g_clear_object (&f->gateway);
+  g_clear_object (&f->listener);
+  g_clear_object (&f->idle);
 
   while (g_main_context_iteration (NULL, FALSE))
     ;
@@ -992,6 +1053,29 @@ menu_has (Fixture       *f,
   return strstr (dump, data) != NULL;
 }
 
+/* Any of the lines saying who listens on port 22 (the machine's sshd or nothing). */
+#define SSH_LISTENER_LINE \
+  "^Active · (nothing listens on port 22 yet|a program listens on port 22|.+ listens|" \
+  ".+ accepts no outside connections|port 22 takes no outside connections)$"
+
+/* A profile state line (an insensitive line starting "Active") matches the regex @data. */
+static gboolean
+state_line_matches (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GPtrArray) items = get_menu (f);
+
+  for (guint i = 0; i < items->len; i++)
+    {
+      MenuItem *item = g_ptr_array_index (items, i);
+
+      if (!item->enabled && g_str_has_prefix (item->label, "Active") &&
+          g_regex_match_simple (data, item->label, 0, 0))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static gboolean
 icon_is (Fixture       *f,
          gconstpointer  data)
@@ -1168,14 +1252,16 @@ test_menu (Fixture       *f,
   MenuItem *state;
 
   g_test_summary ("The menu, top to bottom: public address, router, profiles with their "
-                  "state, Add Profile…, Edit Profiles…, Start at Login, Show Notifications, "
+                  "state (who listens on the port) and a Copy item, Re-publish All Ports, "
+                  "Add Profile…, Edit Profiles…, Start at Login, Show Notifications, "
                   "Quit; activating the address copies it");
   if (f->skipped)
     return;
 
-  WAIT_FOR (f, menu_has, "(Active · renews at ", "the active state line");
+  /* Whether something listens on port 22 here is the machine's business: any answer. */
+  WAIT_FOR (f, state_line_matches, SSH_LISTENER_LINE, "the state line saying who listens");
   items = get_menu (f);
-  state = find_item (items, "Active · renews at ");
+  state = find_item (items, "Active · ");
   if (state == NULL)
     g_error ("No state line");
   state_line = g_strdup (state->label);
@@ -1185,7 +1271,9 @@ test_menu (Fixture       *f,
                               "-\n"
                               "[x] SSH — TCP 22 → 2222\n"
                               "(%s)\n"
+                              "Copy 203.0.113.7:2222\n"
                               "[ ] Web — TCP 8080\n"
+                              "Re-publish All Ports\n"
                               "-\n"
                               "Add Profile…\n"
                               "Edit Profiles…\n"
@@ -1197,7 +1285,7 @@ test_menu (Fixture       *f,
                               "Quit\n",
                               f->gateway_address, state_line);
   g_assert_cmpstr (dump, ==, expected);
-  g_assert_true (g_regex_match_simple ("^Active · renews at [0-9]{2}:[0-9]{2}$", state_line, 0, 0));
+  g_assert_true (g_regex_match_simple (SSH_LISTENER_LINE, state_line, 0, 0));
   assert_lines_short (f);
 
   click (f, "Public address ");
@@ -1223,7 +1311,7 @@ test_toggle (Fixture       *f,
   web_id = item_id (f, "Web — ");
 
   click (f, "Web — ");
-  WAIT_FOR (f, menu_has, "[x] Web — TCP 8080\n(Active · renews at ", "Web checked and active");
+  WAIT_FOR (f, menu_has, "[x] Web — TCP 8080\n(Active · ", "Web checked and active");
   /* The line stayed the same dbusmenu item: an open menu does not jump. */
   g_assert_cmpint (item_id (f, "Web — "), ==, web_id);
   WAIT_FOR (f, stored_is, &web_on, "Enabled=true in the profiles file");
@@ -1236,7 +1324,8 @@ test_toggle (Fixture       *f,
   }
 
   click (f, "Web — ");
-  WAIT_FOR (f, menu_has, "[ ] Web — TCP 8080\n-\n", "Web unchecked, without a state line");
+  WAIT_FOR (f, menu_has, "[ ] Web — TCP 8080\nRe-publish All Ports\n-\n",
+            "Web unchecked, without a state line");
   WAIT_FOR (f, stored_is, &web_off, "Enabled=false in the profiles file");
   WAIT_FOR (f, gateway_saw, &unmap_web, "the delete request for 8080");
   g_assert_cmpuint (f->notifications->len, ==, 0);
@@ -1569,7 +1658,7 @@ test_protocol_change (Fixture       *f,
 
   natpmp = g_strdup_printf ("(Router %s · NAT-PMP)\n", f->gateway_address);
   pcp = g_strdup_printf ("(Router %s · PCP)\n", f->gateway_address);
-  active = g_strdup_printf ("%s-\n[x] SSH — TCP 22 → 2222\n(Active · renews at ", natpmp);
+  active = g_strdup_printf ("%s-\n[x] SSH — TCP 22 → 2222\n(Active · ", natpmp);
   WAIT_FOR (f, menu_has, active, "SSH active over NAT-PMP");
 
   before = pl_fake_gateway_get_requests (f->gateway)->len;
@@ -1762,8 +1851,175 @@ test_file_edit (Fixture       *f,
   g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
   more = g_strconcat (contents, "\n[Minecraft]\nProtocol=tcp\nInternalPort=25565\n", NULL);
   g_assert_true (g_file_set_contents (path, more, -1, NULL));
-  WAIT_FOR (f, menu_has, "[x] Minecraft — TCP 25565\n(Active · renews at ", "the new profile");
+  WAIT_FOR (f, menu_has, "[x] Minecraft — TCP 25565\n(Active · ", "the new profile");
   WAIT_FOR (f, gateway_saw, &map_minecraft, "the map request for 25565");
+}
+
+static const Config config_listen = {
+  .listen = TRUE,
+  .profiles = "[Web]\nProtocol=tcp\nInternalPort=@PORT@\nEnabled=true\n\n"
+              "[Idle]\nProtocol=tcp\nInternalPort=@IDLE@\nEnabled=true\n",
+};
+
+typedef struct
+{
+  gboolean  done;
+  char     *text;
+} ClipboardRead;
+
+static void
+clipboard_text_cb (GtkClipboard *clipboard,
+                   const char   *text,
+                   gpointer      user_data)
+{
+  ClipboardRead *read = user_data;
+
+  read->text = g_strdup (text);
+  read->done = TRUE;
+}
+
+static gboolean
+clipboard_read_done (Fixture       *f,
+                     gconstpointer  data)
+{
+  return ((const ClipboardRead *) data)->done;
+}
+
+/* The text of @selection on the app's X display, as another program there reads it. */
+static char *
+read_selection (Fixture *f,
+                GdkAtom  selection)
+{
+  static gsize gtk_ready;
+  GdkDisplay *display;
+  ClipboardRead read = { FALSE, NULL };
+
+  if (g_once_init_enter (&gtk_ready))
+    {
+      /* No DISPLAY here (only the app has one): GTK is set up all the same, and the display
+       * is opened by name. */
+      gtk_init_check (NULL, NULL);
+      g_once_init_leave (&gtk_ready, 1);
+    }
+  display = gdk_display_open (f->display);
+  g_assert_nonnull (display);
+  gtk_clipboard_request_text (gtk_clipboard_get_for_display (display, selection),
+                              clipboard_text_cb, &read);
+  WAIT_FOR (f, clipboard_read_done, &read, "the clipboard's text");
+  gdk_display_close (display);
+  return read.text;
+}
+
+static guint
+count_maps (Fixture *f,
+            guint16  internal_port)
+{
+  GPtrArray *requests = pl_fake_gateway_get_requests (f->gateway);
+  guint n = 0;
+
+  for (guint i = 0; i < requests->len; i++)
+    {
+      PlFakeRequest *r = g_ptr_array_index (requests, i);
+
+      if (r->request.opcode == 2 && r->request.internal_port == internal_port &&
+          r->request.lifetime != 0)
+        n++;
+    }
+  return n;
+}
+
+typedef struct
+{
+  guint16 port;
+  guint   at_least;
+} MapsWanted;
+
+static gboolean
+maps_at_least (Fixture       *f,
+               gconstpointer  data)
+{
+  const MapsWanted *want = data;
+
+  return count_maps (f, want->port) >= want->at_least;
+}
+
+/* This program's name as /proc tells it to others: the base name of argv[0], or what
+ * /proc/self/comm says when a wrapper (valgrind) runs us. */
+static char *
+own_program_name (void)
+{
+  g_autofree char *comm = NULL;
+  char *name = g_path_get_basename (g_get_prgname ());
+
+  if (g_file_get_contents ("/proc/self/comm", &comm, NULL, NULL) &&
+      !g_str_has_prefix (name, g_strchomp (comm)))
+    {
+      g_free (name);
+      return g_steal_pointer (&comm);
+    }
+  return name;
+}
+
+static void
+test_listen_copy_republish (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autofree char *program = NULL;
+  g_autofree char *listens = NULL;
+  g_autofree char *nothing = NULL;
+  g_autofree char *nothing_idle = NULL;
+  g_autofree char *copy = NULL;
+  g_autofree char *copied = NULL;
+  g_autofree char *clipboard = NULL;
+  g_autofree char *primary = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  MapsWanted web_again, idle_again;
+
+  g_test_summary ("A profile's line names the program that listens on its port (this test) "
+                  "or says nothing listens; a panel opening the menu (AboutToShow) checks "
+                  "again; Copy puts the public address and port on the clipboard; Re-publish "
+                  "All Ports sends every mapping to the router again");
+  if (f->skipped)
+    return;
+
+  program = own_program_name ();
+  listens = g_strdup_printf ("(Active · %s listens)", program);
+  nothing_idle = g_strdup_printf ("(Active · nothing listens on port %u yet)", f->idle_port);
+  WAIT_FOR (f, menu_has, listens, "the line naming this test as the listener");
+  WAIT_FOR (f, menu_has, nothing_idle, "the line saying nothing listens");
+  assert_lines_short (f);
+
+  /* The program stops listening; nothing changes on the router, but the panel opening the
+   * menu makes the app look again. */
+  g_assert_true (g_socket_close (f->listener, &error));
+  g_assert_no_error (error);
+  path = menu_path (f);
+  reply = call (f, f->item_sender, path, DBUSMENU_IFACE, "AboutToShow",
+                g_variant_new ("(i)", 0), G_VARIANT_TYPE ("(b)"), &error);
+  g_assert_no_error (error);
+  nothing = g_strdup_printf ("(Active · nothing listens on port %u yet)", f->listen_port);
+  WAIT_FOR (f, menu_has, nothing, "the line seeing the listener gone");
+
+  /* Copy. */
+  copy = g_strdup_printf ("Copy 203.0.113.7:%u", f->listen_port);
+  copied = g_strdup_printf ("Copied 203.0.113.7:%u to the clipboard", f->listen_port);
+  click (f, copy);
+  WAIT_FOR (f, output_contains, copied, "the copy");
+  clipboard = read_selection (f, GDK_SELECTION_CLIPBOARD);
+  g_assert_cmpstr (clipboard, ==, copy + strlen ("Copy "));
+  primary = read_selection (f, GDK_SELECTION_PRIMARY);
+  g_assert_cmpstr (primary, ==, copy + strlen ("Copy "));
+
+  /* Re-publish: each mapping once more, at once (renewals are an hour away). */
+  web_again = (MapsWanted) { f->listen_port, count_maps (f, f->listen_port) + 1 };
+  idle_again = (MapsWanted) { f->idle_port, count_maps (f, f->idle_port) + 1 };
+  click (f, "Re-publish All Ports");
+  WAIT_FOR (f, output_contains, "Re-publishing every port", "the re-publish");
+  WAIT_FOR (f, maps_at_least, &web_again, "the Web mapping sent again");
+  WAIT_FOR (f, maps_at_least, &idle_again, "the Idle mapping sent again");
+  WAIT_FOR (f, menu_has, nothing, "the line after re-publishing");
 }
 
 int
@@ -1779,6 +2035,8 @@ main (int   argc,
               fixture_set_up, test_installed_icons, fixture_tear_down);
   g_test_add ("/tray/sni/menu", Fixture, &config_default,
               fixture_set_up, test_menu, fixture_tear_down);
+  g_test_add ("/tray/sni/listen-copy-republish", Fixture, &config_listen,
+              fixture_set_up, test_listen_copy_republish, fixture_tear_down);
   g_test_add ("/tray/sni/toggle", Fixture, &config_default,
               fixture_set_up, test_toggle, fixture_tear_down);
   g_test_add ("/tray/sni/failure", Fixture, &config_refused,

@@ -172,8 +172,9 @@ echo "menu ${WIDTH}x${HEIGHT}+${X}+${Y}: light ${light}‰, text ${text}‰"
 [ "$light" -ge 700 ] || fail "the menu has no light background (${light}‰)"
 [ "$text" -ge 10 ] || fail "the menu shows no text (${text}‰)"
 
-# Keyboard: Down → public address, Down → SSH, Down → Web; Return switches Web on.
-xdotool key Down Down Down Return
+# Keyboard (the insensitive lines are skipped): Down → public address, Down → SSH,
+# Down → Copy 203.0.113.7:2222, Down → Web; Return switches Web on.
+xdotool key Down Down Down Down Return
 poll grep -q 'Enabling profile Web' "$OUT/app.log" || fail "Web was not switched on"
 poll grep -q '^Enabled=true' "$OUT/home/config/portlight/profiles.ini" || fail "not saved"
 [ "$(grep -c '^Enabled=true' "$OUT/home/config/portlight/profiles.ini")" -eq 3 ] ||
