@@ -374,13 +374,13 @@ test_key_values (void)
     { "ExternalPort", "0", NULL },
     { "ExternalPort", "2222", NULL },
     { "ExternalPort", "65535", NULL },
-    { "ExternalPort", "", "Profile “SSH”: ExternalPort “” is not a port number (0-65535)" },
-    { "ExternalPort", "ssh", "Profile “SSH”: ExternalPort “ssh” is not a port number (0-65535)" },
-    { "ExternalPort", "-1", "Profile “SSH”: ExternalPort “-1” is not a port number (0-65535)" },
-    { "ExternalPort", "65536", "Profile “SSH”: ExternalPort “65536” is not a port number (0-65535)" },
+    { "ExternalPort", "", "Profile “SSH”: ExternalPort “” is not a port number (0-65535) or “any”" },
+    { "ExternalPort", "ssh", "Profile “SSH”: ExternalPort “ssh” is not a port number (0-65535) or “any”" },
+    { "ExternalPort", "-1", "Profile “SSH”: ExternalPort “-1” is not a port number (0-65535) or “any”" },
+    { "ExternalPort", "65536", "Profile “SSH”: ExternalPort “65536” is not a port number (0-65535) or “any”" },
     { "ExternalPort", "18446744073709551616",
-      "Profile “SSH”: ExternalPort “18446744073709551616” is not a port number (0-65535)" },
-    { "ExternalPort", "2222 ", "Profile “SSH”: ExternalPort “2222 ” is not a port number (0-65535)" },
+      "Profile “SSH”: ExternalPort “18446744073709551616” is not a port number (0-65535) or “any”" },
+    { "ExternalPort", "2222 ", "Profile “SSH”: ExternalPort “2222 ” is not a port number (0-65535) or “any”" },
 
     { "Lifetime", "1", NULL },
     { "Lifetime", "7200", NULL },
@@ -546,7 +546,7 @@ test_key_file_defaults_and_missing (void)
   g_assert_cmpstr (((GError *) problems->pdata[1])->message, ==,
                    "Profile “Broken”: InternalPort is missing");
   g_assert_cmpstr (((GError *) problems->pdata[2])->message, ==,
-                   "Profile “Broken”: ExternalPort “x” is not a port number (0-65535)");
+                   "Profile “Broken”: ExternalPort “x” is not a port number (0-65535) or “any”");
   g_assert_cmpstr (((GError *) problems->pdata[3])->message, ==,
                    "Profile “Broken”: Enabled “yes” is not true or false");
   for (guint i = 0; i < problems->len; i++)
