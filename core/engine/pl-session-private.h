@@ -72,6 +72,7 @@ struct _Entry
   Op         *op;               /* our map request with the mapper, or NULL */
   guint16     last_port;        /* last port granted (suggested again); 0 = none */
   guint16     reported_port;    /* last port told to ::port-changed; 0 = none yet */
+  guint       hook_waiting : 1; /* OnPortChange waits for the public address (%a) */
   gint64      expires;          /* clock time the granted mapping runs out; 0 = none */
   GSource    *timer;            /* renewal or retry */
   GSource    *expiry;
@@ -377,6 +378,9 @@ void
 _pl_session_run_port_hook (PlSession *self,
                            Entry     *entry,
                            guint16    port);
+
+void
+_pl_session_flush_port_hooks (PlSession *self);
 
 void
 _pl_session_profiles_changed_cb (GListModel *model,

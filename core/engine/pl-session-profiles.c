@@ -301,10 +301,10 @@ find_profile (PlSession  *self,
 
 /* The profile's OnPortChange, with the command it has now; one PlPortHook per profile name,
  * kept while the session lives so that its runs never overlap. */
-void
-_pl_session_run_port_hook (PlSession *self,
-                           Entry     *entry,
-                           guint16    port)
+static void
+run_hook_now (PlSession *self,
+              Entry     *entry,
+              guint16    port)
 {
   PlProfile *profile = find_profile (self, entry->profile_name);
   const char *command = profile != NULL ? pl_profile_get_on_port_change (profile) : NULL;
@@ -321,6 +321,38 @@ _pl_session_run_port_hook (PlSession *self,
     pl_port_hook_set_command (hook, command);
 
   pl_port_hook_port_changed (hook, entry->protocol, port, self->external_address);
+}
+
+void
+_pl_session_run_port_hook (PlSession *self,
+                           Entry     *entry,
+                           guint16    port)
+{
+  /* The first grant often comes before the answer to the address query: %a waits for it,
+   * or for the query to fail. */
+  if (self->external_address == NULL && self->address_op != NULL)
+    {
+      entry->hook_waiting = TRUE;
+      return;
+    }
+  entry->hook_waiting = FALSE;
+  run_hook_now (self, entry, port);
+}
+
+/* The public address is known now, or could not be had: the hooks that waited for it run. */
+void
+_pl_session_flush_port_hooks (PlSession *self)
+{
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      if (!entry->hook_waiting)
+        continue;
+      entry->hook_waiting = FALSE;
+      if (entry->reported_port != 0)
+        run_hook_now (self, entry, entry->reported_port);
+    }
 }
 
 /**

@@ -643,6 +643,9 @@ address_cb (GObject      *source,
       pl_clear_source (&self->address_timer);
       self->address_timer = _pl_session_timer_new (self, delay_ms, address_retry_cb, self);
     }
+
+  /* OnPortChange commands waiting for the address run now, with it or without. */
+  _pl_session_flush_port_hooks (self);
 }
 
 static void
