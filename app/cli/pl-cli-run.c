@@ -78,6 +78,20 @@ print_text_line (const char *format,
   fflush (stdout);
 }
 
+/* The engine's messages (what an OnPortChange command ran and printed) go to stderr with
+ * the time, like run's own lines; stdout stays run's (one JSON object per line with --json). */
+static void
+message_handler (const char     *log_domain,
+                 GLogLevelFlags  log_level,
+                 const char     *message,
+                 gpointer        user_data)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%H:%M:%S");
+
+  g_printerr ("%s %s\n", stamp, message);
+}
+
 static void
 mapping_changed_cb (PlSession *session,
                     PlMapping *mapping,
@@ -583,6 +597,8 @@ pl_cli_run_main (int    argc,
       if (gateway == NULL)
         return run_usage_error (context, error->message);
     }
+
+  g_log_set_handler ("pl-core", G_LOG_LEVEL_MESSAGE, message_handler, NULL);
 
   store = pl_profile_store_new (file);
   if (!pl_profile_store_load (store, NULL, &error))

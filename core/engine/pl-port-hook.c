@@ -13,7 +13,6 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include <glib/gi18n-lib.h>
 
 #include "pl-clock.h"
 #include "pl-port-hook.h"

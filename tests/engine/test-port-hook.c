@@ -224,7 +224,7 @@ static void
 test_timeout_term (Fixture       *f,
                    gconstpointer  data)
 {
-  g_test_summary ("A command still running at its timeout gets SIGTERM");
+  g_test_summary ("V-06: a command still running at its timeout gets SIGTERM");
 
   make_hook (f, "hang", "%p");
   pl_port_hook_set_timeout (f->hook, 200, 10000);
@@ -243,7 +243,7 @@ static void
 test_timeout_kill (Fixture       *f,
                    gconstpointer  data)
 {
-  g_test_summary ("A command that ignores SIGTERM is killed with SIGKILL, and the change that "
+  g_test_summary ("V-06: a command that ignores SIGTERM is killed with SIGKILL, and the change that "
                   "came meanwhile runs after it");
 
   make_hook (f, "stuck", "%p");
@@ -265,7 +265,7 @@ test_coalesce (Fixture       *f,
 {
   g_autofree char *text = NULL;
 
-  g_test_summary ("One run at a time; changes while it runs are kept, only the newest per "
+  g_test_summary ("V-05: one run at a time; changes while it runs are kept, only the newest per "
                   "protocol, and run once after it, TCP first");
 
   make_hook (f, "slow", "%P %p");

@@ -265,7 +265,7 @@ test_granted (Fixture       *f,
   g_autoptr(GPtrArray) tcp = NULL;
   PlMapping *m;
 
-  g_test_summary ("ExternalPort=any suggests port 0 (RFC 6886 section 3.3: the gateway "
+  g_test_summary ("V-01: ExternalPort=any suggests port 0 (RFC 6886 section 3.3: the gateway "
                   "chooses), and the mapping shows the random port granted, reported once per "
                   "protocol");
 
@@ -301,7 +301,7 @@ test_renew_day (Fixture       *f,
   g_autoptr(GPtrArray) udp = NULL;
   guint16 tcp_port, udp_port;
 
-  g_test_summary ("60 s leases for 24 h: every renewal suggests the granted port, which "
+  g_test_summary ("V-02: 60 s leases for 24 h: every renewal suggests the granted port, which "
                   "stays; each lease is renewed before it runs out (the margin is printed)");
 
   add_any_profile (f, NULL);
@@ -343,7 +343,7 @@ test_reconnect (Fixture       *f,
   guint16 tcp_port, udp_port;
   PlMapping *tcp, *udp;
 
-  g_test_summary ("A VPN reconnect (mappings forgotten, epoch from 0): the next renewal gets "
+  g_test_summary ("V-03: a VPN reconnect (mappings forgotten, epoch from 0): the next renewal gets "
                   "a new random port, taken and reported once per protocol, then kept");
 
   add_any_profile (f, NULL);
@@ -384,7 +384,7 @@ test_lost_mapping (Fixture       *f,
 {
   guint16 tcp_port;
 
-  g_test_summary ("A gateway that drops a mapping without a reset: the renewal's new port is "
+  g_test_summary ("V-03: a gateway that drops a mapping without a reset: the renewal's new port is "
                   "taken and reported once");
 
   add_any_profile (f, NULL);
@@ -446,7 +446,7 @@ test_hook (Fixture       *f,
   g_autofree char *udp_line = NULL;
   PlPortHook *hook;
 
-  g_test_summary ("OnPortChange runs once per protocol when the port is first granted and "
+  g_test_summary ("V-04: OnPortChange runs once per protocol when the port is first granted and "
                   "once per protocol after a reconnect, with the new port and the address");
 
   add_any_profile (f, command);
