@@ -11,6 +11,7 @@
 
 #include "pl-core.h"
 #include "pl-fake-gateway.h"
+#include "pl-fake-pcp-gateway.h"
 
 /* The fake gateway plays ProtonVPN's NAT-PMP: random public ports, 60 s leases, and a
  * reconnect that forgets every mapping and starts its epoch again. Gateways are
@@ -172,9 +173,11 @@ add_any_profile (Fixture    *f,
 }
 
 static void
-start_session (Fixture *f)
+start_session_full (Fixture    *f,
+                    const char *address,
+                    PlMethod    method)
 {
-  g_autoptr(GInetAddress) gateway = g_inet_address_new_from_string (f->address);
+  g_autoptr(GInetAddress) gateway = g_inet_address_new_from_string (address);
 
   f->session = g_object_new (PL_TYPE_SESSION,
                              "profiles", f->profiles,
@@ -182,11 +185,17 @@ start_session (Fixture *f)
                              "fixed-gateway", gateway,
                              "monitor-network", FALSE,
                              NULL);
-  pl_session_set_method (f->session, PL_METHOD_NATPMP);
+  pl_session_set_method (f->session, method);
   g_signal_connect (f->session, "port-changed", G_CALLBACK (port_changed_cb), f);
   g_signal_connect (f->session, "mapping-changed", G_CALLBACK (mapping_changed_cb), f);
   g_signal_connect (f->session, "router-reset", G_CALLBACK (router_reset_cb), f);
   pl_session_start (f->session);
+}
+
+static void
+start_session (Fixture *f)
+{
+  start_session_full (f, f->address, PL_METHOD_NATPMP);
 }
 
 static gboolean
@@ -401,6 +410,50 @@ test_lost_mapping (Fixture       *f,
   g_assert_cmpuint (pl_mapping_get_external_port (mapping (f, PL_PROTOCOL_TCP)), !=, tcp_port);
 }
 
+static void
+test_pcp (Fixture       *f,
+          gconstpointer  data)
+{
+  g_autofree char *address = g_strdup_printf ("127.0.9.%u", GPOINTER_TO_UINT (data) + 100);
+  g_autoptr(PlFakePcpGateway) gateway = NULL;
+  g_autoptr(GError) error = NULL;
+  GPtrArray *requests;
+  guint n_maps = 0;
+  PlMapping *m;
+
+  g_test_summary ("V-01 over PCP: suggested port 0 (RFC 6887 section 11.1), the assigned port "
+                  "taken, every renewal suggesting it");
+
+  gateway = pl_fake_pcp_gateway_new (address, f->clock, &error);
+  g_assert_no_error (error);
+  /* Not the internal port (another host holds it, as miniupnpd then gives the next one):
+   * the assigned port must come from the reply. */
+  pl_fake_pcp_gateway_hold_port (gateway, 6, PORT);
+  pl_fake_pcp_gateway_hold_port (gateway, 17, PORT);
+  add_any_profile (f, NULL);
+  start_session_full (f, address, PL_METHOD_PCP);
+  run_until_changes (f, 2, SECONDS (1));
+  run_until_time (f, SECONDS (1000));
+
+  m = mapping (f, PL_PROTOCOL_TCP);
+  g_assert_cmpuint (pl_mapping_get_external_port (m), ==, PORT + 1);
+  g_assert_cmpuint (f->changes->len, ==, 2);
+  requests = pl_fake_pcp_gateway_get_requests (gateway);
+  for (guint i = 0; i < requests->len; i++)
+    {
+      PlFakePcpRequest *r = g_ptr_array_index (requests, i);
+
+      if (!r->parsed || r->opcode != PL_PCP_OP_MAP || r->request.protocol != 6)
+        continue;
+      /* The first asks for any port; the renewals for the one assigned. */
+      g_assert_cmpuint (r->request.suggested_external_port, ==, n_maps == 0 ? 0 : PORT + 1);
+      n_maps++;
+    }
+  /* 120 s granted (the clamp): renewed in [1/2, 5/8] of it for 1000 s. */
+  g_assert_cmpuint (n_maps, >=, 1000 / 75);
+  g_clear_object (&f->session);
+}
+
 static guint
 count_lines (const char *text,
              const char *prefix)
@@ -496,6 +549,7 @@ main (int   argc,
     { "/session/any-port/reconnect", test_reconnect },
     { "/session/any-port/lost-mapping", test_lost_mapping },
     { "/session/any-port/hook", test_hook },
+    { "/session/any-port/pcp", test_pcp },
   };
 
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
