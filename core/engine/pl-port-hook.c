@@ -20,6 +20,8 @@
 
 /* Lines of one run's output written to the log; the rest is read and dropped. */
 #define MAX_LOGGED_LINES 200
+/* How long the output may stay open after the command exited (a child holding it). */
+#define DRAIN_MS         1000
 
 typedef struct
 {
@@ -37,11 +39,18 @@ struct _PlPortHook
   guint          timeout_ms;
   guint          kill_timeout_ms;
 
-  GSubprocess   *process;        /* the run in progress, or NULL */
+  gboolean       running;        /* a run is in progress: started, not finished */
+  GSubprocess   *process;        /* its process until it exited */
   GPid           group;          /* its process group */
-  GSource       *timer;          /* SIGTERM, then SIGKILL */
+  GDataInputStream *output;      /* its stdout and stderr until read to the end */
+  GCancellable  *output_cancellable;
+  guint          lines;
+  GSource       *timer;          /* SIGTERM, then SIGKILL; after the exit, the drain */
   gboolean       terminated;     /* SIGTERM sent */
   gboolean       killed;         /* SIGKILL sent */
+  gboolean       exited;         /* the process is gone; the run ends with its output */
+  gboolean       success;
+  char          *end_message;
   Pending        pending[2];     /* [0] TCP, [1] UDP: the newest change not yet run */
 };
 
@@ -55,6 +64,8 @@ enum {
 static guint signals[N_SIGNALS];
 
 static void run_next (PlPortHook *self);
+static void maybe_finish (PlPortHook *self);
+static gboolean timer_cb (gpointer data);
 
 static guint
 slot_of (PlProtocol protocol)
@@ -75,9 +86,11 @@ pl_port_hook_finalize (GObject *object)
 {
   PlPortHook *self = PL_PORT_HOOK (object);
 
-  /* A run holds a reference: there is none now. */
-  g_assert (self->process == NULL);
+  /* A run holds references: there is none now. */
+  g_assert (!self->running && self->process == NULL && self->output == NULL);
   pl_clear_source (&self->timer);
+  g_clear_object (&self->output_cancellable);
+  g_free (self->end_message);
   for (guint i = 0; i < G_N_ELEMENTS (self->pending); i++)
     pending_clear (&self->pending[i]);
   g_free (self->profile_name);
@@ -177,7 +190,7 @@ pl_port_hook_get_running (PlPortHook *self)
 {
   g_return_val_if_fail (PL_IS_PORT_HOOK (self), FALSE);
 
-  return self->process != NULL;
+  return self->running;
 }
 
 /**
@@ -236,35 +249,16 @@ pl_port_hook_expand (const char * const *words,
   return g_strv_builder_end (out);
 }
 
-/* Output: read line by line and logged, on its own (a process that leaves a child holding
- * the pipe open does not keep the run going). */
-
-typedef struct
-{
-  GDataInputStream *stream;
-  GCancellable     *cancellable;
-  char             *profile_name;
-  guint             lines;
-} Reader;
+/* Output: read line by line and logged while the command runs. A run ends when the command
+ * has exited and its output is read to the end; a child it left behind holding the pipe
+ * gets DRAIN_MS, then the reading stops. */
 
 static void
-reader_free (Reader *reader)
+output_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
 {
-  if (reader->lines > MAX_LOGGED_LINES)
-    g_message ("OnPortChange of profile “%s”: %u more lines of output not logged",
-               reader->profile_name, reader->lines - MAX_LOGGED_LINES);
-  g_object_unref (reader->stream);
-  g_object_unref (reader->cancellable);
-  g_free (reader->profile_name);
-  g_free (reader);
-}
-
-static void
-reader_line_cb (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  Reader *reader = user_data;
+  g_autoptr(PlPortHook) self = user_data;   /* the reading's reference */
   g_autoptr(GError) error = NULL;
   g_autofree char *line = NULL;
 
@@ -274,42 +268,29 @@ reader_line_cb (GObject      *source,
       g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA))
     {
       /* Not UTF-8: said so, and the rest of the line is dropped with it. */
-      reader->lines++;
-      if (reader->lines <= MAX_LOGGED_LINES)
+      if (++self->lines <= MAX_LOGGED_LINES)
         g_message ("OnPortChange of profile “%s”: (a line that is not UTF-8)",
-                   reader->profile_name);
+                   self->profile_name);
     }
   else if (line == NULL)
     {
       if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_debug ("OnPortChange of profile “%s”: output: %s", reader->profile_name,
+        g_debug ("OnPortChange of profile “%s”: output: %s", self->profile_name,
                  error->message);
-      reader_free (reader);
+      if (self->lines > MAX_LOGGED_LINES)
+        g_message ("OnPortChange of profile “%s”: %u more lines of output not logged",
+                   self->profile_name, self->lines - MAX_LOGGED_LINES);
+      g_clear_object (&self->output);
+      maybe_finish (self);
       return;
     }
-  else
-    {
-      reader->lines++;
-      if (reader->lines <= MAX_LOGGED_LINES)
-        g_message ("OnPortChange of profile “%s”: %s", reader->profile_name, line);
-    }
+  else if (++self->lines <= MAX_LOGGED_LINES)
+    g_message ("OnPortChange of profile “%s”: %s", self->profile_name, line);
 
-  g_data_input_stream_read_line_async (reader->stream, G_PRIORITY_DEFAULT, reader->cancellable,
-                                       reader_line_cb, reader);
-}
-
-static void
-read_output (PlPortHook  *self,
-             GInputStream *pipe)
-{
-  Reader *reader = g_new0 (Reader, 1);
-
-  reader->stream = g_data_input_stream_new (pipe);
-  reader->cancellable = g_cancellable_new ();
-  reader->profile_name = g_strdup (self->profile_name);
-  g_data_input_stream_set_newline_type (reader->stream, G_DATA_STREAM_NEWLINE_TYPE_ANY);
-  g_data_input_stream_read_line_async (reader->stream, G_PRIORITY_DEFAULT, reader->cancellable,
-                                       reader_line_cb, reader);
+  /* The next line; the reference goes with it. */
+  g_data_input_stream_read_line_async (self->output, G_PRIORITY_DEFAULT,
+                                       self->output_cancellable, output_cb,
+                                       g_object_ref (self));
 }
 
 /* Running. */
@@ -318,41 +299,79 @@ static void
 signal_group (PlPortHook *self,
               int         signum)
 {
-  /* The group outlives a leader that has exited only while it has members; the leader is
-   * not reaped before wait_cb, so the id cannot have been reused. */
+  /* The leader is not reaped before wait_cb, and the group lives while it has members, so
+   * the id cannot have been reused. */
   if (self->group > 0 && kill (-self->group, signum) != 0 && errno != ESRCH)
     g_debug ("OnPortChange of profile “%s”: kill: %s", self->profile_name,
              g_strerror (errno));
 }
 
+static void
+arm_timer (PlPortHook *self,
+           guint       ms)
+{
+  pl_clear_source (&self->timer);
+  self->timer = g_timeout_source_new (ms);
+  g_source_set_callback (self->timer, timer_cb, self, NULL);
+  g_source_set_static_name (self->timer, "[portlight] OnPortChange timeout");
+  g_source_attach (self->timer, self->context);
+}
+
+/* While the command runs: SIGTERM at the timeout, SIGKILL after the kill timeout. Once it
+ * has exited: the output has had its time. */
 static gboolean
 timer_cb (gpointer data)
 {
   PlPortHook *self = data;
 
   g_clear_pointer (&self->timer, g_source_unref);
-  if (self->process == NULL)
-    return G_SOURCE_REMOVE;
-
+  if (self->exited)
+    {
+      g_cancellable_cancel (self->output_cancellable);
+      return G_SOURCE_REMOVE;
+    }
   if (!self->terminated)
     {
       g_message ("OnPortChange of profile “%s” still running after %u ms: stopping it",
                  self->profile_name, self->timeout_ms);
       self->terminated = TRUE;
       signal_group (self, SIGTERM);
-      self->timer = g_timeout_source_new (self->kill_timeout_ms);
+      arm_timer (self, self->kill_timeout_ms);
     }
   else
     {
       g_message ("OnPortChange of profile “%s” ignored SIGTERM: killing it", self->profile_name);
       self->killed = TRUE;
       signal_group (self, SIGKILL);
-      return G_SOURCE_REMOVE;
     }
-  g_source_set_callback (self->timer, timer_cb, self, NULL);
-  g_source_set_static_name (self->timer, "[portlight] OnPortChange timeout");
-  g_source_attach (self->timer, self->context);
   return G_SOURCE_REMOVE;
+}
+
+static void
+maybe_finish (PlPortHook *self)
+{
+  g_autofree char *message = NULL;
+  gboolean success;
+
+  if (!self->exited)
+    return;
+  if (self->output != NULL)
+    {
+      if (self->timer == NULL)
+        arm_timer (self, DRAIN_MS);
+      return;
+    }
+
+  pl_clear_source (&self->timer);
+  g_clear_object (&self->output_cancellable);
+  message = g_steal_pointer (&self->end_message);
+  success = self->success;
+  self->running = FALSE;
+  self->exited = FALSE;
+
+  g_message ("OnPortChange of profile “%s” %s", self->profile_name, message);
+  g_signal_emit (self, signals[SIGNAL_FINISHED], 0, success, message);
+  run_next (self);
 }
 
 static void
@@ -363,21 +382,24 @@ wait_cb (GObject      *source,
   g_autoptr(PlPortHook) self = user_data;
   GSubprocess *process = G_SUBPROCESS (source);
   g_autoptr(GError) error = NULL;
-  g_autofree char *message = NULL;
-  gboolean success = FALSE;
 
+  self->success = FALSE;
+  g_free (self->end_message);
   if (!g_subprocess_wait_finish (process, result, &error))
-    message = g_strdup_printf ("could not wait for it: %s", error->message);
+    self->end_message = g_strdup_printf ("could not wait for it: %s", error->message);
   else if (self->terminated || self->killed)
-    message = g_strdup_printf ("stopped (%s) after %u ms", self->killed ? "SIGKILL" : "SIGTERM",
-                               self->timeout_ms);
+    self->end_message = g_strdup_printf ("stopped (%s) after %u ms",
+                                         self->killed ? "SIGKILL" : "SIGTERM",
+                                         self->timeout_ms);
   else if (g_subprocess_get_if_exited (process))
     {
-      success = g_subprocess_get_exit_status (process) == 0;
-      message = g_strdup_printf ("exited with status %d", g_subprocess_get_exit_status (process));
+      self->success = g_subprocess_get_exit_status (process) == 0;
+      self->end_message = g_strdup_printf ("exited with status %d",
+                                           g_subprocess_get_exit_status (process));
     }
   else
-    message = g_strdup_printf ("ended by signal %d", g_subprocess_get_term_sig (process));
+    self->end_message = g_strdup_printf ("ended by signal %d",
+                                         g_subprocess_get_term_sig (process));
 
   pl_clear_source (&self->timer);
   /* Whatever the command left behind in its group goes with it. */
@@ -385,11 +407,8 @@ wait_cb (GObject      *source,
     signal_group (self, SIGKILL);
   self->group = 0;
   g_clear_object (&self->process);
-
-  g_message ("OnPortChange of profile “%s” %s", self->profile_name, message);
-  g_signal_emit (self, signals[SIGNAL_FINISHED], 0, success, message);
-
-  run_next (self);
+  self->exited = TRUE;
+  maybe_finish (self);
 }
 
 static void
@@ -439,18 +458,21 @@ start (PlPortHook *self,
 
   identifier = g_subprocess_get_identifier (self->process);
   self->group = identifier != NULL ? (GPid) g_ascii_strtoll (identifier, NULL, 10) : 0;
+  self->running = TRUE;
+  self->exited = FALSE;
   self->terminated = FALSE;
   self->killed = FALSE;
+  self->lines = 0;
 
   /* Nothing to read from us. */
   g_output_stream_close (g_subprocess_get_stdin_pipe (self->process), NULL, NULL);
-  read_output (self, g_subprocess_get_stdout_pipe (self->process));
+  self->output = g_data_input_stream_new (g_subprocess_get_stdout_pipe (self->process));
+  g_data_input_stream_set_newline_type (self->output, G_DATA_STREAM_NEWLINE_TYPE_ANY);
+  self->output_cancellable = g_cancellable_new ();
+  g_data_input_stream_read_line_async (self->output, G_PRIORITY_DEFAULT,
+                                       self->output_cancellable, output_cb, g_object_ref (self));
 
-  self->timer = g_timeout_source_new (self->timeout_ms);
-  g_source_set_callback (self->timer, timer_cb, self, NULL);
-  g_source_set_static_name (self->timer, "[portlight] OnPortChange timeout");
-  g_source_attach (self->timer, self->context);
-
+  arm_timer (self, self->timeout_ms);
   g_subprocess_wait_async (self->process, NULL, wait_cb, g_object_ref (self));
   return TRUE;
 }
@@ -459,7 +481,7 @@ start (PlPortHook *self,
 static void
 run_next (PlPortHook *self)
 {
-  while (self->process == NULL)
+  while (!self->running)
     {
       Pending *next = NULL;
       g_autofree char *address = NULL;
@@ -502,7 +524,7 @@ pl_port_hook_port_changed (PlPortHook *self,
   pending->port = port;
   pending->address = g_strdup (address);
 
-  if (self->process != NULL)
+  if (self->running)
     {
       g_debug ("OnPortChange of profile “%s” still running: port %u (%s) runs after it",
                self->profile_name, port, pl_protocol_to_string (protocol));

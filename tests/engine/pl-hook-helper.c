@@ -10,6 +10,7 @@
  *   fail    appends "end\n" and exits 3
  *   hang    sleeps until killed (SIGTERM ends it)
  *   stuck   ignores SIGTERM and sleeps until SIGKILL
+ *   orphan  leaves a child holding stdout open for 3 s, appends "end\n" and exits 0
  * and says what it does on stdout and stderr, for the log.
  */
 
@@ -65,6 +66,13 @@ main (int   argc,
   else if (strcmp (argv[1], "hang") == 0)
     for (;;)
       pause ();
+  else if (strcmp (argv[1], "orphan") == 0 && fork () == 0)
+    {
+      struct timespec orphan = { 3, 0 };
+
+      nanosleep (&orphan, NULL);
+      return 0;
+    }
 
   append (argv[2], "end\n");
   return strcmp (argv[1], "fail") == 0 ? 3 : 0;

@@ -21,9 +21,31 @@ typedef struct
   PlPortHook *hook;
   guint       n_finished;
   guint       n_success;
-  GPtrArray  *messages;   /* char* */
+  GPtrArray  *messages;   /* char*: the "finished" messages */
+  GPtrArray  *log;        /* char*: what PlPortHook logged */
+  guint       log_id;
   guint       guard_id;
 } Fixture;
+
+static void
+log_cb (const char     *log_domain,
+        GLogLevelFlags  log_level,
+        const char     *message,
+        gpointer        user_data)
+{
+  g_ptr_array_add (user_data, g_strdup (message));
+}
+
+static guint
+log_index (Fixture    *f,
+           const char *message)
+{
+  for (guint i = 0; i < f->log->len; i++)
+    if (g_str_equal (g_ptr_array_index (f->log, i), message))
+      return i;
+  g_error ("Not logged: %s", message);
+  return 0;
+}
 
 static gboolean
 guard_cb (gpointer user_data)
@@ -56,6 +78,8 @@ fixture_set_up (Fixture       *f,
   g_assert_no_error (error);
   f->out = g_build_filename (f->dir, "argv", NULL);
   f->messages = g_ptr_array_new_with_free_func (g_free);
+  f->log = g_ptr_array_new_with_free_func (g_free);
+  f->log_id = g_log_set_handler ("pl-core", G_LOG_LEVEL_MESSAGE, log_cb, f->log);
   f->guard_id = g_timeout_add_seconds (30, guard_cb, NULL);
 }
 
@@ -68,6 +92,8 @@ fixture_tear_down (Fixture       *f,
   g_rmdir (f->dir);
   g_clear_handle_id (&f->guard_id, g_source_remove);
   g_clear_pointer (&f->messages, g_ptr_array_unref);
+  g_log_remove_handler ("pl-core", f->log_id);
+  g_clear_pointer (&f->log, g_ptr_array_unref);
   g_free (f->out);
   g_free (f->dir);
 }
@@ -183,6 +209,32 @@ test_argv (Fixture       *f,
   g_assert_cmpstr (text, ==, "start --port=51234|198.51.100.4|udp|two words|100%|$HOME|;\nend\n");
   g_assert_cmpuint (f->n_success, ==, 1);
   g_assert_cmpstr (g_ptr_array_index (f->messages, 0), ==, "exited with status 0");
+
+  /* Logged: what ran, its output (stdout and stderr), then how it ended. */
+  g_assert_cmpuint (log_index (f, "OnPortChange of profile “Torrent”: helper record: started"),
+                    <, log_index (f, "OnPortChange of profile “Torrent” exited with status 0"));
+  g_assert_cmpuint (log_index (f, "OnPortChange of profile “Torrent”: helper record: a line on "
+                                  "stderr"),
+                    <, log_index (f, "OnPortChange of profile “Torrent” exited with status 0"));
+}
+
+static void
+test_orphan (Fixture       *f,
+             gconstpointer  data)
+{
+  g_test_summary ("A command that exits leaving a child with its output open still ends its "
+                  "run (the output gets a moment), so the next change is not held up");
+
+  make_hook (f, "orphan", "%p");
+  pl_port_hook_port_changed (f->hook, PL_PROTOCOL_TCP, 1000, NULL);
+  pl_port_hook_port_changed (f->hook, PL_PROTOCOL_TCP, 2000, NULL);
+  wait_finished (f, 2);
+  g_assert_cmpuint (f->n_success, ==, 2);
+  {
+    g_autofree char *text = output (f);
+
+    g_assert_cmpstr (text, ==, "start 1000\nend\nstart 2000\nend\n");
+  }
 }
 
 static void
@@ -324,6 +376,8 @@ main (int   argc,
   g_test_add_func ("/port-hook/validate", test_validate);
   g_test_add ("/port-hook/argv", Fixture, NULL, fixture_set_up, test_argv, fixture_tear_down);
   g_test_add ("/port-hook/exit-status", Fixture, NULL, fixture_set_up, test_exit_status,
+              fixture_tear_down);
+  g_test_add ("/port-hook/orphan", Fixture, NULL, fixture_set_up, test_orphan,
               fixture_tear_down);
   g_test_add ("/port-hook/missing-program", Fixture, NULL, fixture_set_up,
               test_missing_program, fixture_tear_down);
