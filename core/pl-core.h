@@ -29,6 +29,7 @@
 #include "pl-upnp-pinhole.h"
 #include "pl-upnp-table.h"
 #include "pl-mapping.h"
+#include "pl-port-hook.h"
 #include "pl-session.h"
 #include "pl-profile.h"
 #include "pl-profile-store.h"

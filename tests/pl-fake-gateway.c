@@ -31,7 +31,10 @@ struct _PlFakeGateway
   GPtrArray       *requests;         /* PlFakeRequest* */
   GPtrArray       *garbage;          /* GBytes*, or NULL */
   GList           *delayed;          /* GSource*: replies waiting for the reply delay */
-  GHashTable      *table;            /* (opcode << 16 | internal port): what it has mapped */
+  GHashTable      *table;            /* (opcode << 16 | internal port) -> external port */
+  GHashTable      *handed_out;       /* ports granted by random_ports, never given twice */
+  GRand           *rand;
+  gboolean         random_ports;
 
   guint8           external_address[4];
   guint            drop_count;
@@ -162,7 +165,23 @@ build_reply (PlFakeGateway         *self,
       guint32 lifetime = 0;
 
       /* A delete answers external port 0 and lifetime 0, whether the mapping existed or not. */
-      if (request->lifetime != 0)
+      gpointer key = GUINT_TO_POINTER ((guint) request->opcode << 16 | request->internal_port);
+
+      if (request->lifetime != 0 && self->random_ports)
+        {
+          /* A VPN gateway: what it holds for this client and port, whatever was suggested;
+           * else a random port it never gave before. */
+          external_port = GPOINTER_TO_UINT (g_hash_table_lookup (self->table, key));
+          while (external_port == 0)
+            {
+              guint16 candidate = (guint16) g_rand_int_range (self->rand, 1024, 65536);
+
+              if (g_hash_table_add (self->handed_out, GUINT_TO_POINTER (candidate)))
+                external_port = candidate;
+            }
+          lifetime = self->granted_lifetime != 0 ? self->granted_lifetime : request->lifetime;
+        }
+      else if (request->lifetime != 0)
         {
           if (self->assigned_port != 0)
             external_port = self->assigned_port;
@@ -176,10 +195,8 @@ build_reply (PlFakeGateway         *self,
 
       if (self->result_code == PL_NATPMP_RESULT_SUCCESS)
         {
-          gpointer key = GUINT_TO_POINTER ((guint) request->opcode << 16 | request->internal_port);
-
           if (lifetime != 0)
-            g_hash_table_add (self->table, key);
+            g_hash_table_insert (self->table, key, GUINT_TO_POINTER ((guint) external_port));
           else
             g_hash_table_remove (self->table, key);
         }
@@ -354,6 +371,8 @@ pl_fake_gateway_finalize (GObject *object)
   g_clear_pointer (&self->address, g_free);
   g_clear_pointer (&self->requests, g_ptr_array_unref);
   g_clear_pointer (&self->table, g_hash_table_unref);
+  g_clear_pointer (&self->handed_out, g_hash_table_unref);
+  g_clear_pointer (&self->rand, g_rand_free);
   g_clear_pointer (&self->garbage, g_ptr_array_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
 
@@ -379,6 +398,8 @@ pl_fake_gateway_init (PlFakeGateway *self)
   self->rate_denominator = 1;
   self->requests = g_ptr_array_new_with_free_func (fake_request_free);
   self->table = g_hash_table_new (NULL, NULL);
+  self->handed_out = g_hash_table_new (NULL, NULL);
+  self->rand = g_rand_new_with_seed (g_test_initialized () ? g_test_rand_int () : 5351);
   self->context = g_main_context_ref_thread_default ();
 }
 
@@ -670,4 +691,37 @@ pl_fake_gateway_clear_mappings (PlFakeGateway *self)
   g_return_if_fail (PL_IS_FAKE_GATEWAY (self));
 
   g_hash_table_remove_all (self->table);
+}
+
+/* Random ports for new mappings, as a VPN gateway hands out (ProtonVPN's NAT-PMP). */
+void
+pl_fake_gateway_set_random_ports (PlFakeGateway *self,
+                                  gboolean       random_ports)
+{
+  g_return_if_fail (PL_IS_FAKE_GATEWAY (self));
+
+  self->random_ports = random_ports;
+}
+
+/* What a VPN reconnect looks like from inside the tunnel: the gateway forgot every mapping
+ * and its epoch starts again from 0. */
+void
+pl_fake_gateway_reconnect (PlFakeGateway *self)
+{
+  g_return_if_fail (PL_IS_FAKE_GATEWAY (self));
+
+  g_hash_table_remove_all (self->table);
+  pl_fake_gateway_set_epoch (self, 0);
+}
+
+guint16
+pl_fake_gateway_get_mapped_port (PlFakeGateway *self,
+                                 PlProtocol     protocol,
+                                 guint16        internal_port)
+{
+  g_return_val_if_fail (PL_IS_FAKE_GATEWAY (self), 0);
+
+  return (guint16) GPOINTER_TO_UINT (g_hash_table_lookup (self->table,
+                                                          GUINT_TO_POINTER ((guint) protocol << 16 |
+                                                                            internal_port)));
 }

@@ -89,4 +89,15 @@ void           pl_fake_gateway_clear_requests       (PlFakeGateway  *self);
 guint          pl_fake_gateway_get_n_mappings       (PlFakeGateway  *self);
 void           pl_fake_gateway_clear_mappings       (PlFakeGateway  *self);
 
+/* A VPN-style gateway: a new mapping gets a random port in 1024-65535 that was never given
+ * before (whatever was suggested); a mapping it holds keeps its port. */
+void           pl_fake_gateway_set_random_ports     (PlFakeGateway  *self,
+                                                     gboolean        random_ports);
+/* A reconnect: every mapping forgotten, the epoch back to 0. */
+void           pl_fake_gateway_reconnect            (PlFakeGateway  *self);
+/* The port it holds for @protocol and @internal_port, 0 if none. */
+guint16        pl_fake_gateway_get_mapped_port      (PlFakeGateway  *self,
+                                                     PlProtocol      protocol,
+                                                     guint16         internal_port);
+
 G_END_DECLS

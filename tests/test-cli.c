@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "pl-cli.h"
@@ -610,7 +611,8 @@ static const BadArguments bad_arguments[] = {
   { { NULL }, "No command given" },
   { { "frobnicate", NULL }, "Unknown command “frobnicate”" },
   { { "--bogus", NULL }, "--bogus" },
-  { { "map", "-g", "@GW@", "0", "80", NULL }, "public port “0”" },
+  { { "map", "-g", "@GW@", "anything", "80", NULL }, "public port “anything”" },
+  { { "map", "-g", "@GW@", "-1", "80", NULL }, "-1" },
   { { "map", "-g", "@GW@", "65536", "80", NULL }, "public port “65536”" },
   { { "map", "-g", "@GW@", "http", "80", NULL }, "public port “http”" },
   { { "map", "-g", "@GW@", "80", "80x", NULL }, "private port “80x”" },
@@ -793,6 +795,169 @@ test_map_keep (Fixture       *f,
   assert_contains (run->out, "Removed the TCP mapping of private port 8080\n");
 }
 
+/* map any / map 0: the router chooses (a VPN's random port), and the output says which. */
+static void
+test_map_any (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(Run) text = NULL;
+  g_autoptr(Run) json = NULL;
+  g_autoptr(JsonObject) object = NULL;
+  g_autoptr(GPtrArray) maps = NULL;
+  g_autofree char *mapped = NULL;
+  g_autofree char *chosen = NULL;
+  guint16 port;
+  JsonObject *m;
+
+  pl_fake_gateway_set_random_ports (f->gateway, TRUE);
+
+  text = run_cli (f->address, "map", "-g", "@GW@", "any", "51413");
+  assert_exit_status (text, PL_EXIT_OK);
+  port = pl_fake_gateway_get_mapped_port (f->gateway, PL_PROTOCOL_TCP, 51413);
+  g_assert_cmpuint (port, >=, 1024);
+  mapped = g_strdup_printf ("Mapped TCP 203.0.113.7:%u → private port 51413\n", port);
+  chosen = g_strdup_printf ("  Public port %u was chosen by the router\n", port);
+  assert_contains (text->out, mapped);
+  assert_contains (text->out, chosen);
+  g_assert_null (strstr (text->out, "Note:"));
+
+  /* 0, as natpmpc users type it, means the same; JSON shows the port granted. */
+  json = run_cli (f->address, "map", "-g", "@GW@", "--json", "-u", "0", "51413");
+  assert_exit_status (json, PL_EXIT_OK);
+  object = parse_json_object (json->out);
+  m = json_array_get_object_element (json_object_get_array_member (object, "mappings"), 0);
+  g_assert_cmpint (json_object_get_int_member (m, "public_port"), ==,
+                   pl_fake_gateway_get_mapped_port (f->gateway, PL_PROTOCOL_UDP, 51413));
+  g_assert_cmpint (json_object_get_int_member (m, "requested_public_port"), ==, 0);
+
+  /* On the wire: suggested port 0 (RFC 6886 section 3.3). */
+  maps = map_requests (f);
+  g_assert_cmpuint (maps->len, ==, 2);
+  assert_request (g_ptr_array_index (maps, 0), PL_NATPMP_OP_MAP_TCP, 51413, 0, 7200);
+  assert_request (g_ptr_array_index (maps, 1), PL_NATPMP_OP_MAP_UDP, 51413, 0, 7200);
+}
+
+static guint
+count_substrings (const char *haystack,
+                  const char *needle)
+{
+  guint n = 0;
+
+  for (const char *p = strstr (haystack, needle); p != NULL; p = strstr (p + 1, needle))
+    n++;
+  return n;
+}
+
+/* `profiles add vpn-torrent --both any 51413` and `run` instead of the natpmpc loop: the
+ * port granted, a reconnect's new one, the public-port events and OnPortChange once each. */
+static void
+test_run_vpn (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autofree char *dir = g_dir_make_tmp ("pl-cli-vpn-XXXXXX", NULL);
+  g_autofree char *file = g_build_filename (dir, "profiles.ini", NULL);
+  g_autofree char *out = g_build_filename (dir, "hook", NULL);
+  g_autofree char *helper = g_shell_quote (PL_HOOK_HELPER);
+  g_autofree char *quoted_out = g_shell_quote (out);
+  g_autofree char *hook = g_strdup_printf ("%s record %s %%P %%p %%a", helper, quoted_out);
+  g_autofree char *hook_text = NULL;
+  g_autoptr(Run) add = NULL;
+  g_autoptr(Run) run = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint16 first[2], second[2];
+  guint n_events = 0;
+  gboolean done = FALSE;
+
+  g_assert_nonnull (dir);
+  pl_fake_gateway_set_random_ports (f->gateway, TRUE);
+  /* ProtonVPN grants 60 s; 2 s here keeps the renewals a second apart. */
+  pl_fake_gateway_set_granted_lifetime (f->gateway, 2);
+
+  add = run_cli (f->address, "profiles", "add", "-f", file, "vpn-torrent", "--both", "-4",
+                 "--on-port-change", hook, "any", "51413");
+  assert_exit_status (add, PL_EXIT_OK);
+
+  {
+    const char * const args[] = { "run", "-g", "@GW@", "-f", file, "--json", NULL };
+
+    run = run_start (args, f->address);
+  }
+  /* Both mapped and renewed once, on the ports granted. */
+  g_assert_true (wait_for_map_requests (f, 4, 20));
+  first[0] = pl_fake_gateway_get_mapped_port (f->gateway, PL_PROTOCOL_TCP, 51413);
+  first[1] = pl_fake_gateway_get_mapped_port (f->gateway, PL_PROTOCOL_UDP, 51413);
+
+  /* The VPN reconnects: new ports at the next renewal. */
+  pl_fake_gateway_reconnect (f->gateway);
+  g_assert_true (wait_for_map_requests (f, 10, 20));
+  second[0] = pl_fake_gateway_get_mapped_port (f->gateway, PL_PROTOCOL_TCP, 51413);
+  second[1] = pl_fake_gateway_get_mapped_port (f->gateway, PL_PROTOCOL_UDP, 51413);
+  g_assert_cmpuint (second[0], !=, 0);
+  g_assert_cmpuint (second[0], !=, first[0]);
+  g_assert_cmpuint (second[1], !=, first[1]);
+
+  /* The hook ran four times: first ports, then the new ones. */
+  for (guint i = 0; i < 200; i++)
+    {
+      g_clear_pointer (&hook_text, g_free);
+      if (g_file_get_contents (out, &hook_text, NULL, NULL) &&
+          count_substrings (hook_text, "end\n") >= 4)
+        break;
+      g_timeout_add (100, set_flag_cb, &done);
+      done = FALSE;
+      iterate_until (&done, 5);
+    }
+  g_subprocess_send_signal (run->process, SIGTERM);
+  run_wait (run);
+  g_test_message ("stdout:\n%s\nstderr:\n%s\nhook:\n%s", run->out, run->err, hook_text);
+  assert_exit_status (run, PL_EXIT_OK);
+
+  g_assert_nonnull (hook_text);
+  g_assert_cmpuint (count_substrings (hook_text, "start "), ==, 4);
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *protocol = i == 0 ? "tcp" : "udp";
+      g_autofree char *a = g_strdup_printf ("start %s|%u|203.0.113.7\n", protocol, first[i]);
+      g_autofree char *b = g_strdup_printf ("start %s|%u|203.0.113.7\n", protocol, second[i]);
+
+      g_assert_cmpuint (count_substrings (hook_text, a), ==, 1);
+      g_assert_cmpuint (count_substrings (hook_text, b), ==, 1);
+    }
+
+  /* run --json: one public-port event per new port. */
+  lines = g_strsplit (run->out, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autoptr(JsonObject) event = NULL;
+      g_autofree char *line = NULL;
+      guint p;
+
+      if (lines[i][0] == '\0')
+        continue;
+      line = g_strconcat (lines[i], "\n", NULL);
+      event = parse_json_object (line);
+      if (g_strcmp0 (json_object_get_string_member (event, "event"), "public-port") != 0)
+        continue;
+      p = g_str_equal (json_object_get_string_member (event, "protocol"), "tcp") ? 0 : 1;
+      g_assert_cmpstr (json_object_get_string_member (event, "profile"), ==, "vpn-torrent");
+      g_assert_cmpint (json_object_get_int_member (event, "private_port"), ==, 51413);
+      if (json_object_get_null_member (event, "previous_public_port"))
+        g_assert_cmpint (json_object_get_int_member (event, "public_port"), ==, first[p]);
+      else
+        {
+          g_assert_cmpint (json_object_get_int_member (event, "previous_public_port"), ==,
+                           first[p]);
+          g_assert_cmpint (json_object_get_int_member (event, "public_port"), ==, second[p]);
+        }
+      n_events++;
+    }
+  g_assert_cmpuint (n_events, ==, 4);
+
+  g_unlink (out);
+  g_unlink (file);
+  g_rmdir (dir);
+}
+
 /* F-12: renewals go unanswered until the grant runs out; the mapping is then re-created,
  * suggesting the port it had. */
 static void
@@ -966,6 +1131,8 @@ main (int    argc,
   ADD ("/cli/map/udp", test_map_udp);
   ADD ("/cli/map/both", test_map_both);
   ADD ("/cli/map/different-port", test_map_different_port);
+  ADD ("/cli/map/any", test_map_any);
+  ADD ("/cli/run/vpn", test_run_vpn);
   ADD ("/cli/map/keep", test_map_keep);
   ADD ("/cli/map/keep-recreate", test_map_keep_recreate);
   g_test_add ("/cli/map/keep-router-reset", Fixture, GINT_TO_POINTER (FALSE), fixture_setup,

@@ -63,7 +63,7 @@ typedef struct
 {
   PlProtocol  protocol;
   guint16     private_port;
-  guint16     asked_port;       /* PUBLIC_PORT from the command line */
+  guint16     asked_port;       /* PUBLIC_PORT from the command line; 0 = any */
   guint32     asked_lifetime;   /* -l */
   guint16     suggested_port;   /* what the last request suggested */
   guint16     public_port;      /* granted by the last successful request */

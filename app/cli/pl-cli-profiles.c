@@ -75,10 +75,13 @@ json_add_profile (JsonBuilder *builder,
   pl_cli_json_add_string (builder, "family",
                           pl_profile_family_to_string (pl_profile_get_family (profile)));
   pl_cli_json_add_int (builder, "public_port", pl_profile_get_external_port (profile));
+  pl_cli_json_add_boolean (builder, "any_public_port",
+                           pl_profile_get_any_external_port (profile));
   pl_cli_json_add_int (builder, "private_port", pl_profile_get_internal_port (profile));
   pl_cli_json_add_int (builder, "lifetime", pl_profile_get_lifetime (profile));
   pl_cli_json_add_boolean (builder, "enabled", pl_profile_get_enabled (profile));
   pl_cli_json_add_string (builder, "description", pl_profile_get_description (profile));
+  pl_cli_json_add_string (builder, "on_port_change", pl_profile_get_on_port_change (profile));
   json_builder_end_object (builder);
 }
 
@@ -127,6 +130,8 @@ fail (Ctx          *ctx,
 static char *
 describe_public_port (PlProfile *profile)
 {
+  if (pl_profile_get_any_external_port (profile))
+    return g_strdup (_("any (the router chooses)"));
   if (pl_profile_get_external_port (profile) == 0)
     return g_strdup_printf (_("%u (same as private)"), pl_profile_get_internal_port (profile));
   return g_strdup_printf ("%u", pl_profile_get_external_port (profile));
@@ -200,7 +205,8 @@ commands_help (void)
            "  add NAME [-u|-t|--both] [-4|-6] [-l SECONDS] [--disabled] [-d TEXT] "
            "PUBLIC_PORT PRIVATE_PORT\n"
            "                         Add a profile (PUBLIC_PORT 0 = the same as "
-           "PRIVATE_PORT)\n"
+           "PRIVATE_PORT,\n"
+           "                         “any” = the port the router chooses)\n"
            "  edit NAME [OPTION…]    Change a profile\n"
            "  remove NAME            Remove a profile\n"
            "  enable NAME            Enable a profile\n"
@@ -608,9 +614,12 @@ cmd_list (Ctx   *ctx,
 
         row[COL_NAME] = g_strdup (pl_profile_get_name (profile));
         row[COL_PROTOCOL] = describe_protocol (profile);
-        row[COL_PUBLIC] = pl_profile_get_external_port (profile) != 0
-                          ? g_strdup_printf ("%u", pl_profile_get_external_port (profile))
-                          : g_strdup (_("same"));
+        if (pl_profile_get_any_external_port (profile))
+          row[COL_PUBLIC] = g_strdup (_("any"));
+        else
+          row[COL_PUBLIC] = pl_profile_get_external_port (profile) != 0
+                            ? g_strdup_printf ("%u", pl_profile_get_external_port (profile))
+                            : g_strdup (_("same"));
         row[COL_PRIVATE] = g_strdup_printf ("%u", pl_profile_get_internal_port (profile));
         row[COL_LIFETIME] = g_strdup_printf ("%u", pl_profile_get_lifetime (profile));
         row[COL_ENABLED] = g_strdup (pl_profile_get_enabled (profile) ? _("yes") : _("no"));
@@ -712,6 +721,8 @@ cmd_show (Ctx   *ctx,
   g_print (_("Enabled:       %s\n"), pl_profile_get_enabled (profile) ? _("yes") : _("no"));
   if (description != NULL)
     g_print (_("Description:   %s\n"), description);
+  if (pl_profile_get_on_port_change (profile) != NULL)
+    g_print (_("On port change: %s\n"), pl_profile_get_on_port_change (profile));
 
   return PL_EXIT_OK;
 }
@@ -725,6 +736,7 @@ cmd_add (Ctx   *ctx,
   g_autoptr(GError) error = NULL;
   g_autofree char *lifetime = NULL;
   g_autofree char *description = NULL;
+  g_autofree char *on_port_change = NULL;
   gboolean udp = FALSE;
   gboolean tcp = FALSE;
   gboolean both = FALSE;
@@ -753,6 +765,9 @@ cmd_add (Ctx   *ctx,
       N_("Add the profile switched off"), NULL },
     { "description", 'd', 0, G_OPTION_ARG_STRING, &description,
       N_("Describe the profile"), N_("TEXT") },
+    { "on-port-change", 0, 0, G_OPTION_ARG_STRING, &on_port_change,
+      N_("Run COMMAND when the public port granted is first known or changes (no shell; %p "
+         "public port, %a public address, %P protocol, %% a percent sign)"), N_("COMMAND") },
     G_OPTION_ENTRY_NULL
   };
 
@@ -760,7 +775,8 @@ cmd_add (Ctx   *ctx,
   status = parse_options (ctx, entries,
                           _("Add a profile: forward PUBLIC_PORT of the router to PRIVATE_PORT "
                             "of this computer\nwhenever the profile is enabled. PUBLIC_PORT 0 "
-                            "asks for the same port as PRIVATE_PORT."),
+                            "asks for the same port as PRIVATE_PORT;\n“any” takes the port the "
+                            "router chooses (VPN port forwarding)."),
                           &argc, &argv);
   if (status != PL_EXIT_OK)
     return status;
@@ -786,7 +802,8 @@ cmd_add (Ctx   *ctx,
   if (!set_value (ctx, profile, PL_PROFILE_KEY_EXTERNAL_PORT, argv[2], &status)
       || !set_value (ctx, profile, PL_PROFILE_KEY_INTERNAL_PORT, argv[3], &status)
       || !set_value (ctx, profile, PL_PROFILE_KEY_LIFETIME, lifetime, &status)
-      || !set_value (ctx, profile, PL_PROFILE_KEY_DESCRIPTION, description, &status))
+      || !set_value (ctx, profile, PL_PROFILE_KEY_DESCRIPTION, description, &status)
+      || !set_value (ctx, profile, PL_PROFILE_KEY_ON_PORT_CHANGE, on_port_change, &status))
     return status;
 
   status = open_store (ctx);
@@ -821,6 +838,7 @@ cmd_edit (Ctx   *ctx,
   g_autofree char *new_name = NULL;
   g_autofree char *public_port = NULL;
   g_autofree char *private_port = NULL;
+  g_autofree char *on_port_change = NULL;
   gboolean udp = FALSE;
   gboolean tcp = FALSE;
   gboolean both = FALSE;
@@ -852,7 +870,11 @@ cmd_edit (Ctx   *ctx,
       N_("Describe the profile (\"\" removes the description)"), N_("TEXT") },
     { "name", 0, 0, G_OPTION_ARG_STRING, &new_name, N_("Rename the profile"), N_("NEWNAME") },
     { "public-port", 0, 0, G_OPTION_ARG_STRING, &public_port,
-      N_("Ask for public port PORT (0 = the same as the private port)"), N_("PORT") },
+      N_("Ask for public port PORT (0 = the same as the private port, “any” = the port the "
+         "router chooses)"), N_("PORT") },
+    { "on-port-change", 0, 0, G_OPTION_ARG_STRING, &on_port_change,
+      N_("Run COMMAND when the public port granted changes (\"\" removes it)"),
+      N_("COMMAND") },
     { "private-port", 0, 0, G_OPTION_ARG_STRING, &private_port,
       N_("Forward to port PORT of this computer"), N_("PORT") },
     G_OPTION_ENTRY_NULL
@@ -869,7 +891,7 @@ cmd_edit (Ctx   *ctx,
     return status;
   if (!udp && !tcp && !both && !ipv4 && !ipv6 && !both_families && !enabled && !disabled
       && lifetime == NULL && description == NULL && new_name == NULL && public_port == NULL
-      && private_port == NULL)
+      && private_port == NULL && on_port_change == NULL)
     return usage_error (ctx, _("Nothing to change: give at least one option"));
 
   status = open_store (ctx);
@@ -896,7 +918,8 @@ cmd_edit (Ctx   *ctx,
   if (!set_value (ctx, changed, PL_PROFILE_KEY_EXTERNAL_PORT, public_port, &status)
       || !set_value (ctx, changed, PL_PROFILE_KEY_INTERNAL_PORT, private_port, &status)
       || !set_value (ctx, changed, PL_PROFILE_KEY_LIFETIME, lifetime, &status)
-      || !set_value (ctx, changed, PL_PROFILE_KEY_DESCRIPTION, description, &status))
+      || !set_value (ctx, changed, PL_PROFILE_KEY_DESCRIPTION, description, &status)
+      || !set_value (ctx, changed, PL_PROFILE_KEY_ON_PORT_CHANGE, on_port_change, &status))
     return status;
 
   status = find_engine (ctx);

@@ -80,6 +80,20 @@ print_text_line (const char *format,
   fflush (stdout);
 }
 
+/* The engine's messages (what an OnPortChange command ran and printed) go to stderr with
+ * the time, like run's own lines; stdout stays run's (one JSON object per line with --json). */
+static void
+message_handler (const char     *log_domain,
+                 GLogLevelFlags  log_level,
+                 const char     *message,
+                 gpointer        user_data)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%H:%M:%S");
+
+  g_printerr ("%s %s\n", stamp, message);
+}
+
 static void
 mapping_changed_cb (PlSession *session,
                     PlMapping *mapping,
@@ -119,6 +133,8 @@ mapping_changed_cb (PlSession *session,
                                 pl_mapping_get_external_address (mapping));
       pl_cli_json_add_int (builder, "private_port", internal_port);
       pl_cli_json_add_int (builder, "requested_public_port", requested);
+      if (pl_mapping_get_any_external_port (mapping))
+        pl_cli_json_add_boolean (builder, "any_public_port", TRUE);
       if (state == PL_MAPPING_STATE_ACTIVE)
         {
           g_autoptr(GDateTime) expires =
@@ -208,7 +224,8 @@ mapping_changed_cb (PlSession *session,
         print_text_line (_("%s: %s public port %u → private port %u, renews at %s"),
                          name, pl_cli_protocol_label (protocol), external_port, internal_port,
                          renews_text);
-        if (requested != 0 && requested != external_port)
+        if (requested != 0 && requested != external_port &&
+            !pl_mapping_get_any_external_port (mapping))
           print_text_line (_("%s: note: the router gave public port %u, not %u as asked"),
                            name, external_port, requested);
       }
@@ -234,6 +251,46 @@ mapping_changed_cb (PlSession *session,
     default:
       break;
     }
+}
+
+/* The public port of a profile's IPv4 mapping was first granted, or changed: what programs
+ * that publish the port (a torrent client's listening port) need to hear. */
+static void
+port_changed_cb (PlSession *session,
+                 PlMapping *mapping,
+                 guint      old_port,
+                 Run       *run)
+{
+  const char *name = pl_mapping_get_profile_name (mapping);
+  PlProtocol protocol = pl_mapping_get_protocol (mapping);
+  guint port = pl_mapping_get_external_port (mapping);
+
+  if (run->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_event_begin ("public-port");
+
+      pl_cli_json_add_string (builder, "profile", name);
+      pl_cli_json_add_string (builder, "protocol", pl_protocol_to_string (protocol));
+      pl_cli_json_add_int (builder, "private_port", pl_mapping_get_internal_port (mapping));
+      pl_cli_json_add_int (builder, "public_port", port);
+      json_builder_set_member_name (builder, "previous_public_port");
+      if (old_port != 0)
+        json_builder_add_int_value (builder, old_port);
+      else
+        json_builder_add_null_value (builder);
+      pl_cli_json_add_string (builder, "public_address",
+                              pl_session_get_external_address (session));
+      pl_cli_print_json_object (builder);
+      return;
+    }
+
+  /* The mapping's own line shows a port that was asked for and granted. */
+  if (old_port != 0)
+    print_text_line (_("%s: the %s public port changed from %u to %u"), name,
+                     pl_cli_protocol_label (protocol), old_port, port);
+  else if (pl_mapping_get_any_external_port (mapping))
+    print_text_line (_("%s: the router chose %s public port %u"), name,
+                     pl_cli_protocol_label (protocol), port);
 }
 
 static void
@@ -598,6 +655,8 @@ pl_cli_run_main (int    argc,
         return run_usage_error (context, error->message);
     }
 
+  g_log_set_handler ("pl-core", G_LOG_LEVEL_MESSAGE, message_handler, NULL);
+
   store = pl_profile_store_new (file);
   if (!pl_profile_store_load (store, NULL, &error))
     {
@@ -647,6 +706,7 @@ pl_cli_run_main (int    argc,
   g_signal_connect (run.session, "external-address-changed",
                     G_CALLBACK (external_address_changed_cb), &run);
   g_signal_connect (run.session, "router-reset", G_CALLBACK (router_reset_cb), &run);
+  g_signal_connect (run.session, "port-changed", G_CALLBACK (port_changed_cb), &run);
   g_signal_connect (run.session, "double-nat-changed", G_CALLBACK (double_nat_changed_cb), &run);
   g_signal_connect (run.session, "gateway-changed", G_CALLBACK (gateway_changed_cb), &run);
   g_signal_connect (run.session, "notify::protocol-name", G_CALLBACK (protocol_name_cb), &run);

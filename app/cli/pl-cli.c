@@ -286,6 +286,20 @@ parse_port (const char *text,
   return TRUE;
 }
 
+/* PUBLIC_PORT of `map`: a port, or "any" (also 0, as natpmpc is used: RFC 6886 section 3.3
+ * and RFC 6887 section 11.1 make a suggested port of 0 "the router chooses"), as 0. */
+static gboolean
+parse_public_port (const char *text,
+                   guint16    *out)
+{
+  if (g_strcmp0 (text, PL_PROFILE_EXTERNAL_PORT_ANY) == 0 || g_strcmp0 (text, "0") == 0)
+    {
+      *out = 0;
+      return TRUE;
+    }
+  return parse_port (text, out);
+}
+
 /* GOptionContext undoes what it parsed when it fails; this says whether the failed command
  * line asked for JSON, so that even option errors come as JSON then. */
 static gboolean
@@ -928,7 +942,9 @@ pl_cli_map_print_mapping (PlCli         *cli,
   g_print (_("  Lifetime: %u s, expires %s (local time)\n"), m->lifetime,
            expires != NULL ? expires : "-");
 
-  if (m->public_port != m->suggested_port)
+  if (m->suggested_port == 0)
+    g_print (_("  Public port %u was chosen by the router\n"), m->public_port);
+  else if (m->public_port != m->suggested_port)
     g_print (_("Note: the router gave public port %u, not %u as asked\n"), m->public_port,
              m->suggested_port);
 }
@@ -1443,6 +1459,7 @@ keeper_run (Keeper *keeper)
                                         ? PL_PROFILE_PROTOCOL_UDP : PL_PROFILE_PROTOCOL_TCP);
       pl_profile_set_internal_port (profile, m->private_port);
       pl_profile_set_external_port (profile, m->asked_port);
+      pl_profile_set_any_external_port (profile, m->asked_port == 0);
       pl_profile_set_lifetime (profile, m->asked_lifetime);
       g_list_store_append (profiles, profile);
     }
@@ -1517,7 +1534,8 @@ cmd_map (int    argc,
 
   status = cli_parse (cli, entries,
                       _("Ask the router to forward PUBLIC_PORT of its public address to "
-                        "PRIVATE_PORT of this computer."),
+                        "PRIVATE_PORT of this computer.\nPUBLIC_PORT “any” (or 0) takes the "
+                        "port the router chooses, as VPN port forwarding does."),
                       _("The router may give another public port than the one asked for; "
                         "portlightctl says so.\n"
                         "Without --keep the mapping lasts for the lifetime granted; with "
@@ -1552,8 +1570,9 @@ cmd_map (int    argc,
     return cli_usage_error (cli, _("Missing PRIVATE_PORT"));
   if (argc > 3)
     return cli_usage_error (cli, _("Unexpected argument “%s”"), argv[3]);
-  if (!parse_port (argv[1], &public_port))
-    return cli_usage_error (cli, _("Invalid public port “%s”: ports are numbers from 1 to 65535"),
+  if (!parse_public_port (argv[1], &public_port))
+    return cli_usage_error (cli, _("Invalid public port “%s”: give a number from 1 to 65535, "
+                                   "or “any” (or 0) for the port the router chooses"),
                             argv[1]);
   if (!parse_port (argv[2], &private_port))
     return cli_usage_error (cli, _("Invalid private port “%s”: ports are numbers from 1 to 65535"),

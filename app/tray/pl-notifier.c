@@ -344,6 +344,9 @@ mapping_changed_cb (PlSession  *session,
         guint got = pl_mapping_get_external_port (mapping);
 
         g_hash_table_remove (self->failures, key);
+        /* The router chooses: ::port-changed says which port (port_changed_cb). */
+        if (pl_mapping_get_any_external_port (mapping))
+          break;
         if (asked == 0)
           asked = pl_mapping_get_internal_port (mapping);
         if (got == asked)
@@ -364,6 +367,23 @@ mapping_changed_cb (PlSession  *session,
     default:
       g_assert_not_reached ();
     }
+}
+
+/* A profile that takes any public port (a VPN's port forwarding): the port it got, when
+ * first known and whenever it changes, since the programs behind it must be told. */
+static void
+port_changed_cb (PlSession  *session,
+                 PlMapping  *mapping,
+                 guint       old_port,
+                 PlNotifier *self)
+{
+  if (!pl_mapping_get_any_external_port (mapping))
+    return;   /* a port asked for: mapping_changed_cb says when another is given */
+  add_event (self, EVENT_PORT, g_strdup (_("Forwarded port")),
+             /* TRANSLATORS: "Your forwarded port for “vpn-torrent” (TCP) is now 51234." */
+             g_strdup_printf (_("Your forwarded port for “%s” (%s) is now %u."),
+                              pl_mapping_get_profile_name (mapping), protocol_label (mapping),
+                              pl_mapping_get_external_port (mapping)));
 }
 
 static void
@@ -389,6 +409,7 @@ watch_session (PlNotifier *self)
                            self, 0);
   g_signal_connect_object (self->session, "external-address-changed",
                            G_CALLBACK (external_address_changed_cb), self, 0);
+  g_signal_connect_object (self->session, "port-changed", G_CALLBACK (port_changed_cb), self, 0);
 }
 
 PlNotifier *

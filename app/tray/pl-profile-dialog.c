@@ -364,6 +364,12 @@ build_profile (PlProfileDialog *self,
     ok = FALSE;
   pl_profile_set_description (profile, *description != '\0' ? description : NULL);
   pl_profile_set_enabled (profile, gtk_switch_get_active (self->enabled_switch));
+  /* The dialog has no field for OnPortChange (portlightctl and the file set it): an edit
+   * keeps it. */
+  if (self->editing != NULL && pl_profile_store_lookup (self->store, self->editing) != NULL)
+    pl_profile_set_on_port_change (profile,
+                                   pl_profile_get_on_port_change (
+                                     pl_profile_store_lookup (self->store, self->editing)));
 
   if (!ok)
     return NULL;
@@ -467,7 +473,10 @@ load_profile (PlProfileDialog *self,
       gtk_combo_box_set_active_id (GTK_COMBO_BOX (self->family_combo),
                                    pl_profile_family_to_string (pl_profile_get_family (profile)));
       set_entry_uint (self->internal_port_entry, pl_profile_get_internal_port (profile), TRUE);
-      set_entry_uint (self->external_port_entry, pl_profile_get_external_port (profile), TRUE);
+      if (pl_profile_get_any_external_port (profile))
+        gtk_entry_set_text (self->external_port_entry, PL_PROFILE_EXTERNAL_PORT_ANY);
+      else
+        set_entry_uint (self->external_port_entry, pl_profile_get_external_port (profile), TRUE);
       set_entry_uint (self->lifetime_entry, pl_profile_get_lifetime (profile), FALSE);
       gtk_entry_set_text (self->description_entry,
                           pl_profile_get_description (profile) != NULL

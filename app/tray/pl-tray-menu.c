@@ -190,6 +190,11 @@ pl_tray_menu_format_ports (PlProfile *profile)
 
   internal = pl_profile_get_internal_port (profile);
   external = pl_profile_get_external_port (profile);
+  if (pl_profile_get_any_external_port (profile))
+    /* TRANSLATORS: a mapping whose public port the router chooses: protocol, the port on
+     * this computer ("TCP+UDP 51413 → any port") */
+    return g_strdup_printf (C_("ports", "%s %u → any port"),
+                            protocol_label (pl_profile_get_protocol (profile)), internal);
   if (external == 0 || external == internal)
     return g_strdup_printf ("%s %u", protocol_label (pl_profile_get_protocol (profile)), internal);
 
@@ -222,10 +227,14 @@ format_clock_time (GDateTime *now,
   return g_date_time_format (when, C_("time of day", "%H:%M"));
 }
 
+/* 0 when the router chooses: then the granted port is always shown. */
 static guint
 requested_port (PlMapping *mapping)
 {
   guint requested = pl_mapping_get_requested_external_port (mapping);
+
+  if (pl_mapping_get_any_external_port (mapping))
+    return 0;
 
   return requested != 0 ? requested : pl_mapping_get_internal_port (mapping);
 }

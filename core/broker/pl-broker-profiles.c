@@ -232,6 +232,8 @@ update_properties (ProfileEntry *entry)
   pl_broker_profile_set_external_port (entry->iface,
                                        (guint16) MIN (pl_profile_get_external_port (profile),
                                                       G_MAXUINT16));
+  pl_broker_profile_set_any_external_port (entry->iface,
+                                           pl_profile_get_any_external_port (profile));
   pl_broker_profile_set_lifetime (entry->iface, pl_profile_get_lifetime (profile));
   pl_broker_profile_set_enabled (entry->iface, pl_profile_get_enabled (profile));
   if (pl_broker_profile_get_lease (entry->iface) == NULL)
@@ -371,8 +373,10 @@ handle_delete (PlBroker              *self,
   reply_saved (store, invocation, ok, error);
 }
 
-/* Update(a{sv}): name s, protocols as, internal_port q, external_port q, lifetime u,
- * enabled b, family s, description s ("" for none); only the keys given change. */
+/* Update(a{sv}): name s, protocols as, internal_port q, external_port q,
+ * any_external_port b, lifetime u, enabled b, family s, description s ("" for none); only
+ * the keys given change. external_port means that port (0: the internal one), so it also
+ * ends "any". */
 static gboolean
 apply_settings (PlProfile  *copy,
                 GVariant   *settings,
@@ -399,7 +403,7 @@ apply_settings (PlProfile  *copy,
         want = G_VARIANT_TYPE_UINT16;
       else if (g_strcmp0 (key, "lifetime") == 0)
         want = G_VARIANT_TYPE_UINT32;
-      else if (g_strcmp0 (key, "enabled") == 0)
+      else if (g_strcmp0 (key, "enabled") == 0 || g_strcmp0 (key, "any_external_port") == 0)
         want = G_VARIANT_TYPE_BOOLEAN;
       else if (g_strcmp0 (key, "family") == 0 || g_strcmp0 (key, "description") == 0)
         want = G_VARIANT_TYPE_STRING;
@@ -452,7 +456,12 @@ apply_settings (PlProfile  *copy,
       else if (g_strcmp0 (key, "internal_port") == 0)
         pl_profile_set_internal_port (copy, g_variant_get_uint16 (value));
       else if (g_strcmp0 (key, "external_port") == 0)
-        pl_profile_set_external_port (copy, g_variant_get_uint16 (value));
+        {
+          pl_profile_set_any_external_port (copy, FALSE);
+          pl_profile_set_external_port (copy, g_variant_get_uint16 (value));
+        }
+      else if (g_strcmp0 (key, "any_external_port") == 0)
+        pl_profile_set_any_external_port (copy, g_variant_get_boolean (value));
       else if (g_strcmp0 (key, "lifetime") == 0)
         pl_profile_set_lifetime (copy, g_variant_get_uint32 (value));
       else if (g_strcmp0 (key, "family") == 0)

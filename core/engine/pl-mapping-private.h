@@ -29,6 +29,8 @@ gboolean   _pl_mapping_set_internal_port           (PlMapping      *self,
                                                     guint16         port);
 gboolean   _pl_mapping_set_requested_external_port (PlMapping      *self,
                                                     guint16         port);
+gboolean   _pl_mapping_set_any_external_port       (PlMapping      *self,
+                                                    gboolean        any);
 gboolean   _pl_mapping_set_state                   (PlMapping      *self,
                                                     PlMappingState  state);
 gboolean   _pl_mapping_set_external_port           (PlMapping      *self,

@@ -32,6 +32,7 @@ struct _PlMapping
   char           *external_address;
   guint16         internal_port;
   guint16         requested_external_port;
+  gboolean        any_external_port;
   PlMappingState  state;
   guint16         external_port;
   guint32         lifetime;
@@ -57,6 +58,7 @@ enum {
   PROP_EXTERNAL_ADDRESS,
   PROP_INTERNAL_PORT,
   PROP_REQUESTED_EXTERNAL_PORT,
+  PROP_ANY_EXTERNAL_PORT,
   PROP_STATE,
   PROP_EXTERNAL_PORT,
   PROP_LIFETIME,
@@ -132,6 +134,9 @@ pl_mapping_get_property (GObject    *object,
       break;
     case PROP_REQUESTED_EXTERNAL_PORT:
       g_value_set_uint (value, self->requested_external_port);
+      break;
+    case PROP_ANY_EXTERNAL_PORT:
+      g_value_set_boolean (value, self->any_external_port);
       break;
     case PROP_STATE:
       g_value_set_enum (value, self->state);
@@ -220,6 +225,16 @@ pl_mapping_class_init (PlMappingClass *klass)
    */
   properties[PROP_REQUESTED_EXTERNAL_PORT] =
     g_param_spec_uint ("requested-external-port", NULL, NULL, 0, G_MAXUINT16, 0, flags);
+
+  /**
+   * PlMapping:any-external-port:
+   *
+   * Whether the profile asks for no particular public port (ExternalPort=any): the router
+   * chooses, and [property@Pl.Mapping:external-port] says what it chose.
+   * [property@Pl.Mapping:requested-external-port] is then 0.
+   */
+  properties[PROP_ANY_EXTERNAL_PORT] =
+    g_param_spec_boolean ("any-external-port", NULL, NULL, FALSE, flags);
 
   /**
    * PlMapping:state:
@@ -383,6 +398,7 @@ _pl_mapping_set_##name (PlMapping *self,                        \
 DEFINE_SETTER (internal_port, guint16, internal_port, PROP_INTERNAL_PORT)
 DEFINE_SETTER (requested_external_port, guint16, requested_external_port,
                PROP_REQUESTED_EXTERNAL_PORT)
+DEFINE_SETTER (any_external_port, gboolean, any_external_port, PROP_ANY_EXTERNAL_PORT)
 DEFINE_SETTER (state, PlMappingState, state, PROP_STATE)
 DEFINE_SETTER (external_port, guint16, external_port, PROP_EXTERNAL_PORT)
 DEFINE_SETTER (lifetime, guint32, lifetime, PROP_LIFETIME)
@@ -480,6 +496,19 @@ pl_mapping_get_requested_external_port (PlMapping *self)
 {
   g_return_val_if_fail (PL_IS_MAPPING (self), 0);
   return self->requested_external_port;
+}
+
+/**
+ * pl_mapping_get_any_external_port:
+ * @self: a [class@Pl.Mapping]
+ *
+ * Returns: whether the router chooses the public port
+ */
+gboolean
+pl_mapping_get_any_external_port (PlMapping *self)
+{
+  g_return_val_if_fail (PL_IS_MAPPING (self), FALSE);
+  return self->any_external_port;
 }
 
 /**

@@ -47,6 +47,7 @@ GSocketFamily   pl_mapping_get_family                  (PlMapping *self);
 const char     *pl_mapping_get_external_address        (PlMapping *self);
 guint16         pl_mapping_get_internal_port           (PlMapping *self);
 guint16         pl_mapping_get_requested_external_port (PlMapping *self);
+gboolean        pl_mapping_get_any_external_port       (PlMapping *self);
 PlMappingState  pl_mapping_get_state                   (PlMapping *self);
 guint16         pl_mapping_get_external_port           (PlMapping *self);
 guint32         pl_mapping_get_lifetime                (PlMapping *self);

@@ -14,6 +14,7 @@
 #include "pl-mapper-probe.h"
 #include "pl-mapping-private.h"
 #include "pl-natpmp.h"
+#include "pl-port-hook.h"
 #include "pl-profile.h"
 #include "pl-session.h"
 
@@ -62,13 +63,16 @@ struct _Entry
   PlProtocol  protocol;
   GSocketFamily family;         /* IPv4 mapping, or IPv6 pinhole */
   guint16     internal_port;
-  guint16     requested_port;   /* 0 = the internal port */
+  guint16     requested_port;   /* 0 = the internal port (or any, with any_port) */
+  guint       any_port : 1;     /* ExternalPort=any: suggest 0 until a port is granted */
   guint32     lifetime;         /* requested */
   guint       enabled : 1;
   guint       wanted : 1;       /* to be asked for as soon as there is a mapper */
   guint       seen : 1;         /* _pl_session_reconcile mark */
   Op         *op;               /* our map request with the mapper, or NULL */
   guint16     last_port;        /* last port granted (suggested again); 0 = none */
+  guint16     reported_port;    /* last port told to ::port-changed; 0 = none yet */
+  guint       hook_waiting : 1; /* OnPortChange waits for the public address (%a) */
   gint64      expires;          /* clock time the granted mapping runs out; 0 = none */
   GSource    *timer;            /* renewal or retry */
   GSource    *expiry;
@@ -113,6 +117,7 @@ struct _PlSession
   GPtrArray              *watched;          /* PlProfile* whose notify we follow */
   gulong                  items_changed_id;
   guint                   reconcile_id;
+  GHashTable             *hooks;            /* profile name -> PlPortHook */
 
   /* Gateway. */
   GInetAddress           *gateway;
@@ -205,6 +210,7 @@ enum {
   SIGNAL_ROUTER_RESET,
   SIGNAL_DOUBLE_NAT_CHANGED,
   SIGNAL_GATEWAY_CHANGED,
+  SIGNAL_PORT_CHANGED,
   N_SIGNALS
 };
 
@@ -263,6 +269,10 @@ _pl_session_entry_publish (Entry          *entry,
 
 void
 _pl_session_entry_publish_pending (Entry *entry);
+
+void
+_pl_session_entry_report_port (Entry   *entry,
+                               guint16  port);
 
 void
 _pl_session_entry_publish_disabled (Entry *entry);
@@ -363,6 +373,14 @@ _pl_session_reconcile (PlSession *self);
 
 void
 _pl_session_schedule_reconcile (PlSession *self);
+
+void
+_pl_session_run_port_hook (PlSession *self,
+                           Entry     *entry,
+                           guint16    port);
+
+void
+_pl_session_flush_port_hooks (PlSession *self);
 
 void
 _pl_session_profiles_changed_cb (GListModel *model,

@@ -84,6 +84,7 @@ entry_apply_profile (PlSession *self,
   gboolean enabled = pl_profile_get_enabled (profile);
   guint16 internal_port = (guint16) MIN (pl_profile_get_internal_port (profile), G_MAXUINT16);
   guint16 requested_port = (guint16) MIN (pl_profile_get_external_port (profile), G_MAXUINT16);
+  gboolean any_port = pl_profile_get_any_external_port (profile);
   guint32 lifetime = CLAMP (pl_profile_get_lifetime (profile), 1, 86400);
   gboolean was_active = entry->enabled && entry->config_error == NULL;
   gboolean is_active;
@@ -94,7 +95,8 @@ entry_apply_profile (PlSession *self,
     g_debug ("Not mapping profile %s: %s", entry->profile_name, config_error->message);
 
   ports_changed = internal_port != entry->internal_port ||
-                  requested_port != entry->requested_port;
+                  requested_port != entry->requested_port ||
+                  any_port != entry->any_port;
   is_active = enabled && config_error == NULL;
 
   /* Switched off, or now something else: delete what the old values mapped. */
@@ -104,6 +106,7 @@ entry_apply_profile (PlSession *self,
   entry->enabled = enabled;
   entry->internal_port = internal_port;
   entry->requested_port = requested_port;
+  entry->any_port = any_port;
   entry->lifetime = lifetime;     /* a new lifetime applies from the next renewal */
   g_clear_error (&entry->config_error);
   entry->config_error = g_steal_pointer (&config_error);
@@ -111,6 +114,7 @@ entry_apply_profile (PlSession *self,
   g_object_freeze_notify (G_OBJECT (entry->mapping));
   changed |= _pl_mapping_set_internal_port (entry->mapping, internal_port);
   changed |= _pl_mapping_set_requested_external_port (entry->mapping, requested_port);
+  changed |= _pl_mapping_set_any_external_port (entry->mapping, any_port);
   g_object_thaw_notify (G_OBJECT (entry->mapping));
   if (changed)
     g_signal_emit (self, _pl_session_signals[SIGNAL_MAPPING_CHANGED], 0, entry->mapping);
@@ -279,6 +283,94 @@ _pl_session_schedule_reconcile (PlSession *self)
   g_source_set_static_name (source, "[portlight] apply profile changes");
   self->reconcile_id = g_source_attach (source, self->context);
   g_source_unref (source);
+}
+
+static PlProfile *
+find_profile (PlSession  *self,
+              const char *name)
+{
+  for (guint i = 0; i < self->watched->len; i++)
+    {
+      PlProfile *profile = g_ptr_array_index (self->watched, i);
+
+      if (g_strcmp0 (pl_profile_get_name (profile), name) == 0)
+        return profile;
+    }
+  return NULL;
+}
+
+/* The profile's OnPortChange, with the command it has now; one PlPortHook per profile name,
+ * kept while the session lives so that its runs never overlap. */
+static void
+run_hook_now (PlSession *self,
+              Entry     *entry,
+              guint16    port)
+{
+  PlProfile *profile = find_profile (self, entry->profile_name);
+  const char *command = profile != NULL ? pl_profile_get_on_port_change (profile) : NULL;
+  PlPortHook *hook = g_hash_table_lookup (self->hooks, entry->profile_name);
+
+  if (hook == NULL)
+    {
+      if (command == NULL)
+        return;
+      hook = pl_port_hook_new (entry->profile_name, command);
+      g_hash_table_insert (self->hooks, g_strdup (entry->profile_name), hook);
+    }
+  else
+    pl_port_hook_set_command (hook, command);
+
+  pl_port_hook_port_changed (hook, entry->protocol, port, self->external_address);
+}
+
+void
+_pl_session_run_port_hook (PlSession *self,
+                           Entry     *entry,
+                           guint16    port)
+{
+  /* The first grant often comes before the answer to the address query: %a waits for it,
+   * or for the query to fail. */
+  if (self->external_address == NULL && self->address_op != NULL)
+    {
+      entry->hook_waiting = TRUE;
+      return;
+    }
+  entry->hook_waiting = FALSE;
+  run_hook_now (self, entry, port);
+}
+
+/* The public address is known now, or could not be had: the hooks that waited for it run. */
+void
+_pl_session_flush_port_hooks (PlSession *self)
+{
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      if (!entry->hook_waiting)
+        continue;
+      entry->hook_waiting = FALSE;
+      if (entry->reported_port != 0)
+        run_hook_now (self, entry, entry->reported_port);
+    }
+}
+
+/**
+ * pl_session_get_port_hook:
+ * @self: a [class@Pl.Session]
+ * @profile_name: a profile's name
+ *
+ * Returns: (transfer none) (nullable): the runner of the profile's OnPortChange command,
+ *   once it has had a port to report
+ */
+PlPortHook *
+pl_session_get_port_hook (PlSession  *self,
+                          const char *profile_name)
+{
+  g_return_val_if_fail (PL_IS_SESSION (self), NULL);
+  g_return_val_if_fail (profile_name != NULL, NULL);
+
+  return g_hash_table_lookup (self->hooks, profile_name);
 }
 
 void

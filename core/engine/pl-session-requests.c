@@ -219,6 +219,27 @@ _pl_session_entry_publish (Entry          *entry,
     g_signal_emit (entry->session, _pl_session_signals[SIGNAL_MAPPING_CHANGED], 0, mapping);
 }
 
+/* The public port of an IPv4 mapping is now @port: told once when first known and once per
+ * change (a reconnect, a lost mapping), not at renewals that keep it. Pinholes open the
+ * internal port itself, which never changes. */
+void
+_pl_session_entry_report_port (Entry   *entry,
+                               guint16  port)
+{
+  PlSession *self = entry->session;
+  guint16 old_port = entry->reported_port;
+
+  if (entry->family != G_SOCKET_FAMILY_IPV4 || port == 0 || port == old_port)
+    return;
+
+  entry->reported_port = port;
+  g_debug ("Mapping %s/%s: public port %u (was %u)", entry->profile_name,
+           pl_protocol_to_string (entry->protocol), port, old_port);
+  g_signal_emit (self, _pl_session_signals[SIGNAL_PORT_CHANGED], 0, entry->mapping,
+                 (guint) old_port);
+  _pl_session_run_port_hook (self, entry, port);
+}
+
 void
 _pl_session_entry_publish_pending (Entry *entry)
 {
@@ -289,6 +310,7 @@ _pl_session_entry_release (PlSession *self,
     _pl_session_submit_unmap (self, entry->family, entry->protocol, entry->internal_port);
 
   entry->last_port = 0;
+  entry->reported_port = 0;   /* mapped again, it is told again */
   entry->expires = 0;
   entry->failures = 0;
 }
@@ -390,8 +412,11 @@ entry_granted (PlSession *self,
       self->protocol_failures = 0;
     }
 
-  if (external_port != (entry->requested_port != 0 ? entry->requested_port
-                                                   : entry->internal_port))
+  if (entry->any_port)
+    g_debug ("Mapping %s/%s: the gateway chose port %u",
+             entry->profile_name, pl_protocol_to_string (entry->protocol), external_port);
+  else if (external_port != (entry->requested_port != 0 ? entry->requested_port
+                                                        : entry->internal_port))
     g_debug ("Mapping %s/%s: the gateway gave port %u instead of the one asked for",
              entry->profile_name, pl_protocol_to_string (entry->protocol), external_port);
 
@@ -400,6 +425,7 @@ entry_granted (PlSession *self,
 
   _pl_session_entry_publish (entry, PL_MAPPING_STATE_ACTIVE, external_port, lifetime,
                              entry->expires, now + (gint64) renew_ms * 1000, NULL, 0);
+  _pl_session_entry_report_port (entry, external_port);
 }
 
 static void
@@ -449,12 +475,16 @@ submit_map (PlSession *self,
   entry->op = op;
   entry->wanted = FALSE;
 
-  /* Always suggest the port granted before (RFC 6886 section 3.3, RFC 6887 section 11.2);
-   * else the one wanted, never 0. A pinhole opens the internal port itself. */
+  /* Always suggest the port granted before (RFC 6886 section 3.3, RFC 6887 section 11.2),
+   * also after a reset (the gateway may give it back, or another: that is taken and
+   * reported); else the one wanted, 0 only for "any" (RFC 6886 section 3.3: the gateway
+   * chooses). A pinhole opens the internal port itself. */
   if (entry->family == G_SOCKET_FAMILY_IPV6)
     suggested = entry->internal_port;
   else if (entry->last_port != 0)
     suggested = entry->last_port;
+  else if (entry->any_port)
+    suggested = 0;
   else if (entry->requested_port != 0)
     suggested = entry->requested_port;
   else
@@ -613,6 +643,9 @@ address_cb (GObject      *source,
       pl_clear_source (&self->address_timer);
       self->address_timer = _pl_session_timer_new (self, delay_ms, address_retry_cb, self);
     }
+
+  /* OnPortChange commands waiting for the address run now, with it or without. */
+  _pl_session_flush_port_hooks (self);
 }
 
 static void

@@ -116,6 +116,7 @@ pl_session_finalize (GObject *object)
   g_clear_pointer (&self->unmaps, g_ptr_array_unref);
   g_clear_object (&self->mappings);
   g_clear_pointer (&self->watched, g_ptr_array_unref);
+  g_clear_pointer (&self->hooks, g_hash_table_unref);
   g_clear_object (&self->clock);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->gateway_str, g_free);
@@ -429,6 +430,26 @@ pl_session_class_init (PlSessionClass *klass)
                   G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /**
+   * PlSession::port-changed:
+   * @self: the session
+   * @mapping: the IPv4 [class@Pl.Mapping] whose public port it is
+   * @old_port: the port told before, 0 the first time
+   *
+   * Emitted when the public port of an IPv4 mapping is first granted and whenever the
+   * gateway grants another one (a VPN reconnect, a router that lost the mapping): once per
+   * change, never at a renewal that keeps the port. The new port is
+   * [property@Pl.Mapping:external-port]. A mapping switched off or changed is told again
+   * when it is mapped again. Then the profile's OnPortChange command runs
+   * ([class@Pl.PortHook]).
+   */
+  _pl_session_signals[SIGNAL_PORT_CHANGED] =
+    g_signal_new ("port-changed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, PL_TYPE_MAPPING, G_TYPE_UINT);
 }
 
 static void
@@ -444,6 +465,7 @@ pl_session_init (PlSession *self)
   self->stop_timeout = PL_SESSION_DEFAULT_STOP_TIMEOUT_MS;
   self->unmaps = g_ptr_array_new ();
   self->ipv6_pinholes = TRUE;
+  self->hooks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 }
 
 /**

@@ -18,6 +18,7 @@
 #include "pl-method-memory.h"
 #include "pl-pcp-state.h"
 #include "pl-port-mapper.h"
+#include "pl-port-hook.h"
 
 G_BEGIN_DECLS
 
@@ -144,6 +145,8 @@ void          pl_session_set_gateway            (PlSession              *self,
                                                  GInetAddress           *gateway);
 void          pl_session_network_changed        (PlSession              *self);
 void          pl_session_republish              (PlSession              *self);
+PlPortHook   *pl_session_get_port_hook          (PlSession              *self,
+                                                 const char             *profile_name);
 
 void          pl_session_stop_async             (PlSession              *self,
                                                  GCancellable           *cancellable,

@@ -1488,12 +1488,21 @@ write_profile (PlProfileStore  *self,
       g_autofree char *value = g_key_file_get_value (fresh, group, keys[i], NULL);
 
       if (g_key_file_has_key (self->key_file, group, keys[i], NULL))
-        g_key_file_set_value (self->key_file, group, keys[i], value);
+        {
+          g_autofree char *old = g_key_file_get_string (self->key_file, group, keys[i], NULL);
+          g_autofree char *new = g_key_file_get_string (fresh, group, keys[i], NULL);
+
+          /* The same text escaped otherwise ("\s" for a space) stays byte for byte. */
+          if (old == NULL || g_strcmp0 (old, new) != 0)
+            g_key_file_set_value (self->key_file, group, keys[i], value);
+        }
       else
         g_string_append_printf (missing, "%s=%s\n", keys[i], value);
     }
   if (pl_profile_get_description (profile) == NULL)
     g_key_file_remove_key (self->key_file, group, PL_PROFILE_KEY_DESCRIPTION, NULL);
+  if (pl_profile_get_on_port_change (profile) == NULL)
+    g_key_file_remove_key (self->key_file, group, PL_PROFILE_KEY_ON_PORT_CHANGE, NULL);
 
   if (missing->len == 0)
     return TRUE;

@@ -17,10 +17,12 @@ struct _PlProfile
   GObject            parent_instance;
   char              *name;
   char              *description;
+  char              *on_port_change;
   PlProfileProtocol  protocol;
   PlProfileFamily    family;
   guint              internal_port;
   guint              external_port;
+  gboolean           any_external_port;
   guint              lifetime;
   gboolean           enabled;
 };
@@ -47,6 +49,8 @@ enum {
   PROP_LIFETIME,
   PROP_ENABLED,
   PROP_DESCRIPTION,
+  PROP_ANY_EXTERNAL_PORT,
+  PROP_ON_PORT_CHANGE,
   N_PROPS
 };
 
@@ -237,6 +241,84 @@ pl_profile_validate_name (const char  *name,
   return TRUE;
 }
 
+/**
+ * pl_profile_validate_on_port_change:
+ * @profile: the profile's name, for messages
+ * @command: the command line
+ * @argv: (out) (optional) (transfer full): its words, placeholders left as they are
+ * @error: return location for a #GError
+ *
+ * The words are split as g_shell_parse_argv() does: quotes and backslashes group and
+ * escape, and nothing else of a shell applies (no variables, pipes or globs: the command is
+ * run directly, never through `sh -c`).
+ *
+ * Returns: %TRUE if @command can be run as an OnPortChange hook
+ */
+gboolean
+pl_profile_validate_on_port_change (const char   *profile,
+                                    const char   *command,
+                                    char       ***argv,
+                                    GError      **error)
+{
+  g_auto(GStrv) words = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (command != NULL, FALSE);
+
+  if (profile == NULL)
+    profile = "";
+  if (!g_utf8_validate (command, -1, NULL))
+    {
+      g_set_error (error, PL_ERROR, PL_ERROR_INVALID_ARGUMENT,
+                   _("Profile “%s”: %s is not valid UTF-8"),
+                   profile, PL_PROFILE_KEY_ON_PORT_CHANGE);
+      return FALSE;
+    }
+  if (text_has_control (command))
+    {
+      g_set_error (error, PL_ERROR, PL_ERROR_INVALID_ARGUMENT,
+                   _("Profile “%s”: %s “%s” contains a line break or another control "
+                     "character"),
+                   profile, PL_PROFILE_KEY_ON_PORT_CHANGE, command);
+      return FALSE;
+    }
+  if (!g_shell_parse_argv (command, NULL, &words, &local_error))
+    {
+      g_set_error (error, PL_ERROR, PL_ERROR_INVALID_ARGUMENT,
+                   _("Profile “%s”: %s “%s” is not a command line: %s"),
+                   profile, PL_PROFILE_KEY_ON_PORT_CHANGE, command, local_error->message);
+      return FALSE;
+    }
+
+  for (guint i = 0; words[i] != NULL; i++)
+    for (const char *p = words[i]; *p != '\0'; p++)
+      {
+        if (*p != '%')
+          continue;
+        if (p[1] == 'p' || p[1] == 'a' || p[1] == 'P' || p[1] == '%')
+          {
+            p++;
+            continue;
+          }
+        {
+          g_autofree char *bad = p[1] == '\0'
+                                 ? g_strdup ("%")
+                                 : g_strndup (p, g_utf8_next_char (p + 1) - p);
+
+          g_set_error (error, PL_ERROR, PL_ERROR_INVALID_ARGUMENT,
+                       _("Profile “%s”: %s “%s” has “%s”, which is not one of %%p (public "
+                         "port), %%a (public address), %%P (protocol) or %%%% (a percent "
+                         "sign)"),
+                       profile, PL_PROFILE_KEY_ON_PORT_CHANGE, command, bad);
+        }
+        return FALSE;
+      }
+
+  if (argv != NULL)
+    *argv = g_steal_pointer (&words);
+  return TRUE;
+}
+
 /* g_set_str() is GLib 2.76. */
 static gboolean
 replace_str (char       **dest,
@@ -258,6 +340,7 @@ pl_profile_finalize (GObject *object)
 
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->description, g_free);
+  g_clear_pointer (&self->on_port_change, g_free);
 
   G_OBJECT_CLASS (pl_profile_parent_class)->finalize (object);
 }
@@ -295,6 +378,12 @@ pl_profile_get_property (GObject    *object,
       break;
     case PROP_DESCRIPTION:
       g_value_set_string (value, self->description);
+      break;
+    case PROP_ANY_EXTERNAL_PORT:
+      g_value_set_boolean (value, self->any_external_port);
+      break;
+    case PROP_ON_PORT_CHANGE:
+      g_value_set_string (value, self->on_port_change);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -334,6 +423,12 @@ pl_profile_set_property (GObject      *object,
       break;
     case PROP_DESCRIPTION:
       pl_profile_set_description (self, g_value_get_string (value));
+      break;
+    case PROP_ANY_EXTERNAL_PORT:
+      pl_profile_set_any_external_port (self, g_value_get_boolean (value));
+      break;
+    case PROP_ON_PORT_CHANGE:
+      pl_profile_set_on_port_change (self, g_value_get_string (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -432,6 +527,29 @@ pl_profile_class_init (PlProfileClass *klass)
                          NULL,
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
+  /**
+   * PlProfile:any-external-port:
+   *
+   * Whether the router chooses the public port (ExternalPort=any): no port is suggested
+   * (NAT-PMP and PCP send 0), and the port granted is kept at every renewal. VPN gateways
+   * with port forwarding hand out a random port this way.
+   */
+  properties[PROP_ANY_EXTERNAL_PORT] =
+    g_param_spec_boolean ("any-external-port", NULL, NULL,
+                          FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * PlProfile:on-port-change:
+   *
+   * An optional command line run (without a shell) when the public port granted to the
+   * profile is first known or changes; see pl_profile_validate_on_port_change().
+   */
+  properties[PROP_ON_PORT_CHANGE] =
+    g_param_spec_string ("on-port-change", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -497,9 +615,11 @@ pl_profile_update (PlProfile *self,
   pl_profile_set_family (self, other->family);
   pl_profile_set_internal_port (self, other->internal_port);
   pl_profile_set_external_port (self, other->external_port);
+  pl_profile_set_any_external_port (self, other->any_external_port);
   pl_profile_set_lifetime (self, other->lifetime);
   pl_profile_set_enabled (self, other->enabled);
   pl_profile_set_description (self, other->description);
+  pl_profile_set_on_port_change (self, other->on_port_change);
   g_object_thaw_notify (G_OBJECT (self));
 }
 
@@ -522,9 +642,11 @@ pl_profile_equal (PlProfile *a,
          && a->family == b->family
          && a->internal_port == b->internal_port
          && a->external_port == b->external_port
+         && a->any_external_port == b->any_external_port
          && a->lifetime == b->lifetime
          && a->enabled == b->enabled
-         && g_strcmp0 (a->description, b->description) == 0;
+         && g_strcmp0 (a->description, b->description) == 0
+         && g_strcmp0 (a->on_port_change, b->on_port_change) == 0;
 }
 
 const char *
@@ -652,10 +774,41 @@ pl_profile_set_external_port (PlProfile *self,
 {
   g_return_if_fail (PL_IS_PROFILE (self));
 
-  if (self->external_port == port)
-    return;
-  self->external_port = port;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXTERNAL_PORT]);
+  g_object_freeze_notify (G_OBJECT (self));
+  if (port != 0)
+    pl_profile_set_any_external_port (self, FALSE);
+  if (self->external_port != port)
+    {
+      self->external_port = port;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXTERNAL_PORT]);
+    }
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+gboolean
+pl_profile_get_any_external_port (PlProfile *self)
+{
+  g_return_val_if_fail (PL_IS_PROFILE (self), FALSE);
+
+  return self->any_external_port;
+}
+
+void
+pl_profile_set_any_external_port (PlProfile *self,
+                                  gboolean   any)
+{
+  g_return_if_fail (PL_IS_PROFILE (self));
+
+  any = !!any;
+  g_object_freeze_notify (G_OBJECT (self));
+  if (any)
+    pl_profile_set_external_port (self, 0);
+  if (self->any_external_port != any)
+    {
+      self->any_external_port = any;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ANY_EXTERNAL_PORT]);
+    }
+  g_object_thaw_notify (G_OBJECT (self));
 }
 
 guint
@@ -663,6 +816,8 @@ pl_profile_get_requested_port (PlProfile *self)
 {
   g_return_val_if_fail (PL_IS_PROFILE (self), 0);
 
+  if (self->any_external_port)
+    return 0;
   return self->external_port != 0 ? self->external_port : self->internal_port;
 }
 
@@ -727,6 +882,26 @@ pl_profile_set_description (PlProfile  *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DESCRIPTION]);
 }
 
+const char *
+pl_profile_get_on_port_change (PlProfile *self)
+{
+  g_return_val_if_fail (PL_IS_PROFILE (self), NULL);
+
+  return self->on_port_change;
+}
+
+void
+pl_profile_set_on_port_change (PlProfile  *self,
+                               const char *command)
+{
+  g_return_if_fail (PL_IS_PROFILE (self));
+
+  if (command != NULL && *command == '\0')
+    command = NULL;
+  if (replace_str (&self->on_port_change, command))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ON_PORT_CHANGE]);
+}
+
 gboolean
 pl_profile_overlaps (PlProfile *self,
                      PlProfile *other)
@@ -789,6 +964,10 @@ pl_profile_validate (PlProfile  *self,
       g_propagate_error (error, lifetime_error (self->name, text));
       return FALSE;
     }
+
+  if (self->on_port_change != NULL &&
+      !pl_profile_validate_on_port_change (self->name, self->on_port_change, NULL, error))
+    return FALSE;
 
   return check_description (self->name, self->description, error);
 }
@@ -858,12 +1037,25 @@ pl_profile_set_key_value (PlProfile   *self,
     }
   else if (strcmp (key, PL_PROFILE_KEY_EXTERNAL_PORT) == 0)
     {
+      /* "any" is new: a Portlight from before it reports "ExternalPort “any” is not a port
+       * number (0-65535)" and leaves the profile out (it never rewrites the file then). 0
+       * keeps its old meaning, the internal port, so that no existing file changes. */
+      if (strcmp (value, PL_PROFILE_EXTERNAL_PORT_ANY) == 0)
+        {
+          pl_profile_set_any_external_port (self, TRUE);
+          return TRUE;
+        }
       if (!parse_decimal (value, G_MAXUINT16, &number))
         {
-          g_propagate_error (error, port_error (name, key, value, TRUE));
+          g_set_error (error, PL_ERROR, PL_ERROR_INVALID_ARGUMENT,
+                       _("Profile “%s”: %s “%s” is not a port number (0-65535) or “any”"),
+                       name, key, value);
           return FALSE;
         }
+      g_object_freeze_notify (G_OBJECT (self));
+      pl_profile_set_any_external_port (self, FALSE);
       pl_profile_set_external_port (self, (guint) number);
+      g_object_thaw_notify (G_OBJECT (self));
     }
   else if (strcmp (key, PL_PROFILE_KEY_LIFETIME) == 0)
     {
@@ -894,6 +1086,13 @@ pl_profile_set_key_value (PlProfile   *self,
       if (!check_description (name, value, error))
         return FALSE;
       pl_profile_set_description (self, value);
+    }
+  else if (strcmp (key, PL_PROFILE_KEY_ON_PORT_CHANGE) == 0)
+    {
+      /* A Portlight from before this key ignores it and keeps it in the file. */
+      if (*value != '\0' && !pl_profile_validate_on_port_change (name, value, NULL, error))
+        return FALSE;
+      pl_profile_set_on_port_change (self, value);
     }
   else
     {
@@ -974,6 +1173,7 @@ pl_profile_new_from_key_file (GKeyFile   *key_file,
     PL_PROFILE_KEY_LIFETIME,
     PL_PROFILE_KEY_ENABLED,
     PL_PROFILE_KEY_DESCRIPTION,
+    PL_PROFILE_KEY_ON_PORT_CHANGE,
   };
   g_autoptr(PlProfile) profile = NULL;
   GError *error = NULL;
@@ -1057,6 +1257,30 @@ set_uint (GKeyFile   *key_file,
   g_key_file_set_value (key_file, group, key, buf);
 }
 
+/* Sets a string key, or removes it for NULL; a value already in the file that says the same
+ * (perhaps escaped differently, "\s" for a space) is left byte for byte as it is. */
+static void
+set_string_kept (GKeyFile   *key_file,
+                 const char *group,
+                 const char *key,
+                 const char *value)
+{
+  g_autofree char *raw = NULL;
+  g_autofree char *old = NULL;
+  g_autofree char *bad = NULL;
+
+  if (value == NULL)
+    {
+      g_key_file_remove_key (key_file, group, key, NULL);
+      return;
+    }
+  raw = g_key_file_get_value (key_file, group, key, NULL);
+  if (raw != NULL)
+    old = unescape_value (raw, &bad);
+  if (g_strcmp0 (old, value) != 0)
+    g_key_file_set_string (key_file, group, key, value);
+}
+
 /**
  * pl_profile_write_to_key_file:
  * @self: a #PlProfile
@@ -1082,7 +1306,11 @@ pl_profile_write_to_key_file (PlProfile *self,
     g_key_file_set_value (key_file, self->name, PL_PROFILE_KEY_FAMILY,
                           pl_profile_family_to_string (self->family));
   set_uint (key_file, self->name, PL_PROFILE_KEY_INTERNAL_PORT, self->internal_port);
-  set_uint (key_file, self->name, PL_PROFILE_KEY_EXTERNAL_PORT, self->external_port);
+  if (self->any_external_port)
+    g_key_file_set_value (key_file, self->name, PL_PROFILE_KEY_EXTERNAL_PORT,
+                          PL_PROFILE_EXTERNAL_PORT_ANY);
+  else
+    set_uint (key_file, self->name, PL_PROFILE_KEY_EXTERNAL_PORT, self->external_port);
   set_uint (key_file, self->name, PL_PROFILE_KEY_LIFETIME, self->lifetime);
   g_key_file_set_value (key_file, self->name, PL_PROFILE_KEY_ENABLED,
                         self->enabled ? "true" : "false");
@@ -1090,4 +1318,5 @@ pl_profile_write_to_key_file (PlProfile *self,
     g_key_file_set_string (key_file, self->name, PL_PROFILE_KEY_DESCRIPTION, self->description);
   else
     g_key_file_remove_key (key_file, self->name, PL_PROFILE_KEY_DESCRIPTION, NULL);
+  set_string_kept (key_file, self->name, PL_PROFILE_KEY_ON_PORT_CHANGE, self->on_port_change);
 }

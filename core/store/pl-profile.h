@@ -75,6 +75,10 @@ gboolean     pl_profile_family_from_string   (const char        *str,
 #define PL_PROFILE_KEY_LIFETIME      "Lifetime"
 #define PL_PROFILE_KEY_ENABLED       "Enabled"
 #define PL_PROFILE_KEY_DESCRIPTION   "Description"
+#define PL_PROFILE_KEY_ON_PORT_CHANGE "OnPortChange"
+
+/* The text of ExternalPort for "whatever public port the router chooses". */
+#define PL_PROFILE_EXTERNAL_PORT_ANY "any"
 
 #define PL_TYPE_PROFILE (pl_profile_get_type ())
 
@@ -95,8 +99,11 @@ G_DECLARE_FINAL_TYPE (PlProfile, pl_profile, PL, PROFILE, GObject)
  * Properties: `name` (string), `protocol` (PlProfileProtocol, default TCP), `family`
  * (PlProfileFamily, default both),
  * `internal-port` (0 until set; valid 1-65535), `external-port` (0 = the same as the
- * internal port; valid 0-65535), `lifetime` (seconds, default 7200; valid 1-86400),
- * `enabled` (default TRUE), `description` (nullable; an empty string is stored as NULL).
+ * internal port; valid 0-65535), `any-external-port` (TRUE: no port is asked for, the router
+ * chooses one; `external-port` is then 0), `lifetime` (seconds, default 7200; valid 1-86400),
+ * `enabled` (default TRUE), `description` (nullable; an empty string is stored as NULL),
+ * `on-port-change` (nullable: a command run when the granted public port changes; see
+ * pl_profile_validate_on_port_change()).
  *
  * Threading: a plain object without I/O; use it from one thread at a time.
  */
@@ -126,7 +133,13 @@ void               pl_profile_set_internal_port    (PlProfile          *self,
 guint              pl_profile_get_external_port    (PlProfile          *self);
 void               pl_profile_set_external_port    (PlProfile          *self,
                                                     guint               port);
-/* The external port to ask the gateway for: the external port, or the internal one if 0. */
+/* TRUE: ask for no particular public port; the router chooses (ExternalPort=any). Setting
+ * it TRUE sets external-port to 0. */
+gboolean           pl_profile_get_any_external_port (PlProfile         *self);
+void               pl_profile_set_any_external_port (PlProfile         *self,
+                                                     gboolean           any);
+/* The external port to ask the gateway for: the external port, or the internal one if 0;
+ * 0 for any port. */
 guint              pl_profile_get_requested_port   (PlProfile          *self);
 guint              pl_profile_get_lifetime         (PlProfile          *self);
 void               pl_profile_set_lifetime         (PlProfile          *self,
@@ -138,6 +151,11 @@ void               pl_profile_set_enabled          (PlProfile          *self,
 const char        *pl_profile_get_description      (PlProfile          *self);
 void               pl_profile_set_description      (PlProfile          *self,
                                                     const char         *description);
+/* Returns: (nullable): the OnPortChange command line, as written in the profiles file. */
+const char        *pl_profile_get_on_port_change   (PlProfile          *self);
+/* An empty string is stored as NULL. */
+void               pl_profile_set_on_port_change   (PlProfile          *self,
+                                                    const char         *command);
 
 /* TRUE if the two would claim the same mapping: same internal port, overlapping protocols. */
 gboolean           pl_profile_overlaps             (PlProfile          *self,
@@ -152,10 +170,19 @@ gboolean           pl_profile_validate             (PlProfile          *self,
  * leading or trailing white space). PL_ERROR_INVALID_ARGUMENT otherwise. */
 gboolean           pl_profile_validate_name        (const char         *name,
                                                     GError            **error);
+/* Checks an OnPortChange command line: UTF-8 without control characters, words as
+ * g_shell_parse_argv() splits them (quotes and backslashes, no shell is run), at least one
+ * word, and no "%" other than %p (public port), %a (public address), %P (protocol) and %%.
+ * On success and if @argv is not NULL, sets it to the words, placeholders not substituted.
+ * PL_ERROR_INVALID_ARGUMENT naming @profile otherwise. */
+gboolean           pl_profile_validate_on_port_change (const char      *profile,
+                                                       const char      *command,
+                                                       char          ***argv,
+                                                       GError         **error);
 
 /* Sets one value from its text in the profiles file, where @key is one of the
  * PL_PROFILE_KEY_* names. The text must be exact: decimal numbers without sign or spaces,
- * "tcp"/"udp"/"both", "ipv4"/"ipv6"/"both", "true"/"false". Unknown keys are G_KEY_FILE_ERROR_KEY_NOT_FOUND, bad
+ * "tcp"/"udp"/"both", "ipv4"/"ipv6"/"both", "true"/"false", ExternalPort also "any". Unknown keys are G_KEY_FILE_ERROR_KEY_NOT_FOUND, bad
  * values PL_ERROR_INVALID_ARGUMENT ("Profile “SSH”: InternalPort “70000” is not a port
  * number (1-65535)"). @self is left unchanged on error. */
 gboolean           pl_profile_set_key_value        (PlProfile          *self,
@@ -164,8 +191,8 @@ gboolean           pl_profile_set_key_value        (PlProfile          *self,
                                                     GError            **error);
 
 /* Reads group @group of @key_file: a profile named @group. Protocol and InternalPort are
- * required; Family (both), ExternalPort (0), Lifetime (7200), Enabled (true) and Description (none) are
- * optional; other keys are ignored. Every problem is appended to @problems (element-type
+ * required; Family (both), ExternalPort (0), Lifetime (7200), Enabled (true), Description (none) and
+ * OnPortChange (none) are optional; other keys are ignored. Every problem is appended to @problems (element-type
  * GError, one per bad or missing key); returns NULL if there was any. */
 PlProfile         *pl_profile_new_from_key_file    (GKeyFile           *key_file,
                                                     const char         *group,

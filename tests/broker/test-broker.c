@@ -1210,6 +1210,45 @@ test_profiles (Fixture       *f,
   while (pl_broker_profile_get_lifetime (game) != 600)
     g_main_context_iteration (NULL, TRUE);
 
+  /* Any public port: the file says ExternalPort=any, the lease shows the port granted;
+   * external_port (here 0, the internal port) ends it. */
+  pl_fake_gateway_set_random_ports (f->gateway, TRUE);
+  g_assert_true (call_with (client, game_path, BROKER_IFACE ".Profile", "Update",
+                            g_variant_new_parsed ("({'any_external_port': <true>, "
+                                                  "'enabled': <true>},)"), NULL, &error));
+  g_assert_no_error (error);
+  while (!pl_broker_profile_get_any_external_port (game))
+    g_main_context_iteration (NULL, TRUE);
+  text = file_text (f->store_path);
+  g_assert_nonnull (strstr (text, "ExternalPort=any\n"));
+  g_clear_pointer (&text, g_free);
+  {
+    g_autofree char *lease_path = NULL;
+    g_autoptr(PlBrokerLease) lease = NULL;
+    g_autoptr(GVariant) entry = NULL;
+    guint16 port = 0;
+
+    while (g_strcmp0 (pl_broker_profile_get_lease (game), "/") == 0)
+      g_main_context_iteration (NULL, TRUE);
+    lease_path = g_strdup (pl_broker_profile_get_lease (game));
+    pl_test_client_wait_state (client, lease_path, "active");
+    lease = pl_test_client_get_lease (client, lease_path);
+    entry = g_variant_get_child_value (pl_broker_lease_get_mappings (lease), 0);
+    g_assert_true (g_variant_lookup (entry, "external_port", "q", &port));
+    g_assert_cmpuint (port, ==, pl_fake_gateway_get_mapped_port (f->gateway, PL_PROTOCOL_UDP,
+                                                                 27015));
+    g_assert_cmpuint (port, >=, 1024);
+  }
+  g_assert_true (call_with (client, game_path, BROKER_IFACE ".Profile", "Update",
+                            g_variant_new_parsed ("({'external_port': <uint16 0>, "
+                                                  "'enabled': <false>},)"), NULL, &error));
+  g_assert_no_error (error);
+  while (pl_broker_profile_get_any_external_port (game))
+    g_main_context_iteration (NULL, TRUE);
+  text = file_text (f->store_path);
+  g_assert_nonnull (strstr (text, "ExternalPort=0\n"));
+  g_clear_pointer (&text, g_free);
+
   g_assert_false (call_with (client, game_path, BROKER_IFACE ".Profile", "Update",
                              g_variant_new_parsed ("({'colour': <'red'>},)"), NULL, &error));
   assert_dbus_error (error, "org.freedesktop.DBus.Error.InvalidArgs");

@@ -807,6 +807,19 @@ t_map_udp () {
   want_rule udp 40090 "$HOST_A" 40090 && want_reaches udp 40090 lan-a
 }
 
+# Any public port (suggested port 0): miniupnpd 2.3.1 gives the internal port
+# (tests/lab/MINIUPNPD.md; protocol.md section 5.3), over the default protocol and NAT-PMP
+t_map_any () {
+  serve tcp "$NS_A" 40095 lan-a && serve udp "$NS_A" 40096 lan-a || return 1
+  ctl "$NS_A" map -t -l 120 --json any 40095
+  want_rc 0 && want_map protocol tcp && want_map private_port 40095 &&
+    want_map public_port 40095 && want_map requested_public_port 0 || return 1
+  want_rule tcp 40095 "$HOST_A" 40095 && want_reaches tcp 40095 lan-a || return 1
+  ctl "$NS_A" map --protocol natpmp -u -l 120 0 40096
+  want_rc 0 && want_text "Public port 40096 was chosen by the router" || return 1
+  want_rule udp 40096 "$HOST_A" 40096 && want_reaches udp 40096 lan-a
+}
+
 # M-06 (NAT-PMP part): delete; delete of nothing succeeds; protocols are separate
 t_unmap () {
   serve tcp "$NS_A" 40100 lan-a || return 1
@@ -1222,6 +1235,7 @@ scenario "map UDP, a WAN host sends through" t_map_udp
 scenario "M-06 unmap closes the port; unmap of nothing succeeds; per protocol" t_unmap
 scenario "unmap --all removes only this host's mappings" t_unmap_all
 scenario "M-03 lifetime not clamped; unrenewed mapping expires" t_lifetime
+scenario "map any (and map 0): the router chooses; miniupnpd gives the private port" t_map_any
 scenario "M-04 second LAN host gets port+1 and says so" t_two_hosts
 scenario "M-04 --keep: the second host renews port+1, SIGTERM removes it" t_keep_two_hosts
 scenario "M-05 forbidden port: router error, exit 1, no retry after it" t_forbidden

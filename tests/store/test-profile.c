@@ -374,13 +374,13 @@ test_key_values (void)
     { "ExternalPort", "0", NULL },
     { "ExternalPort", "2222", NULL },
     { "ExternalPort", "65535", NULL },
-    { "ExternalPort", "", "Profile “SSH”: ExternalPort “” is not a port number (0-65535)" },
-    { "ExternalPort", "ssh", "Profile “SSH”: ExternalPort “ssh” is not a port number (0-65535)" },
-    { "ExternalPort", "-1", "Profile “SSH”: ExternalPort “-1” is not a port number (0-65535)" },
-    { "ExternalPort", "65536", "Profile “SSH”: ExternalPort “65536” is not a port number (0-65535)" },
+    { "ExternalPort", "", "Profile “SSH”: ExternalPort “” is not a port number (0-65535) or “any”" },
+    { "ExternalPort", "ssh", "Profile “SSH”: ExternalPort “ssh” is not a port number (0-65535) or “any”" },
+    { "ExternalPort", "-1", "Profile “SSH”: ExternalPort “-1” is not a port number (0-65535) or “any”" },
+    { "ExternalPort", "65536", "Profile “SSH”: ExternalPort “65536” is not a port number (0-65535) or “any”" },
     { "ExternalPort", "18446744073709551616",
-      "Profile “SSH”: ExternalPort “18446744073709551616” is not a port number (0-65535)" },
-    { "ExternalPort", "2222 ", "Profile “SSH”: ExternalPort “2222 ” is not a port number (0-65535)" },
+      "Profile “SSH”: ExternalPort “18446744073709551616” is not a port number (0-65535) or “any”" },
+    { "ExternalPort", "2222 ", "Profile “SSH”: ExternalPort “2222 ” is not a port number (0-65535) or “any”" },
 
     { "Lifetime", "1", NULL },
     { "Lifetime", "7200", NULL },
@@ -511,6 +511,85 @@ test_key_file_round_trip (void)
 }
 
 static void
+test_any_port (void)
+{
+  static const char text[] =
+    "[vpn-torrent]\n"
+    "Protocol=both\n"
+    "InternalPort=51413\n"
+    "ExternalPort=any\n"
+    "Lifetime=60\n"
+    "Enabled=true\n"
+    "OnPortChange=transmission-remote\\s-p %p   --auth 'me:a b'\n"
+    "\n"
+    "[Same]\n"
+    "Protocol=tcp\n"
+    "InternalPort=22\n"
+    "ExternalPort=0\n"
+    "Lifetime=7200\n"
+    "Enabled=true\n";
+  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+  g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  g_autoptr(PlProfile) vpn = NULL;
+  g_autoptr(PlProfile) same = NULL;
+  g_autoptr(PlProfile) copy = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *data = NULL;
+
+  g_test_summary ("ExternalPort=any is its own value (0 still means the internal port), "
+                  "OnPortChange is kept as written, and both round-trip byte for byte");
+
+  g_assert_true (g_key_file_load_from_data (key_file, text, -1,
+                                            G_KEY_FILE_KEEP_COMMENTS, NULL));
+  vpn = pl_profile_new_from_key_file (key_file, "vpn-torrent", problems);
+  same = pl_profile_new_from_key_file (key_file, "Same", problems);
+  g_assert_cmpuint (problems->len, ==, 0);
+
+  g_assert_true (pl_profile_get_any_external_port (vpn));
+  g_assert_cmpuint (pl_profile_get_external_port (vpn), ==, 0);
+  g_assert_cmpuint (pl_profile_get_requested_port (vpn), ==, 0);
+  g_assert_cmpstr (pl_profile_get_on_port_change (vpn), ==,
+                   "transmission-remote -p %p   --auth 'me:a b'");
+  g_assert_false (pl_profile_get_any_external_port (same));
+  g_assert_cmpuint (pl_profile_get_requested_port (same), ==, 22);
+
+  /* Written back unchanged: the same bytes, the escaped space included. */
+  pl_profile_write_to_key_file (vpn, key_file);
+  pl_profile_write_to_key_file (same, key_file);
+  data = g_key_file_to_data (key_file, NULL, NULL);
+  g_assert_cmpstr (data, ==, text);
+
+  /* Copies and equality carry both. */
+  copy = pl_profile_copy (vpn);
+  g_assert_true (pl_profile_equal (copy, vpn));
+  pl_profile_set_external_port (copy, 6881);
+  g_assert_false (pl_profile_get_any_external_port (copy));
+  g_assert_false (pl_profile_equal (copy, vpn));
+  g_assert_true (pl_profile_set_key_value (copy, "ExternalPort", "any", &error));
+  g_assert_true (pl_profile_equal (copy, vpn));
+  pl_profile_set_on_port_change (copy, "");
+  g_assert_null (pl_profile_get_on_port_change (copy));
+  pl_profile_write_to_key_file (copy, key_file);
+  g_assert_false (g_key_file_has_key (key_file, "vpn-torrent", "OnPortChange", NULL));
+
+  /* A bad command is refused, and nothing changes. */
+  g_assert_false (pl_profile_set_key_value (vpn, "OnPortChange", "notify %x", &error));
+  g_assert_error (error, PL_ERROR, PL_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpstr (error->message, ==,
+                   "Profile “vpn-torrent”: OnPortChange “notify %x” has “%x”, which is not one "
+                   "of %p (public port), %a (public address), %P (protocol) or %% (a percent "
+                   "sign)");
+  g_assert_cmpstr (pl_profile_get_on_port_change (vpn), ==,
+                   "transmission-remote -p %p   --auth 'me:a b'");
+  g_clear_error (&error);
+  g_assert_false (pl_profile_set_key_value (vpn, "ExternalPort", "Any", &error));
+  g_assert_cmpstr (error->message, ==,
+                   "Profile “vpn-torrent”: ExternalPort “Any” is not a port number (0-65535) "
+                   "or “any”");
+  g_assert_true (pl_profile_get_any_external_port (vpn));
+}
+
+static void
 test_key_file_defaults_and_missing (void)
 {
   g_autoptr(GKeyFile) key_file = g_key_file_new ();
@@ -546,7 +625,7 @@ test_key_file_defaults_and_missing (void)
   g_assert_cmpstr (((GError *) problems->pdata[1])->message, ==,
                    "Profile “Broken”: InternalPort is missing");
   g_assert_cmpstr (((GError *) problems->pdata[2])->message, ==,
-                   "Profile “Broken”: ExternalPort “x” is not a port number (0-65535)");
+                   "Profile “Broken”: ExternalPort “x” is not a port number (0-65535) or “any”");
   g_assert_cmpstr (((GError *) problems->pdata[3])->message, ==,
                    "Profile “Broken”: Enabled “yes” is not true or false");
   for (guint i = 0; i < problems->len; i++)
@@ -702,6 +781,7 @@ main (int   argc,
   g_test_add_func ("/pl/profile/key-file/defaults-and-missing", test_key_file_defaults_and_missing);
   g_test_add_func ("/pl/profile/key-file/escapes", test_key_file_escapes);
   g_test_add_func ("/pl/profile/family", test_family);
+  g_test_add_func ("/pl/profile/any-port", test_any_port);
 
   return g_test_run ();
 }

@@ -666,6 +666,51 @@ test_family (Fixture       *f,
                    PL_PROFILE_FAMILY_IPV6);
 }
 
+static const char any_profiles[] =
+  "[vpn-torrent]\n"
+  "Protocol=both\n"
+  "InternalPort=51413\n"
+  "ExternalPort=any\n"
+  "Lifetime=60\n"
+  "Enabled=true\n"
+  "OnPortChange=transmission-remote -p %p\n";
+
+static void
+test_any_port (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autofree char *contents = NULL;
+
+  g_test_summary ("A profile with ExternalPort=any shows “any”, and an edit in the window "
+                  "keeps it and OnPortChange (which the window has no field for)");
+
+  g_assert_cmpstr (gtk_entry_get_text (GTK_ENTRY (child (f, "external_port_entry"))), ==, "any");
+  g_assert_false (gtk_widget_get_sensitive (child (f, "save_button")));
+
+  type (f, "lifetime_entry", "120");
+  g_assert_true (pl_profile_dialog_save (f->dialog, NULL));
+  contents = read_profiles (f);
+  g_assert_cmpstr (contents, ==,
+                   "[vpn-torrent]\n"
+                   "Protocol=both\n"
+                   "InternalPort=51413\n"
+                   "ExternalPort=any\n"
+                   "Lifetime=120\n"
+                   "Enabled=true\n"
+                   "OnPortChange=transmission-remote -p %p\n");
+  g_assert_true (pl_profile_get_any_external_port (pl_profile_store_lookup (f->store,
+                                                                            "vpn-torrent")));
+
+  /* Typing a port ends "any". */
+  type (f, "external_port_entry", "6881");
+  g_assert_true (pl_profile_dialog_save (f->dialog, NULL));
+  g_assert_false (pl_profile_get_any_external_port (pl_profile_store_lookup (f->store,
+                                                                             "vpn-torrent")));
+  g_assert_cmpuint (pl_profile_get_external_port (pl_profile_store_lookup (f->store,
+                                                                           "vpn-torrent")),
+                    ==, 6881);
+}
+
 static void
 test_tray_message (Fixture       *f,
                    gconstpointer  data)
@@ -901,6 +946,8 @@ main (int   argc,
               fixture_set_up, test_edit_and_remove, fixture_tear_down);
   g_test_add ("/tray/dialog/family", Fixture, family_profiles,
               fixture_set_up, test_family, fixture_tear_down);
+  g_test_add ("/tray/dialog/any-port", Fixture, any_profiles,
+              fixture_set_up, test_any_port, fixture_tear_down);
   g_test_add ("/tray/dialog/tray-message", Fixture, NULL,
               fixture_set_up, test_tray_message, fixture_tear_down);
   g_test_add ("/tray/dialog/router-protocol", Fixture, NULL,

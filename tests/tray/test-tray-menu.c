@@ -616,6 +616,67 @@ test_menu_renewal_failing (Fixture       *f,
   run_until (f, label_has_prefix, "Active · renews at ");
 }
 
+static gboolean
+sent_contains (Fixture       *f,
+               gconstpointer  data)
+{
+  for (guint i = 0; i < f->sent->len; i++)
+    if (strstr (g_ptr_array_index (f->sent, i), data) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+test_notifier_any_port (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(PlProfile) vpn = pl_profile_new ("vpn-torrent");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *first = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *second = NULL;
+  PlMapping *mapping;
+  guint port;
+
+  g_test_summary ("A profile that takes any public port (a VPN's): the menu shows the port "
+                  "granted, and a notification says it when first known and after a "
+                  "reconnect");
+
+  pl_fake_gateway_set_random_ports (f->gateway, TRUE);
+  g_assert_true (pl_profile_store_set_enabled (f->store, "SSH", FALSE, &error));
+  pl_profile_set_internal_port (vpn, 51413);
+  pl_profile_set_any_external_port (vpn, TRUE);
+  pl_profile_set_family (vpn, PL_PROFILE_FAMILY_IPV4);
+  g_assert_true (pl_profile_store_add (f->store, vpn, &error));
+  g_assert_no_error (error);
+
+  fixture_start (f, TRUE);
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ACTIVE));
+  mapping = pl_session_find_mapping (f->session, "vpn-torrent", PL_PROTOCOL_TCP);
+  port = pl_mapping_get_external_port (mapping);
+  g_assert_cmpuint (port, ==, pl_fake_gateway_get_mapped_port (f->gateway, PL_PROTOCOL_TCP,
+                                                               51413));
+  state = g_strdup_printf ("Active on public port %u · renews at 13:00", port);
+  g_assert_cmpstr (label_of (f, "profile-state:vpn-torrent"), ==, state);
+  g_assert_cmpstr (pl_tray_menu_find_item (f->menu, "profile:vpn-torrent")->label, ==,
+                   "vpn-torrent — TCP 51413 → any port");
+
+  first = g_strdup_printf ("Forwarded port|Your forwarded port for “vpn-torrent” (TCP) is now "
+                           "%u.", port);
+  run_until (f, sent_at_least, GUINT_TO_POINTER (1));
+  g_assert_cmpuint (f->sent->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (f->sent, 0), ==, first);
+
+  /* The VPN reconnects: at the next renewal, another port, said once. */
+  pl_fake_gateway_reconnect (f->gateway);
+  run_until (f, sent_at_least, GUINT_TO_POINTER (2));
+  port = pl_mapping_get_external_port (mapping);
+  second = g_strdup_printf ("Your forwarded port for “vpn-torrent” (TCP) is now %u.", port);
+  g_assert_true (sent_contains (f, second));
+  settle (f);
+  g_assert_cmpuint (f->sent->len, ==, 2);
+}
+
 static void
 test_menu_different_port (Fixture       *f,
                           gconstpointer  data)
@@ -1764,6 +1825,8 @@ main (int   argc,
               fixture_set_up, test_menu_protocol_setting, fixture_tear_down);
   g_test_add ("/tray/menu/replace-session", Fixture, GUINT_TO_POINTER (13),
               fixture_set_up, test_menu_replace_session, fixture_tear_down);
+  g_test_add ("/tray/notifier/any-port", Fixture, GUINT_TO_POINTER (15),
+              fixture_set_up, test_notifier_any_port, fixture_tear_down);
   g_test_add ("/tray/notifier/router-reset", Fixture, GUINT_TO_POINTER (8),
               fixture_set_up, test_notify_router_reset, fixture_tear_down);
   g_test_add ("/tray/notifier/burst", Fixture, GUINT_TO_POINTER (9),
