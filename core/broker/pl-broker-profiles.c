@@ -126,6 +126,7 @@ sync_lease (ProfileEntry *entry)
         }
       request.internal_port = (guint16) pl_profile_get_internal_port (profile);
       request.external_port = (guint16) pl_profile_get_requested_port (profile);
+      request.any_external_port = pl_profile_get_any_external_port (profile);
       request.lifetime = pl_profile_get_lifetime (profile);
       request.description = pl_profile_get_description (profile) != NULL
                             ? pl_profile_get_description (profile) : "";

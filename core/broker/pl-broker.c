@@ -705,7 +705,11 @@ parse_request (GDBusMethodInvocation  *invocation,
     return invalid_args (error, "A lease with bind “none” needs a duration (1-%u seconds)",
                          PL_BROKER_DURATION_MAX);
   if (request->external_port == 0)
-    request->external_port = internal_port;   /* "any": suggest the internal port */
+    {
+      /* "any": the router chooses (the claim suggests 0 until a port is granted). */
+      request->any_external_port = TRUE;
+      request->external_port = internal_port;
+    }
   return TRUE;
 }
 

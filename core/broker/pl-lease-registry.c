@@ -140,6 +140,8 @@ claim_make_profile (PlLeaseRegistry *self,
   pl_profile_set_external_port (claim->profile,
                                 request->external_port == claim->internal_port
                                 ? 0 : request->external_port);
+  if (request->any_external_port)
+    pl_profile_set_any_external_port (claim->profile, TRUE);
   pl_profile_set_lifetime (claim->profile, request->lifetime);
   if (request->description != NULL && request->description[0] != '\0')
     pl_profile_set_description (claim->profile, request->description);

@@ -43,6 +43,9 @@ typedef struct
   guint          n_protocols;
   guint16        internal_port;
   guint16        external_port;          /* suggested; the internal port unless given */
+  gboolean       any_external_port;      /* external_port 0 was asked for: the router
+                                          * chooses (external_port is then the internal
+                                          * port, for the checks) */
   gboolean       require_external_port;
   guint32        lifetime;               /* clamped */
   const char    *description;            /* cleaned; "" for none */

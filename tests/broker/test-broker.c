@@ -1557,6 +1557,55 @@ test_bind_none (Fixture       *f,
   wait_deletes (f, 51429, 1);
 }
 
+/* A program asks for any public port (external_port 0), as VPN port forwarding gives: the
+ * router is asked to choose (a suggested port of 0), and the lease shows the port it chose. */
+static void
+test_any_port (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(PlTestClient) client = pl_test_client_new (f->address);
+  g_autoptr(PlTestClient) observer = pl_test_client_new (f->address);
+  g_autoptr(PlBrokerLease) lease = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+  GPtrArray *requests;
+  GVariant *mappings;
+  guint16 shown = 0, granted;
+  gboolean asked = FALSE;
+
+  pl_fake_gateway_set_random_ports (f->gateway, TRUE);
+  path = pl_test_client_request (client, "udp", 51433, options ("{'external_port': <uint16 0>}"),
+                                 NULL, &error);
+  g_assert_no_error (error);
+  pl_test_client_wait_state (observer, path, "active");
+
+  granted = pl_fake_gateway_get_mapped_port (f->gateway, PL_PROTOCOL_UDP, 51433);
+  g_assert_cmpuint (granted, !=, 0);
+  lease = pl_test_client_get_lease (observer, path);
+  mappings = pl_broker_lease_get_mappings (lease);
+  g_assert_cmpuint (g_variant_n_children (mappings), ==, 1);
+  {
+    g_autoptr(GVariant) first = g_variant_get_child_value (mappings, 0);
+
+    g_assert_true (g_variant_lookup (first, "external_port", "q", &shown));
+  }
+  g_assert_cmpuint (shown, ==, granted);
+
+  requests = pl_fake_gateway_get_requests (f->gateway);
+  for (guint i = 0; i < requests->len && !asked; i++)
+    {
+      PlFakeRequest *r = g_ptr_array_index (requests, i);
+
+      if (r->request.opcode == 1 && r->request.internal_port == 51433 &&
+          r->request.lifetime != 0)
+        {
+          g_assert_cmpuint (r->request.external_port, ==, 0);
+          asked = TRUE;
+        }
+    }
+  g_assert_true (asked);
+}
+
 /* B-21: the live introspection matches the shipped XML, member by member. */
 static void
 assert_interface_matches (GDBusInterfaceInfo *want,
@@ -2355,7 +2404,7 @@ main (int    argc,
 {
   static const Setup plain[] = {
     { 1 }, { 2 }, { 3 }, { 4 }, { 5 }, { 6 }, { 7 }, { 8 }, { 9 }, { 10 }, { 11 }, { 12 },
-    { 13 }, { 14 }, { 15 }, { 16 },
+    { 13 }, { 14 }, { 15 }, { 16 }, { 17 },
   };
   static const Setup no_gateway = { 20, .no_gateway = TRUE };
   static const Setup sandboxed = { 21, .sandboxed = TRUE, .allowed = TRUE };
@@ -2404,6 +2453,7 @@ main (int    argc,
   ADD ("/broker/socket-proof", &plain[11], test_socket_proof);
   ADD ("/broker/lease/revoke", &plain[12], test_revoke);
   ADD ("/broker/lease/bind-none", &plain[13], test_bind_none);
+  ADD ("/broker/request/any-port", &plain[16], test_any_port);
   ADD ("/broker/introspection", &plain[14], test_introspection);
   ADD ("/broker/run/second-engine", &cli[0], test_second_engine);
   ADD ("/broker/run/no-bus", &cli[1], test_no_bus);
