@@ -2236,14 +2236,17 @@ static gboolean
 engine_on_bus (GDBusConnection *connection)
 {
   g_autoptr(GVariant) reply = NULL;
+  gboolean owned = FALSE;
 
   reply = g_dbus_connection_call_sync (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                        "org.freedesktop.DBus", "NameHasOwner",
                                        g_variant_new ("(s)", PL_BROKER_BUS_NAME),
                                        G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
                                        NULL);
+
   g_assert_nonnull (reply);
-  return g_variant_get_boolean (g_variant_get_child_value (reply, 0));
+  g_variant_get (reply, "(b)", &owned);
+  return owned;
 }
 
 /* B-14: a client call starts the engine from a service file in the bus's service directory;
