@@ -15,6 +15,7 @@
 #include <json-glib/json-glib.h>
 
 #include "pl-broker.h"
+#include "pl-journal-sweep.h"
 #include "pl-cli.h"
 #include "pl-cli-common.h"
 #include "pl-core.h"
@@ -560,12 +561,16 @@ run_usage_error (GOptionContext *context,
   return PL_EXIT_USAGE;
 }
 
-/* The mapping journal (PCP's nonces), so that a run killed and started again takes its
- * mappings back. A file we cannot read is left alone: the run goes on without it. */
+/* The engine's journal (PCP's nonces, and what it mapped), so that an engine killed and
+ * started again takes its mappings back and deletes those nobody asks for again
+ * (PlJournalSweep). It is the engine's own file in $XDG_RUNTIME_DIR, not the one-shot
+ * commands' mappings.ini: see pl_pcp_state_get_engine_path(). A file we cannot read is left
+ * alone: the run goes on without it. */
 static PlPcpState *
 run_load_journal (void)
 {
-  g_autoptr(PlPcpState) journal = pl_pcp_state_new (NULL);
+  g_autofree char *path = pl_pcp_state_get_engine_path ();
+  g_autoptr(PlPcpState) journal = pl_pcp_state_new (path);
   g_autoptr(GError) error = NULL;
 
   if (!pl_pcp_state_load (journal, &error))
@@ -573,7 +578,23 @@ run_load_journal (void)
       g_printerr (_("%s: warning: %s\n"), g_get_prgname (), error->message);
       return NULL;
     }
+  pl_pcp_state_set_owner (journal, PL_PCP_OWNER_ENGINE);
   return g_steal_pointer (&journal);
+}
+
+/* The grace before the sweep. PORTLIGHT_TEST_SWEEP_GRACE (seconds) is for the test suite
+ * only, which cannot wait a minute: it is not documented for users. */
+static PlJournalSweep *
+run_sweep_new (PlSession  *session,
+               PlPcpState *journal)
+{
+  PlJournalSweep *sweep = pl_journal_sweep_new (session, journal);
+  const char *grace = g_getenv ("PORTLIGHT_TEST_SWEEP_GRACE");
+  guint64 seconds;
+
+  if (grace != NULL && g_ascii_string_to_unsigned (grace, 10, 0, 3600, &seconds, NULL))
+    pl_journal_sweep_set_grace (sweep, (guint) seconds);
+  return sweep;
 }
 
 int
@@ -588,6 +609,7 @@ pl_cli_run_main (int    argc,
   g_autofree char *file = NULL;
   g_autofree char *protocol_text = NULL;
   g_autoptr(PlPcpState) journal = NULL;
+  g_autoptr(PlJournalSweep) sweep = NULL;
   g_autoptr(PlEngineLock) lock = NULL;
   g_autoptr(PlBroker) broker = NULL;
   gboolean keep_mappings = FALSE;
@@ -656,6 +678,7 @@ pl_cli_run_main (int    argc,
     }
 
   g_log_set_handler ("pl-core", G_LOG_LEVEL_MESSAGE, message_handler, NULL);
+  g_log_set_handler ("pl-broker", G_LOG_LEVEL_MESSAGE, message_handler, NULL);
 
   store = pl_profile_store_new (file);
   if (!pl_profile_store_load (store, NULL, &error))
@@ -690,6 +713,8 @@ pl_cli_run_main (int    argc,
   pl_session_set_method (run.session, run.method);
   journal = run_load_journal ();
   pl_session_set_journal (run.session, journal);
+  if (journal != NULL)
+    sweep = run_sweep_new (run.session, journal);
   {
     g_autoptr(PlMethodMemory) memory = pl_method_memory_new (NULL);
     g_autoptr(GError) memory_error = NULL;
@@ -743,6 +768,7 @@ pl_cli_run_main (int    argc,
     g_clear_handle_id (&run.signal_ids[i], g_source_remove);
   g_signal_handlers_disconnect_by_data (run.session, &run);
   g_signal_handlers_disconnect_by_data (broker, &run);
+  g_clear_object (&sweep);
   pl_broker_shutdown (broker);
   g_clear_object (&run.session);
   g_clear_pointer (&run.loop, g_main_loop_unref);

@@ -25,6 +25,7 @@
  *     ExternalAddress=203.0.113.7
  *     Nonce=0123456789abcdef01234567
  *     Expires=1780000000
+ *     Owner=engine
  *
  * - [Portlight] Version: must be 1; a file without this group, or of another version, is
  *   refused.
@@ -38,8 +39,13 @@
  * - InternalPort: 1-65535. ExternalPort: 0-65535, 0 while the gateway has not answered.
  * - Nonce: 24 hexadecimal digits (12 bytes).
  * - Expires: the end of the mapping, in seconds since 1970.
+ * - Owner: "engine" for a mapping of Portlight's engine (`portlightctl run`), which a
+ *   restarted engine deletes unless someone asks for it again (pl-journal-sweep.c); left out
+ *   for a one-shot mapping (`portlightctl map`, the tray), which stays open until it expires.
+ *   Files written before this key existed have none: their records are one-shot, so an
+ *   upgrade never sweeps a mapping it cannot tell was the engine's.
  *
- * Every key is required except ExternalAddress; keys and groups Portlight does not know are
+ * Every key is required except ExternalAddress and Owner; keys and groups Portlight does not know are
  * errors, and so is a key given twice.
  *
  * Refusal: the file is refused as a whole when anything in it is wrong, rather than skipping
@@ -84,10 +90,13 @@
 #define KEY_EXTERNAL_ADDRESS  "ExternalAddress"
 #define KEY_NONCE             "Nonce"
 #define KEY_EXPIRES           "Expires"
+#define KEY_OWNER             "Owner"
+
+#define OWNER_ENGINE          "engine"
 
 static const char * const record_keys[] = {
   KEY_GATEWAY, KEY_METHOD, KEY_PROTOCOL, KEY_FAMILY, KEY_INTERNAL_ADDRESS, KEY_INTERNAL_PORT,
-  KEY_EXTERNAL_PORT, KEY_EXTERNAL_ADDRESS, KEY_NONCE, KEY_EXPIRES, NULL
+  KEY_EXTERNAL_PORT, KEY_EXTERNAL_ADDRESS, KEY_NONCE, KEY_EXPIRES, KEY_OWNER, NULL
 };
 
 struct _PlPcpState
@@ -95,6 +104,7 @@ struct _PlPcpState
   GObject      parent_instance;
 
   PlStateFile *file;
+  PlPcpOwner   owner;       /* given to every record put */
   GPtrArray   *records;     /* PlPcpRecord*, in the order they were put or loaded */
 };
 
@@ -372,7 +382,8 @@ parse_record (GKeyFile    *key_file,
   for (guint i = 0; record_keys[i] != NULL; i++)
     {
       values[i] = g_key_file_get_string (key_file, group, record_keys[i], NULL);
-      if (values[i] == NULL && g_strcmp0 (record_keys[i], KEY_EXTERNAL_ADDRESS) != 0)
+      if (values[i] == NULL && g_strcmp0 (record_keys[i], KEY_EXTERNAL_ADDRESS) != 0 &&
+          g_strcmp0 (record_keys[i], KEY_OWNER) != 0)
         {
           *reason = g_strdup_printf (_("%s: %s is missing"), where, record_keys[i]);
           goto out;
@@ -436,6 +447,13 @@ parse_record (GKeyFile    *key_file,
 
   if (!g_ascii_string_to_signed (VALUE (9), 10, 0, G_MAXINT64, &record->expires, NULL))
     FAIL (9, _("expected a time in seconds since 1970"));
+
+  if (VALUE (10) == NULL)
+    record->owner = PL_PCP_OWNER_ONE_SHOT;
+  else if (g_str_equal (VALUE (10), OWNER_ENGINE))
+    record->owner = PL_PCP_OWNER_ENGINE;
+  else
+    FAIL (10, _("expected “engine” (or no Owner key at all)"));
 
 #undef FAIL
 #undef VALUE
@@ -548,6 +566,8 @@ to_data (PlPcpState *self,
         }
       g_key_file_set_string (key_file, group, KEY_NONCE, nonce);
       g_key_file_set_int64 (key_file, group, KEY_EXPIRES, record->expires);
+      if (record->owner == PL_PCP_OWNER_ENGINE)
+        g_key_file_set_string (key_file, group, KEY_OWNER, OWNER_ENGINE);
     }
 
   return g_key_file_to_data (key_file, length, NULL);
@@ -593,6 +613,58 @@ char *
 pl_pcp_state_get_default_path (void)
 {
   return pl_state_file_default_path (DEFAULT_FILE_NAME);
+}
+
+/* The engine's journal is a file of its own, in $XDG_RUNTIME_DIR, and not mappings.ini:
+ *
+ * - One writer. Only one engine runs per user (PlEngineLock), while `portlightctl map` and
+ *   the tray write mappings.ini whenever they like; a save refuses to overwrite a file that
+ *   changed since it was read, so a shared file would have the engine stop journaling the
+ *   first time a one-shot map ran beside it.
+ * - Its mappings live no longer than the session. They are kept open only while someone
+ *   asks for them; the runtime folder is emptied at logout and at a reboot, when nobody can
+ *   still be asking. What it does not sweep then (after a reboot) lapses at the router by its
+ *   lifetime, which the engine keeps short (the lease's duration, renewed as it goes).
+ *
+ * Without $XDG_RUNTIME_DIR (GLib falls back to the cache folder) the file is there instead. */
+#define ENGINE_FILE_NAME "engine-mappings.ini"
+
+/**
+ * pl_pcp_state_get_engine_path:
+ *
+ * Returns: (transfer full): `$XDG_RUNTIME_DIR/portlight/engine-mappings.ini`, the engine's
+ *   journal
+ */
+char *
+pl_pcp_state_get_engine_path (void)
+{
+  return g_build_filename (g_get_user_runtime_dir (), "portlight", ENGINE_FILE_NAME, NULL);
+}
+
+/**
+ * pl_pcp_state_set_owner:
+ * @self: a #PlPcpState
+ * @owner: who writes this journal
+ *
+ * Every record put from now on is marked as @owner's (the Owner key). The default is
+ * %PL_PCP_OWNER_ONE_SHOT. Records already in @self keep theirs.
+ */
+void
+pl_pcp_state_set_owner (PlPcpState *self,
+                        PlPcpOwner  owner)
+{
+  g_return_if_fail (PL_IS_PCP_STATE (self));
+  g_return_if_fail (owner == PL_PCP_OWNER_ONE_SHOT || owner == PL_PCP_OWNER_ENGINE);
+
+  self->owner = owner;
+}
+
+PlPcpOwner
+pl_pcp_state_get_owner (PlPcpState *self)
+{
+  g_return_val_if_fail (PL_IS_PCP_STATE (self), PL_PCP_OWNER_ONE_SHOT);
+
+  return self->owner;
 }
 
 /**
@@ -699,7 +771,8 @@ pl_pcp_state_save (PlPcpState  *self,
  * @record: the record (copied)
  *
  * Adds @record, or replaces the record with the same gateway, transport protocol, internal
- * port, family and internal address. Nothing is written until pl_pcp_state_save().
+ * port, family and internal address. The copy's owner is @self's (pl_pcp_state_set_owner()),
+ * whatever @record says. Nothing is written until pl_pcp_state_save().
  */
 void
 pl_pcp_state_put (PlPcpState        *self,
@@ -724,11 +797,13 @@ pl_pcp_state_put (PlPcpState        *self,
         {
           pl_pcp_record_free (*slot);
           *slot = pl_pcp_record_copy (record);
+          (*slot)->owner = self->owner;
           return;
         }
     }
 
   g_ptr_array_add (self->records, pl_pcp_record_copy (record));
+  ((PlPcpRecord *) g_ptr_array_index (self->records, self->records->len - 1))->owner = self->owner;
 }
 
 static gboolean

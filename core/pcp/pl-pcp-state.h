@@ -28,6 +28,21 @@ typedef enum
 } PlPcpMethod;
 
 /**
+ * PlPcpOwner:
+ * @PL_PCP_OWNER_ONE_SHOT: a program that exits and leaves the mapping open until it expires
+ *   (`portlightctl map`, the tray); the record has no Owner key
+ * @PL_PCP_OWNER_ENGINE: Portlight's engine (`portlightctl run`): a mapping that exists only
+ *   while someone asks for it, so a restarted engine deletes the ones nobody asks for again
+ *
+ * Who made a mapping, which decides whether a restarted engine may sweep it away.
+ */
+typedef enum
+{
+  PL_PCP_OWNER_ONE_SHOT = 0,
+  PL_PCP_OWNER_ENGINE = 1,
+} PlPcpOwner;
+
+/**
  * PlPcpRecord:
  * @gateway: the gateway the mapping was asked of
  * @method: the protocol spoken with it
@@ -39,6 +54,7 @@ typedef enum
  * @external_address: (nullable): the public address the gateway gave, if known
  * @nonce: the PCP mapping nonce; only the holder of this nonce can renew or delete the mapping
  * @expires: when the mapping ends, in seconds since 1970 (wall clock)
+ * @owner: who made the mapping (the Owner key; absent in files of older versions)
  *
  * One persisted mapping. The addresses are owned by the record. A record for a request that
  * has been sent but not yet answered should be put (and saved) before the request is sent,
@@ -57,6 +73,7 @@ typedef struct
   GInetAddress  *external_address;
   guint8         nonce[PL_PCP_NONCE_SIZE];
   gint64         expires;
+  PlPcpOwner     owner;
 } PlPcpRecord;
 
 #define PL_TYPE_PCP_RECORD (pl_pcp_record_get_type ())
@@ -76,6 +93,10 @@ G_DECLARE_FINAL_TYPE (PlPcpState, pl_pcp_state, PL, PCP_STATE, GObject)
 PlPcpState         *pl_pcp_state_new             (const char    *path);
 char               *pl_pcp_state_get_default_path (void);
 const char         *pl_pcp_state_get_path        (PlPcpState    *self);
+char               *pl_pcp_state_get_engine_path (void);
+void                pl_pcp_state_set_owner       (PlPcpState    *self,
+                                                  PlPcpOwner     owner);
+PlPcpOwner          pl_pcp_state_get_owner       (PlPcpState    *self);
 gboolean            pl_pcp_state_load            (PlPcpState    *self,
                                                   GError       **error);
 gboolean            pl_pcp_state_save            (PlPcpState    *self,

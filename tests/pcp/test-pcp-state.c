@@ -70,6 +70,7 @@ assert_record_equal (const PlPcpRecord *a,
   g_assert_true (address_equal (a->external_address, b->external_address));
   g_assert_cmpmem (a->nonce, sizeof a->nonce, b->nonce, sizeof b->nonce);
   g_assert_cmpint (a->expires, ==, b->expires);
+  g_assert_cmpint (a->owner, ==, b->owner);
 }
 
 static char *
@@ -522,6 +523,18 @@ static const Corrupt corrupt_cases[] = {
     GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=" NONCE_HEX "\n"
     "[mapping copy]\n" GOOD_KEYS "Nonce=" NONCE_HEX "\n", -1,
     "[mapping copy] (line 15) holds the same mapping as" },
+  { "unknown-owner",
+    GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=" NONCE_HEX "\nOwner=tray\n", -1,
+    "Owner=tray is not valid: expected “engine” (or no Owner key at all)" },
+  { "empty-owner",
+    GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=" NONCE_HEX "\nOwner=\n", -1,
+    "Owner= is not valid" },
+  { "owner-upper-case",
+    GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=" NONCE_HEX "\nOwner=Engine\n", -1,
+    "Owner=Engine is not valid" },
+  { "duplicate-owner",
+    GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=" NONCE_HEX "\nOwner=engine\nOwner=engine\n", -1,
+    "Owner is given more than once" },
   { "unknown-group",
     GOOD_HEAD "[Window]\nWidth=3\n", -1, "[Window] (line 4) is not a group Portlight writes" },
   { "unknown-version", "[Portlight]\nVersion=2\n", -1, "Version=2" },
@@ -532,6 +545,113 @@ static const Corrupt corrupt_cases[] = {
     "no [Portlight] group" },
   { "keys-before-group", "Version=1\n[Portlight]\n", -1, "not a key file" },
 };
+
+/* The Owner key: written for the engine's records only, read back; a file of an older
+ * version (no Owner key anywhere) loads as one-shot records and is saved byte for byte. */
+static void
+test_owner_round_trip (void)
+{
+  g_autofree char *path = test_path ("owner.ini");
+  g_autoptr(GPtrArray) records = sample_records ();
+  g_autoptr(PlPcpState) state = pl_pcp_state_new (path);
+  g_autoptr(PlPcpState) loaded = pl_pcp_state_new (path);
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  PlPcpRecord *one_shot;
+
+  g_assert_true (pl_pcp_state_load (state, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (pl_pcp_state_get_owner (state), ==, PL_PCP_OWNER_ONE_SHOT);
+
+  /* The first record is put by a one-shot writer, the others by the engine; a record's own
+   * owner field does not count, the writer's does. */
+  one_shot = g_ptr_array_index (records, 0);
+  one_shot->owner = PL_PCP_OWNER_ENGINE;
+  pl_pcp_state_put (state, one_shot);
+  one_shot->owner = PL_PCP_OWNER_ONE_SHOT;
+  pl_pcp_state_set_owner (state, PL_PCP_OWNER_ENGINE);
+  for (guint i = 1; i < records->len; i++)
+    {
+      PlPcpRecord *record = g_ptr_array_index (records, i);
+
+      pl_pcp_state_put (state, record);
+      record->owner = PL_PCP_OWNER_ENGINE;
+    }
+  g_assert_true (pl_pcp_state_save (state, &error));
+  g_assert_no_error (error);
+
+  g_file_get_contents (path, &text, NULL, &error);
+  g_assert_no_error (error);
+  /* Three engine records, one without the key. */
+  {
+    g_auto(GStrv) parts = g_strsplit (text, "Owner=engine\n", -1);
+
+    g_assert_cmpuint (g_strv_length (parts), ==, records->len);
+  }
+
+  g_assert_true (pl_pcp_state_load (loaded, &error));
+  g_assert_no_error (error);
+  list = pl_pcp_state_list (loaded, NULL);
+  g_assert_cmpuint (list->len, ==, records->len);
+  for (guint i = 0; i < records->len; i++)
+    assert_record_equal (g_ptr_array_index (list, i), g_ptr_array_index (records, i));
+
+  /* Replacing a record gives it the writer's owner. */
+  pl_pcp_state_put (loaded, one_shot);
+  g_assert_cmpint (pl_pcp_state_lookup (loaded, one_shot->gateway, one_shot->protocol,
+                                        one_shot->internal_port, one_shot->family)->owner,
+                   ==, PL_PCP_OWNER_ONE_SHOT);
+  pl_pcp_state_set_owner (loaded, PL_PCP_OWNER_ENGINE);
+  pl_pcp_state_put (loaded, one_shot);
+  g_assert_cmpint (pl_pcp_state_lookup (loaded, one_shot->gateway, one_shot->protocol,
+                                        one_shot->internal_port, one_shot->family)->owner,
+                   ==, PL_PCP_OWNER_ENGINE);
+}
+
+static void
+test_owner_old_file (void)
+{
+  static const char old[] =
+    GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=" NONCE_HEX "\n";
+  g_autofree char *path = test_path ("old-version.ini");
+  g_autoptr(PlPcpState) state = pl_pcp_state_new (path);
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(GBytes) after = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  const PlPcpRecord *record;
+
+  write_file (path, old, -1);
+  g_assert_true (pl_pcp_state_load (state, &error));
+  g_assert_no_error (error);
+  list = pl_pcp_state_list (state, NULL);
+  g_assert_cmpuint (list->len, ==, 1);
+  record = g_ptr_array_index (list, 0);
+  g_assert_cmpint (record->owner, ==, PL_PCP_OWNER_ONE_SHOT);
+  g_assert_cmpuint (record->internal_port, ==, 8080);
+
+  /* An engine loading it (as after an upgrade) keeps it one-shot: saved without Owner. */
+  pl_pcp_state_set_owner (state, PL_PCP_OWNER_ENGINE);
+  g_assert_true (pl_pcp_state_save (state, &error));
+  g_assert_no_error (error);
+  after = read_bytes (path);
+  text = g_strndup (g_bytes_get_data (after, NULL), g_bytes_get_size (after));
+  g_assert_null (strstr (text, "Owner"));
+  g_assert_nonnull (strstr (text, "Nonce=" NONCE_HEX "\n"));
+}
+
+static void
+test_engine_path (void)
+{
+  g_autofree char *path = pl_pcp_state_get_engine_path ();
+  g_autofree char *want = g_build_filename (g_get_user_runtime_dir (), "portlight",
+                                            "engine-mappings.ini", NULL);
+  g_autofree char *one_shot = pl_pcp_state_get_default_path ();
+
+  g_assert_cmpstr (path, ==, want);
+  g_assert_cmpstr (path, !=, one_shot);
+}
 
 static void
 assert_refused (const char *path,
@@ -759,6 +879,9 @@ main (int   argc,
   g_test_add_func ("/pl/pcp-state/empty-file", test_empty_file);
   g_test_add_func ("/pl/pcp-state/round-trip", test_round_trip);
   g_test_add_func ("/pl/pcp-state/replace", test_replace);
+  g_test_add_func ("/pl/pcp-state/owner/round-trip", test_owner_round_trip);
+  g_test_add_func ("/pl/pcp-state/owner/old-file", test_owner_old_file);
+  g_test_add_func ("/pl/pcp-state/owner/engine-path", test_engine_path);
   g_test_add_func ("/pl/pcp-state/remove", test_remove);
   g_test_add_func ("/pl/pcp-state/lookup", test_lookup);
   g_test_add_func ("/pl/pcp-state/list-gateway", test_list_gateway);
