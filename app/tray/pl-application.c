@@ -14,6 +14,7 @@
 
 #include "pl-application.h"
 #include "pl-autostart.h"
+#include "pl-engine-host.h"
 #include "pl-icon-path.h"
 #include "pl-notifier.h"
 #include "pl-profile-dialog.h"
@@ -33,7 +34,13 @@ struct _PlApplication
 
   PlSettings       *settings;
   PlProfileStore   *store;
-  PlSession        *session;
+  PlSession        *session;            /* maps only when the tray hosts the engine */
+  /* One engine per user (dbus-broker.md §1): where one runs or can be activated, the tray
+   * is its client and its session stays unstarted; where none can, the tray hosts it. */
+  PlEngineHost     *host;               /* nullable: the engine in this process */
+  GDBusObjectManager *engine_objects;   /* nullable: the engine's objects, as its client */
+  PlBrokerManager  *engine_manager;     /* nullable: its Manager (Subscribe()d) */
+  char             *engine_note;        /* nullable: why this tray maps nothing itself */
   PlPcpState       *journal;            /* nullable: could not be loaded */
   PlMethodMemory   *memory;             /* nullable: could not be loaded */
   PlTrayMenu       *menu;
@@ -234,13 +241,83 @@ republish_cb (GSimpleAction *action,
   PlApplication *self = user_data;
 
   g_debug ("Re-publishing every port");
-  pl_session_republish (self->session);
+  if (self->host != NULL)
+    pl_session_republish (self->session);
+  else if (self->engine_manager != NULL)
+    pl_broker_manager_call_refresh (self->engine_manager, NULL, NULL, NULL);
 }
 
 static void
 menu_opening_cb (PlApplication *self)
 {
   pl_tray_menu_check_listeners (self->menu);
+}
+
+typedef struct
+{
+  PlApplication *self;
+  gboolean       enabled;
+} ToggleCall;
+
+static void
+toggle_done_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autofree ToggleCall *call = user_data;
+  g_autoptr(PlApplication) self = call->self;
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  if (call->enabled)
+    ok = pl_broker_profile_call_enable_finish (PL_BROKER_PROFILE (source), result, &error);
+  else
+    ok = pl_broker_profile_call_disable_finish (PL_BROKER_PROFILE (source), result, &error);
+  if (ok)
+    return;   /* the engine writes the file; the store follows it */
+  g_dbus_error_strip_remote_error (error);
+  if (self->notifier != NULL)
+    pl_notifier_notify_error (self->notifier,
+                              call->enabled ? _("Could not enable the profile")
+                                            : _("Could not disable the profile"),
+                              error->message);
+  if (self->menu != NULL)
+    {
+      pl_tray_menu_update (self->menu);
+      menu_changed_cb (self);
+    }
+}
+
+/* As the engine's client: its Profile object does it (the engine alone writes the file). */
+static void
+toggle_through_engine (PlApplication *self,
+                       const char    *name,
+                       gboolean       enabled)
+{
+  g_autofree char *escaped = g_dbus_escape_object_path (name);
+  g_autofree char *path = g_strconcat (PL_BROKER_OBJECT_PATH "/Profile/", escaped, NULL);
+  g_autoptr(GDBusInterface) profile = NULL;
+  ToggleCall *call;
+
+  profile = g_dbus_object_manager_get_interface (self->engine_objects, path,
+                                                 PL_BROKER_BUS_NAME ".Profile");
+  if (profile == NULL)
+    {
+      pl_notifier_notify_error (self->notifier,
+                                enabled ? _("Could not enable the profile")
+                                        : _("Could not disable the profile"),
+                                _("Portlight’s engine does not know this profile (yet)"));
+      pl_tray_menu_update (self->menu);
+      menu_changed_cb (self);
+      return;
+    }
+  call = g_new0 (ToggleCall, 1);
+  call->self = g_object_ref (self);
+  call->enabled = enabled;
+  if (enabled)
+    pl_broker_profile_call_enable (PL_BROKER_PROFILE (profile), NULL, toggle_done_cb, call);
+  else
+    pl_broker_profile_call_disable (PL_BROKER_PROFILE (profile), NULL, toggle_done_cb, call);
 }
 
 static void
@@ -262,6 +339,11 @@ toggle_profile_cb (GSimpleAction *action,
 
   enabled = !pl_profile_get_enabled (profile);
   g_debug ("%s profile %s", enabled ? "Enabling" : "Disabling", name);
+  if (self->engine_objects != NULL)
+    {
+      toggle_through_engine (self, name, enabled);
+      return;
+    }
   if (pl_profile_store_set_enabled (self->store, name, enabled, &error))
     {
       if (pl_profile_store_save (self->store, NULL, &error))
@@ -406,6 +488,131 @@ notifications_change_state_cb (GSimpleAction *action,
   g_simple_action_set_state (action, value);
 }
 
+/* The engine */
+
+/* Activation may take a while (systemd starts the unit); D-Bus's own default is 25 s. */
+#define FIND_ENGINE_TIMEOUT_MS 25000
+
+static guint
+engine_pid (GDBusConnection *bus)
+{
+  g_autoptr(GVariant) reply = NULL;
+  guint32 pid = 0;
+
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "GetConnectionUnixProcessID",
+                                       g_variant_new ("(s)", PL_BROKER_BUS_NAME),
+                                       G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, 5000,
+                                       NULL, NULL);
+  if (reply != NULL)
+    g_variant_get (reply, "(u)", &pid);
+  return pid;
+}
+
+/* Subscribe() with auto-start (dbus-broker.md §2.2): success means an engine runs (or was
+ * activated), and this tray is its client. It is called once at start-up, before the tray
+ * shows anything, so it waits for the answer rather than show a state it does not know. */
+static gboolean
+find_engine (PlApplication *self)
+{
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_autoptr(PlBrokerManager) manager = NULL;
+  g_autoptr(GError) error = NULL;
+  guint pid;
+
+  bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  if (bus == NULL)
+    {
+      g_debug ("No session bus (%s): the tray hosts the engine", error->message);
+      return FALSE;
+    }
+  manager = pl_broker_manager_proxy_new_sync (bus,
+                                              G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES |
+                                              G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS |
+                                              G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START_AT_CONSTRUCTION,
+                                              PL_BROKER_BUS_NAME, PL_BROKER_MANAGER_PATH, NULL,
+                                              &error);
+  if (manager == NULL)
+    {
+      g_debug ("No engine proxy (%s): the tray hosts the engine", error->message);
+      return FALSE;
+    }
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (manager), FIND_ENGINE_TIMEOUT_MS);
+  if (!pl_broker_manager_call_subscribe_sync (manager, NULL, &error))
+    {
+      if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+          g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+        g_debug ("No engine on the session bus, none to activate: the tray hosts it");
+      else
+        g_printerr (_("portlight: cannot reach Portlight’s engine: %s\n"), error->message);
+      return FALSE;
+    }
+
+  self->engine_objects = pl_broker_object_manager_client_new_sync (
+    bus, G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_NONE, PL_BROKER_BUS_NAME, PL_BROKER_OBJECT_PATH,
+    NULL, &error);
+  if (self->engine_objects == NULL)
+    {
+      g_printerr (_("portlight: cannot reach Portlight’s engine: %s\n"), error->message);
+      return FALSE;
+    }
+  self->engine_manager = g_steal_pointer (&manager);
+  pid = engine_pid (bus);
+  g_debug ("Client of the engine (pid %u)", pid);
+  g_free (self->engine_note);
+  if (pid != 0)
+    /* TRANSLATORS: first line of the tray's menu when `portlightctl run` keeps the ports */
+    self->engine_note = g_strdup_printf (_("Portlight’s engine (pid %u) keeps the ports"), pid);
+  else
+    self->engine_note = g_strdup (_("Portlight’s engine keeps the ports"));
+  return TRUE;
+}
+
+/* The engine: an engine on the bus, or one the bus can start, has it; otherwise this tray
+ * hosts it (the lock, then the name on a second connection). When the lock is held by an
+ * engine this bus does not reach (another login's bus), the tray maps nothing and says so. */
+static void
+choose_engine (PlApplication *self)
+{
+  for (guint attempt = 0; attempt < 2; attempt++)
+    {
+      g_autoptr(PlEngineHost) host = NULL;
+      g_autoptr(GError) error = NULL;
+      guint holder = 0;
+
+      if (find_engine (self))
+        return;
+      host = pl_engine_host_new (G_LIST_MODEL (self->store));
+      if (pl_engine_host_start (host, &holder, &error))
+        {
+          g_debug (pl_engine_host_get_on_bus (host) ? "Hosting the engine"
+                                                    : "Hosting the engine, without a bus");
+          self->host = g_steal_pointer (&host);
+          return;
+        }
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_EXISTS))
+        continue;   /* an engine came up meanwhile: be its client */
+
+      g_free (self->engine_note);
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BUSY) && holder != 0)
+        /* TRANSLATORS: first line of the tray's menu */
+        self->engine_note = g_strdup_printf (_("Another Portlight engine (pid %u) runs outside "
+                                               "this session: this tray opens no ports"),
+                                             holder);
+      else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BUSY))
+        self->engine_note = g_strdup (_("Another Portlight engine runs outside this session: "
+                                        "this tray opens no ports"));
+      else
+        self->engine_note = g_strdup_printf (_("Portlight’s engine cannot start: %s"),
+                                             error->message);
+      g_printerr ("portlight: %s\n", self->engine_note);
+      return;
+    }
+  g_free (self->engine_note);
+  self->engine_note = g_strdup (_("Portlight’s engine cannot start: another one is starting"));
+  g_printerr ("portlight: %s\n", self->engine_note);
+}
+
 /* The session */
 
 static GInetAddress *configured_gateway (PlApplication *self);
@@ -414,7 +621,9 @@ static PlSession *
 create_session (PlApplication *self)
 {
   g_autoptr(GInetAddress) gateway = configured_gateway (self);
-  PlSession *session = pl_session_new (G_LIST_MODEL (self->store), NULL, gateway, FALSE);
+  GListModel *profiles = self->host != NULL ? pl_engine_host_get_profiles (self->host)
+                                            : G_LIST_MODEL (self->store);
+  PlSession *session = pl_session_new (profiles, NULL, gateway, FALSE);
 
   pl_settings_apply_to_session (self->settings, session);
   /* PCP's nonces, kept across restarts: a tray that crashed takes its mappings back. */
@@ -462,6 +671,8 @@ restart_stop_cb (GObject      *source,
   /* Made now, so that it speaks whatever was chosen last while the old one stopped. */
   old = g_steal_pointer (&self->session);
   self->session = create_session (self);
+  if (self->host != NULL)
+    pl_engine_host_set_session (self->host, self->session);
   pl_tray_menu_set_session (self->menu, self->session);
   pl_notifier_set_session (self->notifier, self->session);
   pl_session_start (self->session);
@@ -475,6 +686,8 @@ restart_session (PlApplication *self)
 {
   if (self->quitting || self->restarting)
     return;
+  if (self->host == NULL)
+    return;   /* the engine elsewhere speaks its own protocol setting */
   self->restarting = TRUE;
   g_debug ("Restarting the session: closing the ports to open them again");
   pl_session_stop_async (self->session, NULL, restart_stop_cb, g_object_ref (self));
@@ -530,7 +743,8 @@ quit_cb (GSimpleAction *action,
   if (self->quitting)
     return;
   self->quitting = TRUE;
-  g_debug ("Quitting: closing the ports");
+  g_debug (self->host != NULL ? "Quitting: closing the ports"
+                              : "Quitting: the engine keeps the ports");
 
   /* Nothing is left on screen while the mappings are being deleted (a bounded time). */
   g_clear_object (&self->tray);
@@ -540,6 +754,12 @@ quit_cb (GSimpleAction *action,
   /* A restart is already closing the ports: it quits once they are closed. */
   if (self->restarting)
     return;
+  if (self->host == NULL)
+    {
+      /* A client: the engine keeps its ports; leaving the bus ends our Subscribe(). */
+      finish_quit (self);
+      return;
+    }
   pl_session_stop_async (self->session, NULL, stop_cb, g_object_ref (self));
 }
 
@@ -667,7 +887,10 @@ pl_application_startup (GApplication *application)
     else
       g_printerr ("portlight: %s\n", memory_error->message);
   }
+  choose_engine (self);
   self->session = create_session (self);
+  if (self->host != NULL)
+    pl_engine_host_set_session (self->host, self->session);
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), entries, G_N_ELEMENTS (entries), self);
   action = g_action_map_lookup_action (G_ACTION_MAP (self), "autostart");
@@ -687,6 +910,7 @@ pl_application_startup (GApplication *application)
   pl_tray_menu_set_autostart (self->menu, pl_autostart_is_enabled ());
   pl_tray_menu_set_notifications (self->menu, pl_settings_get_notifications (self->settings));
   pl_tray_menu_set_listen_check (self->menu, TRUE);
+  pl_tray_menu_set_engine_note (self->menu, self->engine_note);
   g_signal_connect_object (self->menu, "changed", G_CALLBACK (menu_changed_cb), self,
                            G_CONNECT_SWAPPED);
 
@@ -707,7 +931,8 @@ pl_application_startup (GApplication *application)
   self->sigterm_id = g_unix_signal_add (SIGTERM, unix_signal_cb, self);
   self->sigint_id = g_unix_signal_add (SIGINT, unix_signal_cb, self);
 
-  pl_session_start (self->session);
+  if (self->host != NULL)
+    pl_session_start (self->session);
   pl_tray_menu_update (self->menu);
   menu_changed_cb (self);
 
@@ -729,7 +954,7 @@ pl_application_command_line (GApplication            *application,
     {
       g_autoptr(GInetAddress) address = pl_gateway_parse_address (gateway, NULL);
 
-      if (address != NULL)
+      if (address != NULL && self->host != NULL)
         {
           /* Kept for a session made later (a protocol change). */
           g_free (self->gateway_text);
@@ -760,7 +985,11 @@ pl_application_shutdown (GApplication *application)
   g_clear_object (&self->tray);
   g_clear_object (&self->notifier);
   g_clear_object (&self->menu);
+  g_clear_object (&self->host);   /* ends the leases; the session stopped at quit */
   g_clear_object (&self->session);
+  g_clear_object (&self->engine_objects);
+  g_clear_object (&self->engine_manager);
+  g_clear_pointer (&self->engine_note, g_free);
   g_clear_object (&self->journal);
   g_clear_object (&self->memory);
   g_clear_object (&self->store);

@@ -39,6 +39,10 @@ struct _PlTrayMenu
   /* Who listens on the profiles' ports, while listen_check is on. */
   PlListenerCache   *listeners;
   gboolean           listen_check;
+
+  /* Set while the session is not this tray's engine (another engine runs): said in its
+   * place, and the session's lines are left out. */
+  char              *engine_note;
 };
 
 static void queue_update (PlTrayMenu *self);
@@ -765,7 +769,12 @@ compute_state (PlTrayMenu *self)
 
   g_clear_pointer (&self->description, g_free);
 
-  if (pl_session_get_gateway (self->session) == NULL)
+  if (self->engine_note != NULL)
+    {
+      self->state = PL_TRAY_STATE_IDLE;
+      self->description = g_strdup (self->engine_note);
+    }
+  else if (pl_session_get_gateway (self->session) == NULL)
     {
       self->state = PL_TRAY_STATE_NO_GATEWAY;
       self->description = g_strdup (_("No router found"));
@@ -809,8 +818,16 @@ build_items (PlTrayMenu *self)
   guint n_enabled = 0;
   PlTrayItem *item;
 
+  if (self->engine_note != NULL)
+    {
+      /* Another engine keeps the ports: this session maps nothing, so it has nothing to
+       * say about the router. */
+      add_item (items, PL_TRAY_ITEM_LABEL, "engine", self->engine_note, NULL, NULL);
+      gateway = NULL;
+      address = NULL;
+    }
   /* Where we stand on the Internet. */
-  if (address != NULL)
+  else if (address != NULL)
     {
       g_autofree char *label = g_strdup_printf (_("Public address %s"), address);
 
@@ -822,7 +839,7 @@ build_items (PlTrayMenu *self)
   else
     add_item (items, PL_TRAY_ITEM_LABEL, "address", _("Public address unknown"), NULL, NULL);
 
-  if (address6 != NULL)
+  if (address6 != NULL && self->engine_note == NULL)
     {
       /* TRANSLATORS: this computer's IPv6 address, where its pinholes are open */
       g_autofree char *label = g_strdup_printf (_("IPv6 address %s"), address6);
@@ -830,7 +847,9 @@ build_items (PlTrayMenu *self)
       add_item (items, PL_TRAY_ITEM_LABEL, "address6", label, NULL, NULL);
     }
 
-  if (gateway != NULL)
+  if (self->engine_note != NULL)
+    ;
+  else if (gateway != NULL)
     {
       g_autofree char *text = g_inet_address_to_string (gateway);
       const char *protocol = pl_session_get_protocol_name (self->session);
@@ -850,7 +869,7 @@ build_items (PlTrayMenu *self)
   else
     add_item (items, PL_TRAY_ITEM_LABEL, "router", _("No router found"), NULL, NULL);
 
-  if (pl_session_get_double_nat (self->session))
+  if (self->engine_note == NULL && pl_session_get_double_nat (self->session))
     {
       g_autofree char *detail = NULL;
       const char *label;
@@ -905,6 +924,8 @@ build_items (PlTrayMenu *self)
       item = add_item (items, PL_TRAY_ITEM_CHECK, id, label, "toggle-profile",
                        g_variant_new_string (pl_profile_get_name (profile)));
       item->active = pl_profile_get_enabled (profile);
+      if (self->engine_note != NULL)
+        continue;
 
       /* An IPv6-only profile has no IPv4 line, but may say who listens. */
       if (mappings->len > 0 || pinholes->len == 0)
@@ -1239,6 +1260,19 @@ pl_tray_menu_set_notifications (PlTrayMenu *self,
 }
 
 void
+pl_tray_menu_set_engine_note (PlTrayMenu *self,
+                              const char *note)
+{
+  g_return_if_fail (PL_IS_TRAY_MENU (self));
+
+  if (g_strcmp0 (self->engine_note, note) == 0)
+    return;
+  g_free (self->engine_note);
+  self->engine_note = g_strdup (note);
+  queue_update (self);
+}
+
+void
 pl_tray_menu_set_now_func (PlTrayMenu        *self,
                            PlTrayMenuNowFunc  func,
                            gpointer           user_data)
@@ -1275,6 +1309,7 @@ pl_tray_menu_finalize (GObject *object)
   g_clear_pointer (&self->items, g_ptr_array_unref);
   g_clear_pointer (&self->watched, g_ptr_array_unref);
   g_free (self->description);
+  g_free (self->engine_note);
 
   G_OBJECT_CLASS (pl_tray_menu_parent_class)->finalize (object);
 }

@@ -138,6 +138,11 @@ void         pl_tray_menu_set_listen_check      (PlTrayMenu        *self,
                                                  gboolean           listen_check);
 /* Checks again now (the menu is about to be shown); the items follow from an idle. */
 void         pl_tray_menu_check_listeners       (PlTrayMenu        *self);
+/* While another engine keeps the ports (the session here maps nothing): @note is the first
+ * line and the description, and the router, address and profile state lines are left out;
+ * the profiles' check items stay. NULL: the session's lines again. */
+void         pl_tray_menu_set_engine_note       (PlTrayMenu        *self,
+                                                 const char        *note);
 /* Tests: where "now" comes from for "renews at 14:32" (default: the local time). */
 void         pl_tray_menu_set_now_func          (PlTrayMenu        *self,
                                                  PlTrayMenuNowFunc  func,

@@ -54,6 +54,8 @@ typedef struct
   gboolean     copy_program;     /* run a copy of portlight, as if installed elsewhere */
   gboolean     listen;           /* "@PORT@" in the profiles: a port this test listens on,
                                   * "@IDLE@": one it holds without listening */
+  gboolean     engine;           /* `portlightctl run` ($PORTLIGHTCTL) first: the tray is
+                                  * its client */
 } Config;
 
 typedef struct
@@ -89,6 +91,11 @@ typedef struct
   int               app_status;
   guint             tick_id;
   gboolean          skipped;
+
+  GSubprocess      *engine;          /* config->engine */
+  gboolean          engine_exited;
+  gboolean          engine_on_bus;
+  guint             engine_watch_id;
 
   GSocket          *listener;        /* config->listen: on listen_port */
   GSocket          *idle;            /* config->listen: bound to idle_port, not listening */
@@ -565,6 +572,63 @@ app_exited (Fixture       *f,
   return f->app_exited;
 }
 
+static gboolean
+engine_exited (Fixture       *f,
+               gconstpointer  data)
+{
+  return f->engine_exited;
+}
+
+static gboolean
+engine_on_bus (Fixture       *f,
+               gconstpointer  data)
+{
+  return f->engine_on_bus || f->engine_exited;
+}
+
+static void
+engine_exited_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  Fixture *f = user_data;
+
+  if (g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL))
+    f->engine_exited = TRUE;
+}
+
+static void
+engine_appeared_cb (GDBusConnection *connection,
+                    const char      *name,
+                    const char      *owner,
+                    gpointer         user_data)
+{
+  ((Fixture *) user_data)->engine_on_bus = TRUE;
+}
+
+/* `portlightctl run` with the app's folders and bus, against the fake gateway: the engine
+ * the tray finds on the bus. */
+static void
+start_engine (Fixture *f)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *portlightctl = g_getenv ("PORTLIGHTCTL");
+
+  g_assert_nonnull (portlightctl);
+  launcher = app_launcher (f, G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  f->engine = g_subprocess_launcher_spawn (launcher, &error, portlightctl, "run", "--protocol",
+                                           "natpmp", "-g", f->gateway_address, NULL);
+  g_assert_no_error (error);
+  g_subprocess_wait_async (f->engine, f->cancellable, engine_exited_cb, f);
+  f->engine_watch_id = g_bus_watch_name_on_connection (f->bus,
+                                                       "io.github.portlight.Portlight.Broker1",
+                                                       G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                                       engine_appeared_cb, NULL, f, NULL);
+  WAIT_FOR (f, engine_on_bus, NULL, "the engine on the bus");
+  g_assert_false (f->engine_exited);
+}
+
 /* Fixture */
 
 /* 127.0.%u.N, or when another run of these tests holds it, 127.R.%u.N for a random R. */
@@ -773,6 +837,8 @@ fixture_set_up (Fixture       *f,
   if (f->config->epoch != 0)
     pl_fake_gateway_set_epoch (f->gateway, f->config->epoch);
 
+  if (f->config->engine)
+    start_engine (f);
   start_app (f);
   if (!f->config->no_watcher)
     {
@@ -814,6 +880,14 @@ fixture_tear_down (Fixture       *f,
       if (!wait_until (f, app_exited, NULL, 5000))
         g_subprocess_force_exit (f->app);
     }
+  if (f->engine != NULL && !f->engine_exited)
+    {
+      g_subprocess_send_signal (f->engine, SIGTERM);
+      if (!wait_until (f, engine_exited, NULL, 10000))
+        g_subprocess_force_exit (f->engine);
+    }
+  g_clear_handle_id (&f->engine_watch_id, g_bus_unwatch_name);
+  g_clear_object (&f->engine);
   g_cancellable_cancel (f->cancellable);
   g_clear_object (&f->app);
 
@@ -2022,6 +2096,100 @@ test_listen_copy_republish (Fixture       *f,
   WAIT_FOR (f, menu_has, nothing, "the line after re-publishing");
 }
 
+/* How many UDP sockets process @pid holds that are connected to port 5351 (NAT-PMP, PCP). */
+static guint
+sockets_to_5351 (const char *pid)
+{
+  g_autofree char *fd_dir = g_strdup_printf ("/proc/%s/fd", pid);
+  g_autofree char *udp_path = g_strdup_printf ("/proc/%s/net/udp", pid);
+  g_autofree char *udp = NULL;
+  g_autoptr(GHashTable) inodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GDir) dir = g_dir_open (fd_dir, 0, NULL);
+  g_auto(GStrv) lines = NULL;
+  const char *name;
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *link_path = g_build_filename (fd_dir, name, NULL);
+      g_autofree char *target = g_file_read_link (link_path, NULL);
+
+      if (target != NULL && g_str_has_prefix (target, "socket:["))
+        g_hash_table_add (inodes, g_strndup (target + 8, strlen (target) - 9));
+    }
+  g_assert_true (g_file_get_contents (udp_path, &udp, NULL, NULL));
+  lines = g_strsplit (udp, "\n", -1);
+  for (guint i = 1; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) fields = g_strsplit_set (g_strstrip (lines[i]), " ", -1);
+      g_autoptr(GPtrArray) words = g_ptr_array_new ();
+
+      for (guint j = 0; fields[j] != NULL; j++)
+        if (fields[j][0] != '\0')
+          g_ptr_array_add (words, fields[j]);
+      /* sl local_address rem_address st tx:rx tr:tm retrnsmt uid timeout inode */
+      if (words->len < 10)
+        continue;
+      if (g_str_has_suffix (g_ptr_array_index (words, 2), ":14E7") &&
+          g_hash_table_contains (inodes, g_ptr_array_index (words, 9)))
+        n++;
+    }
+  return n;
+}
+
+static const Config config_engine = { .engine = TRUE };
+
+static void
+test_engine_client (Fixture       *f,
+                    gconstpointer  data)
+{
+  const RequestWanted map_ssh = { 2, 22, FALSE };
+  const RequestWanted unmap_ssh = { 2, 22, TRUE };
+  const RequestWanted map_web = { 2, 8080, FALSE };
+  const RequestWanted unmap_web = { 2, 8080, TRUE };
+  const Stored web_on = { "Web", "true" };
+  g_autofree char *note = NULL;
+  guint n_requests;
+
+  g_test_summary ("Beside a running engine (portlightctl run) the tray is its client: it says "
+                  "so, holds no socket to the router's port 5351 (B-13), toggles a profile "
+                  "through the engine (which writes the file and maps the port), and quitting "
+                  "it leaves the engine's mappings on the router");
+  if (f->skipped)
+    return;
+
+  note = g_strdup_printf ("Portlight’s engine (pid %s) keeps the ports",
+                          g_subprocess_get_identifier (f->engine));
+  WAIT_FOR (f, menu_has, note, "the line naming the engine");
+  WAIT_FOR (f, gateway_saw, &map_ssh, "the engine's map request for SSH");
+  g_assert_cmpuint (sockets_to_5351 (g_subprocess_get_identifier (f->app)), ==, 0);
+  g_assert_cmpuint (sockets_to_5351 (g_subprocess_get_identifier (f->engine)), >=, 1);
+
+  click (f, "Web — ");
+  WAIT_FOR (f, gateway_saw, &map_web, "the engine's map request for 8080");
+  WAIT_FOR (f, stored_is, &web_on, "Enabled=true in the profiles file");
+  WAIT_FOR (f, menu_has, "[x] Web — TCP 8080", "Web checked");
+  g_assert_cmpuint (sockets_to_5351 (g_subprocess_get_identifier (f->app)), ==, 0);
+
+  click (f, "Quit");
+  WAIT_FOR (f, app_exited, NULL, "the tray to quit");
+  g_assert_cmpint (f->app_status, ==, 0);
+  /* The tray is gone; the engine still keeps both ports: nothing was deleted. */
+  g_assert_false (f->engine_exited);
+  g_assert_false (gateway_saw (f, &unmap_ssh));
+  g_assert_false (gateway_saw (f, &unmap_web));
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 2);
+
+  /* The engine stopping does close them: the check above could have seen a delete. */
+  n_requests = pl_fake_gateway_get_requests (f->gateway)->len;
+  g_subprocess_send_signal (f->engine, SIGTERM);
+  WAIT_FOR (f, engine_exited, NULL, "the engine to stop");
+  g_assert_cmpuint (pl_fake_gateway_get_requests (f->gateway)->len, >, n_requests);
+  g_assert_true (gateway_saw (f, &unmap_ssh));
+  g_assert_true (gateway_saw (f, &unmap_web));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2071,6 +2239,8 @@ main (int   argc,
               fixture_set_up, test_protocol_unknown, fixture_tear_down);
   g_test_add ("/tray/sni/protocol-change", Fixture, &config_default,
               fixture_set_up, test_protocol_change, fixture_tear_down);
+  g_test_add ("/tray/sni/engine-client", Fixture, &config_engine,
+              fixture_set_up, test_engine_client, fixture_tear_down);
   g_test_add ("/tray/sni/protocol-quit", Fixture, &config_default,
               fixture_set_up, test_protocol_quit, fixture_tear_down);
 
