@@ -35,8 +35,8 @@ struct _PlApplication
   PlSettings       *settings;
   PlProfileStore   *store;
   PlSession        *session;            /* maps only when the tray hosts the engine */
-  /* One engine per user (dbus-broker.md §1): where one runs or can be activated, the tray
-   * is its client and its session stays unstarted; where none can, the tray hosts it. */
+  /* One engine per user (dbus-broker.md §1): where one runs, the tray
+   * is its client and its session stays unstarted; where none runs, the tray hosts it. */
   PlEngineHost     *host;               /* nullable: the engine in this process */
   GDBusObjectManager *engine_objects;   /* nullable: the engine's objects, as its client */
   PlBrokerManager  *engine_manager;     /* nullable: its Manager (Subscribe()d) */
@@ -509,14 +509,18 @@ engine_pid (GDBusConnection *bus)
   return pid;
 }
 
-/* Subscribe() with auto-start (dbus-broker.md §2.2): success means an engine runs (or was
- * activated), and this tray is its client. It is called once at start-up, before the tray
- * shows anything, so it waits for the answer rather than show a state it does not know. */
+/* Subscribe() (dbus-broker.md §2.2): success means an engine runs, and this tray is its
+ * client. It is called once at start-up, before the tray shows anything, so it waits for the
+ * answer rather than show a state it does not know. Not with auto-start yet: as a client the
+ * menu still lacks the router, address and state lines (PlTrayMenu's engine note), so a
+ * tray started on its own hosts the engine and shows everything, and only beside a running
+ * engine (`portlightctl run`, the systemd unit) is it a client. Either way one engine maps. */
 static gboolean
 find_engine (PlApplication *self)
 {
   g_autoptr(GDBusConnection) bus = NULL;
   g_autoptr(PlBrokerManager) manager = NULL;
+  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GError) error = NULL;
   guint pid;
 
@@ -538,7 +542,9 @@ find_engine (PlApplication *self)
       return FALSE;
     }
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (manager), FIND_ENGINE_TIMEOUT_MS);
-  if (!pl_broker_manager_call_subscribe_sync (manager, NULL, &error))
+  reply = g_dbus_proxy_call_sync (G_DBUS_PROXY (manager), "Subscribe", NULL,
+                                  G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, NULL, &error);
+  if (reply == NULL)
     {
       if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
           g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
