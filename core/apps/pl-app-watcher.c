@@ -89,6 +89,7 @@ struct _PlAppWatcher
   guint            unit_removed_id;
   guint            properties_id;
   gboolean         systemd;        /* its units are known */
+  gboolean         pending;        /* a bus, and no answer from it yet */
   GHashTable      *units;          /* object path -> Unit* */
   GHashTable      *links;          /* text -> Link* */
   guint            rescan_id;
@@ -180,6 +181,21 @@ update_links (PlAppWatcher *self)
     }
   for (guint i = 0; i < changed->len; i++)
     g_signal_emit (self, signals[SIGNAL_CHANGED], 0, (const char *) g_ptr_array_index (changed, i));
+}
+
+/* Whether a link runs did not change, but what stands in the way of seeing it did. */
+static void
+emit_all (PlAppWatcher *self)
+{
+  g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->links);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (texts, g_strdup (((Link *) value)->text));
+  for (guint i = 0; i < texts->len; i++)
+    g_signal_emit (self, signals[SIGNAL_CHANGED], 0, (const char *) g_ptr_array_index (texts, i));
 }
 
 /* Processes */
@@ -508,28 +524,23 @@ list_units_cb (GObject      *source,
   const char *path;
 
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (reply == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self = PL_APP_WATCHER (user_data);
   if (reply == NULL)
     {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_message ("The systemd user manager did not list its units: %s", error->message);
+      g_message ("The systemd user manager did not list its units: %s", error->message);
+      self->pending = FALSE;
+      emit_all (self);
       return;
     }
-  self = PL_APP_WATCHER (user_data);
   g_variant_get (reply, "(a(ssssssouso))", &iter);
   while (g_variant_iter_next (iter, "(&s&s&s&s&s&s&ou&s&o)", &id, NULL, NULL, &state, NULL,
                               NULL, &path, NULL, NULL, NULL))
     unit_add (self, id, path, state);
   self->systemd = TRUE;
+  self->pending = FALSE;
   update_links (self);
-  /* No link changed its running state, but the problems did. */
-  {
-    GHashTableIter links;
-    gpointer value;
-
-    g_hash_table_iter_init (&links, self->links);
-    while (g_hash_table_iter_next (&links, NULL, &value))
-      g_signal_emit (self, signals[SIGNAL_CHANGED], 0, ((Link *) value)->text);
-  }
   scan_processes (self);
 }
 
@@ -573,20 +584,14 @@ systemd_vanished_cb (GDBusConnection *connection,
                      gpointer         user_data)
 {
   PlAppWatcher *self = user_data;
-  gboolean had = self->systemd;
+  gboolean had = self->systemd || self->pending;
 
   self->systemd = FALSE;
+  self->pending = FALSE;
   g_hash_table_remove_all (self->units);
   update_links (self);
   if (had)
-    {
-      GHashTableIter links;
-      gpointer value;
-
-      g_hash_table_iter_init (&links, self->links);
-      while (g_hash_table_iter_next (&links, NULL, &value))
-        g_signal_emit (self, signals[SIGNAL_CHANGED], 0, ((Link *) value)->text);
-    }
+    emit_all (self);
 }
 
 /* GObject */
@@ -670,6 +675,7 @@ pl_app_watcher_new (GDBusConnection *session_bus)
     return self;
 
   self->bus = g_object_ref (session_bus);
+  self->pending = TRUE;
   self->unit_new_id =
     g_dbus_connection_signal_subscribe (self->bus, SYSTEMD_NAME, MANAGER_INTERFACE, "UnitNew",
                                         SYSTEMD_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
@@ -768,7 +774,7 @@ pl_app_watcher_get_problem (PlAppWatcher *self,
   g_return_val_if_fail (PL_IS_APP_WATCHER (self), NULL);
 
   link = g_hash_table_lookup (self->links, text);
-  if (link == NULL || self->systemd)
+  if (link == NULL || self->systemd || self->pending)
     return NULL;
   if (link->kind == PL_APP_LINK_PROCESS)
     return _("there is no systemd user manager, so only processes that ran when Portlight "

@@ -43,7 +43,8 @@ gboolean      pl_app_watcher_is_running   (PlAppWatcher    *self,
  * or before. */
 gboolean      pl_app_watcher_has_systemd  (PlAppWatcher    *self);
 /* Returns: (nullable): why @link's start may go unseen, in plain words (translated), e.g.
- * "there is no systemd user manager"; NULL when nothing stands in the way. */
+ * "there is no systemd user manager"; NULL when nothing stands in the way, or while the bus
+ * has not answered yet (::changed follows when it has). */
 const char   *pl_app_watcher_get_problem  (PlAppWatcher    *self,
                                            const char      *link);
 

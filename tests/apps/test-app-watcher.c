@@ -349,7 +349,7 @@ test_watcher_units (Fixture       *f,
   pl_app_watcher_watch (watcher, torrent);
   pl_app_watcher_watch (watcher, flatpak);
   pl_app_watcher_watch (watcher, sync);
-  g_assert_nonnull (pl_app_watcher_get_problem (watcher, torrent));   /* not yet answered */
+  g_assert_null (pl_app_watcher_get_problem (watcher, torrent));   /* not answered yet */
   WAIT_UNTIL (pl_app_watcher_has_systemd (watcher));
   g_assert_cmpuint (pl_fake_systemd_get_n_subscribed (f->systemd), ==, 1);
   g_assert_null (pl_app_watcher_get_problem (watcher, torrent));
@@ -394,12 +394,17 @@ test_watcher_units (Fixture       *f,
   pl_app_watcher_unwatch (watcher, sync);
 }
 
+/* A bus without a systemd user manager: once the bus says there is none, the reason. */
 static void
-test_watcher_no_systemd (void)
+test_watcher_no_systemd (Fixture       *f,
+                         gconstpointer  data)
 {
-  g_autoptr(PlAppWatcher) watcher = pl_app_watcher_new (NULL);
+  g_autoptr(PlAppWatcher) watcher = pl_app_watcher_new (f->watcher_bus);
 
+  g_signal_connect (watcher, "changed", G_CALLBACK (changed_cb), f);
   pl_app_watcher_watch (watcher, "unit:syncthing.service");
+  WAIT_UNTIL (f->changes->len > 0);
+  g_assert_cmpuint (count_changes (f, "unit:syncthing.service"), ==, 1);
   g_assert_false (pl_app_watcher_has_systemd (watcher));
   g_assert_false (pl_app_watcher_is_running (watcher, "unit:syncthing.service"));
   g_assert_cmpstr (pl_app_watcher_get_problem (watcher, "unit:syncthing.service"), ==,
@@ -602,19 +607,45 @@ test_engine (Fixture       *f,
     ;
 }
 
+/* The name shown for an app: link comes from its .desktop file (the user's data folder
+ * here); without one, the id. Other kinds show their name. */
+static void
+test_display_name (void)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_data_dir (), "applications", NULL);
+  g_autofree char *file = g_build_filename (dir, "org.example.Torrent.desktop", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *a = NULL;
+  g_autofree char *b = NULL;
+  g_autofree char *c = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (file, "[Desktop Entry]\nType=Application\n"
+                                      "Name=Torrent Client\nExec=torrent\n", -1, &error));
+  a = pl_app_link_dup_display_name ("app:org.example.Torrent");
+  g_assert_cmpstr (a, ==, "Torrent Client");
+  b = pl_app_link_dup_display_name ("app:org.example.Missing");
+  g_assert_cmpstr (b, ==, "org.example.Missing");
+  c = pl_app_link_dup_display_name ("unit:syncthing.service");
+  g_assert_cmpstr (c, ==, "syncthing.service");
+  g_unlink (file);
+}
+
 int
 main (int    argc,
       char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add_func ("/pl/app-link/parse", test_parse);
   g_test_add_func ("/pl/app-link/profile-key", test_profile_key);
   g_test_add_func ("/pl/app-link/store-round-trip", test_store_round_trip);
   g_test_add_func ("/pl/app-link/store-bad-value", test_store_bad_value);
+  g_test_add_func ("/pl/app-link/display-name", test_display_name);
   g_test_add ("/pl/app-watcher/units", Fixture, GINT_TO_POINTER (TRUE), fixture_set_up,
               test_watcher_units, fixture_tear_down);
-  g_test_add_func ("/pl/app-watcher/no-systemd", test_watcher_no_systemd);
+  g_test_add ("/pl/app-watcher/no-systemd", Fixture, GINT_TO_POINTER (FALSE), fixture_set_up,
+              test_watcher_no_systemd, fixture_tear_down);
   g_test_add_func ("/pl/app-watcher/process-running", test_process_running);
   g_test_add ("/pl/app-watcher/process-new-unit", Fixture, GINT_TO_POINTER (TRUE),
               fixture_set_up, test_process_new_unit, fixture_tear_down);
