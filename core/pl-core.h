@@ -31,5 +31,6 @@
 #include "pl-mapping.h"
 #include "pl-port-hook.h"
 #include "pl-session.h"
+#include "pl-app-link.h"
 #include "pl-profile.h"
 #include "pl-profile-store.h"

@@ -325,6 +325,60 @@ test_edit (void)
   g_assert_cmpint (run.status, ==, EXIT_PROFILE_ERROR);
 }
 
+/* --app: add, list, show, JSON, change, clear; a bad value is refused and changes nothing. */
+static void
+test_app (void)
+{
+  g_auto(Run) run = { 0 };
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *path = default_path ();
+  g_autofree char *text = NULL;
+  g_autofree char *before = NULL;
+
+  RUN (&run, "add", "Torrent", "0", "6881", "--app", "app:org.qbittorrent.qBittorrent");
+  g_assert_cmpint (run.status, ==, 0);
+  text = read_text (path);
+  g_assert_nonnull (strstr (text, "\nApp=app:org.qbittorrent.qBittorrent\n"));
+  g_clear_pointer (&text, g_free);
+
+  RUN (&run, "list");
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.out, "APP"));
+  g_assert_nonnull (strstr (run.out, "app:org.qbittorrent.qBittorrent"));
+  RUN (&run, "show", "Torrent");
+  g_assert_nonnull (strstr (run.out, "App:           app:org.qbittorrent.qBittorrent (mapped "
+                                     "only while it runs)"));
+
+  RUN (&run, "edit", "Torrent", "--app", "process:qbittorrent-nox", "--json");
+  g_assert_cmpint (run.status, ==, 0);
+  root = parse_json (run.out);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (root), "app"), ==,
+                   "process:qbittorrent-nox");
+
+  before = read_text (path);
+  RUN (&run, "edit", "Torrent", "--app", "qbittorrent-nox");
+  g_assert_cmpint (run.status, ==, EXIT_USAGE);
+  g_assert_nonnull (strstr (run.err, "Profile “Torrent”: App “qbittorrent-nox” does not say "
+                                     "what it names: write app:ID, process:NAME or unit:NAME"));
+  RUN (&run, "add", "Sync", "0", "22000", "--app", "unit:syncthing");
+  g_assert_cmpint (run.status, ==, EXIT_USAGE);
+  g_assert_nonnull (strstr (run.err, "is not a systemd unit name"));
+  text = read_text (path);
+  g_assert_cmpstr (text, ==, before);
+  g_clear_pointer (&text, g_free);
+
+  RUN (&run, "edit", "Torrent", "--app", "");
+  g_assert_cmpint (run.status, ==, 0);
+  text = read_text (path);
+  g_assert_null (strstr (text, "App="));
+  RUN (&run, "show", "Torrent", "--json");
+  g_clear_pointer (&root, json_node_unref);
+  root = parse_json (run.out);
+  g_assert_true (json_object_get_null_member (json_node_get_object (root), "app"));
+  RUN (&run, "list");
+  g_assert_null (strstr (run.out, "APP"));
+}
+
 static void
 test_family (void)
 {
@@ -874,6 +928,7 @@ main (int   argc,
   g_test_add_func ("/pl/cli-profiles/bad-arguments", test_bad_arguments);
   g_test_add_func ("/pl/cli-profiles/duplicate-and-clash", test_duplicate_and_clash);
   g_test_add_func ("/pl/cli-profiles/corrupt-file", test_corrupt_file);
+  g_test_add_func ("/pl/cli-profiles/app", test_app);
   g_test_add_func ("/pl/cli-profiles/problems", test_problems);
   g_test_add_func ("/pl/cli-profiles/file-option", test_file_option);
 

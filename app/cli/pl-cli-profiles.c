@@ -82,6 +82,7 @@ json_add_profile (JsonBuilder *builder,
   pl_cli_json_add_boolean (builder, "enabled", pl_profile_get_enabled (profile));
   pl_cli_json_add_string (builder, "description", pl_profile_get_description (profile));
   pl_cli_json_add_string (builder, "on_port_change", pl_profile_get_on_port_change (profile));
+  pl_cli_json_add_string (builder, "app", pl_profile_get_app (profile));
   json_builder_end_object (builder);
 }
 
@@ -592,10 +593,20 @@ cmd_list (Ctx   *ctx,
 
   {
     enum { COL_NAME, COL_PROTOCOL, COL_PUBLIC, COL_PRIVATE, COL_LIFETIME, COL_ENABLED,
-           COL_DESCRIPTION, N_COLS };
+           COL_DESCRIPTION, COL_APP, N_ALL_COLS };
     g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-    glong widths[N_COLS] = { 0 };
-    char **header = g_new0 (char *, N_COLS + 1);
+    glong widths[N_ALL_COLS] = { 0 };
+    char **header = g_new0 (char *, N_ALL_COLS + 1);
+    guint n_cols = COL_APP;
+
+    /* APP only when some profile is tied to an application (App=). */
+    for (guint i = 0; i < n; i++)
+      {
+        g_autoptr(PlProfile) profile = g_list_model_get_item (model, i);
+
+        if (pl_profile_get_app (profile) != NULL)
+          n_cols = N_ALL_COLS;
+      }
 
     header[COL_NAME] = g_strdup (_("NAME"));
     header[COL_PROTOCOL] = g_strdup (_("PROTOCOL"));
@@ -604,13 +615,16 @@ cmd_list (Ctx   *ctx,
     header[COL_LIFETIME] = g_strdup (_("LIFETIME"));
     header[COL_ENABLED] = g_strdup (_("ENABLED"));
     header[COL_DESCRIPTION] = g_strdup (_("DESCRIPTION"));
+    if (n_cols > COL_APP)
+      header[COL_APP] = g_strdup (_("APP"));
     g_ptr_array_add (rows, header);
 
     for (guint i = 0; i < n; i++)
       {
         g_autoptr(PlProfile) profile = g_list_model_get_item (model, i);
-        char **row = g_new0 (char *, N_COLS + 1);
+        char **row = g_new0 (char *, N_ALL_COLS + 1);
         const char *description = pl_profile_get_description (profile);
+        const char *app = pl_profile_get_app (profile);
 
         row[COL_NAME] = g_strdup (pl_profile_get_name (profile));
         row[COL_PROTOCOL] = describe_protocol (profile);
@@ -624,6 +638,8 @@ cmd_list (Ctx   *ctx,
         row[COL_LIFETIME] = g_strdup_printf ("%u", pl_profile_get_lifetime (profile));
         row[COL_ENABLED] = g_strdup (pl_profile_get_enabled (profile) ? _("yes") : _("no"));
         row[COL_DESCRIPTION] = g_strdup (description != NULL ? description : "");
+        if (n_cols > COL_APP)
+          row[COL_APP] = g_strdup (app != NULL ? app : "");
         g_ptr_array_add (rows, row);
       }
 
@@ -631,7 +647,7 @@ cmd_list (Ctx   *ctx,
       {
         char **row = g_ptr_array_index (rows, r);
 
-        for (guint c = 0; c < N_COLS; c++)
+        for (guint c = 0; c < n_cols; c++)
           widths[c] = MAX (widths[c], g_utf8_strlen (row[c], -1));
       }
 
@@ -640,10 +656,10 @@ cmd_list (Ctx   *ctx,
         char **row = g_ptr_array_index (rows, r);
         g_autoptr(GString) line = g_string_new (NULL);
 
-        for (guint c = 0; c < N_COLS; c++)
+        for (guint c = 0; c < n_cols; c++)
           {
             g_string_append (line, row[c]);
-            if (c + 1 < N_COLS)
+            if (c + 1 < n_cols)
               {
                 glong pad = widths[c] - g_utf8_strlen (row[c], -1) + 2;
 
@@ -723,6 +739,8 @@ cmd_show (Ctx   *ctx,
     g_print (_("Description:   %s\n"), description);
   if (pl_profile_get_on_port_change (profile) != NULL)
     g_print (_("On port change: %s\n"), pl_profile_get_on_port_change (profile));
+  if (pl_profile_get_app (profile) != NULL)
+    g_print (_("App:           %s (mapped only while it runs)\n"), pl_profile_get_app (profile));
 
   return PL_EXIT_OK;
 }
@@ -737,6 +755,7 @@ cmd_add (Ctx   *ctx,
   g_autofree char *lifetime = NULL;
   g_autofree char *description = NULL;
   g_autofree char *on_port_change = NULL;
+  g_autofree char *app = NULL;
   gboolean udp = FALSE;
   gboolean tcp = FALSE;
   gboolean both = FALSE;
@@ -768,6 +787,9 @@ cmd_add (Ctx   *ctx,
     { "on-port-change", 0, 0, G_OPTION_ARG_STRING, &on_port_change,
       N_("Run COMMAND when the public port granted is first known or changes (no shell; %p "
          "public port, %a public address, %P protocol, %% a percent sign)"), N_("COMMAND") },
+    { "app", 0, 0, G_OPTION_ARG_STRING, &app,
+      N_("Map the profile only while APP runs: app:ID (a desktop application id), "
+         "process:NAME (a process name) or unit:NAME (a systemd user unit)"), N_("APP") },
     G_OPTION_ENTRY_NULL
   };
 
@@ -803,7 +825,8 @@ cmd_add (Ctx   *ctx,
       || !set_value (ctx, profile, PL_PROFILE_KEY_INTERNAL_PORT, argv[3], &status)
       || !set_value (ctx, profile, PL_PROFILE_KEY_LIFETIME, lifetime, &status)
       || !set_value (ctx, profile, PL_PROFILE_KEY_DESCRIPTION, description, &status)
-      || !set_value (ctx, profile, PL_PROFILE_KEY_ON_PORT_CHANGE, on_port_change, &status))
+      || !set_value (ctx, profile, PL_PROFILE_KEY_ON_PORT_CHANGE, on_port_change, &status)
+      || !set_value (ctx, profile, PL_PROFILE_KEY_APP, app, &status))
     return status;
 
   status = open_store (ctx);
@@ -839,6 +862,7 @@ cmd_edit (Ctx   *ctx,
   g_autofree char *public_port = NULL;
   g_autofree char *private_port = NULL;
   g_autofree char *on_port_change = NULL;
+  g_autofree char *app = NULL;
   gboolean udp = FALSE;
   gboolean tcp = FALSE;
   gboolean both = FALSE;
@@ -877,6 +901,9 @@ cmd_edit (Ctx   *ctx,
       N_("COMMAND") },
     { "private-port", 0, 0, G_OPTION_ARG_STRING, &private_port,
       N_("Forward to port PORT of this computer"), N_("PORT") },
+    { "app", 0, 0, G_OPTION_ARG_STRING, &app,
+      N_("Map the profile only while APP runs (app:ID, process:NAME or unit:NAME; \"\" maps "
+         "it whenever it is enabled)"), N_("APP") },
     G_OPTION_ENTRY_NULL
   };
 
@@ -891,7 +918,7 @@ cmd_edit (Ctx   *ctx,
     return status;
   if (!udp && !tcp && !both && !ipv4 && !ipv6 && !both_families && !enabled && !disabled
       && lifetime == NULL && description == NULL && new_name == NULL && public_port == NULL
-      && private_port == NULL && on_port_change == NULL)
+      && private_port == NULL && on_port_change == NULL && app == NULL)
     return usage_error (ctx, _("Nothing to change: give at least one option"));
 
   status = open_store (ctx);
@@ -919,7 +946,8 @@ cmd_edit (Ctx   *ctx,
       || !set_value (ctx, changed, PL_PROFILE_KEY_INTERNAL_PORT, private_port, &status)
       || !set_value (ctx, changed, PL_PROFILE_KEY_LIFETIME, lifetime, &status)
       || !set_value (ctx, changed, PL_PROFILE_KEY_DESCRIPTION, description, &status)
-      || !set_value (ctx, changed, PL_PROFILE_KEY_ON_PORT_CHANGE, on_port_change, &status))
+      || !set_value (ctx, changed, PL_PROFILE_KEY_ON_PORT_CHANGE, on_port_change, &status)
+      || !set_value (ctx, changed, PL_PROFILE_KEY_APP, app, &status))
     return status;
 
   status = find_engine (ctx);

@@ -14,6 +14,7 @@
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 
+#include "pl-app-profiles.h"
 #include "pl-broker.h"
 #include "pl-journal-sweep.h"
 #include "pl-cli.h"
@@ -46,6 +47,8 @@ typedef struct
   guint         owner_pid;
   guint         idle_exit;    /* --idle-exit: seconds with nothing to keep before stopping */
   guint         idle_id;
+  PlAppProfiles *apps;        /* the model the session maps: app-linked profiles while their app runs */
+  GHashTable   *app_printed;  /* profile name -> the last app line printed for it */
 } Run;
 
 static JsonBuilder *
@@ -597,6 +600,74 @@ run_sweep_new (PlSession  *session,
   return sweep;
 }
 
+/* App-linked profiles (App=): one line when the application starts or exits, or when the
+ * reason a profile waits changes. */
+static void
+app_changed_cb (PlAppProfiles *apps,
+                const char    *name,
+                Run           *run)
+{
+  g_autofree char *reason = pl_app_profiles_dup_reason (apps, name);
+  PlProfile *profile = NULL;
+  g_autofree char *app = NULL;
+  g_autofree char *line = NULL;
+  gboolean running;
+
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (apps)); i++)
+    {
+      g_autoptr(PlProfile) item = g_list_model_get_item (G_LIST_MODEL (apps), i);
+
+      if (g_strcmp0 (pl_profile_get_name (item), name) == 0)
+        {
+          profile = item;   /* the model holds a reference */
+          break;
+        }
+    }
+  if (profile == NULL || pl_profile_get_app (profile) == NULL)
+    {
+      g_hash_table_remove (run->app_printed, name);
+      return;
+    }
+  running = reason == NULL && pl_profile_get_enabled (profile);
+  if (reason == NULL && !running)
+    {
+      g_hash_table_remove (run->app_printed, name);   /* disabled: the mapping line says it */
+      return;
+    }
+  app = pl_app_link_dup_display_name (pl_profile_get_app (profile));
+  line = running ? g_strdup_printf (_("%s: %s is running"), name, app)
+                 : g_strdup_printf ("%s: %s", name, reason);
+  if (g_strcmp0 (g_hash_table_lookup (run->app_printed, name), line) == 0)
+    return;
+  g_hash_table_insert (run->app_printed, g_strdup (name), g_strdup (line));
+
+  if (run->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_event_begin ("app");
+
+      pl_cli_json_add_string (builder, "profile", name);
+      pl_cli_json_add_string (builder, "app", pl_profile_get_app (profile));
+      pl_cli_json_add_boolean (builder, "running", running);
+      if (reason != NULL)
+        pl_cli_json_add_string (builder, "reason", reason);
+      pl_cli_print_json_object (builder);
+    }
+  else
+    print_text_line ("%s", line);
+}
+
+static void
+app_print_all (Run *run)
+{
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (run->apps)); i++)
+    {
+      g_autoptr(PlProfile) item = g_list_model_get_item (G_LIST_MODEL (run->apps), i);
+
+      if (pl_profile_get_app (item) != NULL)
+        app_changed_cb (run->apps, pl_profile_get_name (item), run);
+    }
+}
+
 int
 pl_cli_run_main (int    argc,
                  char **argv)
@@ -708,7 +779,11 @@ pl_cli_run_main (int    argc,
       g_printerr (_("%s: warning: %s\n"), g_get_prgname (), error->message);
       g_clear_error (&error);
     }
-  run.session = pl_session_new (pl_broker_get_profiles (broker), NULL, gateway, keep_mappings);
+  /* App-linked profiles are mapped only while their application runs (pl-app-profiles.h). */
+  run.apps = pl_app_profiles_new_for_engine (pl_broker_get_profiles (broker));
+  run.app_printed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_signal_connect (run.apps, "app-changed", G_CALLBACK (app_changed_cb), &run);
+  run.session = pl_session_new (G_LIST_MODEL (run.apps), NULL, gateway, keep_mappings);
   pl_broker_set_session (broker, run.session);
   pl_session_set_method (run.session, run.method);
   journal = run_load_journal ();
@@ -745,6 +820,9 @@ pl_cli_run_main (int    argc,
         g_clear_handle_id (&run.signal_ids[i], g_source_remove);
       g_signal_handlers_disconnect_by_data (run.session, &run);
       g_clear_object (&run.session);
+      g_signal_handlers_disconnect_by_data (run.apps, &run);
+      g_clear_object (&run.apps);
+      g_clear_pointer (&run.app_printed, g_hash_table_unref);
       g_clear_pointer (&run.loop, g_main_loop_unref);
       g_clear_error (&run.own_error);
       return PL_EXIT_LOCAL_ERROR;
@@ -760,6 +838,7 @@ pl_cli_run_main (int    argc,
 
   g_signal_connect (broker, "notify::idle", G_CALLBACK (idle_changed_cb), &run);
   pl_session_start (run.session);
+  app_print_all (&run);
   idle_changed_cb (broker, NULL, &run);
   g_main_loop_run (run.loop);
   g_clear_handle_id (&run.idle_id, g_source_remove);
@@ -771,6 +850,9 @@ pl_cli_run_main (int    argc,
   g_clear_object (&sweep);
   pl_broker_shutdown (broker);
   g_clear_object (&run.session);
+  g_signal_handlers_disconnect_by_data (run.apps, &run);
+  g_clear_object (&run.apps);
+  g_clear_pointer (&run.app_printed, g_hash_table_unref);
   g_clear_pointer (&run.loop, g_main_loop_unref);
   g_clear_error (&run.own_error);
 

@@ -12,6 +12,7 @@
 
 #include "pl-core.h"
 
+#include "pl-app-profiles.h"
 #include "pl-application.h"
 #include "pl-autostart.h"
 #include "pl-engine-host.h"
@@ -629,7 +630,10 @@ create_session (PlApplication *self)
   g_autoptr(GInetAddress) gateway = configured_gateway (self);
   GListModel *profiles = self->host != NULL ? pl_engine_host_get_profiles (self->host)
                                             : G_LIST_MODEL (self->store);
-  PlSession *session = pl_session_new (profiles, NULL, gateway, FALSE);
+  /* App-linked profiles are mapped only while their application runs (pl-app-profiles.h);
+   * the session holds the model. */
+  g_autoptr(PlAppProfiles) apps = pl_app_profiles_new_for_engine (profiles);
+  PlSession *session = pl_session_new (G_LIST_MODEL (apps), NULL, gateway, FALSE);
 
   pl_settings_apply_to_session (self->settings, session);
   /* PCP's nonces, kept across restarts: a tray that crashed takes its mappings back. */

@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "pl-app-chooser.h"
 #include "pl-profile-dialog.h"
 
 typedef enum
@@ -71,6 +72,9 @@ struct _PlProfileDialog
   GtkLabel             *lifetime_error;
   GtkEntry             *description_entry;
   GtkSwitch            *enabled_switch;
+  GtkLabel             *app_label;
+  GtkBox               *app_box;
+  PlAppChooser         *app_chooser;        /* App=, in app_box */
   GtkLabel             *form_error;
   GtkButton            *revert_button;
   GtkButton            *save_button;
@@ -364,6 +368,7 @@ build_profile (PlProfileDialog *self,
     ok = FALSE;
   pl_profile_set_description (profile, *description != '\0' ? description : NULL);
   pl_profile_set_enabled (profile, gtk_switch_get_active (self->enabled_switch));
+  pl_profile_set_app (profile, pl_app_chooser_get_app (self->app_chooser));
   /* The dialog has no field for OnPortChange (portlightctl and the file set it): an edit
    * keeps it. */
   if (self->editing != NULL && pl_profile_store_lookup (self->store, self->editing) != NULL)
@@ -482,6 +487,7 @@ load_profile (PlProfileDialog *self,
                           pl_profile_get_description (profile) != NULL
                           ? pl_profile_get_description (profile) : "");
       gtk_switch_set_active (self->enabled_switch, pl_profile_get_enabled (profile));
+      pl_app_chooser_set_app (self->app_chooser, pl_profile_get_app (profile));
     }
   else
     {
@@ -495,6 +501,7 @@ load_profile (PlProfileDialog *self,
       set_entry_uint (self->lifetime_entry, PL_PROFILE_DEFAULT_LIFETIME, FALSE);
       gtk_entry_set_text (self->description_entry, "");
       gtk_switch_set_active (self->enabled_switch, TRUE);
+      pl_app_chooser_set_app (self->app_chooser, NULL);
     }
 
   self->loading = FALSE;
@@ -882,6 +889,8 @@ pl_profile_dialog_class_init (PlProfileDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, lifetime_error);
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, description_entry);
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, enabled_switch);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, app_label);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, app_box);
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, form_error);
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, revert_button);
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, save_button);
@@ -904,5 +913,14 @@ static void
 pl_profile_dialog_init (PlProfileDialog *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* The application picker (App=): its own widget, in the box the template leaves for it. */
+  self->app_chooser = PL_APP_CHOOSER (pl_app_chooser_new ());
+  gtk_widget_set_name (GTK_WIDGET (self->app_chooser), "app-chooser");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->app_chooser),
+                               _("Keep the port open only while this application runs"));
+  gtk_label_set_mnemonic_widget (self->app_label, GTK_WIDGET (self->app_chooser));
+  gtk_container_add (GTK_CONTAINER (self->app_box), GTK_WIDGET (self->app_chooser));
+  gtk_widget_show (GTK_WIDGET (self->app_chooser));
+  g_signal_connect_swapped (self->app_chooser, "notify::app", G_CALLBACK (field_changed_cb), self);
   add_preset_buttons (self);
 }

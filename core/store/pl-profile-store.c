@@ -1503,6 +1503,9 @@ write_profile (PlProfileStore  *self,
     g_key_file_remove_key (self->key_file, group, PL_PROFILE_KEY_DESCRIPTION, NULL);
   if (pl_profile_get_on_port_change (profile) == NULL)
     g_key_file_remove_key (self->key_file, group, PL_PROFILE_KEY_ON_PORT_CHANGE, NULL);
+  /* App= */
+  if (pl_profile_get_app (profile) == NULL)
+    g_key_file_remove_key (self->key_file, group, PL_PROFILE_KEY_APP, NULL);
 
   if (missing->len == 0)
     return TRUE;

@@ -9,6 +9,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "pl-app-link.h"
 #include "pl-error.h"
 #include "pl-profile.h"
 
@@ -25,6 +26,7 @@ struct _PlProfile
   gboolean           any_external_port;
   guint              lifetime;
   gboolean           enabled;
+  char              *app;              /* App=, nullable */
 };
 
 G_DEFINE_FINAL_TYPE (PlProfile, pl_profile, G_TYPE_OBJECT)
@@ -51,6 +53,7 @@ enum {
   PROP_DESCRIPTION,
   PROP_ANY_EXTERNAL_PORT,
   PROP_ON_PORT_CHANGE,
+  PROP_APP,
   N_PROPS
 };
 
@@ -341,6 +344,7 @@ pl_profile_finalize (GObject *object)
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->description, g_free);
   g_clear_pointer (&self->on_port_change, g_free);
+  g_clear_pointer (&self->app, g_free);
 
   G_OBJECT_CLASS (pl_profile_parent_class)->finalize (object);
 }
@@ -384,6 +388,9 @@ pl_profile_get_property (GObject    *object,
       break;
     case PROP_ON_PORT_CHANGE:
       g_value_set_string (value, self->on_port_change);
+      break;
+    case PROP_APP:
+      g_value_set_string (value, self->app);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -429,6 +436,9 @@ pl_profile_set_property (GObject      *object,
       break;
     case PROP_ON_PORT_CHANGE:
       pl_profile_set_on_port_change (self, g_value_get_string (value));
+      break;
+    case PROP_APP:
+      pl_profile_set_app (self, g_value_get_string (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -550,6 +560,17 @@ pl_profile_class_init (PlProfileClass *klass)
                          NULL,
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
+  /**
+   * PlProfile:app:
+   *
+   * The application the profile is tied to (App=, see pl-app-link.h): the profile is mapped
+   * only while it runs. NULL: always, while enabled.
+   */
+  properties[PROP_APP] =
+    g_param_spec_string ("app", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -620,6 +641,7 @@ pl_profile_update (PlProfile *self,
   pl_profile_set_enabled (self, other->enabled);
   pl_profile_set_description (self, other->description);
   pl_profile_set_on_port_change (self, other->on_port_change);
+  pl_profile_set_app (self, other->app);
   g_object_thaw_notify (G_OBJECT (self));
 }
 
@@ -646,7 +668,8 @@ pl_profile_equal (PlProfile *a,
          && a->lifetime == b->lifetime
          && a->enabled == b->enabled
          && g_strcmp0 (a->description, b->description) == 0
-         && g_strcmp0 (a->on_port_change, b->on_port_change) == 0;
+         && g_strcmp0 (a->on_port_change, b->on_port_change) == 0
+         && g_strcmp0 (a->app, b->app) == 0;
 }
 
 const char *
@@ -902,6 +925,28 @@ pl_profile_set_on_port_change (PlProfile  *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ON_PORT_CHANGE]);
 }
 
+/* App= */
+
+const char *
+pl_profile_get_app (PlProfile *self)
+{
+  g_return_val_if_fail (PL_IS_PROFILE (self), NULL);
+
+  return self->app;
+}
+
+void
+pl_profile_set_app (PlProfile  *self,
+                    const char *app)
+{
+  g_return_if_fail (PL_IS_PROFILE (self));
+
+  if (app != NULL && *app == '\0')
+    app = NULL;
+  if (replace_str (&self->app, app))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_APP]);
+}
+
 gboolean
 pl_profile_overlaps (PlProfile *self,
                      PlProfile *other)
@@ -967,6 +1012,9 @@ pl_profile_validate (PlProfile  *self,
 
   if (self->on_port_change != NULL &&
       !pl_profile_validate_on_port_change (self->name, self->on_port_change, NULL, error))
+    return FALSE;
+
+  if (self->app != NULL && !pl_app_link_parse (self->name, self->app, NULL, NULL, error))
     return FALSE;
 
   return check_description (self->name, self->description, error);
@@ -1094,6 +1142,14 @@ pl_profile_set_key_value (PlProfile   *self,
         return FALSE;
       pl_profile_set_on_port_change (self, value);
     }
+  else if (strcmp (key, PL_PROFILE_KEY_APP) == 0)
+    {
+      /* A Portlight from before this key ignores it (keeping it in the file) and maps the
+       * profile whenever it is enabled. An empty value means no application. */
+      if (*value != '\0' && !pl_app_link_parse (name, value, NULL, NULL, error))
+        return FALSE;
+      pl_profile_set_app (self, value);
+    }
   else
     {
       g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
@@ -1174,6 +1230,7 @@ pl_profile_new_from_key_file (GKeyFile   *key_file,
     PL_PROFILE_KEY_ENABLED,
     PL_PROFILE_KEY_DESCRIPTION,
     PL_PROFILE_KEY_ON_PORT_CHANGE,
+    PL_PROFILE_KEY_APP,
   };
   g_autoptr(PlProfile) profile = NULL;
   GError *error = NULL;
@@ -1319,4 +1376,5 @@ pl_profile_write_to_key_file (PlProfile *self,
   else
     g_key_file_remove_key (key_file, self->name, PL_PROFILE_KEY_DESCRIPTION, NULL);
   set_string_kept (key_file, self->name, PL_PROFILE_KEY_ON_PORT_CHANGE, self->on_port_change);
+  set_string_kept (key_file, self->name, PL_PROFILE_KEY_APP, self->app);
 }

@@ -76,6 +76,8 @@ gboolean     pl_profile_family_from_string   (const char        *str,
 #define PL_PROFILE_KEY_ENABLED       "Enabled"
 #define PL_PROFILE_KEY_DESCRIPTION   "Description"
 #define PL_PROFILE_KEY_ON_PORT_CHANGE "OnPortChange"
+/* App=: the application the profile is tied to (pl-app-link.h) */
+#define PL_PROFILE_KEY_APP           "App"
 
 /* The text of ExternalPort for "whatever public port the router chooses". */
 #define PL_PROFILE_EXTERNAL_PORT_ANY "any"
@@ -157,6 +159,13 @@ const char        *pl_profile_get_on_port_change   (PlProfile          *self);
 void               pl_profile_set_on_port_change   (PlProfile          *self,
                                                     const char         *command);
 
+/* App= (nullable): "app:ID", "process:NAME" or "unit:NAME" (see pl-app-link.h); the profile
+ * is mapped only while that application runs. An empty string is stored as NULL. Setting a
+ * value that pl_app_link_parse() refuses is allowed (pl_profile_validate() reports it). */
+const char        *pl_profile_get_app              (PlProfile          *self);
+void               pl_profile_set_app              (PlProfile          *self,
+                                                    const char         *app);
+
 /* TRUE if the two would claim the same mapping: same internal port, overlapping protocols. */
 gboolean           pl_profile_overlaps             (PlProfile          *self,
                                                     PlProfile          *other);
@@ -192,7 +201,7 @@ gboolean           pl_profile_set_key_value        (PlProfile          *self,
 
 /* Reads group @group of @key_file: a profile named @group. Protocol and InternalPort are
  * required; Family (both), ExternalPort (0), Lifetime (7200), Enabled (true), Description (none) and
- * OnPortChange (none) are optional; other keys are ignored. Every problem is appended to @problems (element-type
+ * OnPortChange (none) and App (none) are optional; other keys are ignored. Every problem is appended to @problems (element-type
  * GError, one per bad or missing key); returns NULL if there was any. */
 PlProfile         *pl_profile_new_from_key_file    (GKeyFile           *key_file,
                                                     const char         *group,

@@ -29,6 +29,7 @@
 #   scale, idle, tray   500 profiles; idle cost of the engine; the tray app (NAT-PMP)
 #   upnp-open, upnp-reboot, upnp-list, upnp-idle   UPnP-IGD (bench-upnp.sh)
 #   broker-lease, broker-idle   the engine serving other programs on D-Bus (bench-broker.sh)
+#   apps-idle   the engine's idle cost with app-linked profiles (bench-apps.sh)
 #
 # lab.sh has built the lab and started miniupnpd; its helpers (in_ns, rtr_start, rtr_stop,
 # rtr_flush, add_fault, rtr_flush_faults, pmp_count, rules, ...) and variables ($NS_A, $GW,
@@ -733,6 +734,12 @@ bench_tray () {
 . "$(dirname "${BASH_SOURCE[0]}")/bench-broker.sh"
 
 # ---------------------------------------------------------------------------
+# 8. Profiles tied to an application (App=): bench-apps.sh
+
+# shellcheck source-path=SCRIPTDIR source=bench-apps.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench-apps.sh"
+
+# ---------------------------------------------------------------------------
 
 trap 'run_stop; monitor_stop; broker_bus_stop; on_exit' EXIT
 
@@ -756,6 +763,7 @@ want upnp-list && bench_upnp_list
 want upnp-idle && bench_upnp_idle
 want broker-lease && bench_broker_lease
 want broker-idle && bench_broker_idle
+want apps-idle && bench_apps_idle
 
 {
   echo "| Measure | Portlight | natpmpc | Portlight ÷ natpmpc | Floor | Portlight ÷ floor |"

@@ -1277,6 +1277,11 @@ upnp_scenarios
 . "$LAB_SRC/scenarios-broker.sh"
 broker_scenarios
 
+# Profiles tied to an application (App=): scenarios-apps.sh
+# shellcheck source-path=SCRIPTDIR source=scenarios-apps.sh
+. "$LAB_SRC/scenarios-apps.sh"
+apps_scenarios
+
 listeners_stop
 rtr_stop
 echo "# total: $(( ($(now_ms) - T_START) / 1000 )) s"
