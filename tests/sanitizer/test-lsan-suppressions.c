@@ -101,6 +101,32 @@ test_thread_start_suppressed (void)
 }
 
 static void
+test_quarks_reproduced (void)
+{
+  g_autoptr(Probe) p = run_probe ("quarks", FALSE);
+
+  g_test_summary ("Without suppressions, a process with more than 2048 quarks gives the report "
+                  "seen from the tray: GLib's first quark block, allocated under _dl_init");
+  g_assert_cmpint (p->status, ==, LEAK_EXIT);
+  g_assert_nonnull (strstr (p->err, "Direct leak of 16384 byte(s) in 1 object(s)"));
+  g_assert_nonnull (strstr (p->err, "_dl_init"));
+}
+
+static void
+test_quarks_suppressed (void)
+{
+  g_autoptr(Probe) p = run_probe ("quarks", TRUE);
+  const char *used;
+
+  g_test_summary ("With tests/lsan.supp the quark block is suppressed, by the _dl_init entry");
+  g_assert_cmpint (p->status, ==, 0);
+  g_assert_null (strstr (p->err, "ERROR: LeakSanitizer"));
+  used = strstr (p->err, "Suppressions used:");
+  g_assert_nonnull (used);
+  g_assert_nonnull (strstr (used, "_dl_init"));
+}
+
+static void
 test_real_leak_main (void)
 {
   g_autoptr(Probe) p = run_probe ("leak-main", TRUE);
@@ -149,6 +175,8 @@ main (int   argc,
 
   g_test_add_func ("/lsan/thread-start/reproduced", test_thread_start_reproduced);
   g_test_add_func ("/lsan/thread-start/suppressed", test_thread_start_suppressed);
+  g_test_add_func ("/lsan/quarks/reproduced", test_quarks_reproduced);
+  g_test_add_func ("/lsan/quarks/suppressed", test_quarks_suppressed);
   g_test_add_func ("/lsan/real-leak/main-thread", test_real_leak_main);
   g_test_add_func ("/lsan/real-leak/glib-thread", test_real_leak_thread);
   g_test_add_func ("/lsan/clean", test_clean);

@@ -124,12 +124,18 @@ poll grep -q 'Waiting up to 60 s for a tray' "$OUT/app.log" || fail "portlight d
 trayer --edge top --align right --widthtype request --height 32 --SetDockType true \
        --transparent false > /dev/null 2>&1 &
 pids="$pids $!"
-timeout 30 xdotool search --sync --name '^panel$' > /dev/null || fail "trayer did not start"
+# xdotool's --sync is not used: its window walk exits on BadWindow when a window goes away
+# between listing and querying it (portlight's and GTK's short-lived windows do), so each
+# search is one walk, polled.
+find_window () {
+  xdotool search "$@" 2>/dev/null | head -n 1 | grep .
+}
+poll find_window --name '^panel$' > /dev/null || fail "trayer did not start"
 poll grep -q 'Tray available' "$OUT/app.log" || fail "portlight did not see the XEmbed tray come"
 
 # The icon: the window named after the indicator's title, once it is laid out (pitfall 4).
-ICON=$(timeout 30 xdotool search --sync --onlyvisible --name '^Portlight$' | head -n 1) ||
-  fail "no tray icon window"
+poll find_window --onlyvisible --name '^Portlight$' > /dev/null || fail "no tray icon window"
+ICON=$(find_window --onlyvisible --name '^Portlight$') || fail "no tray icon window"
 icon_laid_out () {
   eval "$(xdotool getwindowgeometry --shell "$ICON")"
   [ "$WIDTH" -ge 16 ] && [ "$HEIGHT" -ge 16 ]
