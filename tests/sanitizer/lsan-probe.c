@@ -23,7 +23,6 @@
  * with the machine and its load. Here the window is held open: a free hook (the sanitizer's
  * allocator hook API) parks the new thread at its first free(), the temporary CPU set that
  * pthread_getattr_np() releases once the extension holds its copy, and the process then exits.
- */
  *
  * quarks. GLib's constructor (glib_init, run by the dynamic loader) allocates the quark table's
  * first block: 2048 pointers, 16384 bytes. When the 2049th quark is made, g_quark_new() copies
