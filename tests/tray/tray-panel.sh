@@ -105,9 +105,18 @@ if [ -n "${LSAN_OPTIONS:-}" ]; then
 fi
 
 pids=""
+# Every step that talks to another program is bounded, and each step says on stdout when it
+# starts, so that a run stopped by meson's timeout shows where it was.
+step () { echo "step: $*"; }
 cleanup () {
-  xfce4-panel --quit > /dev/null 2>&1 || true
+  timeout 10 xfce4-panel --quit > /dev/null 2>&1 || true
   for pid in $pids; do kill "$pid" 2>/dev/null || true; done
+  # A process that ignores SIGTERM gets 5 s, then SIGKILL: cleanup never waits unbounded.
+  i=0
+  for pid in $pids; do
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do i=$((i + 1)); sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
   wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
@@ -166,6 +175,7 @@ poll 10 test -s "$OUT/display" || fail "Xvfb did not start"
 DISPLAY=":$(cat "$OUT/display")"
 export DISPLAY
 
+step "1. portlight, before the panel"
 # 1. Portlight first, as XDG autostart often has it: the build tree's binary, as the README
 # runs it, from the source tree's folder.
 (cd "$OUT" &&
@@ -179,15 +189,17 @@ poll 30 log_has 'Waiting up to 60 s for a tray' || fail "portlight did not start
 poll 30 log_has 'Tray state: io.github.portlight.Portlight-active-symbolic' ||
   fail "the mappings did not become active"
 
+step "1. the panel comes"
 # The panel. (Without a window manager it waits 5 s unless told not to check.)
 xfce4-panel --disable-wm-check > "$OUT/panel.log" 2>&1 &
 pids="$pids $!"
 poll 30 log_has 'StatusNotifierItem connected=1' || fail "the item did not register with the panel"
 
+step "2. the icon in the panel strip"
 # 2. The icon in the panel strip: the panel is dark grey; the symbolic icon is drawn light,
 # with a green arrow (the "active" state). Nothing else is in the strip.
 strip () {
-  import -window root -crop 1024x26+0+0 +repage "$1"
+  timeout 20 import -window root -crop 1024x26+0+0 +repage "$1"
 }
 icon_drawn () {
   strip "$OUT/strip.png"
@@ -211,7 +223,8 @@ log_has 'No system tray' && fail "portlight said there was no tray"
 log_has 'Opening the profiles window' && fail "a window opened before the panel came"
 
 # 3. The panel restarts: its watcher goes and comes back; no window in between.
-xfce4-panel -r > /dev/null 2>&1 || fail "xfce4-panel -r failed"
+step "3. the panel restarts"
+timeout 30 xfce4-panel -r > /dev/null 2>&1 || fail "xfce4-panel -r failed or hung (30 s)"
 poll 30 log_count_at_least 'StatusNotifierItem connected=1' 2 ||
   fail "the item did not register with the restarted panel"
 poll 20 icon_drawn || fail "the restarted panel draws no icon"
@@ -219,6 +232,7 @@ cp "$OUT/strip.png" "$OUT/2-restarted.png"
 log_has 'No system tray' && fail "portlight said there was no tray during the restart"
 log_has 'Opening the profiles window' && fail "a window opened during the panel restart"
 
+step "4. a click on the icon"
 # 4. A click on the icon: the panel shows the menu, a window of its own below the strip.
 find_menu () {
   for w in $(xdotool search --onlyvisible --name '' 2>/dev/null); do
@@ -230,7 +244,7 @@ find_menu () {
   return 1
 }
 menu_painted () {
-  import -window root "$OUT/3-menu.png"
+  timeout 20 import -window root "$OUT/3-menu.png"
   convert "$OUT/3-menu.png" -crop "${WIDTH}x${HEIGHT}+${X}+${Y}" +repage "$OUT/menu.png"
   # The root window is black; a painted menu is not (its background is a dark grey in the
   # panel's dark mode), and its text is light.
@@ -238,7 +252,7 @@ menu_painted () {
   text=$(convert "$OUT/menu.png" -colorspace Gray -threshold 60% -format '%[fx:int(mean*1000)]' info:)
   [ "$painted" -ge 900 ] && [ "$text" -ge 10 ] && [ "$text" -lt 500 ]
 }
-xdotool mousemove $((ICON_X + ICON_W / 2)) $((ICON_Y + ICON_H / 2)) click 1
+timeout 10 xdotool mousemove $((ICON_X + ICON_W / 2)) $((ICON_Y + ICON_H / 2)) click 1
 poll 20 find_menu || fail "no menu opened on a click on the icon"
 poll 20 menu_painted || fail "the menu is not painted (${painted}‰ painted, ${text}‰ text)"
 echo "menu ${WIDTH}x${HEIGHT}+${X}+${Y}: ${painted}‰ painted, ${text}‰ text"
@@ -246,8 +260,9 @@ echo "menu ${WIDTH}x${HEIGHT}+${X}+${Y}: ${painted}‰ painted, ${text}‰ text"
 [ "$WIDTH" -le 500 ] || fail "the menu is ${WIDTH} px wide"
 [ "$HEIGHT" -ge 200 ] || fail "the menu is too small to hold every line (${HEIGHT} px)"
 
+step "4. Quit from the menu"
 # Its last line is Quit (Up wraps round to it): portlight quits, closing the ports.
-xdotool key Up Return
+timeout 10 xdotool key Up Return
 i=0
 while kill -0 "$APP" 2>/dev/null; do
   i=$((i + 1))
