@@ -20,13 +20,25 @@ pl_cli_protocol_label (PlProtocol protocol)
   return protocol == PL_PROTOCOL_UDP ? "UDP" : "TCP";
 }
 
+/* The local time of @clock_time, to the microsecond: --json prints these in ISO 8601 with
+ * the fraction, so that a program reading "renews" or "expires" can compare them with
+ * "time" (whole seconds made a renewal look up to a second late). */
 GDateTime *
 pl_cli_clock_time_to_local (PlClock *clock,
                             gint64   clock_time)
 {
-  gint64 delta = clock_time - pl_clock_get_time (clock);
+  gint64 real = g_get_real_time () + (clock_time - pl_clock_get_time (clock));
+  gint64 seconds = real / G_USEC_PER_SEC;
+  gint64 usec = real % G_USEC_PER_SEC;
+  g_autoptr(GDateTime) whole = NULL;
 
-  return g_date_time_new_from_unix_local ((g_get_real_time () + delta) / G_USEC_PER_SEC);
+  if (usec < 0)
+    {
+      seconds--;
+      usec += G_USEC_PER_SEC;
+    }
+  whole = g_date_time_new_from_unix_local (seconds);
+  return g_date_time_add (whole, usec);
 }
 
 void

@@ -740,6 +740,12 @@ bench_tray () {
 . "$(dirname "${BASH_SOURCE[0]}")/bench-apps.sh"
 
 # ---------------------------------------------------------------------------
+# 9. Short leases (60 s, as a VPN's port forwarding grants) for real: bench-lease.sh
+
+# shellcheck source-path=SCRIPTDIR source=bench-lease.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench-lease.sh"
+
+# ---------------------------------------------------------------------------
 
 trap 'run_stop; monitor_stop; broker_bus_stop; on_exit' EXIT
 
@@ -764,6 +770,7 @@ want upnp-idle && bench_upnp_idle
 want broker-lease && bench_broker_lease
 want broker-idle && bench_broker_idle
 want apps-idle && bench_apps_idle
+want short-lease && bench_short_lease
 
 {
   echo "| Measure | Portlight | natpmpc | Portlight ÷ natpmpc | Floor | Portlight ÷ floor |"

@@ -189,6 +189,11 @@ rm -rf "$LABDIR"
 mkdir -p "$LABDIR" || skip_all "cannot create $LABDIR"
 # What portlightctl keeps between runs (PCP nonces) stays in the lab, not in root's home.
 export XDG_STATE_HOME=$LABDIR/state
+# The per-user engine lock and the engine's journal ($XDG_RUNTIME_DIR/portlight) are the
+# lab's own too: another lab (or a benchmark) running at the same time as root, or root's own
+# engine, must not hold this lab's lock ("Portlight's engine is already running").
+export XDG_RUNTIME_DIR=$LABDIR/runtime
+mkdir -p -m 700 "$XDG_RUNTIME_DIR"
 if [ "${LAB_KEEP:-0}" != 1 ]; then
   setsid bash "$LAB_SH" --reap $$ "$PREFIX" "$LABDIR" </dev/null >/dev/null 2>&1 &
 fi
