@@ -35,6 +35,7 @@ struct _PlFakeGateway
   GHashTable      *handed_out;       /* ports granted by random_ports, never given twice */
   GRand           *rand;
   gboolean         random_ports;
+  gboolean         refuse_zero;       /* a suggested port of 0 gets "out of resources" */
 
   guint8           external_address[4];
   guint            drop_count;
@@ -163,11 +164,18 @@ build_reply (PlFakeGateway         *self,
     {
       guint16 external_port = 0;
       guint32 lifetime = 0;
+      guint16 result_code = self->result_code;
 
       /* A delete answers external port 0 and lifetime 0, whether the mapping existed or not. */
       gpointer key = GUINT_TO_POINTER ((guint) request->opcode << 16 | request->internal_port);
 
-      if (request->lifetime != 0 && self->random_ports)
+      if (request->lifetime != 0 && request->external_port == 0 && self->refuse_zero &&
+          result_code == PL_NATPMP_RESULT_SUCCESS)
+        {
+          /* MikroTik RouterOS: "unable to allocate port for mapping *:0". */
+          result_code = PL_NATPMP_RESULT_OUT_OF_RESOURCES;
+        }
+      else if (request->lifetime != 0 && self->random_ports)
         {
           /* A VPN gateway: what it holds for this client and port, whatever was suggested;
            * else a random port it never gave before. */
@@ -193,7 +201,7 @@ build_reply (PlFakeGateway         *self,
           lifetime = self->granted_lifetime != 0 ? self->granted_lifetime : request->lifetime;
         }
 
-      if (self->result_code == PL_NATPMP_RESULT_SUCCESS)
+      if (result_code == PL_NATPMP_RESULT_SUCCESS)
         {
           if (lifetime != 0)
             g_hash_table_insert (self->table, key, GUINT_TO_POINTER ((guint) external_port));
@@ -204,7 +212,7 @@ build_reply (PlFakeGateway         *self,
       /* With an error result the port and lifetime stay filled in, as miniupnpd does: a client
        * must ignore them. */
       len = pl_natpmp_build_map_reply (buf, sizeof buf, (PlProtocol) request->opcode,
-                                       self->result_code, epoch, request->internal_port,
+                                       result_code, epoch, request->internal_port,
                                        external_port, lifetime);
     }
   else
@@ -701,6 +709,18 @@ pl_fake_gateway_set_random_ports (PlFakeGateway *self,
   g_return_if_fail (PL_IS_FAKE_GATEWAY (self));
 
   self->random_ports = random_ports;
+}
+
+/* A gateway that refuses to choose: a map request suggesting port 0 is answered "out of
+ * resources" (MikroTik RouterOS logs "unable to allocate port for mapping *:0"); any other
+ * suggestion is granted as usual. */
+void
+pl_fake_gateway_set_refuse_zero (PlFakeGateway *self,
+                                 gboolean       refuse_zero)
+{
+  g_return_if_fail (PL_IS_FAKE_GATEWAY (self));
+
+  self->refuse_zero = refuse_zero;
 }
 
 /* What a VPN reconnect looks like from inside the tunnel: the gateway forgot every mapping

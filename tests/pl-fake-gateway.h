@@ -93,6 +93,9 @@ void           pl_fake_gateway_clear_mappings       (PlFakeGateway  *self);
  * before (whatever was suggested); a mapping it holds keeps its port. */
 void           pl_fake_gateway_set_random_ports     (PlFakeGateway  *self,
                                                      gboolean        random_ports);
+/* Refuse a suggested port of 0 with "out of resources", as MikroTik RouterOS does. */
+void           pl_fake_gateway_set_refuse_zero      (PlFakeGateway  *self,
+                                                     gboolean        refuse_zero);
 /* A reconnect: every mapping forgotten, the epoch back to 0. */
 void           pl_fake_gateway_reconnect            (PlFakeGateway  *self);
 /* The port it holds for @protocol and @internal_port, 0 if none. */

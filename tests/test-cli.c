@@ -837,6 +837,30 @@ test_map_any (Fixture       *f,
   assert_request (g_ptr_array_index (maps, 1), PL_NATPMP_OP_MAP_UDP, 51413, 0, 7200);
 }
 
+/* A router that will not choose (MikroTik RouterOS refuses a suggested port of 0): map any
+ * asks again for the private port, and says what it got. */
+static void
+test_map_any_refused (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(Run) run = NULL;
+  g_autoptr(GPtrArray) maps = NULL;
+
+  pl_fake_gateway_set_refuse_zero (f->gateway, TRUE);
+
+  run = run_cli (f->address, "map", "-g", "@GW@", "any", "51413");
+  assert_exit_status (run, PL_EXIT_OK);
+  g_assert_cmpuint (pl_fake_gateway_get_mapped_port (f->gateway, PL_PROTOCOL_TCP, 51413), ==,
+                    51413);
+  assert_contains (run->out, "Mapped TCP 203.0.113.7:51413 → private port 51413\n");
+  g_assert_null (strstr (run->err, "out of resources"));
+
+  maps = map_requests (f);
+  g_assert_cmpuint (maps->len, ==, 2);
+  assert_request (g_ptr_array_index (maps, 0), PL_NATPMP_OP_MAP_TCP, 51413, 0, 7200);
+  assert_request (g_ptr_array_index (maps, 1), PL_NATPMP_OP_MAP_TCP, 51413, 51413, 7200);
+}
+
 static guint
 count_substrings (const char *haystack,
                   const char *needle)
@@ -1132,6 +1156,7 @@ main (int    argc,
   ADD ("/cli/map/both", test_map_both);
   ADD ("/cli/map/different-port", test_map_different_port);
   ADD ("/cli/map/any", test_map_any);
+  ADD ("/cli/map/any-refused", test_map_any_refused);
   ADD ("/cli/run/vpn", test_run_vpn);
   ADD ("/cli/map/keep", test_map_keep);
   ADD ("/cli/map/keep-recreate", test_map_keep_recreate);

@@ -731,12 +731,34 @@ cli_map (PlCli    *cli,
   guint32 lifetime = 0;
   guint32 epoch = 0;
 
+  g_autoptr(GError) local_error = NULL;
+
   cli_use_journal (cli);
   pl_port_mapper_map_async (cli->client, m->protocol, m->private_port, suggested_port,
                             m->asked_lifetime, cli->cancellable, cli_result_cb, cli);
   result = cli_await (cli);
-  if (!pl_port_mapper_map_finish (cli->client, result, &public_port, &lifetime, &epoch, error))
-    return FALSE;
+  if (!pl_port_mapper_map_finish (cli->client, result, &public_port, &lifetime, &epoch,
+                                  &local_error))
+    {
+      /* "any": a gateway that will not choose is asked for the private port (as the
+       * engine does, pl_error_refuses_any_port()). */
+      if (suggested_port != 0 || !pl_error_refuses_any_port (local_error))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      g_debug ("The gateway refused to choose a port (%s); suggesting %u",
+               local_error->message, m->private_port);
+      g_clear_error (&local_error);
+      g_clear_object (&result);
+      suggested_port = m->private_port;
+      pl_port_mapper_map_async (cli->client, m->protocol, m->private_port, suggested_port,
+                                m->asked_lifetime, cli->cancellable, cli_result_cb, cli);
+      result = cli_await (cli);
+      if (!pl_port_mapper_map_finish (cli->client, result, &public_port, &lifetime, &epoch,
+                                      error))
+        return FALSE;
+    }
 
   /* PCP: the public address comes with every mapping. */
   if (PL_IS_PCP_CLIENT (cli->client) &&

@@ -67,3 +67,30 @@ pl_error_is_transient (const GError *error)
          error->code == PL_ERROR_OUT_OF_RESOURCES ||
          error->code == PL_ERROR_TIMED_OUT;
 }
+
+/**
+ * pl_error_refuses_any_port:
+ * @error: (nullable): the error of a map request that suggested public port 0
+ *
+ * A suggested public port of 0 means "the gateway chooses" (RFC 6886 section 3.3, RFC 6887
+ * section 11.1), but some gateways refuse it instead of choosing (MikroTik RouterOS logs
+ * "unable to allocate port for mapping *:0"). Such a refusal is worth asking again at once,
+ * suggesting the private port; a timeout, or a gateway without the protocol, is not.
+ *
+ * Returns: %TRUE for the gateway's answers that refuse the request as asked:
+ *   `PL_ERROR_NOT_AUTHORIZED`, `PL_ERROR_OUT_OF_RESOURCES`, `PL_ERROR_CANNOT_PROVIDE_EXTERNAL`,
+ *   `PL_ERROR_MALFORMED_REQUEST`, `PL_ERROR_INVALID_ARGUMENT` and `PL_ERROR_UNKNOWN_RESULT`
+ */
+gboolean
+pl_error_refuses_any_port (const GError *error)
+{
+  if (error == NULL || error->domain != PL_ERROR)
+    return FALSE;
+
+  return error->code == PL_ERROR_NOT_AUTHORIZED ||
+         error->code == PL_ERROR_OUT_OF_RESOURCES ||
+         error->code == PL_ERROR_CANNOT_PROVIDE_EXTERNAL ||
+         error->code == PL_ERROR_MALFORMED_REQUEST ||
+         error->code == PL_ERROR_INVALID_ARGUMENT ||
+         error->code == PL_ERROR_UNKNOWN_RESULT;
+}

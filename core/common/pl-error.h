@@ -82,4 +82,8 @@ GError  *pl_error_new_timed_out    (const char  *gateway,
  * (network failure, out of resources, timed out). */
 gboolean pl_error_is_transient     (const GError *error);
 
+/* TRUE for a gateway's refusal of a map request that suggested port 0 ("any"), which is worth
+ * asking again with the private port suggested (some gateways do not choose). */
+gboolean pl_error_refuses_any_port (const GError *error);
+
 G_END_DECLS

@@ -345,6 +345,7 @@ set_current_gateway (PlSession    *self,
 
       _pl_session_entry_clear_timers (entry);
       entry->last_port = 0;
+      entry->zero_refused = FALSE;   /* another gateway may choose a port */
       entry->expires = 0;
       entry->failures = 0;
       if (!entry->enabled || entry->config_error != NULL)

@@ -51,6 +51,7 @@ struct _Op
   GSocketFamily family;         /* OP_UNMAP */
   PlProtocol    protocol;       /* OP_UNMAP */
   guint16       internal_port;  /* OP_UNMAP */
+  guint16       suggested;      /* OP_MAP: the public port suggested */
   GCancellable *cancellable;
   GSource      *deadline;       /* stopping: the op's share of the time left; address: its bound */
 };
@@ -65,6 +66,7 @@ struct _Entry
   guint16     internal_port;
   guint16     requested_port;   /* 0 = the internal port (or any, with any_port) */
   guint       any_port : 1;     /* ExternalPort=any: suggest 0 until a port is granted */
+  guint       zero_refused : 1; /* the gateway refused a suggestion of 0: suggest the internal port */
   guint32     lifetime;         /* requested */
   guint       enabled : 1;
   guint       wanted : 1;       /* to be asked for as soon as there is a mapper */

@@ -106,6 +106,8 @@ entry_apply_profile (PlSession *self,
   entry->enabled = enabled;
   entry->internal_port = internal_port;
   entry->requested_port = requested_port;
+  if (ports_changed)
+    entry->zero_refused = FALSE;
   entry->any_port = any_port;
   entry->lifetime = lifetime;     /* a new lifetime applies from the next renewal */
   g_clear_error (&entry->config_error);

@@ -483,7 +483,7 @@ submit_map (PlSession *self,
     suggested = entry->internal_port;
   else if (entry->last_port != 0)
     suggested = entry->last_port;
-  else if (entry->any_port)
+  else if (entry->any_port && !entry->zero_refused)
     suggested = 0;
   else if (entry->requested_port != 0)
     suggested = entry->requested_port;
@@ -494,6 +494,7 @@ submit_map (PlSession *self,
            entry->expires != 0 ? "Renewing" : "Creating",
            entry->profile_name, pl_protocol_to_string (entry->protocol),
            entry->internal_port, suggested, entry->lifetime);
+  op->suggested = suggested;
   pl_port_mapper_set_label (_pl_session_mapper_for (self, entry->family), entry->protocol,
                             entry->internal_port, entry->profile_name);
   pl_port_mapper_map_async (_pl_session_mapper_for (self, entry->family), entry->protocol,
@@ -659,6 +660,7 @@ map_cb (GObject      *source,
   g_autoptr(GError) error = NULL;
   guint16 external_port = 0;
   guint32 lifetime = 0;
+  guint16 suggested;
   gboolean ok;
 
   ok = pl_port_mapper_map_finish (PL_PORT_MAPPER (source), result,
@@ -676,7 +678,23 @@ map_cb (GObject      *source,
   /* A state loss this reply showed was reported (PlPortMapper::state-lost) while the entry
    * still had its request out: the round did not repeat what the gateway just granted. */
   entry->op = NULL;
+  suggested = op->suggested;
   op_free (op);
+
+  /* "Any public port" asks with a suggestion of 0, which RFC 6886 (section 3.3) and RFC 6887
+   * (section 11.1) define as "the gateway chooses". Some gateways refuse it instead of
+   * choosing (MikroTik RouterOS: "unable to allocate port for mapping *:0"): ask again at
+   * once, suggesting the internal port, and keep doing that for this mapping. */
+  if (!ok && suggested == 0 && entry->any_port && !entry->zero_refused &&
+      entry->family == G_SOCKET_FAMILY_IPV4 && pl_error_refuses_any_port (error))
+    {
+      g_debug ("Mapping %s/%s: the gateway refused to choose a port (%s); suggesting %u",
+               entry->profile_name, pl_protocol_to_string (entry->protocol), error->message,
+               entry->internal_port);
+      entry->zero_refused = TRUE;
+      _pl_session_queue_map (self, entry);
+      return;
+    }
 
   if (ok && lifetime == 0)
     {

@@ -303,6 +303,53 @@ test_granted (Fixture       *f,
 }
 
 static void
+test_refused_zero (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GPtrArray) tcp = NULL;
+  g_autoptr(GPtrArray) udp = NULL;
+
+  g_test_summary ("V-01b: a gateway that refuses a suggested port of 0 (MikroTik RouterOS: "
+                  "\"unable to allocate port for mapping *:0\") is asked again at once with "
+                  "the private port suggested; the mapping is active on it, with no error, and "
+                  "its renewals suggest that port, never 0 again");
+
+  pl_fake_gateway_set_random_ports (f->gateway, FALSE);
+  pl_fake_gateway_set_refuse_zero (f->gateway, TRUE);
+  add_any_profile (f, NULL);
+  start_session (f);
+  run_until_changes (f, 2, SECONDS (1));
+
+  for (PlProtocol p = PL_PROTOCOL_UDP; p <= PL_PROTOCOL_TCP; p++)
+    {
+      PlMapping *m = mapping (f, p);
+
+      g_assert_cmpint (pl_mapping_get_state (m), ==, PL_MAPPING_STATE_ACTIVE);
+      g_assert_null (pl_mapping_get_error (m));
+      g_assert_cmpuint (pl_mapping_get_external_port (m), ==, PORT);
+      g_assert_cmpuint (pl_fake_gateway_get_mapped_port (f->gateway, p, PORT), ==, PORT);
+    }
+
+  /* Two renewals of each (at 30 s and 60 s of the 60 s leases). */
+  run_until_time (f, now (f) + SECONDS (65));
+  tcp = maps (f, PL_PROTOCOL_TCP);
+  udp = maps (f, PL_PROTOCOL_UDP);
+  g_assert_cmpuint (tcp->len, ==, 4);
+  g_assert_cmpuint (udp->len, ==, 4);
+  g_assert_cmpuint (((PlFakeRequest *) tcp->pdata[0])->request.external_port, ==, 0);
+  g_assert_cmpuint (((PlFakeRequest *) udp->pdata[0])->request.external_port, ==, 0);
+  for (guint i = 1; i < 4; i++)
+    {
+      g_assert_cmpuint (((PlFakeRequest *) tcp->pdata[i])->request.external_port, ==, PORT);
+      g_assert_cmpuint (((PlFakeRequest *) udp->pdata[i])->request.external_port, ==, PORT);
+    }
+  g_assert_cmpint (pl_mapping_get_state (mapping (f, PL_PROTOCOL_TCP)), ==,
+                   PL_MAPPING_STATE_ACTIVE);
+  /* Granted once per protocol: the port never changed. */
+  g_assert_cmpuint (f->changes->len, ==, 2);
+}
+
+static void
 test_renew_day (Fixture       *f,
                 gconstpointer  data)
 {
@@ -545,6 +592,7 @@ main (int   argc,
     void      (*func) (Fixture *, gconstpointer);
   } tests[] = {
     { "/session/any-port/granted", test_granted },
+    { "/session/any-port/refused-zero", test_refused_zero },
     { "/session/any-port/renew-24h", test_renew_day },
     { "/session/any-port/reconnect", test_reconnect },
     { "/session/any-port/lost-mapping", test_lost_mapping },
