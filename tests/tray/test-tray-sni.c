@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtk/gtk.h>
@@ -285,9 +286,29 @@ call (Fixture            *f,
     g_main_context_iteration (NULL, TRUE);
   if (r.error != NULL)
     {
-      /* Most often the app has gone: what it printed last says why. */
-      g_test_message ("%s failed: %s; the app's output so far:\n%s", method, r.error->message,
-                      f->output != NULL ? f->output->str : "");
+      /* Most often the app has gone: how it ended and what it printed last say why. It may
+       * still be ending (a fatal warning prints, then traps): given 3 s to finish. */
+      gint64 until = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
+      g_autofree char *how = NULL;
+
+      while (f->app != NULL && !f->app_exited && g_get_monotonic_time () < until)
+        {
+          if (!g_main_context_iteration (NULL, FALSE))
+            g_usleep (10000);
+        }
+      for (guint i = 0; i < 20; i++)
+        g_main_context_iteration (NULL, FALSE);
+      if (f->app == NULL)
+        how = g_strdup ("not started");
+      else if (!f->app_exited)
+        how = g_strdup ("still running");
+      else if (WIFSIGNALED (f->app_status))
+        how = g_strdup_printf ("killed by signal %d (%s)", WTERMSIG (f->app_status),
+                               g_strsignal (WTERMSIG (f->app_status)));
+      else
+        how = g_strdup_printf ("exited with status %d", WEXITSTATUS (f->app_status));
+      g_test_message ("%s failed: %s; the app %s; its output:\n%s", method, r.error->message,
+                      how, f->output != NULL ? f->output->str : "");
       g_propagate_error (error, r.error);
     }
   return r.reply;
