@@ -207,6 +207,23 @@ pl_app_chooser_set_property (GObject      *object,
     }
 }
 
+/* The first row is chosen once GtkComboBox made its cell view (in its constructed): chosen in
+ * init, the row was set before there was a view to show it, and choosing the same row again
+ * changes nothing, so the box stayed blank for a profile not tied to an application. */
+static void
+pl_app_chooser_constructed (GObject *object)
+{
+  PlAppChooser *self = PL_APP_CHOOSER (object);
+
+  G_OBJECT_CLASS (pl_app_chooser_parent_class)->constructed (object);
+
+  self->filling = TRUE;
+  fill (self);
+  gtk_combo_box_set_active (GTK_COMBO_BOX (self), 0);
+  self->filling = FALSE;
+  g_signal_connect (self, "changed", G_CALLBACK (changed_cb), NULL);
+}
+
 static void
 pl_app_chooser_finalize (GObject *object)
 {
@@ -223,6 +240,7 @@ pl_app_chooser_class_init (PlAppChooserClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  object_class->constructed = pl_app_chooser_constructed;
   object_class->finalize = pl_app_chooser_finalize;
   object_class->get_property = pl_app_chooser_get_property;
   object_class->set_property = pl_app_chooser_set_property;
@@ -252,12 +270,6 @@ pl_app_chooser_init (PlAppChooser *self)
   gtk_cell_layout_pack_start (GTK_CELL_LAYOUT (self), text, TRUE);
   gtk_cell_layout_add_attribute (GTK_CELL_LAYOUT (self), text, "text", COL_NAME);
   g_object_set (text, "ellipsize", PANGO_ELLIPSIZE_END, NULL);
-
-  self->filling = TRUE;
-  fill (self);
-  gtk_combo_box_set_active (GTK_COMBO_BOX (self), 0);
-  self->filling = FALSE;
-  g_signal_connect (self, "changed", G_CALLBACK (changed_cb), NULL);
 }
 
 GtkWidget *

@@ -542,6 +542,43 @@ test_edit_and_remove (Fixture       *f,
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (f->store)), ==, 1);
 }
 
+static void
+test_app_chooser_shown (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GList) children = gtk_container_get_children (GTK_CONTAINER (child (f, "app_box")));
+  g_autoptr(GtkTreePath) shown = NULL;
+  g_autofree char *name = NULL;
+  GtkComboBox *chooser = NULL;
+  GtkWidget *view;
+  GtkTreeIter iter;
+
+  g_test_summary ("The Application box shows its choice for a profile not tied to an "
+                  "application (\"Always\"), not an empty box: the row is displayed by the "
+                  "box's cell view, not only chosen in its model");
+
+  for (GList *l = children; l != NULL; l = l->next)
+    if (GTK_IS_COMBO_BOX (l->data))
+      chooser = l->data;
+  g_assert_nonnull (chooser);
+  g_assert_cmpstr (gtk_entry_get_text (GTK_ENTRY (child (f, "name_entry"))), ==, "SSH");
+
+  view = gtk_bin_get_child (GTK_BIN (chooser));
+  g_assert_true (GTK_IS_CELL_VIEW (view));
+  shown = gtk_cell_view_get_displayed_row (GTK_CELL_VIEW (view));
+  g_assert_nonnull (shown);
+  g_assert_true (gtk_tree_model_get_iter (gtk_combo_box_get_model (chooser), &iter, shown));
+  gtk_tree_model_get (gtk_combo_box_get_model (chooser), &iter, 1, &name, -1);
+  g_assert_cmpstr (name, ==, "Always (not tied to an application)");
+
+  /* Another profile without an application: still shown. */
+  g_assert_true (pl_profile_dialog_select_profile (f->dialog, "Web"));
+  iterate ();
+  g_clear_pointer (&shown, gtk_tree_path_free);
+  shown = gtk_cell_view_get_displayed_row (GTK_CELL_VIEW (view));
+  g_assert_nonnull (shown);
+}
+
 static const char family_profiles[] =
   "[SSH]\n"
   "Protocol=tcp\n"
@@ -944,6 +981,8 @@ main (int   argc,
               fixture_set_up, test_preset_taken, fixture_tear_down);
   g_test_add ("/tray/dialog/edit-and-remove", Fixture, two_profiles,
               fixture_set_up, test_edit_and_remove, fixture_tear_down);
+  g_test_add ("/tray/dialog/app-chooser-shown", Fixture, two_profiles,
+              fixture_set_up, test_app_chooser_shown, fixture_tear_down);
   g_test_add ("/tray/dialog/family", Fixture, family_profiles,
               fixture_set_up, test_family, fixture_tear_down);
   g_test_add ("/tray/dialog/any-port", Fixture, any_profiles,
