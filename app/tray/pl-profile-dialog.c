@@ -178,7 +178,7 @@ create_row_cb (gpointer item,
   gtk_label_set_ellipsize (GTK_LABEL (name_label), PANGO_ELLIPSIZE_END);
   gtk_label_set_xalign (GTK_LABEL (detail_label), 0);
   gtk_label_set_line_wrap (GTK_LABEL (detail_label), TRUE);
-  gtk_label_set_max_width_chars (GTK_LABEL (detail_label), 30);
+  gtk_label_set_max_width_chars (GTK_LABEL (detail_label), 44);   /* "Active · nothing listens on port 25565 yet" */
   gtk_style_context_add_class (gtk_widget_get_style_context (detail_label), "dim-label");
   gtk_widget_set_hexpand (labels, TRUE);
   gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);
