@@ -1326,18 +1326,24 @@ pl_client_mapper_get_external_address_finish (PlPortMapper  *mapper,
  * mapping: any program of this host may delete it by its port. The journal only tells a
  * restarted engine which ports it had open, so that it deletes those nobody asks for again
  * (pl-journal-sweep.c); a one-shot program's mappings stay open until they expire on
- * purpose, so only an engine's journal (PL_PCP_OWNER_ENGINE) is written. A record is put
- * before the request goes out (a crash before the answer must not forget the port), updated
- * with the answer, and removed when a delete is confirmed. */
-
-static void
-journal_save (PlClient *self)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!pl_pcp_state_save (self->journal, &error))
-    g_debug ("Cannot save the NAT-PMP mappings to the journal: %s", error->message);
-}
+ * purpose, so only an engine's journal (PL_PCP_OWNER_ENGINE) is written.
+ *
+ * When it is written (pl-pcp-state.c, "Batches"): every MAP and delete takes a hold on the
+ * journal from the call until its answer, and goes out only after a barrier save.
+ *
+ * - A MAP's record (the port, an end no earlier than the lifetime asked for) is put when
+ *   it is asked for and is on disk before the request goes out; requests asked for in one
+ *   main-loop iteration (every renewal after a router reboot) share that one save. So the
+ *   journal never lacks a mapping the router has: a crash after the request went out, even
+ *   before the answer, leaves the record, and a restarted engine renews or deletes it.
+ * - The answer (the port granted, the lifetime) is put then, and saved with the batch: once,
+ *   when the last request in flight has been answered, before its answer is returned (at the
+ *   latest a second later). A crash in between leaves the record as put before sending,
+ *   which already names the mapping.
+ * - A delete's record is removed only once the router confirmed it, and saved with the
+ *   batch. A crash before that leaves the record, so the restarted engine deletes the port
+ *   again (nobody asks for it): a port the user closed does not stay open. Deletes wait at
+ *   the barrier too, so that a MAP and a delete of one port keep their order. */
 
 static void
 journal_put (PlClient   *self,
@@ -1372,7 +1378,7 @@ journal_put (PlClient   *self,
   if (known != NULL && known->expires > record->expires)
     record->expires = known->expires;   /* a shorter answer does not end the older grant */
   pl_pcp_state_put (self->journal, record);
-  journal_save (self);
+  pl_pcp_state_save_later (self->journal);
 }
 
 static void
@@ -1383,17 +1389,101 @@ journal_forget (PlClient   *self,
   if (self->journal != NULL &&
       pl_pcp_state_remove (self->journal, self->gateway, protocol, internal_port,
                            G_SOCKET_FAMILY_IPV4))
-    journal_save (self);
+    pl_pcp_state_save_later (self->journal);
 }
 
 typedef struct
 {
-  PlProtocol protocol;
-  guint16    internal_port;
-  guint16    external_port;    /* the answer */
-  guint32    lifetime;
-  guint32    epoch;
+  PlProtocol  protocol;
+  guint16     internal_port;
+  guint16     suggested_port;
+  guint32     lifetime;        /* asked, then the answer's */
+  guint16     external_port;   /* the answer */
+  guint32     epoch;
+  PlPcpState *held;            /* owned ref: the journal's hold, until answered */
 } MapperOp;
+
+static void
+mapper_op_release (MapperOp *op)
+{
+  if (op->held != NULL)
+    {
+      pl_pcp_state_release (op->held);
+      g_clear_object (&op->held);
+    }
+}
+
+static void
+mapper_op_free (gpointer data)
+{
+  MapperOp *op = data;
+
+  mapper_op_release (op);
+  g_free (op);
+}
+
+static void mapper_map_cb   (GObject      *source,
+                             GAsyncResult *result,
+                             gpointer      user_data);
+static void mapper_unmap_cb (GObject      *source,
+                             GAsyncResult *result,
+                             gpointer      user_data);
+
+static void pl_client_mapper_map_async (PlPortMapper        *mapper,
+                                        PlProtocol           protocol,
+                                        guint16              internal_port,
+                                        guint16              suggested_external_port,
+                                        guint32              lifetime,
+                                        GCancellable        *cancellable,
+                                        GAsyncReadyCallback  callback,
+                                        gpointer             user_data);
+
+/* Takes @task (transfer full): the request goes out. */
+static void
+mapper_send (GTask *task)
+{
+  PlClient *self = g_task_get_source_object (task);
+  MapperOp *op = g_task_get_task_data (task);
+
+  if (g_task_get_source_tag (task) == pl_client_mapper_map_async)
+    pl_client_map_async (self, op->protocol, op->internal_port, op->suggested_port,
+                         op->lifetime, g_task_get_cancellable (task), mapper_map_cb, task);
+  else
+    pl_client_unmap_async (self, op->protocol, op->internal_port,
+                           g_task_get_cancellable (task), mapper_unmap_cb, task);
+}
+
+static void
+mapper_synced_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!pl_pcp_state_sync_finish (PL_PCP_STATE (source), result, &error))
+    g_debug ("Cannot save the NAT-PMP mappings to the journal: %s", error->message);
+  mapper_send (user_data);
+}
+
+/* Takes @task (transfer full): holds the journal and waits at its barrier, or, without a
+ * journal, sends at once. */
+static void
+mapper_start (PlClient *self,
+              GTask    *task)
+{
+  MapperOp *op = g_task_get_task_data (task);
+
+  if (self->journal != NULL)
+    {
+      op->held = g_object_ref (self->journal);
+      pl_pcp_state_hold (op->held);
+      if (g_task_get_source_tag (task) == pl_client_mapper_map_async)
+        journal_put (self, op->protocol, op->internal_port, 0, op->lifetime);
+      pl_pcp_state_sync_async (op->held, mapper_synced_cb, task);
+      return;
+    }
+  mapper_send (task);
+}
 
 static void
 mapper_map_cb (GObject      *source,
@@ -1408,10 +1498,13 @@ mapper_map_cb (GObject      *source,
   if (!pl_client_map_finish (self, result, &op->external_port, &op->lifetime, &op->epoch,
                              &error))
     {
+      /* The record put before sending stays: the router may have the mapping all the same. */
+      mapper_op_release (op);
       g_task_return_error (task, error);
       return;
     }
   journal_put (self, op->protocol, op->internal_port, op->external_port, op->lifetime);
+  mapper_op_release (op);   /* the batch's save, if this was its last answer */
   g_task_return_boolean (task, TRUE);
 }
 
@@ -1425,7 +1518,6 @@ pl_client_mapper_map_async (PlPortMapper        *mapper,
                             GAsyncReadyCallback  callback,
                             gpointer             user_data)
 {
-  PlClient *self = PL_CLIENT (mapper);
   GTask *task = g_task_new (mapper, cancellable, callback, user_data);
   MapperOp *op = g_new0 (MapperOp, 1);
 
@@ -1434,10 +1526,10 @@ pl_client_mapper_map_async (PlPortMapper        *mapper,
   g_task_set_source_tag (task, pl_client_mapper_map_async);
   op->protocol = protocol;
   op->internal_port = internal_port;
-  g_task_set_task_data (task, op, g_free);
-  journal_put (self, protocol, internal_port, 0, lifetime);
-  pl_client_map_async (self, protocol, internal_port, suggested_external_port, lifetime,
-                       cancellable, mapper_map_cb, task);
+  op->suggested_port = suggested_external_port;
+  op->lifetime = lifetime;
+  g_task_set_task_data (task, op, mapper_op_free);
+  mapper_start (PL_CLIENT (mapper), task);
 }
 
 static gboolean
@@ -1475,10 +1567,13 @@ mapper_unmap_cb (GObject      *source,
 
   if (!pl_client_unmap_finish (self, result, &op->epoch, &error))
     {
+      /* Not confirmed: the record stays, so the port is deleted again after a crash. */
+      mapper_op_release (op);
       g_task_return_error (task, error);
       return;
     }
   journal_forget (self, op->protocol, op->internal_port);
+  mapper_op_release (op);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -1497,9 +1592,8 @@ pl_client_mapper_unmap_async (PlPortMapper        *mapper,
   g_task_set_source_tag (task, pl_client_mapper_unmap_async);
   op->protocol = protocol;
   op->internal_port = internal_port;
-  g_task_set_task_data (task, op, g_free);
-  pl_client_unmap_async (PL_CLIENT (mapper), protocol, internal_port, cancellable,
-                         mapper_unmap_cb, task);
+  g_task_set_task_data (task, op, mapper_op_free);
+  mapper_start (PL_CLIENT (mapper), task);
 }
 
 static gboolean
