@@ -2712,6 +2712,129 @@ test_crash_restart_natpmp (Fixture       *f,
   assert_no_delete_all (f);
 }
 
+/* B-16, the ports the user closed: a lease released while the engine runs is deleted and its
+ * record leaves the journal once the router confirmed the delete (so a restarted engine does
+ * not delete it again); a lease released while the router does not answer the delete keeps
+ * its record, so when the engine is killed before the answer, the engine started again
+ * deletes that port after the grace, with its nonce, though nobody asks. A port the user
+ * closed does not stay open because the engine crashed. */
+#define B16_CLOSED     51471
+#define B16_UNANSWERED 51481
+#define B16_OTHER      51491
+
+static void
+test_crash_closed (Fixture       *f,
+                   gconstpointer  data)
+{
+  const char *grace_env[] = { "PORTLIGHT_TEST_SWEEP_GRACE=" B16_GRACE, NULL };
+  g_autoptr(PlFakePcpGateway) gateway = NULL;
+  g_autoptr(GSubprocess) first = NULL;
+  g_autoptr(GSubprocess) second = NULL;
+  g_autoptr(PlTestClient) client = NULL;
+  g_autoptr(PlTestClient) again = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *gateway_address = g_strdup_printf ("127.0.62.%u", f->setup->n);
+  g_autofree char *file = g_build_filename (f->tmp, "profiles.ini", NULL);
+  g_autofree char *engine_journal = g_build_filename (g_get_user_runtime_dir (), "portlight",
+                                                      "engine-mappings.ini", NULL);
+  g_autofree char *other_path = NULL;
+  g_autofree char *closed_path = NULL;
+  g_autofree char *unanswered_path = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *text = NULL;
+  const char *run_args[] = { "run", "--protocol", "pcp", "-g", gateway_address, "-f", file,
+                             NULL };
+  PcpSeen unanswered_before, seen;
+  guint restart;
+
+  gateway = pl_fake_pcp_gateway_new (gateway_address, f->clock, &error);
+  g_assert_no_error (error);
+
+  first = spawn_ctl (f, NULL, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, run_args);
+  wait_name (f);
+  client = pl_test_client_new (f->address);
+  closed_path = pl_test_client_request (client, "tcp", B16_CLOSED,
+                                        options ("{'bind': <'none'>, 'duration': <uint32 600>}"),
+                                        NULL, &error);
+  g_assert_no_error (error);
+  unanswered_path = pl_test_client_request (client, "tcp", B16_UNANSWERED,
+                                            options ("{'bind': <'none'>, 'duration': <uint32 600>}"),
+                                            NULL, &error);
+  g_assert_no_error (error);
+  pl_test_client_wait_state (client, closed_path, "active");
+  pl_test_client_wait_state (client, unanswered_path, "active");
+  g_assert_cmpuint (pl_fake_pcp_gateway_get_n_mappings (gateway), ==, 2);
+  unanswered_before = pcp_seen (gateway, B16_UNANSWERED, FALSE, 0);
+  g_assert_cmpuint (unanswered_before.n, >=, 1);
+
+  /* Closed and answered: the record goes with the confirmation. */
+  g_assert_true (pl_test_client_call (client, closed_path, LEASE_IFACE, "Release", &error));
+  g_assert_no_error (error);
+  for (;;)
+    {
+      g_autofree char *now = read_text (engine_journal);
+
+      if (strstr (now, "[mapping tcp " G_STRINGIFY (B16_CLOSED)) == NULL)
+        {
+          text = g_steal_pointer (&now);
+          break;
+        }
+      spin_for (100);
+    }
+  g_assert_cmpuint (pcp_seen (gateway, B16_CLOSED, TRUE, 0).n, >=, 1);
+  g_assert_cmpuint (pl_fake_pcp_gateway_get_n_mappings (gateway), ==, 1);
+  assert_journal_has (text, B16_UNANSWERED, TRUE);
+  g_clear_pointer (&text, g_free);
+
+  /* Closed, the delete unanswered, and the engine killed before any answer. */
+  pl_fake_pcp_gateway_set_silent_port (gateway, B16_UNANSWERED);
+  g_assert_true (pl_test_client_call (client, unanswered_path, LEASE_IFACE, "Release", &error));
+  g_assert_no_error (error);
+  while (pcp_seen (gateway, B16_UNANSWERED, TRUE, 0).n == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_subprocess_send_signal (first, SIGKILL);
+  err = finish_process (first);
+  g_assert_false (g_subprocess_get_if_exited (first));
+  g_clear_pointer (&client, pl_test_client_free);
+  g_assert_cmpuint (pl_fake_pcp_gateway_get_n_mappings (gateway), ==, 1);
+  text = read_text (engine_journal);
+  assert_journal_has (text, B16_UNANSWERED, TRUE);
+  g_assert_null (strstr (text, "[mapping tcp " G_STRINGIFY (B16_CLOSED)));
+  g_clear_pointer (&text, g_free);
+  pl_fake_pcp_gateway_set_silent_port (gateway, 0);
+  restart = pl_fake_pcp_gateway_get_requests (gateway)->len;
+
+  /* Started again, nobody asks for it (another port is asked for, so that the engine speaks
+   * with the gateway): after the grace the port is deleted, with its nonce. */
+  second = spawn_ctl (f, grace_env, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, run_args);
+  wait_name (f);
+  again = pl_test_client_new (f->address);
+  other_path = pl_test_client_request (again, "tcp", B16_OTHER,
+                                       options ("{'bind': <'none'>, 'duration': <uint32 600>}"),
+                                       NULL, &error);
+  g_assert_no_error (error);
+  pl_test_client_wait_state (again, other_path, "active");
+  while (pcp_seen (gateway, B16_UNANSWERED, TRUE, restart).n == 0)
+    g_main_context_iteration (NULL, TRUE);
+  seen = pcp_seen (gateway, B16_UNANSWERED, TRUE, restart);
+  g_assert_cmpmem (seen.nonce, sizeof seen.nonce, unanswered_before.nonce,
+                   sizeof unanswered_before.nonce);
+  for (;;)
+    {
+      g_autofree char *now = read_text (engine_journal);
+
+      if (strstr (now, "[mapping tcp " G_STRINGIFY (B16_UNANSWERED)) == NULL)
+        break;
+      spin_for (100);
+    }
+  g_assert_cmpuint (pl_fake_pcp_gateway_get_n_mappings (gateway), ==, 1);   /* B16_OTHER */
+  /* The port closed and confirmed before the crash is not deleted again. */
+  g_assert_cmpuint (pcp_seen (gateway, B16_CLOSED, TRUE, restart).n, ==, 0);
+  g_assert_cmpuint (pcp_seen (gateway, B16_CLOSED, FALSE, restart).n, ==, 0);
+
+  stop_process (second);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -2728,7 +2851,7 @@ main (int    argc,
   static const Setup cli[] = {
     { 30, .no_broker = TRUE }, { 31, .no_broker = TRUE }, { 32, .no_broker = TRUE },
     { 33, .no_broker = TRUE }, { 34, .no_broker = TRUE }, { 35, .no_broker = TRUE },
-    { 36, .no_broker = TRUE }, { 37, .no_broker = TRUE },
+    { 36, .no_broker = TRUE }, { 37, .no_broker = TRUE }, { 38, .no_broker = TRUE },
   };
   g_autofree char *daemon = NULL;
 
@@ -2778,6 +2901,7 @@ main (int    argc,
   ADD ("/broker/run/resume", &cli[5], test_resume);
   ADD ("/broker/run/crash-restart", &cli[6], test_crash_restart);
   ADD ("/broker/run/crash-restart-natpmp", &cli[7], test_crash_restart_natpmp);
+  ADD ("/broker/run/crash-closed", &cli[8], test_crash_closed);
 
   return g_test_run ();
 }
