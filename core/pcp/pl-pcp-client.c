@@ -835,8 +835,10 @@ submit_checked (PlPcpClient *self,
   GCancellable *cancellable = g_task_get_cancellable (task);
   Request *request = g_task_get_task_data (task);
 
+  /* request_stop(): a journal hold taken before the barrier ends with the request. */
   if (self->socket == NULL)
     {
+      request_stop (request);
       if (self->socket_error != NULL)
         g_task_return_error (task, g_error_copy (self->socket_error));
       else
@@ -845,14 +847,17 @@ submit_checked (PlPcpClient *self,
       return;
     }
 
-  if (g_task_return_error_if_cancelled (task))
+  if (g_cancellable_is_cancelled (cancellable))
     {
+      request_stop (request);
+      g_task_return_error_if_cancelled (task);
       g_object_unref (task);
       return;
     }
 
   if (g_queue_get_length (&self->pending) >= MAX_QUEUE)
     {
+      request_stop (request);
       g_task_return_new_error (task, PL_ERROR, PL_ERROR_QUEUE_FULL,
                                _("Too many PCP requests are waiting for %s (at most %u)"),
                                self->gateway_string, (guint) MAX_QUEUE);
