@@ -573,7 +573,11 @@ journal_forget (PlPcpClient *self,
  * use, else the recorded one, else a new one: build_packet() takes it back from here) and an
  * end no earlier than the lifetime asked for, so that a crash after the request went out,
  * even before the answer, leaves a record a restarted engine renews or deletes by that nonce
- * (pl-journal-sweep.c). The answer's port and lifetime are put afterwards, with the batch. */
+ * (pl-journal-sweep.c). The answer's port and lifetime are put afterwards and saved with the
+ * batch (when the last request in flight is answered, before its answer is returned). A
+ * crash before that save leaves this record: the same nonce, so the router still gives the
+ * restarted engine the same mapping (and port) or deletes it; only a new mapping's port is
+ * not in the file yet. */
 static void
 journal_prepare (PlPcpClient *self,
                  Request     *request)
