@@ -189,10 +189,6 @@ rm -rf "$LABDIR"
 mkdir -p "$LABDIR" || skip_all "cannot create $LABDIR"
 # What portlightctl keeps between runs (PCP nonces) stays in the lab, not in root's home.
 export XDG_STATE_HOME=$LABDIR/state
-# So does the engine's journal (and its lock): a journal left by another run would have the
-# next engine delete that run's ports (NAT-PMP by port alone) once its grace is over.
-export XDG_RUNTIME_DIR=$LABDIR/runtime
-mkdir -m 0700 -p "$XDG_RUNTIME_DIR" || skip_all "cannot create $XDG_RUNTIME_DIR"
 if [ "${LAB_KEEP:-0}" != 1 ]; then
   setsid bash "$LAB_SH" --reap $$ "$PREFIX" "$LABDIR" </dev/null >/dev/null 2>&1 &
 fi
