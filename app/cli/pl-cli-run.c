@@ -856,5 +856,15 @@ pl_cli_run_main (int    argc,
   g_clear_pointer (&run.loop, g_main_loop_unref);
   g_clear_error (&run.own_error);
 
+  /* The last deletes' records may wait for their batch's save: write them out now. Should
+   * that fail, the records stay, and the next engine deletes those ports again (no harm). */
+  if (journal != NULL)
+    {
+      g_autoptr(GError) journal_error = NULL;
+
+      if (!pl_pcp_state_flush (journal, &journal_error))
+        g_debug ("Cannot save the engine's journal: %s", journal_error->message);
+    }
+
   return run.n_signals > 1 ? PL_EXIT_LOCAL_ERROR : PL_EXIT_OK;
 }

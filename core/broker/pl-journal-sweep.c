@@ -8,7 +8,8 @@
 /* The engine's journal after a crash.
  *
  * The engine journals every mapping it asks for (PlPcpState, Owner=engine) before the
- * request goes out. When it is killed, the mappings stay open on the router and their
+ * request goes out, and forgets it only once the router confirmed its delete (the mappers
+ * do both, in batches: pl-pcp-state.c, "Batches"). When it is killed, the mappings stay open on the router and their
  * records stay in the journal. The engine started again loads the journal and:
  *
  * - takes a mapping back when someone asks for it again (a lease, or an enabled profile):

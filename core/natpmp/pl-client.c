@@ -15,6 +15,7 @@
 #include "pl-epoch.h"
 #include "pl-error.h"
 #include "pl-natpmp.h"
+#include "pl-pcp-state.h"
 #include "pl-port-mapper.h"
 #include "pl-retransmit.h"
 
@@ -60,6 +61,7 @@ struct _PlClient
   GTask         *current;          /* owned: the request in flight, or NULL */
 
   PlEpochTracker epoch;            /* replies and announcements, RFC 6886 section 3.6 */
+  PlPcpState    *journal;          /* nullable: an engine's, see journal_put() */
 
   guint8         buffer[PL_NATPMP_MAX_PACKET];
 };
@@ -724,6 +726,7 @@ pl_client_finalize (GObject *object)
 
   g_clear_object (&self->gateway);
   g_clear_object (&self->clock);
+  g_clear_object (&self->journal);
   g_clear_pointer (&self->gateway_string, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_error (&self->socket_error);
@@ -1319,6 +1322,192 @@ pl_client_mapper_get_external_address_finish (PlPortMapper  *mapper,
   return pl_client_get_external_address_finish (PL_CLIENT (mapper), result, epoch, error);
 }
 
+/* The journal (PlPortMapper's set_journal). NAT-PMP keeps nothing to renew or delete a
+ * mapping: any program of this host may delete it by its port. The journal only tells a
+ * restarted engine which ports it had open, so that it deletes those nobody asks for again
+ * (pl-journal-sweep.c); a one-shot program's mappings stay open until they expire on
+ * purpose, so only an engine's journal (PL_PCP_OWNER_ENGINE) is written.
+ *
+ * When it is written (pl-pcp-state.c, "Batches"): every MAP and delete takes a hold on the
+ * journal from the call until its answer, and goes out only after a barrier save.
+ *
+ * - A MAP's record (the port, an end no earlier than the lifetime asked for) is put when
+ *   it is asked for and is on disk before the request goes out; requests asked for in one
+ *   main-loop iteration (every renewal after a router reboot) share that one save. So the
+ *   journal never lacks a mapping the router has: a crash after the request went out, even
+ *   before the answer, leaves the record, and a restarted engine renews or deletes it.
+ * - The answer (the port granted, the lifetime) is put then, and saved with the batch: once,
+ *   when the last request in flight has been answered, before its answer is returned (at the
+ *   latest a second later). A crash in between leaves the record as put before sending,
+ *   which already names the mapping.
+ * - A delete's record is removed only once the router confirmed it, and saved with the
+ *   batch. A crash before that leaves the record, so the restarted engine deletes the port
+ *   again (nobody asks for it): a port the user closed does not stay open. Deletes wait at
+ *   the barrier too, so that a MAP and a delete of one port keep their order. */
+
+static void
+journal_put (PlClient   *self,
+             PlProtocol  protocol,
+             guint16     internal_port,
+             guint16     external_port,
+             guint32     lifetime)
+{
+  g_autoptr(PlPcpRecord) record = NULL;
+  g_autoptr(GSocketAddress) local = NULL;
+  const PlPcpRecord *known;
+
+  if (self->journal == NULL || self->socket == NULL)
+    return;
+  local = g_socket_get_local_address (self->socket, NULL);
+  if (!G_IS_INET_SOCKET_ADDRESS (local))
+    return;
+
+  record = pl_pcp_record_new ();
+  record->gateway = g_object_ref (self->gateway);
+  record->method = PL_PCP_METHOD_NATPMP;
+  record->protocol = protocol;
+  record->family = G_SOCKET_FAMILY_IPV4;
+  record->internal_address =
+    g_object_ref (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (local)));
+  record->internal_port = internal_port;
+  known = pl_pcp_state_lookup (self->journal, self->gateway, protocol, internal_port,
+                               G_SOCKET_FAMILY_IPV4);
+  record->external_port = external_port != 0 ? external_port
+                                             : known != NULL ? known->external_port : 0;
+  record->expires = g_get_real_time () / G_USEC_PER_SEC + lifetime;
+  if (known != NULL && known->expires > record->expires)
+    record->expires = known->expires;   /* a shorter answer does not end the older grant */
+  pl_pcp_state_put (self->journal, record);
+  pl_pcp_state_save_later (self->journal);
+}
+
+static void
+journal_forget (PlClient   *self,
+                PlProtocol  protocol,
+                guint16     internal_port)
+{
+  if (self->journal != NULL &&
+      pl_pcp_state_remove (self->journal, self->gateway, protocol, internal_port,
+                           G_SOCKET_FAMILY_IPV4))
+    pl_pcp_state_save_later (self->journal);
+}
+
+typedef struct
+{
+  PlProtocol  protocol;
+  guint16     internal_port;
+  guint16     suggested_port;
+  guint32     lifetime;        /* asked, then the answer's */
+  guint16     external_port;   /* the answer */
+  guint32     epoch;
+  PlPcpState *held;            /* owned ref: the journal's hold, until answered */
+} MapperOp;
+
+static void
+mapper_op_release (MapperOp *op)
+{
+  if (op->held != NULL)
+    {
+      pl_pcp_state_release (op->held);
+      g_clear_object (&op->held);
+    }
+}
+
+static void
+mapper_op_free (gpointer data)
+{
+  MapperOp *op = data;
+
+  mapper_op_release (op);
+  g_free (op);
+}
+
+static void mapper_map_cb   (GObject      *source,
+                             GAsyncResult *result,
+                             gpointer      user_data);
+static void mapper_unmap_cb (GObject      *source,
+                             GAsyncResult *result,
+                             gpointer      user_data);
+
+static void pl_client_mapper_map_async (PlPortMapper        *mapper,
+                                        PlProtocol           protocol,
+                                        guint16              internal_port,
+                                        guint16              suggested_external_port,
+                                        guint32              lifetime,
+                                        GCancellable        *cancellable,
+                                        GAsyncReadyCallback  callback,
+                                        gpointer             user_data);
+
+/* Takes @task (transfer full): the request goes out. */
+static void
+mapper_send (GTask *task)
+{
+  PlClient *self = g_task_get_source_object (task);
+  MapperOp *op = g_task_get_task_data (task);
+
+  if (g_task_get_source_tag (task) == pl_client_mapper_map_async)
+    pl_client_map_async (self, op->protocol, op->internal_port, op->suggested_port,
+                         op->lifetime, g_task_get_cancellable (task), mapper_map_cb, task);
+  else
+    pl_client_unmap_async (self, op->protocol, op->internal_port,
+                           g_task_get_cancellable (task), mapper_unmap_cb, task);
+}
+
+static void
+mapper_synced_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!pl_pcp_state_sync_finish (PL_PCP_STATE (source), result, &error))
+    g_debug ("Cannot save the NAT-PMP mappings to the journal: %s", error->message);
+  mapper_send (user_data);
+}
+
+/* Takes @task (transfer full): holds the journal and waits at its barrier, or, without a
+ * journal, sends at once. */
+static void
+mapper_start (PlClient *self,
+              GTask    *task)
+{
+  MapperOp *op = g_task_get_task_data (task);
+
+  if (self->journal != NULL)
+    {
+      op->held = g_object_ref (self->journal);
+      pl_pcp_state_hold (op->held);
+      if (g_task_get_source_tag (task) == pl_client_mapper_map_async)
+        journal_put (self, op->protocol, op->internal_port, 0, op->lifetime);
+      pl_pcp_state_sync_async (op->held, mapper_synced_cb, task);
+      return;
+    }
+  mapper_send (task);
+}
+
+static void
+mapper_map_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  PlClient *self = PL_CLIENT (source);
+  g_autoptr(GTask) task = user_data;
+  MapperOp *op = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!pl_client_map_finish (self, result, &op->external_port, &op->lifetime, &op->epoch,
+                             &error))
+    {
+      /* The record put before sending stays: the router may have the mapping all the same. */
+      mapper_op_release (op);
+      g_task_return_error (task, error);
+      return;
+    }
+  journal_put (self, op->protocol, op->internal_port, op->external_port, op->lifetime);
+  mapper_op_release (op);   /* the batch's save, if this was its last answer */
+  g_task_return_boolean (task, TRUE);
+}
+
 static void
 pl_client_mapper_map_async (PlPortMapper        *mapper,
                             PlProtocol           protocol,
@@ -1329,8 +1518,18 @@ pl_client_mapper_map_async (PlPortMapper        *mapper,
                             GAsyncReadyCallback  callback,
                             gpointer             user_data)
 {
-  pl_client_map_async (PL_CLIENT (mapper), protocol, internal_port, suggested_external_port,
-                       lifetime, cancellable, callback, user_data);
+  GTask *task = g_task_new (mapper, cancellable, callback, user_data);
+  MapperOp *op = g_new0 (MapperOp, 1);
+
+  /* The answer is the client's own: cancelled or not, as pl_client_map_async() says. */
+  g_task_set_check_cancellable (task, FALSE);
+  g_task_set_source_tag (task, pl_client_mapper_map_async);
+  op->protocol = protocol;
+  op->internal_port = internal_port;
+  op->suggested_port = suggested_external_port;
+  op->lifetime = lifetime;
+  g_task_set_task_data (task, op, mapper_op_free);
+  mapper_start (PL_CLIENT (mapper), task);
 }
 
 static gboolean
@@ -1341,7 +1540,41 @@ pl_client_mapper_map_finish (PlPortMapper  *mapper,
                              guint32       *epoch,
                              GError       **error)
 {
-  return pl_client_map_finish (PL_CLIENT (mapper), result, external_port, lifetime, epoch, error);
+  MapperOp *op = g_task_get_task_data (G_TASK (result));
+
+  g_return_val_if_fail (g_task_is_valid (result, mapper), FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  if (external_port != NULL)
+    *external_port = op->external_port;
+  if (lifetime != NULL)
+    *lifetime = op->lifetime;
+  if (epoch != NULL)
+    *epoch = op->epoch;
+  return TRUE;
+}
+
+static void
+mapper_unmap_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  PlClient *self = PL_CLIENT (source);
+  g_autoptr(GTask) task = user_data;
+  MapperOp *op = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!pl_client_unmap_finish (self, result, &op->epoch, &error))
+    {
+      /* Not confirmed: the record stays, so the port is deleted again after a crash. */
+      mapper_op_release (op);
+      g_task_return_error (task, error);
+      return;
+    }
+  journal_forget (self, op->protocol, op->internal_port);
+  mapper_op_release (op);
+  g_task_return_boolean (task, TRUE);
 }
 
 static void
@@ -1352,8 +1585,15 @@ pl_client_mapper_unmap_async (PlPortMapper        *mapper,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
 {
-  pl_client_unmap_async (PL_CLIENT (mapper), protocol, internal_port, cancellable, callback,
-                         user_data);
+  GTask *task = g_task_new (mapper, cancellable, callback, user_data);
+  MapperOp *op = g_new0 (MapperOp, 1);
+
+  g_task_set_check_cancellable (task, FALSE);
+  g_task_set_source_tag (task, pl_client_mapper_unmap_async);
+  op->protocol = protocol;
+  op->internal_port = internal_port;
+  g_task_set_task_data (task, op, mapper_op_free);
+  mapper_start (PL_CLIENT (mapper), task);
 }
 
 static gboolean
@@ -1362,7 +1602,26 @@ pl_client_mapper_unmap_finish (PlPortMapper  *mapper,
                                guint32       *epoch,
                                GError       **error)
 {
-  return pl_client_unmap_finish (PL_CLIENT (mapper), result, epoch, error);
+  MapperOp *op = g_task_get_task_data (G_TASK (result));
+
+  g_return_val_if_fail (g_task_is_valid (result, mapper), FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  if (epoch != NULL)
+    *epoch = op->epoch;
+  return TRUE;
+}
+
+static void
+pl_client_mapper_set_journal (PlPortMapper *mapper,
+                              PlPcpState   *journal)
+{
+  PlClient *self = PL_CLIENT (mapper);
+
+  if (journal != NULL && pl_pcp_state_get_owner (journal) != PL_PCP_OWNER_ENGINE)
+    journal = NULL;
+  g_set_object (&self->journal, journal);
 }
 
 static void
@@ -1389,4 +1648,5 @@ pl_client_port_mapper_iface_init (PlPortMapperInterface *iface)
   iface->map_finish = pl_client_mapper_map_finish;
   iface->unmap_async = pl_client_mapper_unmap_async;
   iface->unmap_finish = pl_client_mapper_unmap_finish;
+  iface->set_journal = pl_client_mapper_set_journal;
 }

@@ -138,6 +138,7 @@ typedef struct
   guint           planned_attempts;      /* 0 = for ever */
   GSource        *timer;                 /* owned ref; attached while waiting */
   GSource        *cancel_source;         /* owned ref; attached while queued or in flight */
+  PlPcpState     *held;                  /* owned ref: the journal's hold, until answered */
 } Request;
 
 /* What a task returns. */
@@ -178,6 +179,12 @@ request_stop (Request *request)
 {
   pl_clear_source (&request->timer);
   pl_clear_source (&request->cancel_source);
+  if (request->held != NULL)
+    {
+      /* Before the task returns: the answer's change is on disk when the caller hears. */
+      pl_pcp_state_release (request->held);
+      g_clear_object (&request->held);
+    }
 }
 
 static void
@@ -514,12 +521,15 @@ journal_restore (PlPcpClient *self,
   return state;
 }
 
+/* @now: saved before this returns (what must be on disk before a request goes out), else
+ * with the batch of the request it answers (pl_pcp_state_save_later()). */
 static void
 journal_put (PlPcpClient        *self,
              PlProtocol          protocol,
              guint16             port,
              const MappingState *state,
-             guint32             lifetime)
+             guint32             lifetime,
+             gboolean            now)
 {
   g_autoptr(PlPcpRecord) record = NULL;
 
@@ -540,7 +550,10 @@ journal_put (PlPcpClient        *self,
   memcpy (record->nonce, state->nonce, sizeof record->nonce);
   record->expires = g_get_real_time () / G_USEC_PER_SEC + lifetime;
   pl_pcp_state_put (self->journal, record);
-  journal_save (self);
+  if (now)
+    journal_save (self);
+  else
+    pl_pcp_state_save_later (self->journal);
 }
 
 static void
@@ -550,7 +563,68 @@ journal_forget (PlPcpClient *self,
 {
   if (self->journal != NULL &&
       pl_pcp_state_remove (self->journal, self->gateway, protocol, port, journal_family (self)))
-    journal_save (self);
+    pl_pcp_state_save_later (self->journal);
+}
+
+/* Before a MAP request is queued (journaled): the record of what the router will hold once it
+ * answers, put in the journal, to be on disk before the request goes out (the barrier in
+ * submit_checked(), one save for every request queued in one main-loop iteration, such as
+ * every renewal after a router reboot). It names the nonce the request will carry (the one in
+ * use, else the recorded one, else a new one: build_packet() takes it back from here) and an
+ * end no earlier than the lifetime asked for, so that a crash after the request went out,
+ * even before the answer, leaves a record a restarted engine renews or deletes by that nonce
+ * (pl-journal-sweep.c). The answer's port and lifetime are put afterwards and saved with the
+ * batch (when the last request in flight is answered, before its answer is returned). A
+ * crash before that save leaves this record: the same nonce, so the router still gives the
+ * restarted engine the same mapping (and port) or deletes it; only a new mapping's port is
+ * not in the file yet. */
+static void
+journal_prepare (PlPcpClient *self,
+                 Request     *request)
+{
+  gpointer key = mapping_key (request->protocol, request->internal_port);
+  const MappingState *state = g_hash_table_lookup (self->mappings, key);
+  g_autoptr(PlPcpRecord) record = pl_pcp_record_new ();
+  const PlPcpRecord *known;
+
+  record->internal_address = pl_pcp_client_get_local_address (self);
+  if (record->internal_address == NULL)
+    return;
+  record->gateway = g_object_ref (self->gateway);
+  record->method = PL_PCP_METHOD_PCP;
+  record->protocol = request->protocol;
+  record->family = journal_family (self);
+  record->internal_port = request->internal_port;
+  record->expires = g_get_real_time () / G_USEC_PER_SEC + request->lifetime;
+
+  known = pl_pcp_state_lookup (self->journal, self->gateway, request->protocol,
+                               request->internal_port, journal_family (self));
+  if (known != NULL && known->method != PL_PCP_METHOD_PCP)
+    known = NULL;
+  if (state != NULL)
+    {
+      memcpy (record->nonce, state->nonce, sizeof record->nonce);
+      record->external_port = state->assigned_port;
+      if (state->has_address)
+        record->external_address = inet_address_from_pcp (state->assigned_address);
+    }
+  else if (known != NULL)
+    {
+      memcpy (record->nonce, known->nonce, sizeof record->nonce);
+      record->external_port = known->external_port;
+      if (known->external_address != NULL)
+        record->external_address = g_object_ref (known->external_address);
+    }
+  else
+    random_nonce (record->nonce);
+
+  /* A shorter lifetime asked now does not end what the router granted before. */
+  if (known != NULL && memcmp (known->nonce, record->nonce, sizeof record->nonce) == 0 &&
+      known->expires > record->expires)
+    record->expires = known->expires;
+
+  pl_pcp_state_put (self->journal, record);
+  pl_pcp_state_save_later (self->journal);
 }
 
 static void
@@ -577,10 +651,12 @@ build_packet (PlPcpClient *self,
             {
               state = g_new0 (MappingState, 1);
               random_nonce (state->nonce);
-              /* Saved before it goes out: a crash before the answer must not lose it. */
+              /* Saved before it goes out: a crash before the answer must not lose it. The
+               * record journal_prepare() put is normally found above; this is the rare
+               * request whose record went meanwhile (a delete answered), saved alone. */
               if (request->kind == REQUEST_MAP)
                 journal_put (self, request->protocol, request->internal_port, state,
-                             request->lifetime);
+                             request->lifetime, TRUE);
             }
           if (request->kind == REQUEST_MAP)
             g_hash_table_insert (self->mappings, key, state);
@@ -720,18 +796,53 @@ request_cancelled_cb (GCancellable *cancellable,
   return G_SOURCE_REMOVE;
 }
 
+static void submit_checked (PlPcpClient *self,
+                            GTask       *task);
+
+static void
+journal_synced_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  GTask *task = user_data;
+  PlPcpClient *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!pl_pcp_state_sync_finish (PL_PCP_STATE (source), result, &error))
+    {
+      /* The mapping still works; it is just not remembered (said once). */
+      if (!self->journal_warned)
+        g_message (_("PCP mappings will not be remembered across restarts: %s"),
+                   error->message);
+      else
+        g_debug ("Cannot save the PCP state: %s", error->message);
+      self->journal_warned = TRUE;
+    }
+  submit_checked (self, task);
+}
+
 /* Takes @task (transfer full) with @request as its data and queues it. */
 static void
 submit (PlPcpClient *self,
         GTask       *task,
         Request     *request)
 {
-  GCancellable *cancellable = g_task_get_cancellable (task);
-
   g_task_set_task_data (task, request, request_free);
+  submit_checked (self, task);
+}
 
+/* Takes @task (transfer full) and queues it, or waits for the journal first. */
+static void
+submit_checked (PlPcpClient *self,
+                GTask       *task)
+{
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  Request *request = g_task_get_task_data (task);
+
+  /* request_stop(): a journal hold taken before the barrier ends with the request. */
   if (self->socket == NULL)
     {
+      request_stop (request);
       if (self->socket_error != NULL)
         g_task_return_error (task, g_error_copy (self->socket_error));
       else
@@ -740,18 +851,34 @@ submit (PlPcpClient *self,
       return;
     }
 
-  if (g_task_return_error_if_cancelled (task))
+  if (g_cancellable_is_cancelled (cancellable))
     {
+      request_stop (request);
+      g_task_return_error_if_cancelled (task);
       g_object_unref (task);
       return;
     }
 
   if (g_queue_get_length (&self->pending) >= MAX_QUEUE)
     {
+      request_stop (request);
       g_task_return_new_error (task, PL_ERROR, PL_ERROR_QUEUE_FULL,
                                _("Too many PCP requests are waiting for %s (at most %u)"),
                                self->gateway_string, (guint) MAX_QUEUE);
       g_object_unref (task);
+      return;
+    }
+
+  /* A journaled MAP waits until its record is on disk (journal_prepare()); a delete waits
+   * with it, so that the requests for a port keep their order. The hold makes the answers'
+   * changes one save, when the last of them is answered (pl-pcp-state.c, "Batches"). */
+  if (self->journal != NULL && request_is_map (request) && request->held == NULL)
+    {
+      request->held = g_object_ref (self->journal);
+      pl_pcp_state_hold (request->held);
+      if (request->kind == REQUEST_MAP)
+        journal_prepare (self, request);
+      pl_pcp_state_sync_async (request->held, journal_synced_cb, task);
       return;
     }
 
@@ -871,7 +998,7 @@ accept_response (PlPcpClient         *self,
                   memcpy (state->assigned_address, response->assigned_external_address, 16);
                 }
               journal_put (self, request->protocol, request->internal_port, state,
-                           response->lifetime);
+                           response->lifetime, FALSE);
             }
 
           outcome.external_port = response->assigned_external_port;

@@ -59,6 +59,21 @@
  * (another Portlight, or a person): a save without a load first is refused if a file exists.
  * Saves are atomic (temporary file, fsync, rename) with mode 0600, in a folder created 0700.
  * Comments in the file are not kept. The file handling is PlStateFile's (pl-state-file.c).
+ *
+ * Batches. Every save is an atomic replace with an fsync, which is slow (a router that
+ * rebooted has every mapping renewed at once: one save per request made that take over a
+ * second under a sanitizer). The writers group their changes instead:
+ *
+ * - pl_pcp_state_hold() while requests whose answers change the records are out, and
+ *   pl_pcp_state_release() when each is answered (or failed): pl_pcp_state_save_later()
+ *   only marks the records changed while a hold is taken, and the last release saves them,
+ *   once, before the last request's answer is returned. Without a hold it saves at once. A
+ *   change held back for BACKSTOP_MS is saved anyway (a request retransmitted for ever to a
+ *   router that is gone must not keep the others' changes off the disk).
+ * - pl_pcp_state_sync_async() is the write barrier for what must be on disk before a request
+ *   goes out (a new nonce, a new port, a later expiry): every caller of one main-loop
+ *   iteration waits for the same single save, made when the loop is next idle.
+ * - A change still unsaved when the object goes away is saved then.
  */
 
 #include "config.h"
@@ -72,11 +87,15 @@
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
+#include "pl-clock.h"
 #include "pl-error.h"
 #include "pl-pcp-state.h"
 #include "pl-state-file.h"
 
 #define FILE_VERSION  1
+
+/* How long a change may wait for the hold of its batch to end (see "Batches"). */
+#define BACKSTOP_MS   1000
 
 #define GROUP_PREFIX     "mapping "
 
@@ -106,6 +125,14 @@ struct _PlPcpState
   PlStateFile *file;
   PlPcpOwner   owner;       /* given to every record put */
   GPtrArray   *records;     /* PlPcpRecord*, in the order they were put or loaded */
+
+  /* Batched saves: see "Batches" below. */
+  gboolean     dirty;       /* changed since the last save that succeeded */
+  guint        holds;       /* pl_pcp_state_hold() minus pl_pcp_state_release() */
+  GSource     *backstop;    /* owned ref: saves a change held back for too long */
+  GSource     *sync_idle;   /* owned ref: the save of the waiters' batch */
+  GQueue       waiters;     /* GTask* (owned) of pl_pcp_state_sync_async(), in order */
+  gboolean     warned;      /* a deferred save failed and it was said */
 };
 
 G_DEFINE_FINAL_TYPE (PlPcpState, pl_pcp_state, G_TYPE_OBJECT)
@@ -575,10 +602,28 @@ to_data (PlPcpState *self,
 
 /* GObject */
 
+static void save_deferred (PlPcpState *self);
+
+static void
+pl_pcp_state_dispose (GObject *object)
+{
+  PlPcpState *self = (PlPcpState *) object;
+
+  pl_clear_source (&self->backstop);
+  pl_clear_source (&self->sync_idle);
+  if (self->dirty)
+    save_deferred (self);
+
+  G_OBJECT_CLASS (pl_pcp_state_parent_class)->dispose (object);
+}
+
 static void
 pl_pcp_state_finalize (GObject *object)
 {
   PlPcpState *self = (PlPcpState *) object;
+
+  /* Every waiter holds a reference: none is left unless disposed by force. */
+  g_queue_clear_full (&self->waiters, g_object_unref);
 
   g_clear_pointer (&self->file, pl_state_file_free);
   g_clear_pointer (&self->records, g_ptr_array_unref);
@@ -591,6 +636,7 @@ pl_pcp_state_class_init (PlPcpStateClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  object_class->dispose = pl_pcp_state_dispose;
   object_class->finalize = pl_pcp_state_finalize;
 }
 
@@ -762,7 +808,12 @@ pl_pcp_state_save (PlPcpState  *self,
     return FALSE;
 
   data = to_data (self, &length);
-  return pl_state_file_save (self->file, data, length, error);
+  if (self->backstop != NULL)
+    pl_clear_source (&self->backstop);
+  if (!pl_state_file_save (self->file, data, length, error))
+    return FALSE;
+  self->dirty = FALSE;
+  return TRUE;
 }
 
 /**
@@ -935,4 +986,199 @@ pl_pcp_state_forget_expired (PlPcpState *self,
       if (record->expires <= now_wall_s)
         g_ptr_array_remove_index (self->records, i - 1);
     }
+}
+
+/* Batches (see the top of this file) */
+
+/* A save nobody waits for: its failure is said here, once, then only in the debug log. */
+static void
+save_deferred (PlPcpState *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (pl_pcp_state_save (self, &error))
+    return;
+  if (!self->warned)
+    g_message (_("Mappings may not be remembered across restarts: %s"), error->message);
+  else
+    g_debug ("Cannot save the mappings: %s", error->message);
+  self->warned = TRUE;
+}
+
+static gboolean
+backstop_cb (gpointer user_data)
+{
+  PlPcpState *self = user_data;
+
+  g_clear_pointer (&self->backstop, g_source_unref);
+  g_debug ("Saving %s: a batch of changes is still held after %u ms",
+           pl_pcp_state_get_path (self), (guint) BACKSTOP_MS);
+  save_deferred (self);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * pl_pcp_state_save_later:
+ * @self: a #PlPcpState
+ *
+ * Says that the records changed: they are saved now if no hold is taken
+ * (pl_pcp_state_hold()), else when the last hold is released, or by a barrier
+ * (pl_pcp_state_sync_async()), whichever comes first, and at the latest a second later.
+ * A failed save is said in the log (once), and tried again with the next change.
+ */
+void
+pl_pcp_state_save_later (PlPcpState *self)
+{
+  g_return_if_fail (PL_IS_PCP_STATE (self));
+
+  self->dirty = TRUE;
+  if (self->holds == 0)
+    {
+      save_deferred (self);
+      return;
+    }
+  if (self->backstop == NULL)
+    {
+      self->backstop = g_timeout_source_new (BACKSTOP_MS);
+      g_source_set_static_name (self->backstop, "[portlight] mapping state backstop");
+      g_source_set_callback (self->backstop, backstop_cb, self, NULL);
+      g_source_attach (self->backstop, g_main_context_get_thread_default ());
+    }
+}
+
+/**
+ * pl_pcp_state_hold:
+ * @self: a #PlPcpState
+ *
+ * Starts (or joins) a batch: until the matching pl_pcp_state_release(),
+ * pl_pcp_state_save_later() does not write. Take one per request in flight whose answer
+ * changes the records.
+ */
+void
+pl_pcp_state_hold (PlPcpState *self)
+{
+  g_return_if_fail (PL_IS_PCP_STATE (self));
+
+  self->holds++;
+}
+
+/**
+ * pl_pcp_state_release:
+ * @self: a #PlPcpState
+ *
+ * Ends a pl_pcp_state_hold(). The last one saves the changes made meanwhile, at once.
+ */
+void
+pl_pcp_state_release (PlPcpState *self)
+{
+  g_return_if_fail (PL_IS_PCP_STATE (self));
+  g_return_if_fail (self->holds > 0);
+
+  if (--self->holds == 0 && self->dirty)
+    save_deferred (self);
+}
+
+static gboolean
+sync_idle_cb (gpointer user_data)
+{
+  PlPcpState *self = user_data;
+  g_autoptr(GError) error = NULL;
+  GQueue batch = G_QUEUE_INIT;
+  GTask *task;
+
+  g_clear_pointer (&self->sync_idle, g_source_unref);
+
+  /* Callers that come while this batch is being answered wait for the next one. */
+  batch = self->waiters;
+  g_queue_init (&self->waiters);
+
+  if (self->dirty)
+    {
+      g_debug ("Saving %s for %u request(s) about to go out", pl_pcp_state_get_path (self),
+               batch.length);
+      pl_pcp_state_save (self, &error);
+    }
+
+  while ((task = g_queue_pop_head (&batch)) != NULL)
+    {
+      if (error != NULL)
+        g_task_return_error (task, g_error_copy (error));
+      else
+        g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * pl_pcp_state_sync_async:
+ * @self: a #PlPcpState
+ * @callback: called once every change made so far is on disk, or the save failed
+ * @user_data: data for @callback
+ *
+ * The write barrier before a request goes out. The save is made when the main loop is next
+ * idle, once for every caller until then, so a batch of requests started together costs one
+ * save. Callbacks are called in the order of the calls. Nothing is written if nothing changed.
+ */
+void
+pl_pcp_state_sync_async (PlPcpState          *self,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (PL_IS_PCP_STATE (self));
+
+  task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (task, pl_pcp_state_sync_async);
+  g_queue_push_tail (&self->waiters, task);
+  if (self->sync_idle == NULL)
+    {
+      /* Default priority: after what this iteration dispatches, not behind idle work. */
+      self->sync_idle = g_idle_source_new ();
+      g_source_set_priority (self->sync_idle, G_PRIORITY_DEFAULT);
+      g_source_set_static_name (self->sync_idle, "[portlight] mapping state barrier");
+      g_source_set_callback (self->sync_idle, sync_idle_cb, self, NULL);
+      g_source_attach (self->sync_idle, g_main_context_get_thread_default ());
+    }
+}
+
+/**
+ * pl_pcp_state_sync_finish:
+ * @self: a #PlPcpState
+ * @result: the result given to the callback
+ * @error: return location for the reason the save failed
+ *
+ * Returns: %TRUE if the records were on disk (or unchanged)
+ */
+gboolean
+pl_pcp_state_sync_finish (PlPcpState    *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == pl_pcp_state_sync_async,
+                        FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * pl_pcp_state_flush:
+ * @self: a #PlPcpState
+ * @error: return location for a #GError
+ *
+ * Saves now what pl_pcp_state_save_later() held back, if anything.
+ *
+ * Returns: %TRUE if nothing was left unsaved
+ */
+gboolean
+pl_pcp_state_flush (PlPcpState  *self,
+                    GError     **error)
+{
+  g_return_val_if_fail (PL_IS_PCP_STATE (self), FALSE);
+
+  if (!self->dirty)
+    return TRUE;
+  return pl_pcp_state_save (self, error);
 }

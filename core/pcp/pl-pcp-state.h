@@ -103,6 +103,17 @@ gboolean            pl_pcp_state_save            (PlPcpState    *self,
                                                   GError       **error);
 gboolean            pl_pcp_state_can_save        (PlPcpState    *self,
                                                   GError       **error);
+void                pl_pcp_state_save_later      (PlPcpState    *self);
+void                pl_pcp_state_hold            (PlPcpState    *self);
+void                pl_pcp_state_release         (PlPcpState    *self);
+void                pl_pcp_state_sync_async      (PlPcpState          *self,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+gboolean            pl_pcp_state_sync_finish     (PlPcpState    *self,
+                                                  GAsyncResult  *result,
+                                                  GError       **error);
+gboolean            pl_pcp_state_flush           (PlPcpState    *self,
+                                                  GError       **error);
 void                pl_pcp_state_put             (PlPcpState        *self,
                                                   const PlPcpRecord *record);
 gboolean            pl_pcp_state_remove          (PlPcpState    *self,

@@ -11,8 +11,10 @@
 
 #include "pl-core.h"
 #include "pl-fake-gateway.h"
+#include "pl-pcp-state.h"
+#include "pl-test-replaces.h"
 
-/* Every test has its own gateway address 127.0.0.N (N from 100 to 124, passed as test data),
+/* Every test has its own gateway address 127.0.0.N (N from 100 to 125, passed as test data),
  * so the tests can run in parallel with each other and with other test programs. Should that
  * address be taken anyway (meson test --repeat runs copies of this program side by side), the
  * test moves to 127.0.1.N, 127.0.2.N and so on: Linux routes all of 127/8 to lo. The clock is
@@ -1220,6 +1222,166 @@ test_real_clock (Fixture       *fixture,
                    SECONDS (5));
 }
 
+/* The engine's journal, through PlPortMapper (pl-journal-sweep.c deletes what it lists). */
+
+#define JOURNAL_N 20
+
+static void
+journal_mapper_map_cb (GObject      *object,
+                       GAsyncResult *res,
+                       gpointer      user_data)
+{
+  Result *result = user_data;
+  guint *on_disk_at_first = g_object_get_data (object, "on-disk-at-first");
+  const char *path = g_object_get_data (object, "journal-path");
+
+  if (result->fixture->results->len == 0)
+    {
+      g_autoptr(PlPcpState) check = pl_pcp_state_new (path);
+      g_autoptr(GPtrArray) records = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (pl_pcp_state_load (check, &error));
+      records = pl_pcp_state_list (check, NULL);
+      *on_disk_at_first = records->len;
+    }
+  result->ok = pl_port_mapper_map_finish (PL_PORT_MAPPER (object), res, &result->external_port,
+                                          &result->lifetime, &result->epoch, &result->error);
+  result_done (result);
+}
+
+static void
+journal_mapper_unmap_cb (GObject      *object,
+                         GAsyncResult *res,
+                         gpointer      user_data)
+{
+  Result *result = user_data;
+
+  result->ok = pl_port_mapper_unmap_finish (PL_PORT_MAPPER (object), res, &result->epoch,
+                                            &result->error);
+  result_done (result);
+}
+
+/* The records of @path, as another process reads them: internal port -> external port. */
+static GHashTable *
+journal_ports (const char *path)
+{
+  g_autoptr(PlPcpState) check = pl_pcp_state_new (path);
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GError) error = NULL;
+  GHashTable *ports = g_hash_table_new (NULL, NULL);
+
+  g_assert_true (pl_pcp_state_load (check, &error));
+  records = pl_pcp_state_list (check, NULL);
+  for (guint i = 0; i < records->len; i++)
+    {
+      const PlPcpRecord *record = g_ptr_array_index (records, i);
+
+      g_assert_cmpint (record->method, ==, PL_PCP_METHOD_NATPMP);
+      g_assert_cmpint (record->owner, ==, PL_PCP_OWNER_ENGINE);
+      g_hash_table_insert (ports, GUINT_TO_POINTER ((guint) record->internal_port),
+                           GUINT_TO_POINTER ((guint) record->external_port));
+    }
+  return ports;
+}
+
+static void
+journal_map (Fixture *fixture,
+             guint16  port)
+{
+  pl_port_mapper_map_async (PL_PORT_MAPPER (fixture->client), PL_PROTOCOL_TCP, port, port, 3600,
+                            NULL, journal_mapper_map_cb, result_new (fixture, "map"));
+}
+
+static void
+journal_unmap (Fixture *fixture,
+               guint16  port)
+{
+  pl_port_mapper_unmap_async (PL_PORT_MAPPER (fixture->client), PL_PROTOCOL_TCP, port, NULL,
+                              journal_mapper_unmap_cb, result_new (fixture, "unmap"));
+}
+
+static void
+test_journal_batch (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (g_get_user_runtime_dir (), "portlight",
+                                            "engine-mappings.ini", NULL);
+  g_autoptr(PlPcpState) journal = pl_pcp_state_new (path);
+  g_autoptr(PlTestReplaces) replaces = pl_test_replaces_new (path);
+  g_autoptr(GHashTable) ports = NULL;
+  g_autoptr(GError) error = NULL;
+  guint on_disk_at_first = 0;
+  guint first, done;
+
+  g_test_summary ("With an engine's journal, NAT-PMP mappings asked for together are all on "
+                  "disk, with one save, before the first request goes out, and their answers "
+                  "are one more save; a confirmed delete takes the port out of the file, an "
+                  "unanswered one leaves it there; a MAP and a delete of one port asked "
+                  "together keep their order");
+
+  g_assert_true (pl_pcp_state_load (journal, &error));
+  pl_pcp_state_set_owner (journal, PL_PCP_OWNER_ENGINE);
+  pl_port_mapper_set_journal (PL_PORT_MAPPER (fixture->client), journal);
+  g_object_set_data (G_OBJECT (fixture->client), "on-disk-at-first", &on_disk_at_first);
+  g_object_set_data (G_OBJECT (fixture->client), "journal-path", path);
+
+  for (guint i = 0; i < JOURNAL_N; i++)
+    journal_map (fixture, 32000 + i);
+  g_assert_cmpuint (n_requests (fixture), ==, 0);
+  run_until (fixture, JOURNAL_N);
+  g_assert_cmpuint (on_disk_at_first, ==, JOURNAL_N);
+  g_assert_cmpuint (pl_test_replaces_count (replaces), ==, 2);
+  ports = journal_ports (path);
+  g_assert_cmpuint (g_hash_table_size (ports), ==, JOURNAL_N);
+  for (guint i = 0; i < JOURNAL_N; i++)
+    {
+      Result *result = g_ptr_array_index (fixture->results, i);
+
+      g_assert_no_error (result->error);
+      g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (ports,
+                                                               GUINT_TO_POINTER (32000 + i))),
+                        ==, result->external_port);
+    }
+  g_clear_pointer (&ports, g_hash_table_unref);
+
+  /* A renewal and a delete together. */
+  journal_map (fixture, 32000);
+  journal_unmap (fixture, 32001);
+  run_until (fixture, JOURNAL_N + 2);
+  g_assert_no_error (((Result *) g_ptr_array_index (fixture->results, JOURNAL_N + 1))->error);
+  g_assert_cmpuint (pl_test_replaces_count (replaces), ==, 4);
+  ports = journal_ports (path);
+  g_assert_cmpuint (g_hash_table_size (ports), ==, JOURNAL_N - 1);
+  g_assert_false (g_hash_table_contains (ports, GUINT_TO_POINTER (32001)));
+  g_clear_pointer (&ports, g_hash_table_unref);
+
+  /* A MAP and a delete of one port together: that order at the gateway, no record left. */
+  first = n_requests (fixture);
+  journal_map (fixture, 33000);
+  journal_unmap (fixture, 33000);
+  run_until (fixture, JOURNAL_N + 4);
+  g_assert_cmpuint (n_requests (fixture), ==, first + 2);
+  g_assert_cmpuint (request_at (fixture, first)->request.internal_port, ==, 33000);
+  g_assert_cmpuint (request_at (fixture, first)->request.lifetime, >, 0);
+  g_assert_cmpuint (request_at (fixture, first + 1)->request.internal_port, ==, 33000);
+  g_assert_cmpuint (request_at (fixture, first + 1)->request.lifetime, ==, 0);
+  ports = journal_ports (path);
+  g_assert_false (g_hash_table_contains (ports, GUINT_TO_POINTER (33000)));
+  g_clear_pointer (&ports, g_hash_table_unref);
+
+  /* A delete the gateway never answers: the port stays in the file, for the next engine. */
+  pl_fake_gateway_set_silent (fixture->gateway, TRUE);
+  journal_unmap (fixture, 32002);
+  run_until (fixture, JOURNAL_N + 5);
+  g_assert_nonnull (((Result *) g_ptr_array_index (fixture->results, JOURNAL_N + 4))->error);
+  done = pl_test_replaces_count (replaces);
+  ports = journal_ports (path);
+  g_assert_true (g_hash_table_contains (ports, GUINT_TO_POINTER (32002)));
+  g_assert_cmpuint (g_hash_table_size (ports), ==, JOURNAL_N - 1);
+  g_assert_cmpuint (pl_test_replaces_count (replaces), ==, done);
+}
+
 static void
 add_test (const char *path,
           guint       n,
@@ -1259,6 +1421,7 @@ main (int   argc,
   add_test ("/pm/client/dispose", 122, test_dispose);
   add_test ("/pm/client/properties", 123, test_properties);
   add_test ("/pm/client/real-clock", 124, test_real_clock);
+  add_test ("/pm/client/journal-batch", 125, test_journal_batch);
 
   return g_test_run ();
 }

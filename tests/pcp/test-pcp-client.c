@@ -11,6 +11,7 @@
 
 #include "pl-core.h"
 #include "pl-fake-pcp-gateway.h"
+#include "pl-test-replaces.h"
 
 /* Every test has its own server address 127.0.0.N (N from 160 up, passed as test data), so the
  * tests run in parallel with each other and with other test programs; should that address be
@@ -1209,6 +1210,161 @@ test_port_mapper (Fixture       *fixture,
   g_assert_no_error (result->error);
 }
 
+/* The journal: what a restarted engine renews or deletes. */
+
+#define JOURNAL_N 20
+
+typedef struct
+{
+  Fixture    *fixture;
+  const char *path;
+  guint       seen;            /* MAP requests the gateway had at the first answer */
+  guint       on_disk;         /* ... of which the file held the nonce then */
+} JournalCheck;
+
+/* The records of @path (another process's view), by internal port. */
+static GHashTable *
+journal_on_disk (const char *path)
+{
+  g_autoptr(PlPcpState) state = pl_pcp_state_new (path);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) records = NULL;
+  GHashTable *by_port = g_hash_table_new_full (NULL, NULL, NULL,
+                                               (GDestroyNotify) pl_pcp_record_free);
+
+  g_assert_true (pl_pcp_state_load (state, &error));
+  records = pl_pcp_state_list (state, NULL);
+  for (guint i = 0; i < records->len; i++)
+    {
+      const PlPcpRecord *record = g_ptr_array_index (records, i);
+
+      g_hash_table_insert (by_port, GUINT_TO_POINTER ((guint) record->internal_port),
+                           pl_pcp_record_copy (record));
+    }
+  return by_port;
+}
+
+/* How many MAP requests (lifetime > 0) the gateway saw have their nonce in @path. */
+static guint
+journal_nonces_on_disk (Fixture    *fixture,
+                        const char *path,
+                        guint      *seen)
+{
+  g_autoptr(GHashTable) by_port = journal_on_disk (path);
+  GPtrArray *requests = pl_fake_pcp_gateway_get_requests (fixture->gateway);
+  guint n = 0;
+
+  *seen = 0;
+  for (guint i = 0; i < requests->len; i++)
+    {
+      PlFakePcpRequest *request = g_ptr_array_index (requests, i);
+      const PlPcpRecord *record;
+
+      if (!request->parsed || request->opcode != PL_PCP_OP_MAP ||
+          request->request.lifetime == 0)
+        continue;
+      (*seen)++;
+      record = g_hash_table_lookup (by_port,
+                                    GUINT_TO_POINTER ((guint) request->request.internal_port));
+      if (record != NULL &&
+          memcmp (record->nonce, request->request.nonce, sizeof record->nonce) == 0)
+        n++;
+    }
+  return n;
+}
+
+static void
+journal_map_cb (GObject      *object,
+                GAsyncResult *res,
+                gpointer      user_data)
+{
+  JournalCheck *check = g_object_get_data (object, "journal-check");
+
+  if (check->fixture->results->len == 0)
+    check->on_disk = journal_nonces_on_disk (check->fixture, check->path, &check->seen);
+  map_cb (object, res, user_data);
+}
+
+static void
+test_journal_batch (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (g_get_user_runtime_dir (), "portlight",
+                                            "engine-mappings.ini", NULL);
+  g_autoptr(PlPcpState) journal = pl_pcp_state_new (path);
+  g_autoptr(PlTestReplaces) replaces = pl_test_replaces_new (path);
+  g_autoptr(GHashTable) disk = NULL;
+  g_autoptr(GError) error = NULL;
+  JournalCheck check = { fixture, path, 0, 0 };
+  GPtrArray *requests;
+  guint first, seen;
+
+  g_test_summary ("With a journal, MAP requests asked for together are journaled with one "
+                  "save before any goes out (every nonce the gateway sees is on disk by its "
+                  "first answer) and their answers with one more; a delete's record leaves "
+                  "the file once the gateway confirmed it, with the batch; a MAP and a delete "
+                  "of one port asked together reach the gateway in that order");
+
+  g_assert_true (pl_pcp_state_load (journal, &error));
+  pl_pcp_state_set_owner (journal, PL_PCP_OWNER_ENGINE);
+  g_object_set (fixture->client, "state", journal, NULL);
+  g_object_set_data (G_OBJECT (fixture->client), "journal-check", &check);
+
+  for (guint i = 0; i < JOURNAL_N; i++)
+    pl_pcp_client_map_async (fixture->client, PL_PROTOCOL_TCP, 30000 + i, 0, 7200, NULL,
+                             journal_map_cb, result_new (fixture, "map"));
+  g_assert_cmpuint (n_requests (fixture), ==, 0);   /* nothing out before the barrier */
+  run_until (fixture, JOURNAL_N);
+  g_assert_cmpuint (check.seen, >, 0);
+  g_assert_cmpuint (check.on_disk, ==, check.seen);
+  g_assert_cmpuint (pl_test_replaces_count (replaces), ==, 2);
+
+  disk = journal_on_disk (path);
+  g_assert_cmpuint (g_hash_table_size (disk), ==, JOURNAL_N);
+  for (guint i = 0; i < JOURNAL_N; i++)
+    {
+      Result *result = result_at (fixture, i);
+      const PlPcpRecord *record;
+
+      g_assert_no_error (result->error);
+      record = g_hash_table_lookup (disk, GUINT_TO_POINTER (30000 + i));
+      g_assert_nonnull (record);
+      g_assert_cmpint (record->owner, ==, PL_PCP_OWNER_ENGINE);
+      g_assert_cmpuint (record->external_port, !=, 0);   /* the answer's, saved */
+    }
+  g_assert_cmpuint (journal_nonces_on_disk (fixture, path, &seen), ==, JOURNAL_N);
+  g_clear_pointer (&disk, g_hash_table_unref);
+
+  /* A renewal and a delete together: two saves; the deleted port leaves the file. */
+  map (fixture, "renew", 30000, 0);
+  unmap (fixture, "delete", PL_PROTOCOL_TCP, 30001, NULL);
+  run_until (fixture, JOURNAL_N + 2);
+  g_assert_no_error (result_at (fixture, JOURNAL_N + 1)->error);
+  g_assert_cmpuint (pl_test_replaces_count (replaces), ==, 4);
+  disk = journal_on_disk (path);
+  g_assert_cmpuint (g_hash_table_size (disk), ==, JOURNAL_N - 1);
+  g_assert_null (g_hash_table_lookup (disk, GUINT_TO_POINTER (30001)));
+  g_assert_cmpuint (pl_fake_pcp_gateway_get_n_mappings (fixture->gateway), ==, JOURNAL_N - 1);
+  g_clear_pointer (&disk, g_hash_table_unref);
+
+  /* A new mapping and its delete asked for together keep their order. */
+  first = n_requests (fixture);
+  map (fixture, "map", 31000, 0);
+  unmap (fixture, "delete", PL_PROTOCOL_TCP, 31000, NULL);
+  run_until (fixture, JOURNAL_N + 4);
+  g_assert_no_error (result_at (fixture, JOURNAL_N + 2)->error);
+  g_assert_no_error (result_at (fixture, JOURNAL_N + 3)->error);
+  requests = pl_fake_pcp_gateway_get_requests (fixture->gateway);
+  g_assert_cmpuint (requests->len, ==, first + 2);
+  g_assert_cmpuint (((PlFakePcpRequest *) g_ptr_array_index (requests, first))->request.lifetime,
+                    >, 0);
+  g_assert_cmpuint (((PlFakePcpRequest *) g_ptr_array_index (requests, first + 1))->request.lifetime,
+                    ==, 0);
+  disk = journal_on_disk (path);
+  g_assert_null (g_hash_table_lookup (disk, GUINT_TO_POINTER (31000)));
+  g_assert_cmpuint (g_hash_table_size (disk), ==, JOURNAL_N - 1);
+}
+
 static void
 add_test (const char *path,
           guint       n,
@@ -1247,6 +1403,7 @@ main (int   argc,
   add_test ("/pcp/client/mapping-state", 181, test_mapping_state);
   add_test ("/pcp/client/dispose", 182, test_dispose);
   add_test ("/pcp/client/port-mapper", 183, test_port_mapper);
+  add_test ("/pcp/client/journal-batch", 184, test_journal_batch);
 
   return g_test_run ();
 }

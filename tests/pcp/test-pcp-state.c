@@ -15,6 +15,7 @@
 
 #include "pl-core.h"
 #include "pl-pcp-state.h"
+#include "pl-test-replaces.h"
 
 /* Helpers */
 
@@ -867,6 +868,210 @@ test_boxed (void)
   g_assert_true (G_IS_INET_ADDRESS (record->gateway));
 }
 
+/* Batches */
+
+#define BATCH_N 20
+
+static PlPcpState *
+batch_state (const char *name,
+             char      **path_out)
+{
+  g_autofree char *path = test_path (name);
+  g_autoptr(GError) error = NULL;
+  PlPcpState *state;
+
+  g_remove (path);
+  state = pl_pcp_state_new (path);
+  g_assert_true (pl_pcp_state_load (state, &error));
+  pl_pcp_state_set_owner (state, PL_PCP_OWNER_ENGINE);
+  *path_out = g_steal_pointer (&path);
+  return state;
+}
+
+static void
+batch_put (PlPcpState *state,
+           guint       i,
+           guint16     external_port)
+{
+  g_autoptr(PlPcpRecord) record = make_record ("192.168.1.1", PL_PCP_METHOD_NATPMP,
+                                               PL_PROTOCOL_TCP, "192.168.1.20", 40000 + i,
+                                               external_port, NULL, 1780000000);
+
+  pl_pcp_state_put (state, record);
+  pl_pcp_state_save_later (state);
+}
+
+/* The records in the file now, as another process would read them. */
+static guint
+on_disk (const char *path,
+         guint16     external_port)
+{
+  g_autoptr(PlPcpState) check = pl_pcp_state_new (path);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) records = NULL;
+  guint n = 0;
+
+  g_assert_true (pl_pcp_state_load (check, &error));
+  records = pl_pcp_state_list (check, NULL);
+  for (guint i = 0; i < records->len; i++)
+    {
+      const PlPcpRecord *record = g_ptr_array_index (records, i);
+
+      if (record->external_port == external_port)
+        n++;
+    }
+  return n;
+}
+
+static void
+test_batch_hold (void)
+{
+  g_autofree char *path = NULL;
+  g_autoptr(PlPcpState) state = batch_state ("batch-hold.ini", &path);
+  g_autoptr(PlTestReplaces) replaces = pl_test_replaces_new (path);
+
+  g_test_summary ("Changes made while holds are taken are saved once, when the last hold is "
+                  "released; without a hold every change is saved at once");
+
+  for (guint i = 0; i < BATCH_N; i++)
+    pl_pcp_state_hold (state);
+  for (guint i = 0; i < BATCH_N; i++)
+    batch_put (state, i, 50000);
+  g_assert_cmpuint (pl_test_replaces_count (replaces), ==, 0);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+
+  for (guint i = 0; i < BATCH_N - 1; i++)
+    pl_pcp_state_release (state);
+  g_assert_cmpuint (pl_test_replaces_count (replaces), ==, 0);
+  pl_pcp_state_release (state);
+  g_assert_cmpuint (pl_test_replaces_count (replaces), ==, 1);
+  g_assert_cmpuint (on_disk (path, 50000), ==, BATCH_N);
+
+  /* Nothing changed: releasing again writes nothing; no hold: one save per change. */
+  pl_pcp_state_hold (state);
+  pl_pcp_state_release (state);
+  g_assert_cmpuint (pl_test_replaces_count (replaces), ==, 1);
+  batch_put (state, 0, 50001);
+  batch_put (state, 1, 50001);
+  g_assert_cmpuint (pl_test_replaces_count (replaces), ==, 3);
+  g_assert_cmpuint (on_disk (path, 50001), ==, 2);
+}
+
+typedef struct
+{
+  const char *path;
+  guint       done;
+  guint       disk_at_first;
+  guint       replaces_at_first;
+  PlTestReplaces *replaces;
+} Barrier;
+
+static void
+barrier_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  Barrier *barrier = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (pl_pcp_state_sync_finish (PL_PCP_STATE (source), result, &error));
+  g_assert_no_error (error);
+  if (barrier->done++ == 0)
+    {
+      barrier->disk_at_first = on_disk (barrier->path, 0);
+      barrier->replaces_at_first = pl_test_replaces_count (barrier->replaces);
+    }
+}
+
+static void
+test_batch_barrier (void)
+{
+  g_autofree char *path = NULL;
+  g_autoptr(PlPcpState) state = batch_state ("batch-barrier.ini", &path);
+  g_autoptr(PlTestReplaces) replaces = pl_test_replaces_new (path);
+  Barrier barrier = { path, 0, 0, 0, replaces };
+
+  g_test_summary ("The write barrier of requests about to go out: every change made before "
+                  "it is on disk when the first caller hears, with one save for all the "
+                  "callers of one main-loop iteration, even while holds are taken; the "
+                  "answers' changes are one more save, at the last release");
+
+  for (guint i = 0; i < BATCH_N; i++)
+    {
+      pl_pcp_state_hold (state);
+      batch_put (state, i, 0);
+      pl_pcp_state_sync_async (state, barrier_cb, &barrier);
+    }
+  g_assert_cmpuint (pl_test_replaces_count (replaces), ==, 0);
+  while (barrier.done < BATCH_N)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (barrier.disk_at_first, ==, BATCH_N);
+  g_assert_cmpuint (barrier.replaces_at_first, ==, 1);
+  g_assert_cmpuint (pl_test_replaces_count (replaces), ==, 1);
+
+  /* The answers. */
+  for (guint i = 0; i < BATCH_N; i++)
+    {
+      batch_put (state, i, 60000);
+      pl_pcp_state_release (state);
+    }
+  g_assert_cmpuint (pl_test_replaces_count (replaces), ==, 2);
+  g_assert_cmpuint (on_disk (path, 60000), ==, BATCH_N);
+
+  /* A barrier with nothing changed writes nothing. */
+  barrier.done = 0;
+  pl_pcp_state_sync_async (state, barrier_cb, &barrier);
+  while (barrier.done < 1)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (pl_test_replaces_count (replaces), ==, 2);
+}
+
+static void
+test_batch_backstop (void)
+{
+  g_autofree char *path = NULL;
+  g_autoptr(PlPcpState) state = batch_state ("batch-backstop.ini", &path);
+  g_autoptr(PlTestReplaces) replaces = pl_test_replaces_new (path);
+
+  g_test_summary ("A change held back by a hold that is not released (a request retransmitted "
+                  "for ever) is saved anyway, once");
+
+  pl_pcp_state_hold (state);
+  batch_put (state, 0, 1234);
+  batch_put (state, 1, 1234);
+  while (pl_test_replaces_count (replaces) == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (on_disk (path, 1234), ==, 2);
+  pl_pcp_state_release (state);
+  g_assert_cmpuint (pl_test_replaces_count (replaces), ==, 1);
+}
+
+static void
+test_batch_dispose (void)
+{
+  g_autofree char *path = NULL;
+  PlPcpState *state = batch_state ("batch-dispose.ini", &path);
+  g_autoptr(PlTestReplaces) replaces = pl_test_replaces_new (path);
+  g_autoptr(GInetAddress) gateway = g_inet_address_new_from_string ("192.168.1.1");
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("Changes still held back are saved when the object goes; a flush saves "
+                  "them at once and only then");
+
+  pl_pcp_state_hold (state);
+  batch_put (state, 0, 4321);
+  g_assert_true (pl_pcp_state_flush (state, &error));
+  g_assert_cmpuint (pl_test_replaces_count (replaces), ==, 1);
+  g_assert_true (pl_pcp_state_flush (state, &error));
+  g_assert_cmpuint (pl_test_replaces_count (replaces), ==, 1);
+  g_assert_true (pl_pcp_state_remove (state, gateway, PL_PROTOCOL_TCP, 40000, G_SOCKET_FAMILY_IPV4));
+  pl_pcp_state_save_later (state);
+  g_assert_cmpuint (pl_test_replaces_count (replaces), ==, 1);
+  g_object_unref (state);
+  g_assert_cmpuint (pl_test_replaces_count (replaces), ==, 2);
+  g_assert_cmpuint (on_disk (path, 4321), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -902,6 +1107,10 @@ main (int   argc,
   g_test_add_func ("/pl/pcp-state/forget-expired", test_forget_expired);
   g_test_add_func ("/pl/pcp-state/nonce", test_nonce);
   g_test_add_func ("/pl/pcp-state/boxed", test_boxed);
+  g_test_add_func ("/pl/pcp-state/batch/hold", test_batch_hold);
+  g_test_add_func ("/pl/pcp-state/batch/barrier", test_batch_barrier);
+  g_test_add_func ("/pl/pcp-state/batch/backstop", test_batch_backstop);
+  g_test_add_func ("/pl/pcp-state/batch/dispose", test_batch_dispose);
 
   return g_test_run ();
 }
