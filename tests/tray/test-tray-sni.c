@@ -472,11 +472,16 @@ read_line_cb (GObject      *source,
   g_autofree char *line = NULL;
   gsize length;
 
-  line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result,
-                                                    &length, &error);
+  g_autofree char *valid = NULL;
+
+  /* Bytes, made valid UTF-8 here: a line that is not (a library's message) must not end the
+   * reading, or what the app printed last would be lost. */
+  line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (source), result,
+                                               &length, &error);
   if (line == NULL)
     return;   /* EOF, cancelled or an error: the output is complete */
-  g_string_append (f->output, line);
+  valid = g_utf8_make_valid (line, (gssize) length);
+  g_string_append (f->output, valid);
   g_string_append_c (f->output, '\n');
   g_data_input_stream_read_line_async (G_DATA_INPUT_STREAM (source), G_PRIORITY_DEFAULT,
                                        f->cancellable, read_line_cb, f);
@@ -525,7 +530,10 @@ app_launcher (Fixture             *f,
   g_subprocess_launcher_setenv (launcher, "GDK_BACKEND", "x11", TRUE);
   g_subprocess_launcher_setenv (launcher, "GNOTIFICATION_BACKEND", "freedesktop", TRUE);
   g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "memory", TRUE);
-  g_subprocess_launcher_setenv (launcher, "G_DEBUG", "fatal-warnings", TRUE);
+  /* Criticals (programming errors) abort the app; a warning is printed and fails the test in
+   * fixture_tear_down() with all the app printed: a warning made fatal traps the app at once,
+   * and the test then lost the app without its last words. */
+  g_subprocess_launcher_setenv (launcher, "G_DEBUG", "fatal-criticals", TRUE);
   g_subprocess_launcher_setenv (launcher, "G_MESSAGES_DEBUG", "pl-tray", TRUE);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
   g_subprocess_launcher_setenv (launcher, "LANGUAGE", "", TRUE);
@@ -909,8 +917,17 @@ fixture_tear_down (Fixture       *f,
     }
   g_clear_handle_id (&f->engine_watch_id, g_bus_unwatch_name);
   g_clear_object (&f->engine);
+  /* What the app printed to its end, then: no warning in it. */
+  for (guint i = 0; f->app != NULL && i < 50; i++)
+    g_main_context_iteration (NULL, FALSE);
   g_cancellable_cancel (f->cancellable);
   g_clear_object (&f->app);
+  if (f->output != NULL && (strstr (f->output->str, "-WARNING **") != NULL ||
+                            strstr (f->output->str, "-CRITICAL **") != NULL))
+    {
+      dump_output (f);
+      g_test_fail_printf ("portlight printed a warning (its output is above)");
+    }
 
   if (f->bus != NULL)
     {
