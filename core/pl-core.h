@@ -13,6 +13,7 @@
 #include "pl-retransmit.h"
 #include "pl-clock.h"
 #include "pl-gateway.h"
+#include "pl-tunnel.h"
 #include "pl-ipv6-route.h"
 #include "pl-listen-check.h"
 #include "pl-client.h"
