@@ -33,5 +33,6 @@
 #include "pl-port-hook.h"
 #include "pl-session.h"
 #include "pl-app-link.h"
+#include "pl-session-group.h"
 #include "pl-profile.h"
 #include "pl-profile-store.h"
