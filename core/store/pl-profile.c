@@ -394,6 +394,7 @@ pl_profile_get_property (GObject    *object,
       break;
     case PROP_APP:
       g_value_set_string (value, self->app);
+      break;
     case PROP_GATEWAY:
       g_value_set_string (value, self->gateway);
       break;
@@ -444,6 +445,7 @@ pl_profile_set_property (GObject      *object,
       break;
     case PROP_APP:
       pl_profile_set_app (self, g_value_get_string (value));
+      break;
     case PROP_GATEWAY:
       pl_profile_set_gateway (self, g_value_get_string (value));
       break;
@@ -575,6 +577,10 @@ pl_profile_class_init (PlProfileClass *klass)
    */
   properties[PROP_APP] =
     g_param_spec_string ("app", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
    * PlProfile:gateway:
    *
    * The gateway the profile is mapped on (Gateway=): %NULL or `default` for whatever the
@@ -962,6 +968,10 @@ pl_profile_set_app (PlProfile  *self,
     app = NULL;
   if (replace_str (&self->app, app))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_APP]);
+}
+
+/* Gateway= */
+
 const char *
 pl_profile_get_gateway (PlProfile *self)
 {
