@@ -140,7 +140,8 @@ add_session (PlSessionGroup *self,
   session = pl_session_new (self->profiles, primary->clock, NULL, primary->keep_mappings);
   pl_session_set_profile_gateway (session, key);
   pl_session_set_method (session, primary->method);
-  pl_session_set_journal (session, primary->journal);
+  /* Not the primary's journal: its sweep deletes the records of a gateway that the primary's
+   * mappings do not claim, and the default route's gateway can be this one's (a VPN). */
   pl_session_set_method_memory (session, primary->memory);
   pl_session_set_stop_timeout (session, primary->stop_timeout);
   g_ptr_array_add (self->sessions, session);

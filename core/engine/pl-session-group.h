@@ -23,8 +23,9 @@ G_DECLARE_FINAL_TYPE (PlSessionGroup, pl_session_group, PL, SESSION_GROUP, GObje
  * Several gateways at once: the profiles without Gateway= (and every lease) stay with the
  * primary session, which follows the default route; for every other Gateway= in use
  * (`vpn`, or an address such as the home router's) the group makes a session of its own,
- * with the primary's clock, protocol, journal, method memory, stop timeout and
- * keep-mappings-on-exit, that maps those profiles on that gateway and nowhere else. A
+ * with the primary's clock, protocol, method memory, stop timeout and
+ * keep-mappings-on-exit (not its journal: PCP's records stay the primary's), that maps
+ * those profiles on that gateway and nowhere else. A
  * session is made when a profile first names its gateway and lives as long as the group.
  *
  * Signals: `session-added (PlSession *session)`, for each session the group makes (not the
