@@ -23,7 +23,8 @@
 # shellcheck shell=bash
 # "check && check || fail" is the idiom of the scenarios
 # shellcheck disable=SC2015
-# SKIP_REASON is read by lab.sh's runner
+# SKIP_REASON is read by lab.sh's runner; NS_A, GW, TABLE … are lab.sh's
+# shellcheck disable=SC2153
 # shellcheck disable=SC2034
 
 NS_V=$PREFIX-vpn
