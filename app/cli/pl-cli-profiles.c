@@ -83,6 +83,7 @@ json_add_profile (JsonBuilder *builder,
   pl_cli_json_add_string (builder, "description", pl_profile_get_description (profile));
   pl_cli_json_add_string (builder, "on_port_change", pl_profile_get_on_port_change (profile));
   pl_cli_json_add_string (builder, "app", pl_profile_get_app (profile));
+  pl_cli_json_add_string (builder, "gateway", pl_profile_get_gateway (profile));
   json_builder_end_object (builder);
 }
 
@@ -741,6 +742,8 @@ cmd_show (Ctx   *ctx,
     g_print (_("On port change: %s\n"), pl_profile_get_on_port_change (profile));
   if (pl_profile_get_app (profile) != NULL)
     g_print (_("App:           %s (mapped only while it runs)\n"), pl_profile_get_app (profile));
+  if (pl_profile_get_gateway (profile) != NULL)
+    g_print (_("Gateway:       %s\n"), pl_profile_get_gateway (profile));
 
   return PL_EXIT_OK;
 }
@@ -756,6 +759,7 @@ cmd_add (Ctx   *ctx,
   g_autofree char *description = NULL;
   g_autofree char *on_port_change = NULL;
   g_autofree char *app = NULL;
+  g_autofree char *gateway = NULL;
   gboolean udp = FALSE;
   gboolean tcp = FALSE;
   gboolean both = FALSE;
@@ -790,6 +794,10 @@ cmd_add (Ctx   *ctx,
     { "app", 0, 0, G_OPTION_ARG_STRING, &app,
       N_("Map the profile only while APP runs: app:ID (a desktop application id), "
          "process:NAME (a process name) or unit:NAME (a systemd user unit)"), N_("APP") },
+    { "gateway", 0, 0, G_OPTION_ARG_STRING, &gateway,
+      N_("Map on GATEWAY: “default” (whatever the default route is, the default), “vpn” "
+         "(the VPN tunnel's gateway) or an IPv4 address such as the home router's"),
+      N_("GATEWAY") },
     G_OPTION_ENTRY_NULL
   };
 
@@ -826,7 +834,8 @@ cmd_add (Ctx   *ctx,
       || !set_value (ctx, profile, PL_PROFILE_KEY_LIFETIME, lifetime, &status)
       || !set_value (ctx, profile, PL_PROFILE_KEY_DESCRIPTION, description, &status)
       || !set_value (ctx, profile, PL_PROFILE_KEY_ON_PORT_CHANGE, on_port_change, &status)
-      || !set_value (ctx, profile, PL_PROFILE_KEY_APP, app, &status))
+      || !set_value (ctx, profile, PL_PROFILE_KEY_APP, app, &status)
+      || !set_value (ctx, profile, PL_PROFILE_KEY_GATEWAY, gateway, &status))
     return status;
 
   status = open_store (ctx);
@@ -863,6 +872,7 @@ cmd_edit (Ctx   *ctx,
   g_autofree char *private_port = NULL;
   g_autofree char *on_port_change = NULL;
   g_autofree char *app = NULL;
+  g_autofree char *gateway = NULL;
   gboolean udp = FALSE;
   gboolean tcp = FALSE;
   gboolean both = FALSE;
@@ -899,6 +909,9 @@ cmd_edit (Ctx   *ctx,
     { "on-port-change", 0, 0, G_OPTION_ARG_STRING, &on_port_change,
       N_("Run COMMAND when the public port granted changes (\"\" removes it)"),
       N_("COMMAND") },
+    { "gateway", 0, 0, G_OPTION_ARG_STRING, &gateway,
+      N_("Map on GATEWAY: “default”, “vpn” or an IPv4 address (\"\" removes it: the default "
+         "route)"), N_("GATEWAY") },
     { "private-port", 0, 0, G_OPTION_ARG_STRING, &private_port,
       N_("Forward to port PORT of this computer"), N_("PORT") },
     { "app", 0, 0, G_OPTION_ARG_STRING, &app,
@@ -918,7 +931,7 @@ cmd_edit (Ctx   *ctx,
     return status;
   if (!udp && !tcp && !both && !ipv4 && !ipv6 && !both_families && !enabled && !disabled
       && lifetime == NULL && description == NULL && new_name == NULL && public_port == NULL
-      && private_port == NULL && on_port_change == NULL && app == NULL)
+      && private_port == NULL && on_port_change == NULL && app == NULL && gateway == NULL)
     return usage_error (ctx, _("Nothing to change: give at least one option"));
 
   status = open_store (ctx);
@@ -947,7 +960,8 @@ cmd_edit (Ctx   *ctx,
       || !set_value (ctx, changed, PL_PROFILE_KEY_LIFETIME, lifetime, &status)
       || !set_value (ctx, changed, PL_PROFILE_KEY_DESCRIPTION, description, &status)
       || !set_value (ctx, changed, PL_PROFILE_KEY_ON_PORT_CHANGE, on_port_change, &status)
-      || !set_value (ctx, changed, PL_PROFILE_KEY_APP, app, &status))
+      || !set_value (ctx, changed, PL_PROFILE_KEY_APP, app, &status)
+      || !set_value (ctx, changed, PL_PROFILE_KEY_GATEWAY, gateway, &status))
     return status;
 
   status = find_engine (ctx);

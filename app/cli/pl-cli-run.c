@@ -34,7 +34,8 @@
 typedef struct
 {
   gboolean      json;
-  PlSession    *session;
+  PlSession    *session;      /* the primary: the default route's profiles, and the leases */
+  PlSessionGroup *group;      /* and one session per other Gateway= in use */
   PlClock      *clock;
   GMainLoop    *loop;
   guint         signal_ids[2];
@@ -96,6 +97,15 @@ message_handler (const char     *log_domain,
   g_autofree char *stamp = g_date_time_format (now, "%H:%M:%S");
 
   g_printerr ("%s %s\n", stamp, message);
+}
+
+/* A Gateway=vpn profile while no tunnel is up: it waits for one, it is not mapped elsewhere. */
+static gboolean
+waits_for_tunnel (PlSession    *session,
+                  const GError *error)
+{
+  return g_strcmp0 (pl_session_get_profile_gateway (session), PL_PROFILE_GATEWAY_VPN_TEXT) == 0 &&
+         g_error_matches (error, PL_ERROR, PL_ERROR_NO_GATEWAY);
 }
 
 static void
@@ -175,7 +185,11 @@ mapping_changed_cb (PlSession *session,
 
           pl_cli_json_add_string (builder, "error", error->message);
           pl_cli_json_add_string (builder, "retry", retry_text);
+          if (waits_for_tunnel (session, error))
+            pl_cli_json_add_string (builder, "waiting_for", "vpn");
         }
+      if (pl_session_get_profile_gateway (session) != NULL)
+        pl_cli_json_add_string (builder, "gateway_for", pl_session_get_profile_gateway (session));
       pl_cli_print_json_object (builder);
       return;
     }
@@ -236,6 +250,12 @@ mapping_changed_cb (PlSession *session,
       break;
 
     case PL_MAPPING_STATE_FAILED:
+      if (waits_for_tunnel (session, error))
+        {
+          print_text_line (_("%s: %s %u waits for a VPN tunnel (Gateway=vpn): none is up"),
+                           name, pl_cli_protocol_label (protocol), internal_port);
+          break;
+        }
       {
         g_autoptr(GDateTime) retry =
           pl_cli_clock_time_to_local (run->clock, pl_mapping_get_retry_at (mapping));
@@ -360,13 +380,17 @@ double_nat_changed_cb (PlSession *session,
 /* A gateway is news once it is known what it speaks (protocol-name), or when there is
  * none. */
 static void
-gateway_report (Run *run)
+gateway_report (Run       *run,
+                PlSession *session)
 {
   g_autofree char *gateway = NULL;
-  const char *protocol = pl_session_get_protocol_name (run->session);
+  const char *protocol = pl_session_get_protocol_name (session);
+  /* NULL: the default route's session; else "vpn" or the address profiles name. */
+  const char *serves = pl_session_get_profile_gateway (session);
+  gboolean vpn = g_strcmp0 (serves, PL_PROFILE_GATEWAY_VPN_TEXT) == 0;
 
-  if (pl_session_get_gateway (run->session) != NULL)
-    gateway = g_inet_address_to_string (pl_session_get_gateway (run->session));
+  if (pl_session_get_gateway (session) != NULL)
+    gateway = g_inet_address_to_string (pl_session_get_gateway (session));
   if (gateway != NULL && protocol == NULL)
     return;
 
@@ -376,11 +400,19 @@ gateway_report (Run *run)
 
       pl_cli_json_add_string (builder, "gateway", gateway);
       pl_cli_json_add_string (builder, "protocol", protocol);
+      pl_cli_json_add_string (builder, "for",
+                              serves != NULL ? serves : PL_PROFILE_GATEWAY_DEFAULT_TEXT);
       pl_cli_print_json_object (builder);
       return;
     }
 
-  if (gateway != NULL)
+  if (vpn && gateway != NULL)
+    print_text_line (_("VPN gateway %s · %s (for the Gateway=vpn profiles)"), gateway, protocol);
+  else if (vpn)
+    print_text_line (_("No VPN tunnel is up: the Gateway=vpn profiles wait for one"));
+  else if (serves != NULL && gateway != NULL)
+    print_text_line (_("Router %s · %s (for the Gateway=%s profiles)"), gateway, protocol, serves);
+  else if (gateway != NULL)
     print_text_line (_("Router %s · %s"), gateway, protocol);
   else
     print_text_line (_("No default gateway: waiting for the network"));
@@ -391,7 +423,7 @@ gateway_changed_cb (PlSession  *session,
                     const char *gateway,
                     Run        *run)
 {
-  gateway_report (run);
+  gateway_report (run, session);
 }
 
 static void
@@ -399,7 +431,41 @@ protocol_name_cb (PlSession  *session,
                   GParamSpec *pspec,
                   Run        *run)
 {
-  gateway_report (run);
+  gateway_report (run, session);
+}
+
+static void
+connect_session (Run       *run,
+                 PlSession *session)
+{
+  g_signal_connect (session, "mapping-changed", G_CALLBACK (mapping_changed_cb), run);
+  g_signal_connect (session, "external-address-changed",
+                    G_CALLBACK (external_address_changed_cb), run);
+  g_signal_connect (session, "router-reset", G_CALLBACK (router_reset_cb), run);
+  g_signal_connect (session, "port-changed", G_CALLBACK (port_changed_cb), run);
+  g_signal_connect (session, "double-nat-changed", G_CALLBACK (double_nat_changed_cb), run);
+  g_signal_connect (session, "gateway-changed", G_CALLBACK (gateway_changed_cb), run);
+  g_signal_connect (session, "notify::protocol-name", G_CALLBACK (protocol_name_cb), run);
+}
+
+/* A profile named a gateway of its own (Gateway=vpn, or an address): its session says what
+ * it does like the primary. */
+static void
+session_added_cb (PlSessionGroup *group,
+                  PlSession      *session,
+                  Run            *run)
+{
+  connect_session (run, session);
+}
+
+static void
+disconnect_sessions (Run *run)
+{
+  GPtrArray *sessions = pl_session_group_get_sessions (run->group);
+
+  for (guint i = 0; i < sessions->len; i++)
+    g_signal_handlers_disconnect_by_data (g_ptr_array_index (sessions, i), run);
+  g_signal_handlers_disconnect_by_data (run->group, run);
 }
 
 static void
@@ -410,7 +476,7 @@ stop_cb (GObject      *source,
   Run *run = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!pl_session_stop_finish (PL_SESSION (source), result, &error))
+  if (!pl_session_group_stop_finish (PL_SESSION_GROUP (source), result, &error))
     g_printerr ("%s: %s\n", g_get_prgname (), error->message);
   g_main_loop_quit (run->loop);
 }
@@ -433,7 +499,7 @@ signal_cb (gpointer user_data)
                      ? _("Stopping; the mappings stay on the router until they expire")
                      : _("Stopping: removing the mappings from the router…"));
   run->stopped = TRUE;
-  pl_session_stop_async (run->session, NULL, stop_cb, run);
+  pl_session_group_stop_async (run->group, NULL, stop_cb, run);
   return G_SOURCE_CONTINUE;
 }
 
@@ -801,15 +867,12 @@ pl_cli_run_main (int    argc,
       g_printerr (_("%s: warning: %s\n"), g_get_prgname (), memory_error->message);
   }
   run.clock = pl_session_get_clock (run.session);
+  /* Gateway=: a session per other gateway in use (the VPN's, the home router's), made with
+   * the primary's settings, so that nothing moves from one gateway to another. */
+  run.group = pl_session_group_new (run.session);
 
-  g_signal_connect (run.session, "mapping-changed", G_CALLBACK (mapping_changed_cb), &run);
-  g_signal_connect (run.session, "external-address-changed",
-                    G_CALLBACK (external_address_changed_cb), &run);
-  g_signal_connect (run.session, "router-reset", G_CALLBACK (router_reset_cb), &run);
-  g_signal_connect (run.session, "port-changed", G_CALLBACK (port_changed_cb), &run);
-  g_signal_connect (run.session, "double-nat-changed", G_CALLBACK (double_nat_changed_cb), &run);
-  g_signal_connect (run.session, "gateway-changed", G_CALLBACK (gateway_changed_cb), &run);
-  g_signal_connect (run.session, "notify::protocol-name", G_CALLBACK (protocol_name_cb), &run);
+  connect_session (&run, run.session);
+  g_signal_connect (run.group, "session-added", G_CALLBACK (session_added_cb), &run);
 
   run.signal_ids[0] = g_unix_signal_add (SIGINT, signal_cb, &run);
   run.signal_ids[1] = g_unix_signal_add (SIGTERM, signal_cb, &run);
@@ -818,7 +881,8 @@ pl_cli_run_main (int    argc,
     {
       for (guint i = 0; i < G_N_ELEMENTS (run.signal_ids); i++)
         g_clear_handle_id (&run.signal_ids[i], g_source_remove);
-      g_signal_handlers_disconnect_by_data (run.session, &run);
+      disconnect_sessions (&run);
+      g_clear_object (&run.group);
       g_clear_object (&run.session);
       g_signal_handlers_disconnect_by_data (run.apps, &run);
       g_clear_object (&run.apps);
@@ -837,7 +901,7 @@ pl_cli_run_main (int    argc,
                      pl_profile_store_get_path (store));
 
   g_signal_connect (broker, "notify::idle", G_CALLBACK (idle_changed_cb), &run);
-  pl_session_start (run.session);
+  pl_session_group_start (run.group);
   app_print_all (&run);
   idle_changed_cb (broker, NULL, &run);
   g_main_loop_run (run.loop);
@@ -845,10 +909,11 @@ pl_cli_run_main (int    argc,
 
   for (guint i = 0; i < G_N_ELEMENTS (run.signal_ids); i++)
     g_clear_handle_id (&run.signal_ids[i], g_source_remove);
-  g_signal_handlers_disconnect_by_data (run.session, &run);
+  disconnect_sessions (&run);
   g_signal_handlers_disconnect_by_data (broker, &run);
   g_clear_object (&sweep);
   pl_broker_shutdown (broker);
+  g_clear_object (&run.group);
   g_clear_object (&run.session);
   g_signal_handlers_disconnect_by_data (run.apps, &run);
   g_clear_object (&run.apps);

@@ -36,6 +36,7 @@ struct _PlApplication
   PlSettings       *settings;
   PlProfileStore   *store;
   PlSession        *session;            /* maps only when the tray hosts the engine */
+  PlSessionGroup   *group;              /* it, and a session per other Gateway= in use */
   /* One engine per user (dbus-broker.md §1): where one runs, the tray
    * is its client and its session stays unstarted; where none runs, the tray hosts it. */
   PlEngineHost     *host;               /* nullable: the engine in this process */
@@ -663,9 +664,10 @@ restart_stop_cb (GObject      *source,
 {
   g_autoptr(PlApplication) self = user_data;
   g_autoptr(PlSession) old = NULL;
+  g_autoptr(PlSessionGroup) old_group = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (!pl_session_stop_finish (PL_SESSION (source), result, &error))
+  if (!pl_session_group_stop_finish (PL_SESSION_GROUP (source), result, &error))
     g_debug ("Stopping the session: %s", error->message);
   self->restarting = FALSE;
 
@@ -680,12 +682,14 @@ restart_stop_cb (GObject      *source,
 
   /* Made now, so that it speaks whatever was chosen last while the old one stopped. */
   old = g_steal_pointer (&self->session);
+  old_group = g_steal_pointer (&self->group);
   self->session = create_session (self);
+  self->group = pl_session_group_new (self->session);
   if (self->host != NULL)
     pl_engine_host_set_session (self->host, self->session);
   pl_tray_menu_set_session (self->menu, self->session);
   pl_notifier_set_session (self->notifier, self->session);
-  pl_session_start (self->session);
+  pl_session_group_start (self->group);
   g_debug ("Session restarted");
 }
 
@@ -700,7 +704,7 @@ restart_session (PlApplication *self)
     return;   /* the engine elsewhere speaks its own protocol setting */
   self->restarting = TRUE;
   g_debug ("Restarting the session: closing the ports to open them again");
-  pl_session_stop_async (self->session, NULL, restart_stop_cb, g_object_ref (self));
+  pl_session_group_stop_async (self->group, NULL, restart_stop_cb, g_object_ref (self));
 }
 
 static void
@@ -734,7 +738,7 @@ stop_cb (GObject      *source,
   g_autoptr(PlApplication) self = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!pl_session_stop_finish (PL_SESSION (source), result, &error))
+  if (!pl_session_group_stop_finish (PL_SESSION_GROUP (source), result, &error))
     g_debug ("Stopping the session: %s", error->message);
   else
     g_debug ("Session stopped");
@@ -770,7 +774,7 @@ quit_cb (GSimpleAction *action,
       finish_quit (self);
       return;
     }
-  pl_session_stop_async (self->session, NULL, stop_cb, g_object_ref (self));
+  pl_session_group_stop_async (self->group, NULL, stop_cb, g_object_ref (self));
 }
 
 static gboolean
@@ -899,6 +903,9 @@ pl_application_startup (GApplication *application)
   }
   choose_engine (self);
   self->session = create_session (self);
+  /* Gateway=: the profiles that name a gateway of their own are mapped there, each gateway
+   * by a session of the group; the menu shows the default route's. */
+  self->group = pl_session_group_new (self->session);
   if (self->host != NULL)
     pl_engine_host_set_session (self->host, self->session);
 
@@ -942,7 +949,7 @@ pl_application_startup (GApplication *application)
   self->sigint_id = g_unix_signal_add (SIGINT, unix_signal_cb, self);
 
   if (self->host != NULL)
-    pl_session_start (self->session);
+    pl_session_group_start (self->group);
   pl_tray_menu_update (self->menu);
   menu_changed_cb (self);
 
@@ -996,6 +1003,7 @@ pl_application_shutdown (GApplication *application)
   g_clear_object (&self->notifier);
   g_clear_object (&self->menu);
   g_clear_object (&self->host);   /* ends the leases; the session stopped at quit */
+  g_clear_object (&self->group);
   g_clear_object (&self->session);
   g_clear_object (&self->engine_objects);
   g_clear_object (&self->engine_manager);

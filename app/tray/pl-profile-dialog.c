@@ -369,12 +369,15 @@ build_profile (PlProfileDialog *self,
   pl_profile_set_description (profile, *description != '\0' ? description : NULL);
   pl_profile_set_enabled (profile, gtk_switch_get_active (self->enabled_switch));
   pl_profile_set_app (profile, pl_app_chooser_get_app (self->app_chooser));
-  /* The dialog has no field for OnPortChange (portlightctl and the file set it): an edit
-   * keeps it. */
+  /* The dialog has no field for OnPortChange or Gateway (portlightctl and the file set
+   * them): an edit keeps them. */
   if (self->editing != NULL && pl_profile_store_lookup (self->store, self->editing) != NULL)
-    pl_profile_set_on_port_change (profile,
-                                   pl_profile_get_on_port_change (
-                                     pl_profile_store_lookup (self->store, self->editing)));
+    {
+      PlProfile *stored = pl_profile_store_lookup (self->store, self->editing);
+
+      pl_profile_set_on_port_change (profile, pl_profile_get_on_port_change (stored));
+      pl_profile_set_gateway (profile, pl_profile_get_gateway (stored));
+    }
 
   if (!ok)
     return NULL;

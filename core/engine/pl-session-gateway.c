@@ -445,8 +445,15 @@ _pl_session_discover_and_apply (PlSession *self)
 
   if (self->discover_func != NULL)
     found = self->discover_func (self->discover_data, &error);
+  else if (g_strcmp0 (self->profile_gateway, PL_PROFILE_GATEWAY_VPN_TEXT) == 0)
+    {
+      g_autoptr(PlTunnel) tunnel = pl_tunnel_discover (&error);
+
+      if (tunnel != NULL)
+        found = pl_tunnel_to_gateway (tunnel);
+    }
   else
-    found = pl_gateway_discover (&error);
+    found = pl_tunnel_discover_default (&error);
 
   if (found == NULL || found->address == NULL)
     {

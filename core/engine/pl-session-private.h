@@ -7,6 +7,8 @@
 
 #pragma once
 
+#include <string.h>
+
 #include <glib/gi18n-lib.h>
 
 #include "pl-client.h"
@@ -17,6 +19,7 @@
 #include "pl-port-hook.h"
 #include "pl-profile.h"
 #include "pl-session.h"
+#include "pl-tunnel.h"
 
 G_BEGIN_DECLS
 
@@ -90,6 +93,8 @@ struct _PlSession
   GListModel             *profiles;
   PlClock                *clock;
   GInetAddress           *fixed_gateway;
+  char                   *profile_gateway;  /* the profiles' Gateway= served; see below */
+  guint                   profile_gateway_set : 1;  /* FALSE: every profile, as before */
   guint16                 announce_port;
   guint                   keep_mappings : 1;
   guint                   monitor_network : 1;
@@ -369,6 +374,10 @@ _pl_session_find_entry (PlSession     *self,
 
 void
 _pl_session_unwatch_profiles (PlSession *self);
+
+gboolean
+_pl_session_serves_profile (PlSession *self,
+                            PlProfile *profile);
 
 void
 _pl_session_reconcile (PlSession *self);

@@ -167,6 +167,28 @@ _pl_session_unwatch_profiles (PlSession *self)
   g_ptr_array_set_size (self->watched, 0);
 }
 
+/* Whether @profile's Gateway= is the one this session serves. */
+gboolean
+_pl_session_serves_profile (PlSession *self,
+                            PlProfile *profile)
+{
+  g_autoptr(GInetAddress) address = NULL;
+  g_autofree char *text = NULL;
+  PlProfileGateway kind;
+
+  if (!self->profile_gateway_set)
+    return TRUE;
+  kind = pl_profile_get_gateway_kind (profile, &address);
+  if (self->profile_gateway == NULL)
+    return kind == PL_PROFILE_GATEWAY_DEFAULT || kind == PL_PROFILE_GATEWAY_INVALID;
+  if (kind == PL_PROFILE_GATEWAY_VPN)
+    return strcmp (self->profile_gateway, PL_PROFILE_GATEWAY_VPN_TEXT) == 0;
+  if (kind != PL_PROFILE_GATEWAY_ADDRESS)
+    return FALSE;
+  text = g_inet_address_to_string (address);
+  return strcmp (self->profile_gateway, text) == 0;
+}
+
 /* Bring the mappings in line with the profiles: one entry per profile and protocol, keyed
  * by (profile name, protocol), in the order of the model. */
 void
@@ -198,8 +220,11 @@ _pl_session_reconcile (PlSession *self)
       if (name == NULL)
         continue;
 
+      /* Watched even when another gateway's: a change of Gateway= brings it here. */
       g_signal_connect (profile, "notify", G_CALLBACK (profile_notify_cb), self);
       g_ptr_array_add (self->watched, g_object_ref (profile));
+      if (!_pl_session_serves_profile (self, profile))
+        continue;
 
       profile_to_protocols (profile, protocols, &n);
       n_families = profile_to_families (self, profile, families);

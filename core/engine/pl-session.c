@@ -120,6 +120,7 @@ pl_session_finalize (GObject *object)
   g_clear_object (&self->clock);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->gateway_str, g_free);
+  g_clear_pointer (&self->profile_gateway, g_free);
   g_clear_pointer (&self->gateway_iface, g_free);
   g_clear_pointer (&self->external_address, g_free);
   g_clear_error (&self->no_gateway_error);
@@ -541,6 +542,59 @@ pl_session_set_method (PlSession *self,
                     method == PL_METHOD_NATPMP || method == PL_METHOD_UPNP);
 
   self->method = method;
+}
+
+/**
+ * pl_session_set_profile_gateway:
+ * @self: a [class@Pl.Session]
+ * @gateway: (nullable): `default`, `vpn` or an IPv4 address
+ *
+ * Serve only the profiles whose Gateway= says @gateway (see
+ * [method@Pl.Profile.get_gateway_kind]; an address matches the same address however it is
+ * written): `default` (or %NULL) the profiles without Gateway=, or with a value that is not
+ * valid (they show why); `vpn` those that follow the VPN tunnel, and the session finds the
+ * tunnel's gateway with [func@Pl.tunnel_discover] (unless a discover function is set); an
+ * address those for that gateway, and the session talks to it and nothing else. Without
+ * this call a session serves every profile. Call it before [method@Pl.Session.start].
+ */
+void
+pl_session_set_profile_gateway (PlSession  *self,
+                                const char *gateway)
+{
+  g_autoptr(GInetAddress) address = NULL;
+  PlProfileGateway kind = PL_PROFILE_GATEWAY_DEFAULT;
+
+  g_return_if_fail (PL_IS_SESSION (self));
+  g_return_if_fail (!self->started);
+
+  if (gateway != NULL &&
+      !pl_profile_validate_gateway (NULL, gateway, &kind, &address, NULL))
+    g_return_if_reached ();
+
+  self->profile_gateway_set = TRUE;
+  g_clear_pointer (&self->profile_gateway, g_free);
+  if (kind == PL_PROFILE_GATEWAY_VPN)
+    self->profile_gateway = g_strdup (PL_PROFILE_GATEWAY_VPN_TEXT);
+  else if (kind == PL_PROFILE_GATEWAY_ADDRESS)
+    {
+      self->profile_gateway = g_inet_address_to_string (address);
+      g_set_object (&self->fixed_gateway, address);
+    }
+}
+
+/**
+ * pl_session_get_profile_gateway:
+ * @self: a [class@Pl.Session]
+ *
+ * Returns: (nullable): `vpn`, an IPv4 address, or %NULL for the default route's profiles
+ *   (or every profile, without [method@Pl.Session.set_profile_gateway])
+ */
+const char *
+pl_session_get_profile_gateway (PlSession *self)
+{
+  g_return_val_if_fail (PL_IS_SESSION (self), NULL);
+
+  return self->profile_gateway;
 }
 
 /**

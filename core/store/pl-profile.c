@@ -19,6 +19,7 @@ struct _PlProfile
   char              *name;
   char              *description;
   char              *on_port_change;
+  char              *gateway;
   PlProfileProtocol  protocol;
   PlProfileFamily    family;
   guint              internal_port;
@@ -54,6 +55,7 @@ enum {
   PROP_ANY_EXTERNAL_PORT,
   PROP_ON_PORT_CHANGE,
   PROP_APP,
+  PROP_GATEWAY,
   N_PROPS
 };
 
@@ -345,6 +347,7 @@ pl_profile_finalize (GObject *object)
   g_clear_pointer (&self->description, g_free);
   g_clear_pointer (&self->on_port_change, g_free);
   g_clear_pointer (&self->app, g_free);
+  g_clear_pointer (&self->gateway, g_free);
 
   G_OBJECT_CLASS (pl_profile_parent_class)->finalize (object);
 }
@@ -391,6 +394,9 @@ pl_profile_get_property (GObject    *object,
       break;
     case PROP_APP:
       g_value_set_string (value, self->app);
+      break;
+    case PROP_GATEWAY:
+      g_value_set_string (value, self->gateway);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -439,6 +445,9 @@ pl_profile_set_property (GObject      *object,
       break;
     case PROP_APP:
       pl_profile_set_app (self, g_value_get_string (value));
+      break;
+    case PROP_GATEWAY:
+      pl_profile_set_gateway (self, g_value_get_string (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -571,6 +580,18 @@ pl_profile_class_init (PlProfileClass *klass)
                          NULL,
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
+  /**
+   * PlProfile:gateway:
+   *
+   * The gateway the profile is mapped on (Gateway=): %NULL or `default` for whatever the
+   * default route is, `vpn` for the gateway of the VPN tunnel (see pl-tunnel.h), or an
+   * IPv4 address such as the home router's. See pl_profile_validate_gateway().
+   */
+  properties[PROP_GATEWAY] =
+    g_param_spec_string ("gateway", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -642,6 +663,7 @@ pl_profile_update (PlProfile *self,
   pl_profile_set_description (self, other->description);
   pl_profile_set_on_port_change (self, other->on_port_change);
   pl_profile_set_app (self, other->app);
+  pl_profile_set_gateway (self, other->gateway);
   g_object_thaw_notify (G_OBJECT (self));
 }
 
@@ -669,7 +691,8 @@ pl_profile_equal (PlProfile *a,
          && a->enabled == b->enabled
          && g_strcmp0 (a->description, b->description) == 0
          && g_strcmp0 (a->on_port_change, b->on_port_change) == 0
-         && g_strcmp0 (a->app, b->app) == 0;
+         && g_strcmp0 (a->app, b->app) == 0
+         && g_strcmp0 (a->gateway, b->gateway) == 0;
 }
 
 const char *
@@ -947,6 +970,103 @@ pl_profile_set_app (PlProfile  *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_APP]);
 }
 
+/* Gateway= */
+
+const char *
+pl_profile_get_gateway (PlProfile *self)
+{
+  g_return_val_if_fail (PL_IS_PROFILE (self), NULL);
+
+  return self->gateway;
+}
+
+void
+pl_profile_set_gateway (PlProfile  *self,
+                        const char *gateway)
+{
+  g_return_if_fail (PL_IS_PROFILE (self));
+
+  if (gateway != NULL && *gateway == '\0')
+    gateway = NULL;
+  if (replace_str (&self->gateway, gateway))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_GATEWAY]);
+}
+
+/**
+ * pl_profile_validate_gateway:
+ * @profile: (nullable): the profile's name, for the message
+ * @gateway: the text of Gateway=
+ * @kind: (out) (optional): what it means
+ * @address: (out) (optional) (transfer full): the address, for %PL_PROFILE_GATEWAY_ADDRESS
+ * @error: return location for a #GError
+ *
+ * Checks a Gateway= value: exactly `default`, `vpn`, or a dotted IPv4 unicast address.
+ *
+ * Returns: %TRUE if @gateway is one of these
+ */
+gboolean
+pl_profile_validate_gateway (const char        *profile,
+                             const char        *gateway,
+                             PlProfileGateway  *kind,
+                             GInetAddress     **address,
+                             GError           **error)
+{
+  g_autoptr(GInetAddress) parsed = NULL;
+  guint8 first = 0;
+
+  g_return_val_if_fail (gateway != NULL, FALSE);
+
+  if (strcmp (gateway, PL_PROFILE_GATEWAY_DEFAULT_TEXT) == 0)
+    {
+      if (kind != NULL)
+        *kind = PL_PROFILE_GATEWAY_DEFAULT;
+      return TRUE;
+    }
+  if (strcmp (gateway, PL_PROFILE_GATEWAY_VPN_TEXT) == 0)
+    {
+      if (kind != NULL)
+        *kind = PL_PROFILE_GATEWAY_VPN;
+      return TRUE;
+    }
+
+  /* Dotted quads only: g_inet_address_new_from_string() would take IPv6 too. */
+  if (strspn (gateway, "0123456789.") == strlen (gateway))
+    parsed = g_inet_address_new_from_string (gateway);
+  if (parsed != NULL && g_inet_address_get_family (parsed) == G_SOCKET_FAMILY_IPV4)
+    first = g_inet_address_to_bytes (parsed)[0];
+  if (parsed == NULL || g_inet_address_get_family (parsed) != G_SOCKET_FAMILY_IPV4 ||
+      g_inet_address_get_is_any (parsed) || g_inet_address_get_is_multicast (parsed) ||
+      g_inet_address_get_is_loopback (parsed) || first == 255)
+    {
+      g_set_error (error, PL_ERROR, PL_ERROR_INVALID_ARGUMENT,
+                   _("Profile “%s”: %s “%s” is not a gateway (default, vpn or an IPv4 "
+                     "address such as 192.168.1.1)"),
+                   profile != NULL ? profile : "", PL_PROFILE_KEY_GATEWAY, gateway);
+      return FALSE;
+    }
+  if (kind != NULL)
+    *kind = PL_PROFILE_GATEWAY_ADDRESS;
+  if (address != NULL)
+    *address = g_steal_pointer (&parsed);
+  return TRUE;
+}
+
+PlProfileGateway
+pl_profile_get_gateway_kind (PlProfile     *self,
+                             GInetAddress **address)
+{
+  PlProfileGateway kind = PL_PROFILE_GATEWAY_DEFAULT;
+
+  g_return_val_if_fail (PL_IS_PROFILE (self), PL_PROFILE_GATEWAY_DEFAULT);
+
+  if (address != NULL)
+    *address = NULL;
+  if (self->gateway != NULL &&
+      !pl_profile_validate_gateway (self->name, self->gateway, &kind, address, NULL))
+    return PL_PROFILE_GATEWAY_INVALID;
+  return kind;
+}
+
 gboolean
 pl_profile_overlaps (PlProfile *self,
                      PlProfile *other)
@@ -1015,6 +1135,10 @@ pl_profile_validate (PlProfile  *self,
     return FALSE;
 
   if (self->app != NULL && !pl_app_link_parse (self->name, self->app, NULL, NULL, error))
+    return FALSE;
+
+  if (self->gateway != NULL &&
+      !pl_profile_validate_gateway (self->name, self->gateway, NULL, NULL, error))
     return FALSE;
 
   return check_description (self->name, self->description, error);
@@ -1150,6 +1274,14 @@ pl_profile_set_key_value (PlProfile   *self,
         return FALSE;
       pl_profile_set_app (self, value);
     }
+  else if (strcmp (key, PL_PROFILE_KEY_GATEWAY) == 0)
+    {
+      /* A Portlight from before this key ignores it and keeps it in the file (the profile
+       * then follows the default route there). */
+      if (*value != '\0' && !pl_profile_validate_gateway (name, value, NULL, NULL, error))
+        return FALSE;
+      pl_profile_set_gateway (self, value);
+    }
   else
     {
       g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
@@ -1231,6 +1363,7 @@ pl_profile_new_from_key_file (GKeyFile   *key_file,
     PL_PROFILE_KEY_DESCRIPTION,
     PL_PROFILE_KEY_ON_PORT_CHANGE,
     PL_PROFILE_KEY_APP,
+    PL_PROFILE_KEY_GATEWAY,
   };
   g_autoptr(PlProfile) profile = NULL;
   GError *error = NULL;
@@ -1377,4 +1510,5 @@ pl_profile_write_to_key_file (PlProfile *self,
     g_key_file_remove_key (key_file, self->name, PL_PROFILE_KEY_DESCRIPTION, NULL);
   set_string_kept (key_file, self->name, PL_PROFILE_KEY_ON_PORT_CHANGE, self->on_port_change);
   set_string_kept (key_file, self->name, PL_PROFILE_KEY_APP, self->app);
+  set_string_kept (key_file, self->name, PL_PROFILE_KEY_GATEWAY, self->gateway);
 }

@@ -78,6 +78,27 @@ gboolean     pl_profile_family_from_string   (const char        *str,
 #define PL_PROFILE_KEY_ON_PORT_CHANGE "OnPortChange"
 /* App=: the application the profile is tied to (pl-app-link.h) */
 #define PL_PROFILE_KEY_APP           "App"
+#define PL_PROFILE_KEY_GATEWAY       "Gateway"
+
+/**
+ * PlProfileGateway:
+ * @PL_PROFILE_GATEWAY_DEFAULT: whatever the default route is (no Gateway=, or `default`)
+ * @PL_PROFILE_GATEWAY_VPN: the gateway of the VPN tunnel (`vpn`)
+ * @PL_PROFILE_GATEWAY_ADDRESS: one gateway, by its IPv4 address (the home router)
+ * @PL_PROFILE_GATEWAY_INVALID: the value is none of these
+ *
+ * Which gateway a profile is mapped on (Gateway=).
+ */
+typedef enum
+{
+  PL_PROFILE_GATEWAY_DEFAULT,
+  PL_PROFILE_GATEWAY_VPN,
+  PL_PROFILE_GATEWAY_ADDRESS,
+  PL_PROFILE_GATEWAY_INVALID,
+} PlProfileGateway;
+
+#define PL_PROFILE_GATEWAY_DEFAULT_TEXT "default"
+#define PL_PROFILE_GATEWAY_VPN_TEXT     "vpn"
 
 /* The text of ExternalPort for "whatever public port the router chooses". */
 #define PL_PROFILE_EXTERNAL_PORT_ANY "any"
@@ -105,7 +126,8 @@ G_DECLARE_FINAL_TYPE (PlProfile, pl_profile, PL, PROFILE, GObject)
  * chooses one; `external-port` is then 0), `lifetime` (seconds, default 7200; valid 1-86400),
  * `enabled` (default TRUE), `description` (nullable; an empty string is stored as NULL),
  * `on-port-change` (nullable: a command run when the granted public port changes; see
- * pl_profile_validate_on_port_change()).
+ * pl_profile_validate_on_port_change()), `gateway` (nullable: Gateway=, see
+ * pl_profile_validate_gateway()).
  *
  * Threading: a plain object without I/O; use it from one thread at a time.
  */
@@ -165,6 +187,21 @@ void               pl_profile_set_on_port_change   (PlProfile          *self,
 const char        *pl_profile_get_app              (PlProfile          *self);
 void               pl_profile_set_app              (PlProfile          *self,
                                                     const char         *app);
+/* Returns: (nullable): Gateway= as written in the profiles file; NULL when absent. */
+const char        *pl_profile_get_gateway          (PlProfile          *self);
+/* An empty string is stored as NULL. */
+void               pl_profile_set_gateway          (PlProfile          *self,
+                                                    const char         *gateway);
+/* What Gateway= means; @address (nullable) gets the address for PL_PROFILE_GATEWAY_ADDRESS. */
+PlProfileGateway   pl_profile_get_gateway_kind     (PlProfile          *self,
+                                                    GInetAddress      **address);
+/* Exactly "default", "vpn" or a dotted IPv4 unicast address; PL_ERROR_INVALID_ARGUMENT
+ * naming @profile otherwise. */
+gboolean           pl_profile_validate_gateway     (const char         *profile,
+                                                    const char         *gateway,
+                                                    PlProfileGateway   *kind,
+                                                    GInetAddress      **address,
+                                                    GError            **error);
 
 /* TRUE if the two would claim the same mapping: same internal port, overlapping protocols. */
 gboolean           pl_profile_overlaps             (PlProfile          *self,

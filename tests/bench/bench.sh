@@ -30,6 +30,7 @@
 #   upnp-open, upnp-reboot, upnp-list, upnp-idle   UPnP-IGD (bench-upnp.sh)
 #   broker-lease, broker-idle   the engine serving other programs on D-Bus (bench-broker.sh)
 #   apps-idle   the engine's idle cost with app-linked profiles (bench-apps.sh)
+#   tunnel-up   a VPN tunnel comes up: time until its profiles are mapped (bench-tunnel.sh)
 #
 # lab.sh has built the lab and started miniupnpd; its helpers (in_ns, rtr_start, rtr_stop,
 # rtr_flush, add_fault, rtr_flush_faults, pmp_count, rules, ...) and variables ($NS_A, $GW,
@@ -746,6 +747,12 @@ bench_tray () {
 . "$(dirname "${BASH_SOURCE[0]}")/bench-lease.sh"
 
 # ---------------------------------------------------------------------------
+# 10. A VPN tunnel beside the home router (Gateway=): bench-tunnel.sh
+
+# shellcheck source-path=SCRIPTDIR source=bench-tunnel.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench-tunnel.sh"
+
+# ---------------------------------------------------------------------------
 
 trap 'run_stop; monitor_stop; broker_bus_stop; on_exit' EXIT
 
@@ -771,6 +778,7 @@ want broker-lease && bench_broker_lease
 want broker-idle && bench_broker_idle
 want apps-idle && bench_apps_idle
 want short-lease && bench_short_lease
+want tunnel-up && bench_tunnel_up
 
 {
   echo "| Measure | Portlight | natpmpc | Portlight ÷ natpmpc | Floor | Portlight ÷ floor |"

@@ -1287,6 +1287,11 @@ broker_scenarios
 . "$LAB_SRC/scenarios-apps.sh"
 apps_scenarios
 
+# A VPN-style gateway behind a tunnel beside the home router (Gateway=): scenarios-tunnel.sh
+# shellcheck source-path=SCRIPTDIR source=scenarios-tunnel.sh
+. "$LAB_SRC/scenarios-tunnel.sh"
+tunnel_scenarios
+
 listeners_stop
 rtr_stop
 echo "# total: $(( ($(now_ms) - T_START) / 1000 )) s"

@@ -637,7 +637,7 @@ test_unknown_kept (void)
               "InternalPort=22\n"
               "X-Future=some value\n"
               "Description[de]=Fernzugriff\n"
-              "Gateway=auto\n",
+              "Interface=eth0\n",
               -1);
 
   g_assert_true (pl_profile_store_load (store, NULL, &error));
@@ -667,7 +667,7 @@ test_unknown_kept (void)
                    "InternalPort=22\n"
                    "X-Future=some value\n"
                    "Description[de]=Fernzugriff\n"
-                   "Gateway=auto\n"
+                   "Interface=eth0\n"
                    "ExternalPort=2222\n"
                    "Lifetime=7200\n"
                    "Enabled=true\n"

@@ -511,6 +511,118 @@ test_key_file_round_trip (void)
 }
 
 static void
+test_gateway (void)
+{
+  static const char text[] =
+    "[vpn-torrent]\n"
+    "Protocol=both\n"
+    "InternalPort=51413\n"
+    "ExternalPort=any\n"
+    "Lifetime=60\n"
+    "Enabled=true\n"
+    "Gateway=vpn\n"
+    "\n"
+    "[SSH]\n"
+    "Protocol=tcp\n"
+    "InternalPort=22\n"
+    "ExternalPort=0\n"
+    "Lifetime=7200\n"
+    "Enabled=true\n"
+    "Gateway=192.168.1.1\n"
+    "\n"
+    "[Game]\n"
+    "Protocol=udp\n"
+    "InternalPort=3074\n"
+    "ExternalPort=0\n"
+    "Lifetime=7200\n"
+    "Enabled=true\n"
+    "Gateway=default\n"
+    "\n"
+    "[Web]\n"
+    "Protocol=tcp\n"
+    "InternalPort=80\n"
+    "ExternalPort=0\n"
+    "Lifetime=7200\n"
+    "Enabled=true\n";
+  static const char *const bad[] = {
+    "auto", "VPN", " vpn", "vpn ", "192.168.1", "192.168.1.1.1", "192.168.1.256",
+    "fe80::1", "0.0.0.0", "255.255.255.255", "224.0.0.1", "127.0.0.1", "router.lan",
+    "192.168.1.1/24",
+  };
+  const char *const names[] = { "vpn-torrent", "SSH", "Game", "Web" };
+  const PlProfileGateway kinds[] = {
+    PL_PROFILE_GATEWAY_VPN, PL_PROFILE_GATEWAY_ADDRESS, PL_PROFILE_GATEWAY_DEFAULT,
+    PL_PROFILE_GATEWAY_DEFAULT,
+  };
+  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+  g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  g_autoptr(GPtrArray) profiles = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(PlProfile) copy = NULL;
+  g_autofree char *data = NULL;
+
+  g_test_summary ("Gateway= is default, vpn or an IPv4 address, kept as written, carried "
+                  "by copies; a bad value is refused with why and changes nothing");
+
+  g_assert_true (g_key_file_load_from_data (key_file, text, -1,
+                                            G_KEY_FILE_KEEP_COMMENTS, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      PlProfile *profile = pl_profile_new_from_key_file (key_file, names[i], problems);
+
+      g_assert_nonnull (profile);
+      g_ptr_array_add (profiles, profile);
+      g_assert_cmpint (pl_profile_get_gateway_kind (profile, NULL), ==, kinds[i]);
+      g_assert_true (pl_profile_validate (profile, NULL));
+    }
+  g_assert_cmpuint (problems->len, ==, 0);
+  g_assert_null (pl_profile_get_gateway (g_ptr_array_index (profiles, 3)));
+  g_assert_cmpstr (pl_profile_get_gateway (g_ptr_array_index (profiles, 2)), ==, "default");
+  g_assert_cmpint (pl_profile_get_gateway_kind (g_ptr_array_index (profiles, 1), &address), ==,
+                   PL_PROFILE_GATEWAY_ADDRESS);
+  g_assert_nonnull (address);
+  data = g_inet_address_to_string (address);
+  g_assert_cmpstr (data, ==, "192.168.1.1");
+  g_clear_pointer (&data, g_free);
+
+  /* Written back byte for byte: "default" stays "default", absent stays absent. */
+  for (guint i = 0; i < profiles->len; i++)
+    pl_profile_write_to_key_file (g_ptr_array_index (profiles, i), key_file);
+  data = g_key_file_to_data (key_file, NULL, NULL);
+  g_assert_cmpstr (data, ==, text);
+
+  copy = pl_profile_copy (g_ptr_array_index (profiles, 0));
+  g_assert_cmpstr (pl_profile_get_gateway (copy), ==, "vpn");
+  g_assert_true (pl_profile_equal (copy, g_ptr_array_index (profiles, 0)));
+  pl_profile_set_gateway (copy, "10.2.0.1");
+  g_assert_false (pl_profile_equal (copy, g_ptr_array_index (profiles, 0)));
+  pl_profile_set_gateway (copy, "");
+  g_assert_null (pl_profile_get_gateway (copy));
+  pl_profile_write_to_key_file (copy, key_file);
+  g_assert_false (g_key_file_has_key (key_file, "vpn-torrent", "Gateway", NULL));
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *expected =
+        g_strdup_printf ("Profile “SSH”: Gateway “%s” is not a gateway (default, vpn or an "
+                         "IPv4 address such as 192.168.1.1)", bad[i]);
+
+      g_assert_false (pl_profile_set_key_value (g_ptr_array_index (profiles, 1), "Gateway",
+                                                bad[i], &error));
+      g_assert_error (error, PL_ERROR, PL_ERROR_INVALID_ARGUMENT);
+      g_assert_cmpstr (error->message, ==, expected);
+      g_assert_cmpstr (pl_profile_get_gateway (g_ptr_array_index (profiles, 1)), ==,
+                       "192.168.1.1");
+
+      /* Set directly, the profile does not validate. */
+      pl_profile_set_gateway (copy, bad[i]);
+      g_assert_cmpint (pl_profile_get_gateway_kind (copy, NULL), ==, PL_PROFILE_GATEWAY_INVALID);
+      g_assert_false (pl_profile_validate (copy, NULL));
+    }
+}
+
+static void
 test_any_port (void)
 {
   static const char text[] =
@@ -782,6 +894,7 @@ main (int   argc,
   g_test_add_func ("/pl/profile/key-file/escapes", test_key_file_escapes);
   g_test_add_func ("/pl/profile/family", test_family);
   g_test_add_func ("/pl/profile/any-port", test_any_port);
+  g_test_add_func ("/pl/profile/gateway", test_gateway);
 
   return g_test_run ();
 }
