@@ -1506,6 +1506,8 @@ write_profile (PlProfileStore  *self,
   /* App= */
   if (pl_profile_get_app (profile) == NULL)
     g_key_file_remove_key (self->key_file, group, PL_PROFILE_KEY_APP, NULL);
+  if (pl_profile_get_network (profile) == NULL)
+    g_key_file_remove_key (self->key_file, group, PL_PROFILE_KEY_NETWORK, NULL);
 
   if (missing->len == 0)
     return TRUE;
