@@ -19,7 +19,8 @@
 #include <glib-unix.h>
 
 #include "pl-gateway.h"
-#include "pl-neighbour.h"
+#include "pl-ipv6-route.h"
+#include "pl-ipv6-route-private.h"
 #include "pl-network-watcher.h"
 #include "pl-wifi-ssid.h"
 
@@ -74,7 +75,7 @@ pl_network_watcher_refresh (PlNetworkWatcher *self)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(PlGateway) gateway = NULL;
-  PlNeighbourQuery query = { 0 };
+  g_autoptr(GError) lookup_error = NULL;
   gboolean had_mac = self->has_mac;
   guint8 old_mac[PL_NETWORK_MAC_LEN];
 
@@ -99,13 +100,16 @@ pl_network_watcher_refresh (PlNetworkWatcher *self)
         self->nudged = FALSE;
       self->has_address = TRUE;
       memcpy (self->address, bytes, 4);
-      memcpy (query.address, bytes, 4);
-      query.ifindex = gateway->interface != NULL ? if_nametoindex (gateway->interface) : 0;
-      if (!pl_neighbour_lookup (&query, &error))
-        g_debug ("Network: no neighbour table: %s", error->message);
-      self->has_mac = query.found;
-      memcpy (self->mac, query.mac, sizeof self->mac);
-      if (!query.found && !self->nudged)
+      self->has_mac = pl_neighbour_lookup (gateway->address,
+                                           gateway->interface != NULL
+                                             ? if_nametoindex (gateway->interface) : 0,
+                                           self->mac, &lookup_error);
+      if (!self->has_mac)
+        {
+          g_debug ("Network: %s", lookup_error->message);
+          memset (self->mac, 0, sizeof self->mac);
+        }
+      if (!self->has_mac && !self->nudged)
         {
           self->nudged = TRUE;
           nudge (self->address);
@@ -114,7 +118,7 @@ pl_network_watcher_refresh (PlNetworkWatcher *self)
 
   if (had_mac != self->has_mac || memcmp (old_mac, self->mac, sizeof old_mac) != 0)
     {
-      g_autofree char *mac = pl_network_mac_format (self->mac);
+      g_autofree char *mac = pl_neighbour_format_mac (self->mac);
 
       g_debug ("Network: gateway MAC %s", self->has_mac ? mac : "unknown");
       g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
@@ -146,7 +150,7 @@ static gboolean
 event_matters (PlNetworkWatcher      *self,
                const struct nlmsghdr *nlh)
 {
-  PlNeighbour entry;
+  PlNeighbourQuery query;
 
   switch (nlh->nlmsg_type)
     {
@@ -155,15 +159,18 @@ event_matters (PlNetworkWatcher      *self,
     case RTM_NEWADDR:
     case RTM_DELADDR:
       return TRUE;
-    case RTM_NEWNEIGH:
     case RTM_DELNEIGH:
-      if (!_pl_neighbour_parse_message (nlh, &entry, NULL))
+      /* Rare (a flush, a link going down): read again rather than look closer. */
+      return self->has_mac;
+    case RTM_NEWNEIGH:
+      if (!self->has_address)
         return FALSE;
-      if (!self->has_address || !entry.has_address ||
-          memcmp (entry.address, self->address, 4) != 0)
-        return FALSE;
-      return entry.has_mac != self->has_mac ||
-             memcmp (entry.mac, self->mac, sizeof entry.mac) != 0;
+      memset (&query, 0, sizeof query);
+      query.family = AF_INET;
+      memcpy (query.address, self->address, 4);
+      if (!_pl_neighbour_parse_message (nlh, &query, NULL) || !query.found)
+        return FALSE;   /* another host, or the gateway still unresolved */
+      return !self->has_mac || memcmp (query.mac, self->mac, sizeof query.mac) != 0;
     default:
       return FALSE;
     }
