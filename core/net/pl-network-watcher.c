@@ -42,7 +42,7 @@ struct _PlNetworkWatcher
 
   gboolean    has_address;  /* the gateway's IPv4 address is known */
   guint8      address[4];
-  gboolean    nudged;       /* the datagram was sent to this address */
+  gboolean    nudged;       /* the datagram was sent since the entry went missing */
   gboolean    has_mac;
   guint8      mac[PL_NETWORK_MAC_LEN];
   char       *ssid;         /* the fixed watcher's */
@@ -109,7 +109,10 @@ pl_network_watcher_refresh (PlNetworkWatcher *self)
           g_debug ("Network: %s", lookup_error->message);
           memset (self->mac, 0, sizeof self->mac);
         }
-      if (!self->has_mac && !self->nudged)
+      /* One datagram for each time the entry is missing, not one a read. */
+      if (self->has_mac)
+        self->nudged = FALSE;
+      else if (!self->nudged)
         {
           self->nudged = TRUE;
           nudge (self->address);

@@ -1282,6 +1282,11 @@ broker_scenarios
 . "$LAB_SRC/scenarios-apps.sh"
 apps_scenarios
 
+# Profiles limited to one network (Network=): scenarios-network.sh
+# shellcheck source-path=SCRIPTDIR source=scenarios-network.sh
+. "$LAB_SRC/scenarios-network.sh"
+network_scenarios
+
 listeners_stop
 rtr_stop
 echo "# total: $(( ($(now_ms) - T_START) / 1000 )) s"
