@@ -15,6 +15,7 @@
 
 #include "pl-cli.h"
 #include "pl-cli-common.h"
+#include "pl-ipv6-route.h"
 #include "pl-network-watcher.h"
 #include "pl-profile-store.h"
 
@@ -222,7 +223,7 @@ pl_cli_network_main (int    argc,
   pl_network_watcher_get_identity (watcher, &identity);
   gateway = pl_network_watcher_dup_gateway (watcher);
   if (identity.has_gateway)
-    mac = pl_network_mac_format (identity.gateway);
+    mac = pl_neighbour_format_mac (identity.gateway);
 
   if (json)
     {

@@ -12,6 +12,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "pl-error.h"
+#include "pl-ipv6-route.h"
 #include "pl-network-link.h"
 
 #define GATEWAY_FIELD "gateway="
@@ -83,14 +84,6 @@ pl_network_mac_parse (const char *text,
   if (mac != NULL)
     memcpy (mac, out, sizeof out);
   return TRUE;
-}
-
-char *
-pl_network_mac_format (const guint8 *mac)
-{
-  g_return_val_if_fail (mac != NULL, NULL);
-  return g_strdup_printf ("%02x:%02x:%02x:%02x:%02x:%02x",
-                          mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 }
 
 static gboolean
@@ -208,7 +201,7 @@ pl_network_link_format (const char   *name,
   g_return_val_if_fail (name != NULL, NULL);
   g_return_val_if_fail (gateway != NULL, NULL);
 
-  mac = pl_network_mac_format (gateway);
+  mac = pl_neighbour_format_mac (gateway);
   if (ssid != NULL && *ssid != '\0')
     return g_strdup_printf ("%s; " GATEWAY_FIELD "%s; " SSID_FIELD "%s", name, mac, ssid);
   return g_strdup_printf ("%s; " GATEWAY_FIELD "%s", name, mac);

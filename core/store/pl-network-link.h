@@ -66,8 +66,6 @@ gboolean       pl_network_name_validate (const char     *name,
 /* "02:11:22:33:44:55" (case-insensitive, ":" or "-") into @mac. */
 gboolean       pl_network_mac_parse     (const char     *text,
                                          guint8         *mac);
-/* Returns: (transfer full): "02:11:22:33:44:55". */
-char          *pl_network_mac_format    (const guint8   *mac);
 
 /* Whether @current is @link's network: same gateway MAC, and the same SSID when both sides
  * know one. An unknown gateway is no match. Pure. */
