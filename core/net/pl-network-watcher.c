@@ -187,6 +187,7 @@ events_cb (int          fd,
   PlNetworkWatcher *self = user_data;
   /* Aligned for the netlink macros. */
   guint32 buf[8192 / sizeof (guint32)];
+  int len;
 
   for (;;)
     {
@@ -205,9 +206,12 @@ events_cb (int          fd,
         }
       if (n == 0)
         break;
+      /* An int that may go below 0 (a last message without its padding), as NLMSG_OK
+       * expects; the kernel's messages fit in the buffer, a longer one is cut and skipped. */
+      len = (int) MIN (n, (ssize_t) sizeof buf);
       for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) buf;
-           NLMSG_OK (nlh, (size_t) n);
-           nlh = NLMSG_NEXT (nlh, n))
+           NLMSG_OK (nlh, len);
+           nlh = NLMSG_NEXT (nlh, len))
         if (event_matters (self, nlh))
           schedule_refresh (self);
     }
