@@ -195,9 +195,9 @@ pl_cli_network_main (int    argc,
   context = g_option_context_new (NULL);
   g_option_context_set_summary (context,
                                 _("Show the network this computer is on (its gateway's MAC "
-                                  "address and the Wi-Fi SSID) and which of the networks "
-                                  "profiles are limited to it is.\nName it with “portlightctl "
-                                  "profiles edit NAME --network NETWORK”."));
+                                  "address and the Wi-Fi SSID) and whether it is one of the "
+                                  "networks profiles are limited to.\nName it with "
+                                  "“portlightctl profiles edit NAME --network NETWORK”."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
