@@ -13,6 +13,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -218,6 +219,24 @@ events_cb (int          fd,
   return G_SOURCE_CONTINUE;
 }
 
+/* Only IPv4 events reach us: the family is the first byte after the netlink header in a
+ * route (rtmsg), address (ifaddrmsg) and neighbour (ndmsg) message alike, and the kernel
+ * drops the others before they wake anyone (IPv6 neighbour discovery is busy). */
+static void
+attach_ipv4_filter (int fd)
+{
+  static struct sock_filter code[] = {
+    BPF_STMT (BPF_LD | BPF_B | BPF_ABS, NLMSG_HDRLEN),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, AF_INET, 0, 1),
+    BPF_STMT (BPF_RET | BPF_K, 0xffffffff),
+    BPF_STMT (BPF_RET | BPF_K, 0),
+  };
+  struct sock_fprog program = { G_N_ELEMENTS (code), code };
+
+  if (setsockopt (fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) < 0)
+    g_debug ("Network: no event filter (all families are read): %s", g_strerror (errno));
+}
+
 static void
 open_events (PlNetworkWatcher *self)
 {
@@ -237,6 +256,7 @@ open_events (PlNetworkWatcher *self)
       close (fd);
       return;
     }
+  attach_ipv4_filter (fd);
   self->fd = fd;
   self->fd_id = g_unix_fd_add (fd, G_IO_IN, events_cb, self);
   g_source_set_name_by_id (self->fd_id, "[portlight] rtnetlink events");
