@@ -379,6 +379,66 @@ test_app (void)
   g_assert_null (strstr (run.out, "APP"));
 }
 
+/* --network: a whole value, a name another profile knows (no look at this machine's network:
+ * the lab tests naming the network one is on), list, show, JSON, clear; bad values refused. */
+static void
+test_network (void)
+{
+  g_auto(Run) run = { 0 };
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *path = default_path ();
+  g_autofree char *text = NULL;
+  g_autofree char *before = NULL;
+
+  RUN (&run, "add", "SSH", "0", "22", "--network", "home; gateway=02:AA:bb:cc:dd:01");
+  g_assert_cmpint (run.status, ==, 0);
+  RUN (&run, "add", "Web", "0", "8080", "--network", "home");
+  g_assert_cmpint (run.status, ==, 0);
+  text = read_text (path);
+  g_assert_nonnull (strstr (text, "InternalPort=22\nExternalPort=0\nLifetime=7200\n"
+                                  "Enabled=true\nNetwork=home; gateway=02:AA:bb:cc:dd:01\n"));
+  g_assert_nonnull (strstr (text, "InternalPort=8080\nExternalPort=0\nLifetime=7200\n"
+                                  "Enabled=true\nNetwork=home; gateway=02:AA:bb:cc:dd:01\n"));
+  g_clear_pointer (&text, g_free);
+
+  RUN (&run, "list");
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.out, "NETWORK"));
+  g_assert_null (strstr (run.out, "gateway="));
+  RUN (&run, "show", "Web");
+  g_assert_nonnull (strstr (run.out, "Network:       home; gateway=02:AA:bb:cc:dd:01 (mapped "
+                                     "only on it)"));
+  RUN (&run, "show", "Web", "--json");
+  root = parse_json (run.out);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (root), "network"), ==,
+                   "home");
+
+  before = read_text (path);
+  RUN (&run, "edit", "Web", "--network", "home; gateway=02:aa:bb:cc:dd");
+  g_assert_cmpint (run.status, ==, EXIT_USAGE);
+  g_assert_nonnull (strstr (run.err, "Profile “Web”: Network “home; gateway=02:aa:bb:cc:dd”: "
+                                     "“gateway=02:aa:bb:cc:dd” is not one MAC address"));
+  RUN (&run, "edit", "Web", "--network", " home");
+  g_assert_cmpint (run.status, ==, EXIT_USAGE);
+  g_assert_nonnull (strstr (run.err, "“ home” cannot name a network"));
+  text = read_text (path);
+  g_assert_cmpstr (text, ==, before);
+  g_clear_pointer (&text, g_free);
+
+  RUN (&run, "edit", "SSH", "--network", "");
+  g_assert_cmpint (run.status, ==, 0);
+  RUN (&run, "edit", "Web", "--network", "");
+  g_assert_cmpint (run.status, ==, 0);
+  text = read_text (path);
+  g_assert_null (strstr (text, "Network="));
+  RUN (&run, "show", "Web", "--json");
+  g_clear_pointer (&root, json_node_unref);
+  root = parse_json (run.out);
+  g_assert_true (json_object_get_null_member (json_node_get_object (root), "network"));
+  RUN (&run, "list");
+  g_assert_null (strstr (run.out, "NETWORK"));
+}
+
 static void
 test_family (void)
 {
@@ -929,6 +989,7 @@ main (int   argc,
   g_test_add_func ("/pl/cli-profiles/duplicate-and-clash", test_duplicate_and_clash);
   g_test_add_func ("/pl/cli-profiles/corrupt-file", test_corrupt_file);
   g_test_add_func ("/pl/cli-profiles/app", test_app);
+  g_test_add_func ("/pl/cli-profiles/network", test_network);
   g_test_add_func ("/pl/cli-profiles/problems", test_problems);
   g_test_add_func ("/pl/cli-profiles/file-option", test_file_option);
 

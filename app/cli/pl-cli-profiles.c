@@ -84,6 +84,11 @@ json_add_profile (JsonBuilder *builder,
   pl_cli_json_add_string (builder, "on_port_change", pl_profile_get_on_port_change (profile));
   pl_cli_json_add_string (builder, "app", pl_profile_get_app (profile));
   pl_cli_json_add_string (builder, "gateway", pl_profile_get_gateway (profile));
+  {
+    g_autofree char *network = pl_network_link_dup_name (pl_profile_get_network (profile));
+
+    pl_cli_json_add_string (builder, "network", network);
+  }
   json_builder_end_object (builder);
 }
 
@@ -594,18 +599,21 @@ cmd_list (Ctx   *ctx,
 
   {
     enum { COL_NAME, COL_PROTOCOL, COL_PUBLIC, COL_PRIVATE, COL_LIFETIME, COL_ENABLED,
-           COL_DESCRIPTION, COL_APP, N_ALL_COLS };
+           COL_DESCRIPTION, COL_APP, COL_NETWORK, N_ALL_COLS };
     g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
     glong widths[N_ALL_COLS] = { 0 };
     char **header = g_new0 (char *, N_ALL_COLS + 1);
     guint n_cols = COL_APP;
 
-    /* APP only when some profile is tied to an application (App=). */
+    /* APP only when some profile is tied to an application (App=), NETWORK when some is
+     * limited to a network (Network=). */
     for (guint i = 0; i < n; i++)
       {
         g_autoptr(PlProfile) profile = g_list_model_get_item (model, i);
 
         if (pl_profile_get_app (profile) != NULL)
+          n_cols = MAX (n_cols, COL_APP + 1);
+        if (pl_profile_get_network (profile) != NULL)
           n_cols = N_ALL_COLS;
       }
 
@@ -618,6 +626,8 @@ cmd_list (Ctx   *ctx,
     header[COL_DESCRIPTION] = g_strdup (_("DESCRIPTION"));
     if (n_cols > COL_APP)
       header[COL_APP] = g_strdup (_("APP"));
+    if (n_cols > COL_NETWORK)
+      header[COL_NETWORK] = g_strdup (_("NETWORK"));
     g_ptr_array_add (rows, header);
 
     for (guint i = 0; i < n; i++)
@@ -641,6 +651,12 @@ cmd_list (Ctx   *ctx,
         row[COL_DESCRIPTION] = g_strdup (description != NULL ? description : "");
         if (n_cols > COL_APP)
           row[COL_APP] = g_strdup (app != NULL ? app : "");
+        if (n_cols > COL_NETWORK)
+          {
+            row[COL_NETWORK] = pl_network_link_dup_name (pl_profile_get_network (profile));
+            if (row[COL_NETWORK] == NULL)
+              row[COL_NETWORK] = g_strdup ("");
+          }
         g_ptr_array_add (rows, row);
       }
 
@@ -744,6 +760,8 @@ cmd_show (Ctx   *ctx,
     g_print (_("App:           %s (mapped only while it runs)\n"), pl_profile_get_app (profile));
   if (pl_profile_get_gateway (profile) != NULL)
     g_print (_("Gateway:       %s\n"), pl_profile_get_gateway (profile));
+  if (pl_profile_get_network (profile) != NULL)
+    g_print (_("Network:       %s (mapped only on it)\n"), pl_profile_get_network (profile));
 
   return PL_EXIT_OK;
 }
@@ -760,6 +778,8 @@ cmd_add (Ctx   *ctx,
   g_autofree char *on_port_change = NULL;
   g_autofree char *app = NULL;
   g_autofree char *gateway = NULL;
+  g_autofree char *network = NULL;
+  g_autofree char *network_value = NULL;
   gboolean udp = FALSE;
   gboolean tcp = FALSE;
   gboolean both = FALSE;
@@ -798,6 +818,10 @@ cmd_add (Ctx   *ctx,
       N_("Map on GATEWAY: “default” (whatever the default route is, the default), “vpn” "
          "(the VPN tunnel's gateway) or an IPv4 address such as the home router's"),
       N_("GATEWAY") },
+    { "network", 0, 0, G_OPTION_ARG_STRING, &network,
+      N_("Map the profile only on network NETWORK: a name other profiles use, or a new name "
+         "for the network this computer is on now (see “portlightctl network”)"),
+      N_("NETWORK") },
     G_OPTION_ENTRY_NULL
   };
 
@@ -841,6 +865,14 @@ cmd_add (Ctx   *ctx,
   status = open_store (ctx);
   if (status != PL_EXIT_OK)
     return status;
+  if (network != NULL)
+    {
+      network_value = pl_cli_network_resolve (ctx->store, network, &error);
+      if (network_value == NULL)
+        return fail (ctx, error);
+      if (!set_value (ctx, profile, PL_PROFILE_KEY_NETWORK, network_value, &status))
+        return status;
+    }
 
   status = find_engine (ctx);
   if (status != PL_EXIT_OK)
@@ -873,6 +905,8 @@ cmd_edit (Ctx   *ctx,
   g_autofree char *on_port_change = NULL;
   g_autofree char *app = NULL;
   g_autofree char *gateway = NULL;
+  g_autofree char *network = NULL;
+  g_autofree char *network_value = NULL;
   gboolean udp = FALSE;
   gboolean tcp = FALSE;
   gboolean both = FALSE;
@@ -917,6 +951,10 @@ cmd_edit (Ctx   *ctx,
     { "app", 0, 0, G_OPTION_ARG_STRING, &app,
       N_("Map the profile only while APP runs (app:ID, process:NAME or unit:NAME; \"\" maps "
          "it whenever it is enabled)"), N_("APP") },
+    { "network", 0, 0, G_OPTION_ARG_STRING, &network,
+      N_("Map the profile only on network NETWORK (a name other profiles use, or a new name "
+         "for the network this computer is on now; \"\" maps it on any network)"),
+      N_("NETWORK") },
     G_OPTION_ENTRY_NULL
   };
 
@@ -931,7 +969,8 @@ cmd_edit (Ctx   *ctx,
     return status;
   if (!udp && !tcp && !both && !ipv4 && !ipv6 && !both_families && !enabled && !disabled
       && lifetime == NULL && description == NULL && new_name == NULL && public_port == NULL
-      && private_port == NULL && on_port_change == NULL && app == NULL && gateway == NULL)
+      && private_port == NULL && on_port_change == NULL && app == NULL && gateway == NULL
+      && network == NULL)
     return usage_error (ctx, _("Nothing to change: give at least one option"));
 
   status = open_store (ctx);
@@ -963,6 +1002,14 @@ cmd_edit (Ctx   *ctx,
       || !set_value (ctx, changed, PL_PROFILE_KEY_APP, app, &status)
       || !set_value (ctx, changed, PL_PROFILE_KEY_GATEWAY, gateway, &status))
     return status;
+  if (network != NULL)
+    {
+      network_value = pl_cli_network_resolve (ctx->store, network, &error);
+      if (network_value == NULL)
+        return fail (ctx, error);
+      if (!set_value (ctx, changed, PL_PROFILE_KEY_NETWORK, network_value, &status))
+        return status;
+    }
 
   status = find_engine (ctx);
   if (status != PL_EXIT_OK)

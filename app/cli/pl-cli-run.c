@@ -666,8 +666,9 @@ run_sweep_new (PlSession  *session,
   return sweep;
 }
 
-/* App-linked profiles (App=): one line when the application starts or exits, or when the
- * reason a profile waits changes. */
+/* App-linked profiles (App=) and network-linked ones (Network=): one line when the
+ * application starts or exits or the network comes or goes, or when the reason a profile
+ * waits changes. */
 static void
 app_changed_cb (PlAppProfiles *apps,
                 const char    *name,
@@ -676,6 +677,7 @@ app_changed_cb (PlAppProfiles *apps,
   g_autofree char *reason = pl_app_profiles_dup_reason (apps, name);
   PlProfile *profile = NULL;
   g_autofree char *app = NULL;
+  g_autofree char *network = NULL;
   g_autofree char *line = NULL;
   gboolean running;
 
@@ -689,7 +691,8 @@ app_changed_cb (PlAppProfiles *apps,
           break;
         }
     }
-  if (profile == NULL || pl_profile_get_app (profile) == NULL)
+  if (profile == NULL ||
+      (pl_profile_get_app (profile) == NULL && pl_profile_get_network (profile) == NULL))
     {
       g_hash_table_remove (run->app_printed, name);
       return;
@@ -700,20 +703,37 @@ app_changed_cb (PlAppProfiles *apps,
       g_hash_table_remove (run->app_printed, name);   /* disabled: the mapping line says it */
       return;
     }
-  app = pl_app_link_dup_display_name (pl_profile_get_app (profile));
-  line = running ? g_strdup_printf (_("%s: %s is running"), name, app)
-                 : g_strdup_printf ("%s: %s", name, reason);
+  network = pl_network_link_dup_name (pl_profile_get_network (profile));
+  if (pl_profile_get_app (profile) != NULL)
+    {
+      app = pl_app_link_dup_display_name (pl_profile_get_app (profile));
+      line = running ? g_strdup_printf (_("%s: %s is running"), name, app)
+                     : g_strdup_printf ("%s: %s", name, reason);
+    }
+  else
+    /* Translators: the first %s is a profile, the second a network's name, e.g. home */
+    line = running ? g_strdup_printf (_("%s: on network ‘%s’"), name, network)
+                   : g_strdup_printf ("%s: %s", name, reason);
   if (g_strcmp0 (g_hash_table_lookup (run->app_printed, name), line) == 0)
     return;
   g_hash_table_insert (run->app_printed, g_strdup (name), g_strdup (line));
 
   if (run->json)
     {
-      g_autoptr(JsonBuilder) builder = json_event_begin ("app");
+      g_autoptr(JsonBuilder) builder = json_event_begin (app != NULL ? "app" : "network");
 
       pl_cli_json_add_string (builder, "profile", name);
-      pl_cli_json_add_string (builder, "app", pl_profile_get_app (profile));
-      pl_cli_json_add_boolean (builder, "running", running);
+      if (app != NULL)
+        {
+          pl_cli_json_add_string (builder, "app", pl_profile_get_app (profile));
+          pl_cli_json_add_boolean (builder, "running", running);
+        }
+      if (network != NULL)
+        {
+          pl_cli_json_add_string (builder, "network", network);
+          pl_cli_json_add_boolean (builder, "on_network",
+                                   pl_app_profiles_is_on_network (apps, name));
+        }
       if (reason != NULL)
         pl_cli_json_add_string (builder, "reason", reason);
       pl_cli_print_json_object (builder);
@@ -729,7 +749,7 @@ app_print_all (Run *run)
     {
       g_autoptr(PlProfile) item = g_list_model_get_item (G_LIST_MODEL (run->apps), i);
 
-      if (pl_profile_get_app (item) != NULL)
+      if (pl_profile_get_app (item) != NULL || pl_profile_get_network (item) != NULL)
         app_changed_cb (run->apps, pl_profile_get_name (item), run);
     }
 }

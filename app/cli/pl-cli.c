@@ -1978,6 +1978,8 @@ static const struct
   { "status", pl_cli_status_main, N_("Show the running engine and the mappings it holds") },
   { "list", pl_cli_list_main, N_("Show every mapping the router holds (UPnP-IGD)") },
   { "profiles", pl_cli_profiles_main, N_("Manage saved sets of mappings") },
+  { "network", pl_cli_network_main,
+    N_("Show the network this computer is on, for profiles limited to one") },
   { "run", pl_cli_run_main, N_("Keep the enabled profiles mapped until stopped") },
 };
 

@@ -34,6 +34,10 @@ int pl_cli_profiles_main (int    argc,
 int pl_cli_run_main      (int    argc,
                           char **argv);
 
+/* `portlightctl network`: @argv[0] is "network". Returns a PlExitCode. */
+int pl_cli_network_main  (int    argc,
+                          char **argv);
+
 /* `portlightctl status`: @argv[0] is "status". Returns a PlExitCode. */
 int pl_cli_status_main   (int    argc,
                           char **argv);
@@ -48,5 +52,17 @@ int pl_cli_unmap_external (const char *gateway_text,
                            gboolean    json,
                            PlProtocol  protocol,
                            guint16     external_port);
+
+/* What `profiles add/edit --network GIVEN` stores as Network= (pl-network-link.h): "" (none)
+ * and whole values as given; the value of another profile of @store whose network has that
+ * name; else the network this computer is on now, under that name. NULL with @error when
+ * this network cannot be told (no gateway, or its MAC is unknown). */
+struct _PlProfileStore;
+char *pl_cli_network_resolve (struct _PlProfileStore  *store,
+                              const char              *given,
+                              GError                 **error);
+/* Reads the network once (waits a moment for the gateway's MAC and NetworkManager). */
+struct _PlNetworkWatcher;
+struct _PlNetworkWatcher *pl_cli_network_read (void);
 
 G_END_DECLS

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "pl-app-chooser.h"
+#include "pl-network-toggle.h"
 #include "pl-profile-dialog.h"
 
 typedef enum
@@ -75,6 +76,8 @@ struct _PlProfileDialog
   GtkLabel             *app_label;
   GtkBox               *app_box;
   PlAppChooser         *app_chooser;        /* App=, in app_box */
+  GtkBox               *network_box;
+  PlNetworkToggle      *network_toggle;     /* Network=, in network_box; made with the store */
   GtkLabel             *form_error;
   GtkButton            *revert_button;
   GtkButton            *save_button;
@@ -369,6 +372,8 @@ build_profile (PlProfileDialog *self,
   pl_profile_set_description (profile, *description != '\0' ? description : NULL);
   pl_profile_set_enabled (profile, gtk_switch_get_active (self->enabled_switch));
   pl_profile_set_app (profile, pl_app_chooser_get_app (self->app_chooser));
+  if (self->network_toggle != NULL)
+    pl_profile_set_network (profile, pl_network_toggle_get_network (self->network_toggle));
   /* The dialog has no field for OnPortChange or Gateway (portlightctl and the file set
    * them): an edit keeps them. */
   if (self->editing != NULL && pl_profile_store_lookup (self->store, self->editing) != NULL)
@@ -491,6 +496,8 @@ load_profile (PlProfileDialog *self,
                           ? pl_profile_get_description (profile) : "");
       gtk_switch_set_active (self->enabled_switch, pl_profile_get_enabled (profile));
       pl_app_chooser_set_app (self->app_chooser, pl_profile_get_app (profile));
+      if (self->network_toggle != NULL)
+        pl_network_toggle_set_network (self->network_toggle, pl_profile_get_network (profile));
     }
   else
     {
@@ -505,6 +512,8 @@ load_profile (PlProfileDialog *self,
       gtk_entry_set_text (self->description_entry, "");
       gtk_switch_set_active (self->enabled_switch, TRUE);
       pl_app_chooser_set_app (self->app_chooser, NULL);
+      if (self->network_toggle != NULL)
+        pl_network_toggle_set_network (self->network_toggle, NULL);
     }
 
   self->loading = FALSE;
@@ -805,6 +814,16 @@ pl_profile_dialog_new (GtkApplication *application,
   self = g_object_new (PL_TYPE_PROFILE_DIALOG, "application", application, NULL);
   self->store = g_object_ref (store);
   self->menu = g_object_ref (menu);
+  /* "Only on this network" (Network=): it needs the store, for the networks profiles know. */
+  self->network_toggle = PL_NETWORK_TOGGLE (pl_network_toggle_new (store));
+  gtk_widget_set_name (GTK_WIDGET (self->network_toggle), "network-toggle");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->network_toggle),
+                               _("Keep the port open only while this computer is on the "
+                                 "network it is on now (known by its router)"));
+  gtk_container_add (GTK_CONTAINER (self->network_box), GTK_WIDGET (self->network_toggle));
+  gtk_widget_show (GTK_WIDGET (self->network_toggle));
+  g_signal_connect_swapped (self->network_toggle, "notify::network",
+                            G_CALLBACK (field_changed_cb), self);
 
   gtk_list_box_bind_model (self->profile_list, G_LIST_MODEL (store), create_row_cb, self, NULL);
   g_signal_connect_object (store, "items-changed", G_CALLBACK (store_items_changed_cb), self,
@@ -894,6 +913,7 @@ pl_profile_dialog_class_init (PlProfileDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, enabled_switch);
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, app_label);
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, app_box);
+  gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, network_box);
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, form_error);
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, revert_button);
   gtk_widget_class_bind_template_child (widget_class, PlProfileDialog, save_button);

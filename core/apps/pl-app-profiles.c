@@ -12,6 +12,8 @@
 
 #include "pl-app-link.h"
 #include "pl-app-profiles.h"
+#include "pl-network-link.h"
+#include "pl-network-watcher.h"
 #include "pl-profile.h"
 
 /* Why a model and not a change of PlSession: the session already maps exactly the enabled
@@ -23,13 +25,20 @@
  *
  * A limit of that: the broker's registry sees the user's profile, not the copy, so a lease a
  * program asks for on the same port rides on the app-linked profile even while its
- * application does not run (and is then not mapped). */
+ * application does not run (and is then not mapped).
+ *
+ * Profiles with Network= (pl-network-link.h) are shown the same way: as a copy, enabled only
+ * while this computer is on that network (a PlNetworkWatcher: the gateway's MAC and the
+ * Wi-Fi SSID). A profile may have both: it is mapped while its application runs on its
+ * network. The watcher exists only while some profile has Network=, so that an engine
+ * without such profiles does not listen to the kernel's routing events at all. */
 
 typedef struct
 {
   PlProfile *source;     /* owned */
   PlProfile *shown;      /* owned: the source itself, or the copy for an app-linked one */
   char      *link;       /* the App= value being watched, nullable */
+  PlNetworkLink *network; /* the Network= value, parsed; nullable */
   gulong     notify_id;
 } Item;
 
@@ -41,6 +50,12 @@ struct _PlAppProfiles
   gulong        items_changed_id;
   PlAppWatcher *watcher;
   gulong        watcher_changed_id;
+  /* Where the network watcher comes from: the engine's, or the one a test gives. */
+  gboolean      engine;
+  PlNetworkWatcher *network_watcher;   /* while n_network > 0, or given */
+  gboolean      network_watcher_given;
+  gulong        network_changed_id;
+  guint         n_network;
   GPtrArray    *items;   /* Item* */
 };
 
@@ -54,6 +69,41 @@ enum { SIGNAL_APP_CHANGED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 static void source_notify_cb (GObject *object, GParamSpec *pspec, gpointer user_data);
+static void network_changed_cb (PlNetworkWatcher *watcher, gpointer user_data);
+
+static void
+network_ref (PlAppProfiles *self)
+{
+  if (self->n_network++ > 0 || self->network_watcher != NULL)
+    return;
+  self->network_watcher = self->engine ? pl_network_watcher_new_for_engine ()
+                                       : pl_network_watcher_new_fixed ();
+  self->network_changed_id = g_signal_connect (self->network_watcher, "changed",
+                                               G_CALLBACK (network_changed_cb), self);
+}
+
+static void
+network_unref (PlAppProfiles *self)
+{
+  g_assert (self->n_network > 0);
+  if (--self->n_network > 0 || self->network_watcher_given)
+    return;
+  g_clear_signal_handler (&self->network_changed_id, self->network_watcher);
+  g_clear_object (&self->network_watcher);
+}
+
+/* Whether @item's network condition holds (TRUE without one). */
+static gboolean
+item_on_network (PlAppProfiles *self,
+                 Item          *item)
+{
+  PlNetworkIdentity current;
+
+  if (item->network == NULL)
+    return TRUE;
+  pl_network_watcher_get_identity (self->network_watcher, &current);
+  return pl_network_link_matches (item->network, &current);
+}
 
 static void
 item_free (PlAppProfiles *self,
@@ -63,12 +113,16 @@ item_free (PlAppProfiles *self,
   if (item->link != NULL)
     pl_app_watcher_unwatch (self->watcher, item->link);
   g_free (item->link);
+  if (item->network != NULL)
+    network_unref (self);
+  g_clear_pointer (&item->network, pl_network_link_free);
   g_clear_object (&item->shown);
   g_clear_object (&item->source);
   g_free (item);
 }
 
-/* The copy's values: the source's, enabled only while the application runs. */
+/* The copy's values: the source's, enabled only while the application runs and this is the
+ * profile's network. */
 static void
 item_sync (PlAppProfiles *self,
            Item          *item)
@@ -77,12 +131,12 @@ item_sync (PlAppProfiles *self,
 
   if (item->shown == item->source)
     return;
-  running = item->link != NULL && pl_app_watcher_is_running (self->watcher, item->link);
+  /* A link we could not parse: the copy keeps the bad value, and the session reports it. */
+  running = item->link == NULL || pl_app_watcher_is_running (self->watcher, item->link);
   g_object_freeze_notify (G_OBJECT (item->shown));
   pl_profile_update (item->shown, item->source);
-  /* A link we could not parse: the copy keeps the bad value, and the session reports it. */
-  if (item->link != NULL)
-    pl_profile_set_enabled (item->shown, pl_profile_get_enabled (item->source) && running);
+  pl_profile_set_enabled (item->shown, pl_profile_get_enabled (item->source) && running &&
+                                       item_on_network (self, item));
   g_object_thaw_notify (G_OBJECT (item->shown));
 }
 
@@ -92,18 +146,23 @@ item_new (PlAppProfiles *self,
 {
   Item *item = g_new0 (Item, 1);
   const char *app = pl_profile_get_app (source);
+  const char *network = pl_profile_get_network (source);
 
   item->source = g_object_ref (source);
-  if (app == NULL)
+  if (app == NULL && network == NULL)
     item->shown = g_object_ref (source);
   else
     {
       item->shown = pl_profile_copy (source);
-      if (pl_app_link_parse ("", app, NULL, NULL, NULL))
+      if (app != NULL && pl_app_link_parse ("", app, NULL, NULL, NULL))
         {
           item->link = g_strdup (app);
           pl_app_watcher_watch (self->watcher, item->link);
         }
+      if (network != NULL)
+        item->network = pl_network_link_parse ("", network, NULL);
+      if (item->network != NULL)
+        network_ref (self);
       item_sync (self, item);
     }
   item->notify_id = g_signal_connect (source, "notify", G_CALLBACK (source_notify_cb), self);
@@ -133,15 +192,18 @@ source_notify_cb (GObject    *object,
     return;
   item = g_ptr_array_index (self->items, position);
   if (item->shown != item->source &&
-      g_strcmp0 (pl_profile_get_app (item->source), pl_profile_get_app (item->shown)) == 0)
+      g_strcmp0 (pl_profile_get_app (item->source), pl_profile_get_app (item->shown)) == 0 &&
+      g_strcmp0 (pl_profile_get_network (item->source),
+                 pl_profile_get_network (item->shown)) == 0)
     {
       item_sync (self, item);
       return;
     }
-  if (item->shown == item->source && pl_profile_get_app (item->source) == NULL)
+  if (item->shown == item->source && pl_profile_get_app (item->source) == NULL &&
+      pl_profile_get_network (item->source) == NULL)
     return;   /* the session follows the profile itself */
 
-  /* App= came, went or changed: another object at this position. */
+  /* App= or Network= came, went or changed: another object at this position. */
   {
     g_autofree char *name = g_strdup (pl_profile_get_name (item->source));
 
@@ -190,6 +252,29 @@ watcher_changed_cb (PlAppWatcher *watcher,
         continue;
       item_sync (self, item);
       g_ptr_array_add (names, g_strdup (pl_profile_get_name (item->source)));
+    }
+  for (guint i = 0; i < names->len; i++)
+    g_signal_emit (self, signals[SIGNAL_APP_CHANGED], 0,
+                   (const char *) g_ptr_array_index (names, i));
+}
+
+static void
+network_changed_cb (PlNetworkWatcher *watcher,
+                    gpointer          user_data)
+{
+  PlAppProfiles *self = user_data;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < self->items->len; i++)
+    {
+      Item *item = g_ptr_array_index (self->items, i);
+      gboolean was = pl_profile_get_enabled (item->shown);
+
+      if (item->network == NULL)
+        continue;
+      item_sync (self, item);
+      if (was != pl_profile_get_enabled (item->shown))
+        g_ptr_array_add (names, g_strdup (pl_profile_get_name (item->source)));
     }
   for (guint i = 0; i < names->len; i++)
     g_signal_emit (self, signals[SIGNAL_APP_CHANGED], 0,
@@ -248,6 +333,9 @@ pl_app_profiles_dispose (GObject *object)
     }
   g_clear_object (&self->profiles);
   g_clear_object (&self->watcher);
+  if (self->network_watcher != NULL)
+    g_clear_signal_handler (&self->network_changed_id, self->network_watcher);
+  g_clear_object (&self->network_watcher);
 
   G_OBJECT_CLASS (pl_app_profiles_parent_class)->dispose (object);
 }
@@ -274,7 +362,9 @@ pl_app_profiles_class_init (PlAppProfilesClass *klass)
    * PlAppProfiles::app-changed:
    * @profile_name: the profile's name
    *
-   * The application of an app-linked profile started or exited (or App= changed).
+   * The application of an app-linked profile started or exited (or App= changed), or a
+   * network-linked profile's network came or went (or Network= changed): its
+   * pl_app_profiles_dup_reason() may have changed.
    */
   signals[SIGNAL_APP_CHANGED] =
     g_signal_new ("app-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
@@ -287,17 +377,24 @@ pl_app_profiles_init (PlAppProfiles *self)
   self->items = g_ptr_array_new ();
 }
 
-PlAppProfiles *
-pl_app_profiles_new (GListModel   *profiles,
-                     PlAppWatcher *watcher)
+static PlAppProfiles *
+app_profiles_new (GListModel       *profiles,
+                  PlAppWatcher     *watcher,
+                  PlNetworkWatcher *network_watcher,
+                  gboolean          engine)
 {
   PlAppProfiles *self;
   guint n;
 
-  g_return_val_if_fail (G_IS_LIST_MODEL (profiles), NULL);
-  g_return_val_if_fail (watcher == NULL || PL_IS_APP_WATCHER (watcher), NULL);
-
   self = g_object_new (PL_TYPE_APP_PROFILES, NULL);
+  self->engine = engine;
+  if (network_watcher != NULL)
+    {
+      self->network_watcher = g_object_ref (network_watcher);
+      self->network_watcher_given = TRUE;
+      self->network_changed_id = g_signal_connect (self->network_watcher, "changed",
+                                                   G_CALLBACK (network_changed_cb), self);
+    }
   self->profiles = g_object_ref (profiles);
   self->watcher = watcher != NULL ? g_object_ref (watcher) : pl_app_watcher_new (NULL);
   self->watcher_changed_id = g_signal_connect (self->watcher, "changed",
@@ -315,6 +412,28 @@ pl_app_profiles_new (GListModel   *profiles,
 }
 
 PlAppProfiles *
+pl_app_profiles_new (GListModel   *profiles,
+                     PlAppWatcher *watcher)
+{
+  g_return_val_if_fail (G_IS_LIST_MODEL (profiles), NULL);
+  g_return_val_if_fail (watcher == NULL || PL_IS_APP_WATCHER (watcher), NULL);
+
+  return app_profiles_new (profiles, watcher, NULL, FALSE);
+}
+
+PlAppProfiles *
+pl_app_profiles_new_full (GListModel       *profiles,
+                          PlAppWatcher     *watcher,
+                          PlNetworkWatcher *network_watcher)
+{
+  g_return_val_if_fail (G_IS_LIST_MODEL (profiles), NULL);
+  g_return_val_if_fail (watcher == NULL || PL_IS_APP_WATCHER (watcher), NULL);
+  g_return_val_if_fail (PL_IS_NETWORK_WATCHER (network_watcher), NULL);
+
+  return app_profiles_new (profiles, watcher, network_watcher, FALSE);
+}
+
+PlAppProfiles *
 pl_app_profiles_new_for_engine (GListModel *profiles)
 {
   g_autoptr(GError) error = NULL;
@@ -324,7 +443,7 @@ pl_app_profiles_new_for_engine (GListModel *profiles)
   if (bus == NULL)
     g_debug ("No session bus for the systemd user manager: %s", error->message);
   watcher = pl_app_watcher_new (bus);
-  return pl_app_profiles_new (profiles, watcher);
+  return app_profiles_new (profiles, watcher, NULL, TRUE);
 }
 
 PlAppWatcher *
@@ -358,8 +477,30 @@ pl_app_profiles_is_waiting (PlAppProfiles *self,
   g_return_val_if_fail (profile_name != NULL, FALSE);
 
   item = find_name (self, profile_name);
-  return item != NULL && item->link != NULL && pl_profile_get_enabled (item->source) &&
-         !pl_app_watcher_is_running (self->watcher, item->link);
+  if (item == NULL || !pl_profile_get_enabled (item->source))
+    return FALSE;
+  return (item->link != NULL && !pl_app_watcher_is_running (self->watcher, item->link)) ||
+         !item_on_network (self, item);
+}
+
+gboolean
+pl_app_profiles_is_on_network (PlAppProfiles *self,
+                               const char    *profile_name)
+{
+  Item *item;
+
+  g_return_val_if_fail (PL_IS_APP_PROFILES (self), FALSE);
+  g_return_val_if_fail (profile_name != NULL, FALSE);
+
+  item = find_name (self, profile_name);
+  return item != NULL && item_on_network (self, item);
+}
+
+PlNetworkWatcher *
+pl_app_profiles_get_network_watcher (PlAppProfiles *self)
+{
+  g_return_val_if_fail (PL_IS_APP_PROFILES (self), NULL);
+  return self->network_watcher;
 }
 
 char *
@@ -408,6 +549,9 @@ pl_app_profiles_dup_reason (PlAppProfiles *self,
   if (!pl_app_profiles_is_waiting (self, profile_name))
     return NULL;
   item = find_name (self, profile_name);
+  if (!item_on_network (self, item))
+    /* Translators: %s is the name the user gave a network, e.g. home */
+    return g_strdup_printf (_("Only on network ‘%s’"), item->network->name);
   app = pl_app_link_dup_display_name (item->link);
   problem = pl_app_watcher_get_problem (self->watcher, item->link);
   if (problem != NULL)

@@ -85,6 +85,11 @@ void            _pl_neighbour_query_init       (PlNeighbourQuery        *query,
 /* Entries for the address asked about (and the interface, unless 0) with a 6-byte NDA_LLADDR
  * and a state other than NUD_NONE, NUD_INCOMPLETE and NUD_FAILED answer @query; the first
  * reachable, permanent or NOARP one wins over stale, delayed or probing ones. */
+/* The same for one message (an rtnetlink event): an RTM_NEWNEIGH of the address asked about
+ * answers @query; other messages are passed over. FALSE with @error when it is too short. */
+gboolean        _pl_neighbour_parse_message    (const struct nlmsghdr   *nlh,
+                                                PlNeighbourQuery        *query,
+                                                GError                 **error);
 PlNetlinkStatus _pl_neighbour_parse_netlink    (const guint8            *buf,
                                                 gsize                    len,
                                                 guint32                  seq,

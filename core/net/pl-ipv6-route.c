@@ -603,6 +603,16 @@ neighbour_message (const struct nlmsghdr  *nlh,
   return parse_neighbour (nlh, user_data, error);
 }
 
+gboolean
+_pl_neighbour_parse_message (const struct nlmsghdr  *nlh,
+                             PlNeighbourQuery       *query,
+                             GError                **error)
+{
+  g_return_val_if_fail (query != NULL, FALSE);
+
+  return neighbour_message (nlh, query, error);
+}
+
 PlNetlinkStatus
 _pl_neighbour_parse_netlink (const guint8      *buf,
                              gsize              len,

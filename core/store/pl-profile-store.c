@@ -1508,6 +1508,8 @@ write_profile (PlProfileStore  *self,
     g_key_file_remove_key (self->key_file, group, PL_PROFILE_KEY_APP, NULL);
   if (pl_profile_get_gateway (profile) == NULL)
     g_key_file_remove_key (self->key_file, group, PL_PROFILE_KEY_GATEWAY, NULL);
+  if (pl_profile_get_network (profile) == NULL)
+    g_key_file_remove_key (self->key_file, group, PL_PROFILE_KEY_NETWORK, NULL);
 
   if (missing->len == 0)
     return TRUE;

@@ -10,6 +10,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "pl-app-link.h"
+#include "pl-network-link.h"
 #include "pl-error.h"
 #include "pl-profile.h"
 
@@ -28,6 +29,7 @@ struct _PlProfile
   guint              lifetime;
   gboolean           enabled;
   char              *app;              /* App=, nullable */
+  char              *network;          /* Network=, nullable */
 };
 
 G_DEFINE_FINAL_TYPE (PlProfile, pl_profile, G_TYPE_OBJECT)
@@ -56,6 +58,7 @@ enum {
   PROP_ON_PORT_CHANGE,
   PROP_APP,
   PROP_GATEWAY,
+  PROP_NETWORK,
   N_PROPS
 };
 
@@ -348,6 +351,7 @@ pl_profile_finalize (GObject *object)
   g_clear_pointer (&self->on_port_change, g_free);
   g_clear_pointer (&self->app, g_free);
   g_clear_pointer (&self->gateway, g_free);
+  g_clear_pointer (&self->network, g_free);
 
   G_OBJECT_CLASS (pl_profile_parent_class)->finalize (object);
 }
@@ -397,6 +401,9 @@ pl_profile_get_property (GObject    *object,
       break;
     case PROP_GATEWAY:
       g_value_set_string (value, self->gateway);
+      break;
+    case PROP_NETWORK:
+      g_value_set_string (value, self->network);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -448,6 +455,9 @@ pl_profile_set_property (GObject      *object,
       break;
     case PROP_GATEWAY:
       pl_profile_set_gateway (self, g_value_get_string (value));
+      break;
+    case PROP_NETWORK:
+      pl_profile_set_network (self, g_value_get_string (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -592,6 +602,16 @@ pl_profile_class_init (PlProfileClass *klass)
                          NULL,
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
+  /**
+   * PlProfile:network:
+   *
+   * The one network the profile is mapped on (Network=, see pl-network-link.h). NULL: any.
+   */
+  properties[PROP_NETWORK] =
+    g_param_spec_string ("network", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -664,6 +684,7 @@ pl_profile_update (PlProfile *self,
   pl_profile_set_on_port_change (self, other->on_port_change);
   pl_profile_set_app (self, other->app);
   pl_profile_set_gateway (self, other->gateway);
+  pl_profile_set_network (self, other->network);
   g_object_thaw_notify (G_OBJECT (self));
 }
 
@@ -692,7 +713,8 @@ pl_profile_equal (PlProfile *a,
          && g_strcmp0 (a->description, b->description) == 0
          && g_strcmp0 (a->on_port_change, b->on_port_change) == 0
          && g_strcmp0 (a->app, b->app) == 0
-         && g_strcmp0 (a->gateway, b->gateway) == 0;
+         && g_strcmp0 (a->gateway, b->gateway) == 0
+         && g_strcmp0 (a->network, b->network) == 0;
 }
 
 const char *
@@ -1067,6 +1089,28 @@ pl_profile_get_gateway_kind (PlProfile     *self,
   return kind;
 }
 
+/* Network= */
+
+const char *
+pl_profile_get_network (PlProfile *self)
+{
+  g_return_val_if_fail (PL_IS_PROFILE (self), NULL);
+
+  return self->network;
+}
+
+void
+pl_profile_set_network (PlProfile  *self,
+                        const char *network)
+{
+  g_return_if_fail (PL_IS_PROFILE (self));
+
+  if (network != NULL && *network == '\0')
+    network = NULL;
+  if (replace_str (&self->network, network))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NETWORK]);
+}
+
 gboolean
 pl_profile_overlaps (PlProfile *self,
                      PlProfile *other)
@@ -1140,6 +1184,14 @@ pl_profile_validate (PlProfile  *self,
   if (self->gateway != NULL &&
       !pl_profile_validate_gateway (self->name, self->gateway, NULL, NULL, error))
     return FALSE;
+
+  if (self->network != NULL)
+    {
+      g_autoptr(PlNetworkLink) link = pl_network_link_parse (self->name, self->network, error);
+
+      if (link == NULL)
+        return FALSE;
+    }
 
   return check_description (self->name, self->description, error);
 }
@@ -1282,6 +1334,18 @@ pl_profile_set_key_value (PlProfile   *self,
         return FALSE;
       pl_profile_set_gateway (self, value);
     }
+  else if (strcmp (key, PL_PROFILE_KEY_NETWORK) == 0)
+    {
+      /* Like App=: a Portlight from before this key keeps it and maps on any network. */
+      if (*value != '\0')
+        {
+          g_autoptr(PlNetworkLink) link = pl_network_link_parse (name, value, error);
+
+          if (link == NULL)
+            return FALSE;
+        }
+      pl_profile_set_network (self, value);
+    }
   else
     {
       g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
@@ -1364,6 +1428,7 @@ pl_profile_new_from_key_file (GKeyFile   *key_file,
     PL_PROFILE_KEY_ON_PORT_CHANGE,
     PL_PROFILE_KEY_APP,
     PL_PROFILE_KEY_GATEWAY,
+    PL_PROFILE_KEY_NETWORK,
   };
   g_autoptr(PlProfile) profile = NULL;
   GError *error = NULL;
@@ -1511,4 +1576,5 @@ pl_profile_write_to_key_file (PlProfile *self,
   set_string_kept (key_file, self->name, PL_PROFILE_KEY_ON_PORT_CHANGE, self->on_port_change);
   set_string_kept (key_file, self->name, PL_PROFILE_KEY_APP, self->app);
   set_string_kept (key_file, self->name, PL_PROFILE_KEY_GATEWAY, self->gateway);
+  set_string_kept (key_file, self->name, PL_PROFILE_KEY_NETWORK, self->network);
 }

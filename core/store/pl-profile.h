@@ -99,6 +99,8 @@ typedef enum
 
 #define PL_PROFILE_GATEWAY_DEFAULT_TEXT "default"
 #define PL_PROFILE_GATEWAY_VPN_TEXT     "vpn"
+/* Network=: the one network the profile is mapped on (pl-network-link.h) */
+#define PL_PROFILE_KEY_NETWORK       "Network"
 
 /* The text of ExternalPort for "whatever public port the router chooses". */
 #define PL_PROFILE_EXTERNAL_PORT_ANY "any"
@@ -203,6 +205,13 @@ gboolean           pl_profile_validate_gateway     (const char         *profile,
                                                     GInetAddress      **address,
                                                     GError            **error);
 
+/* Network= (nullable): "NAME; gateway=MAC[; ssid=SSID]" (see pl-network-link.h); the profile
+ * is mapped only on that network. An empty string is stored as NULL; a value that
+ * pl_network_link_parse() refuses is kept (pl_profile_validate() reports it). */
+const char        *pl_profile_get_network          (PlProfile          *self);
+void               pl_profile_set_network          (PlProfile          *self,
+                                                    const char         *network);
+
 /* TRUE if the two would claim the same mapping: same internal port, overlapping protocols. */
 gboolean           pl_profile_overlaps             (PlProfile          *self,
                                                     PlProfile          *other);
@@ -238,7 +247,7 @@ gboolean           pl_profile_set_key_value        (PlProfile          *self,
 
 /* Reads group @group of @key_file: a profile named @group. Protocol and InternalPort are
  * required; Family (both), ExternalPort (0), Lifetime (7200), Enabled (true), Description (none) and
- * OnPortChange (none) and App (none) are optional; other keys are ignored. Every problem is appended to @problems (element-type
+ * OnPortChange (none), App (none) and Network (none) are optional; other keys are ignored. Every problem is appended to @problems (element-type
  * GError, one per bad or missing key); returns NULL if there was any. */
 PlProfile         *pl_profile_new_from_key_file    (GKeyFile           *key_file,
                                                     const char         *group,

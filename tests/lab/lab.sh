@@ -1291,6 +1291,10 @@ apps_scenarios
 # shellcheck source-path=SCRIPTDIR source=scenarios-tunnel.sh
 . "$LAB_SRC/scenarios-tunnel.sh"
 tunnel_scenarios
+# Profiles limited to one network (Network=): scenarios-network.sh
+# shellcheck source-path=SCRIPTDIR source=scenarios-network.sh
+. "$LAB_SRC/scenarios-network.sh"
+network_scenarios
 
 listeners_stop
 rtr_stop

@@ -1492,6 +1492,69 @@ test_neighbour_truncated (void)
   assert_survives_corruption (b, fresh_neighbour);
 }
 
+/* One rtnetlink event, as PlNetworkWatcher reads them: the kernel's own (sequence 0, port 0)
+ * or one caused by another program's request (its sequence and port). */
+static gboolean
+event_says (guint16          type,
+            guint32          seq,
+            const Neighbour *n,
+            const char      *address,
+            PlNeighbourQuery *query)
+{
+  g_autoptr(GError) error = NULL;
+  NlBuf b = { 0 };
+  struct nlmsghdr *nlh;
+  gboolean ok;
+
+  nlb_neighbour (&b, n);
+  nlh = &b.u.align;
+  nlh->nlmsg_type = type;
+  nlh->nlmsg_flags = 0;
+  nlh->nlmsg_seq = seq;
+  nlh->nlmsg_pid = seq;
+  *query = neighbour_query (address, 0);
+  ok = _pl_neighbour_parse_message (nlh, query, &error);
+  g_assert_no_error (error);
+  return ok;
+}
+
+static void
+test_neighbour_event (void)
+{
+  const Neighbour gateway = { AF_INET, 2, NUD_REACHABLE, 0, "192.168.77.1", MAC_A, 6 };
+  const Neighbour other = { AF_INET, 2, NUD_REACHABLE, 0, "192.168.77.3", MAC_B, 6 };
+  const Neighbour resolving = { AF_INET, 2, NUD_INCOMPLETE, 0, "192.168.77.1", NULL, 0 };
+  const Neighbour moved = { AF_INET, 2, NUD_STALE, 0, "192.168.77.1", MAC_C, 6 };
+  g_autoptr(GError) error = NULL;
+  PlNeighbourQuery query;
+  struct nlmsghdr shorter = { .nlmsg_len = NLMSG_LENGTH (2), .nlmsg_type = RTM_NEWNEIGH };
+
+  g_test_summary ("One neighbour event: the gateway's new MAC answers, whatever the sequence "
+                  "and port; another host, an unresolved entry and a deletion do not; a "
+                  "message too short for a struct ndmsg is an error");
+
+  g_assert_true (event_says (RTM_NEWNEIGH, 0, &gateway, "192.168.77.1", &query));
+  g_assert_true (query.found);
+  g_assert_cmpmem (query.mac, 6, MAC_A, 6);
+
+  g_assert_true (event_says (RTM_NEWNEIGH, 4242, &moved, "192.168.77.1", &query));
+  g_assert_true (query.found);
+  g_assert_cmpmem (query.mac, 6, MAC_C, 6);
+
+  g_assert_true (event_says (RTM_NEWNEIGH, 0, &other, "192.168.77.1", &query));
+  g_assert_false (query.found);
+  g_assert_true (event_says (RTM_NEWNEIGH, 0, &resolving, "192.168.77.1", &query));
+  g_assert_false (query.found);
+  /* A deletion is not an answer (PlNetworkWatcher reads the table again on one). */
+  g_assert_true (event_says (RTM_DELNEIGH, 0, &gateway, "192.168.77.1", &query));
+  g_assert_false (query.found);
+
+  query = neighbour_query ("192.168.77.1", 0);
+  g_assert_false (_pl_neighbour_parse_message (&shorter, &query, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_false (query.found);
+}
+
 static void
 test_neighbour_format_mac (void)
 {
@@ -1986,6 +2049,7 @@ main (int   argc,
   g_test_add_func ("/pl/ipv6-route/neighbour/bad-attributes", test_neighbour_bad_attributes);
   g_test_add_func ("/pl/ipv6-route/neighbour/truncated", test_neighbour_truncated);
   g_test_add_func ("/pl/ipv6-route/neighbour/format-mac", test_neighbour_format_mac);
+  g_test_add_func ("/pl/ipv6-route/neighbour/event", test_neighbour_event);
   g_test_add_func ("/pl/ipv6-route/system/unknown", test_system_unknown);
   g_test_add_func ("/pl/ipv6-route/live/namespace", test_live_namespace);
   g_test_add_func ("/pl/ipv6-route/eui64", test_eui64);

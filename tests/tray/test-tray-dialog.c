@@ -748,6 +748,56 @@ test_any_port (Fixture       *f,
                     ==, 6881);
 }
 
+static const char network_profiles[] =
+  "[home-ssh]\n"
+  "Protocol=tcp\n"
+  "InternalPort=2222\n"
+  "ExternalPort=0\n"
+  "Lifetime=7200\n"
+  "Enabled=true\n"
+  "Network=home ;gateway=02-77-00-00-00-98\n";
+
+static void
+test_network (Fixture       *f,
+              gconstpointer  data)
+{
+  GtkWidget *box = child (f, "network_box");
+  g_autoptr(GList) children = gtk_container_get_children (GTK_CONTAINER (box));
+  GtkToggleButton *toggle;
+  g_autofree char *contents = NULL;
+  g_autofree char *cleared = NULL;
+
+  g_test_summary ("A profile with Network= shows “Only on network ‘home’” checked (this "
+                  "machine's router is another), an edit keeps the value byte for byte, and "
+                  "unchecking it removes the line");
+
+  g_assert_nonnull (children);
+  toggle = GTK_TOGGLE_BUTTON (children->data);
+  g_assert_cmpstr (gtk_widget_get_name (GTK_WIDGET (toggle)), ==, "network-toggle");
+  g_assert_true (gtk_toggle_button_get_active (toggle));
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (toggle)), ==, "Only on _network ‘home’");
+
+  type (f, "lifetime_entry", "120");
+  g_assert_true (pl_profile_dialog_save (f->dialog, NULL));
+  contents = read_profiles (f);
+  g_assert_cmpstr (contents, ==,
+                   "[home-ssh]\n"
+                   "Protocol=tcp\n"
+                   "InternalPort=2222\n"
+                   "ExternalPort=0\n"
+                   "Lifetime=120\n"
+                   "Enabled=true\n"
+                   "Network=home ;gateway=02-77-00-00-00-98\n");
+
+  gtk_toggle_button_set_active (toggle, FALSE);
+  iterate ();
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (toggle)), ==, "Only on this _network");
+  g_assert_true (pl_profile_dialog_save (f->dialog, NULL));
+  cleared = read_profiles (f);
+  g_assert_null (strstr (cleared, "Network="));
+  g_assert_null (pl_profile_get_network (pl_profile_store_lookup (f->store, "home-ssh")));
+}
+
 static void
 test_tray_message (Fixture       *f,
                    gconstpointer  data)
@@ -987,6 +1037,8 @@ main (int   argc,
               fixture_set_up, test_family, fixture_tear_down);
   g_test_add ("/tray/dialog/any-port", Fixture, any_profiles,
               fixture_set_up, test_any_port, fixture_tear_down);
+  g_test_add ("/tray/dialog/network", Fixture, network_profiles,
+              fixture_set_up, test_network, fixture_tear_down);
   g_test_add ("/tray/dialog/tray-message", Fixture, NULL,
               fixture_set_up, test_tray_message, fixture_tear_down);
   g_test_add ("/tray/dialog/router-protocol", Fixture, NULL,
