@@ -36,11 +36,16 @@ struct _PlApplication
   PlSettings       *settings;
   PlProfileStore   *store;
   PlSession        *session;            /* maps only when the tray hosts the engine */
-  /* One engine per user (dbus-broker.md §1): where one runs, the tray
-   * is its client and its session stays unstarted; where none runs, the tray hosts it. */
+  /* One engine per user (dbus-broker.md §1): where one runs or can be activated, the tray
+   * is its client and its session stays unstarted; where none can, the tray hosts it.
+   * Hosting, the menu still reads the in-process session rather than the engine's objects
+   * over the bus: the session says more than the D-Bus interface does so far (who listens
+   * on a port, IPv6 pinholes, double NAT, why a router refused), and the hosted tray must
+   * not lose that. As a client the menu is built from PlEngineClient. */
   PlEngineHost     *host;               /* nullable: the engine in this process */
   GDBusObjectManager *engine_objects;   /* nullable: the engine's objects, as its client */
   PlBrokerManager  *engine_manager;     /* nullable: its Manager (Subscribe()d) */
+  PlEngineClient   *engine;             /* nullable: what the menu shows of it */
   char             *engine_note;        /* nullable: why this tray maps nothing itself */
   PlPcpState       *journal;            /* nullable: could not be loaded */
   PlMethodMemory   *memory;             /* nullable: could not be loaded */
@@ -564,14 +569,9 @@ find_engine (PlApplication *self)
       return FALSE;
     }
   self->engine_manager = g_steal_pointer (&manager);
+  self->engine = pl_engine_client_new (self->engine_objects);
   pid = engine_pid (bus);
   g_debug ("Client of the engine (pid %u)", pid);
-  g_free (self->engine_note);
-  if (pid != 0)
-    /* TRANSLATORS: first line of the tray's menu when `portlightctl run` keeps the ports */
-    self->engine_note = g_strdup_printf (_("Portlight’s engine (pid %u) keeps the ports"), pid);
-  else
-    self->engine_note = g_strdup (_("Portlight’s engine keeps the ports"));
   return TRUE;
 }
 
@@ -921,6 +921,8 @@ pl_application_startup (GApplication *application)
   pl_tray_menu_set_notifications (self->menu, pl_settings_get_notifications (self->settings));
   pl_tray_menu_set_listen_check (self->menu, TRUE);
   pl_tray_menu_set_engine_note (self->menu, self->engine_note);
+  pl_tray_menu_set_engine (self->menu, self->engine);
+  pl_notifier_set_engine (self->notifier, self->engine);
   g_signal_connect_object (self->menu, "changed", G_CALLBACK (menu_changed_cb), self,
                            G_CONNECT_SWAPPED);
 
@@ -997,6 +999,7 @@ pl_application_shutdown (GApplication *application)
   g_clear_object (&self->menu);
   g_clear_object (&self->host);   /* ends the leases; the session stopped at quit */
   g_clear_object (&self->session);
+  g_clear_object (&self->engine);
   g_clear_object (&self->engine_objects);
   g_clear_object (&self->engine_manager);
   g_clear_pointer (&self->engine_note, g_free);

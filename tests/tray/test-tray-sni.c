@@ -2138,7 +2138,20 @@ sockets_to_5351 (const char *pid)
   return n;
 }
 
-static const Config config_engine = { .engine = TRUE };
+static const Config config_engine = {
+  .engine = TRUE,
+  /* Lifetime 4 s: renewals every 2 s, so the engine notices the reboot quickly. */
+  .profiles = "[SSH]\nProtocol=tcp\nInternalPort=22\nExternalPort=2222\nLifetime=4\n"
+              "Enabled=true\n\n[Web]\nProtocol=tcp\nInternalPort=8080\nEnabled=false\n",
+  .epoch = 100000,
+};
+
+static gboolean
+menu_lacks (Fixture       *f,
+            gconstpointer  data)
+{
+  return !menu_has (f, data);
+}
 
 static void
 test_engine_client (Fixture       *f,
@@ -2149,22 +2162,47 @@ test_engine_client (Fixture       *f,
   const RequestWanted map_web = { 2, 8080, FALSE };
   const RequestWanted unmap_web = { 2, 8080, TRUE };
   const Stored web_on = { "Web", "true" };
-  g_autofree char *note = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) holder = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *router = NULL;
   guint n_requests;
 
-  g_test_summary ("Beside a running engine (portlightctl run) the tray is its client: it says "
-                  "so, holds no socket to the router's port 5351 (B-13), toggles a profile "
-                  "through the engine (which writes the file and maps the port), and quitting "
-                  "it leaves the engine's mappings on the router");
+  g_test_summary ("Beside a running engine (portlightctl run) the tray is its client: its "
+                  "menu shows the engine's router, address and profile states, holds no "
+                  "socket to the router's port 5351 (B-13), shows another program's lease "
+                  "while it lasts, says \"Router restarted\" when the engine's "
+                  "GatewayRebootedAt moves on, toggles a profile through the engine (which "
+                  "writes the file and maps the port), and quitting it leaves the engine's "
+                  "mappings on the router");
   if (f->skipped)
     return;
 
-  note = g_strdup_printf ("Portlight’s engine (pid %s) keeps the ports",
-                          g_subprocess_get_identifier (f->engine));
-  WAIT_FOR (f, menu_has, note, "the line naming the engine");
-  WAIT_FOR (f, gateway_saw, &map_ssh, "the engine's map request for SSH");
+  router = g_strdup_printf ("Public address 203.0.113.7\n(Router %s · NAT-PMP)\n-\n"
+                            "[x] SSH — TCP 22 → 2222\n(Active · TCP 2222)\n"
+                            "Copy 203.0.113.7:2222\n[ ] Web — TCP 8080\n"
+                            "Re-publish All Ports\n-\n", f->gateway_address);
+  WAIT_FOR (f, menu_has, router, "the engine's state in the menu");
+  WAIT_FOR (f, icon_is, "-active-symbolic", "the active icon");
+  g_assert_true (gateway_saw (f, &map_ssh));
   g_assert_cmpuint (sockets_to_5351 (g_subprocess_get_identifier (f->app)), ==, 0);
   g_assert_cmpuint (sockets_to_5351 (g_subprocess_get_identifier (f->engine)), >=, 1);
+
+  /* Another program's lease: a line while it lasts, gone (with its port) when it is. */
+  launcher = app_launcher (f, G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  holder = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("LEASE_HOLDER"), "tcp",
+                                        "51413", NULL);
+  g_assert_no_error (error);
+  WAIT_FOR (f, menu_has, "\n(lease-holder holds TCP 51413)\n", "the program's lease line");
+  g_subprocess_force_exit (holder);
+  WAIT_FOR (f, menu_lacks, "lease-holder", "the lease line gone");
+
+  /* The router reboots: the engine re-maps, its GatewayRebootedAt moves on. */
+  g_assert_cmpuint (f->notifications->len, ==, 0);
+  pl_fake_gateway_set_epoch (f->gateway, 0);
+  WAIT_FOR (f, notifications_at_least, GUINT_TO_POINTER (1), "the notification");
+  g_assert_true (g_str_has_prefix (g_ptr_array_index (f->notifications, 0),
+                                   "Router restarted|"));
 
   click (f, "Web — ");
   WAIT_FOR (f, gateway_saw, &map_web, "the engine's map request for 8080");
