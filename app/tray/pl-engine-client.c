@@ -309,6 +309,143 @@ pl_engine_client_describe_lease (PlBrokerLease *lease)
   return g_strdup (_("Waiting for the router…"));
 }
 
+/* Editing profiles through the engine */
+
+/* The engine writes the file before it answers; a bound, not an expectation. */
+#define EDIT_TIMEOUT_MS 10000
+
+GVariant *
+pl_engine_client_profile_settings (PlProfile *profile)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  const char *tcp_udp[] = { "tcp", "udp", NULL };
+  const char *tcp[] = { "tcp", NULL };
+  const char *udp[] = { "udp", NULL };
+  const char * const *protocols = tcp;
+  const char *description = pl_profile_get_description (profile);
+  const char *app = pl_profile_get_app (profile);
+
+  g_return_val_if_fail (PL_IS_PROFILE (profile), NULL);
+
+  if (pl_profile_get_protocol (profile) == PL_PROFILE_PROTOCOL_BOTH)
+    protocols = tcp_udp;
+  else if (pl_profile_get_protocol (profile) == PL_PROFILE_PROTOCOL_UDP)
+    protocols = udp;
+  g_variant_builder_add (&builder, "{sv}", "name",
+                         g_variant_new_string (pl_profile_get_name (profile)));
+  g_variant_builder_add (&builder, "{sv}", "protocols", g_variant_new_strv (protocols, -1));
+  g_variant_builder_add (&builder, "{sv}", "internal_port",
+                         g_variant_new_uint16 ((guint16) pl_profile_get_internal_port (profile)));
+  /* external_port ends "any": only one of the two. */
+  if (pl_profile_get_any_external_port (profile))
+    g_variant_builder_add (&builder, "{sv}", "any_external_port", g_variant_new_boolean (TRUE));
+  else
+    g_variant_builder_add (&builder, "{sv}", "external_port",
+                           g_variant_new_uint16 ((guint16) pl_profile_get_external_port (profile)));
+  g_variant_builder_add (&builder, "{sv}", "lifetime",
+                         g_variant_new_uint32 (pl_profile_get_lifetime (profile)));
+  g_variant_builder_add (&builder, "{sv}", "enabled",
+                         g_variant_new_boolean (pl_profile_get_enabled (profile)));
+  g_variant_builder_add (&builder, "{sv}", "family",
+                         g_variant_new_string (
+                           pl_profile_family_to_string (pl_profile_get_family (profile))));
+  g_variant_builder_add (&builder, "{sv}", "description",
+                         g_variant_new_string (description != NULL ? description : ""));
+  g_variant_builder_add (&builder, "{sv}", "app", g_variant_new_string (app != NULL ? app : ""));
+  return g_variant_builder_end (&builder);
+}
+
+static gboolean
+edit_failed (GError  *call_error,
+             GError **error)
+{
+  g_dbus_error_strip_remote_error (call_error);
+  g_propagate_error (error, call_error);
+  return FALSE;
+}
+
+static PlBrokerProfile *
+profile_or_error (PlEngineClient  *self,
+                  const char      *name,
+                  GError         **error)
+{
+  PlBrokerProfile *object = pl_engine_client_get_profile (self, name);
+
+  if (object == NULL)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                 /* TRANSLATORS: saving in the profiles window, through the engine */
+                 _("Portlight's engine has no profile named “%s”"), name);
+  return object;
+}
+
+gboolean
+pl_engine_client_save_profile (PlEngineClient  *self,
+                               const char      *old_name,
+                               PlProfile       *profile,
+                               GError         **error)
+{
+  g_autoptr(PlBrokerProfile) object = NULL;
+  GDBusProxy *proxy;
+  GError *call_error = NULL;
+  GVariant *settings;
+  g_autoptr(GVariant) reply = NULL;
+
+  g_return_val_if_fail (PL_IS_ENGINE_CLIENT (self), FALSE);
+  g_return_val_if_fail (PL_IS_PROFILE (profile), FALSE);
+
+  settings = pl_engine_client_profile_settings (profile);
+  if (old_name == NULL)
+    {
+      proxy = G_DBUS_PROXY (pl_engine_client_get_manager (self));
+      if (proxy == NULL)
+        {
+          g_variant_unref (g_variant_ref_sink (settings));
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                               _("Portlight’s engine stopped"));
+          return FALSE;
+        }
+      reply = g_dbus_proxy_call_sync (proxy, "CreateProfile", g_variant_new ("(@a{sv})", settings),
+                                      G_DBUS_CALL_FLAGS_NONE, EDIT_TIMEOUT_MS, NULL, &call_error);
+    }
+  else
+    {
+      object = profile_or_error (self, old_name, error);
+      if (object == NULL)
+        {
+          g_variant_unref (g_variant_ref_sink (settings));
+          return FALSE;
+        }
+      reply = g_dbus_proxy_call_sync (G_DBUS_PROXY (object), "Update",
+                                      g_variant_new ("(@a{sv})", settings),
+                                      G_DBUS_CALL_FLAGS_NONE, EDIT_TIMEOUT_MS, NULL, &call_error);
+    }
+  if (reply == NULL)
+    return edit_failed (call_error, error);
+  return TRUE;
+}
+
+gboolean
+pl_engine_client_delete_profile (PlEngineClient  *self,
+                                 const char      *name,
+                                 GError         **error)
+{
+  g_autoptr(PlBrokerProfile) object = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  GError *call_error = NULL;
+
+  g_return_val_if_fail (PL_IS_ENGINE_CLIENT (self), FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  object = profile_or_error (self, name, error);
+  if (object == NULL)
+    return FALSE;
+  reply = g_dbus_proxy_call_sync (G_DBUS_PROXY (object), "Delete", NULL, G_DBUS_CALL_FLAGS_NONE,
+                                  EDIT_TIMEOUT_MS, NULL, &call_error);
+  if (reply == NULL)
+    return edit_failed (call_error, error);
+  return TRUE;
+}
+
 /* Following the engine */
 
 static void

@@ -10,6 +10,7 @@
 #include <gio/gio.h>
 
 #include "pl-broker.h"
+#include "pl-core.h"
 
 G_BEGIN_DECLS
 
@@ -71,5 +72,20 @@ GPtrArray      *pl_engine_client_lease_mappings      (PlBrokerLease      *lease)
 char           *pl_engine_client_describe_app_lease  (PlBrokerLease      *lease);
 /* A profile's state line: "Active · TCP 2222", "Waiting for the router…", "Failed: …". */
 char           *pl_engine_client_describe_lease      (PlBrokerLease      *lease);
+
+/* The profile editor through the engine (the engine alone writes profiles.ini while it
+ * runs). @profile as CreateProfile/Update settings: every key the editor sets. */
+GVariant       *pl_engine_client_profile_settings    (PlProfile          *profile);
+/* Update()s the engine's profile @old_name to @profile, or, with @old_name NULL,
+ * CreateProfile()s it. Waits for the answer (the engine has written the file then); the
+ * engine's reason on failure, without the D-Bus error name. */
+gboolean        pl_engine_client_save_profile        (PlEngineClient     *self,
+                                                     const char         *old_name,
+                                                     PlProfile          *profile,
+                                                     GError            **error);
+/* Delete()s the engine's profile @name; waits for the answer, as above. */
+gboolean        pl_engine_client_delete_profile      (PlEngineClient     *self,
+                                                     const char         *name,
+                                                     GError            **error);
 
 G_END_DECLS

@@ -159,6 +159,28 @@ count_mappings (PlNotifier *self,
 
   *n_active = 0;
   *n_pending = 0;
+  if (self->engine != NULL)
+    {
+      /* As the engine's client the session maps nothing: the enabled profiles' leases. */
+      n = g_list_model_get_n_items (G_LIST_MODEL (self->store));
+      for (guint i = 0; i < n; i++)
+        {
+          g_autoptr(PlProfile) profile = g_list_model_get_item (G_LIST_MODEL (self->store), i);
+          g_autoptr(PlBrokerLease) lease = NULL;
+          const char *state;
+
+          if (!pl_profile_get_enabled (profile))
+            continue;
+          lease = pl_engine_client_get_profile_lease (self->engine,
+                                                      pl_profile_get_name (profile));
+          state = lease != NULL ? pl_broker_lease_get_state (lease) : "pending";
+          if (g_strcmp0 (state, "active") == 0)
+            (*n_active)++;
+          else if (g_strcmp0 (state, "pending") == 0 || g_strcmp0 (state, "lost") == 0)
+            (*n_pending)++;
+        }
+      return;
+    }
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(PlMapping) mapping = g_list_model_get_item (mappings, i);

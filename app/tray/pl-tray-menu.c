@@ -865,6 +865,120 @@ add_common_items (PlTrayMenu *self,
   add_item (items, PL_TRAY_ITEM_ACTION, "quit", _("Quit"), "quit", NULL);
 }
 
+static PlProtocol
+engine_protocol (const char *protocol)
+{
+  return g_strcmp0 (protocol, "udp") == 0 ? PL_PROTOCOL_UDP : PL_PROTOCOL_TCP;
+}
+
+static GSocketFamily
+engine_family (const char *family)
+{
+  return g_strcmp0 (family, "ipv6") == 0 ? G_SOCKET_FAMILY_IPV6 : G_SOCKET_FAMILY_IPV4;
+}
+
+/* The mappings of @lease the listener line is about: IPv4, or IPv6 for a lease that has
+ * no IPv4 mapping; none unless the lease is active. */
+static GPtrArray *
+engine_listen_mappings (PlBrokerLease *lease)
+{
+  g_autoptr(GPtrArray) all = pl_engine_client_lease_mappings (lease);
+  GPtrArray *found = g_ptr_array_new ();
+  gboolean any_ipv4 = FALSE;
+
+  if (g_strcmp0 (pl_broker_lease_get_state (lease), "active") != 0)
+    return found;
+  for (guint i = 0; i < all->len; i++)
+    if (g_strcmp0 (((PlEngineMapping *) g_ptr_array_index (all, i))->family, "ipv6") != 0)
+      any_ipv4 = TRUE;
+  g_ptr_array_set_free_func (found, (GDestroyNotify) pl_engine_mapping_free);
+  for (guint i = 0; i < all->len; i++)
+    {
+      PlEngineMapping *mapping = g_ptr_array_index (all, i);
+
+      if ((g_strcmp0 (mapping->family, "ipv6") == 0) == any_ipv4)
+        continue;
+      g_ptr_array_add (found, g_ptr_array_steal_index (all, i));
+      i--;
+    }
+  return found;
+}
+
+/* As listener_state() for the engine's lease of @profile: who listens on its port, NULL
+ * when not known yet or when the line has more urgent news (the router gave another
+ * port than the one asked for, the lease has an error). */
+static char *
+engine_listener_state (PlTrayMenu    *self,
+                       PlProfile     *profile,
+                       PlBrokerLease *lease)
+{
+  g_autoptr(GPtrArray) mappings = NULL;
+  g_autoptr(GArray) answers = NULL;
+  const char *message = NULL;
+  GVariant *error = pl_broker_lease_get_error (lease);
+  guint requested = pl_profile_get_external_port (profile);
+
+  if (!self->listen_check)
+    return NULL;
+  if (error != NULL)
+    g_variant_get (error, "(&s&s)", NULL, &message);
+  if (message != NULL && message[0] != '\0')
+    return NULL;
+  if (requested == 0)
+    requested = pl_profile_get_internal_port (profile);
+  mappings = engine_listen_mappings (lease);
+  if (mappings->len == 0)
+    return NULL;
+  answers = g_array_new (FALSE, TRUE, sizeof (PlListenAnswer));
+  for (guint i = 0; i < mappings->len; i++)
+    {
+      PlEngineMapping *mapping = g_ptr_array_index (mappings, i);
+      const PlListenAnswer *answer;
+
+      if (!pl_profile_get_any_external_port (profile) && mapping->external_port != requested)
+        return NULL;
+      answer = pl_listener_cache_lookup (self->listeners, engine_protocol (mapping->protocol),
+                                         engine_family (mapping->family),
+                                         pl_broker_lease_get_internal_port (lease));
+      if (answer == NULL)
+        return NULL;
+      g_array_append_val (answers, *answer);   /* borrowed strings: no clear func */
+    }
+  return pl_tray_menu_describe_listener (profile, (PlListenAnswer *) (gpointer) answers->data,
+                                         answers->len);
+}
+
+/* The listen queries for the engine's active profile leases (see listen_queries()). */
+static void
+add_engine_listen_queries (PlTrayMenu *self,
+                           GArray     *queries)
+{
+  guint n_profiles = g_list_model_get_n_items (G_LIST_MODEL (self->store));
+
+  for (guint i = 0; i < n_profiles; i++)
+    {
+      g_autoptr(PlProfile) profile = g_list_model_get_item (G_LIST_MODEL (self->store), i);
+      g_autoptr(PlBrokerLease) lease = NULL;
+      g_autoptr(GPtrArray) mappings = NULL;
+
+      if (!pl_profile_get_enabled (profile))
+        continue;
+      lease = pl_engine_client_get_profile_lease (self->engine, pl_profile_get_name (profile));
+      if (lease == NULL)
+        continue;
+      mappings = engine_listen_mappings (lease);
+      for (guint j = 0; j < mappings->len; j++)
+        {
+          PlEngineMapping *mapping = g_ptr_array_index (mappings, j);
+          PlListenQuery query = { engine_protocol (mapping->protocol),
+                                  engine_family (mapping->family),
+                                  pl_broker_lease_get_internal_port (lease) };
+
+          g_array_append_val (queries, query);
+        }
+    }
+}
+
 /* The menu as the engine's client: the same lines as the session's, from the engine's
  * Manager, Profile and Lease objects, and a line for each lease another program holds. */
 static void
@@ -924,8 +1038,11 @@ build_engine_items (PlTrayMenu *self,
         continue;
       n_enabled++;
       lease = pl_engine_client_get_profile_lease (self->engine, name);
-      state = lease != NULL ? pl_engine_client_describe_lease (lease)
-                            : g_strdup (_("Waiting for the router…"));
+      if (lease != NULL)
+        state = engine_listener_state (self, profile, lease);
+      if (state == NULL)
+        state = lease != NULL ? pl_engine_client_describe_lease (lease)
+                              : g_strdup (_("Waiting for the router…"));
       add_item (items, PL_TRAY_ITEM_LABEL, state_id, state, NULL, NULL);
       if (lease != NULL && g_strcmp0 (pl_broker_lease_get_state (lease), "active") == 0)
         add_engine_copy_items (items, name, lease);
@@ -1200,6 +1317,12 @@ listen_queries (PlTrayMenu *self)
 {
   GArray *queries = g_array_new (FALSE, TRUE, sizeof (PlListenQuery));
   guint n_profiles = g_list_model_get_n_items (G_LIST_MODEL (self->store));
+
+  if (self->engine != NULL)
+    {
+      add_engine_listen_queries (self, queries);
+      return queries;
+    }
 
   for (guint i = 0; i < n_profiles; i++)
     {
@@ -1490,6 +1613,13 @@ pl_tray_menu_set_engine (PlTrayMenu     *self,
   if (engine != NULL)
     g_signal_connect_swapped (engine, "changed", G_CALLBACK (queue_update), self);
   queue_update (self);
+}
+
+PlEngineClient *
+pl_tray_menu_get_engine (PlTrayMenu *self)
+{
+  g_return_val_if_fail (PL_IS_TRAY_MENU (self), NULL);
+  return self->engine;
 }
 
 void

@@ -144,6 +144,8 @@ void         pl_tray_menu_check_listeners       (PlTrayMenu        *self);
  * ("Transmission holds TCP 51413"); the session is not read. NULL: the session again. */
 void         pl_tray_menu_set_engine            (PlTrayMenu        *self,
                                                  PlEngineClient    *engine);
+/* Returns: (transfer none) (nullable): the engine this tray is the client of. */
+PlEngineClient *pl_tray_menu_get_engine (PlTrayMenu     *self);
 /* While another engine keeps the ports (the session here maps nothing): @note is the first
  * line and the description, and the router, address and profile state lines are left out;
  * the profiles' check items stay. NULL: the session's lines again. */
