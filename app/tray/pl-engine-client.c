@@ -202,6 +202,8 @@ pl_engine_client_lease_mappings (PlBrokerLease *lease)
       if (!g_variant_dict_lookup (dict, "family", "s", &mapping->family))
         mapping->family = g_strdup ("ipv4");
       g_variant_dict_lookup (dict, "external_address", "s", &mapping->external_address);
+      if (mapping->external_address != NULL && mapping->external_address[0] == '\0')
+        g_clear_pointer (&mapping->external_address, g_free);   /* not known (yet) */
       if (g_variant_dict_lookup (dict, "external_port", "q", &port))
         mapping->external_port = port;
       g_ptr_array_add (mappings, mapping);

@@ -814,6 +814,7 @@ compute_engine_state (PlTrayMenu *self)
 static void
 add_engine_copy_items (GPtrArray     *items,
                        const char    *profile_name,
+                       const char    *public_address,
                        PlBrokerLease *lease)
 {
   g_autoptr(GPtrArray) mappings = pl_engine_client_lease_mappings (lease);
@@ -826,12 +827,17 @@ add_engine_copy_items (GPtrArray     *items,
       g_autofree char *label = NULL;
       g_autofree char *id = NULL;
 
-      if (mapping->external_address == NULL || mapping->external_port == 0)
+      gboolean ipv6 = g_strcmp0 (mapping->family, "ipv6") == 0;
+      /* An IPv4 mapping is at the router's public address when it says none of its own. */
+      const char *address = mapping->external_address != NULL ? mapping->external_address
+                            : !ipv6 ? public_address : NULL;
+
+      if (address == NULL || mapping->external_port == 0)
         continue;
-      if (g_strcmp0 (mapping->family, "ipv6") == 0)
-        text = g_strdup_printf ("[%s]:%u", mapping->external_address, mapping->external_port);
+      if (ipv6)
+        text = g_strdup_printf ("[%s]:%u", address, mapping->external_port);
       else
-        text = g_strdup_printf ("%s:%u", mapping->external_address, mapping->external_port);
+        text = g_strdup_printf ("%s:%u", address, mapping->external_port);
       if (!g_hash_table_add (seen, g_strdup (text)))
         continue;
       /* TRANSLATORS: a tray menu item copying an address and port to the clipboard */
@@ -1045,7 +1051,7 @@ build_engine_items (PlTrayMenu *self,
                               : g_strdup (_("Waiting for the router…"));
       add_item (items, PL_TRAY_ITEM_LABEL, state_id, state, NULL, NULL);
       if (lease != NULL && g_strcmp0 (pl_broker_lease_get_state (lease), "active") == 0)
-        add_engine_copy_items (items, name, lease);
+        add_engine_copy_items (items, name, address, lease);
     }
   if (n_profiles == 0)
     add_item (items, PL_TRAY_ITEM_LABEL, "no-profiles", _("No profiles yet"), NULL, NULL);
