@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -142,6 +143,8 @@ fixture_set_up (Fixture       *f,
   pl_profile_set_family (ssh, PL_PROFILE_FAMILY_IPV4);
   pl_profile_set_internal_port (ssh, 22);
   pl_profile_set_external_port (ssh, 2222);
+  /* Renewed every few (virtual) seconds: a restarted router is noticed soon. */
+  pl_profile_set_lifetime (ssh, 8);
   pl_profile_set_enabled (ssh, TRUE);
   g_list_store_append (f->profiles, ssh);
 
@@ -347,15 +350,410 @@ test_app_lease (Fixture       *f,
   g_assert_true (profile_line_is (f, "Active · TCP 2222"));
 }
 
+typedef struct
+{
+  const char *name;
+  guint       old_port;
+  guint       new_port;
+  gboolean    seen;
+} PortChange;
+
+static void
+port_changed_cb (PlEngineClient *engine,
+                 const char     *name,
+                 guint           old_port,
+                 guint           new_port,
+                 PortChange     *change)
+{
+  change->name = g_intern_string (name);
+  change->old_port = old_port;
+  change->new_port = new_port;
+  change->seen = TRUE;
+}
+
+static gboolean
+port_change_seen (Fixture       *f,
+                  gconstpointer  data)
+{
+  return ((const PortChange *) data)->seen;
+}
+
+static gboolean
+rebooted_seen (Fixture       *f,
+               gconstpointer  data)
+{
+  return f->n_rebooted > 0;
+}
+
+static gboolean
+requests_at_least (Fixture       *f,
+                   gconstpointer  data)
+{
+  return pl_fake_gateway_get_requests (f->gateway)->len >= GPOINTER_TO_UINT (data);
+}
+
+static void
+test_port_changed (Fixture       *f,
+                   gconstpointer  data)
+{
+  PortChange change = { NULL, 0, 0, FALSE };
+  guint n_requests;
+
+  g_test_summary ("The router restarts and gives the profile another public port: "
+                  "::gateway-rebooted once, ::port-changed with the profile's name, the old "
+                  "and the new port, and the state line says the new port");
+
+  /* A router up for long: a renewal sees its epoch, and the restart below sets it back. */
+  pl_fake_gateway_set_epoch (f->gateway, 100000);
+  run_until (f, profile_line_is, "Active · TCP 2222");
+  n_requests = pl_fake_gateway_get_requests (f->gateway)->len + 2;
+  run_until (f, requests_at_least, GUINT_TO_POINTER (n_requests));
+  g_assert_cmpuint (f->n_rebooted, ==, 0);
+  g_signal_connect (f->engine, "port-changed", G_CALLBACK (port_changed_cb), &change);
+  pl_fake_gateway_set_assigned_port (f->gateway, 40022);
+  pl_fake_gateway_set_epoch (f->gateway, 0);
+  run_until (f, port_change_seen, &change);
+  g_assert_cmpstr (change.name, ==, "SSH");
+  g_assert_cmpuint (change.old_port, ==, 2222);
+  g_assert_cmpuint (change.new_port, ==, 40022);
+  run_until (f, profile_line_is, "Active · TCP 40022");
+  run_until (f, rebooted_seen, NULL);
+  g_assert_cmpuint (f->n_rebooted, ==, 1);
+}
+
+/* Against `portlightctl run` ($PORTLIGHTCTL), a process of its own, which keeps the
+ * profiles file: the editor's calls wait for its answer, which this thread could not give
+ * to an in-process broker. Its own bus, fake gateway (real clock) and XDG folders
+ * (G_TEST_OPTION_ISOLATE_DIRS). */
+typedef struct
+{
+  GTestDBus      *bus;
+  PlClock        *clock;
+  PlFakeGateway  *gateway;
+  char           *gateway_address;
+  char           *profiles_path;
+  GSubprocess    *process;
+  gboolean        exited;
+  PlTestClient   *viewer;
+  PlEngineClient *engine;
+  guint           guard_id;
+} Spawned;
+
+typedef gboolean (*SpawnedPredicate) (Spawned *s, gconstpointer data);
+
+static void
+spawned_wait (Spawned          *s,
+              SpawnedPredicate  predicate,
+              gconstpointer     data)
+{
+  while (!predicate (s, data))
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+engine_exited_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  Spawned *s = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  s->exited = TRUE;
+}
+
+static gboolean
+engine_running (Spawned       *s,
+                gconstpointer  data)
+{
+  return pl_engine_client_get_running (s->engine) == GPOINTER_TO_INT (data) &&
+         (!GPOINTER_TO_INT (data) || pl_engine_client_get_manager (s->engine) != NULL);
+}
+
+static gboolean
+engine_exited (Spawned       *s,
+               gconstpointer  data)
+{
+  return s->exited;
+}
+
+static void
+spawn_engine (Spawned *s)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (
+    G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autoptr(GError) error = NULL;
+
+  /* The isolated folders are this process's, not a child's environment: hand them over. */
+  g_subprocess_launcher_setenv (launcher, "HOME", g_get_home_dir (), TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", g_get_user_runtime_dir (), TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_STATE_HOME", g_get_user_state_dir (), TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_CACHE_HOME", g_get_user_cache_dir (), TRUE);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  g_assert_nonnull (g_getenv ("PORTLIGHTCTL"));
+  s->exited = FALSE;
+  s->process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("PORTLIGHTCTL"), "run",
+                                            "--protocol", "natpmp", "-g", s->gateway_address,
+                                            NULL);
+  g_assert_no_error (error);
+  g_subprocess_wait_async (s->process, NULL, engine_exited_cb, s);
+}
+
+static void
+name_appeared_cb (GDBusConnection *connection,
+                  const char      *name,
+                  const char      *owner,
+                  gpointer         user_data)
+{
+  *(gboolean *) user_data = TRUE;
+}
+
+/* Until the engine owns its name (it exports its objects first). */
+static void
+wait_for_name (Spawned *s)
+{
+  g_autoptr(GDBusConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean appeared = FALSE;
+  guint id;
+
+  connection = g_dbus_connection_new_for_address_sync (
+    g_test_dbus_get_bus_address (s->bus),
+    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+    NULL, NULL, &error);
+  g_assert_no_error (error);
+  id = g_bus_watch_name_on_connection (connection, PL_BROKER_BUS_NAME,
+                                       G_BUS_NAME_WATCHER_FLAGS_NONE, name_appeared_cb, NULL,
+                                       &appeared, NULL);
+  while (!appeared && !s->exited)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (s->exited);
+  g_bus_unwatch_name (id);
+  g_dbus_connection_close_sync (connection, NULL, NULL);
+}
+
+static void
+spawned_set_up (Spawned       *s,
+                gconstpointer  data)
+{
+  static guint next_n = 1;
+  g_autofree char *folder = g_build_filename (g_get_user_config_dir (), "portlight", NULL);
+  g_autoptr(GError) error = NULL;
+
+  s->guard_id = g_timeout_add_seconds (60, guard_cb, NULL);
+  s->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_test_dbus_up (s->bus);   /* sets DBUS_SESSION_BUS_ADDRESS for the child */
+  s->clock = pl_clock_get_default ();
+  s->gateway_address = g_strdup_printf ("127.0.67.%u", next_n++);
+  s->gateway = pl_fake_gateway_new (s->gateway_address, s->clock, &error);
+  g_assert_no_error (error);
+
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0700), ==, 0);
+  s->profiles_path = g_build_filename (folder, "profiles.ini", NULL);
+  g_file_set_contents (s->profiles_path,
+                       "[SSH]\nProtocol=tcp\nInternalPort=22\nExternalPort=2222\n"
+                       "Enabled=true\n", -1, &error);
+  g_assert_no_error (error);
+
+  spawn_engine (s);
+  wait_for_name (s);
+  s->viewer = pl_test_client_new (g_test_dbus_get_bus_address (s->bus));
+  s->engine = pl_engine_client_new (s->viewer->objects);
+  spawned_wait (s, engine_running, GINT_TO_POINTER (TRUE));
+}
+
+static void
+stop_engine (Spawned *s)
+{
+  g_subprocess_send_signal (s->process, SIGTERM);
+  spawned_wait (s, engine_exited, NULL);
+  g_assert_true (g_subprocess_get_if_exited (s->process));
+  g_assert_cmpint (g_subprocess_get_exit_status (s->process), ==, 0);
+  g_clear_object (&s->process);
+}
+
+static void
+spawned_tear_down (Spawned       *s,
+                   gconstpointer  data)
+{
+  if (s->process != NULL)
+    stop_engine (s);
+  g_clear_object (&s->engine);
+  g_clear_pointer (&s->viewer, pl_test_client_free);
+  drain ();
+  g_test_dbus_down (s->bus);
+  g_clear_object (&s->bus);
+  g_clear_object (&s->gateway);
+  g_clear_object (&s->clock);
+  drain ();
+  g_free (s->gateway_address);
+  g_free (s->profiles_path);
+  g_clear_handle_id (&s->guard_id, g_source_remove);
+}
+
+static gboolean
+profile_object_is (Spawned       *s,
+                   gconstpointer  data)
+{
+  g_autoptr(PlBrokerProfile) profile = pl_engine_client_get_profile (s->engine, data);
+
+  return profile != NULL;
+}
+
+static gboolean
+profile_object_gone (Spawned       *s,
+                     gconstpointer  data)
+{
+  return !profile_object_is (s, data);
+}
+
+/* The file as the engine wrote it, parsed as the tray's store reads it. */
+static PlProfileStore *
+load_file (Spawned *s)
+{
+  PlProfileStore *store = pl_profile_store_new (s->profiles_path);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (pl_profile_store_load (store, NULL, &error));
+  g_assert_no_error (error);
+  return store;
+}
+
+static void
+test_edit (Spawned       *s,
+           gconstpointer  data)
+{
+  g_autoptr(PlProfile) game = pl_profile_new ("Game");
+  g_autoptr(PlProfile) edited = NULL;
+  g_autoptr(PlProfile) clash = NULL;
+  g_autoptr(PlProfileStore) store = NULL;
+  g_autoptr(PlBrokerProfile) object = NULL;
+  g_autoptr(GError) error = NULL;
+  PlProfile *stored;
+
+  g_test_summary ("The profile editor through the engine: a new profile (UDP, any public "
+                  "port, a description, tied to an application) is created by the engine, "
+                  "which writes it to the file; an edit renames it and changes its port; a "
+                  "clash with another profile's port is refused with the engine's reason and "
+                  "changes nothing; Delete removes it from the file");
+
+  pl_profile_set_protocol (game, PL_PROFILE_PROTOCOL_UDP);
+  pl_profile_set_family (game, PL_PROFILE_FAMILY_IPV4);
+  pl_profile_set_internal_port (game, 27015);
+  pl_profile_set_any_external_port (game, TRUE);
+  pl_profile_set_description (game, "LAN party");
+  pl_profile_set_app (game, "process:srcds");
+  pl_profile_set_enabled (game, FALSE);
+  g_assert_true (pl_engine_client_save_profile (s->engine, NULL, game, &error));
+  g_assert_no_error (error);
+
+  store = load_file (s);
+  stored = pl_profile_store_lookup (store, "Game");
+  g_assert_nonnull (stored);
+  g_assert_cmpint (pl_profile_get_protocol (stored), ==, PL_PROFILE_PROTOCOL_UDP);
+  g_assert_cmpuint (pl_profile_get_internal_port (stored), ==, 27015);
+  g_assert_true (pl_profile_get_any_external_port (stored));
+  g_assert_cmpstr (pl_profile_get_description (stored), ==, "LAN party");
+  g_assert_cmpstr (pl_profile_get_app (stored), ==, "process:srcds");
+  g_assert_false (pl_profile_get_enabled (stored));
+  g_assert_nonnull (pl_profile_store_lookup (store, "SSH"));
+  g_clear_object (&store);
+  spawned_wait (s, profile_object_is, "Game");
+
+  /* Renamed, another port, no longer tied to the application. */
+  edited = pl_profile_copy (game);
+  pl_profile_set_name (edited, "Game server");
+  pl_profile_set_internal_port (edited, 27016);
+  pl_profile_set_app (edited, NULL);
+  g_assert_true (pl_engine_client_save_profile (s->engine, "Game", edited, &error));
+  g_assert_no_error (error);
+  store = load_file (s);
+  g_assert_null (pl_profile_store_lookup (store, "Game"));
+  stored = pl_profile_store_lookup (store, "Game server");
+  g_assert_nonnull (stored);
+  g_assert_cmpuint (pl_profile_get_internal_port (stored), ==, 27016);
+  g_assert_null (pl_profile_get_app (stored));
+  g_assert_true (pl_profile_get_any_external_port (stored));
+  g_clear_object (&store);
+  spawned_wait (s, profile_object_is, "Game server");
+  spawned_wait (s, profile_object_gone, "Game");
+
+  /* SSH's port: the engine refuses, says why, and the file keeps what it had. */
+  clash = pl_profile_copy (edited);
+  pl_profile_set_protocol (clash, PL_PROFILE_PROTOCOL_TCP);
+  pl_profile_set_internal_port (clash, 22);
+  g_assert_false (pl_engine_client_save_profile (s->engine, "Game server", clash, &error));
+  g_assert_nonnull (error);
+  g_assert_null (strstr (error->message, "org.freedesktop"));
+  g_assert_cmpstr (error->message, !=, "");
+  g_clear_error (&error);
+  store = load_file (s);
+  g_assert_cmpuint (pl_profile_get_internal_port (pl_profile_store_lookup (store, "Game server")),
+                    ==, 27016);
+  g_clear_object (&store);
+
+  /* Unknown to the engine: said so, nothing called. */
+  g_assert_false (pl_engine_client_save_profile (s->engine, "Nonexistent", clash, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  g_assert_true (pl_engine_client_delete_profile (s->engine, "Game server", &error));
+  g_assert_no_error (error);
+  store = load_file (s);
+  g_assert_null (pl_profile_store_lookup (store, "Game server"));
+  g_assert_nonnull (pl_profile_store_lookup (store, "SSH"));
+  spawned_wait (s, profile_object_gone, "Game server");
+  object = pl_engine_client_get_profile (s->engine, "SSH");
+  g_assert_nonnull (object);
+}
+
+static void
+count_changed_cb (PlEngineClient *engine,
+                  guint          *n)
+{
+  (*n)++;
+}
+
+static void
+test_engine_restart (Spawned       *s,
+                     gconstpointer  data)
+{
+  g_autoptr(PlBrokerLease) lease = NULL;
+  guint n_changed = 0;
+
+  g_test_summary ("The engine stops: the client says it is not running and has no Manager "
+                  "(what the menu calls \"Portlight's engine stopped\"); another engine "
+                  "takes the name: the same client follows it, its profiles and router "
+                  "included");
+
+  g_signal_connect (s->engine, "changed", G_CALLBACK (count_changed_cb), &n_changed);
+  stop_engine (s);
+  spawned_wait (s, engine_running, GINT_TO_POINTER (FALSE));
+  g_assert_null (pl_engine_client_get_manager (s->engine));
+  g_assert_null (pl_engine_client_get_gateway (s->engine));
+  g_assert_cmpuint (n_changed, >, 0);
+
+  spawn_engine (s);
+  spawned_wait (s, engine_running, GINT_TO_POINTER (TRUE));
+  spawned_wait (s, profile_object_is, "SSH");
+  g_assert_cmpstr (pl_engine_client_get_gateway (s->engine), ==, s->gateway_address);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
-  g_test_init (&argc, &argv, NULL);
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add ("/tray/engine-client/state", Fixture, NULL, fixture_set_up, test_state,
               fixture_tear_down);
   g_test_add ("/tray/engine-client/app-lease", Fixture, NULL, fixture_set_up, test_app_lease,
               fixture_tear_down);
+  g_test_add ("/tray/engine-client/port-changed", Fixture, NULL, fixture_set_up,
+              test_port_changed, fixture_tear_down);
+  g_test_add ("/tray/engine-client/edit", Spawned, NULL, spawned_set_up, test_edit,
+              spawned_tear_down);
+  g_test_add ("/tray/engine-client/engine-restart", Spawned, NULL, spawned_set_up,
+              test_engine_restart, spawned_tear_down);
   return g_test_run ();
 }
