@@ -524,10 +524,10 @@ engine_pid (GDBusConnection *bus)
 
 /* Subscribe() (dbus-broker.md §2.2): success means an engine runs, and this tray is its
  * client. It is called once at start-up, before the tray shows anything, so it waits for the
- * answer rather than show a state it does not know. Not with auto-start yet: as a client the
- * menu still lacks the router, address and state lines (PlTrayMenu's engine note), so a
- * tray started on its own hosts the engine and shows everything, and only beside a running
- * engine (`portlightctl run`, the systemd unit) is it a client. Either way one engine maps. */
+ * answer rather than show a state it does not know. With auto-start: an installed engine
+ * (the D-Bus service file, the systemd unit) is started by the bus, and the tray is its
+ * client; its menu shows what a hosting tray's does (PlEngineClient). Only where none can be
+ * started (ServiceUnknown: the build tree) does the tray host the engine. */
 static gboolean
 find_engine (PlApplication *self)
 {
@@ -556,7 +556,7 @@ find_engine (PlApplication *self)
     }
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (manager), FIND_ENGINE_TIMEOUT_MS);
   reply = g_dbus_proxy_call_sync (G_DBUS_PROXY (manager), "Subscribe", NULL,
-                                  G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, NULL, &error);
+                                  G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
   if (reply == NULL)
     {
       if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
