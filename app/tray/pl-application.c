@@ -686,8 +686,8 @@ become_host (PlApplication *self,
   pl_tray_menu_set_session (self->menu, self->session);
   pl_notifier_set_session (self->notifier, self->session);
   pl_session_start (self->session);
-  g_printerr ("portlight: %s\n", _("Portlight’s engine stopped: this tray keeps the ports "
-                                    "open now"));
+  g_printerr ("portlight: %s. %s\n", _("Portlight’s engine stopped"),
+              _("This tray keeps the ports open now."));
   pl_notifier_notify_error (self->notifier, _("Portlight’s engine stopped"),
                             _("This tray keeps the ports open now."));
   pl_tray_menu_update (self->menu);
