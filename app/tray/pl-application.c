@@ -43,9 +43,10 @@ struct _PlApplication
   /* One engine per user (dbus-broker.md §1): where one runs or can be activated, the tray
    * is its client and its session stays unstarted; where none can, the tray hosts it.
    * Hosting, the menu still reads the in-process session rather than the engine's objects
-   * over the bus: the session says more than the D-Bus interface does so far (who listens
-   * on a port, IPv6 pinholes, double NAT, why a router refused), and the hosted tray must
-   * not lose that. As a client the menu is built from PlEngineClient. */
+   * over the bus: the session says more than the D-Bus interface does so far (IPv6
+   * pinholes, double NAT, why a router refused), and the hosted tray must not lose that. As
+   * a client the menu is built from PlEngineClient (who listens is asked here, in either
+   * case). When the engine leaves the bus, the tray takes over (take_over()). */
   PlEngineHost     *host;               /* nullable: the engine in this process */
   GDBusObjectManager *engine_objects;   /* nullable: the engine's objects, as its client */
   PlBrokerManager  *engine_manager;     /* nullable: its Manager (Subscribe()d) */

@@ -373,7 +373,10 @@ profile_or_error (PlEngineClient  *self,
 {
   PlBrokerProfile *object = pl_engine_client_get_profile (self, name);
 
-  if (object == NULL)
+  if (object == NULL && !pl_engine_client_get_running (self))
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                         _("Portlight’s engine stopped"));
+  else if (object == NULL)
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
                  /* TRANSLATORS: saving in the profiles window, through the engine */
                  _("Portlight's engine has no profile named “%s”"), name);
