@@ -7,6 +7,10 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <glib-unix.h>
 #include <glib/gi18n.h>
 
@@ -37,12 +41,21 @@ struct _PlApplication
   PlProfileStore   *store;
   PlSession        *session;            /* maps only when the tray hosts the engine */
   PlSessionGroup   *group;              /* it, and a session per other Gateway= in use */
-  /* One engine per user (dbus-broker.md §1): where one runs, the tray
-   * is its client and its session stays unstarted; where none runs, the tray hosts it. */
+  /* One engine per user (dbus-broker.md §1): where one runs or can be activated, the tray
+   * is its client and its session stays unstarted; where none can, the tray hosts it.
+   * Hosting, the menu still reads the in-process session rather than the engine's objects
+   * over the bus: the session says more than the D-Bus interface does so far (IPv6
+   * pinholes, double NAT, why a router refused), and the hosted tray must not lose that. As
+   * a client the menu is built from PlEngineClient (who listens is asked here, in either
+   * case). When the engine leaves the bus, the tray takes over (take_over()). */
   PlEngineHost     *host;               /* nullable: the engine in this process */
   GDBusObjectManager *engine_objects;   /* nullable: the engine's objects, as its client */
   PlBrokerManager  *engine_manager;     /* nullable: its Manager (Subscribe()d) */
+  PlEngineClient   *engine;             /* nullable: what the menu shows of it */
   char             *engine_note;        /* nullable: why this tray maps nothing itself */
+  guint             engine_pid;         /* the engine's process as its client, 0 if unknown */
+  guint             engine_exit_id;     /* waiting for the engine that left the bus to exit */
+  guint             take_over_tries;    /* engine lock still held after it left the bus */
   PlPcpState       *journal;            /* nullable: could not be loaded */
   PlMethodMemory   *memory;             /* nullable: could not be loaded */
   PlTrayMenu       *menu;
@@ -513,10 +526,10 @@ engine_pid (GDBusConnection *bus)
 
 /* Subscribe() (dbus-broker.md §2.2): success means an engine runs, and this tray is its
  * client. It is called once at start-up, before the tray shows anything, so it waits for the
- * answer rather than show a state it does not know. Not with auto-start yet: as a client the
- * menu still lacks the router, address and state lines (PlTrayMenu's engine note), so a
- * tray started on its own hosts the engine and shows everything, and only beside a running
- * engine (`portlightctl run`, the systemd unit) is it a client. Either way one engine maps. */
+ * answer rather than show a state it does not know. With auto-start: an installed engine
+ * (the D-Bus service file, the systemd unit) is started by the bus, and the tray is its
+ * client; its menu shows what a hosting tray's does (PlEngineClient). Only where none can be
+ * started (ServiceUnknown: the build tree) does the tray host the engine. */
 static gboolean
 find_engine (PlApplication *self)
 {
@@ -545,7 +558,7 @@ find_engine (PlApplication *self)
     }
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (manager), FIND_ENGINE_TIMEOUT_MS);
   reply = g_dbus_proxy_call_sync (G_DBUS_PROXY (manager), "Subscribe", NULL,
-                                  G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, NULL, &error);
+                                  G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
   if (reply == NULL)
     {
       if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
@@ -565,14 +578,10 @@ find_engine (PlApplication *self)
       return FALSE;
     }
   self->engine_manager = g_steal_pointer (&manager);
+  self->engine = pl_engine_client_new (self->engine_objects);
   pid = engine_pid (bus);
+  self->engine_pid = pid;
   g_debug ("Client of the engine (pid %u)", pid);
-  g_free (self->engine_note);
-  if (pid != 0)
-    /* TRANSLATORS: first line of the tray's menu when `portlightctl run` keeps the ports */
-    self->engine_note = g_strdup_printf (_("Portlight’s engine (pid %u) keeps the ports"), pid);
-  else
-    self->engine_note = g_strdup (_("Portlight’s engine keeps the ports"));
   return TRUE;
 }
 
@@ -644,6 +653,171 @@ create_session (PlApplication *self)
     pl_session_set_method_memory (session, self->memory);
   g_debug ("Protocol: %s", pl_method_to_string (pl_settings_get_protocol (self->settings)));
   return session;
+}
+
+/* The engine leaves */
+
+/* An engine that left the bus holds the lock until it has deleted its mappings and exited:
+ * how long the tray waits for that before it says it cannot take over (a retry every half
+ * second, where the engine's exit cannot be watched). */
+#define TAKE_OVER_TRIES 40
+#define TAKE_OVER_RETRY_MS 500
+
+static void wait_for_engine_exit (PlApplication *self);
+
+/* Hosting from now on: the engine this tray was the client of has gone, and no other took
+ * its place. The session (made for the client, never started) is made anew over the
+ * hosted broker's model, and the menu and notifier follow it instead of the engine. */
+static void
+become_host (PlApplication *self,
+             PlEngineHost  *host)
+{
+  g_autoptr(PlSession) old = g_steal_pointer (&self->session);
+
+  self->host = g_object_ref (host);
+  pl_tray_menu_set_engine (self->menu, NULL);
+  pl_notifier_set_engine (self->notifier, NULL);
+  g_signal_handlers_disconnect_by_data (self->engine_objects, self);
+  g_clear_object (&self->engine);
+  g_clear_object (&self->engine_objects);
+  g_clear_object (&self->engine_manager);
+  self->engine_pid = 0;
+
+  self->session = create_session (self);
+  pl_engine_host_set_session (self->host, self->session);
+  pl_tray_menu_set_session (self->menu, self->session);
+  pl_notifier_set_session (self->notifier, self->session);
+  /* Through a group, as at start: the Gateway= profiles on their own gateways. */
+  g_clear_object (&self->group);
+  self->group = pl_session_group_new (self->session);
+  pl_session_group_start (self->group);
+  g_printerr ("portlight: %s. %s\n", _("Portlight’s engine stopped"),
+              _("This tray keeps the ports open now."));
+  pl_notifier_notify_error (self->notifier, _("Portlight’s engine stopped"),
+                            _("This tray keeps the ports open now."));
+  pl_tray_menu_update (self->menu);
+  menu_changed_cb (self);
+}
+
+/* The engine left the bus and its process is gone (or cannot be watched): host it here,
+ * unless another engine took the name meanwhile, which makes this tray its client again. */
+static void
+take_over (PlApplication *self)
+{
+  g_autoptr(PlEngineHost) host = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reason = NULL;
+  guint holder = 0;
+
+  if (self->quitting || self->engine == NULL || pl_engine_client_get_running (self->engine))
+    return;
+  host = pl_engine_host_new (G_LIST_MODEL (self->store));
+  if (pl_engine_host_start (host, &holder, &error))
+    {
+      become_host (self, host);
+      return;
+    }
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_EXISTS))
+    {
+      g_debug ("Another engine (pid %u) took the name: its client", holder);
+      return;   /* engine_owner_cb() subscribes to it */
+    }
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BUSY) &&
+      ++self->take_over_tries < TAKE_OVER_TRIES)
+    {
+      g_debug ("The engine lock is still held (pid %u): trying again", holder);
+      wait_for_engine_exit (self);
+      return;
+    }
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BUSY) && holder != 0)
+    reason = g_strdup_printf (_("Another Portlight engine (pid %u) runs outside "
+                                "this session: this tray opens no ports"), holder);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BUSY))
+    reason = g_strdup (_("Another Portlight engine runs outside this session: "
+                         "this tray opens no ports"));
+  else
+    reason = g_strdup_printf (_("Portlight’s engine cannot start: %s"), error->message);
+  g_printerr ("portlight: %s\n", reason);
+  pl_notifier_notify_error (self->notifier, _("Portlight’s engine stopped"), reason);
+}
+
+static gboolean
+engine_exited_cb (gint         fd,
+                  GIOCondition condition,
+                  gpointer     user_data)
+{
+  PlApplication *self = user_data;
+
+  self->engine_exit_id = 0;
+  g_debug ("The engine's process has exited");
+  take_over (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+take_over_retry_cb (gpointer user_data)
+{
+  PlApplication *self = user_data;
+
+  self->engine_exit_id = 0;
+  take_over (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+close_fd (gpointer data)
+{
+  close (GPOINTER_TO_INT (data));
+}
+
+/* The engine deletes its mappings after it has left the bus, and holds its lock until it
+ * exits: the tray waits for its process to end (a pidfd, readable then) before mapping the
+ * same ports, so that none of the old engine's deletes removes a mapping the tray just made. */
+static void
+wait_for_engine_exit (PlApplication *self)
+{
+  int fd = -1;
+
+  g_clear_handle_id (&self->engine_exit_id, g_source_remove);
+  if (self->engine_pid != 0 && self->take_over_tries == 0)
+    fd = (int) syscall (SYS_pidfd_open, (pid_t) self->engine_pid, 0);
+  if (fd >= 0)
+    {
+      self->engine_exit_id = g_unix_fd_add_full (G_PRIORITY_DEFAULT, fd, G_IO_IN,
+                                                 engine_exited_cb, self, close_fd);
+      return;
+    }
+  if (self->engine_pid != 0 && self->take_over_tries == 0 && errno == ESRCH)
+    {
+      self->engine_exit_id = g_idle_add (take_over_retry_cb, self);
+      return;
+    }
+  self->engine_exit_id = g_timeout_add (TAKE_OVER_RETRY_MS, take_over_retry_cb, self);
+}
+
+/* The engine's name changed hands. Gone: the menu says "Portlight's engine stopped" (the
+ * client sees no owner), and once its process has exited this tray takes over. Back (a
+ * new `portlightctl run`, the unit restarted): the object manager already follows it; it
+ * is subscribed to, so that it keeps watching the router for this tray. */
+static void
+engine_owner_cb (PlApplication *self)
+{
+  g_autofree char *owner = g_dbus_object_manager_client_get_name_owner (
+    G_DBUS_OBJECT_MANAGER_CLIENT (self->engine_objects));
+
+  if (self->quitting)
+    return;
+  if (owner == NULL)
+    {
+      g_printerr ("portlight: %s\n", _("Portlight’s engine stopped"));
+      self->take_over_tries = 0;
+      wait_for_engine_exit (self);
+      return;
+    }
+  g_clear_handle_id (&self->engine_exit_id, g_source_remove);
+  self->engine_pid = engine_pid (g_dbus_proxy_get_connection (G_DBUS_PROXY (self->engine_manager)));
+  g_debug ("Client of the engine again (pid %u)", self->engine_pid);
+  pl_broker_manager_call_subscribe (self->engine_manager, NULL, NULL, NULL);
 }
 
 static void
@@ -928,6 +1102,11 @@ pl_application_startup (GApplication *application)
   pl_tray_menu_set_notifications (self->menu, pl_settings_get_notifications (self->settings));
   pl_tray_menu_set_listen_check (self->menu, TRUE);
   pl_tray_menu_set_engine_note (self->menu, self->engine_note);
+  pl_tray_menu_set_engine (self->menu, self->engine);
+  pl_notifier_set_engine (self->notifier, self->engine);
+  if (self->engine_objects != NULL)
+    g_signal_connect_swapped (self->engine_objects, "notify::name-owner",
+                              G_CALLBACK (engine_owner_cb), self);
   g_signal_connect_object (self->menu, "changed", G_CALLBACK (menu_changed_cb), self,
                            G_CONNECT_SWAPPED);
 
@@ -996,6 +1175,9 @@ pl_application_shutdown (GApplication *application)
 {
   PlApplication *self = PL_APPLICATION (application);
 
+  g_clear_handle_id (&self->engine_exit_id, g_source_remove);
+  if (self->engine_objects != NULL)
+    g_signal_handlers_disconnect_by_data (self->engine_objects, self);
   g_clear_handle_id (&self->sigterm_id, g_source_remove);
   g_clear_handle_id (&self->sigint_id, g_source_remove);
   g_clear_object (&self->autostart_monitor);
@@ -1005,6 +1187,7 @@ pl_application_shutdown (GApplication *application)
   g_clear_object (&self->host);   /* ends the leases; the session stopped at quit */
   g_clear_object (&self->group);
   g_clear_object (&self->session);
+  g_clear_object (&self->engine);
   g_clear_object (&self->engine_objects);
   g_clear_object (&self->engine_manager);
   g_clear_pointer (&self->engine_note, g_free);

@@ -35,6 +35,7 @@ struct _PlNotifier
   GApplication       *application;     /* weak */
   PlSession          *session;
   PlProfileStore     *store;
+  PlEngineClient     *engine;          /* nullable: as the engine's client */
   PlNotifierSendFunc  send_func;
   gpointer            send_data;
   guint               quiet_ms;
@@ -158,6 +159,28 @@ count_mappings (PlNotifier *self,
 
   *n_active = 0;
   *n_pending = 0;
+  if (self->engine != NULL)
+    {
+      /* As the engine's client the session maps nothing: the enabled profiles' leases. */
+      n = g_list_model_get_n_items (G_LIST_MODEL (self->store));
+      for (guint i = 0; i < n; i++)
+        {
+          g_autoptr(PlProfile) profile = g_list_model_get_item (G_LIST_MODEL (self->store), i);
+          g_autoptr(PlBrokerLease) lease = NULL;
+          const char *state;
+
+          if (!pl_profile_get_enabled (profile))
+            continue;
+          lease = pl_engine_client_get_profile_lease (self->engine,
+                                                      pl_profile_get_name (profile));
+          state = lease != NULL ? pl_broker_lease_get_state (lease) : "pending";
+          if (g_strcmp0 (state, "active") == 0)
+            (*n_active)++;
+          else if (g_strcmp0 (state, "pending") == 0 || g_strcmp0 (state, "lost") == 0)
+            (*n_pending)++;
+        }
+      return;
+    }
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(PlMapping) mapping = g_list_model_get_item (mappings, i);
@@ -386,6 +409,52 @@ port_changed_cb (PlSession  *session,
                               pl_mapping_get_external_port (mapping)));
 }
 
+/* As the engine's client: Manager.GatewayRebootedAt moved on. */
+static void
+engine_rebooted_cb (PlEngineClient *engine,
+                    PlNotifier     *self)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->store)); i++)
+    {
+      g_autoptr(PlProfile) profile = g_list_model_get_item (G_LIST_MODEL (self->store), i);
+
+      if (pl_profile_get_enabled (profile))
+        n++;
+    }
+  router_reset_cb (NULL, n, self);
+}
+
+/* As the engine's client: a profile's lease got another public port. */
+static void
+engine_port_changed_cb (PlEngineClient *engine,
+                        const char     *name,
+                        guint           old_port,
+                        guint           new_port,
+                        PlNotifier     *self)
+{
+  add_event (self, EVENT_PORT, g_strdup (_("Forwarded port")),
+             /* TRANSLATORS: "The public port of “vpn-torrent” is now 51234 (it was 40022)." */
+             g_strdup_printf (_("The public port of “%s” is now %u (it was %u)."),
+                              name, new_port, old_port));
+}
+
+void
+pl_notifier_set_engine (PlNotifier     *self,
+                        PlEngineClient *engine)
+{
+  g_return_if_fail (PL_IS_NOTIFIER (self));
+
+  if (self->engine != NULL)
+    g_signal_handlers_disconnect_by_data (self->engine, self);
+  g_set_object (&self->engine, engine);
+  if (engine == NULL)
+    return;
+  g_signal_connect (engine, "gateway-rebooted", G_CALLBACK (engine_rebooted_cb), self);
+  g_signal_connect (engine, "port-changed", G_CALLBACK (engine_port_changed_cb), self);
+}
+
 static void
 external_address_changed_cb (PlSession  *session,
                              const char *address,
@@ -538,6 +607,7 @@ pl_notifier_dispose (GObject *object)
 
   timer_clear (self);
   g_clear_weak_pointer (&self->application);
+  pl_notifier_set_engine (self, NULL);
   g_clear_object (&self->session);
   g_clear_object (&self->store);
 

@@ -10,6 +10,7 @@
 #include <gio/gio.h>
 
 #include "pl-core.h"
+#include "pl-engine-client.h"
 
 G_BEGIN_DECLS
 
@@ -61,6 +62,10 @@ PlNotifier *pl_notifier_new             (GApplication       *application,
  * kept, so the new session finding the same one is not news. */
 void        pl_notifier_set_session     (PlNotifier         *self,
                                          PlSession          *session);
+/* As the engine's client: "Router restarted" when its GatewayRebootedAt moves on, and the
+ * port notification when a profile's public port changes. NULL: none. */
+void        pl_notifier_set_engine      (PlNotifier         *self,
+                                         PlEngineClient     *engine);
 gboolean    pl_notifier_get_enabled     (PlNotifier         *self);
 void        pl_notifier_set_enabled     (PlNotifier         *self,
                                          gboolean            enabled);

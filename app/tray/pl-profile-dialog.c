@@ -703,6 +703,7 @@ pl_profile_dialog_save (PlProfileDialog  *self,
   GError *field_errors[N_FIELDS] = { NULL, };
   g_autoptr(GError) local_error = NULL;
   g_autoptr(PlProfile) profile = NULL;
+  PlEngineClient *engine;
   gboolean ok;
 
   g_return_val_if_fail (PL_IS_PROFILE_DIALOG (self), FALSE);
@@ -718,14 +719,25 @@ pl_profile_dialog_save (PlProfileDialog  *self,
       g_clear_error (&field_errors[i]);
     }
 
+  engine = pl_tray_menu_get_engine (self->menu);
   if (profile == NULL)
     ok = FALSE;
+  else if (engine != NULL)
+    {
+      /* The engine keeps the file (its client must not write it): it saves, and the store
+       * here takes the same change without writing, until it reads the file again. */
+      ok = pl_engine_client_save_profile (engine, self->editing, profile, &local_error);
+      if (ok && self->editing != NULL)
+        pl_profile_store_replace (self->store, self->editing, profile, NULL);
+      else if (ok)
+        pl_profile_store_add (self->store, profile, NULL);
+    }
   else if (self->editing != NULL)
     ok = pl_profile_store_replace (self->store, self->editing, profile, &local_error);
   else
     ok = pl_profile_store_add (self->store, profile, &local_error);
 
-  if (ok)
+  if (ok && engine == NULL)
     ok = pl_profile_store_save (self->store, NULL, &local_error);
 
   if (!ok)
@@ -770,12 +782,24 @@ remove_clicked_cb (PlProfileDialog *self)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *name = g_strdup (self->editing);
+  PlEngineClient *engine;
 
   if (name == NULL)
     return;
 
-  if (!pl_profile_store_remove (self->store, name, &error) ||
-      !pl_profile_store_save (self->store, NULL, &error))
+  engine = pl_tray_menu_get_engine (self->menu);
+  if (engine != NULL)
+    {
+      /* As in pl_profile_dialog_save(): the engine removes it from the file. */
+      if (!pl_engine_client_delete_profile (engine, name, &error))
+        {
+          show_error (self->form_error, error, TRUE);
+          return;
+        }
+      pl_profile_store_remove (self->store, name, NULL);
+    }
+  else if (!pl_profile_store_remove (self->store, name, &error) ||
+           !pl_profile_store_save (self->store, NULL, &error))
     {
       show_error (self->form_error, error, TRUE);
       return;

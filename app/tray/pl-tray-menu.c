@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "pl-engine-client.h"
 #include "pl-listener-cache.h"
 #include "pl-tray-menu.h"
 
@@ -43,6 +44,8 @@ struct _PlTrayMenu
   /* Set while the session is not this tray's engine (another engine runs): said in its
    * place, and the session's lines are left out. */
   char              *engine_note;
+  /* As the engine's client: what it keeps, in place of the session's mappings. */
+  PlEngineClient    *engine;
 };
 
 static void queue_update (PlTrayMenu *self);
@@ -734,6 +737,342 @@ default_now (gpointer user_data)
   return g_date_time_new_now_local ();
 }
 
+/* The engine's method name as the router line says it. */
+static const char *
+engine_method_label (const char *method)
+{
+  if (g_strcmp0 (method, "pcp") == 0)
+    return "PCP";
+  if (g_strcmp0 (method, "nat-pmp") == 0)
+    return "NAT-PMP";
+  if (g_strcmp0 (method, "upnp-igd") == 0)
+    return "UPnP-IGD";
+  return NULL;
+}
+
+static void
+compute_engine_state (PlTrayMenu *self)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->store));
+  guint n_failed = 0, n_pending = 0, n_active = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(PlProfile) profile = g_list_model_get_item (G_LIST_MODEL (self->store), i);
+      g_autoptr(PlBrokerLease) lease = NULL;
+      const char *state;
+
+      if (!pl_profile_get_enabled (profile))
+        continue;
+      lease = pl_engine_client_get_profile_lease (self->engine, pl_profile_get_name (profile));
+      state = lease != NULL ? pl_broker_lease_get_state (lease) : NULL;
+      if (g_strcmp0 (state, "active") == 0)
+        n_active++;
+      else if (g_strcmp0 (state, "failed") == 0)
+        n_failed++;
+      else
+        n_pending++;
+    }
+
+  g_clear_pointer (&self->description, g_free);
+  if (!pl_engine_client_get_running (self->engine))
+    {
+      self->state = PL_TRAY_STATE_ERROR;
+      self->description = g_strdup (_("Portlight’s engine stopped"));
+    }
+  else if (pl_engine_client_get_gateway (self->engine) == NULL)
+    {
+      self->state = PL_TRAY_STATE_NO_GATEWAY;
+      self->description = g_strdup (_("No router found"));
+    }
+  else if (n_failed > 0)
+    {
+      self->state = PL_TRAY_STATE_ERROR;
+      self->description = g_strdup_printf (ngettext ("%u port mapping failed",
+                                                     "%u port mappings failed", n_failed),
+                                           n_failed);
+    }
+  else if (n_pending > 0 || pl_engine_client_get_external_address (self->engine) == NULL)
+    {
+      self->state = PL_TRAY_STATE_BUSY;
+      self->description = g_strdup (_("Contacting the router…"));
+    }
+  else if (n_active == 0)
+    {
+      self->state = PL_TRAY_STATE_IDLE;
+      self->description = g_strdup (_("Connected to the router, no ports open"));
+    }
+  else
+    {
+      self->state = PL_TRAY_STATE_ACTIVE;
+      self->description = g_strdup_printf (ngettext ("%u port open", "%u ports open", n_active),
+                                           n_active);
+    }
+}
+
+/* The engine's "Copy 84.17.2.3:2222" items of a profile's active lease. */
+static void
+add_engine_copy_items (GPtrArray     *items,
+                       const char    *profile_name,
+                       const char    *public_address,
+                       PlBrokerLease *lease)
+{
+  g_autoptr(GPtrArray) mappings = pl_engine_client_lease_mappings (lease);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; i < mappings->len; i++)
+    {
+      PlEngineMapping *mapping = g_ptr_array_index (mappings, i);
+      g_autofree char *text = NULL;
+      g_autofree char *label = NULL;
+      g_autofree char *id = NULL;
+
+      gboolean ipv6 = g_strcmp0 (mapping->family, "ipv6") == 0;
+      /* An IPv4 mapping is at the router's public address when it says none of its own. */
+      const char *address = mapping->external_address != NULL ? mapping->external_address
+                            : !ipv6 ? public_address : NULL;
+
+      if (address == NULL || mapping->external_port == 0)
+        continue;
+      if (ipv6)
+        text = g_strdup_printf ("[%s]:%u", address, mapping->external_port);
+      else
+        text = g_strdup_printf ("%s:%u", address, mapping->external_port);
+      if (!g_hash_table_add (seen, g_strdup (text)))
+        continue;
+      /* TRANSLATORS: a tray menu item copying an address and port to the clipboard */
+      label = g_strdup_printf (_("Copy %s"), text);
+      id = g_strdup_printf ("copy:%s:%s", profile_name, text);
+      add_item (items, PL_TRAY_ITEM_ACTION, id, label, "copy-text", g_variant_new_string (text));
+    }
+}
+
+/* The lines below the profiles, the same in every mode. */
+static void
+add_common_items (PlTrayMenu *self,
+                  GPtrArray  *items)
+{
+  PlTrayItem *item;
+
+  add_separator (items);
+  add_item (items, PL_TRAY_ITEM_ACTION, "add-profile", _("Add Profile…"), "add-profile", NULL);
+  add_item (items, PL_TRAY_ITEM_ACTION, "edit-profiles", _("Edit Profiles…"), "edit-profiles",
+            NULL);
+  add_item (items, PL_TRAY_ITEM_ACTION, "router-table", _("What’s Open on Your Router…"),
+            "router-table", NULL);
+  add_separator (items);
+  item = add_item (items, PL_TRAY_ITEM_CHECK, "autostart", _("Start at Login"), "autostart",
+                   NULL);
+  item->active = self->autostart;
+  item = add_item (items, PL_TRAY_ITEM_CHECK, "notifications", _("Show Notifications"),
+                   "notifications", NULL);
+  item->active = self->notifications;
+  add_separator (items);
+  add_item (items, PL_TRAY_ITEM_ACTION, "quit", _("Quit"), "quit", NULL);
+}
+
+static PlProtocol
+engine_protocol (const char *protocol)
+{
+  return g_strcmp0 (protocol, "udp") == 0 ? PL_PROTOCOL_UDP : PL_PROTOCOL_TCP;
+}
+
+static GSocketFamily
+engine_family (const char *family)
+{
+  return g_strcmp0 (family, "ipv6") == 0 ? G_SOCKET_FAMILY_IPV6 : G_SOCKET_FAMILY_IPV4;
+}
+
+/* The mappings of @lease the listener line is about: IPv4, or IPv6 for a lease that has
+ * no IPv4 mapping; none unless the lease is active. */
+static GPtrArray *
+engine_listen_mappings (PlBrokerLease *lease)
+{
+  g_autoptr(GPtrArray) all = pl_engine_client_lease_mappings (lease);
+  GPtrArray *found = g_ptr_array_new ();
+  gboolean any_ipv4 = FALSE;
+
+  if (g_strcmp0 (pl_broker_lease_get_state (lease), "active") != 0)
+    return found;
+  for (guint i = 0; i < all->len; i++)
+    if (g_strcmp0 (((PlEngineMapping *) g_ptr_array_index (all, i))->family, "ipv6") != 0)
+      any_ipv4 = TRUE;
+  g_ptr_array_set_free_func (found, (GDestroyNotify) pl_engine_mapping_free);
+  for (guint i = 0; i < all->len; i++)
+    {
+      PlEngineMapping *mapping = g_ptr_array_index (all, i);
+
+      if ((g_strcmp0 (mapping->family, "ipv6") == 0) == any_ipv4)
+        continue;
+      g_ptr_array_add (found, g_ptr_array_steal_index (all, i));
+      i--;
+    }
+  return found;
+}
+
+/* As listener_state() for the engine's lease of @profile: who listens on its port, NULL
+ * when not known yet or when the line has more urgent news (the router gave another
+ * port than the one asked for, the lease has an error). */
+static char *
+engine_listener_state (PlTrayMenu    *self,
+                       PlProfile     *profile,
+                       PlBrokerLease *lease)
+{
+  g_autoptr(GPtrArray) mappings = NULL;
+  g_autoptr(GArray) answers = NULL;
+  const char *message = NULL;
+  GVariant *error = pl_broker_lease_get_error (lease);
+  guint requested = pl_profile_get_external_port (profile);
+
+  if (!self->listen_check)
+    return NULL;
+  if (error != NULL)
+    g_variant_get (error, "(&s&s)", NULL, &message);
+  if (message != NULL && message[0] != '\0')
+    return NULL;
+  if (requested == 0)
+    requested = pl_profile_get_internal_port (profile);
+  mappings = engine_listen_mappings (lease);
+  if (mappings->len == 0)
+    return NULL;
+  answers = g_array_new (FALSE, TRUE, sizeof (PlListenAnswer));
+  for (guint i = 0; i < mappings->len; i++)
+    {
+      PlEngineMapping *mapping = g_ptr_array_index (mappings, i);
+      const PlListenAnswer *answer;
+
+      if (!pl_profile_get_any_external_port (profile) && mapping->external_port != requested)
+        return NULL;
+      answer = pl_listener_cache_lookup (self->listeners, engine_protocol (mapping->protocol),
+                                         engine_family (mapping->family),
+                                         pl_broker_lease_get_internal_port (lease));
+      if (answer == NULL)
+        return NULL;
+      g_array_append_val (answers, *answer);   /* borrowed strings: no clear func */
+    }
+  return pl_tray_menu_describe_listener (profile, (PlListenAnswer *) (gpointer) answers->data,
+                                         answers->len);
+}
+
+/* The listen queries for the engine's active profile leases (see listen_queries()). */
+static void
+add_engine_listen_queries (PlTrayMenu *self,
+                           GArray     *queries)
+{
+  guint n_profiles = g_list_model_get_n_items (G_LIST_MODEL (self->store));
+
+  for (guint i = 0; i < n_profiles; i++)
+    {
+      g_autoptr(PlProfile) profile = g_list_model_get_item (G_LIST_MODEL (self->store), i);
+      g_autoptr(PlBrokerLease) lease = NULL;
+      g_autoptr(GPtrArray) mappings = NULL;
+
+      if (!pl_profile_get_enabled (profile))
+        continue;
+      lease = pl_engine_client_get_profile_lease (self->engine, pl_profile_get_name (profile));
+      if (lease == NULL)
+        continue;
+      mappings = engine_listen_mappings (lease);
+      for (guint j = 0; j < mappings->len; j++)
+        {
+          PlEngineMapping *mapping = g_ptr_array_index (mappings, j);
+          PlListenQuery query = { engine_protocol (mapping->protocol),
+                                  engine_family (mapping->family),
+                                  pl_broker_lease_get_internal_port (lease) };
+
+          g_array_append_val (queries, query);
+        }
+    }
+}
+
+/* The menu as the engine's client: the same lines as the session's, from the engine's
+ * Manager, Profile and Lease objects, and a line for each lease another program holds. */
+static void
+build_engine_items (PlTrayMenu *self,
+                    GPtrArray  *items)
+{
+  const char *gateway = pl_engine_client_get_gateway (self->engine);
+  const char *address = pl_engine_client_get_external_address (self->engine);
+  const char *method = engine_method_label (pl_engine_client_get_method (self->engine));
+  guint n_profiles = g_list_model_get_n_items (G_LIST_MODEL (self->store));
+  guint n_enabled = 0;
+  GList *leases;
+
+  if (!pl_engine_client_get_running (self->engine))
+    add_item (items, PL_TRAY_ITEM_LABEL, "engine", _("Portlight’s engine stopped"), NULL, NULL);
+  if (address != NULL)
+    {
+      g_autofree char *label = g_strdup_printf (_("Public address %s"), address);
+
+      add_item (items, PL_TRAY_ITEM_ACTION, "address", label, "copy-text",
+                g_variant_new_string (address));
+    }
+  else if (gateway != NULL)
+    add_item (items, PL_TRAY_ITEM_LABEL, "address", _("Public address: asking the router…"),
+              NULL, NULL);
+  else
+    add_item (items, PL_TRAY_ITEM_LABEL, "address", _("Public address unknown"), NULL, NULL);
+
+  if (gateway != NULL)
+    {
+      g_autofree char *label = method != NULL ? g_strdup_printf (_("Router %s · %s"), gateway,
+                                                                 method)
+                                              : g_strdup_printf (_("Router %s"), gateway);
+
+      add_item (items, PL_TRAY_ITEM_LABEL, "router", label, NULL, NULL);
+    }
+  else
+    add_item (items, PL_TRAY_ITEM_LABEL, "router", _("No router found"), NULL, NULL);
+
+  add_separator (items);
+
+  for (guint i = 0; i < n_profiles; i++)
+    {
+      g_autoptr(PlProfile) profile = g_list_model_get_item (G_LIST_MODEL (self->store), i);
+      const char *name = pl_profile_get_name (profile);
+      g_autofree char *id = g_strconcat ("profile:", name, NULL);
+      g_autofree char *state_id = g_strconcat ("profile-state:", name, NULL);
+      g_autofree char *label = menu_profile_label (profile);
+      g_autoptr(PlBrokerLease) lease = NULL;
+      g_autofree char *state = NULL;
+      PlTrayItem *item;
+
+      item = add_item (items, PL_TRAY_ITEM_CHECK, id, label, "toggle-profile",
+                       g_variant_new_string (name));
+      item->active = pl_profile_get_enabled (profile);
+      if (!pl_profile_get_enabled (profile))
+        continue;
+      n_enabled++;
+      lease = pl_engine_client_get_profile_lease (self->engine, name);
+      if (lease != NULL)
+        state = engine_listener_state (self, profile, lease);
+      if (state == NULL)
+        state = lease != NULL ? pl_engine_client_describe_lease (lease)
+                              : g_strdup (_("Waiting for the router…"));
+      add_item (items, PL_TRAY_ITEM_LABEL, state_id, state, NULL, NULL);
+      if (lease != NULL && g_strcmp0 (pl_broker_lease_get_state (lease), "active") == 0)
+        add_engine_copy_items (items, name, address, lease);
+    }
+  if (n_profiles == 0)
+    add_item (items, PL_TRAY_ITEM_LABEL, "no-profiles", _("No profiles yet"), NULL, NULL);
+
+  /* Other programs' leases: "Transmission holds TCP 51413". */
+  leases = pl_engine_client_list_app_leases (self->engine);
+  for (GList *l = leases; l != NULL; l = l->next)
+    {
+      g_autofree char *label = pl_engine_client_describe_app_lease (l->data);
+      g_autofree char *id = g_strconcat ("lease:",
+                                         g_dbus_proxy_get_object_path (l->data), NULL);
+
+      add_item (items, PL_TRAY_ITEM_LABEL, id, label, NULL, NULL);
+    }
+  g_list_free_full (leases, g_object_unref);
+
+  if (n_enabled > 0 && gateway != NULL)
+    add_item (items, PL_TRAY_ITEM_ACTION, "republish", _("Re-publish All Ports"), "republish",
+              NULL);
+}
+
 static void
 compute_state (PlTrayMenu *self)
 {
@@ -765,6 +1104,12 @@ compute_state (PlTrayMenu *self)
         default:
           g_assert_not_reached ();
         }
+    }
+
+  if (self->engine != NULL)
+    {
+      compute_engine_state (self);
+      return;
     }
 
   g_clear_pointer (&self->description, g_free);
@@ -818,6 +1163,14 @@ build_items (PlTrayMenu *self)
   guint n_enabled = 0;
   PlTrayItem *item;
 
+  if (self->engine != NULL)
+    {
+      build_engine_items (self, items);
+      add_common_items (self, items);
+      g_clear_pointer (&self->items, g_ptr_array_unref);
+      self->items = g_steal_pointer (&items);
+      return;
+    }
   if (self->engine_note != NULL)
     {
       /* Another engine keeps the ports: this session maps nothing, so it has nothing to
@@ -957,21 +1310,7 @@ build_items (PlTrayMenu *self)
     add_item (items, PL_TRAY_ITEM_ACTION, "republish", _("Re-publish All Ports"), "republish",
               NULL);
 
-  add_separator (items);
-  add_item (items, PL_TRAY_ITEM_ACTION, "add-profile", _("Add Profile…"), "add-profile", NULL);
-  add_item (items, PL_TRAY_ITEM_ACTION, "edit-profiles", _("Edit Profiles…"), "edit-profiles",
-            NULL);
-  add_item (items, PL_TRAY_ITEM_ACTION, "router-table", _("What’s Open on Your Router…"),
-            "router-table", NULL);
-  add_separator (items);
-  item = add_item (items, PL_TRAY_ITEM_CHECK, "autostart", _("Start at Login"), "autostart",
-                   NULL);
-  item->active = self->autostart;
-  item = add_item (items, PL_TRAY_ITEM_CHECK, "notifications", _("Show Notifications"),
-                   "notifications", NULL);
-  item->active = self->notifications;
-  add_separator (items);
-  add_item (items, PL_TRAY_ITEM_ACTION, "quit", _("Quit"), "quit", NULL);
+  add_common_items (self, items);
 
   g_clear_pointer (&self->items, g_ptr_array_unref);
   self->items = g_steal_pointer (&items);
@@ -984,6 +1323,12 @@ listen_queries (PlTrayMenu *self)
 {
   GArray *queries = g_array_new (FALSE, TRUE, sizeof (PlListenQuery));
   guint n_profiles = g_list_model_get_n_items (G_LIST_MODEL (self->store));
+
+  if (self->engine != NULL)
+    {
+      add_engine_listen_queries (self, queries);
+      return queries;
+    }
 
   for (guint i = 0; i < n_profiles; i++)
     {
@@ -1260,6 +1605,30 @@ pl_tray_menu_set_notifications (PlTrayMenu *self,
 }
 
 void
+pl_tray_menu_set_engine (PlTrayMenu     *self,
+                         PlEngineClient *engine)
+{
+  g_return_if_fail (PL_IS_TRAY_MENU (self));
+  g_return_if_fail (engine == NULL || PL_IS_ENGINE_CLIENT (engine));
+
+  if (self->engine == engine)
+    return;
+  if (self->engine != NULL)
+    g_signal_handlers_disconnect_by_data (self->engine, self);
+  g_set_object (&self->engine, engine);
+  if (engine != NULL)
+    g_signal_connect_swapped (engine, "changed", G_CALLBACK (queue_update), self);
+  queue_update (self);
+}
+
+PlEngineClient *
+pl_tray_menu_get_engine (PlTrayMenu *self)
+{
+  g_return_val_if_fail (PL_IS_TRAY_MENU (self), NULL);
+  return self->engine;
+}
+
+void
 pl_tray_menu_set_engine_note (PlTrayMenu *self,
                               const char *note)
 {
@@ -1295,6 +1664,9 @@ pl_tray_menu_dispose (GObject *object)
   g_clear_object (&self->listeners);
   if (self->watched != NULL)
     unwatch_profiles (self);
+  if (self->engine != NULL)
+    g_signal_handlers_disconnect_by_data (self->engine, self);
+  g_clear_object (&self->engine);
   g_clear_object (&self->session);
   g_clear_object (&self->store);
 

@@ -10,6 +10,7 @@
 #include <gio/gio.h>
 
 #include "pl-core.h"
+#include "pl-engine-client.h"
 
 G_BEGIN_DECLS
 
@@ -138,6 +139,13 @@ void         pl_tray_menu_set_listen_check      (PlTrayMenu        *self,
                                                  gboolean           listen_check);
 /* Checks again now (the menu is about to be shown); the items follow from an idle. */
 void         pl_tray_menu_check_listeners       (PlTrayMenu        *self);
+/* As the engine's client: the address, router and profile state lines come from @engine
+ * (its Manager and the profiles' leases), and other programs' leases get a line each
+ * ("Transmission holds TCP 51413"); the session is not read. NULL: the session again. */
+void         pl_tray_menu_set_engine            (PlTrayMenu        *self,
+                                                 PlEngineClient    *engine);
+/* Returns: (transfer none) (nullable): the engine this tray is the client of. */
+PlEngineClient *pl_tray_menu_get_engine (PlTrayMenu     *self);
 /* While another engine keeps the ports (the session here maps nothing): @note is the first
  * line and the description, and the router, address and profile state lines are left out;
  * the profiles' check items stay. NULL: the session's lines again. */

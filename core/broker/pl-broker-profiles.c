@@ -375,7 +375,8 @@ handle_delete (PlBroker              *self,
 }
 
 /* Update(a{sv}): name s, protocols as, internal_port q, external_port q,
- * any_external_port b, lifetime u, enabled b, family s, description s ("" for none); only
+ * any_external_port b, lifetime u, enabled b, family s, description s ("" for none), app s
+ * (App=, "" for none); only
  * the keys given change. external_port means that port (0: the internal one), so it also
  * ends "any". */
 static gboolean
@@ -406,7 +407,8 @@ apply_settings (PlProfile  *copy,
         want = G_VARIANT_TYPE_UINT32;
       else if (g_strcmp0 (key, "enabled") == 0 || g_strcmp0 (key, "any_external_port") == 0)
         want = G_VARIANT_TYPE_BOOLEAN;
-      else if (g_strcmp0 (key, "family") == 0 || g_strcmp0 (key, "description") == 0)
+      else if (g_strcmp0 (key, "family") == 0 || g_strcmp0 (key, "description") == 0 ||
+               g_strcmp0 (key, "app") == 0)
         want = G_VARIANT_TYPE_STRING;
       else
         {
@@ -476,6 +478,13 @@ apply_settings (PlProfile  *copy,
               return FALSE;
             }
           pl_profile_set_family (copy, family);
+        }
+      else if (g_strcmp0 (key, "app") == 0)
+        {
+          const char *text = g_variant_get_string (value, NULL);
+
+          /* Checked with the rest by pl_profile_validate(). */
+          pl_profile_set_app (copy, text[0] != '\0' ? text : NULL);
         }
       else if (g_strcmp0 (key, "description") == 0)
         {

@@ -990,6 +990,192 @@ test_refusal (void)
   iterate ();
 }
 
+static void
+engine_name_cb (GDBusConnection *connection,
+                const char      *name,
+                const char      *owner,
+                gpointer         user_data)
+{
+  *(gboolean *) user_data = TRUE;
+}
+
+static void
+engine_exited_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  *(gboolean *) user_data = TRUE;
+}
+
+static gboolean
+engine_has_profile (PlEngineClient *engine,
+                    const char     *name)
+{
+  g_autoptr(PlBrokerProfile) profile = pl_engine_client_get_profile (engine, name);
+
+  return profile != NULL;
+}
+
+static char *
+read_file (const char *path)
+{
+  char *contents = NULL;
+
+  g_file_get_contents (path, &contents, NULL, NULL);
+  return contents;
+}
+
+static void
+test_through_engine (void)
+{
+  static const char profiles[] = "[SSH]\nProtocol=tcp\nInternalPort=22\n\n"
+                                 "[Web]\nProtocol=tcp\nInternalPort=8080\n";
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmpdir = g_dir_make_tmp ("portlight-dialog-engine-XXXXXX", &error);
+  g_autofree char *config = g_build_filename (tmpdir, "config", NULL);
+  g_autofree char *runtime = g_build_filename (tmpdir, "runtime", NULL);
+  g_autofree char *folder = g_build_filename (config, "portlight", NULL);
+  g_autofree char *engine_path = g_build_filename (folder, "profiles.ini", NULL);
+  g_autofree char *tray_path = g_build_filename (tmpdir, "tray-profiles.ini", NULL);
+  g_autofree char *engine_file = NULL;
+  g_autofree char *tray_file = NULL;
+  g_autoptr(PlClock) clock = pl_clock_new_virtual (FALSE);
+  g_autoptr(PlProfileStore) store = NULL;
+  g_autoptr(PlSession) session = NULL;
+  g_autoptr(PlTrayMenu) menu = NULL;
+  g_autoptr(GTestDBus) bus = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) engine_process = NULL;
+  g_autoptr(GDBusConnection) connection = NULL;
+  g_autoptr(GDBusObjectManager) objects = NULL;
+  g_autoptr(PlEngineClient) engine = NULL;
+  PlProfileDialog *dialog;
+  gboolean appeared = FALSE;
+  gboolean exited = FALSE;
+  guint watch_id;
+  guint guard_id;
+
+  g_test_summary ("As the engine's client, the window's Save and Remove are the engine's "
+                  "Update and Delete: the engine's profiles file changes, the tray's own copy "
+                  "is never written, the tray's store shows the change at once, and the "
+                  "engine's objects follow");
+  g_assert_no_error (error);
+  g_assert_nonnull (g_getenv ("PORTLIGHTCTL"));
+
+  /* The engine's file, and a copy the tray's store reads: were the window to save by
+   * itself, the copy would change and the engine's file would not. */
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (runtime, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (engine_path, profiles, -1, NULL));
+  g_assert_true (g_file_set_contents (tray_path, profiles, -1, NULL));
+
+  guard_id = g_timeout_add_seconds (30, guard_cb, NULL);
+  bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_test_dbus_up (bus);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS",
+                                g_test_dbus_get_bus_address (bus), TRUE);
+  g_subprocess_launcher_setenv (launcher, "HOME", tmpdir, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", config, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", runtime, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_STATE_HOME", tmpdir, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_CACHE_HOME", tmpdir, TRUE);
+  /* Nothing is enabled: it asks no router anything that matters here. */
+  engine_process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("PORTLIGHTCTL"),
+                                                "run", "--protocol", "natpmp", "-g",
+                                                "127.0.0.1", NULL);
+  g_assert_no_error (error);
+  g_subprocess_wait_async (engine_process, NULL, engine_exited_cb, &exited);
+
+  connection = g_dbus_connection_new_for_address_sync (
+    g_test_dbus_get_bus_address (bus),
+    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+    NULL, NULL, &error);
+  g_assert_no_error (error);
+  watch_id = g_bus_watch_name_on_connection (connection, PL_BROKER_BUS_NAME,
+                                             G_BUS_NAME_WATCHER_FLAGS_NONE, engine_name_cb,
+                                             NULL, &appeared, NULL);
+  while (!appeared && !exited)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (exited);
+  g_bus_unwatch_name (watch_id);
+  objects = pl_broker_object_manager_client_new_sync (
+    connection, G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_NONE, PL_BROKER_BUS_NAME,
+    PL_BROKER_OBJECT_PATH, NULL, &error);
+  g_assert_no_error (error);
+  engine = pl_engine_client_new (objects);
+  while (!engine_has_profile (engine, "SSH") || !engine_has_profile (engine, "Web"))
+    g_main_context_iteration (NULL, TRUE);
+
+  store = pl_profile_store_new (tray_path);
+  g_assert_true (pl_profile_store_load (store, NULL, &error));
+  g_assert_no_error (error);
+  session = g_object_new (PL_TYPE_SESSION, "profiles", store, "clock", clock,
+                          "monitor-network", FALSE, "announce-port", 0u, NULL);
+  menu = pl_tray_menu_new (session, store);
+  pl_tray_menu_set_engine (menu, engine);
+  dialog = g_object_ref_sink (pl_profile_dialog_new (NULL, store, menu));
+  gtk_widget_show (GTK_WIDGET (dialog));
+  iterate ();
+
+  g_assert_true (pl_profile_dialog_select_profile (dialog, "SSH"));
+  gtk_entry_set_text (GTK_ENTRY (gtk_widget_get_template_child (GTK_WIDGET (dialog),
+                                                                PL_TYPE_PROFILE_DIALOG,
+                                                                "name_entry")), "Shell");
+  gtk_entry_set_text (GTK_ENTRY (gtk_widget_get_template_child (GTK_WIDGET (dialog),
+                                                                PL_TYPE_PROFILE_DIALOG,
+                                                                "external_port_entry")),
+                      "2222");
+  iterate ();
+  g_assert_true (pl_profile_dialog_save (dialog, &error));
+  g_assert_no_error (error);
+  engine_file = read_file (engine_path);
+  g_assert_nonnull (strstr (engine_file, "[Shell]\n"));
+  g_assert_nonnull (strstr (engine_file, "ExternalPort=2222"));
+  g_assert_null (strstr (engine_file, "[SSH]"));
+  tray_file = read_file (tray_path);
+  g_assert_cmpstr (tray_file, ==, profiles);
+  g_assert_nonnull (pl_profile_store_lookup (store, "Shell"));
+  g_assert_null (pl_profile_store_lookup (store, "SSH"));
+  while (!engine_has_profile (engine, "Shell") || engine_has_profile (engine, "SSH"))
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_true (pl_profile_dialog_select_profile (dialog, "Web"));
+  gtk_button_clicked (GTK_BUTTON (gtk_widget_get_template_child (GTK_WIDGET (dialog),
+                                                                 PL_TYPE_PROFILE_DIALOG,
+                                                                 "remove_button")));
+  iterate ();
+  g_free (engine_file);
+  engine_file = read_file (engine_path);
+  g_assert_null (strstr (engine_file, "[Web]"));
+  g_assert_nonnull (strstr (engine_file, "[Shell]\n"));
+  g_free (tray_file);
+  tray_file = read_file (tray_path);
+  g_assert_cmpstr (tray_file, ==, profiles);
+  g_assert_null (pl_profile_store_lookup (store, "Web"));
+  while (engine_has_profile (engine, "Web"))
+    g_main_context_iteration (NULL, TRUE);
+
+  gtk_widget_destroy (GTK_WIDGET (dialog));
+  g_object_unref (dialog);
+  g_subprocess_send_signal (engine_process, SIGTERM);
+  while (!exited)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (guard_id);
+  g_clear_object (&engine);
+  g_clear_object (&objects);
+  g_dbus_connection_close_sync (connection, NULL, NULL);
+  iterate ();
+  g_test_dbus_down (bus);
+  g_unlink (engine_path);
+  g_unlink (tray_path);
+  g_rmdir (folder);
+  g_rmdir (config);
+  g_rmdir (runtime);
+  g_rmdir (tmpdir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1044,6 +1230,7 @@ main (int   argc,
   g_test_add ("/tray/dialog/router-protocol", Fixture, NULL,
               fixture_set_up, test_router_protocol, fixture_tear_down);
   g_test_add_func ("/tray/dialog/refusal", test_refusal);
+  g_test_add_func ("/tray/dialog/through-engine", test_through_engine);
 
   status = g_test_run ();
   g_subprocess_force_exit (xvfb);

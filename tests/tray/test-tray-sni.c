@@ -2176,7 +2176,204 @@ sockets_to_5351 (const char *pid)
   return n;
 }
 
-static const Config config_engine = { .engine = TRUE };
+static const Config config_engine = {
+  .engine = TRUE,
+  /* Lifetime 4 s: renewals every 2 s, so the engine notices the reboot quickly. */
+  .profiles = "[SSH]\nProtocol=tcp\nInternalPort=22\nExternalPort=2222\nLifetime=4\n"
+              "Enabled=true\n\n[Web]\nProtocol=tcp\nInternalPort=8080\nEnabled=false\n",
+  .epoch = 100000,
+};
+
+static gboolean
+menu_lacks (Fixture       *f,
+            gconstpointer  data)
+{
+  return !menu_has (f, data);
+}
+
+/* Some notification is "summary|body" @data exactly. */
+static gboolean
+notification_is (Fixture       *f,
+                 gconstpointer  data)
+{
+  for (guint i = 0; i < f->notifications->len; i++)
+    if (g_str_equal (g_ptr_array_index (f->notifications, i), data))
+      return TRUE;
+  return FALSE;
+}
+
+/* Some notification's body has the line @data. */
+static gboolean
+notification_has_line (Fixture       *f,
+                       gconstpointer  data)
+{
+  for (guint i = 0; i < f->notifications->len; i++)
+    {
+      const char *text = strchr (g_ptr_array_index (f->notifications, i), '|');
+      g_auto(GStrv) lines = g_strsplit (text != NULL ? text + 1 : "", "\n", -1);
+
+      if (g_strv_contains ((const char * const *) lines, data))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+typedef struct
+{
+  gboolean done;
+  gboolean ok;
+} CommandRun;
+
+static gboolean
+command_done (Fixture       *f,
+              gconstpointer  data)
+{
+  return ((const CommandRun *) data)->done;
+}
+
+static void
+command_exited_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  CommandRun *run = user_data;
+
+  run->ok = g_subprocess_wait_check_finish (G_SUBPROCESS (source), result, NULL);
+  run->done = TRUE;
+}
+
+/* `portlightctl ARGS…` with the app's folders and bus, waited for with the loop turning
+ * (the engine it talks to maps through the fake gateway in this process). */
+static gboolean
+run_portlightctl (Fixture    *f,
+                  const char *first_arg,
+                  ...)
+{
+  g_autoptr(GSubprocessLauncher) launcher = app_launcher (f, G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  CommandRun run = { FALSE, FALSE };
+  const char *arg;
+  va_list args;
+
+  g_ptr_array_add (argv, (char *) g_getenv ("PORTLIGHTCTL"));
+  va_start (args, first_arg);
+  for (arg = first_arg; arg != NULL; arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+  process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_subprocess_wait_check_async (process, NULL, command_exited_cb, &run);
+  WAIT_FOR (f, command_done, &run, "portlightctl");
+  return run.ok;
+}
+
+/* The menu as the hosting tray shows it with SSH active and Web off (test_menu), the
+ * state line being @state_line. */
+static char *
+expected_menu (Fixture    *f,
+               const char *state_line)
+{
+  return g_strdup_printf ("Public address 203.0.113.7\n"
+                          "(Router %s · NAT-PMP)\n"
+                          "-\n"
+                          "[x] SSH — TCP 22 → 2222\n"
+                          "(%s)\n"
+                          "Copy 203.0.113.7:2222\n"
+                          "[ ] Web — TCP 8080\n"
+                          "Re-publish All Ports\n"
+                          "-\n"
+                          "Add Profile…\n"
+                          "Edit Profiles…\n"
+                          "What’s Open on Your Router…\n"
+                          "-\n"
+                          "[ ] Start at Login\n"
+                          "[x] Show Notifications\n"
+                          "-\n"
+                          "Quit\n",
+                          f->gateway_address, state_line);
+}
+
+/* Waits for SSH's state line to say who listens, then checks the whole menu. */
+static void
+assert_full_menu (Fixture *f)
+{
+  g_autoptr(GPtrArray) items = NULL;
+  g_autofree char *dump = NULL;
+  g_autofree char *expected = NULL;
+  MenuItem *state;
+
+  WAIT_FOR (f, state_line_matches, SSH_LISTENER_LINE, "the state line saying who listens");
+  items = get_menu (f);
+  state = find_item (items, "Active · ");
+  if (state == NULL)
+    g_error ("No state line");
+  dump = dump_menu (items);
+  expected = expected_menu (f, state->label);
+  g_assert_cmpstr (dump, ==, expected);
+}
+
+static guint
+count_deletes (Fixture *f,
+               guint16  internal_port)
+{
+  GPtrArray *requests = pl_fake_gateway_get_requests (f->gateway);
+  guint n = 0;
+
+  for (guint i = 0; i < requests->len; i++)
+    {
+      PlFakeRequest *r = g_ptr_array_index (requests, i);
+
+      if (r->request.opcode == 2 && r->request.internal_port == internal_port &&
+          r->request.lifetime == 0)
+        n++;
+    }
+  return n;
+}
+
+typedef struct
+{
+  gboolean done;
+  guint    pid;
+} PidCall;
+
+static gboolean
+pid_call_done (Fixture       *f,
+               gconstpointer  data)
+{
+  return ((const PidCall *) data)->done;
+}
+
+static void
+pid_call_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  PidCall *call = user_data;
+  g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result,
+                                                             NULL);
+
+  if (reply != NULL)
+    g_variant_get (reply, "(u)", &call->pid);
+  call->done = TRUE;
+}
+
+/* The process owning the engine's name, 0 for none. */
+static guint
+engine_name_owner_pid (Fixture *f)
+{
+  PidCall call = { FALSE, 0 };
+
+  g_dbus_connection_call (f->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                          "org.freedesktop.DBus", "GetConnectionUnixProcessID",
+                          g_variant_new ("(s)", "io.github.portlight.Portlight.Broker1"),
+                          G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+                          pid_call_cb, &call);
+  WAIT_FOR (f, pid_call_done, &call, "the engine name's owner");
+  return call.pid;
+}
 
 static void
 test_engine_client (Fixture       *f,
@@ -2187,22 +2384,52 @@ test_engine_client (Fixture       *f,
   const RequestWanted map_web = { 2, 8080, FALSE };
   const RequestWanted unmap_web = { 2, 8080, TRUE };
   const Stored web_on = { "Web", "true" };
-  g_autofree char *note = NULL;
+  const Stored web_off = { "Web", "false" };
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) holder = NULL;
+  g_autoptr(GError) error = NULL;
   guint n_requests;
 
-  g_test_summary ("Beside a running engine (portlightctl run) the tray is its client: it says "
-                  "so, holds no socket to the router's port 5351 (B-13), toggles a profile "
-                  "through the engine (which writes the file and maps the port), and quitting "
-                  "it leaves the engine's mappings on the router");
+  g_test_summary ("Beside a running engine (portlightctl run) the tray is its client: its "
+                  "menu is the hosting tray's (router, address, each profile's state with "
+                  "who listens, Copy items), read from the engine's objects; it holds no "
+                  "socket to the router's port 5351 (B-13), shows another program's lease "
+                  "while it lasts, says \"Router restarted\" when the engine's "
+                  "GatewayRebootedAt moves on and which public port the router gave instead, "
+                  "toggles a profile through the engine (which writes the file and maps the "
+                  "port), follows a profile disabled with portlightctl, and quitting it "
+                  "leaves the engine's mappings on the router");
   if (f->skipped)
     return;
 
-  note = g_strdup_printf ("Portlight’s engine (pid %s) keeps the ports",
-                          g_subprocess_get_identifier (f->engine));
-  WAIT_FOR (f, menu_has, note, "the line naming the engine");
-  WAIT_FOR (f, gateway_saw, &map_ssh, "the engine's map request for SSH");
+  assert_full_menu (f);
+  WAIT_FOR (f, icon_is, "-active-symbolic", "the active icon");
+  g_assert_true (gateway_saw (f, &map_ssh));
   g_assert_cmpuint (sockets_to_5351 (g_subprocess_get_identifier (f->app)), ==, 0);
   g_assert_cmpuint (sockets_to_5351 (g_subprocess_get_identifier (f->engine)), >=, 1);
+
+  /* Another program's lease: a line while it lasts, gone (with its port) when it is. */
+  launcher = app_launcher (f, G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  holder = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("LEASE_HOLDER"), "tcp",
+                                        "51413", NULL);
+  g_assert_no_error (error);
+  WAIT_FOR (f, menu_has, "\n(lease-holder holds TCP 51413)\n", "the program's lease line");
+  g_subprocess_force_exit (holder);
+  WAIT_FOR (f, menu_lacks, "lease-holder", "the lease line gone");
+
+  /* The router reboots and gives SSH another public port: the engine re-maps, its
+   * GatewayRebootedAt moves on, the lease's Mappings say the new port. */
+  g_assert_cmpuint (f->notifications->len, ==, 0);
+  pl_fake_gateway_set_assigned_port (f->gateway, 40022);
+  pl_fake_gateway_set_epoch (f->gateway, 0);
+  WAIT_FOR (f, notifications_at_least, GUINT_TO_POINTER (1), "the notification");
+  g_assert_true (g_str_has_prefix (g_ptr_array_index (f->notifications, 0),
+                                   "Router restarted|1 port mapping was restored."));
+  WAIT_FOR (f, menu_has, "\n(Active · TCP 40022)\nCopy 203.0.113.7:40022\n",
+            "the port the router gave in the menu");
+  WAIT_FOR (f, notification_has_line, "The public port of “SSH” is now 40022 (it was 2222).",
+            "the notification of the new port");
+  pl_fake_gateway_set_assigned_port (f->gateway, 0);
 
   click (f, "Web — ");
   WAIT_FOR (f, gateway_saw, &map_web, "the engine's map request for 8080");
@@ -2210,22 +2437,70 @@ test_engine_client (Fixture       *f,
   WAIT_FOR (f, menu_has, "[x] Web — TCP 8080", "Web checked");
   g_assert_cmpuint (sockets_to_5351 (g_subprocess_get_identifier (f->app)), ==, 0);
 
+  /* Changed through the engine by someone else: the menu follows. */
+  g_assert_true (run_portlightctl (f, "profiles", "disable", "Web", NULL));
+  WAIT_FOR (f, gateway_saw, &unmap_web, "the engine's delete of 8080");
+  WAIT_FOR (f, menu_has, "[ ] Web — TCP 8080\nRe-publish", "Web unchecked, its lines gone");
+  g_assert_true (stored_is (f, &web_off));
+
   click (f, "Quit");
   WAIT_FOR (f, app_exited, NULL, "the tray to quit");
   g_assert_cmpint (f->app_status, ==, 0);
-  /* The tray is gone; the engine still keeps both ports: nothing was deleted. */
+  /* The tray is gone; the engine still keeps SSH: nothing was deleted. */
   g_assert_false (f->engine_exited);
   g_assert_false (gateway_saw (f, &unmap_ssh));
-  g_assert_false (gateway_saw (f, &unmap_web));
-  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 2);
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 1);
 
-  /* The engine stopping does close them: the check above could have seen a delete. */
+  /* The engine stopping does close it: the check above could have seen a delete. */
   n_requests = pl_fake_gateway_get_requests (f->gateway)->len;
   g_subprocess_send_signal (f->engine, SIGTERM);
   WAIT_FOR (f, engine_exited, NULL, "the engine to stop");
   g_assert_cmpuint (pl_fake_gateway_get_requests (f->gateway)->len, >, n_requests);
   g_assert_true (gateway_saw (f, &unmap_ssh));
-  g_assert_true (gateway_saw (f, &unmap_web));
+}
+
+static void
+test_engine_gone (Fixture       *f,
+                  gconstpointer  data)
+{
+  const RequestWanted unmap_ssh = { 2, 22, TRUE };
+  MapsWanted again;
+  guint n_deletes;
+  guint app_pid;
+
+  g_test_summary ("When the engine the tray is the client of stops, the tray says so and, "
+                  "once the engine has exited (deleting its mappings), hosts the engine "
+                  "itself: it owns the engine's name, maps the enabled profile again from a "
+                  "socket of its own, shows the same menu, and quitting it then deletes the "
+                  "mapping");
+  if (f->skipped)
+    return;
+
+  assert_full_menu (f);
+  g_assert_cmpuint (sockets_to_5351 (g_subprocess_get_identifier (f->app)), ==, 0);
+  app_pid = (guint) g_ascii_strtoull (g_subprocess_get_identifier (f->app), NULL, 10);
+  g_assert_cmpuint (engine_name_owner_pid (f), !=, app_pid);
+
+  again.port = 22;
+  again.at_least = count_maps (f, 22) + 1;
+  g_subprocess_send_signal (f->engine, SIGTERM);
+  WAIT_FOR (f, engine_exited, NULL, "the engine to stop");
+  g_assert_true (gateway_saw (f, &unmap_ssh));
+
+  WAIT_FOR (f, notification_is,
+            "Portlight’s engine stopped|This tray keeps the ports open now.",
+            "the notification that the tray took over");
+  WAIT_FOR (f, maps_at_least, &again, "the tray's own map request for SSH");
+  assert_full_menu (f);
+  g_assert_cmpuint (sockets_to_5351 (g_subprocess_get_identifier (f->app)), >=, 1);
+  g_assert_cmpuint (engine_name_owner_pid (f), ==, app_pid);
+
+  /* Hosting now: quitting ends the engine, and with it the mapping. */
+  n_deletes = count_deletes (f, 22);
+  click (f, "Quit");
+  WAIT_FOR (f, app_exited, NULL, "the tray to quit");
+  g_assert_cmpint (f->app_status, ==, 0);
+  g_assert_cmpuint (count_deletes (f, 22), >, n_deletes);
 }
 
 int
@@ -2279,6 +2554,8 @@ main (int   argc,
               fixture_set_up, test_protocol_change, fixture_tear_down);
   g_test_add ("/tray/sni/engine-client", Fixture, &config_engine,
               fixture_set_up, test_engine_client, fixture_tear_down);
+  g_test_add ("/tray/sni/engine-gone", Fixture, &config_engine,
+              fixture_set_up, test_engine_gone, fixture_tear_down);
   g_test_add ("/tray/sni/protocol-quit", Fixture, &config_default,
               fixture_set_up, test_protocol_quit, fixture_tear_down);
 

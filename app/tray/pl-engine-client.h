@@ -1,0 +1,91 @@
+/* pl-engine-client.h: the tray's view of the engine, read from its ObjectManager
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "pl-broker.h"
+#include "pl-core.h"
+
+G_BEGIN_DECLS
+
+/* One entry of a lease's Mappings that the menu shows. */
+typedef struct
+{
+  char    *protocol;           /* "tcp", "udp" */
+  char    *family;             /* "ipv4", "ipv6" */
+  char    *external_address;
+  guint16  external_port;
+} PlEngineMapping;
+
+void pl_engine_mapping_free (PlEngineMapping *mapping);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PlEngineMapping, pl_engine_mapping_free)
+
+#define PL_TYPE_ENGINE_CLIENT (pl_engine_client_get_type ())
+
+G_DECLARE_FINAL_TYPE (PlEngineClient, pl_engine_client, PL, ENGINE_CLIENT, GObject)
+
+/**
+ * PlEngineClient:
+ *
+ * What the tray shows of the engine (dbus-broker.md §3), read from a
+ * GDBusObjectManagerClient of the broker: the Manager's state, each profile's lease and its
+ * mappings, and the leases other programs hold. It never polls: it follows the objects'
+ * PropertiesChanged and InterfacesAdded/Removed.
+ *
+ * Signals: ::changed when anything shown may have changed; ::gateway-rebooted when
+ * Manager.GatewayRebootedAt moves on (not for the value read at the start);
+ * ::port-changed (profile name, old port, new port) when the public port of an active
+ * profile's lease changes.
+ */
+
+PlEngineClient *pl_engine_client_new                (GDBusObjectManager *objects);
+
+GDBusObjectManager *pl_engine_client_get_objects    (PlEngineClient     *self);
+/* Returns: (transfer none) (nullable): the Manager, NULL while the engine is gone. */
+PlBrokerManager *pl_engine_client_get_manager       (PlEngineClient     *self);
+/* Manager.Gateway, ExternalAddress, Method: NULL when empty or while the engine is gone. */
+const char     *pl_engine_client_get_gateway         (PlEngineClient     *self);
+const char     *pl_engine_client_get_external_address (PlEngineClient    *self);
+const char     *pl_engine_client_get_method          (PlEngineClient     *self);
+/* Whether the engine is on the bus (its name has an owner). */
+gboolean        pl_engine_client_get_running         (PlEngineClient     *self);
+
+/* Returns: (transfer full) (nullable): the Profile object of @name. */
+PlBrokerProfile *pl_engine_client_get_profile       (PlEngineClient     *self,
+                                                     const char         *name);
+/* Returns: (transfer full) (nullable): the lease realising the profile @name, if any. */
+PlBrokerLease  *pl_engine_client_get_profile_lease   (PlEngineClient     *self,
+                                                     const char         *name);
+/* Returns: (transfer full) (element-type PlBrokerLease): the leases of programs (not
+ * profiles), oldest first. */
+GList          *pl_engine_client_list_app_leases     (PlEngineClient     *self);
+
+/* Returns: (transfer full) (element-type PlEngineMapping): @lease's Mappings. */
+GPtrArray      *pl_engine_client_lease_mappings      (PlBrokerLease      *lease);
+/* "Transmission holds TCP 51413" (public ports once mapped, else the internal port). */
+char           *pl_engine_client_describe_app_lease  (PlBrokerLease      *lease);
+/* A profile's state line: "Active · TCP 2222", "Waiting for the router…", "Failed: …". */
+char           *pl_engine_client_describe_lease      (PlBrokerLease      *lease);
+
+/* The profile editor through the engine (the engine alone writes profiles.ini while it
+ * runs). @profile as CreateProfile/Update settings: every key the editor sets. */
+GVariant       *pl_engine_client_profile_settings    (PlProfile          *profile);
+/* Update()s the engine's profile @old_name to @profile, or, with @old_name NULL,
+ * CreateProfile()s it. Waits for the answer (the engine has written the file then); the
+ * engine's reason on failure, without the D-Bus error name. */
+gboolean        pl_engine_client_save_profile        (PlEngineClient     *self,
+                                                     const char         *old_name,
+                                                     PlProfile          *profile,
+                                                     GError            **error);
+/* Delete()s the engine's profile @name; waits for the answer, as above. */
+gboolean        pl_engine_client_delete_profile      (PlEngineClient     *self,
+                                                     const char         *name,
+                                                     GError            **error);
+
+G_END_DECLS
