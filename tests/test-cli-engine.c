@@ -714,6 +714,53 @@ run_profiles (Fixture            *f,
 /* B-17 through the CLI: with the engine running, profiles add/enable/disable/remove go
  * through it (its debug line says so); it writes profiles.ini and maps on the fake gateway.
  * --no-broker is refused meanwhile. */
+/* Every key `profiles add` writes reaches the file through the engine, and an edit keeps
+ * what it does not change (ExternalPort=any above all: giving a public port ends it). */
+static void
+test_profiles_keys (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autofree char *folder = g_build_filename (g_get_user_config_dir (), "portlight", NULL);
+  g_autofree char *file = g_build_filename (folder, "profiles.ini", NULL);
+  g_autofree char *contents = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(Result) add = { 0 };
+  g_auto(Result) edit = { 0 };
+
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0700), ==, 0);
+  g_file_set_contents (file, "# mine\n", -1, &error);
+  g_assert_no_error (error);
+  start_engine (f);
+
+  /* Gateway=vpn and a program that does not run: the profile waits, nothing is mapped. */
+  PROFILES (f, &add, "add", "vpn-torrent", "--both", "--gateway", "vpn",
+            "--app", "process:pl-not-running", "--network", "home; gateway=02:11:22:33:44:55",
+            "--on-port-change", "true %p", "any", "51413");
+  g_assert_cmpint (add.status, ==, PL_EXIT_OK);
+  assert_contains (add.err, ENGINE_PATH);
+  g_file_get_contents (file, &contents, NULL, &error);
+  g_assert_no_error (error);
+  assert_contains (contents, "[vpn-torrent]");
+  assert_contains (contents, "ExternalPort=any\n");
+  assert_contains (contents, "Gateway=vpn\n");
+  assert_contains (contents, "App=process:pl-not-running\n");
+  assert_contains (contents, "Network=home; gateway=02:11:22:33:44:55\n");
+  assert_contains (contents, "OnPortChange=true %p\n");
+
+  PROFILES (f, &edit, "edit", "vpn-torrent", "-l", "120");
+  g_assert_cmpint (edit.status, ==, PL_EXIT_OK);
+  assert_contains (edit.err, ENGINE_PATH);
+  g_file_get_contents (file, &after, NULL, &error);
+  g_assert_no_error (error);
+  assert_contains (after, "Lifetime=120\n");
+  assert_contains (after, "ExternalPort=any\n");
+  assert_contains (after, "Gateway=vpn\n");
+  assert_contains (after, "App=process:pl-not-running\n");
+  assert_contains (after, "Network=home; gateway=02:11:22:33:44:55\n");
+  assert_contains (after, "OnPortChange=true %p\n");
+}
+
 static void
 test_profiles (Fixture       *f,
                gconstpointer  data)
@@ -930,6 +977,7 @@ main (int    argc,
   ADD ("/cli-engine/keep/engine-stops", test_keep_engine_stops);
   ADD ("/cli-engine/map/bind-none", test_map_bind_none);
   ADD ("/cli-engine/profiles", test_profiles);
+  ADD ("/cli-engine/profiles-keys", test_profiles_keys);
   ADD ("/cli-engine/no-broker", test_no_broker);
   ADD ("/cli-engine/in-process", test_in_process);
   ADD ("/cli-engine/keep/lock", test_keep_lock);

@@ -358,8 +358,12 @@ profile_settings (PlProfile *profile)
   g_variant_builder_add (&builder, "{sv}", "protocols", g_variant_new_strv (protocols, -1));
   g_variant_builder_add (&builder, "{sv}", "internal_port",
                          g_variant_new_uint16 ((guint16) pl_profile_get_internal_port (profile)));
-  g_variant_builder_add (&builder, "{sv}", "external_port",
-                         g_variant_new_uint16 ((guint16) pl_profile_get_external_port (profile)));
+  /* "any" is its own key: giving external_port ends it (the interface XML). */
+  if (pl_profile_get_any_external_port (profile))
+    g_variant_builder_add (&builder, "{sv}", "any_external_port", g_variant_new_boolean (TRUE));
+  else
+    g_variant_builder_add (&builder, "{sv}", "external_port",
+                           g_variant_new_uint16 ((guint16) pl_profile_get_external_port (profile)));
   g_variant_builder_add (&builder, "{sv}", "lifetime",
                          g_variant_new_uint32 (pl_profile_get_lifetime (profile)));
   g_variant_builder_add (&builder, "{sv}", "enabled",
@@ -369,6 +373,18 @@ profile_settings (PlProfile *profile)
                            pl_profile_family_to_string (pl_profile_get_family (profile))));
   g_variant_builder_add (&builder, "{sv}", "description",
                          g_variant_new_string (description != NULL ? description : ""));
+  /* Every key the file can hold, so that nothing is lost on the way through the engine. */
+  g_variant_builder_add (&builder, "{sv}", "app", g_variant_new_string (
+                           pl_profile_get_app (profile) != NULL ? pl_profile_get_app (profile) : ""));
+  g_variant_builder_add (&builder, "{sv}", "gateway", g_variant_new_string (
+                           pl_profile_get_gateway (profile) != NULL
+                           ? pl_profile_get_gateway (profile) : ""));
+  g_variant_builder_add (&builder, "{sv}", "network", g_variant_new_string (
+                           pl_profile_get_network (profile) != NULL
+                           ? pl_profile_get_network (profile) : ""));
+  g_variant_builder_add (&builder, "{sv}", "on_port_change", g_variant_new_string (
+                           pl_profile_get_on_port_change (profile) != NULL
+                           ? pl_profile_get_on_port_change (profile) : ""));
   return g_variant_builder_end (&builder);
 }
 

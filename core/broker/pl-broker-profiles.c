@@ -408,7 +408,8 @@ apply_settings (PlProfile  *copy,
       else if (g_strcmp0 (key, "enabled") == 0 || g_strcmp0 (key, "any_external_port") == 0)
         want = G_VARIANT_TYPE_BOOLEAN;
       else if (g_strcmp0 (key, "family") == 0 || g_strcmp0 (key, "description") == 0 ||
-               g_strcmp0 (key, "app") == 0)
+               g_strcmp0 (key, "app") == 0 || g_strcmp0 (key, "gateway") == 0 ||
+               g_strcmp0 (key, "network") == 0 || g_strcmp0 (key, "on_port_change") == 0)
         want = G_VARIANT_TYPE_STRING;
       else
         {
@@ -485,6 +486,16 @@ apply_settings (PlProfile  *copy,
 
           /* Checked with the rest by pl_profile_validate(). */
           pl_profile_set_app (copy, text[0] != '\0' ? text : NULL);
+        }
+      else if (g_strcmp0 (key, "gateway") == 0)
+        pl_profile_set_gateway (copy, g_variant_get_string (value, NULL));    /* "" = none */
+      else if (g_strcmp0 (key, "network") == 0)
+        pl_profile_set_network (copy, g_variant_get_string (value, NULL));    /* "" = none */
+      else if (g_strcmp0 (key, "on_port_change") == 0)
+        {
+          const char *text = g_variant_get_string (value, NULL);
+
+          pl_profile_set_on_port_change (copy, text[0] != '\0' ? text : NULL);
         }
       else if (g_strcmp0 (key, "description") == 0)
         {
