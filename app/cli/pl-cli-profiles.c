@@ -338,56 +338,6 @@ find_engine (Ctx *ctx)
   return PL_EXIT_LOCAL_ERROR;
 }
 
-/* A profile as CreateProfile/Update settings. */
-static GVariant *
-profile_settings (PlProfile *profile)
-{
-  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
-  const char *tcp_udp[] = { "tcp", "udp", NULL };
-  const char *tcp[] = { "tcp", NULL };
-  const char *udp[] = { "udp", NULL };
-  const char * const *protocols = tcp;
-  const char *description = pl_profile_get_description (profile);
-
-  if (pl_profile_get_protocol (profile) == PL_PROFILE_PROTOCOL_BOTH)
-    protocols = tcp_udp;
-  else if (pl_profile_get_protocol (profile) == PL_PROFILE_PROTOCOL_UDP)
-    protocols = udp;
-  g_variant_builder_add (&builder, "{sv}", "name",
-                         g_variant_new_string (pl_profile_get_name (profile)));
-  g_variant_builder_add (&builder, "{sv}", "protocols", g_variant_new_strv (protocols, -1));
-  g_variant_builder_add (&builder, "{sv}", "internal_port",
-                         g_variant_new_uint16 ((guint16) pl_profile_get_internal_port (profile)));
-  /* "any" is its own key: giving external_port ends it (the interface XML). */
-  if (pl_profile_get_any_external_port (profile))
-    g_variant_builder_add (&builder, "{sv}", "any_external_port", g_variant_new_boolean (TRUE));
-  else
-    g_variant_builder_add (&builder, "{sv}", "external_port",
-                           g_variant_new_uint16 ((guint16) pl_profile_get_external_port (profile)));
-  g_variant_builder_add (&builder, "{sv}", "lifetime",
-                         g_variant_new_uint32 (pl_profile_get_lifetime (profile)));
-  g_variant_builder_add (&builder, "{sv}", "enabled",
-                         g_variant_new_boolean (pl_profile_get_enabled (profile)));
-  g_variant_builder_add (&builder, "{sv}", "family",
-                         g_variant_new_string (
-                           pl_profile_family_to_string (pl_profile_get_family (profile))));
-  g_variant_builder_add (&builder, "{sv}", "description",
-                         g_variant_new_string (description != NULL ? description : ""));
-  /* Every key the file can hold, so that nothing is lost on the way through the engine. */
-  g_variant_builder_add (&builder, "{sv}", "app", g_variant_new_string (
-                           pl_profile_get_app (profile) != NULL ? pl_profile_get_app (profile) : ""));
-  g_variant_builder_add (&builder, "{sv}", "gateway", g_variant_new_string (
-                           pl_profile_get_gateway (profile) != NULL
-                           ? pl_profile_get_gateway (profile) : ""));
-  g_variant_builder_add (&builder, "{sv}", "network", g_variant_new_string (
-                           pl_profile_get_network (profile) != NULL
-                           ? pl_profile_get_network (profile) : ""));
-  g_variant_builder_add (&builder, "{sv}", "on_port_change", g_variant_new_string (
-                           pl_profile_get_on_port_change (profile) != NULL
-                           ? pl_profile_get_on_port_change (profile) : ""));
-  return g_variant_builder_end (&builder);
-}
-
 typedef enum
 {
   CHANGE_ADD,
@@ -416,7 +366,7 @@ commit_change (Ctx        *ctx,
   g_debug ("The change goes through Portlight's engine (pid %u)", ctx->engine->pid);
   if (change == CHANGE_ADD)
     ok = pl_broker_manager_call_create_profile_sync (ctx->engine->manager,
-                                                     profile_settings (profile), NULL, NULL,
+                                                     pl_broker_profile_settings_new (profile), NULL, NULL,
                                                      &error);
   else
     {
@@ -434,7 +384,7 @@ commit_change (Ctx        *ctx,
       switch (change)
         {
         case CHANGE_EDIT:
-          ok = pl_broker_profile_call_update_sync (object, profile_settings (profile), NULL,
+          ok = pl_broker_profile_call_update_sync (object, pl_broker_profile_settings_new (profile), NULL,
                                                    &error);
           break;
         case CHANGE_REMOVE:

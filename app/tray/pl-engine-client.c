@@ -316,47 +316,6 @@ pl_engine_client_describe_lease (PlBrokerLease *lease)
 /* The engine writes the file before it answers; a bound, not an expectation. */
 #define EDIT_TIMEOUT_MS 10000
 
-GVariant *
-pl_engine_client_profile_settings (PlProfile *profile)
-{
-  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
-  const char *tcp_udp[] = { "tcp", "udp", NULL };
-  const char *tcp[] = { "tcp", NULL };
-  const char *udp[] = { "udp", NULL };
-  const char * const *protocols = tcp;
-  const char *description = pl_profile_get_description (profile);
-  const char *app = pl_profile_get_app (profile);
-
-  g_return_val_if_fail (PL_IS_PROFILE (profile), NULL);
-
-  if (pl_profile_get_protocol (profile) == PL_PROFILE_PROTOCOL_BOTH)
-    protocols = tcp_udp;
-  else if (pl_profile_get_protocol (profile) == PL_PROFILE_PROTOCOL_UDP)
-    protocols = udp;
-  g_variant_builder_add (&builder, "{sv}", "name",
-                         g_variant_new_string (pl_profile_get_name (profile)));
-  g_variant_builder_add (&builder, "{sv}", "protocols", g_variant_new_strv (protocols, -1));
-  g_variant_builder_add (&builder, "{sv}", "internal_port",
-                         g_variant_new_uint16 ((guint16) pl_profile_get_internal_port (profile)));
-  /* external_port ends "any": only one of the two. */
-  if (pl_profile_get_any_external_port (profile))
-    g_variant_builder_add (&builder, "{sv}", "any_external_port", g_variant_new_boolean (TRUE));
-  else
-    g_variant_builder_add (&builder, "{sv}", "external_port",
-                           g_variant_new_uint16 ((guint16) pl_profile_get_external_port (profile)));
-  g_variant_builder_add (&builder, "{sv}", "lifetime",
-                         g_variant_new_uint32 (pl_profile_get_lifetime (profile)));
-  g_variant_builder_add (&builder, "{sv}", "enabled",
-                         g_variant_new_boolean (pl_profile_get_enabled (profile)));
-  g_variant_builder_add (&builder, "{sv}", "family",
-                         g_variant_new_string (
-                           pl_profile_family_to_string (pl_profile_get_family (profile))));
-  g_variant_builder_add (&builder, "{sv}", "description",
-                         g_variant_new_string (description != NULL ? description : ""));
-  g_variant_builder_add (&builder, "{sv}", "app", g_variant_new_string (app != NULL ? app : ""));
-  return g_variant_builder_end (&builder);
-}
-
 static gboolean
 edit_failed (GError  *call_error,
              GError **error)
@@ -398,7 +357,7 @@ pl_engine_client_save_profile (PlEngineClient  *self,
   g_return_val_if_fail (PL_IS_ENGINE_CLIENT (self), FALSE);
   g_return_val_if_fail (PL_IS_PROFILE (profile), FALSE);
 
-  settings = pl_engine_client_profile_settings (profile);
+  settings = pl_broker_profile_settings_new (profile);
   if (old_name == NULL)
     {
       proxy = G_DBUS_PROXY (pl_engine_client_get_manager (self));

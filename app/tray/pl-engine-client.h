@@ -74,9 +74,7 @@ char           *pl_engine_client_describe_app_lease  (PlBrokerLease      *lease)
 char           *pl_engine_client_describe_lease      (PlBrokerLease      *lease);
 
 /* The profile editor through the engine (the engine alone writes profiles.ini while it
- * runs). @profile as CreateProfile/Update settings: every key the editor sets. */
-GVariant       *pl_engine_client_profile_settings    (PlProfile          *profile);
-/* Update()s the engine's profile @old_name to @profile, or, with @old_name NULL,
+ * runs), with pl_broker_profile_settings_new(). Update()s the engine's profile @old_name to @profile, or, with @old_name NULL,
  * CreateProfile()s it. Waits for the answer (the engine has written the file then); the
  * engine's reason on failure, without the D-Bus error name. */
 gboolean        pl_engine_client_save_profile        (PlEngineClient     *self,

@@ -749,3 +749,49 @@ _pl_broker_handle_create_profile (PlBroker              *self,
   path = g_strconcat (PROFILE_PATH_PREFIX, escaped, NULL);
   pl_broker_manager_complete_create_profile (self->manager, invocation, path);
 }
+
+static void
+add_string (GVariantBuilder *builder,
+            const char      *key,
+            const char      *value)
+{
+  g_variant_builder_add (builder, "{sv}", key, g_variant_new_string (value != NULL ? value : ""));
+}
+
+GVariant *
+pl_broker_profile_settings_new (PlProfile *profile)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  const char *tcp_udp[] = { "tcp", "udp", NULL };
+  const char *tcp[] = { "tcp", NULL };
+  const char *udp[] = { "udp", NULL };
+  const char * const *protocols = tcp;
+
+  g_return_val_if_fail (PL_IS_PROFILE (profile), NULL);
+
+  if (pl_profile_get_protocol (profile) == PL_PROFILE_PROTOCOL_BOTH)
+    protocols = tcp_udp;
+  else if (pl_profile_get_protocol (profile) == PL_PROFILE_PROTOCOL_UDP)
+    protocols = udp;
+  add_string (&builder, "name", pl_profile_get_name (profile));
+  g_variant_builder_add (&builder, "{sv}", "protocols", g_variant_new_strv (protocols, -1));
+  g_variant_builder_add (&builder, "{sv}", "internal_port",
+                         g_variant_new_uint16 ((guint16) pl_profile_get_internal_port (profile)));
+  /* "any" is its own key: giving external_port ends it. */
+  if (pl_profile_get_any_external_port (profile))
+    g_variant_builder_add (&builder, "{sv}", "any_external_port", g_variant_new_boolean (TRUE));
+  else
+    g_variant_builder_add (&builder, "{sv}", "external_port",
+                           g_variant_new_uint16 ((guint16) pl_profile_get_external_port (profile)));
+  g_variant_builder_add (&builder, "{sv}", "lifetime",
+                         g_variant_new_uint32 (pl_profile_get_lifetime (profile)));
+  g_variant_builder_add (&builder, "{sv}", "enabled",
+                         g_variant_new_boolean (pl_profile_get_enabled (profile)));
+  add_string (&builder, "family", pl_profile_family_to_string (pl_profile_get_family (profile)));
+  add_string (&builder, "description", pl_profile_get_description (profile));
+  add_string (&builder, "app", pl_profile_get_app (profile));
+  add_string (&builder, "gateway", pl_profile_get_gateway (profile));
+  add_string (&builder, "network", pl_profile_get_network (profile));
+  add_string (&builder, "on_port_change", pl_profile_get_on_port_change (profile));
+  return g_variant_builder_end (&builder);
+}
