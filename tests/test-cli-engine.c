@@ -16,6 +16,7 @@
 
 #include "pl-cli.h"
 #include "pl-fake-gateway.h"
+#include "pl-test-launcher.h"
 
 /* Each test has a private session bus (GTestDBus), its own fake NAT-PMP gateway on
  * 127.0.45.N with the real clock, and its own XDG folders (G_TEST_OPTION_ISOLATE_DIRS,
@@ -67,15 +68,8 @@ static GSubprocessLauncher *
 launcher_new (GSubprocessFlags    flags,
               const char * const *env)
 {
-  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
+  GSubprocessLauncher *launcher = pl_test_launcher_new (flags);
 
-  /* The isolated folders are this process's, not a child's environment: hand them over. */
-  g_subprocess_launcher_setenv (launcher, "HOME", g_get_home_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", g_get_user_runtime_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_STATE_HOME", g_get_user_state_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_CACHE_HOME", g_get_user_cache_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
   for (guint i = 0; env != NULL && env[i] != NULL; i++)
     {
       g_auto(GStrv) pair = g_strsplit (env[i], "=", 2);

@@ -17,6 +17,7 @@
 #include "pl-broker-test-client.h"
 #include "pl-core.h"
 #include "pl-fake-gateway.h"
+#include "pl-test-launcher.h"
 #include "pl-fake-pcp-gateway.h"
 
 /* Each test has a private session bus (GTestDBus) and its own fake NAT-PMP gateway on
@@ -1929,19 +1930,11 @@ spawn_ctl (Fixture            *f,
            GSubprocessFlags    flags,
            const char * const *args)
 {
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (flags);
+  g_autoptr(GSubprocessLauncher) launcher = pl_test_launcher_new (flags);
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
   GSubprocess *process;
 
-  /* G_TEST_OPTION_ISOLATE_DIRS moves this process's directories, not a child's
-   * environment: hand them over, so the engine lock is in this test's runtime folder. */
-  g_subprocess_launcher_setenv (launcher, "HOME", g_get_home_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", g_get_user_runtime_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_STATE_HOME", g_get_user_state_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_CACHE_HOME", g_get_user_cache_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
   for (guint i = 0; env != NULL && env[i] != NULL; i++)
     {
       g_auto(GStrv) pair = g_strsplit (env[i], "=", 2);

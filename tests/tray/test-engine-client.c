@@ -18,6 +18,7 @@
 #include "pl-core.h"
 #include "pl-engine-client.h"
 #include "pl-fake-gateway.h"
+#include "pl-test-launcher.h"
 
 /* Each test has a private session bus (GTestDBus), a fake NAT-PMP gateway on 127.0.66.N, and
  * in this thread the real broker and session on a virtual clock, with one enabled profile
@@ -479,17 +480,10 @@ engine_exited (Spawned       *s,
 static void
 spawn_engine (Spawned *s)
 {
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (
-    G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autoptr(GSubprocessLauncher) launcher =
+    pl_test_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_autoptr(GError) error = NULL;
 
-  /* The isolated folders are this process's, not a child's environment: hand them over. */
-  g_subprocess_launcher_setenv (launcher, "HOME", g_get_home_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", g_get_user_runtime_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_STATE_HOME", g_get_user_state_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_CACHE_HOME", g_get_user_cache_dir (), TRUE);
-  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
   g_assert_nonnull (g_getenv ("PORTLIGHTCTL"));
   s->exited = FALSE;
   s->process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("PORTLIGHTCTL"), "run",
@@ -718,7 +712,6 @@ static void
 test_engine_restart (Spawned       *s,
                      gconstpointer  data)
 {
-  g_autoptr(PlBrokerLease) lease = NULL;
   guint n_changed = 0;
 
   g_test_summary ("The engine stops: the client says it is not running and has no Manager "
@@ -737,6 +730,8 @@ test_engine_restart (Spawned       *s,
   spawned_wait (s, engine_running, GINT_TO_POINTER (TRUE));
   spawned_wait (s, profile_object_is, "SSH");
   g_assert_cmpstr (pl_engine_client_get_gateway (s->engine), ==, s->gateway_address);
+  /* The counter is this frame's: the tear-down stops the engine again. */
+  g_signal_handlers_disconnect_by_func (s->engine, count_changed_cb, &n_changed);
 }
 
 int
