@@ -40,6 +40,8 @@ pl_session_group_dispose (GObject *object)
   PlSessionGroup *self = PL_SESSION_GROUP (object);
 
   unwatch (self);
+  for (guint i = 0; self->sessions != NULL && i < self->sessions->len; i++)
+    _pl_session_set_unmapped_func (g_ptr_array_index (self->sessions, i), NULL, NULL);
   if (self->profiles != NULL)
     g_clear_signal_handler (&self->items_changed_id, self->profiles);
   g_clear_object (&self->profiles);
@@ -130,6 +132,29 @@ pl_session_group_lookup (PlSessionGroup *self,
   return NULL;
 }
 
+/* A profile that changes its Gateway= leaves one session for another; when both speak to
+ * the same router (the default route runs through the VPN), the old session's delete can
+ * reach it after the new one's request: the sessions on that router ask again. */
+static void
+unmapped_cb (PlSession  *session,
+             const char *gateway,
+             PlProtocol  protocol,
+             guint16     internal_port,
+             gpointer    user_data)
+{
+  PlSessionGroup *self = user_data;
+
+  if (self->stopping)
+    return;
+  for (guint i = 0; i < self->sessions->len; i++)
+    {
+      PlSession *other = g_ptr_array_index (self->sessions, i);
+
+      if (other != session && g_strcmp0 (other->gateway_str, gateway) == 0)
+        _pl_session_remap_port (other, protocol, internal_port);
+    }
+}
+
 static void
 add_session (PlSessionGroup *self,
              const char     *key)
@@ -144,6 +169,7 @@ add_session (PlSessionGroup *self,
    * mappings do not claim, and the default route's gateway can be this one's (a VPN). */
   pl_session_set_method_memory (session, primary->memory);
   pl_session_set_stop_timeout (session, primary->stop_timeout);
+  _pl_session_set_unmapped_func (session, unmapped_cb, self);
   g_ptr_array_add (self->sessions, session);
   g_debug ("Profiles for gateway %s get a session of their own", key);
   g_signal_emit (self, signals[SIGNAL_SESSION_ADDED], 0, session);
@@ -225,6 +251,7 @@ pl_session_group_new (PlSession *primary)
   self = g_object_new (PL_TYPE_SESSION_GROUP, NULL);
   pl_session_set_profile_gateway (primary, NULL);
   g_ptr_array_add (self->sessions, g_object_ref (primary));
+  _pl_session_set_unmapped_func (primary, unmapped_cb, self);
   self->profiles = g_object_ref (pl_session_get_profiles (primary));
   self->items_changed_id = g_signal_connect (self->profiles, "items-changed",
                                              G_CALLBACK (items_changed_cb), self);

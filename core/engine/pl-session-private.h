@@ -39,6 +39,14 @@ G_BEGIN_DECLS
 typedef struct _Entry Entry;
 typedef struct _Op Op;
 
+/* Told when the gateway @gateway answered (either way) a delete of an IPv4 mapping of
+ * @protocol @internal_port that @session had: see _pl_session_remap_port(). */
+typedef void (*PlSessionUnmappedFunc) (PlSession  *session,
+                                       const char *gateway,
+                                       PlProtocol  protocol,
+                                       guint16     internal_port,
+                                       gpointer    user_data);
+
 typedef enum
 {
   OP_ADDRESS,
@@ -55,6 +63,7 @@ struct _Op
   PlProtocol    protocol;       /* OP_UNMAP */
   guint16       internal_port;  /* OP_UNMAP */
   guint16       suggested;      /* OP_MAP: the public port suggested */
+  char         *gateway;        /* OP_UNMAP of an IPv4 mapping: the gateway it went to */
   GCancellable *cancellable;
   GSource      *deadline;       /* stopping: the op's share of the time left; address: its bound */
 };
@@ -78,6 +87,8 @@ struct _Entry
   guint16     last_port;        /* last port granted (suggested again); 0 = none */
   guint16     reported_port;    /* last port told to ::port-changed; 0 = none yet */
   guint       hook_waiting : 1; /* OnPortChange waits for the public address (%a) */
+  guint       remap : 1;        /* ask again once op answers: another session's delete of
+                                 * the same port on this gateway may have come after it */
   gint64      expires;          /* clock time the granted mapping runs out; 0 = none */
   GSource    *timer;            /* renewal or retry */
   GSource    *expiry;
@@ -114,6 +125,8 @@ struct _PlSession
   PlSessionNeighbourFunc  neighbour_func;
   gpointer                neighbour_data;
   GDestroyNotify          neighbour_destroy;
+  PlSessionUnmappedFunc   unmapped_func;    /* the session group's; see below */
+  gpointer                unmapped_data;
   PlSessionDiscoverFunc   discover_func;
   gpointer                discover_data;
   GDestroyNotify          discover_destroy;
@@ -405,5 +418,12 @@ _pl_session_shut_down_watchers (PlSession *self);
 
 void
 _pl_session_stop_complete (PlSession *self);
+
+void     _pl_session_set_unmapped_func (PlSession             *self,
+                                       PlSessionUnmappedFunc  func,
+                                       gpointer               user_data);
+void     _pl_session_remap_port        (PlSession             *self,
+                                       PlProtocol             protocol,
+                                       guint16                internal_port);
 
 G_END_DECLS

@@ -107,6 +107,7 @@ op_free (Op *op)
 {
   pl_clear_source (&op->deadline);
   g_clear_object (&op->cancellable);
+  g_free (op->gateway);
   g_free (op);
 }
 
@@ -183,6 +184,8 @@ _pl_session_submit_unmap (PlSession     *self,
   op->family = family;
   op->protocol = protocol;
   op->internal_port = internal_port;
+  if (family == G_SOCKET_FAMILY_IPV4)
+    op->gateway = g_strdup (self->gateway_str);
   g_ptr_array_add (self->unmaps, op);
   g_debug ("Deleting %s %s %u", family == G_SOCKET_FAMILY_IPV6 ? "pinhole" : "mapping",
            pl_protocol_to_string (protocol), internal_port);
@@ -304,6 +307,7 @@ _pl_session_entry_release (PlSession *self,
 
   _pl_session_op_abandon (entry->op);
   entry->wanted = FALSE;
+  entry->remap = FALSE;
   _pl_session_entry_clear_timers (entry);
 
   if (mapped && entry->internal_port != 0)
@@ -712,9 +716,19 @@ map_cb (GObject      *source,
       entry_granted (self, entry, external_port, lifetime);
       if (self->address_wanted)
         _pl_session_queue_address (self);
+      if (entry->remap)
+        {
+          /* Granted, but perhaps before another session's delete of the port: again. */
+          g_debug ("Mapping %s/%s: asking again after another session's delete",
+                   entry->profile_name, pl_protocol_to_string (entry->protocol));
+          entry->remap = FALSE;
+          _pl_session_entry_clear_timers (entry);
+          _pl_session_queue_map (self, entry);
+        }
     }
   else
     {
+      entry->remap = FALSE;   /* failed: its retry comes after the delete */
       entry_failed (self, entry, error);
       /* The protocol itself is gone (not this one port): ask the gateway again. */
       if (entry->family == G_SOCKET_FAMILY_IPV4 && error->domain == PL_ERROR &&
@@ -757,8 +771,55 @@ unmap_cb (GObject      *source,
       if (self->stopping)
         self->stop_unconfirmed++;
     }
+  if (self->unmapped_func != NULL && op->gateway != NULL)
+    self->unmapped_func (self, op->gateway, op->protocol, op->internal_port,
+                         self->unmapped_data);
   op_free (op);
 
   if (self->stopping && self->unmaps->len == 0)
     _pl_session_stop_complete (self);
+}
+
+void
+_pl_session_set_unmapped_func (PlSession             *self,
+                               PlSessionUnmappedFunc  func,
+                               gpointer               user_data)
+{
+  self->unmapped_func = func;
+  self->unmapped_data = user_data;
+}
+
+/* Another session of the group had a mapping of @protocol @internal_port on this session's
+ * gateway and the gateway has answered its delete (a profile that changed its Gateway= while
+ * both sessions speak to one router, a VPN carrying the default route). NAT-PMP and PCP key
+ * a mapping by this computer's address, protocol and internal port, not by socket, so if our
+ * request for that port reached the gateway before the delete, the delete removed what we
+ * hold. Ask again: at once when no request is out, else as soon as it answers. A request
+ * sent after the delete costs one needless renewal. */
+void
+_pl_session_remap_port (PlSession  *self,
+                        PlProtocol  protocol,
+                        guint16     internal_port)
+{
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      if (entry->family != G_SOCKET_FAMILY_IPV4 || entry->protocol != protocol ||
+          entry->internal_port != internal_port || !entry->enabled ||
+          entry->config_error != NULL)
+        continue;
+      if (entry->op != NULL)
+        {
+          entry->remap = TRUE;
+          continue;
+        }
+      if (entry->expires == 0)
+        continue;   /* not granted yet: its request, when it goes, comes after the delete */
+      g_debug ("Mapping %s/%s: another session's delete of port %u reached the gateway; "
+               "asking again", entry->profile_name, pl_protocol_to_string (protocol),
+               internal_port);
+      _pl_session_entry_clear_timers (entry);
+      _pl_session_queue_map (self, entry);
+    }
 }
