@@ -16,6 +16,7 @@
 
 #include "pl-cli.h"
 #include "pl-fake-gateway.h"
+#include "pl-test-bus.h"
 #include "pl-test-launcher.h"
 
 /* Each test has a private session bus (GTestDBus), its own fake NAT-PMP gateway on
@@ -353,7 +354,7 @@ fixture_set_up (Fixture       *f,
   g_autoptr(GError) error = NULL;
 
   f->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  g_test_dbus_up (f->bus);   /* sets DBUS_SESSION_BUS_ADDRESS for the children */
+  pl_test_bus_up (f->bus);   /* sets DBUS_SESSION_BUS_ADDRESS for the children */
   f->address = g_strdup_printf ("127.0.45.%u", next_host++);
   f->clock = pl_clock_get_default ();
   f->gateway = pl_fake_gateway_new (f->address, f->clock, &error);
@@ -370,7 +371,7 @@ fixture_tear_down (Fixture       *f,
       g_subprocess_wait (f->engine, NULL, NULL);
       g_clear_object (&f->engine);
     }
-  g_test_dbus_down (f->bus);
+  pl_test_bus_down (f->bus);
   g_clear_object (&f->bus);
   g_clear_object (&f->gateway);
   g_clear_object (&f->clock);

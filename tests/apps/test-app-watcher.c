@@ -15,6 +15,7 @@
 #include "pl-app-profiles.h"
 #include "pl-app-watcher.h"
 #include "pl-core.h"
+#include "pl-test-bus.h"
 #include "pl-fake-gateway.h"
 #include "pl-fake-systemd.h"
 
@@ -292,7 +293,7 @@ fixture_set_up (Fixture       *f,
   g_autoptr(GError) error = NULL;
 
   f->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  g_test_dbus_up (f->bus);
+  pl_test_bus_up (f->bus);
   f->watcher_bus = connect_bus (f);
   f->systemd_bus = connect_bus (f);
   if (GPOINTER_TO_INT (with_systemd))
@@ -314,7 +315,7 @@ fixture_tear_down (Fixture       *f,
   g_clear_object (&f->systemd_bus);
   while (g_main_context_iteration (NULL, FALSE))
     ;
-  g_test_dbus_down (f->bus);
+  pl_test_bus_down (f->bus);
   g_clear_object (&f->bus);
   g_clear_pointer (&f->changes, g_ptr_array_unref);
 }

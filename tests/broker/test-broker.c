@@ -16,6 +16,7 @@
 #include "pl-broker.h"
 #include "pl-broker-test-client.h"
 #include "pl-core.h"
+#include "pl-test-bus.h"
 #include "pl-fake-gateway.h"
 #include "pl-test-launcher.h"
 #include "pl-fake-pcp-gateway.h"
@@ -143,7 +144,7 @@ fixture_set_up (Fixture       *f,
   g_assert_no_error (error);
 
   f->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  g_test_dbus_up (f->bus);
+  pl_test_bus_up (f->bus);
   f->address = g_test_dbus_get_bus_address (f->bus);
 
   f->clock = pl_clock_new_virtual (FALSE);
@@ -239,7 +240,7 @@ fixture_tear_down (Fixture       *f,
   g_clear_object (&f->connection);
   drain ();
   if (!f->bus_down)
-    g_test_dbus_down (f->bus);
+    pl_test_bus_down (f->bus);
   g_clear_object (&f->bus);
   g_clear_object (&f->gateway);
   drain ();
@@ -2123,7 +2124,7 @@ test_bus_teardown (Fixture       *f,
   g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 1);
   g_clear_pointer (&client, pl_test_client_free);
 
-  g_test_dbus_down (f->bus);
+  pl_test_bus_down (f->bus);
   f->bus_down = TRUE;
   err = finish_process (engine);
   g_assert_true (g_subprocess_get_if_exited (engine));
@@ -2146,7 +2147,7 @@ activation_bus (Fixture    *f,
   g_autoptr(GError) error = NULL;
   GDBusConnection *connection;
 
-  g_test_dbus_down (f->bus);
+  pl_test_bus_down (f->bus);
   g_clear_object (&f->bus);
   g_assert_cmpint (g_mkdir_with_parents (services, 0700), ==, 0);
   /* The bus starts it with its own environment: hand over this test's runtime folder (for
@@ -2162,7 +2163,7 @@ activation_bus (Fixture    *f,
   g_assert_no_error (error);
   f->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
   g_test_dbus_add_service_dir (f->bus, services);
-  g_test_dbus_up (f->bus);
+  pl_test_bus_up (f->bus);
   f->address = g_test_dbus_get_bus_address (f->bus);
 
   connection = g_dbus_connection_new_for_address_sync (
@@ -2362,7 +2363,7 @@ test_resume (Fixture       *f,
   guint own_id;
 
   /* GTestDBus points DBUS_SESSION_BUS_ADDRESS at every bus it starts: put it back. */
-  g_test_dbus_up (system_bus);
+  pl_test_bus_up (system_bus);
   g_setenv ("DBUS_SESSION_BUS_ADDRESS", f->address, TRUE);
   system_env = g_strdup_printf ("DBUS_SYSTEM_BUS_ADDRESS=%s",
                                 g_test_dbus_get_bus_address (system_bus));
@@ -2408,7 +2409,7 @@ test_resume (Fixture       *f,
   g_assert_cmpint (g_subprocess_get_exit_status (engine), ==, 0);
   g_bus_unown_name (own_id);
   g_dbus_connection_close_sync (logind, NULL, NULL);
-  g_test_dbus_down (system_bus);
+  pl_test_bus_down (system_bus);
   g_setenv ("DBUS_SESSION_BUS_ADDRESS", f->address, TRUE);
 }
 

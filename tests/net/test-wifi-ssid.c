@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "pl-core.h"
+#include "pl-test-bus.h"
 
 #define NM_NAME "org.freedesktop.NetworkManager"
 #define NM_PATH "/org/freedesktop/NetworkManager"
@@ -143,7 +144,7 @@ test_network_manager (void)
                   "a wired primary connection and NetworkManager leaving are followed; an "
                   "SSID that is not UTF-8 is unknown");
 
-  g_test_dbus_up (dbus);
+  pl_test_bus_up (dbus);
   service = g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (dbus),
                                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
                                                     G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
@@ -195,7 +196,7 @@ test_network_manager (void)
   g_clear_object (&wifi);
   g_dbus_connection_close_sync (client, NULL, NULL);
   g_dbus_connection_close_sync (service, NULL, NULL);
-  g_test_dbus_down (dbus);
+  pl_test_bus_down (dbus);
 }
 
 static void

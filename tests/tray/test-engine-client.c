@@ -16,6 +16,7 @@
 #include "pl-broker.h"
 #include "pl-broker-test-client.h"
 #include "pl-core.h"
+#include "pl-test-bus.h"
 #include "pl-engine-client.h"
 #include "pl-fake-gateway.h"
 #include "pl-test-launcher.h"
@@ -131,7 +132,7 @@ fixture_set_up (Fixture       *f,
   f->tmp = g_dir_make_tmp ("test-engine-client-XXXXXX", &error);
   g_assert_no_error (error);
   f->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  g_test_dbus_up (f->bus);
+  pl_test_bus_up (f->bus);
   f->address = g_test_dbus_get_bus_address (f->bus);
 
   f->clock = pl_clock_new_virtual (FALSE);
@@ -224,7 +225,7 @@ fixture_tear_down (Fixture       *f,
   g_dbus_connection_close_sync (f->connection, NULL, NULL);
   g_clear_object (&f->connection);
   drain ();
-  g_test_dbus_down (f->bus);
+  pl_test_bus_down (f->bus);
   g_clear_object (&f->bus);
   g_clear_object (&f->gateway);
   drain ();
@@ -536,7 +537,7 @@ spawned_set_up (Spawned       *s,
 
   s->guard_id = g_timeout_add_seconds (60, guard_cb, NULL);
   s->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  g_test_dbus_up (s->bus);   /* sets DBUS_SESSION_BUS_ADDRESS for the child */
+  pl_test_bus_up (s->bus);   /* sets DBUS_SESSION_BUS_ADDRESS for the child */
   s->clock = pl_clock_get_default ();
   s->gateway_address = g_strdup_printf ("127.0.67.%u", next_n++);
   s->gateway = pl_fake_gateway_new (s->gateway_address, s->clock, &error);
@@ -575,7 +576,7 @@ spawned_tear_down (Spawned       *s,
   g_clear_object (&s->engine);
   g_clear_pointer (&s->viewer, pl_test_client_free);
   drain ();
-  g_test_dbus_down (s->bus);
+  pl_test_bus_down (s->bus);
   g_clear_object (&s->bus);
   g_clear_object (&s->gateway);
   g_clear_object (&s->clock);

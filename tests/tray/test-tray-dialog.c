@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "pl-core.h"
+#include "pl-test-bus.h"
 #include "pl-fake-gateway.h"
 #include "pl-profile-dialog.h"
 #include "pl-tray-menu.h"
@@ -1072,7 +1073,7 @@ test_through_engine (void)
 
   guard_id = g_timeout_add_seconds (30, guard_cb, NULL);
   bus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  g_test_dbus_up (bus);
+  pl_test_bus_up (bus);
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS",
                                 g_test_dbus_get_bus_address (bus), TRUE);
@@ -1167,7 +1168,7 @@ test_through_engine (void)
   g_clear_object (&objects);
   g_dbus_connection_close_sync (connection, NULL, NULL);
   iterate ();
-  g_test_dbus_down (bus);
+  pl_test_bus_down (bus);
   g_unlink (engine_path);
   g_unlink (tray_path);
   g_rmdir (folder);
