@@ -422,14 +422,15 @@ pl_cli_map_set_public_address (PlCli        *cli,
 }
 
 /* Finds the gateway (unless -g gave it), finds out which protocol it speaks and creates the
- * mapper for it. Returns an exit code. */
+ * mapper for it. Returns an exit code. The gateway is the engine's: whatever carries the
+ * Internet traffic, a VPN tunnel's gateway when the tunnel does (pl-tunnel.h has the rule). */
 static int
 cli_start (PlCli *cli)
 {
   if (cli->gateway_address == NULL)
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(PlGateway) found = pl_gateway_discover (&error);
+      g_autoptr(PlGateway) found = pl_tunnel_discover_default (&error);
 
       if (found == NULL)
         return pl_cli_map_fail (cli, error);

@@ -253,9 +253,35 @@ t_tunnel_only () {
   tunnel_restore
 }
 
+# One-shot commands follow the same rule as the engine: with the tunnel carrying the
+# Internet traffic, `address` and `map` (no -g) ask the tunnel's gateway, not the home router,
+# and `unmap` deletes there.
+t_tunnel_oneshot () {
+  local port
+  tunnel_prepare && tunnel_up || { tunnel_restore; return 1; }
+  ctl "$NS_A" address --json
+  want_rc 0 && want_json public_address "$VPN_EXT_IP" && want_json gateway "$VPN_GW" ||
+    { tunnel_restore; return 1; }
+  ctl "$NS_A" map -t -l 120 --json any 51430
+  want_rc 0 && want_json public_address "$VPN_EXT_IP" && want_map private_port 51430 ||
+    { tunnel_restore; return 1; }
+  port=$(json mappings.0.public_port) || { tunnel_restore; return 1; }
+  vpn_has_rule tcp "$port" 51430 ||
+    { diag "FAIL: not mapped on the VPN's gateway"; vpn_rules >> "$DIAG"; tunnel_restore; return 1; }
+  has_rule tcp "$port" "$HOST_A" 51430 &&
+    { diag "FAIL: mapped on the home router although the default route is the tunnel";
+      tunnel_restore; return 1; }
+  ctl "$NS_A" unmap -t 51430
+  want_rc 0 && ! vpn_has_rule tcp "$port" 51430 ||
+    { diag "FAIL: unmap left the VPN's rule"; vpn_rules >> "$DIAG"; tunnel_restore; return 1; }
+  tunnel_restore
+}
+
 tunnel_scenarios () {
   scenario "tunnel: Gateway=vpn waits, the tunnel's profiles go to the VPN, the home router's stay" \
     t_tunnel_gateways
   scenario "tunnel: default dev wg-lab (/32): run maps on the derived 10.2.0.1 (NAT-PMP)" \
     t_tunnel_only
+  scenario "tunnel: one-shot address, map and unmap (no -g) go to the tunnel's gateway" \
+    t_tunnel_oneshot
 }
