@@ -456,6 +456,8 @@ session_added_cb (PlSessionGroup *group,
                   Run            *run)
 {
   connect_session (run, session);
+  /* Its profiles' D-Bus objects show its mappings, router and address. */
+  pl_broker_add_session (run->broker, session);
 }
 
 static void

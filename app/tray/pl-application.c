@@ -684,12 +684,12 @@ become_host (PlApplication *self,
   self->engine_pid = 0;
 
   self->session = create_session (self);
-  pl_engine_host_set_session (self->host, self->session);
   pl_tray_menu_set_session (self->menu, self->session);
   pl_notifier_set_session (self->notifier, self->session);
   /* Through a group, as at start: the Gateway= profiles on their own gateways. */
   g_clear_object (&self->group);
   self->group = pl_session_group_new (self->session);
+  pl_engine_host_set_group (self->host, self->group);
   pl_session_group_start (self->group);
   g_printerr ("portlight: %s. %s\n", _("Portlight’s engine stopped"),
               _("This tray keeps the ports open now."));
@@ -860,7 +860,7 @@ restart_stop_cb (GObject      *source,
   self->session = create_session (self);
   self->group = pl_session_group_new (self->session);
   if (self->host != NULL)
-    pl_engine_host_set_session (self->host, self->session);
+    pl_engine_host_set_group (self->host, self->group);
   pl_tray_menu_set_session (self->menu, self->session);
   pl_notifier_set_session (self->notifier, self->session);
   pl_session_group_start (self->group);
@@ -1081,7 +1081,7 @@ pl_application_startup (GApplication *application)
    * by a session of the group; the menu shows the default route's. */
   self->group = pl_session_group_new (self->session);
   if (self->host != NULL)
-    pl_engine_host_set_session (self->host, self->session);
+    pl_engine_host_set_group (self->host, self->group);
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), entries, G_N_ELEMENTS (entries), self);
   action = g_action_map_lookup_action (G_ACTION_MAP (self), "autostart");

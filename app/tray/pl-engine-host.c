@@ -14,6 +14,7 @@ struct _PlEngineHost
   GObject           parent_instance;
 
   PlBroker         *broker;
+  PlSessionGroup   *group;
   PlEngineLock     *lock;
   GDBusConnection  *connection;   /* the second connection, the broker's own */
   gboolean          on_bus;
@@ -128,12 +129,34 @@ pl_engine_host_get_profiles (PlEngineHost *self)
   return pl_broker_get_profiles (self->broker);
 }
 
-void
-pl_engine_host_set_session (PlEngineHost *self,
-                            PlSession    *session)
+static void
+session_added_cb (PlSessionGroup *group,
+                  PlSession      *session,
+                  PlEngineHost   *self)
 {
+  pl_broker_add_session (self->broker, session);
+}
+
+void
+pl_engine_host_set_group (PlEngineHost   *self,
+                          PlSessionGroup *group)
+{
+  GPtrArray *sessions;
+
   g_return_if_fail (PL_IS_ENGINE_HOST (self));
-  pl_broker_set_session (self->broker, session);
+  g_return_if_fail (group == NULL || PL_IS_SESSION_GROUP (group));
+
+  if (self->group != NULL)
+    g_signal_handlers_disconnect_by_data (self->group, self);
+  g_set_object (&self->group, group);
+  pl_broker_set_session (self->broker, group != NULL ? pl_session_group_get_primary (group)
+                                                     : NULL);
+  if (group == NULL)
+    return;
+  g_signal_connect (group, "session-added", G_CALLBACK (session_added_cb), self);
+  sessions = pl_session_group_get_sessions (group);
+  for (guint i = 1; i < sessions->len; i++)
+    pl_broker_add_session (self->broker, g_ptr_array_index (sessions, i));
 }
 
 void
@@ -149,6 +172,9 @@ pl_engine_host_dispose (GObject *object)
 {
   PlEngineHost *self = PL_ENGINE_HOST (object);
 
+  if (self->group != NULL)
+    g_signal_handlers_disconnect_by_data (self->group, self);
+  g_clear_object (&self->group);
   if (self->broker != NULL)
     pl_broker_shutdown (self->broker);
   g_clear_object (&self->broker);

@@ -10,6 +10,7 @@
 #include <gio/gio.h>
 
 #include "pl-broker.h"
+#include "pl-session-group.h"
 
 G_BEGIN_DECLS
 
@@ -23,8 +24,9 @@ G_DECLARE_FINAL_TYPE (PlEngineHost, pl_engine_host, PL, ENGINE_HOST, GObject)
  * The per-user engine inside the tray (dbus-broker.md §1, "not activatable"): the engine
  * lock, a [class@Pl.Broker] over the user's profiles, and the broker's bus name owned on a
  * second connection to the session bus of its own (§2.2), never on the GApplication's
- * connection. The tray's [class@Pl.Session] maps pl_engine_host_get_profiles() and is
- * handed over with pl_engine_host_set_session().
+ * connection. The tray's [class@Pl.Session] maps pl_engine_host_get_profiles(); its group
+ * (the primary and one session per other Gateway=) is handed over with
+ * pl_engine_host_set_group().
  *
  * Disposing it ends every lease, drops the name and the lock.
  */
@@ -32,8 +34,10 @@ G_DECLARE_FINAL_TYPE (PlEngineHost, pl_engine_host, PL, ENGINE_HOST, GObject)
 PlEngineHost *pl_engine_host_new          (GListModel     *user_profiles);
 /* Returns: (transfer none): the model the session maps (profiles and lease claims). */
 GListModel   *pl_engine_host_get_profiles (PlEngineHost   *self);
-void          pl_engine_host_set_session  (PlEngineHost   *self,
-                                           PlSession      *session);
+/* The broker serves @group's primary, and shows every other session's profiles (@group
+ * nullable: none). */
+void          pl_engine_host_set_group    (PlEngineHost   *self,
+                                           PlSessionGroup *group);
 
 /* Takes the engine lock, then (with a session bus) the name. Fails with G_IO_ERROR_BUSY
  * when another engine holds the lock, G_IO_ERROR_EXISTS when another process owns the

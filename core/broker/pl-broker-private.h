@@ -59,6 +59,7 @@ struct _PlBroker
 
   PlLeaseRegistry          *registry;
   PlSession                *session;
+  GPtrArray                *others;      /* PlSession*: the group's other gateways' */
   GDBusConnection          *connection;
   GDBusObjectManagerServer *server;
   PlBrokerObjectSkeleton   *manager_object;
@@ -99,6 +100,9 @@ void _pl_broker_profiles_start     (PlBroker              *self);
 void _pl_broker_profiles_stop      (PlBroker              *self);
 /* The session was set or replaced: follow its mappings for the profiles' leases. */
 void _pl_broker_profiles_follow_session (PlBroker         *self);
+/* Another gateway's session was added: follow its mappings too. */
+void _pl_broker_profiles_follow_other   (PlBroker         *self,
+                                         PlSession        *session);
 void _pl_broker_handle_create_profile (PlBroker              *self,
                                        Client                *client,
                                        GDBusMethodInvocation *invocation,

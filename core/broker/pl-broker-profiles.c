@@ -184,6 +184,21 @@ _pl_broker_profiles_follow_session (PlBroker *self)
     sync_lease (entry);
 }
 
+void
+_pl_broker_profiles_follow_other (PlBroker  *self,
+                                  PlSession *session)
+{
+  GHashTableIter iter;
+  ProfileEntry *entry;
+
+  g_signal_connect (session, "mapping-changed", G_CALLBACK (session_mapping_changed_cb), self);
+  if (self->profile_objects == NULL)
+    return;
+  g_hash_table_iter_init (&iter, self->profile_objects);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
+    sync_lease (entry);
+}
+
 static void
 profile_entry_free (ProfileEntry *entry)
 {

@@ -1070,6 +1070,7 @@ pl_broker_dispose (GObject *object)
 
   pl_broker_shutdown (self);
   pl_broker_set_session (self, NULL);
+  g_clear_pointer (&self->others, g_ptr_array_unref);
   g_clear_object (&self->registry);
   g_clear_object (&self->manager);
   g_clear_object (&self->manager_object);
@@ -1151,6 +1152,7 @@ pl_broker_init (PlBroker *self)
   const char *no_warnings[] = { NULL };
 
   self->idle = TRUE;
+  self->others = g_ptr_array_new_with_free_func (g_object_unref);
   self->per_client = PL_BROKER_DEFAULT_LEASES_PER_CLIENT;
   self->per_sandboxed = PL_BROKER_DEFAULT_LEASES_PER_SANDBOXED_CLIENT;
   self->total = PL_BROKER_DEFAULT_LEASES_TOTAL;
@@ -1224,6 +1226,10 @@ pl_broker_set_session (PlBroker  *self,
     return;
   if (self->session != NULL)
     g_signal_handlers_disconnect_by_data (self->session, self);
+  for (guint i = 0; self->others != NULL && i < self->others->len; i++)
+    g_signal_handlers_disconnect_by_data (g_ptr_array_index (self->others, i), self);
+  if (self->others != NULL)
+    g_ptr_array_set_size (self->others, 0);
   if (self->mappings != NULL)
     g_clear_signal_handler (&self->mappings_changed_id, self->mappings);
   g_clear_object (&self->mappings);
@@ -1251,6 +1257,32 @@ pl_broker_set_session (PlBroker  *self,
   g_signal_connect_swapped (session, "notify::protocol-name",
                             G_CALLBACK (session_changed_cb), self);
   update_manager (self);
+}
+
+/**
+ * pl_broker_add_session:
+ * @self: a #PlBroker
+ * @session: another session of the primary's group (pl-session-group.h)
+ *
+ * The profiles with a Gateway= of their own are mapped by their gateway's session: their
+ * Profile objects and the leases that ride on them show that session's mappings, router
+ * and address. The Manager's properties stay the primary's (pl_broker_set_session()).
+ * Call it for each session the group adds, until the primary is replaced.
+ */
+void
+pl_broker_add_session (PlBroker  *self,
+                       PlSession *session)
+{
+  g_return_if_fail (PL_IS_BROKER (self));
+  g_return_if_fail (PL_IS_SESSION (session));
+  g_return_if_fail (self->session != NULL);
+
+  if (session == self->session || g_ptr_array_find (self->others, session, NULL))
+    return;
+  g_ptr_array_add (self->others, g_object_ref (session));
+  if (self->registry != NULL)
+    pl_lease_registry_add_session (self->registry, session);
+  _pl_broker_profiles_follow_other (self, session);
 }
 
 static void

@@ -68,6 +68,8 @@ GListModel      *pl_broker_get_profiles      (PlBroker             *self);
 PlLeaseRegistry *pl_broker_get_registry      (PlBroker             *self);
 void             pl_broker_set_session       (PlBroker             *self,
                                               PlSession            *session);
+void             pl_broker_add_session       (PlBroker             *self,
+                                              PlSession            *session);
 
 /* Before exporting. Per-client and total lease counts (each at least 1). */
 void             pl_broker_set_limits        (PlBroker             *self,

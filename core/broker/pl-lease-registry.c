@@ -31,6 +31,7 @@ struct _PlLeaseRegistry
   gulong       user_changed_id;
   GListStore  *joined;
   PlSession   *session;
+  GPtrArray   *others;        /* PlSession*: the group's sessions of other gateways */
   GPtrArray   *claims;        /* Claim* */
   GHashTable  *lease_claims;  /* PlLease* (owned) -> GPtrArray of Claim* */
   guint        recheck_id;
@@ -107,14 +108,47 @@ find_claim (PlLeaseRegistry *self,
   return NULL;
 }
 
+/* The mapping of profile @name, in whichever session maps it: the primary, or for a
+ * profile with a Gateway= of its own, that gateway's session (each profile is in one).
+ * @session_out: (out) (optional): that session. */
+static PlMapping *
+find_mapping (PlLeaseRegistry  *self,
+              const char       *name,
+              PlProtocol        protocol,
+              GSocketFamily     family,
+              PlSession       **session_out)
+{
+  PlMapping *mapping;
+
+  if (self->session == NULL)
+    return NULL;
+  mapping = pl_session_find_mapping_full (self->session, name, protocol, family);
+  if (mapping != NULL)
+    {
+      if (session_out != NULL)
+        *session_out = self->session;
+      return mapping;
+    }
+  for (guint i = 0; i < self->others->len; i++)
+    {
+      PlSession *other = g_ptr_array_index (self->others, i);
+
+      mapping = pl_session_find_mapping_full (other, name, protocol, family);
+      if (mapping != NULL)
+        {
+          if (session_out != NULL)
+            *session_out = other;
+          return mapping;
+        }
+    }
+  return NULL;
+}
+
 static PlMapping *
 claim_mapping (PlLeaseRegistry *self,
                Claim           *claim)
 {
-  if (self->session == NULL)
-    return NULL;
-  return pl_session_find_mapping_full (self->session, claim->carrier, claim->protocol,
-                                       claim->family);
+  return find_mapping (self, claim->carrier, claim->protocol, claim->family, NULL);
 }
 
 /* Our own profile for a claim nobody else maps, named for `portlightctl run`'s log
@@ -242,6 +276,7 @@ pl_lease_registry_dispose (GObject *object)
   PlLeaseRegistry *self = PL_LEASE_REGISTRY (object);
 
   pl_lease_registry_set_session (self, NULL);
+  g_clear_pointer (&self->others, g_ptr_array_unref);
   g_clear_handle_id (&self->recheck_id, g_source_remove);
   if (self->user != NULL)
     g_clear_signal_handler (&self->user_changed_id, self->user);
@@ -264,6 +299,7 @@ pl_lease_registry_init (PlLeaseRegistry *self)
 {
   self->joined = g_list_store_new (PL_TYPE_PROFILE);
   self->claims = g_ptr_array_new_with_free_func ((GDestroyNotify) claim_free);
+  self->others = g_ptr_array_new_with_free_func (g_object_unref);
   self->lease_claims = g_hash_table_new_full (g_direct_hash, g_direct_equal, g_object_unref,
                                               (GDestroyNotify) g_ptr_array_unref);
 }
@@ -333,6 +369,18 @@ session_changed_cb (PlLeaseRegistry *self)
   pl_lease_registry_refresh (self);
 }
 
+static void
+follow_session (PlLeaseRegistry *self,
+                PlSession       *session)
+{
+  g_signal_connect (session, "mapping-changed", G_CALLBACK (mapping_changed_cb), self);
+  g_signal_connect_swapped (session, "external-address-changed",
+                            G_CALLBACK (session_changed_cb), self);
+  g_signal_connect_swapped (session, "gateway-changed", G_CALLBACK (session_changed_cb), self);
+  g_signal_connect_swapped (session, "notify::protocol-name",
+                            G_CALLBACK (session_changed_cb), self);
+}
+
 void
 pl_lease_registry_set_session (PlLeaseRegistry *self,
                                PlSession       *session)
@@ -344,16 +392,31 @@ pl_lease_registry_set_session (PlLeaseRegistry *self,
     return;
   if (self->session != NULL)
     g_signal_handlers_disconnect_by_data (self->session, self);
+  /* The other gateways' sessions belong with the primary: a new primary starts alone. */
+  for (guint i = 0; self->others != NULL && i < self->others->len; i++)
+    g_signal_handlers_disconnect_by_data (g_ptr_array_index (self->others, i), self);
+  if (self->others != NULL)
+    g_ptr_array_set_size (self->others, 0);
   g_set_object (&self->session, session);
   if (session == NULL)
     return;
 
-  g_signal_connect (session, "mapping-changed", G_CALLBACK (mapping_changed_cb), self);
-  g_signal_connect_swapped (session, "external-address-changed",
-                            G_CALLBACK (session_changed_cb), self);
-  g_signal_connect_swapped (session, "gateway-changed", G_CALLBACK (session_changed_cb), self);
-  g_signal_connect_swapped (session, "notify::protocol-name",
-                            G_CALLBACK (session_changed_cb), self);
+  follow_session (self, session);
+  pl_lease_registry_refresh (self);
+}
+
+void
+pl_lease_registry_add_session (PlLeaseRegistry *self,
+                               PlSession       *session)
+{
+  g_return_if_fail (PL_IS_LEASE_REGISTRY (self));
+  g_return_if_fail (PL_IS_SESSION (session));
+  g_return_if_fail (self->session != NULL);
+
+  if (session == self->session || g_ptr_array_find (self->others, session, NULL))
+    return;
+  g_ptr_array_add (self->others, g_object_ref (session));
+  follow_session (self, session);
   pl_lease_registry_refresh (self);
 }
 
@@ -391,9 +454,9 @@ pl_lease_registry_add (PlLeaseRegistry  *self,
       mapping = NULL;
       if (claim != NULL)
         mapping = claim_mapping (self, claim);
-      else if (self->session != NULL)
-        mapping = pl_session_find_mapping_full (self->session, pl_profile_get_name (user),
-                                                request->protocols[i], request->family);
+      else
+        mapping = find_mapping (self, pl_profile_get_name (user), request->protocols[i],
+                                request->family, NULL);
       if (asked != request->external_port ||
           (mapping != NULL && pl_mapping_get_state (mapping) == PL_MAPPING_STATE_ACTIVE &&
            pl_mapping_get_external_port (mapping) != request->external_port))
@@ -497,22 +560,36 @@ method_name (const char *protocol_name)
   return "";
 }
 
+/* The session whose mapping @mapping is (its router, address and method are the lease's). */
+static PlSession *
+mapping_session (PlLeaseRegistry *self,
+                 PlMapping       *mapping)
+{
+  PlSession *session = self->session;
+
+  if (find_mapping (self, pl_mapping_get_profile_name (mapping), pl_mapping_get_protocol (mapping),
+                    pl_mapping_get_family (mapping), &session) != mapping)
+    session = self->session;
+  return session;
+}
+
 static GVariant *
 mapping_to_variant (PlLeaseRegistry *self,
                     PlMapping       *mapping)
 {
   g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
-  PlClock *clock = pl_session_get_clock (self->session);
+  PlSession *session = mapping_session (self, mapping);
+  PlClock *clock = pl_session_get_clock (session);
   gboolean ipv6 = pl_mapping_get_family (mapping) == G_SOCKET_FAMILY_IPV6;
   const char *address = ipv6 ? pl_mapping_get_external_address (mapping)
-                             : pl_session_get_external_address (self->session);
+                             : pl_session_get_external_address (session);
   g_autofree char *gateway = NULL;
   gint64 now = pl_clock_get_time (clock);
   gint64 expires = 0;
   gint64 renews = 0;
 
-  if (pl_session_get_gateway (self->session) != NULL)
-    gateway = g_inet_address_to_string (pl_session_get_gateway (self->session));
+  if (pl_session_get_gateway (session) != NULL)
+    gateway = g_inet_address_to_string (pl_session_get_gateway (session));
   if (pl_mapping_get_expires (mapping) != 0)
     expires = g_get_real_time () + (pl_mapping_get_expires (mapping) - now);
   if (pl_mapping_get_renew_at (mapping) != 0)
@@ -529,7 +606,7 @@ mapping_to_variant (PlLeaseRegistry *self,
   g_variant_builder_add (&builder, "{sv}", "expires_at",
                          g_variant_new_uint64 ((guint64) MAX (expires, 0)));
   g_variant_builder_add (&builder, "{sv}", "method",
-                         g_variant_new_string (method_name (pl_session_get_protocol_name (self->session))));
+                         g_variant_new_string (method_name (pl_session_get_protocol_name (session))));
   g_variant_builder_add (&builder, "{sv}", "gateway",
                          g_variant_new_string (gateway != NULL ? gateway : ""));
   g_variant_builder_add (&builder, "{sv}", "lifetime",
@@ -637,22 +714,26 @@ pl_lease_registry_update_profile_lease (PlLeaseRegistry *self,
                                         const char      *profile_name)
 {
   g_autoptr(GPtrArray) mappings = g_ptr_array_new ();
-  GListModel *all;
-  guint n;
 
   g_return_if_fail (PL_IS_LEASE_REGISTRY (self));
   g_return_if_fail (PL_IS_LEASE (lease));
 
   if (self->session == NULL)
     return;
-  all = pl_session_get_mappings (self->session);
-  n = g_list_model_get_n_items (all);
-  for (guint i = 0; i < n; i++)
+  /* The profile is in one session: the primary, or its Gateway='s. */
+  for (guint s = 0; s <= self->others->len && mappings->len == 0; s++)
     {
-      g_autoptr(PlMapping) mapping = g_list_model_get_item (all, i);
+      PlSession *session = s == 0 ? self->session : g_ptr_array_index (self->others, s - 1);
+      GListModel *all = pl_session_get_mappings (session);
+      guint n = g_list_model_get_n_items (all);
 
-      if (g_strcmp0 (pl_mapping_get_profile_name (mapping), profile_name) == 0)
-        g_ptr_array_add (mappings, mapping);   /* the session's list keeps it alive */
+      for (guint i = 0; i < n; i++)
+        {
+          g_autoptr(PlMapping) mapping = g_list_model_get_item (all, i);
+
+          if (g_strcmp0 (pl_mapping_get_profile_name (mapping), profile_name) == 0)
+            g_ptr_array_add (mappings, mapping);   /* the session's list keeps it alive */
+        }
     }
   if (mappings->len == 0)
     {

@@ -47,6 +47,11 @@ GListModel      *pl_lease_registry_get_user_profiles (PlLeaseRegistry *self);
 /* Follows @session's mappings from now on (NULL: none). */
 void             pl_lease_registry_set_session  (PlLeaseRegistry *self,
                                                  PlSession       *session);
+/* Also follows @session, another gateway's session of the primary's group
+ * (pl-session-group.h): the profiles it maps (Gateway=) and the claims they carry show its
+ * mappings, router and address. Until the primary is replaced. */
+void             pl_lease_registry_add_session  (PlLeaseRegistry *self,
+                                                 PlSession       *session);
 
 /* Claims what @lease asks for. Fails with PL_BROKER_ERROR_PORT_IN_USE, leaving nothing
  * claimed, when @lease requires an external port that a claim on the same key already

@@ -44,6 +44,7 @@ typedef struct
   gboolean allowed;         /* ...which the user allowed */
   gboolean store;           /* the user's profiles are a PlProfileStore on a file */
   gboolean no_rate_limit;   /* as many requests at once as the client likes */
+  gboolean group;           /* a session group; Gateway=vpn is a second gateway, 127.0.61.(100 + n) */
 } Setup;
 
 typedef struct
@@ -60,6 +61,9 @@ typedef struct
   char            *store_path;
   PlBroker        *broker;
   PlSession       *session;
+  PlSessionGroup  *group;
+  PlFakeGateway   *other;           /* setup->group: the second gateway */
+  char            *other_address;
   GDBusConnection *connection;
   char            *tmp;
   guint            n_discoveries;
@@ -79,6 +83,30 @@ test_factory (GInetAddress *gateway,
               gpointer      user_data)
 {
   return PL_PORT_MAPPER (pl_client_new (gateway, clock));
+}
+
+/* Gateway=vpn: the second gateway stands for the tunnel's. */
+static PlGateway *
+other_gateway_discover (gpointer   user_data,
+                        GError   **error)
+{
+  Fixture *f = user_data;
+  PlGateway *gateway = g_new0 (PlGateway, 1);
+
+  gateway->address = g_inet_address_new_from_string (f->other_address);
+  return gateway;
+}
+
+/* The group's session for the second gateway: as the engine adds it (pl-cli-run.c). */
+static void
+session_added_cb (PlSessionGroup *group,
+                  PlSession      *session,
+                  Fixture        *f)
+{
+  pl_session_set_mapper_factory (session, test_factory, f, NULL);
+  pl_session_set_discover_func (session, other_gateway_discover, f, NULL);
+  pl_session_set_ipv6_pinholes (session, FALSE);
+  pl_broker_add_session (f->broker, session);
 }
 
 static PlGateway *
@@ -191,7 +219,17 @@ fixture_set_up (Fixture       *f,
   pl_session_set_discover_func (f->session, no_gateway_discover, f, NULL);
   pl_session_set_ipv6_pinholes (f->session, FALSE);
   pl_broker_set_session (f->broker, f->session);
-  pl_session_start (f->session);
+  if (f->setup->group)
+    {
+      f->other_address = g_strdup_printf ("127.0.61.%u", 100 + f->setup->n);
+      f->other = pl_fake_gateway_new (f->other_address, f->clock, &error);
+      g_assert_no_error (error);
+      f->group = pl_session_group_new (f->session);
+      g_signal_connect (f->group, "session-added", G_CALLBACK (session_added_cb), f);
+      pl_session_group_start (f->group);
+    }
+  else
+    pl_session_start (f->session);
 
   f->connection = g_dbus_connection_new_for_address_sync (
     f->address,
@@ -234,6 +272,9 @@ fixture_tear_down (Fixture       *f,
   if (f->broker != NULL)
     pl_broker_shutdown (f->broker);
   g_clear_object (&f->broker);
+  if (f->group != NULL)
+    g_signal_handlers_disconnect_by_data (f->group, f);
+  g_clear_object (&f->group);
   g_clear_object (&f->session);
   if (f->connection != NULL)
     g_dbus_connection_close_sync (f->connection, NULL, NULL);
@@ -243,6 +284,8 @@ fixture_tear_down (Fixture       *f,
     pl_test_bus_down (f->bus);
   g_clear_object (&f->bus);
   g_clear_object (&f->gateway);
+  g_clear_object (&f->other);
+  g_free (f->other_address);
   drain ();
   g_clear_object (&f->profiles);
   g_clear_object (&f->store);
@@ -1120,6 +1163,68 @@ file_text (const char *path)
   g_file_get_contents (path, &text, NULL, &error);
   g_assert_no_error (error);
   return text;
+}
+
+/* Several gateways at once (pl-session-group.h): a profile with a Gateway= of its own is
+ * mapped by that gateway's session. Its Profile object's lease, and a program's lease on
+ * its port (riding on it), show that session's mapping and router, not the primary's
+ * (before, both stayed "pending" while the port was open on the other router). */
+static void
+test_other_gateway (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(PlProfile) profile = pl_profile_new ("Vpn");
+  g_autoptr(PlTestClient) client = pl_test_client_new (f->address);
+  g_autoptr(PlBrokerProfile) object = NULL;
+  g_autoptr(PlBrokerLease) lease = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *lease_path = NULL;
+  g_autofree char *path = NULL;
+  const char *gateway = NULL;
+  guint16 port = 0;
+
+  pl_profile_set_protocol (profile, PL_PROFILE_PROTOCOL_TCP);
+  pl_profile_set_family (profile, PL_PROFILE_FAMILY_IPV4);
+  pl_profile_set_internal_port (profile, 51413);
+  pl_profile_set_external_port (profile, 51413);
+  pl_profile_set_gateway (profile, PL_PROFILE_GATEWAY_VPN_TEXT);
+  g_assert_true (pl_profile_validate (profile, &error));
+  g_assert_no_error (error);
+  g_list_store_append (f->profiles, profile);
+  while (pl_fake_gateway_get_n_mappings (f->other) < 1)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 0);
+
+  while ((object = get_profile (client, PL_BROKER_OBJECT_PATH "/Profile/Vpn")) == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  while (g_strcmp0 (pl_broker_profile_get_lease (object), "/") == 0)
+    g_main_context_iteration (NULL, TRUE);
+  lease_path = g_strdup (pl_broker_profile_get_lease (object));
+  pl_test_client_wait_state (client, lease_path, "active");
+  lease = pl_test_client_get_lease (client, lease_path);
+  {
+    g_autoptr(GVariant) mapping = g_variant_get_child_value (pl_broker_lease_get_mappings (lease), 0);
+
+    g_assert_true (g_variant_lookup (mapping, "gateway", "&s", &gateway));
+    g_assert_cmpstr (gateway, ==, f->other_address);
+    g_assert_true (g_variant_lookup (mapping, "external_port", "q", &port));
+    g_assert_cmpuint (port, ==, 51413);
+  }
+  g_clear_object (&lease);
+
+  /* A program asks for the same port: it rides on the profile's mapping, on that router. */
+  path = pl_test_client_request (client, "tcp", 51413, NULL, NULL, &error);
+  g_assert_no_error (error);
+  pl_test_client_wait_state (client, path, "active");
+  lease = pl_test_client_get_lease (client, path);
+  {
+    g_autoptr(GVariant) mapping = g_variant_get_child_value (pl_broker_lease_get_mappings (lease), 0);
+
+    g_assert_true (g_variant_lookup (mapping, "gateway", "&s", &gateway));
+    g_assert_cmpstr (gateway, ==, f->other_address);
+  }
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 0);
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->other), ==, 1);
 }
 
 static void
@@ -2842,6 +2947,7 @@ main (int    argc,
   static const Setup not_allowed = { 22, .sandboxed = TRUE };
   static const Setup with_store = { 23, .store = TRUE };
   static const Setup no_rate_limit = { 24, .no_rate_limit = TRUE };
+  static const Setup with_group = { 25, .group = TRUE };
   static const Setup cli[] = {
     { 30, .no_broker = TRUE }, { 31, .no_broker = TRUE }, { 32, .no_broker = TRUE },
     { 33, .no_broker = TRUE }, { 34, .no_broker = TRUE }, { 35, .no_broker = TRUE },
@@ -2879,6 +2985,7 @@ main (int    argc,
   ADD ("/broker/gateway/refused", &plain[9], test_refused);
   ADD ("/broker/gateway/none", &no_gateway, test_no_gateway);
   ADD ("/broker/claims/profile", &plain[10], test_profile_shares);
+  ADD ("/broker/claims/other-gateway", &with_group, test_other_gateway);
   ADD ("/broker/profiles", &with_store, test_profiles);
   ADD ("/broker/sandbox/not-allowed", &not_allowed, test_sandboxed_not_allowed);
   ADD ("/broker/sandbox/allowed", &sandboxed, test_sandboxed);
