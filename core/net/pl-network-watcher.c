@@ -13,7 +13,6 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -22,6 +21,7 @@
 #include "pl-gateway.h"
 #include "pl-ipv6-route.h"
 #include "pl-ipv6-route-private.h"
+#include "pl-netlink-filter.h"
 #include "pl-network-watcher.h"
 #include "pl-wifi-ssid.h"
 
@@ -54,6 +54,8 @@ G_DEFINE_FINAL_TYPE (PlNetworkWatcher, pl_network_watcher, G_TYPE_OBJECT)
 enum { SIGNAL_CHANGED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
+static void filter_events (PlNetworkWatcher *self);
+
 /* One empty datagram to the gateway's discard port: the kernel resolves its address first. */
 static void
 nudge (const guint8 *address)
@@ -78,13 +80,16 @@ pl_network_watcher_refresh (PlNetworkWatcher *self)
   g_autoptr(PlGateway) gateway = NULL;
   g_autoptr(GError) lookup_error = NULL;
   gboolean had_mac = self->has_mac;
+  gboolean had_address = self->has_address;
   guint8 old_mac[PL_NETWORK_MAC_LEN];
+  guint8 old_address[4];
 
   g_return_if_fail (PL_IS_NETWORK_WATCHER (self));
   if (self->fixed)
     return;
 
   memcpy (old_mac, self->mac, sizeof old_mac);
+  memcpy (old_address, self->address, sizeof old_address);
   gateway = pl_gateway_discover (&error);
   if (gateway == NULL || g_inet_address_get_family (gateway->address) != G_SOCKET_FAMILY_IPV4)
     {
@@ -92,6 +97,8 @@ pl_network_watcher_refresh (PlNetworkWatcher *self)
                error != NULL ? error->message : "");
       self->has_address = FALSE;
       self->has_mac = FALSE;
+      if (had_address)
+        filter_events (self);
     }
   else
     {
@@ -101,6 +108,9 @@ pl_network_watcher_refresh (PlNetworkWatcher *self)
         self->nudged = FALSE;
       self->has_address = TRUE;
       memcpy (self->address, bytes, 4);
+      /* Before the lookup and the datagram: the entry's events are this address's now. */
+      if (!had_address || memcmp (old_address, self->address, sizeof old_address) != 0)
+        filter_events (self);
       self->has_mac = pl_neighbour_lookup (gateway->address,
                                            gateway->interface != NULL
                                              ? if_nametoindex (gateway->interface) : 0,
@@ -219,22 +229,17 @@ events_cb (int          fd,
   return G_SOURCE_CONTINUE;
 }
 
-/* Only IPv4 events reach us: the family is the first byte after the netlink header in a
- * route (rtmsg), address (ifaddrmsg) and neighbour (ndmsg) message alike, and the kernel
- * drops the others before they wake anyone (IPv6 neighbour discovery is busy). */
+/* Only the events that can change what we know reach us (pl-netlink-filter.h): the
+ * gateway's neighbour entry, not other hosts', and no IPv6. Set again when the gateway
+ * changes. */
 static void
-attach_ipv4_filter (int fd)
+filter_events (PlNetworkWatcher *self)
 {
-  static struct sock_filter code[] = {
-    BPF_STMT (BPF_LD | BPF_B | BPF_ABS, NLMSG_HDRLEN),
-    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, AF_INET, 0, 1),
-    BPF_STMT (BPF_RET | BPF_K, 0xffffffff),
-    BPF_STMT (BPF_RET | BPF_K, 0),
-  };
-  struct sock_fprog program = { G_N_ELEMENTS (code), code };
+  g_autoptr(GError) error = NULL;
 
-  if (setsockopt (fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) < 0)
-    g_debug ("Network: no event filter (all families are read): %s", g_strerror (errno));
+  if (self->fd >= 0 &&
+      !pl_netlink_filter_attach (self->fd, self->has_address ? self->address : NULL, &error))
+    g_debug ("Network: %s (every event is read)", error->message);
 }
 
 static void
@@ -256,8 +261,8 @@ open_events (PlNetworkWatcher *self)
       close (fd);
       return;
     }
-  attach_ipv4_filter (fd);
   self->fd = fd;
+  filter_events (self);
   self->fd_id = g_unix_fd_add (fd, G_IO_IN, events_cb, self);
   g_source_set_name_by_id (self->fd_id, "[portlight] rtnetlink events");
 }

@@ -30,6 +30,7 @@
 #   upnp-open, upnp-reboot, upnp-list, upnp-idle   UPnP-IGD (bench-upnp.sh)
 #   broker-lease, broker-idle   the engine serving other programs on D-Bus (bench-broker.sh)
 #   apps-idle   the engine's idle cost with app-linked profiles (bench-apps.sh)
+#   network-idle   the engine's idle cost with network-linked profiles (bench-network.sh)
 #   tunnel-up   a VPN tunnel comes up: time until its profiles are mapped (bench-tunnel.sh)
 #
 # lab.sh has built the lab and started miniupnpd; its helpers (in_ns, rtr_start, rtr_stop,
@@ -740,6 +741,11 @@ bench_tray () {
 # shellcheck source-path=SCRIPTDIR source=bench-apps.sh
 . "$(dirname "${BASH_SOURCE[0]}")/bench-apps.sh"
 
+# Profiles limited to one network (Network=): bench-network.sh
+
+# shellcheck source-path=SCRIPTDIR source=bench-network.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench-network.sh"
+
 # ---------------------------------------------------------------------------
 # 9. Short leases (60 s, as a VPN's port forwarding grants) for real: bench-lease.sh
 
@@ -777,6 +783,7 @@ want upnp-idle && bench_upnp_idle
 want broker-lease && bench_broker_lease
 want broker-idle && bench_broker_idle
 want apps-idle && bench_apps_idle
+want network-idle && bench_network_idle
 want short-lease && bench_short_lease
 want tunnel-up && bench_tunnel_up
 
