@@ -220,7 +220,7 @@ want_no_router_sockets () {
 # while it lasts, its port open; quitting the tray leaves the engine's port open and the
 # engine on the bus.
 t_broker_tray () {
-  local home=$LABDIR/tray-home file i eport owner
+  local home=$LABDIR/tray-home file i eport owner t0 start_ms on_ms off_ms quit_ms
   if [ -z "${LEASE_HOLDER:-}" ] || [ -z "${SNI_PANEL:-}" ] || ! command -v dbus-daemon >/dev/null; then
     SKIP_REASON="needs dbus-daemon, LEASE_HOLDER and SNI_PANEL (tests/lab/sni-panel)"
     return 77
@@ -247,9 +247,11 @@ t_broker_tray () {
   want_no_rule tcp 40520 "$HOST_A" 40520 || return 1
 
   xvfb_start && panel_start || return 1
+  t0=$(now_ms)
   tray_start "$home" || return 1
   want_menu_line "Public address 84.17.2.3" && want_menu_line "[x] Game — TCP 40521" &&
     want_menu_line "[ ] Web — TCP 40520" || return 1
+  start_ms=$(( $(now_ms) - t0 ))
   # The engine is the one that talks to the router; the tray only to the engine.
   owner=$(ip netns exec "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BUS_ADDRESS" gdbus call --session \
             --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
@@ -262,14 +264,16 @@ t_broker_tray () {
   want_no_router_sockets "$TRAY_PID" "the tray" || return 1
 
   # A profile clicked on in the tray: the engine maps it on the router and writes the file.
+  t0=$(now_ms)
   tray_click "Web — " || { diag "FAIL: could not click Web"; return 1; }
-  wait_rule tcp 40520 "$HOST_A" 40520 && want_reaches tcp 40520 lan-a || { run_log "Web on"; tray_log; return 1; }
+  wait_rule tcp 40520 "$HOST_A" 40520 && on_ms=$(( $(now_ms) - t0 )) && want_reaches tcp 40520 lan-a || { run_log "Web on"; tray_log; return 1; }
   want_menu_line "[x] Web — TCP 40520" || return 1
   grep -A6 '^\[Web\]' "$file" | grep -qx 'Enabled=true' ||
     { diag "FAIL: Web is not Enabled=true in the profiles file"; sed 's/^/    file: /' "$file" >> "$DIAG"; return 1; }
   # … and off: the port closes.
+  t0=$(now_ms)
   tray_click "Web — " || { diag "FAIL: could not click Web"; return 1; }
-  wait_rule -n tcp 40520 "$HOST_A" 40520 && want_closed tcp 40520 || { run_log "Web off"; tray_log; return 1; }
+  wait_rule -n tcp 40520 "$HOST_A" 40520 && off_ms=$(( $(now_ms) - t0 )) && want_closed tcp 40520 || { run_log "Web off"; tray_log; return 1; }
   want_menu_line "[ ] Web — TCP 40520" || return 1
   want_rule tcp 40521 "$HOST_A" 40521 || return 1
 
@@ -290,6 +294,7 @@ t_broker_tray () {
   want_no_router_sockets "$TRAY_PID" "the tray" || return 1
 
   # Quit: the tray goes, the engine keeps its name and Game's port.
+  t0=$(now_ms)
   tray_click "Quit" || { diag "FAIL: could not click Quit"; return 1; }
   for i in $(seq 100); do
     kill -0 "$TRAY_PID" 2>/dev/null || break
@@ -298,6 +303,7 @@ t_broker_tray () {
   if kill -0 "$TRAY_PID" 2>/dev/null; then
     diag "FAIL: the tray did not quit within 5 s"; tray_log; return 1
   fi
+  quit_ms=$(( $(now_ms) - t0 ))
   wait "$TRAY_PID"
   RC=$?
   want_rc 0 || { tray_log; return 1; }
@@ -311,6 +317,11 @@ t_broker_tray () {
   [ "$owner" = "(uint32 $BG_PID,)" ] ||
     { diag "FAIL: after the tray quit, the engine's name is owned by '$owner'"; return 1; }
   want_rule tcp 40521 "$HOST_A" 40521 && want_reaches tcp 40521 lan-a || { run_log "after quit"; return 1; }
+  [ "$(jsel "profile=Game,state=disabled" count)" = 0 ] ||
+    { diag "FAIL: the engine took Game down when the tray quit"; run_log "after quit"; return 1; }
+  note "broker tray: menu read in $start_ms ms from the tray's start; a click on a profile" \
+       "put its rule on the router in $on_ms ms, the next click removed it in $off_ms ms;" \
+       "the tray quit in $quit_ms ms"
 
   run_stop TERM
   want_rc 0 && want_no_rule tcp 40521 "$HOST_A" 40521
