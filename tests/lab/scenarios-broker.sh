@@ -117,7 +117,8 @@ panel_start () {
 
 # tray_start CONFIG_HOME: the tray (`portlight --background`) on host a's desktop and session
 # bus, its profiles in CONFIG_HOME/portlight/profiles.ini; waits until its item is in the
-# panel (TRAY_PID, ITEM_SENDER, ITEM_PATH)
+# panel, up to 30 s (a sanitizer build of GTK is slow to start) (TRAY_PID, ITEM_SENDER,
+# ITEM_PATH)
 tray_start () {
   local home=$1 i
   : > "$LABDIR/tray.err"
@@ -125,10 +126,10 @@ tray_start () {
     XDG_CONFIG_HOME="$home" XDG_DATA_HOME="$home/data" XDG_CACHE_HOME="$home/cache" \
     NO_AT_BRIDGE=1 GDK_BACKEND=x11 GSETTINGS_BACKEND=memory LC_ALL=C.UTF-8 \
     G_MESSAGES_DEBUG=all "$PORTLIGHT" --background \
-    </dev/null >/dev/null 2>"$LABDIR/tray.err" &
+    </dev/null >"$LABDIR/tray.out" 2>"$LABDIR/tray.err" &
   TRAY_PID=$!
   LISTENER_PIDS="$LISTENER_PIDS $TRAY_PID"
-  for i in $(seq 200); do
+  for i in $(seq 600); do
     grep -q '^item ' "$LABDIR/panel.out" && break
     kill -0 "$TRAY_PID" 2>/dev/null || break
     sleep 0.05
@@ -140,9 +141,11 @@ tray_start () {
   return 1
 }
 
-# tray_log: the tray's messages (its debug lines left out), into the diagnostics
+# tray_log: the tray's last messages (GLib writes the debug ones to stdout), into the
+# diagnostics
 tray_log () {
-  grep -v -e '-DEBUG: ' -e '^ *$' "$LABDIR/tray.err" | tail -n 20 | sed 's/^/    tray: /' >> "$DIAG"
+  tail -n 15 "$LABDIR/tray.out" | sed 's/^/    tray out: /' >> "$DIAG"
+  tail -n 15 "$LABDIR/tray.err" | sed 's/^/    tray err: /' >> "$DIAG"
 }
 
 # tray_menu: the tray's menu as the panel reads it, one line per entry
@@ -157,12 +160,12 @@ tray_click () {
     "$SNI_PANEL" click "$ITEM_SENDER" "$ITEM_PATH" "$1" >>"$DIAG" 2>&1
 }
 
-# want_menu_line [-n] LINE: waits up to 10 s for the tray's menu to have the line LINE
+# want_menu_line [-n] LINE: waits up to 20 s for the tray's menu to have the line LINE
 # (with -n: not to have it)
 want_menu_line () {
   local neg=0 i
   [ "$1" = -n ] && { neg=1; shift; }
-  for i in $(seq 100); do
+  for i in $(seq 200); do
     if tray_menu | grep -qxF -- "$1"; then
       [ $neg = 0 ] && return 0
     else
@@ -216,7 +219,8 @@ want_no_router_sockets () {
 
 # The tray on host a's desktop beside the engine (`portlightctl run` on a's session bus): it
 # is the engine's client. It holds no socket to the router; a profile clicked on in its menu
-# opens the port on the router, clicked off closes it; another program's lease shows as a line
+# opens the port on the router, clicked off closes it, and its menu follows the same profile
+# toggled with portlightctl through the engine; another program's lease shows as a line
 # while it lasts, its port open; quitting the tray leaves the engine's port open and the
 # engine on the bus.
 t_broker_tray () {
@@ -276,6 +280,14 @@ t_broker_tray () {
   wait_rule -n tcp 40520 "$HOST_A" 40520 && off_ms=$(( $(now_ms) - t0 )) && want_closed tcp 40520 || { run_log "Web off"; tray_log; return 1; }
   want_menu_line "[ ] Web — TCP 40520" || return 1
   want_rule tcp 40521 "$HOST_A" 40521 || return 1
+  # Changed through the engine by another client (portlightctl on the same bus): the router
+  # and the tray's menu follow.
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" profiles enable Web -f "$file"
+  want_rc 0 && wait_rule tcp 40520 "$HOST_A" 40520 && want_menu_line "[x] Web — TCP 40520" ||
+    { run_log "Web enabled with portlightctl"; return 1; }
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" profiles disable Web -f "$file"
+  want_rc 0 && wait_rule -n tcp 40520 "$HOST_A" 40520 && want_menu_line "[ ] Web — TCP 40520" ||
+    { run_log "Web disabled with portlightctl"; return 1; }
 
   # Another program's lease: a line in the tray while it lasts, its port open on the router.
   holder_start tcp 40510
@@ -296,12 +308,12 @@ t_broker_tray () {
   # Quit: the tray goes, the engine keeps its name and Game's port.
   t0=$(now_ms)
   tray_click "Quit" || { diag "FAIL: could not click Quit"; return 1; }
-  for i in $(seq 100); do
+  for i in $(seq 300); do
     kill -0 "$TRAY_PID" 2>/dev/null || break
     sleep 0.05
   done
   if kill -0 "$TRAY_PID" 2>/dev/null; then
-    diag "FAIL: the tray did not quit within 5 s"; tray_log; return 1
+    diag "FAIL: the tray did not quit within 15 s"; tray_log; return 1
   fi
   quit_ms=$(( $(now_ms) - t0 ))
   wait "$TRAY_PID"
