@@ -253,9 +253,13 @@ t_broker_tray () {
   xvfb_start && panel_start || return 1
   t0=$(now_ms)
   tray_start "$home" || return 1
-  want_menu_line "Public address 84.17.2.3" && want_menu_line "[x] Game — TCP 40521" &&
+  # What the engine knows, as the tray shows it: the router, its public address, each
+  # profile's state and the addresses to copy.
+  want_menu_line "Public address 84.17.2.3" && want_menu_line "(Router 192.168.77.1 · PCP)" &&
+    want_menu_line "[x] Game — TCP 40521" && want_menu_line "Copy 84.17.2.3:40521" &&
     want_menu_line "[ ] Web — TCP 40520" || return 1
   start_ms=$(( $(now_ms) - t0 ))
+  tray_menu | sed 's/^/    menu: /' >> "$DIAG"
   # The engine is the one that talks to the router; the tray only to the engine.
   owner=$(ip netns exec "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BUS_ADDRESS" gdbus call --session \
             --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
