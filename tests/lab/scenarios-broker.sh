@@ -105,14 +105,23 @@ xvfb_start () {
   XVFB_DISPLAY=:$(head -1 "$file")
 }
 
-# panel_start: the lab's panel (sni-panel watch) on host a's session bus, before the tray,
-# so that the tray shows its icon there at once (PANEL_PID; registrations in panel.out)
+# panel_start: the lab's panel (sni-panel watch) on host a's session bus, owning the
+# watcher's name before the tray starts, so that the tray shows its icon there at once
+# (PANEL_PID; registrations in panel.out)
 panel_start () {
+  local i
   : > "$LABDIR/panel.out"
   ip netns exec "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BUS_ADDRESS" "$SNI_PANEL" watch \
     </dev/null >"$LABDIR/panel.out" 2>>"$DIAG" &
   PANEL_PID=$!
   LISTENER_PIDS="$LISTENER_PIDS $PANEL_PID"
+  for i in $(seq 200); do
+    grep -qx watching "$LABDIR/panel.out" && return 0
+    kill -0 "$PANEL_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  diag "FAIL: the lab's panel did not own org.kde.StatusNotifierWatcher"
+  return 1
 }
 
 # tray_start CONFIG_HOME: the tray (`portlight --background`) on host a's desktop and session
@@ -121,7 +130,6 @@ panel_start () {
 # ITEM_PATH)
 tray_start () {
   local home=$1 i
-  : > "$LABDIR/tray.err"
   ip netns exec "$NS_A" env DISPLAY="$XVFB_DISPLAY" DBUS_SESSION_BUS_ADDRESS="$BUS_ADDRESS" \
     XDG_CONFIG_HOME="$home" XDG_DATA_HOME="$home/data" XDG_CACHE_HOME="$home/cache" \
     NO_AT_BRIDGE=1 GDK_BACKEND=x11 GSETTINGS_BACKEND=memory LC_ALL=C.UTF-8 \

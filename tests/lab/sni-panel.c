@@ -10,7 +10,8 @@
  *
  *   sni-panel watch
  *       owns org.kde.StatusNotifierWatcher and answers RegisterStatusNotifierItem; prints
- *       "item SENDER PATH" for each item that registers, until it is killed
+ *       "watching" once it owns the name, then "item SENDER PATH" for each item that
+ *       registers, until it is killed
  *   sni-panel menu SENDER PATH
  *       prints the top level of the item's menu (com.canonical.dbusmenu), one line per entry:
  *       "label", "-" for a separator, "[x] label"/"[ ] label" for a check item, "(label)" for
@@ -82,6 +83,15 @@ watcher_get_property (GDBusConnection  *connection,
 }
 
 static void
+name_acquired_cb (GDBusConnection *connection,
+                  const char      *name,
+                  gpointer         user_data)
+{
+  printf ("watching\n");
+  fflush (stdout);
+}
+
+static void
 name_lost_cb (GDBusConnection *connection,
               const char      *name,
               gpointer         user_data)
@@ -112,8 +122,8 @@ watch (GDBusConnection *bus)
       g_printerr ("sni-panel: %s\n", error->message);
       return 1;
     }
-  owner_id = g_bus_own_name_on_connection (bus, WATCHER_NAME, G_BUS_NAME_OWNER_FLAGS_NONE, NULL,
-                                           name_lost_cb, loop, NULL);
+  owner_id = g_bus_own_name_on_connection (bus, WATCHER_NAME, G_BUS_NAME_OWNER_FLAGS_NONE,
+                                           name_acquired_cb, name_lost_cb, loop, NULL);
   g_unix_signal_add (SIGTERM, quit_cb, loop);
   g_unix_signal_add (SIGINT, quit_cb, loop);
   g_main_loop_run (loop);
