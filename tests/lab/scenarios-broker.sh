@@ -101,7 +101,8 @@ xvfb_start () {
     [ "$(wc -l < "$file")" -ge 1 ] && break
     sleep 0.05
   done
-  [ "$(wc -l < "$file")" -ge 1 ] || { diag "Xvfb did not start: $(tail -3 "$LABDIR/xvfb.err")"; return 1; }
+  [ "$(wc -l < "$file")" -ge 1 ] ||
+    { diag "FAIL: Xvfb did not start: $(tail -3 "$LABDIR/xvfb.err")"; return 1; }
   XVFB_DISPLAY=:$(head -1 "$file")
 }
 
@@ -181,7 +182,11 @@ want_menu_line () {
     fi
     sleep 0.1
   done
-  if [ $neg = 0 ]; then diag "FAIL: no line '$1' in the tray's menu"; else diag "FAIL: the tray's menu still has '$1'"; fi
+  if [ $neg = 0 ]; then
+    diag "FAIL: no line '$1' in the tray's menu"
+  else
+    diag "FAIL: the tray's menu still has '$1'"
+  fi
   tray_menu | sed 's/^/    menu: /' >> "$DIAG"
   tray_log
   return 1
@@ -225,6 +230,25 @@ want_no_router_sockets () {
   return 1
 }
 
+# want_engine_owner: the engine's bus name is owned by the run ($BG_PID), not by the tray
+want_engine_owner () {
+  local owner
+  owner=$(ip netns exec "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BUS_ADDRESS" gdbus call \
+            --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+            --method org.freedesktop.DBus.GetConnectionUnixProcessID \
+            io.github.portlight.Portlight.Broker1 2>>"$DIAG")
+  [ "$owner" = "(uint32 $BG_PID,)" ] && return 0
+  diag "FAIL: the engine's name is owned by '${owner:-nobody}', not by the run ($BG_PID)"
+  return 1
+}
+
+# profile_key FILE PROFILE KEY: the value of KEY in the group [PROFILE] of FILE
+profile_key () {
+  awk -v group="[$2]" -v key="$3" '
+    /^\[/ { in_group = ($0 == group) }
+    in_group && index($0, key "=") == 1 { print substr($0, length(key) + 2) }' "$1"
+}
+
 # The tray on host a's desktop beside the engine (`portlightctl run` on a's session bus): it
 # is the engine's client. It holds no socket to the router; a profile clicked on in its menu
 # opens the port on the router, clicked off closes it, and its menu follows the same profile
@@ -232,8 +256,9 @@ want_no_router_sockets () {
 # while it lasts, its port open; quitting the tray leaves the engine's port open and the
 # engine on the bus.
 t_broker_tray () {
-  local home=$LABDIR/tray-home file i eport owner t0 start_ms on_ms off_ms quit_ms
-  if [ -z "${LEASE_HOLDER:-}" ] || [ -z "${SNI_PANEL:-}" ] || ! command -v dbus-daemon >/dev/null; then
+  local home=$LABDIR/tray-home file i eport t0 start_ms on_ms off_ms quit_ms
+  if [ -z "${LEASE_HOLDER:-}" ] || [ -z "${SNI_PANEL:-}" ] ||
+     ! command -v dbus-daemon >/dev/null; then
     SKIP_REASON="needs dbus-daemon, LEASE_HOLDER and SNI_PANEL (tests/lab/sni-panel)"
     return 77
   fi
@@ -253,8 +278,8 @@ t_broker_tray () {
     return 1
   bus_start || return 1
   DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS run_start "$file"
-  serve tcp "$NS_A" 40520 lan-a && serve tcp "$NS_A" 40521 lan-a && serve tcp "$NS_A" 40510 lan-a ||
-    return 1
+  serve tcp "$NS_A" 40520 lan-a && serve tcp "$NS_A" 40521 lan-a &&
+    serve tcp "$NS_A" 40510 lan-a || return 1
   wait_rule tcp 40521 "$HOST_A" 40521 || { run_log "start"; return 1; }
   want_no_rule tcp 40520 "$HOST_A" 40520 || return 1
 
@@ -269,28 +294,30 @@ t_broker_tray () {
   start_ms=$(( $(now_ms) - t0 ))
   tray_menu | sed 's/^/    menu: /' >> "$DIAG"
   # The engine is the one that talks to the router; the tray only to the engine.
-  owner=$(ip netns exec "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BUS_ADDRESS" gdbus call --session \
-            --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
-            --method org.freedesktop.DBus.GetConnectionUnixProcessID \
-            io.github.portlight.Portlight.Broker1 2>>"$DIAG")
-  [ "$owner" = "(uint32 $BG_PID,)" ] ||
-    { diag "FAIL: the engine's name is owned by '$owner', not the engine ($BG_PID)"; tray_log; return 1; }
+  want_engine_owner || { tray_log; return 1; }
   inet_sockets "$BG_PID" | grep -qE '^udp [^ ]+ 014DA8C0:14E7$' ||
-    { diag "FAIL: the engine holds no socket to 192.168.77.1:5351 (the check would see nothing)"; return 1; }
+    { diag "FAIL: the engine holds no socket to 192.168.77.1:5351 (the check sees nothing)"
+      return 1; }
   want_no_router_sockets "$TRAY_PID" "the tray" || return 1
 
   # A profile clicked on in the tray: the engine maps it on the router and writes the file.
   t0=$(now_ms)
   tray_click "Web — " || { diag "FAIL: could not click Web"; return 1; }
-  wait_rule tcp 40520 "$HOST_A" 40520 && on_ms=$(( $(now_ms) - t0 )) && want_reaches tcp 40520 lan-a || { run_log "Web on"; tray_log; return 1; }
+  wait_rule tcp 40520 "$HOST_A" 40520 && on_ms=$(( $(now_ms) - t0 )) &&
+    want_reaches tcp 40520 lan-a || { run_log "Web on"; tray_log; return 1; }
   want_menu_line "[x] Web — TCP 40520" || return 1
-  grep -A6 '^\[Web\]' "$file" | grep -qx 'Enabled=true' ||
-    { diag "FAIL: Web is not Enabled=true in the profiles file"; sed 's/^/    file: /' "$file" >> "$DIAG"; return 1; }
+  [ "$(profile_key "$file" Web Enabled)" = true ] ||
+    { diag "FAIL: Web is not Enabled=true in the profiles file"
+      sed 's/^/    file: /' "$file" >> "$DIAG"; return 1; }
   # … and off: the port closes.
   t0=$(now_ms)
   tray_click "Web — " || { diag "FAIL: could not click Web"; return 1; }
-  wait_rule -n tcp 40520 "$HOST_A" 40520 && off_ms=$(( $(now_ms) - t0 )) && want_closed tcp 40520 || { run_log "Web off"; tray_log; return 1; }
+  wait_rule -n tcp 40520 "$HOST_A" 40520 && off_ms=$(( $(now_ms) - t0 )) &&
+    want_closed tcp 40520 || { run_log "Web off"; tray_log; return 1; }
   want_menu_line "[ ] Web — TCP 40520" || return 1
+  [ "$(profile_key "$file" Web Enabled)" = false ] ||
+    { diag "FAIL: Web is not Enabled=false in the profiles file"
+      sed 's/^/    file: /' "$file" >> "$DIAG"; return 1; }
   want_rule tcp 40521 "$HOST_A" 40521 || return 1
   # Changed through the engine by another client (portlightctl on the same bus): the router
   # and the tray's menu follow.
@@ -308,12 +335,16 @@ t_broker_tray () {
     sleep 0.05
   done
   eport=$(awk '$1 == "active" { print $2 }' "$LABDIR/holder.out")
-  [ -n "$eport" ] || { diag "FAIL: the lease did not become active: $(cat "$LABDIR/holder.out")"; run_log "lease"; return 1; }
-  want_rule tcp "$eport" "$HOST_A" 40510 && want_reaches tcp "$eport" lan-a || { run_log "lease"; return 1; }
+  [ -n "$eport" ] ||
+    { diag "FAIL: the lease did not become active: $(cat "$LABDIR/holder.out")"
+      run_log "lease"; return 1; }
+  want_rule tcp "$eport" "$HOST_A" 40510 && want_reaches tcp "$eport" lan-a ||
+    { run_log "lease"; return 1; }
   want_menu_line "(lease-holder holds TCP $eport)" || return 1
   kill -KILL "$HOLDER_PID" 2>/dev/null
   wait "$HOLDER_PID" 2>/dev/null
-  wait_rule -n tcp "$eport" "$HOST_A" 40510 && want_closed tcp "$eport" || { run_log "lease gone"; return 1; }
+  wait_rule -n tcp "$eport" "$HOST_A" 40510 && want_closed tcp "$eport" ||
+    { run_log "lease gone"; return 1; }
   want_menu_line -n "(lease-holder holds TCP $eport)" || return 1
   want_no_router_sockets "$TRAY_PID" "the tray" || return 1
 
@@ -333,14 +364,11 @@ t_broker_tray () {
   want_rc 0 || { tray_log; return 1; }
   # a delete would have been sent at once; give it the time of a few round trips
   sleep 0.5
-  kill -0 "$BG_PID" 2>/dev/null || { diag "FAIL: the engine stopped with the tray"; run_log "quit"; return 1; }
-  owner=$(ip netns exec "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BUS_ADDRESS" gdbus call --session \
-            --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
-            --method org.freedesktop.DBus.GetConnectionUnixProcessID \
-            io.github.portlight.Portlight.Broker1 2>>"$DIAG")
-  [ "$owner" = "(uint32 $BG_PID,)" ] ||
-    { diag "FAIL: after the tray quit, the engine's name is owned by '$owner'"; return 1; }
-  want_rule tcp 40521 "$HOST_A" 40521 && want_reaches tcp 40521 lan-a || { run_log "after quit"; return 1; }
+  kill -0 "$BG_PID" 2>/dev/null ||
+    { diag "FAIL: the engine stopped with the tray"; run_log "quit"; return 1; }
+  want_engine_owner || return 1
+  want_rule tcp 40521 "$HOST_A" 40521 && want_reaches tcp 40521 lan-a ||
+    { run_log "after quit"; return 1; }
   [ "$(jsel "profile=Game,state=disabled" count)" = 0 ] ||
     { diag "FAIL: the engine took Game down when the tray quit"; run_log "after quit"; return 1; }
   note "broker tray: menu read in $start_ms ms from the tray's start; a click on a profile" \
