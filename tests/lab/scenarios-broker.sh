@@ -8,7 +8,8 @@
 # Sourced by lab.sh after the other scenario files; uses its helpers (ctl_bg, serve, want_*,
 # has_rule …) and scenarios-session.sh's (run_start, run_stop, note). $LEASE_HOLDER is
 # tests/broker/lease-holder: it holds one lease of the engine until it is killed, as a torrent
-# client would, and never calls Release.
+# client would, and never calls Release. $PORTLIGHT is the tray of the build and $SNI_PANEL
+# tests/lab/sni-panel (the panel the tray shows its icon and menu in).
 
 # shellcheck shell=bash
 # "check && check || fail" is the idiom of the scenarios
@@ -87,8 +88,301 @@ t_broker_lease () {
   want_rc 0
 }
 
+# xvfb_start: an X server for host a's desktop (XVFB_PID, XVFB_DISPLAY), started in its
+# namespace; it picks a free display and writes its number to fd 3 once it is ready
+xvfb_start () {
+  local file=$LABDIR/xvfb.display i
+  : > "$file"
+  ip netns exec "$NS_A" Xvfb -displayfd 3 -nolisten tcp -screen 0 800x600x24 \
+    3>"$file" </dev/null >/dev/null 2>>"$LABDIR/xvfb.err" &
+  XVFB_PID=$!
+  LISTENER_PIDS="$LISTENER_PIDS $XVFB_PID"
+  for i in $(seq 200); do
+    [ "$(wc -l < "$file")" -ge 1 ] && break
+    sleep 0.05
+  done
+  [ "$(wc -l < "$file")" -ge 1 ] ||
+    { diag "FAIL: Xvfb did not start: $(tail -3 "$LABDIR/xvfb.err")"; return 1; }
+  XVFB_DISPLAY=:$(head -1 "$file")
+}
+
+# panel_start: the lab's panel (sni-panel watch) on host a's session bus, owning the
+# watcher's name before the tray starts, so that the tray shows its icon there at once
+# (PANEL_PID; registrations in panel.out)
+panel_start () {
+  local i
+  : > "$LABDIR/panel.out"
+  ip netns exec "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BUS_ADDRESS" "$SNI_PANEL" watch \
+    </dev/null >"$LABDIR/panel.out" 2>>"$DIAG" &
+  PANEL_PID=$!
+  LISTENER_PIDS="$LISTENER_PIDS $PANEL_PID"
+  for i in $(seq 200); do
+    grep -qx watching "$LABDIR/panel.out" && return 0
+    kill -0 "$PANEL_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  diag "FAIL: the lab's panel did not own org.kde.StatusNotifierWatcher"
+  return 1
+}
+
+# tray_start CONFIG_HOME: the tray (`portlight --background`) on host a's desktop and session
+# bus, its profiles in CONFIG_HOME/portlight/profiles.ini; waits until its item is in the
+# panel, up to 30 s (a sanitizer build of GTK is slow to start) (TRAY_PID, ITEM_SENDER,
+# ITEM_PATH)
+tray_start () {
+  local home=$1 i
+  ip netns exec "$NS_A" env DISPLAY="$XVFB_DISPLAY" DBUS_SESSION_BUS_ADDRESS="$BUS_ADDRESS" \
+    XDG_CONFIG_HOME="$home" XDG_DATA_HOME="$home/data" XDG_CACHE_HOME="$home/cache" \
+    NO_AT_BRIDGE=1 GDK_BACKEND=x11 GSETTINGS_BACKEND=memory LC_ALL=C.UTF-8 \
+    G_MESSAGES_DEBUG=all "$PORTLIGHT" --background \
+    </dev/null >"$LABDIR/tray.out" 2>"$LABDIR/tray.err" &
+  TRAY_PID=$!
+  LISTENER_PIDS="$LISTENER_PIDS $TRAY_PID"
+  for i in $(seq 600); do
+    grep -q '^item ' "$LABDIR/panel.out" && break
+    kill -0 "$TRAY_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  read -r _ ITEM_SENDER ITEM_PATH < <(grep '^item ' "$LABDIR/panel.out" | tail -1)
+  [ -n "${ITEM_PATH:-}" ] && return 0
+  diag "FAIL: the tray's item did not come to the panel"
+  tray_log
+  return 1
+}
+
+# tray_log: the tray's last messages (GLib writes the debug ones to stdout), into the
+# diagnostics
+tray_log () {
+  tail -n 15 "$LABDIR/tray.out" | sed 's/^/    tray out: /' >> "$DIAG"
+  tail -n 15 "$LABDIR/tray.err" | sed 's/^/    tray err: /' >> "$DIAG"
+}
+
+# tray_menu: the tray's menu as the panel reads it, one line per entry
+tray_menu () {
+  ip netns exec "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BUS_ADDRESS" \
+    "$SNI_PANEL" menu "$ITEM_SENDER" "$ITEM_PATH" 2>>"$DIAG"
+}
+
+# tray_click LABEL_PREFIX: the panel clicks the menu's entry
+tray_click () {
+  ip netns exec "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BUS_ADDRESS" \
+    "$SNI_PANEL" click "$ITEM_SENDER" "$ITEM_PATH" "$1" >>"$DIAG" 2>&1
+}
+
+# want_menu_line [-n] LINE: waits up to 20 s for the tray's menu to have the line LINE
+# (with -n: not to have it)
+want_menu_line () {
+  local neg=0 i
+  [ "$1" = -n ] && { neg=1; shift; }
+  for i in $(seq 200); do
+    if tray_menu | grep -qxF -- "$1"; then
+      [ $neg = 0 ] && return 0
+    else
+      [ $neg = 1 ] && return 0
+    fi
+    sleep 0.1
+  done
+  if [ $neg = 0 ]; then
+    diag "FAIL: no line '$1' in the tray's menu"
+  else
+    diag "FAIL: the tray's menu still has '$1'"
+  fi
+  tray_menu | sed 's/^/    menu: /' >> "$DIAG"
+  tray_log
+  return 1
+}
+
+# wait_rule [-n] tcp|udp EPORT IP IPORT: waits up to 10 s for the router's rule (with -n:
+# for it to be gone), then checks it as want_rule / want_no_rule do
+wait_rule () {
+  local neg=0 i
+  [ "$1" = -n ] && { neg=1; shift; }
+  for i in $(seq 200); do
+    if has_rule "$@"; then [ $neg = 0 ] && break; else [ $neg = 1 ] && break; fi
+    sleep 0.05
+  done
+  if [ $neg = 0 ]; then want_rule "$@"; else want_no_rule "$@"; fi
+}
+
+# inet_sockets PID: "udp|udp6|tcp|tcp6 LOCAL REMOTE" (hex, as /proc/net has them) for each
+# IP socket the process holds: its fds' socket inodes, looked up in its namespace's tables
+inet_sockets () {
+  local pid=$1 inodes t
+  inodes=$(for t in /proc/"$pid"/fd/*; do readlink "$t"; done 2>/dev/null |
+             sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p' | tr '\n' ' ')
+  for t in udp udp6 tcp tcp6; do
+    awk -v t="$t" -v list=" $inodes" 'NR > 1 && index(list, " " $10 " ") { print t, $2, $3 }' \
+      "/proc/$pid/net/$t"
+  done
+}
+
+# want_no_router_sockets PID WHO: the process holds no UDP socket at all (no NAT-PMP/PCP to
+# port 5351, no announcement listener on 5350, no SSDP) and no TCP connection to the router
+# (miniupnpd's HTTP port): it is nobody's engine
+want_no_router_sockets () {
+  local socks bad
+  socks=$(inet_sockets "$1")
+  # 192.168.77.1 as /proc/net/tcp writes it
+  bad=$(printf '%s\n' "$socks" | grep -E '^udp|^tcp6? [^ ]+ 014DA8C0:')
+  [ -z "$bad" ] && return 0
+  diag "FAIL: $2 holds sockets of an engine:"
+  printf '%s\n' "$bad" | sed 's/^/    socket: /' >> "$DIAG"
+  return 1
+}
+
+# want_engine_owner: the engine's bus name is owned by the run ($BG_PID), not by the tray
+want_engine_owner () {
+  local owner
+  owner=$(ip netns exec "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BUS_ADDRESS" gdbus call \
+            --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+            --method org.freedesktop.DBus.GetConnectionUnixProcessID \
+            io.github.portlight.Portlight.Broker1 2>>"$DIAG")
+  [ "$owner" = "(uint32 $BG_PID,)" ] && return 0
+  diag "FAIL: the engine's name is owned by '${owner:-nobody}', not by the run ($BG_PID)"
+  return 1
+}
+
+# profile_key FILE PROFILE KEY: the value of KEY in the group [PROFILE] of FILE
+profile_key () {
+  awk -v group="[$2]" -v key="$3" '
+    /^\[/ { in_group = ($0 == group) }
+    in_group && index($0, key "=") == 1 { print substr($0, length(key) + 2) }' "$1"
+}
+
+# The tray on host a's desktop beside the engine (`portlightctl run` on a's session bus): it
+# is the engine's client. It holds no socket to the router; a profile clicked on in its menu
+# opens the port on the router, clicked off closes it, and its menu follows the same profile
+# toggled with portlightctl through the engine; another program's lease shows as a line
+# while it lasts, its port open; quitting the tray leaves the engine's port open and the
+# engine on the bus.
+t_broker_tray () {
+  local home=$LABDIR/tray-home file i eport t0 start_ms on_ms off_ms quit_ms
+  if [ -z "${LEASE_HOLDER:-}" ] || [ -z "${SNI_PANEL:-}" ] ||
+     ! command -v dbus-daemon >/dev/null; then
+    SKIP_REASON="needs dbus-daemon, LEASE_HOLDER and SNI_PANEL (tests/lab/sni-panel)"
+    return 77
+  fi
+  if [ -z "${PORTLIGHT:-}" ]; then
+    SKIP_REASON="the tray (portlight) was not built"
+    return 77
+  fi
+  if ! command -v Xvfb >/dev/null; then
+    SKIP_REASON="needs Xvfb (package xvfb)"
+    return 77
+  fi
+  file=$home/portlight/profiles.ini
+  rm -rf "$home"
+  mkdir -p "$home/portlight"
+  : > "$file"
+  profile_add "$file" Game -t 40521 40521 && profile_add "$file" Web -t 40520 40520 --disabled ||
+    return 1
+  bus_start || return 1
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS run_start "$file"
+  serve tcp "$NS_A" 40520 lan-a && serve tcp "$NS_A" 40521 lan-a &&
+    serve tcp "$NS_A" 40510 lan-a || return 1
+  wait_rule tcp 40521 "$HOST_A" 40521 || { run_log "start"; return 1; }
+  want_no_rule tcp 40520 "$HOST_A" 40520 || return 1
+
+  xvfb_start && panel_start || return 1
+  t0=$(now_ms)
+  tray_start "$home" || return 1
+  # What the engine knows, as the tray shows it: the router, its public address, each
+  # profile's state and the addresses to copy.
+  want_menu_line "Public address 84.17.2.3" && want_menu_line "(Router 192.168.77.1 · PCP)" &&
+    want_menu_line "[x] Game — TCP 40521" && want_menu_line "Copy 84.17.2.3:40521" &&
+    want_menu_line "[ ] Web — TCP 40520" || return 1
+  start_ms=$(( $(now_ms) - t0 ))
+  tray_menu | sed 's/^/    menu: /' >> "$DIAG"
+  # The engine is the one that talks to the router; the tray only to the engine.
+  want_engine_owner || { tray_log; return 1; }
+  inet_sockets "$BG_PID" | grep -qE '^udp [^ ]+ 014DA8C0:14E7$' ||
+    { diag "FAIL: the engine holds no socket to 192.168.77.1:5351 (the check sees nothing)"
+      return 1; }
+  want_no_router_sockets "$TRAY_PID" "the tray" || return 1
+
+  # A profile clicked on in the tray: the engine maps it on the router and writes the file.
+  t0=$(now_ms)
+  tray_click "Web — " || { diag "FAIL: could not click Web"; return 1; }
+  wait_rule tcp 40520 "$HOST_A" 40520 && on_ms=$(( $(now_ms) - t0 )) &&
+    want_reaches tcp 40520 lan-a || { run_log "Web on"; tray_log; return 1; }
+  want_menu_line "[x] Web — TCP 40520" || return 1
+  [ "$(profile_key "$file" Web Enabled)" = true ] ||
+    { diag "FAIL: Web is not Enabled=true in the profiles file"
+      sed 's/^/    file: /' "$file" >> "$DIAG"; return 1; }
+  # … and off: the port closes.
+  t0=$(now_ms)
+  tray_click "Web — " || { diag "FAIL: could not click Web"; return 1; }
+  wait_rule -n tcp 40520 "$HOST_A" 40520 && off_ms=$(( $(now_ms) - t0 )) &&
+    want_closed tcp 40520 || { run_log "Web off"; tray_log; return 1; }
+  want_menu_line "[ ] Web — TCP 40520" || return 1
+  [ "$(profile_key "$file" Web Enabled)" = false ] ||
+    { diag "FAIL: Web is not Enabled=false in the profiles file"
+      sed 's/^/    file: /' "$file" >> "$DIAG"; return 1; }
+  want_rule tcp 40521 "$HOST_A" 40521 || return 1
+  # Changed through the engine by another client (portlightctl on the same bus): the router
+  # and the tray's menu follow.
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" profiles enable Web -f "$file"
+  want_rc 0 && wait_rule tcp 40520 "$HOST_A" 40520 && want_menu_line "[x] Web — TCP 40520" ||
+    { run_log "Web enabled with portlightctl"; return 1; }
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" profiles disable Web -f "$file"
+  want_rc 0 && wait_rule -n tcp 40520 "$HOST_A" 40520 && want_menu_line "[ ] Web — TCP 40520" ||
+    { run_log "Web disabled with portlightctl"; return 1; }
+
+  # Another program's lease: a line in the tray while it lasts, its port open on the router.
+  holder_start tcp 40510
+  for i in $(seq 400); do
+    grep -qE '^(active|failed)' "$LABDIR/holder.out" && break
+    sleep 0.05
+  done
+  eport=$(awk '$1 == "active" { print $2 }' "$LABDIR/holder.out")
+  [ -n "$eport" ] ||
+    { diag "FAIL: the lease did not become active: $(cat "$LABDIR/holder.out")"
+      run_log "lease"; return 1; }
+  want_rule tcp "$eport" "$HOST_A" 40510 && want_reaches tcp "$eport" lan-a ||
+    { run_log "lease"; return 1; }
+  want_menu_line "(lease-holder holds TCP $eport)" || return 1
+  kill -KILL "$HOLDER_PID" 2>/dev/null
+  wait "$HOLDER_PID" 2>/dev/null
+  wait_rule -n tcp "$eport" "$HOST_A" 40510 && want_closed tcp "$eport" ||
+    { run_log "lease gone"; return 1; }
+  want_menu_line -n "(lease-holder holds TCP $eport)" || return 1
+  want_no_router_sockets "$TRAY_PID" "the tray" || return 1
+
+  # Quit: the tray goes, the engine keeps its name and Game's port.
+  t0=$(now_ms)
+  tray_click "Quit" || { diag "FAIL: could not click Quit"; return 1; }
+  for i in $(seq 300); do
+    kill -0 "$TRAY_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  if kill -0 "$TRAY_PID" 2>/dev/null; then
+    diag "FAIL: the tray did not quit within 15 s"; tray_log; return 1
+  fi
+  quit_ms=$(( $(now_ms) - t0 ))
+  wait "$TRAY_PID"
+  RC=$?
+  want_rc 0 || { tray_log; return 1; }
+  # a delete would have been sent at once; give it the time of a few round trips
+  sleep 0.5
+  kill -0 "$BG_PID" 2>/dev/null ||
+    { diag "FAIL: the engine stopped with the tray"; run_log "quit"; return 1; }
+  want_engine_owner || return 1
+  want_rule tcp 40521 "$HOST_A" 40521 && want_reaches tcp 40521 lan-a ||
+    { run_log "after quit"; return 1; }
+  [ "$(jsel "profile=Game,state=disabled" count)" = 0 ] ||
+    { diag "FAIL: the engine took Game down when the tray quit"; run_log "after quit"; return 1; }
+  note "broker tray: menu read in $start_ms ms from the tray's start; a click on a profile" \
+       "put its rule on the router in $on_ms ms, the next click removed it in $off_ms ms;" \
+       "the tray quit in $quit_ms ms"
+
+  run_stop TERM
+  want_rc 0 && want_no_rule tcp 40521 "$HOST_A" 40521
+}
+
 broker_scenarios () {
   local LAB_PROTOCOL=""
   scenario "engine on the session bus: a program's lease opens the port; killed, the port closes" \
     t_broker_lease
+  scenario "tray beside the engine: its client, no router socket; menu toggles, lease line, quit keeps the ports" \
+    t_broker_tray
 }
