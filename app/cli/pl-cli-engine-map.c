@@ -107,8 +107,8 @@ engine_map_find_entry (GVariant   *mappings,
 }
 
 /* The public address, gateway and protocol of the engine, for the lines and objects. */
-static void
-cli_read_engine (PlCli *cli)
+void
+pl_cli_map_read_engine (PlCli *cli)
 {
   PlBrokerManager *manager = cli->engine->manager;
   const char *gateway = pl_broker_manager_get_gateway (manager);
@@ -182,7 +182,7 @@ engine_map_started (EngineMap *em)
   PlCli *cli = em->cli;
 
   em->started = TRUE;
-  cli_read_engine (cli);
+  pl_cli_map_read_engine (cli);
 
   if (cli->json)
     {
@@ -653,7 +653,7 @@ pl_cli_engine_unmap (PlCli            *cli,
   if (!*found || status != PL_EXIT_OK)
     return status;
 
-  cli_read_engine (cli);
+  pl_cli_map_read_engine (cli);
   if (cli->json)
     {
       builder = pl_cli_map_json_begin (cli, NULL);

@@ -126,5 +126,10 @@ int          pl_cli_engine_unmap           (PlCli               *cli,
                                             guint                n_protocols,
                                             guint16              private_port,
                                             gboolean            *found);
+/* The engine's gateway, method and public address (Manager) into @cli. */
+void         pl_cli_map_read_engine        (PlCli               *cli);
+/* `address` (pl-cli-engine-address.c): reads them, asking the engine to Refresh() and
+ * waiting when it does not know the address yet. */
+int          pl_cli_engine_address         (PlCli               *cli);
 
 G_END_DECLS

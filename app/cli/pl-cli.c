@@ -177,7 +177,8 @@ cli_describe_error (PlCli        *cli,
                               "computer"),
                             error->message);
 
-  if (g_error_matches (error, PL_ERROR, PL_ERROR_NO_GATEWAY))
+  /* The engine does not take --gateway: it finds its router itself. */
+  if (g_error_matches (error, PL_ERROR, PL_ERROR_NO_GATEWAY) && cli->engine == NULL)
     return g_strdup_printf (_("%s (name the router with --gateway ADDRESS)"), error->message);
 
   return g_strdup (error->message);
@@ -835,31 +836,47 @@ cmd_address (int    argc,
   int status;
 
   status = cli_parse (cli, NULL, _("Show the public address of the router (the NAT gateway)."),
-                      _("With --json, prints {\"gateway\": …, \"public_address\": …, "
-                        "\"epoch\": N, \"double_nat\": false}."),
+                      _("Where Portlight's engine runs, it answers (the router is not asked "
+                        "again).\n"
+                        "With --json, prints {\"gateway\": …, \"public_address\": …, "
+                        "\"epoch\": N, \"double_nat\": false};\n"
+                        "\"epoch\" is null when the engine answers."),
                       &argc, &argv);
   if (status != PL_EXIT_OK)
     return status;
   if (argc > 1)
     return cli_usage_error (cli, _("Unexpected argument “%s”"), argv[1]);
 
-  status = cli_find_engine (cli, FALSE);
+  /* Where the engine runs, it says: no second client on the router. */
+  status = cli_find_engine (cli, TRUE);
   if (status != PL_EXIT_OK)
     return status;
-  status = cli_start (cli);
+  if (cli->engine != NULL)
+    status = pl_cli_engine_address (cli);
+  else
+    {
+      status = cli_start (cli);
+      if (status == PL_EXIT_OK)
+        {
+          cli_bound_request (cli);
+          if (cli->public_address == NULL && !cli_get_external_address (cli, &error))
+            return pl_cli_map_fail (cli, error);
+        }
+    }
   if (status != PL_EXIT_OK)
     return status;
-
-  cli_bound_request (cli);
-  if (cli->public_address == NULL && !cli_get_external_address (cli, &error))
-    return pl_cli_map_fail (cli, error);
 
   if (cli->json)
     {
       g_autoptr(JsonBuilder) builder = pl_cli_map_json_begin (cli, NULL);
 
       pl_cli_json_add_string (builder, "public_address", cli->public_address);
-      pl_cli_json_add_int (builder, "epoch", cli->epoch);
+      /* The engine does not publish the router's epoch. */
+      json_builder_set_member_name (builder, "epoch");
+      if (cli->engine != NULL)
+        json_builder_add_null_value (builder);
+      else
+        json_builder_add_int_value (builder, cli->epoch);
       pl_cli_json_add_boolean (builder, "double_nat", cli->double_nat);
       pl_cli_print_json_object (builder);
     }
