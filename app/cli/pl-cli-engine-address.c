@@ -16,9 +16,10 @@
 
 /* Where the engine runs, it is the one client of the router: `address` reads what the
  * engine's Manager says (Gateway, Method, ExternalAddress) instead of asking the router a
- * second time from this process. When the engine does not know the address yet (starting,
- * or the router did not answer so far), the command asks it to Refresh() and waits for the
- * properties, at most --timeout seconds (ADDRESS_WAIT_S without it). */
+ * second time from this process. One GetAll call answers in the usual case; when the
+ * engine does not know the address yet (starting, or the router did not answer so far),
+ * the command finds the engine as the other commands do, asks it to Refresh() and waits for
+ * the properties, at most --timeout seconds (ADDRESS_WAIT_S without it). */
 
 #define ADDRESS_WAIT_S   30
 /* An engine that saw no gateway at all gets this long after Refresh() to find one: its
@@ -176,6 +177,7 @@ pl_cli_engine_address (PlCli *cli)
     }
 
   pl_cli_map_read_engine (cli);
+  cli->engine_answered = TRUE;
   if (cli->public_address == NULL)
     {
       error = g_error_new (PL_ERROR, PL_ERROR_MALFORMED_REPLY,
@@ -184,4 +186,58 @@ pl_cli_engine_address (PlCli *cli)
       return pl_cli_map_fail (cli, error);
     }
   return PL_EXIT_OK;
+}
+
+static const char *
+lookup_string (GVariant   *properties,
+               const char *name)
+{
+  const char *value = NULL;
+
+  if (!g_variant_lookup (properties, name, "&s", &value))
+    return "";
+  return value;
+}
+
+PlCliPeek
+pl_cli_engine_address_peek (PlCli *cli,
+                            int   *status)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) properties = pl_cli_engine_peek_manager (&error);
+  g_autoptr(GInetAddress) inet = NULL;
+  const char *gateway;
+  const char *method;
+  const char *address;
+
+  if (properties == NULL && error != NULL)
+    {
+      *status = pl_cli_map_fail (cli, error);
+      return PL_CLI_PEEK_FAILED;
+    }
+  if (properties == NULL)
+    return PL_CLI_PEEK_NO_ENGINE;
+
+  gateway = lookup_string (properties, "Gateway");
+  method = lookup_string (properties, "Method");
+  address = lookup_string (properties, "ExternalAddress");
+  inet = address[0] != '\0' ? g_inet_address_new_from_string (address) : NULL;
+  if (gateway[0] == '\0' || method[0] == '\0' || inet == NULL)
+    return PL_CLI_PEEK_ASK_ENGINE;
+  /* --gateway naming another router: the warning names the engine's pid. */
+  if (cli->gateway_address != NULL)
+    {
+      g_autofree char *asked = g_inet_address_to_string (cli->gateway_address);
+
+      if (g_strcmp0 (asked, gateway) != 0)
+        return PL_CLI_PEEK_ASK_ENGINE;
+    }
+
+  g_free (cli->gateway);
+  cli->gateway = g_strdup (gateway);
+  g_free (cli->engine_method);
+  cli->engine_method = g_strdup (method);
+  pl_cli_map_set_public_address (cli, inet);
+  cli->engine_answered = TRUE;
+  return PL_CLI_PEEK_ANSWERED;
 }

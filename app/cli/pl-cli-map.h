@@ -43,6 +43,7 @@ typedef struct
   PlCliEngine  *engine;           /* the running engine, when there is one */
   PlEngineLock *lock;             /* --no-broker: held while the command runs */
   char         *engine_method;    /* the engine's Manager.Method */
+  gboolean      engine_answered;  /* `address`: the engine's Manager gave the answer */
   PlMethod      method;
   gint64        deadline;         /* clock time bounding the whole command, or G_MAXINT64 */
   GAsyncResult *result;           /* set by cli_result_cb, taken by cli_await */
@@ -131,5 +132,17 @@ void         pl_cli_map_read_engine        (PlCli               *cli);
 /* `address` (pl-cli-engine-address.c): reads them, asking the engine to Refresh() and
  * waiting when it does not know the address yet. */
 int          pl_cli_engine_address         (PlCli               *cli);
+
+typedef enum
+{
+  PL_CLI_PEEK_NO_ENGINE,    /* none runs: ask the router in-process */
+  PL_CLI_PEEK_ANSWERED,     /* @cli has the engine's gateway, method and address */
+  PL_CLI_PEEK_ASK_ENGINE,   /* it runs but cannot answer at once: pl_cli_engine_address() */
+  PL_CLI_PEEK_FAILED,       /* reported; *status is the exit code */
+} PlCliPeek;
+
+/* `address` in one call to the engine (pl_cli_engine_peek_manager()). */
+PlCliPeek    pl_cli_engine_address_peek    (PlCli               *cli,
+                                            int                 *status);
 
 G_END_DECLS

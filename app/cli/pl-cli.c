@@ -89,7 +89,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PlCli, cli_free)
 static const char *
 cli_protocol_label (PlCli *cli)
 {
-  if (cli->client == NULL && cli->engine != NULL)
+  if (cli->client == NULL && (cli->engine != NULL || cli->engine_answered))
     return pl_cli_engine_method_label (cli->engine_method);
   return cli->client != NULL ? pl_port_mapper_get_protocol_name (cli->client) : "";
 }
@@ -97,7 +97,7 @@ cli_protocol_label (PlCli *cli)
 static const char *
 cli_protocol_json (PlCli *cli)
 {
-  if (cli->client == NULL && cli->engine != NULL)
+  if (cli->client == NULL && (cli->engine != NULL || cli->engine_answered))
     return pl_cli_engine_method_json (cli->engine_method);
   return cli->client != NULL ? pl_method_to_string (pl_mapper_get_method (cli->client)) : "natpmp";
 }
@@ -202,7 +202,7 @@ pl_cli_map_json_begin (PlCli      *cli,
   if (event != NULL)
     pl_cli_json_add_string (builder, "event", event);
   pl_cli_json_add_string (builder, "gateway", cli->gateway);
-  if (cli->client != NULL || cli->engine != NULL)
+  if (cli->client != NULL || cli->engine != NULL || cli->engine_answered)
     pl_cli_json_add_string (builder, "protocol", cli_protocol_json (cli));
   else if (cli->client6 != NULL)
     pl_cli_json_add_string (builder, "protocol", "pcp");
@@ -833,7 +833,8 @@ cmd_address (int    argc,
 {
   g_autoptr(PlCli) cli = cli_new ("address", "");
   g_autoptr(GError) error = NULL;
-  int status;
+  PlCliPeek peek;
+  int status = PL_EXIT_OK;
 
   status = cli_parse (cli, NULL, _("Show the public address of the router (the NAT gateway)."),
                       _("Where Portlight's engine runs, it answers (the router is not asked "
@@ -848,12 +849,20 @@ cmd_address (int    argc,
     return cli_usage_error (cli, _("Unexpected argument “%s”"), argv[1]);
 
   /* Where the engine runs, it says: no second client on the router. */
-  status = cli_find_engine (cli, TRUE);
-  if (status != PL_EXIT_OK)
+  peek = cli->no_broker ? PL_CLI_PEEK_ASK_ENGINE : pl_cli_engine_address_peek (cli, &status);
+  if (peek == PL_CLI_PEEK_FAILED)
     return status;
+  if (peek == PL_CLI_PEEK_ASK_ENGINE)
+    {
+      /* With --no-broker: the engine lock instead. */
+      status = cli_find_engine (cli, TRUE);
+      if (status != PL_EXIT_OK)
+        return status;
+    }
+  status = PL_EXIT_OK;
   if (cli->engine != NULL)
     status = pl_cli_engine_address (cli);
-  else
+  else if (peek != PL_CLI_PEEK_ANSWERED)
     {
       status = cli_start (cli);
       if (status == PL_EXIT_OK)
@@ -873,7 +882,7 @@ cmd_address (int    argc,
       pl_cli_json_add_string (builder, "public_address", cli->public_address);
       /* The engine does not publish the router's epoch. */
       json_builder_set_member_name (builder, "epoch");
-      if (cli->engine != NULL)
+      if (cli->engine_answered)
         json_builder_add_null_value (builder);
       else
         json_builder_add_int_value (builder, cli->epoch);
