@@ -104,6 +104,10 @@ JsonBuilder *pl_cli_map_json_begin_map     (PlCli               *cli,
                                             const char          *event);
 void         pl_cli_map_json_add_mapping   (JsonBuilder         *builder,
                                             const PlCliMapping  *m);
+/* The IPv6 pinhole of @m, at cli->address6. */
+void         pl_cli_map_json_add_pinhole   (JsonBuilder         *builder,
+                                            PlCli               *cli,
+                                            const PlCliMapping  *m);
 void         pl_cli_map_print_mapping      (PlCli               *cli,
                                             const PlCliMapping  *m,
                                             PlCliMapEvent        event);
@@ -116,10 +120,12 @@ void         pl_cli_map_print_event        (PlCli               *cli,
 void         pl_cli_map_print_removed      (PlCli               *cli,
                                             GPtrArray           *mappings);
 
-/* Through the running engine (pl-cli-engine-map.c). Return exit codes. */
+/* Through the running engine (pl-cli-engine-map.c). Return exit codes. Neither @ipv4 nor
+ * @ipv6 (-4, -6): plain `map` opens an IPv6 pinhole too where the engine's router can. */
 int          pl_cli_engine_map             (PlCli               *cli,
                                             GPtrArray           *mappings,
                                             gboolean             keep,
+                                            gboolean             ipv4,
                                             gboolean             ipv6);
 /* Sets *@found when the engine held a lease on the port. */
 int          pl_cli_engine_unmap           (PlCli               *cli,

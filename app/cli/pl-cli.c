@@ -928,10 +928,10 @@ pl_cli_map_json_add_mapping (JsonBuilder   *builder,
 }
 
 /* The pinhole of @m: reachable at this computer's own address, on the private port. */
-static void
-json_add_pinhole (JsonBuilder   *builder,
-                  PlCli         *cli,
-                  const PlCliMapping *m)
+void
+pl_cli_map_json_add_pinhole (JsonBuilder        *builder,
+                             PlCli              *cli,
+                             const PlCliMapping *m)
 {
   json_builder_begin_object (builder);
   pl_cli_json_add_string (builder, "family", "ipv6");
@@ -1641,7 +1641,7 @@ cmd_map (int    argc,
   if (status != PL_EXIT_OK)
     return status;
   if (cli->engine != NULL)
-    return pl_cli_engine_map (cli, mappings, keep, ipv6);
+    return pl_cli_engine_map (cli, mappings, keep, ipv4, ipv6);
 
   /* --keep in-process is an engine of its own: it takes the engine lock (--no-broker has),
    * so that it never runs beside another one it cannot reach (no session bus). */
@@ -1808,7 +1808,7 @@ cmd_map (int    argc,
           if (!ipv6)
             pl_cli_map_json_add_mapping (builder, m);
           if (m->pinhole)
-            json_add_pinhole (builder, cli, m);
+            pl_cli_map_json_add_pinhole (builder, cli, m);
         }
       json_builder_end_array (builder);
       pl_cli_print_json_object (builder);
