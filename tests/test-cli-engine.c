@@ -485,13 +485,14 @@ wait_engine_address (Fixture *f)
 
 /* address while the engine runs: the engine's Manager answers, the router is not asked by
  * the command (silent now, and with another address than the engine heard), in text and
- * JSON, as in-process. */
+ * JSON, as in-process; -g naming another router is warned about, not used. */
 static void
 test_address (Fixture       *f,
               gconstpointer  data)
 {
   g_auto(Result) text = { 0 };
   g_auto(Result) json = { 0 };
+  g_auto(Result) other = { 0 };
   g_autoptr(JsonObject) object = NULL;
   g_autofree char *want = NULL;
 
@@ -518,7 +519,17 @@ test_address (Fixture       *f,
   g_assert_false (json_object_get_boolean_member (object, "double_nat"));
   g_assert_cmpuint (json_object_get_size (object), ==, 5);
 
-  /* Neither command sent the router anything (the engine has no reason to either). */
+  /* -g naming another router: the engine's answer all the same, with a warning naming it. */
+  RUN (f, &other, "address", "-g", "127.0.45.250", "--timeout", "3");
+  g_assert_cmpint (other.status, ==, PL_EXIT_OK);
+  g_assert_cmpstr (other.out, ==, want);
+  g_clear_pointer (&want, g_free);
+  want = g_strdup_printf ("warning: Portlight's engine (pid %s) speaks to the router at %s; "
+                          "--gateway is not used\n",
+                          g_subprocess_get_identifier (f->engine), f->address);
+  assert_contains (other.err, want);
+
+  /* None of the commands sent the router anything (the engine has no reason to either). */
   g_assert_cmpuint (pl_fake_gateway_get_requests (f->gateway)->len, ==, 0);
   stop_engine (f);
 }
