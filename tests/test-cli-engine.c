@@ -466,6 +466,136 @@ test_status (Fixture       *f,
   stop_engine (f);
 }
 
+/* Waits until the engine has heard the router's public address (status --json says it). */
+static void
+wait_engine_address (Fixture *f)
+{
+  for (guint i = 0; i < 100; i++)
+    {
+      g_auto(Result) probe = { 0 };
+      g_autoptr(JsonObject) object = NULL;
+
+      RUN (f, &probe, "status", "--json");
+      object = parse_object (probe.out);
+      if (!json_object_get_null_member (object, "public_address"))
+        return;
+      g_usleep (100000);
+    }
+  g_error ("The engine heard no public address");
+}
+
+/* address while the engine runs: the engine's Manager answers, the router is not asked by
+ * the command (silent now, and with another address than the engine heard), in text and
+ * JSON, as in-process; -g naming another router is warned about, not used. */
+static void
+test_address (Fixture       *f,
+              gconstpointer  data)
+{
+  g_auto(Result) text = { 0 };
+  g_auto(Result) json = { 0 };
+  g_auto(Result) other = { 0 };
+  g_autoptr(JsonObject) object = NULL;
+  g_autofree char *want = NULL;
+
+  start_engine (f);
+  wait_engine_address (f);
+  pl_fake_gateway_set_silent (f->gateway, TRUE);
+  pl_fake_gateway_set_external_address (f->gateway, "198.51.100.9");
+  pl_fake_gateway_clear_requests (f->gateway);
+
+  RUN (f, &text, "address", "-g", "@GW@", "--protocol", "natpmp", "--timeout", "3");
+  g_assert_cmpint (text.status, ==, PL_EXIT_OK);
+  want = g_strdup_printf ("Gateway: %s · NAT-PMP\nPublic address: 203.0.113.7\n", f->address);
+  g_assert_cmpstr (text.out, ==, want);
+  g_assert_cmpstr (text.err, ==, "");
+
+  RUN (f, &json, "address", "--json", "-g", "@GW@", "--protocol", "natpmp", "--timeout", "3");
+  g_assert_cmpint (json.status, ==, PL_EXIT_OK);
+  object = parse_object (json.out);
+  g_assert_cmpstr (json_object_get_string_member (object, "gateway"), ==, f->address);
+  g_assert_cmpstr (json_object_get_string_member (object, "protocol"), ==, "natpmp");
+  g_assert_cmpstr (json_object_get_string_member (object, "public_address"), ==, "203.0.113.7");
+  g_assert_true (json_object_has_member (object, "epoch"));
+  g_assert_true (json_object_get_null_member (object, "epoch"));
+  g_assert_false (json_object_get_boolean_member (object, "double_nat"));
+  g_assert_cmpuint (json_object_get_size (object), ==, 5);
+
+  /* -g naming another router: the engine's answer all the same, with a warning naming it. */
+  RUN (f, &other, "address", "-g", "127.0.45.250", "--timeout", "3");
+  g_assert_cmpint (other.status, ==, PL_EXIT_OK);
+  g_assert_cmpstr (other.out, ==, want);
+  g_clear_pointer (&want, g_free);
+  want = g_strdup_printf ("warning: Portlight's engine (pid %s) speaks to the router at %s; "
+                          "--gateway is not used\n",
+                          g_subprocess_get_identifier (f->engine), f->address);
+  assert_contains (other.err, want);
+
+  /* None of the commands sent the router anything (the engine has no reason to either). */
+  g_assert_cmpuint (pl_fake_gateway_get_requests (f->gateway)->len, ==, 0);
+  stop_engine (f);
+}
+
+/* address while the engine does not know the address yet: the command asks it to refresh
+ * and waits; the answer is the engine's, on the engine's gateway (no -g here: in-process
+ * would ask this computer's own default gateway instead). */
+static void
+test_address_wait (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GSubprocess) address = NULL;
+  g_auto(Result) result = { 0 };
+  g_autoptr(JsonObject) object = NULL;
+  gboolean asked;
+
+  pl_fake_gateway_set_silent (f->gateway, TRUE);
+  start_engine (f);
+  address = spawn (f, NULL, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                   (const char * const[]) { "address", "--json", "--timeout", "25", NULL });
+  /* Let the command find the engine waiting for the router, then let the router answer. */
+  for (guint i = 0; i < 10; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_usleep (500000);
+  asked = pl_fake_gateway_get_requests (f->gateway)->len > 0;
+  g_test_message ("the engine asked before the router answered: %d", asked);
+  pl_fake_gateway_set_silent (f->gateway, FALSE);
+  finish (address, &result);
+  g_assert_cmpint (result.status, ==, PL_EXIT_OK);
+  object = parse_object (result.out);
+  g_assert_cmpstr (json_object_get_string_member (object, "gateway"), ==, f->address);
+  g_assert_cmpstr (json_object_get_string_member (object, "protocol"), ==, "natpmp");
+  g_assert_cmpstr (json_object_get_string_member (object, "public_address"), ==, "203.0.113.7");
+  stop_engine (f);
+}
+
+/* address when the engine hears nothing within --timeout: the command's own message and
+ * exit code, nothing of D-Bus. */
+static void
+test_address_timeout (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_auto(Result) text = { 0 };
+  g_auto(Result) json = { 0 };
+  g_autoptr(JsonObject) object = NULL;
+  JsonObject *error;
+
+  pl_fake_gateway_set_silent (f->gateway, TRUE);
+  start_engine (f);
+  RUN (f, &text, "address", "--timeout", "1");
+  g_assert_cmpint (text.status, ==, PL_EXIT_NO_ANSWER);
+  assert_contains (text.err, "Portlight's engine has heard no public address from the router "
+                             "within 1 s");
+  g_assert_null (strstr (text.err, "org.freedesktop"));
+  g_assert_null (strstr (text.err, "GDBus"));
+
+  RUN (f, &json, "address", "--json", "--timeout", "1");
+  g_assert_cmpint (json.status, ==, PL_EXIT_NO_ANSWER);
+  object = parse_object (json.out);
+  error = json_object_get_object_member (object, "error");
+  g_assert_cmpstr (json_object_get_string_member (error, "code"), ==, "timed-out");
+  g_assert_null (strstr (json.out, "org.freedesktop"));
+  stop_engine (f);
+}
+
 /* map --keep through the engine: a lease owned by the CLI's pid, shown by status; Ctrl-C
  * releases it (the "unmapped" event) and the engine deletes the mapping. */
 static void
@@ -966,6 +1096,9 @@ main (int    argc,
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD ("/cli-engine/status", test_status);
+  ADD ("/cli-engine/address", test_address);
+  ADD ("/cli-engine/address/wait", test_address_wait);
+  ADD ("/cli-engine/address/timeout", test_address_timeout);
   ADD ("/cli-engine/keep/release", test_keep_release);
   ADD ("/cli-engine/keep/killed", test_keep_killed);
   ADD ("/cli-engine/keep/renewed", test_keep_renewed);

@@ -35,6 +35,9 @@ typedef struct
   PlCli         *cli;
   GPtrArray     *mappings;        /* PlCliMapping*, not owned */
   gboolean       keep;
+  gboolean       both;            /* plain `map` without -4/-6: a pinhole too, if it can */
+  gboolean       pinhole_next;    /* the IPv4 lease is active: the pinhole's turn */
+  guint          address_id;      /* plain `map`: waiting for the Manager's ExternalAddress */
   char          *path;            /* the lease */
   PlBrokerLease *lease;
   GMainLoop     *loop;
@@ -107,8 +110,8 @@ engine_map_find_entry (GVariant   *mappings,
 }
 
 /* The public address, gateway and protocol of the engine, for the lines and objects. */
-static void
-cli_read_engine (PlCli *cli)
+void
+pl_cli_map_read_engine (PlCli *cli)
 {
   PlBrokerManager *manager = cli->engine->manager;
   const char *gateway = pl_broker_manager_get_gateway (manager);
@@ -175,21 +178,24 @@ engine_map_take_mappings (EngineMap *em,
   return changed;
 }
 
-/* The first grant of every mapping: the result of plain `map`, the start of --keep. */
+/* The result of plain `map`, the start of --keep: every mapping's first grant (and pinhole). */
 static void
-engine_map_started (EngineMap *em)
+engine_map_print_started (EngineMap *em)
 {
   PlCli *cli = em->cli;
-
-  em->started = TRUE;
-  cli_read_engine (cli);
 
   if (cli->json)
     {
       g_autoptr(JsonBuilder) builder = pl_cli_map_json_begin_map (cli, em->keep ? "mapped" : NULL);
 
       for (guint i = 0; i < em->mappings->len; i++)
-        pl_cli_map_json_add_mapping (builder, g_ptr_array_index (em->mappings, i));
+        {
+          PlCliMapping *m = g_ptr_array_index (em->mappings, i);
+
+          pl_cli_map_json_add_mapping (builder, m);
+          if (m->pinhole)
+            pl_cli_map_json_add_pinhole (builder, cli, m);
+        }
       json_builder_end_array (builder);
       pl_cli_print_json_object (builder);
     }
@@ -200,6 +206,29 @@ engine_map_started (EngineMap *em)
         g_print (_("Public address: %s\n"), cli->public_address);
       for (guint i = 0; i < em->mappings->len; i++)
         pl_cli_map_print_mapping (cli, g_ptr_array_index (em->mappings, i), PL_CLI_MAP_EVENT_MAPPED);
+      for (guint i = 0; i < em->mappings->len; i++)
+        {
+          PlCliMapping *m = g_ptr_array_index (em->mappings, i);
+
+          if (m->pinhole)
+            g_print (_("Opened %s [%s]:%u (IPv6 pinhole), lifetime %u s\n"),
+                     pl_cli_protocol_label (m->protocol), cli->address6, m->private_port,
+                     m->pinhole_lifetime);
+        }
+      for (guint i = 0; i < em->mappings->len; i++)
+        {
+          PlCliMapping *m = g_ptr_array_index (em->mappings, i);
+
+          if (!m->pinhole)
+            continue;
+          g_print (_("Open on %s:%u (IPv4) and [%s]:%u (IPv6)\n"), cli->public_address,
+                   m->public_port, cli->address6, m->private_port);
+          if (cli->double_nat)
+            g_printerr (_("Note: behind the second NAT, IPv4 forwarding cannot reach the "
+                          "Internet, but %s %u is reachable over IPv6 at [%s]:%u.\n"),
+                        pl_cli_protocol_label (m->protocol), m->private_port, cli->address6,
+                        m->private_port);
+        }
       if (em->keep)
         g_print ("%s", ngettext ("Keeping the mapping until Ctrl-C or SIGTERM, renewing it at "
                                  "half its lifetime…\n",
@@ -220,9 +249,60 @@ engine_map_started (EngineMap *em)
       fflush (stdout);
     }
   pl_cli_map_print_double_nat (cli);
+}
 
+/* The first grant of every mapping. Plain `map` ends here; where a pinhole may follow, it
+ * is asked for once the loop is over (pl_cli_engine_map()), and the result printed then. */
+static void
+engine_map_started_print (EngineMap *em)
+{
+  PlCli *cli = em->cli;
+
+  g_clear_handle_id (&em->address_id, g_source_remove);
+  pl_cli_map_read_engine (cli);
+
+  /* As in-process: both families by default where the router opens pinholes. */
+  if (em->both && (g_strcmp0 (cli->engine_method, "pcp") == 0 ||
+                   g_strcmp0 (cli->engine_method, "upnp-igd") == 0))
+    {
+      em->pinhole_next = TRUE;
+      engine_map_finish (em, PL_EXIT_OK);
+      return;
+    }
+
+  engine_map_print_started (em);
   if (!em->keep)
     engine_map_finish (em, PL_EXIT_OK);
+}
+
+static gboolean
+engine_map_address_timeout_cb (gpointer user_data)
+{
+  EngineMap *em = user_data;
+
+  em->address_id = 0;
+  engine_map_started_print (em);
+  return G_SOURCE_REMOVE;
+}
+
+/* Over PCP the public address comes with the first mapping, and the engine may publish the
+ * lease active a moment before its Manager's ExternalAddress: plain `map` waits for it (at
+ * most ADDRESS_WAIT_MS) rather than print no address. */
+#define ADDRESS_WAIT_MS 2000
+
+static void
+engine_map_started (EngineMap *em)
+{
+  PlCli *cli = em->cli;
+
+  em->started = TRUE;
+  pl_cli_map_read_engine (cli);
+  if (!em->keep && cli->public_address == NULL)
+    {
+      em->address_id = g_timeout_add (ADDRESS_WAIT_MS, engine_map_address_timeout_cb, em);
+      return;
+    }
+  engine_map_started_print (em);
 }
 
 /* A failure: of the first request (the command fails, as in-process), or later (a restore
@@ -268,7 +348,8 @@ engine_map_update (EngineMap *em)
   g_autoptr(GError) error = NULL;
   guint renewed;
 
-  if (em->done || state == NULL)
+  /* The first grant is in; the result waits for the public address only. */
+  if (em->done || state == NULL || em->address_id != 0)
     return;
   if (error_value != NULL)
     g_variant_get (error_value, "(&s&s)", &error_name, &error_message);
@@ -346,6 +427,13 @@ engine_map_manager_cb (GDBusProxy *proxy,
   PlBrokerManager *manager = cli->engine->manager;
   const char *address = NULL;
 
+  if (em->address_id != 0 && !em->done)
+    {
+      address = pl_broker_manager_get_external_address (manager);
+      if (address != NULL && address[0] != '\0')
+        engine_map_started_print (em);
+      return;
+    }
   if (em->done || !em->started || !em->keep)
     return;
 
@@ -502,11 +590,159 @@ engine_map_options (PlCli     *cli,
   return g_variant_builder_end (&builder);
 }
 
+/* How long plain `map` waits for the pinhole beside its IPv4 mapping (without --timeout):
+ * a pinhole that cannot be had is not worth a long wait, as in-process. */
+#define PINHOLE_WAIT_S 10
+
+typedef struct
+{
+  PlBrokerLease *lease;
+  gboolean       done;
+} PinholeWait;
+
+static gboolean
+pinhole_settled (PlBrokerLease *lease)
+{
+  const char *state = pl_broker_lease_get_state (lease);
+  GVariant *error_value = pl_broker_lease_get_error (lease);
+  const char *error_name = "";
+  const char *error_message = "";
+
+  if (g_strcmp0 (state, "active") == 0 || g_strcmp0 (state, "failed") == 0)
+    return TRUE;
+  if (error_value != NULL)
+    g_variant_get (error_value, "(&s&s)", &error_name, &error_message);
+  /* pending with an error: the engine retries, but the pinhole is not to be had now */
+  return error_name[0] != '\0';
+}
+
+static void
+pinhole_changed_cb (GDBusProxy  *proxy,
+                    GVariant    *changed,
+                    GStrv        invalidated,
+                    PinholeWait *wait)
+{
+  if (pinhole_settled (wait->lease))
+    wait->done = TRUE;
+}
+
+static gboolean
+pinhole_timeout_cb (gpointer user_data)
+{
+  ((PinholeWait *) user_data)->done = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* The IPv6 pinhole of every mapping of plain `map`, once its IPv4 mapping is active: a
+ * second lease (family ipv6, bind=none, the same duration), so that `unmap` ends both. Sets
+ * cli->address6 and each mapping's pinhole fields. A pinhole that cannot be had is withdrawn
+ * and only an error. */
+static gboolean
+engine_map_pinhole (PlCli      *cli,
+                    GPtrArray  *mappings,
+                    GError    **error)
+{
+  PlBrokerManager *manager = cli->engine->manager;
+  PlCliMapping *first = g_ptr_array_index (mappings, 0);
+  g_autoptr(GPtrArray) protocols = g_ptr_array_new ();
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *path = NULL;
+  PinholeWait wait = { 0 };
+  const char *state;
+  GVariant *error_value;
+  gint64 wait_until;
+  gulong changed_id;
+  guint timeout_id;
+
+  for (guint i = 0; i < mappings->len; i++)
+    g_ptr_array_add (protocols, (gpointer) pl_cli_map_protocol_json (
+                       ((PlCliMapping *) g_ptr_array_index (mappings, i))->protocol));
+  g_ptr_array_add (protocols, NULL);
+
+  if (!pl_broker_manager_call_request_mapping_sync (manager,
+                                                    (const char * const *) protocols->pdata,
+                                                    first->private_port,
+                                                    engine_map_options (cli, mappings, FALSE, TRUE),
+                                                    NULL, &path, NULL, NULL, &local_error))
+    {
+      g_propagate_error (error, pl_cli_engine_call_error (local_error));
+      return FALSE;
+    }
+
+  wait_until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while ((wait.lease = pl_cli_engine_get_lease (cli->engine, path)) == NULL &&
+         g_get_monotonic_time () < wait_until)
+    g_main_context_iteration (NULL, TRUE);
+  if (wait.lease == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   _("Portlight's engine ended the lease %s at once"), path);
+      return FALSE;
+    }
+
+  changed_id = g_signal_connect (wait.lease, "g-properties-changed",
+                                 G_CALLBACK (pinhole_changed_cb), &wait);
+  timeout_id = g_timeout_add_seconds (cli->timeout_s > 0 ? cli->timeout_s : PINHOLE_WAIT_S,
+                                      pinhole_timeout_cb, &wait);
+  wait.done = pinhole_settled (wait.lease);
+  while (!wait.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_clear_handle_id (&timeout_id, g_source_remove);
+  g_clear_signal_handler (&changed_id, wait.lease);
+
+  state = pl_broker_lease_get_state (wait.lease);
+  if (g_strcmp0 (state, "active") == 0)
+    {
+      GVariant *entries = pl_broker_lease_get_mappings (wait.lease);
+
+      for (guint i = 0; i < mappings->len; i++)
+        {
+          PlCliMapping *m = g_ptr_array_index (mappings, i);
+          g_autoptr(GVariant) entry = engine_map_find_entry (entries, m->protocol);
+          const char *address = NULL;
+
+          if (entry == NULL)
+            continue;
+          g_variant_lookup (entry, "lifetime", "u", &m->pinhole_lifetime);
+          if (g_variant_lookup (entry, "external_address", "&s", &address) && address[0] != '\0')
+            {
+              g_free (cli->address6);
+              cli->address6 = g_strdup (address);
+              m->pinhole = TRUE;
+            }
+        }
+      g_object_unref (wait.lease);
+      return TRUE;
+    }
+
+  error_value = pl_broker_lease_get_error (wait.lease);
+  if (error_value != NULL)
+    {
+      const char *name = "";
+      const char *message = "";
+
+      g_variant_get (error_value, "(&s&s)", &name, &message);
+      if (name[0] != '\0')
+        local_error = pl_cli_engine_error_new (name, message);
+    }
+  if (local_error == NULL)
+    local_error = g_error_new (PL_ERROR, PL_ERROR_TIMED_OUT,
+                               _("Portlight's engine got no pinhole from the router within "
+                                 "%u s"), cli->timeout_s > 0 ? cli->timeout_s : PINHOLE_WAIT_S);
+  /* Withdrawn: no pinhole left for the engine to keep trying. */
+  if (!pl_broker_lease_call_release_sync (wait.lease, NULL, NULL))
+    g_debug ("The pinhole's lease %s was gone already", path);
+  g_object_unref (wait.lease);
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
+
 /* `map` through the engine. Returns the exit code. */
 int
 pl_cli_engine_map (PlCli     *cli,
                 GPtrArray *mappings,
                 gboolean   keep,
+                gboolean   ipv4,
                 gboolean   ipv6)
 {
   g_autoptr(GError) error = NULL;
@@ -537,6 +773,7 @@ pl_cli_engine_map (PlCli     *cli,
   em.cli = cli;
   em.mappings = mappings;
   em.keep = keep;
+  em.both = !keep && !ipv4 && !ipv6;
   em.status = PL_EXIT_LOCAL_ERROR;
   em.rebooted_at = pl_broker_manager_get_gateway_rebooted_at (manager);
   em.loop = g_main_loop_new (NULL, FALSE);
@@ -587,10 +824,24 @@ pl_cli_engine_map (PlCli     *cli,
   for (guint i = 0; i < G_N_ELEMENTS (em.signal_ids); i++)
     g_clear_handle_id (&em.signal_ids[i], g_source_remove);
   g_clear_handle_id (&em.timeout_id, g_source_remove);
+  g_clear_handle_id (&em.address_id, g_source_remove);
   g_clear_signal_handler (&em.properties_id, em.lease);
   g_clear_signal_handler (&em.manager_id, manager);
   g_clear_signal_handler (&em.owner_id, cli->engine->objects);
   g_clear_signal_handler (&em.removed_id, cli->engine->objects);
+
+  /* Both families (plain `map`): the pinhole, then the result of both. */
+  if (em.status == PL_EXIT_OK && em.pinhole_next)
+    {
+      g_autoptr(GError) error6 = NULL;
+
+      if (!engine_map_pinhole (cli, mappings, &error6) && !cli->json)
+        g_print (_("No IPv6 pinhole: %s\n"), error6->message);
+      else if (error6 != NULL)
+        g_debug ("No IPv6 pinhole: %s", error6->message);
+      engine_map_print_started (&em);
+    }
+
   g_clear_object (&em.lease);
   g_clear_pointer (&em.loop, g_main_loop_unref);
   g_free (em.path);
@@ -653,7 +904,7 @@ pl_cli_engine_unmap (PlCli            *cli,
   if (!*found || status != PL_EXIT_OK)
     return status;
 
-  cli_read_engine (cli);
+  pl_cli_map_read_engine (cli);
   if (cli->json)
     {
       builder = pl_cli_map_json_begin (cli, NULL);

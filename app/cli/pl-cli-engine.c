@@ -161,6 +161,40 @@ pl_cli_engine_find (gboolean        no_broker,
   return engine;
 }
 
+GVariant *
+pl_cli_engine_peek_manager (GError **error)
+{
+  g_autoptr(GDBusConnection) connection = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) local_error = NULL;
+  GVariant *properties = NULL;
+
+  connection = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &local_error);
+  if (connection == NULL)
+    {
+      g_debug ("No session bus (%s): working in-process", local_error->message);
+      return NULL;
+    }
+  reply = g_dbus_connection_call_sync (connection, PL_BROKER_BUS_NAME, PL_BROKER_MANAGER_PATH,
+                                       "org.freedesktop.DBus.Properties", "GetAll",
+                                       g_variant_new ("(s)", MANAGER_IFACE),
+                                       G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NONE,
+                                       FIND_TIMEOUT_MS, NULL, &local_error);
+  if (reply == NULL)
+    {
+      if (g_error_matches (local_error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+          g_error_matches (local_error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+        {
+          g_debug ("No engine on the session bus: working in-process");
+          return NULL;
+        }
+      g_propagate_error (error, pl_cli_engine_call_error (local_error));
+      return NULL;
+    }
+  g_variant_get (reply, "(@a{sv})", &properties);
+  return properties;
+}
+
 static int
 compare_paths (gconstpointer a,
                gconstpointer b)

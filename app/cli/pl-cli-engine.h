@@ -38,6 +38,11 @@ PlCliEngine *pl_cli_engine_find          (gboolean        no_broker,
                                           PlEngineLock  **lock,
                                           GError        **error);
 
+/* The Manager's properties (a{sv}) from one GetAll call, which activates an installed
+ * engine: for a command that only reads them, far cheaper than pl_cli_engine_find() (no
+ * Subscribe, no object manager). NULL without an error when there is no engine, as there. */
+GVariant    *pl_cli_engine_peek_manager  (GError        **error);
+
 /* Returns: (transfer full) (element-type PlBrokerLease): every lease, by path. */
 GList       *pl_cli_engine_list_leases   (PlCliEngine   *engine);
 /* Returns: (transfer full) (nullable): the Lease at @path, NULL when it is gone. */

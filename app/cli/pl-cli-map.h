@@ -43,6 +43,7 @@ typedef struct
   PlCliEngine  *engine;           /* the running engine, when there is one */
   PlEngineLock *lock;             /* --no-broker: held while the command runs */
   char         *engine_method;    /* the engine's Manager.Method */
+  gboolean      engine_answered;  /* `address`: the engine's Manager gave the answer */
   PlMethod      method;
   gint64        deadline;         /* clock time bounding the whole command, or G_MAXINT64 */
   GAsyncResult *result;           /* set by cli_result_cb, taken by cli_await */
@@ -103,6 +104,10 @@ JsonBuilder *pl_cli_map_json_begin_map     (PlCli               *cli,
                                             const char          *event);
 void         pl_cli_map_json_add_mapping   (JsonBuilder         *builder,
                                             const PlCliMapping  *m);
+/* The IPv6 pinhole of @m, at cli->address6. */
+void         pl_cli_map_json_add_pinhole   (JsonBuilder         *builder,
+                                            PlCli               *cli,
+                                            const PlCliMapping  *m);
 void         pl_cli_map_print_mapping      (PlCli               *cli,
                                             const PlCliMapping  *m,
                                             PlCliMapEvent        event);
@@ -115,10 +120,12 @@ void         pl_cli_map_print_event        (PlCli               *cli,
 void         pl_cli_map_print_removed      (PlCli               *cli,
                                             GPtrArray           *mappings);
 
-/* Through the running engine (pl-cli-engine-map.c). Return exit codes. */
+/* Through the running engine (pl-cli-engine-map.c). Return exit codes. Neither @ipv4 nor
+ * @ipv6 (-4, -6): plain `map` opens an IPv6 pinhole too where the engine's router can. */
 int          pl_cli_engine_map             (PlCli               *cli,
                                             GPtrArray           *mappings,
                                             gboolean             keep,
+                                            gboolean             ipv4,
                                             gboolean             ipv6);
 /* Sets *@found when the engine held a lease on the port. */
 int          pl_cli_engine_unmap           (PlCli               *cli,
@@ -126,5 +133,22 @@ int          pl_cli_engine_unmap           (PlCli               *cli,
                                             guint                n_protocols,
                                             guint16              private_port,
                                             gboolean            *found);
+/* The engine's gateway, method and public address (Manager) into @cli. */
+void         pl_cli_map_read_engine        (PlCli               *cli);
+/* `address` (pl-cli-engine-address.c): reads them, asking the engine to Refresh() and
+ * waiting when it does not know the address yet. */
+int          pl_cli_engine_address         (PlCli               *cli);
+
+typedef enum
+{
+  PL_CLI_PEEK_NO_ENGINE,    /* none runs: ask the router in-process */
+  PL_CLI_PEEK_ANSWERED,     /* @cli has the engine's gateway, method and address */
+  PL_CLI_PEEK_ASK_ENGINE,   /* it runs but cannot answer at once: pl_cli_engine_address() */
+  PL_CLI_PEEK_FAILED,       /* reported; *status is the exit code */
+} PlCliPeek;
+
+/* `address` in one call to the engine (pl_cli_engine_peek_manager()). */
+PlCliPeek    pl_cli_engine_address_peek    (PlCli               *cli,
+                                            int                 *status);
 
 G_END_DECLS

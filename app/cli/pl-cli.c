@@ -89,7 +89,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PlCli, cli_free)
 static const char *
 cli_protocol_label (PlCli *cli)
 {
-  if (cli->client == NULL && cli->engine != NULL)
+  if (cli->client == NULL && (cli->engine != NULL || cli->engine_answered))
     return pl_cli_engine_method_label (cli->engine_method);
   return cli->client != NULL ? pl_port_mapper_get_protocol_name (cli->client) : "";
 }
@@ -97,7 +97,7 @@ cli_protocol_label (PlCli *cli)
 static const char *
 cli_protocol_json (PlCli *cli)
 {
-  if (cli->client == NULL && cli->engine != NULL)
+  if (cli->client == NULL && (cli->engine != NULL || cli->engine_answered))
     return pl_cli_engine_method_json (cli->engine_method);
   return cli->client != NULL ? pl_method_to_string (pl_mapper_get_method (cli->client)) : "natpmp";
 }
@@ -177,7 +177,8 @@ cli_describe_error (PlCli        *cli,
                               "computer"),
                             error->message);
 
-  if (g_error_matches (error, PL_ERROR, PL_ERROR_NO_GATEWAY))
+  /* The engine does not take --gateway: it finds its router itself. */
+  if (g_error_matches (error, PL_ERROR, PL_ERROR_NO_GATEWAY) && cli->engine == NULL)
     return g_strdup_printf (_("%s (name the router with --gateway ADDRESS)"), error->message);
 
   return g_strdup (error->message);
@@ -201,7 +202,7 @@ pl_cli_map_json_begin (PlCli      *cli,
   if (event != NULL)
     pl_cli_json_add_string (builder, "event", event);
   pl_cli_json_add_string (builder, "gateway", cli->gateway);
-  if (cli->client != NULL || cli->engine != NULL)
+  if (cli->client != NULL || cli->engine != NULL || cli->engine_answered)
     pl_cli_json_add_string (builder, "protocol", cli_protocol_json (cli));
   else if (cli->client6 != NULL)
     pl_cli_json_add_string (builder, "protocol", "pcp");
@@ -833,34 +834,59 @@ cmd_address (int    argc,
 {
   g_autoptr(PlCli) cli = cli_new ("address", "");
   g_autoptr(GError) error = NULL;
-  int status;
+  PlCliPeek peek;
+  int status = PL_EXIT_OK;
 
   status = cli_parse (cli, NULL, _("Show the public address of the router (the NAT gateway)."),
-                      _("With --json, prints {\"gateway\": …, \"public_address\": …, "
-                        "\"epoch\": N, \"double_nat\": false}."),
+                      _("Where Portlight's engine runs, it answers (the router is not asked "
+                        "again).\n"
+                        "With --json, prints {\"gateway\": …, \"public_address\": …, "
+                        "\"epoch\": N, \"double_nat\": false};\n"
+                        "\"epoch\" is null when the engine answers."),
                       &argc, &argv);
   if (status != PL_EXIT_OK)
     return status;
   if (argc > 1)
     return cli_usage_error (cli, _("Unexpected argument “%s”"), argv[1]);
 
-  status = cli_find_engine (cli, FALSE);
+  /* Where the engine runs, it says: no second client on the router. */
+  peek = cli->no_broker ? PL_CLI_PEEK_ASK_ENGINE : pl_cli_engine_address_peek (cli, &status);
+  if (peek == PL_CLI_PEEK_FAILED)
+    return status;
+  if (peek == PL_CLI_PEEK_ASK_ENGINE)
+    {
+      /* With --no-broker: the engine lock instead. */
+      status = cli_find_engine (cli, TRUE);
+      if (status != PL_EXIT_OK)
+        return status;
+    }
+  status = PL_EXIT_OK;
+  if (cli->engine != NULL)
+    status = pl_cli_engine_address (cli);
+  else if (peek != PL_CLI_PEEK_ANSWERED)
+    {
+      status = cli_start (cli);
+      if (status == PL_EXIT_OK)
+        {
+          cli_bound_request (cli);
+          if (cli->public_address == NULL && !cli_get_external_address (cli, &error))
+            return pl_cli_map_fail (cli, error);
+        }
+    }
   if (status != PL_EXIT_OK)
     return status;
-  status = cli_start (cli);
-  if (status != PL_EXIT_OK)
-    return status;
-
-  cli_bound_request (cli);
-  if (cli->public_address == NULL && !cli_get_external_address (cli, &error))
-    return pl_cli_map_fail (cli, error);
 
   if (cli->json)
     {
       g_autoptr(JsonBuilder) builder = pl_cli_map_json_begin (cli, NULL);
 
       pl_cli_json_add_string (builder, "public_address", cli->public_address);
-      pl_cli_json_add_int (builder, "epoch", cli->epoch);
+      /* The engine does not publish the router's epoch. */
+      json_builder_set_member_name (builder, "epoch");
+      if (cli->engine_answered)
+        json_builder_add_null_value (builder);
+      else
+        json_builder_add_int_value (builder, cli->epoch);
       pl_cli_json_add_boolean (builder, "double_nat", cli->double_nat);
       pl_cli_print_json_object (builder);
     }
@@ -903,10 +929,10 @@ pl_cli_map_json_add_mapping (JsonBuilder   *builder,
 }
 
 /* The pinhole of @m: reachable at this computer's own address, on the private port. */
-static void
-json_add_pinhole (JsonBuilder   *builder,
-                  PlCli         *cli,
-                  const PlCliMapping *m)
+void
+pl_cli_map_json_add_pinhole (JsonBuilder        *builder,
+                             PlCli              *cli,
+                             const PlCliMapping *m)
 {
   json_builder_begin_object (builder);
   pl_cli_json_add_string (builder, "family", "ipv6");
@@ -1616,7 +1642,7 @@ cmd_map (int    argc,
   if (status != PL_EXIT_OK)
     return status;
   if (cli->engine != NULL)
-    return pl_cli_engine_map (cli, mappings, keep, ipv6);
+    return pl_cli_engine_map (cli, mappings, keep, ipv4, ipv6);
 
   /* --keep in-process is an engine of its own: it takes the engine lock (--no-broker has),
    * so that it never runs beside another one it cannot reach (no session bus). */
@@ -1783,7 +1809,7 @@ cmd_map (int    argc,
           if (!ipv6)
             pl_cli_map_json_add_mapping (builder, m);
           if (m->pinhole)
-            json_add_pinhole (builder, cli, m);
+            pl_cli_map_json_add_pinhole (builder, cli, m);
         }
       json_builder_end_array (builder);
       pl_cli_print_json_object (builder);

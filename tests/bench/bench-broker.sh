@@ -13,6 +13,9 @@
 #                 it itself, and the NAT-PMP map round trip (floor)
 #   broker-idle   the engine holding 10 programs' leases: context switches per minute and
 #                 memory; then the 10 programs killed at once: until the router's rules are gone
+#   broker-address  `portlightctl address` answered by the engine (process start, bus
+#                 connection, one GetAll; no request to the router) beside
+#                 the one-shot `address` (no bus: it asks the router) and natpmpc, round-robin
 
 # shellcheck shell=bash
 # shellcheck disable=SC2154  # the lab's and bench.sh's variables
@@ -119,6 +122,49 @@ bench_broker_idle () {
   kill -KILL $pids 2>/dev/null
   # shellcheck disable=SC2086
   wait $pids 2>/dev/null
+  run_stop
+  broker_bus_stop
+}
+
+bench_broker_address () {
+  local f="$LABDIR/broker-address" e_med e_p90 e_max o_med o_p90 o_max n_med n_p90 n_max v_med
+  local c n label fails req_e req_o req_n
+  if ! broker_ready; then
+    row "| \`address\` through the engine (D-Bus) | **not measured**: dbus-daemon or tests/broker/lease-holder missing | – | – | – | – |"
+    return 0
+  fi
+  say "broker-address: $RUNS runs of each command, round-robin; the engine on a session bus"
+  rtr_reset || return 1
+  broker_bus_start || { note "broker-address: dbus-daemon did not start"; return 0; }
+  broker_engine_start address
+  # Every command through env(1), so that each pays the same extra exec: the one-shot
+  # command gets no bus (it would use the engine), the others get the engine's.
+  set -- \
+    "version=env DBUS_SESSION_BUS_ADDRESS=$BROKER_BUS $CTL --version" \
+    "engine=env DBUS_SESSION_BUS_ADDRESS=$BROKER_BUS $CTL address" \
+    "oneshot=env DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent $CTL address --protocol natpmp -g $GW" \
+    "natpmpc=env DBUS_SESSION_BUS_ADDRESS=$BROKER_BUS $NATPMPC -g $GW"
+  # requests to the router per command (5 runs each); also warms the caches
+  for c in "$@"; do
+    label=${c%%=*}
+    n=$(pmp_count)
+    in_ns "$NS_A" "$BENCH" time 5 "$c" > /dev/null
+    printf -v "REQ_ba_$label" '%s' "$(calc '%.1f' "($(pmp_count) - $n) / 5")"
+  done
+  req_e=$REQ_ba_engine req_o=$REQ_ba_oneshot req_n=$REQ_ba_natpmpc
+  in_ns "$NS_A" "$BENCH" time "$RUNS" "$@" > "$f.time"
+  samples "$f.time" engine > "$f.engine"; stats "$f.engine"
+  e_med=$S_MED e_p90=$S_P90 e_max=$S_MAX
+  samples "$f.time" oneshot > "$f.oneshot"; stats "$f.oneshot"
+  o_med=$S_MED o_p90=$S_P90 o_max=$S_MAX
+  samples "$f.time" natpmpc > "$f.natpmpc"; stats "$f.natpmpc"
+  n_med=$S_MED n_p90=$S_P90 n_max=$S_MAX
+  samples "$f.time" version > "$f.version"; stats "$f.version"
+  v_med=$S_MED
+  row "| \`address\` answered by the engine (start, bus connection, one GetAll of the Manager) / \`natpmpc -g\`; goal ≤ 1.5× | $(ms "$e_med") ms (p90 $(ms "$e_p90"), worst $(ms "$e_max")); $req_e req | $(ms "$n_med") ms (p90 $(ms "$n_p90"), worst $(ms "$n_max")); $req_n req | $(ratio "$e_med" "$n_med") | $(ms "$v_med") ms: \`portlightctl --version\` (start only), same round-robin | $(ratio "$e_med" "$v_med") |"
+  row "| one-shot \`address --protocol natpmp -g\` in the same round-robin (no bus) / \`natpmpc -g\` | $(ms "$o_med") ms (p90 $(ms "$o_p90"), worst $(ms "$o_max")); $req_o req; the engine's answer is $(ratio "$e_med" "$o_med") of it | $(ms "$n_med") ms | $(ratio "$o_med" "$n_med") | – | – |"
+  fails=$(( $(failures "$f.time" engine) + $(failures "$f.time" oneshot) + $(failures "$f.time" natpmpc) ))
+  [ "$fails" = 0 ] || note "broker-address: $fails of $((3 * RUNS)) runs failed (not counted)"
   run_stop
   broker_bus_stop
 }

@@ -379,10 +379,54 @@ t_broker_tray () {
   want_rc 0 && want_no_rule tcp 40521 "$HOST_A" 40521
 }
 
+# Plain map while the engine runs (over PCP) maps both families, as in-process: the IPv4
+# forwarding and a pinhole for host a's address, each reached from the WAN; -4 maps IPv4 only;
+# unmap ends both leases, and the engine removes the rule and the pinhole.
+t_broker_map_both () {
+  local file=$LABDIR/broker-both.ini i
+  if ! command -v dbus-daemon >/dev/null; then
+    SKIP_REASON="needs dbus-daemon"
+    return 77
+  fi
+  : > "$file"
+  bus_start || return 1
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS run_start "$file" --protocol pcp
+  serve tcp "$NS_A" 41240 lan-a && serve tcp "$NS_A" 41241 lan-a || return 1
+  want_dropped_at "$HOST_A6" tcp 41240 || return 1
+
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" map -t 41240 41240
+  want_rc 0 && want_text "Portlight's engine holds it until" &&
+    want_text "$(pcp_opened_re TCP 41240)" &&
+    want_text "Open on ${EXT_IP//./\\.}:41240 \\(IPv4\\) and \\[$HOST_A6\\]:41240 \\(IPv6\\)" ||
+    { run_log "map"; return 1; }
+  want_rule tcp 41240 "$HOST_A" 41240 && want_reaches tcp 41240 lan-a &&
+    want_pinhole tcp 41240 "$HOST_A6" && want_reaches_at "$HOST_A6" tcp 41240 lan-a ||
+    { run_log "map"; return 1; }
+
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" map -4 -t --json 41241 41241
+  want_rc 0 && want_json_protocol pcp && want_rule tcp 41241 "$HOST_A" 41241 &&
+    want_no_pinhole tcp 41241 "$HOST_A6" || { run_log "map -4"; return 1; }
+  [[ $OUT != *'"family":"ipv6"'* ]] || { diag "FAIL: map -4 printed a pinhole"; return 1; }
+
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" unmap 41240
+  want_rc 0 || return 1
+  for i in $(seq 200); do
+    has_rule tcp 41240 "$HOST_A" 41240 || has_pinhole tcp 41240 "$HOST_A6" || break
+    sleep 0.05
+  done
+  want_no_rule tcp 41240 "$HOST_A" 41240 && want_no_pinhole tcp 41240 "$HOST_A6" ||
+    { run_log "unmap"; return 1; }
+
+  run_stop TERM
+  want_rc 0
+}
+
 broker_scenarios () {
   local LAB_PROTOCOL=""
   scenario "engine on the session bus: a program's lease opens the port; killed, the port closes" \
     t_broker_lease
   scenario "tray beside the engine: its client, no router socket; menu toggles, lease line, quit keeps the ports" \
     t_broker_tray
+  scenario "engine on the session bus: plain map opens the IPv4 mapping and the pinhole; -4 IPv4 only; unmap ends both" \
+    t_broker_map_both
 }
