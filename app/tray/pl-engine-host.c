@@ -136,6 +136,13 @@ pl_engine_host_set_session (PlEngineHost *self,
   pl_broker_set_session (self->broker, session);
 }
 
+PlBroker *
+pl_engine_host_get_broker (PlEngineHost *self)
+{
+  g_return_val_if_fail (PL_IS_ENGINE_HOST (self), NULL);
+  return self->broker;
+}
+
 void
 pl_engine_host_shutdown (PlEngineHost *self)
 {

@@ -34,6 +34,8 @@ PlEngineHost *pl_engine_host_new          (GListModel     *user_profiles);
 GListModel   *pl_engine_host_get_profiles (PlEngineHost   *self);
 void          pl_engine_host_set_session  (PlEngineHost   *self,
                                            PlSession      *session);
+/* Returns: (transfer none): the hosted broker. */
+PlBroker     *pl_engine_host_get_broker   (PlEngineHost   *self);
 
 /* Takes the engine lock, then (with a session bus) the name. Fails with G_IO_ERROR_BUSY
  * when another engine holds the lock, G_IO_ERROR_EXISTS when another process owns the

@@ -760,9 +760,14 @@ compute_engine_state (PlTrayMenu *self)
     {
       g_autoptr(PlProfile) profile = g_list_model_get_item (G_LIST_MODEL (self->store), i);
       g_autoptr(PlBrokerLease) lease = NULL;
+      g_autofree char *waiting = NULL;
       const char *state;
 
       if (!pl_profile_get_enabled (profile))
+        continue;
+      /* Waiting for its application or network is not contacting the router. */
+      waiting = pl_engine_client_dup_waiting (self->engine, pl_profile_get_name (profile));
+      if (waiting != NULL)
         continue;
       lease = pl_engine_client_get_profile_lease (self->engine, pl_profile_get_name (profile));
       state = lease != NULL ? pl_broker_lease_get_state (lease) : NULL;
@@ -985,6 +990,25 @@ add_engine_listen_queries (PlTrayMenu *self,
     }
 }
 
+/* The menu line of a profile the engine keeps off (Profile.Waiting): the reason, or, when
+ * it is too long for the menu, what comes before its remark in brackets ("Waiting for
+ * qBittorrent to start (there is no systemd user manager)" says "Waiting for qBittorrent to
+ * start…"); else the menu shortens it as any line. */
+static char *
+waiting_line (const char *waiting)
+{
+  const char *remark = strstr (waiting, " (");
+  g_autofree char *head = NULL;
+
+  if (g_utf8_strlen (waiting, -1) <= PL_TRAY_MENU_MAX_CHARS || remark == NULL ||
+      remark == waiting)
+    return g_strdup (waiting);
+  head = g_strndup (waiting, (gsize) (remark - waiting));
+  if (g_utf8_strlen (head, -1) >= PL_TRAY_MENU_MAX_CHARS)
+    return g_strdup (waiting);
+  return g_strconcat (head, "…", NULL);
+}
+
 /* The menu as the engine's client: the same lines as the session's, from the engine's
  * Manager, Profile and Lease objects, and a line for each lease another program holds. */
 static void
@@ -1035,6 +1059,7 @@ build_engine_items (PlTrayMenu *self,
       g_autofree char *label = menu_profile_label (profile);
       g_autoptr(PlBrokerLease) lease = NULL;
       g_autofree char *state = NULL;
+      g_autofree char *waiting = NULL;
       PlTrayItem *item;
 
       item = add_item (items, PL_TRAY_ITEM_CHECK, id, label, "toggle-profile",
@@ -1043,6 +1068,15 @@ build_engine_items (PlTrayMenu *self,
       if (!pl_profile_get_enabled (profile))
         continue;
       n_enabled++;
+      waiting = pl_engine_client_dup_waiting (self->engine, name);
+      if (waiting != NULL)
+        {
+          /* Why the engine keeps it off: a short line, the whole reason in the window. */
+          g_autofree char *line = waiting_line (waiting);
+
+          add_item_full (items, PL_TRAY_ITEM_LABEL, state_id, line, waiting, NULL, NULL);
+          continue;
+        }
       lease = pl_engine_client_get_profile_lease (self->engine, name);
       if (lease != NULL)
         state = engine_listener_state (self, profile, lease);
