@@ -990,23 +990,41 @@ add_engine_listen_queries (PlTrayMenu *self,
     }
 }
 
-/* The menu line of a profile the engine keeps off (Profile.Waiting): the reason, or, when
- * it is too long for the menu, what comes before its remark in brackets ("Waiting for
- * qBittorrent to start (there is no systemd user manager)" says "Waiting for qBittorrent to
- * start…"); else the menu shortens it as any line. */
-static char *
-waiting_line (const char *waiting)
+/**
+ * pl_tray_menu_describe_waiting:
+ * @waiting: why the engine keeps an enabled profile off (Profile.Waiting), not empty
+ * @detail: (out) (optional) (nullable): the whole reason when the line says it short
+ *
+ * The menu line of a profile the engine keeps off: the reason itself, or, when it is too
+ * long for the menu, what comes before its remark in brackets ("Waiting for qBittorrent to
+ * start (there is no systemd user manager)" says "Waiting for qBittorrent to start…"),
+ * else the reason shortened as any menu line is.
+ *
+ * Returns: (transfer full): at most %PL_TRAY_MENU_MAX_CHARS characters
+ */
+char *
+pl_tray_menu_describe_waiting (const char  *waiting,
+                               char       **detail)
 {
-  const char *remark = strstr (waiting, " (");
+  const char *remark;
   g_autofree char *head = NULL;
 
-  if (g_utf8_strlen (waiting, -1) <= PL_TRAY_MENU_MAX_CHARS || remark == NULL ||
-      remark == waiting)
+  g_return_val_if_fail (waiting != NULL, NULL);
+
+  if (detail != NULL)
+    *detail = NULL;
+  if (g_utf8_strlen (waiting, -1) <= PL_TRAY_MENU_MAX_CHARS)
     return g_strdup (waiting);
-  head = g_strndup (waiting, (gsize) (remark - waiting));
-  if (g_utf8_strlen (head, -1) >= PL_TRAY_MENU_MAX_CHARS)
-    return g_strdup (waiting);
-  return g_strconcat (head, "…", NULL);
+  if (detail != NULL)
+    *detail = g_strdup (waiting);
+  remark = strstr (waiting, " (");
+  if (remark != NULL && remark != waiting)
+    {
+      head = g_strndup (waiting, (gsize) (remark - waiting));
+      if (g_utf8_strlen (head, -1) < PL_TRAY_MENU_MAX_CHARS)
+        return g_strconcat (head, "…", NULL);
+    }
+  return ellipsize (waiting, PL_TRAY_MENU_MAX_CHARS);
 }
 
 /* The menu as the engine's client: the same lines as the session's, from the engine's
@@ -1072,9 +1090,10 @@ build_engine_items (PlTrayMenu *self,
       if (waiting != NULL)
         {
           /* Why the engine keeps it off: a short line, the whole reason in the window. */
-          g_autofree char *line = waiting_line (waiting);
+          g_autofree char *detail = NULL;
+          g_autofree char *line = pl_tray_menu_describe_waiting (waiting, &detail);
 
-          add_item_full (items, PL_TRAY_ITEM_LABEL, state_id, line, waiting, NULL, NULL);
+          add_item_full (items, PL_TRAY_ITEM_LABEL, state_id, line, detail, NULL, NULL);
           continue;
         }
       lease = pl_engine_client_get_profile_lease (self->engine, name);

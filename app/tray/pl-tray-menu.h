@@ -186,5 +186,10 @@ char        *pl_tray_menu_describe_mappings     (PlProfile         *profile,
                                                  GDateTime         *now,
                                                  gint64             clock_now,
                                                  char             **detail);
+/* The line of a profile the engine keeps off (its Profile.Waiting, e.g. "Waiting for
+ * qBittorrent to start", "Only on network ‘home’"), at most PL_TRAY_MENU_MAX_CHARS long;
+ * @detail: (out) (optional) (nullable): the whole reason when the line is shorter. */
+char        *pl_tray_menu_describe_waiting      (const char        *waiting,
+                                                 char             **detail);
 
 G_END_DECLS

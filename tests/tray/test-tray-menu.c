@@ -354,6 +354,59 @@ test_format (void)
   g_assert_cmpstr (d, ==, "UDP 22 → 5000");
 }
 
+/* The line of a profile the engine keeps off, from its Profile.Waiting as the engine says
+ * it (pl_app_profiles_dup_reason()). */
+static void
+test_describe_waiting (void)
+{
+  const char *problem = "Waiting for qBittorrent to start (Portlight cannot see this "
+                        "application start: there is no systemd user manager)";
+  const char *network = "Only on network ‘the flat on the third floor, left of the stairs, "
+                        "with the guest Wi-Fi’";
+  g_autofree char *detail = NULL;
+  g_autofree char *line = NULL;
+
+  g_test_summary ("A waiting profile's line is the engine's reason, at most 60 characters: a "
+                  "short one as it is, a long one without its remark in brackets or "
+                  "shortened, and then the whole of it for the window");
+
+  line = pl_tray_menu_describe_waiting ("Waiting for qBittorrent to start", &detail);
+  g_assert_cmpstr (line, ==, "Waiting for qBittorrent to start");
+  g_assert_null (detail);
+  g_clear_pointer (&line, g_free);
+
+  line = pl_tray_menu_describe_waiting ("Only on network ‘home’", &detail);
+  g_assert_cmpstr (line, ==, "Only on network ‘home’");
+  g_assert_null (detail);
+  g_clear_pointer (&line, g_free);
+
+  /* What stands in the way of seeing the start: in the window only. */
+  g_assert_cmpint (g_utf8_strlen (problem, -1), >, PL_TRAY_MENU_MAX_CHARS);
+  line = pl_tray_menu_describe_waiting (problem, &detail);
+  g_assert_cmpstr (line, ==, "Waiting for qBittorrent to start…");
+  g_assert_cmpstr (detail, ==, problem);
+  g_clear_pointer (&line, g_free);
+  g_clear_pointer (&detail, g_free);
+
+  /* No remark to drop: shortened at a word, the whole for the window. */
+  g_assert_cmpint (g_utf8_strlen (network, -1), >, PL_TRAY_MENU_MAX_CHARS);
+  line = pl_tray_menu_describe_waiting (network, &detail);
+  g_assert_cmpint (g_utf8_strlen (line, -1), <=, PL_TRAY_MENU_MAX_CHARS);
+  g_assert_true (g_str_has_prefix (line, "Only on network ‘the flat on the third floor,"));
+  g_assert_true (g_str_has_suffix (line, "…"));
+  g_assert_cmpstr (detail, ==, network);
+  g_clear_pointer (&line, g_free);
+  g_clear_pointer (&detail, g_free);
+
+  /* A remark whose head is itself too long: shortened as any line. */
+  line = pl_tray_menu_describe_waiting ("Waiting for An Application With A Name That Never "
+                                        "Seems To End At All to start (no systemd)", &detail);
+  g_assert_cmpint (g_utf8_strlen (line, -1), <=, PL_TRAY_MENU_MAX_CHARS);
+  g_assert_true (g_str_has_prefix (line, "Waiting for An Application With A Name"));
+  g_assert_true (g_str_has_suffix (line, "…"));
+  g_assert_nonnull (detail);
+}
+
 static void
 test_describe_pinholes (void)
 {
@@ -1795,6 +1848,7 @@ main (int   argc,
 
   g_test_add_func ("/tray/menu/format", test_format);
   g_test_add_func ("/tray/menu/icon-names", test_icon_names);
+  g_test_add_func ("/tray/menu/describe-waiting", test_describe_waiting);
   g_test_add_func ("/tray/menu/describe-pinholes", test_describe_pinholes);
   g_test_add_func ("/tray/menu/describe-listener", test_describe_listener);
   g_test_add_func ("/tray/menu/copy-items", test_copy_items);
