@@ -361,8 +361,7 @@ test_describe_waiting (void)
 {
   const char *problem = "Waiting for qBittorrent to start (Portlight cannot see this "
                         "application start: there is no systemd user manager)";
-  const char *network = "Only on network ‘the flat on the third floor, left of the stairs, "
-                        "with the guest Wi-Fi’";
+  const char *network = "Only on network ‘the flat on the third floor, left of the stairs’";
   g_autofree char *detail = NULL;
   g_autofree char *line = NULL;
 
