@@ -9,13 +9,15 @@
 #include "config.h"
 
 #include "pl-app-waiting.h"
-#include "pl-profile.h"
 
 /* Why here and not in the broker: the broker (core/broker/) knows the user's profiles, not
  * which application runs or which network this is; the model of app- and network-linked
  * profiles (this folder) is built over the broker's. So the broker asks a function for
  * Profile.Waiting whenever it updates a profile's object, and this file gives it one and
- * tells it when a reason may have changed without the profile changing. */
+ * tells it when a reason may have changed without the profile changing (::app-changed).
+ * A profile added is known to this model before the broker makes its object: the broker's
+ * lease registry, which this model follows, is told of the user's change first (it
+ * connected to the user's model when the broker was made, before the broker exported). */
 
 static char *
 waiting_func (const char *profile_name,
@@ -32,24 +34,6 @@ app_changed_cb (PlAppProfiles *apps,
   pl_broker_update_waiting (broker, profile_name);
 }
 
-/* A profile added (or App= or Network= set on one): the broker may have made its object
- * before this model knew the profile, so it asks again. */
-static void
-items_changed_cb (GListModel *apps,
-                  guint       position,
-                  guint       removed,
-                  guint       added,
-                  PlBroker   *broker)
-{
-  for (guint i = 0; i < added; i++)
-    {
-      g_autoptr(PlProfile) profile = g_list_model_get_item (apps, position + i);
-
-      if (profile != NULL && pl_profile_get_name (profile) != NULL)
-        pl_broker_update_waiting (broker, pl_profile_get_name (profile));
-    }
-}
-
 void
 pl_app_profiles_publish_waiting (PlAppProfiles *self,
                                  PlBroker      *broker)
@@ -60,6 +44,5 @@ pl_app_profiles_publish_waiting (PlAppProfiles *self,
   /* The handlers hold no reference on the broker (they go with it); the broker holds the
    * model, which holds no reference on the broker: no cycle. */
   g_signal_connect_object (self, "app-changed", G_CALLBACK (app_changed_cb), broker, 0);
-  g_signal_connect_object (self, "items-changed", G_CALLBACK (items_changed_cb), broker, 0);
   pl_broker_set_waiting_func (broker, waiting_func, g_object_ref (self), g_object_unref);
 }
