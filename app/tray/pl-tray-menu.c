@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "pl-app-profiles.h"
 #include "pl-engine-client.h"
 #include "pl-listener-cache.h"
 #include "pl-tray-menu.h"
@@ -1126,6 +1127,20 @@ build_engine_items (PlTrayMenu *self,
               NULL);
 }
 
+/* Why the session here keeps the enabled profile @name off (its App= does not run, this is
+ * not its Network=): the reason of the engine's model the session maps, NULL when it does
+ * not wait or the session maps the profiles as they are. */
+static char *
+session_waiting (PlTrayMenu *self,
+                 const char *name)
+{
+  GListModel *profiles = pl_session_get_profiles (self->session);
+
+  if (name == NULL || !PL_IS_APP_PROFILES (profiles))
+    return NULL;
+  return pl_app_profiles_dup_reason (PL_APP_PROFILES (profiles), name);
+}
+
 static void
 compute_state (PlTrayMenu *self)
 {
@@ -1139,7 +1154,13 @@ compute_state (PlTrayMenu *self)
       PlProfile *profile = pl_profile_store_lookup (self->store,
                                                     pl_mapping_get_profile_name (mapping));
 
+      g_autofree char *waiting = NULL;
+
       if (profile == NULL || !pl_profile_get_enabled (profile))
+        continue;
+      /* Waiting for its application or network is not contacting the router. */
+      waiting = session_waiting (self, pl_profile_get_name (profile));
+      if (waiting != NULL)
         continue;
 
       switch (pl_mapping_get_state (mapping))
@@ -1326,12 +1347,24 @@ build_items (PlTrayMenu *self)
       g_autofree char *label = menu_profile_label (profile);
       g_autofree char *state = NULL;
       g_autofree char *state_detail = NULL;
+      g_autofree char *waiting = NULL;
 
       item = add_item (items, PL_TRAY_ITEM_CHECK, id, label, "toggle-profile",
                        g_variant_new_string (pl_profile_get_name (profile)));
       item->active = pl_profile_get_enabled (profile);
       if (self->engine_note != NULL)
         continue;
+      if (pl_profile_get_enabled (profile) &&
+          (waiting = session_waiting (self, pl_profile_get_name (profile))) != NULL)
+        {
+          /* As the engine's client says it: the reason, not the mapping's state. */
+          g_autofree char *detail = NULL;
+          g_autofree char *line = pl_tray_menu_describe_waiting (waiting, &detail);
+
+          add_item_full (items, PL_TRAY_ITEM_LABEL, state_id, line, detail, NULL, NULL);
+          n_enabled++;
+          continue;
+        }
 
       /* An IPv6-only profile has no IPv4 line, but may say who listens. */
       if (mappings->len > 0 || pinholes->len == 0)
@@ -1548,6 +1581,11 @@ watch_session (PlTrayMenu *self)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (pl_session_get_mappings (session), "items-changed",
                            G_CALLBACK (changed_cb), self, G_CONNECT_SWAPPED);
+  /* The reason a profile waits can change without its mapping changing (what stands in the
+   * way of seeing its application start). */
+  if (PL_IS_APP_PROFILES (pl_session_get_profiles (session)))
+    g_signal_connect_object (pl_session_get_profiles (session), "app-changed",
+                             G_CALLBACK (changed_cb), self, G_CONNECT_SWAPPED);
 }
 
 static void
@@ -1555,6 +1593,7 @@ unwatch_session (PlTrayMenu *self)
 {
   g_signal_handlers_disconnect_by_data (self->session, self);
   g_signal_handlers_disconnect_by_data (pl_session_get_mappings (self->session), self);
+  g_signal_handlers_disconnect_by_data (pl_session_get_profiles (self->session), self);
 }
 
 PlTrayMenu *

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pl-app-profiles.h"
 #include "pl-core.h"
 #include "pl-fake-gateway.h"
 #include "pl-mapping-private.h"
@@ -918,6 +919,57 @@ test_menu_line_length (Fixture       *f,
   g_assert_nonnull (pl_tray_menu_find_item (f->menu, "profile-state:SSH")->detail);
   g_assert_true (g_str_has_prefix (pl_tray_menu_find_item (f->menu, "profile-state:SSH")->detail,
                                    "Active until 14:00 · renewal failed: The router at "));
+}
+
+/* The tray that maps (it hosts the engine): its session maps the engine's model of app- and
+ * network-linked profiles (PlAppProfiles), whose reason the menu shows. */
+static void
+set_network (PlNetworkWatcher *watcher,
+             guint8            last)
+{
+  PlNetworkIdentity identity = { TRUE, { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, last }, NULL };
+
+  pl_network_watcher_set_identity (watcher, &identity);
+}
+
+static void
+test_menu_waiting (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(PlNetworkWatcher) network = pl_network_watcher_new_fixed ();
+  g_autoptr(PlAppProfiles) apps = NULL;
+  g_autoptr(GInetAddress) gateway = g_inet_address_new_from_string (f->address);
+  PlProfile *ssh = pl_profile_store_lookup (f->store, "SSH");
+
+  g_test_summary ("A profile the session here keeps off (Network= of another network) shows "
+                  "why, as the engine's client does, and does not make the icon say it is "
+                  "contacting the router; on its network, its mapping's line again");
+
+  pl_profile_set_network (ssh, "home; gateway=02:aa:bb:cc:dd:01");
+  set_network (network, 0x02);
+  apps = pl_app_profiles_new_full (G_LIST_MODEL (f->store), NULL, network);
+  f->session = g_object_new (PL_TYPE_SESSION, "profiles", apps, "clock", f->clock,
+                             "fixed-gateway", gateway, "monitor-network", FALSE,
+                             "announce-port", 0u, NULL);
+  f->menu = pl_tray_menu_new (f->session, f->store);
+  pl_tray_menu_set_now_func (f->menu, fixed_now, f);
+  pl_session_start (f->session);
+
+  run_until (f, description_is, "Connected to the router, no ports open");
+  g_assert_cmpint (pl_tray_menu_get_state (f->menu), ==, PL_TRAY_STATE_IDLE);
+  g_assert_cmpstr (label_of (f, "profile-state:SSH"), ==, "Only on network ‘home’");
+  g_assert_true (pl_tray_menu_find_item (f->menu, "profile:SSH")->active);
+  g_assert_nonnull (pl_tray_menu_find_item (f->menu, "republish"));
+
+  /* Home: mapped. */
+  set_network (network, 0x01);
+  run_until (f, ssh_state_has_prefix, "Active");
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ACTIVE));
+
+  /* Elsewhere again: the reason again, from the menu's own update. */
+  set_network (network, 0x03);
+  run_until (f, ssh_state_has_prefix, "Only on network ‘home’");
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_IDLE));
 }
 
 static void
@@ -1868,6 +1920,8 @@ main (int   argc,
               fixture_set_up, test_menu_failed, fixture_tear_down);
   g_test_add ("/tray/menu/double-nat", Fixture, GUINT_TO_POINTER (5),
               fixture_set_up, test_menu_double_nat, fixture_tear_down);
+  g_test_add ("/tray/menu/waiting", Fixture, GUINT_TO_POINTER (17),
+              fixture_set_up, test_menu_waiting, fixture_tear_down);
   g_test_add ("/tray/menu/line-length", Fixture, GUINT_TO_POINTER (14),
               fixture_set_up, test_menu_line_length, fixture_tear_down);
   g_test_add ("/tray/menu/coalesced", Fixture, GUINT_TO_POINTER (6),
