@@ -810,6 +810,43 @@ count_changed_cb (PlEngineClient *engine,
   (*n)++;
 }
 
+/* `portlightctl run` publishes the reason (pl_app_profiles_publish_waiting()). */
+static gboolean
+run_waiting_has_prefix (Spawned       *s,
+                        gconstpointer  data)
+{
+  g_autofree char *waiting = pl_engine_client_dup_waiting (s->engine, "Game");
+
+  return data != NULL ? waiting != NULL && g_str_has_prefix (waiting, data) : waiting == NULL;
+}
+
+static void
+test_run_waiting (Spawned       *s,
+                  gconstpointer  data)
+{
+  g_autoptr(PlProfile) game = pl_profile_new ("Game");
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("`portlightctl run` says on the Profile object why it keeps an enabled "
+                  "App= profile off (its program does not run), and no longer once the "
+                  "profile is switched off");
+
+  pl_profile_set_protocol (game, PL_PROFILE_PROTOCOL_UDP);
+  pl_profile_set_family (game, PL_PROFILE_FAMILY_IPV4);
+  pl_profile_set_internal_port (game, 27015);
+  pl_profile_set_app (game, "process:pl-no-such-program");
+  pl_profile_set_enabled (game, TRUE);
+  g_assert_true (pl_engine_client_save_profile (s->engine, NULL, game, &error));
+  g_assert_no_error (error);
+  spawned_wait (s, run_waiting_has_prefix, "Waiting for pl-no-such-program to start");
+  g_assert_null (pl_engine_client_dup_waiting (s->engine, "SSH"));
+
+  pl_profile_set_enabled (game, FALSE);
+  g_assert_true (pl_engine_client_save_profile (s->engine, "Game", game, &error));
+  g_assert_no_error (error);
+  spawned_wait (s, run_waiting_has_prefix, NULL);
+}
+
 static void
 test_engine_restart (Spawned       *s,
                      gconstpointer  data)
@@ -854,6 +891,8 @@ main (int   argc,
               fixture_tear_down);
   g_test_add ("/tray/engine-client/edit", Spawned, NULL, spawned_set_up, test_edit,
               spawned_tear_down);
+  g_test_add ("/tray/engine-client/run-waiting", Spawned, NULL, spawned_set_up,
+              test_run_waiting, spawned_tear_down);
   g_test_add ("/tray/engine-client/engine-restart", Spawned, NULL, spawned_set_up,
               test_engine_restart, spawned_tear_down);
   return g_test_run ();
