@@ -1153,7 +1153,6 @@ compute_state (PlTrayMenu *self)
       g_autoptr(PlMapping) mapping = g_list_model_get_item (mappings, i);
       PlProfile *profile = pl_profile_store_lookup (self->store,
                                                     pl_mapping_get_profile_name (mapping));
-
       g_autofree char *waiting = NULL;
 
       if (profile == NULL || !pl_profile_get_enabled (profile))

@@ -119,18 +119,18 @@ gboolean         pl_broker_own_name_finish   (PlBroker             *self,
  * @profile_name: a profile of the user's
  * @user_data: the data given with the function
  *
- * Why the enabled profile @profile_name is not mapped though it is enabled (its App= does
- * not run, this is not its Network=), translated, for Profile.Waiting.
+ * Why the enabled profile @profile_name is not mapped (its App= does not run, this is not
+ * its Network=), translated, for Profile.Waiting.
  *
  * Returns: (transfer full) (nullable): the reason, NULL when it is not waiting
  */
 typedef char *(*PlBrokerWaitingFunc) (const char *profile_name,
                                       gpointer    user_data);
 
-/* Where Profile.Waiting comes from (the engine's model of app- and network-linked profiles,
- * pl_app_profiles_publish()); NULL: never waiting. The broker asks it whenever a profile's
- * object is made or the profile changes; pl_broker_update_waiting() says that a reason may
- * have changed for another cause (the application started). */
+/* Where Profile.Waiting comes from (the engine's model of app- and network-linked
+ * profiles, pl_app_profiles_publish_waiting()); NULL: never waiting. The broker asks it
+ * whenever a profile's object is made or the profile changes; pl_broker_update_waiting()
+ * says that a reason may have changed for another cause (the application started). */
 void             pl_broker_set_waiting_func  (PlBroker             *self,
                                               PlBrokerWaitingFunc   func,
                                               gpointer              user_data,
