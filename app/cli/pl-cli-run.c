@@ -15,6 +15,7 @@
 #include <json-glib/json-glib.h>
 
 #include "pl-app-profiles.h"
+#include "pl-app-waiting.h"
 #include "pl-broker.h"
 #include "pl-journal-sweep.h"
 #include "pl-cli.h"
@@ -869,6 +870,8 @@ pl_cli_run_main (int    argc,
     }
   /* App-linked profiles are mapped only while their application runs (pl-app-profiles.h). */
   run.apps = pl_app_profiles_new_for_engine (pl_broker_get_profiles (broker));
+  /* The reason a profile waits, on its Profile object too (the tray shows it). */
+  pl_app_profiles_publish_waiting (run.apps, broker);
   run.app_printed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_signal_connect (run.apps, "app-changed", G_CALLBACK (app_changed_cb), &run);
   run.session = pl_session_new (G_LIST_MODEL (run.apps), NULL, gateway, keep_mappings);

@@ -17,6 +17,7 @@
 #include "pl-core.h"
 
 #include "pl-app-profiles.h"
+#include "pl-app-waiting.h"
 #include "pl-application.h"
 #include "pl-autostart.h"
 #include "pl-engine-host.h"
@@ -644,6 +645,11 @@ create_session (PlApplication *self)
    * the session holds the model. */
   g_autoptr(PlAppProfiles) apps = pl_app_profiles_new_for_engine (profiles);
   PlSession *session = pl_session_new (G_LIST_MODEL (apps), NULL, gateway, FALSE);
+
+  /* Hosting the engine: the reason a profile waits, on its Profile object for the engine's
+   * clients (`portlightctl`, another tray). */
+  if (self->host != NULL)
+    pl_app_profiles_publish_waiting (apps, pl_engine_host_get_broker (self->host));
 
   pl_settings_apply_to_session (self->settings, session);
   /* PCP's nonces, kept across restarts: a tray that crashed takes its mappings back. */

@@ -152,6 +152,21 @@ compare_paths (gconstpointer a,
   return strcmp (path_a, path_b);
 }
 
+char *
+pl_engine_client_dup_waiting (PlEngineClient *self,
+                              const char     *name)
+{
+  g_autoptr(PlBrokerProfile) profile = NULL;
+
+  g_return_val_if_fail (PL_IS_ENGINE_CLIENT (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  profile = pl_engine_client_get_profile (self, name);
+  if (profile == NULL)
+    return NULL;
+  return g_strdup (nonempty (pl_broker_profile_get_waiting (profile)));
+}
+
 static gboolean
 lease_is_profile (PlBrokerLease *lease)
 {

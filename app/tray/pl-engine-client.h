@@ -62,6 +62,11 @@ PlBrokerProfile *pl_engine_client_get_profile       (PlEngineClient     *self,
 /* Returns: (transfer full) (nullable): the lease realising the profile @name, if any. */
 PlBrokerLease  *pl_engine_client_get_profile_lease   (PlEngineClient     *self,
                                                      const char         *name);
+/* Returns: (transfer full) (nullable): why the engine does not map the enabled profile
+ * @name (Profile.Waiting: "Waiting for qBittorrent to start", "Only on network ‘home’"),
+ * NULL when it does not wait or the engine does not say (one older than the property). */
+char           *pl_engine_client_dup_waiting         (PlEngineClient     *self,
+                                                     const char         *name);
 /* Returns: (transfer full) (element-type PlBrokerLease): the leases of programs (not
  * profiles), oldest first. */
 GList          *pl_engine_client_list_app_leases     (PlEngineClient     *self);

@@ -159,6 +159,13 @@ pl_engine_host_set_group (PlEngineHost   *self,
     pl_broker_add_session (self->broker, g_ptr_array_index (sessions, i));
 }
 
+PlBroker *
+pl_engine_host_get_broker (PlEngineHost *self)
+{
+  g_return_val_if_fail (PL_IS_ENGINE_HOST (self), NULL);
+  return self->broker;
+}
+
 void
 pl_engine_host_shutdown (PlEngineHost *self)
 {

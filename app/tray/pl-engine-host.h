@@ -38,6 +38,8 @@ GListModel   *pl_engine_host_get_profiles (PlEngineHost   *self);
  * nullable: none). */
 void          pl_engine_host_set_group    (PlEngineHost   *self,
                                            PlSessionGroup *group);
+/* Returns: (transfer none): the hosted broker. */
+PlBroker     *pl_engine_host_get_broker   (PlEngineHost   *self);
 
 /* Takes the engine lock, then (with a session bus) the name. Fails with G_IO_ERROR_BUSY
  * when another engine holds the lock, G_IO_ERROR_EXISTS when another process owns the

@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "pl-app-profiles.h"
 #include "pl-engine-client.h"
 #include "pl-listener-cache.h"
 #include "pl-tray-menu.h"
@@ -760,9 +761,14 @@ compute_engine_state (PlTrayMenu *self)
     {
       g_autoptr(PlProfile) profile = g_list_model_get_item (G_LIST_MODEL (self->store), i);
       g_autoptr(PlBrokerLease) lease = NULL;
+      g_autofree char *waiting = NULL;
       const char *state;
 
       if (!pl_profile_get_enabled (profile))
+        continue;
+      /* Waiting for its application or network is not contacting the router. */
+      waiting = pl_engine_client_dup_waiting (self->engine, pl_profile_get_name (profile));
+      if (waiting != NULL)
         continue;
       lease = pl_engine_client_get_profile_lease (self->engine, pl_profile_get_name (profile));
       state = lease != NULL ? pl_broker_lease_get_state (lease) : NULL;
@@ -985,6 +991,43 @@ add_engine_listen_queries (PlTrayMenu *self,
     }
 }
 
+/**
+ * pl_tray_menu_describe_waiting:
+ * @waiting: why the engine keeps an enabled profile off (Profile.Waiting), not empty
+ * @detail: (out) (optional) (nullable): the whole reason when the line says it short
+ *
+ * The menu line of a profile the engine keeps off: the reason itself, or, when it is too
+ * long for the menu, what comes before its remark in brackets ("Waiting for qBittorrent to
+ * start (there is no systemd user manager)" says "Waiting for qBittorrent to start…"),
+ * else the reason shortened as any menu line is.
+ *
+ * Returns: (transfer full): at most %PL_TRAY_MENU_MAX_CHARS characters
+ */
+char *
+pl_tray_menu_describe_waiting (const char  *waiting,
+                               char       **detail)
+{
+  const char *remark;
+  g_autofree char *head = NULL;
+
+  g_return_val_if_fail (waiting != NULL, NULL);
+
+  if (detail != NULL)
+    *detail = NULL;
+  if (g_utf8_strlen (waiting, -1) <= PL_TRAY_MENU_MAX_CHARS)
+    return g_strdup (waiting);
+  if (detail != NULL)
+    *detail = g_strdup (waiting);
+  remark = strstr (waiting, " (");
+  if (remark != NULL && remark != waiting)
+    {
+      head = g_strndup (waiting, (gsize) (remark - waiting));
+      if (g_utf8_strlen (head, -1) < PL_TRAY_MENU_MAX_CHARS)
+        return g_strconcat (head, "…", NULL);
+    }
+  return ellipsize (waiting, PL_TRAY_MENU_MAX_CHARS);
+}
+
 /* The menu as the engine's client: the same lines as the session's, from the engine's
  * Manager, Profile and Lease objects, and a line for each lease another program holds. */
 static void
@@ -1035,6 +1078,7 @@ build_engine_items (PlTrayMenu *self,
       g_autofree char *label = menu_profile_label (profile);
       g_autoptr(PlBrokerLease) lease = NULL;
       g_autofree char *state = NULL;
+      g_autofree char *waiting = NULL;
       PlTrayItem *item;
 
       item = add_item (items, PL_TRAY_ITEM_CHECK, id, label, "toggle-profile",
@@ -1043,6 +1087,16 @@ build_engine_items (PlTrayMenu *self,
       if (!pl_profile_get_enabled (profile))
         continue;
       n_enabled++;
+      waiting = pl_engine_client_dup_waiting (self->engine, name);
+      if (waiting != NULL)
+        {
+          /* Why the engine keeps it off: a short line, the whole reason in the window. */
+          g_autofree char *detail = NULL;
+          g_autofree char *line = pl_tray_menu_describe_waiting (waiting, &detail);
+
+          add_item_full (items, PL_TRAY_ITEM_LABEL, state_id, line, detail, NULL, NULL);
+          continue;
+        }
       lease = pl_engine_client_get_profile_lease (self->engine, name);
       if (lease != NULL)
         state = engine_listener_state (self, profile, lease);
@@ -1073,6 +1127,20 @@ build_engine_items (PlTrayMenu *self,
               NULL);
 }
 
+/* Why the session here keeps the enabled profile @name off (its App= does not run, this is
+ * not its Network=): the reason of the engine's model the session maps, NULL when it does
+ * not wait or the session maps the profiles as they are. */
+static char *
+session_waiting (PlTrayMenu *self,
+                 const char *name)
+{
+  GListModel *profiles = pl_session_get_profiles (self->session);
+
+  if (name == NULL || !PL_IS_APP_PROFILES (profiles))
+    return NULL;
+  return pl_app_profiles_dup_reason (PL_APP_PROFILES (profiles), name);
+}
+
 static void
 compute_state (PlTrayMenu *self)
 {
@@ -1085,8 +1153,13 @@ compute_state (PlTrayMenu *self)
       g_autoptr(PlMapping) mapping = g_list_model_get_item (mappings, i);
       PlProfile *profile = pl_profile_store_lookup (self->store,
                                                     pl_mapping_get_profile_name (mapping));
+      g_autofree char *waiting = NULL;
 
       if (profile == NULL || !pl_profile_get_enabled (profile))
+        continue;
+      /* Waiting for its application or network is not contacting the router. */
+      waiting = session_waiting (self, pl_profile_get_name (profile));
+      if (waiting != NULL)
         continue;
 
       switch (pl_mapping_get_state (mapping))
@@ -1273,12 +1346,24 @@ build_items (PlTrayMenu *self)
       g_autofree char *label = menu_profile_label (profile);
       g_autofree char *state = NULL;
       g_autofree char *state_detail = NULL;
+      g_autofree char *waiting = NULL;
 
       item = add_item (items, PL_TRAY_ITEM_CHECK, id, label, "toggle-profile",
                        g_variant_new_string (pl_profile_get_name (profile)));
       item->active = pl_profile_get_enabled (profile);
       if (self->engine_note != NULL)
         continue;
+      if (pl_profile_get_enabled (profile) &&
+          (waiting = session_waiting (self, pl_profile_get_name (profile))) != NULL)
+        {
+          /* As the engine's client says it: the reason, not the mapping's state. */
+          g_autofree char *detail = NULL;
+          g_autofree char *line = pl_tray_menu_describe_waiting (waiting, &detail);
+
+          add_item_full (items, PL_TRAY_ITEM_LABEL, state_id, line, detail, NULL, NULL);
+          n_enabled++;
+          continue;
+        }
 
       /* An IPv6-only profile has no IPv4 line, but may say who listens. */
       if (mappings->len > 0 || pinholes->len == 0)
@@ -1495,6 +1580,11 @@ watch_session (PlTrayMenu *self)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (pl_session_get_mappings (session), "items-changed",
                            G_CALLBACK (changed_cb), self, G_CONNECT_SWAPPED);
+  /* The reason a profile waits can change without its mapping changing (what stands in the
+   * way of seeing its application start). */
+  if (PL_IS_APP_PROFILES (pl_session_get_profiles (session)))
+    g_signal_connect_object (pl_session_get_profiles (session), "app-changed",
+                             G_CALLBACK (changed_cb), self, G_CONNECT_SWAPPED);
 }
 
 static void
@@ -1502,6 +1592,7 @@ unwatch_session (PlTrayMenu *self)
 {
   g_signal_handlers_disconnect_by_data (self->session, self);
   g_signal_handlers_disconnect_by_data (pl_session_get_mappings (self->session), self);
+  g_signal_handlers_disconnect_by_data (pl_session_get_profiles (self->session), self);
 }
 
 PlTrayMenu *

@@ -103,6 +103,11 @@ G_DECLARE_FINAL_TYPE (PlTrayMenu, pl_tray_menu, PL, TRAY_MENU, GObject)
  * The router line names the protocol once the session speaks one ("Router 192.168.1.1 ·
  * PCP"), following `notify::protocol-name`.
  *
+ * An enabled profile that is kept off for its application or network (App=, Network=) has
+ * the reason as its state line ("Only on network ‘home’"; pl_tray_menu_describe_waiting()):
+ * from the engine's Profile.Waiting as its client, else from the session's model when that
+ * is a [class@Pl.AppProfiles] (following its `app-changed`).
+ *
  * Items name actions of the application ("copy-address", "copy-text" with the text,
  * "republish", "toggle-profile" with the profile name, "add-profile", "edit-profiles", "autostart", "notifications", "quit").
  *
@@ -185,6 +190,11 @@ char        *pl_tray_menu_describe_mappings     (PlProfile         *profile,
                                                  GPtrArray         *mappings,
                                                  GDateTime         *now,
                                                  gint64             clock_now,
+                                                 char             **detail);
+/* The line of a profile the engine keeps off (its Profile.Waiting, e.g. "Waiting for
+ * qBittorrent to start", "Only on network ‘home’"), at most PL_TRAY_MENU_MAX_CHARS long;
+ * @detail: (out) (optional) (nullable): the whole reason when the line is shorter. */
+char        *pl_tray_menu_describe_waiting      (const char        *waiting,
                                                  char             **detail);
 
 G_END_DECLS

@@ -87,6 +87,9 @@ struct _PlBroker
   GListModel               *exported_model;   /* the user model they follow */
   gulong                    exported_changed_id;
   gulong                    profile_mapping_id; /* session mapping-changed, for their leases */
+  PlBrokerWaitingFunc       waiting_func;     /* Profile.Waiting, nullable */
+  gpointer                  waiting_data;
+  GDestroyNotify            waiting_destroy;
 };
 
 /* Serves @invocation with @handler once its sender is identified (pl-broker.c). */

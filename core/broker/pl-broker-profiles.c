@@ -215,6 +215,22 @@ profile_entry_free (ProfileEntry *entry)
   g_free (entry);
 }
 
+/* Profile.Waiting from the engine's waiting function: "" when there is none, for a
+ * disabled profile, or when it says the profile does not wait. The skeleton emits
+ * PropertiesChanged only when the text changes. */
+static void
+update_waiting (ProfileEntry *entry)
+{
+  PlBroker *self = entry->broker;
+  g_autofree char *reason = NULL;
+
+  if (self->waiting_func != NULL && pl_profile_get_enabled (entry->profile))
+    reason = self->waiting_func (entry->name, self->waiting_data);
+  if (reason != NULL && !g_utf8_validate (reason, -1, NULL))
+    g_clear_pointer (&reason, g_free);   /* never invalid UTF-8 on the bus */
+  pl_broker_profile_set_waiting (entry->iface, reason != NULL ? reason : "");
+}
+
 static void
 update_properties (ProfileEntry *entry)
 {
@@ -254,6 +270,7 @@ update_properties (ProfileEntry *entry)
   pl_broker_profile_set_enabled (entry->iface, pl_profile_get_enabled (profile));
   if (pl_broker_profile_get_lease (entry->iface) == NULL)
     pl_broker_profile_set_lease (entry->iface, "/");
+  update_waiting (entry);
   g_object_thaw_notify (G_OBJECT (entry->iface));
 }
 
@@ -718,6 +735,44 @@ _pl_broker_profiles_stop (PlBroker *self)
   g_clear_object (&self->exported_model);
   if (self->profile_objects != NULL)
     g_hash_table_remove_all (self->profile_objects);
+}
+
+void
+pl_broker_set_waiting_func (PlBroker            *self,
+                            PlBrokerWaitingFunc  func,
+                            gpointer             user_data,
+                            GDestroyNotify       destroy)
+{
+  gpointer old_data;
+  GDestroyNotify old_destroy;
+
+  g_return_if_fail (PL_IS_BROKER (self));
+
+  old_data = self->waiting_data;
+  old_destroy = self->waiting_destroy;
+  self->waiting_func = func;
+  self->waiting_data = user_data;
+  self->waiting_destroy = destroy;
+  if (old_destroy != NULL)
+    old_destroy (old_data);
+  pl_broker_update_waiting (self, NULL);
+}
+
+void
+pl_broker_update_waiting (PlBroker   *self,
+                          const char *profile_name)
+{
+  GHashTableIter iter;
+  ProfileEntry *entry;
+
+  g_return_if_fail (PL_IS_BROKER (self));
+
+  if (self->profile_objects == NULL)
+    return;
+  g_hash_table_iter_init (&iter, self->profile_objects);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
+    if (profile_name == NULL || g_strcmp0 (entry->name, profile_name) == 0)
+      update_waiting (entry);
 }
 
 /* CreateProfile(a{sv}): the keys of Update; name and internal_port are required, protocols

@@ -1071,6 +1071,11 @@ pl_broker_dispose (GObject *object)
   pl_broker_shutdown (self);
   pl_broker_set_session (self, NULL);
   g_clear_pointer (&self->others, g_ptr_array_unref);
+  if (self->waiting_destroy != NULL)
+    self->waiting_destroy (self->waiting_data);
+  self->waiting_func = NULL;
+  self->waiting_data = NULL;
+  self->waiting_destroy = NULL;
   g_clear_object (&self->registry);
   g_clear_object (&self->manager);
   g_clear_object (&self->manager_object);

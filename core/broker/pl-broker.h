@@ -116,6 +116,32 @@ gboolean         pl_broker_own_name_finish   (PlBroker             *self,
                                               guint                *owner_pid,
                                               GError              **error);
 
+/**
+ * PlBrokerWaitingFunc:
+ * @profile_name: a profile of the user's
+ * @user_data: the data given with the function
+ *
+ * Why the enabled profile @profile_name is not mapped (its App= does not run, this is not
+ * its Network=), translated, for Profile.Waiting.
+ *
+ * Returns: (transfer full) (nullable): the reason, NULL when it is not waiting
+ */
+typedef char *(*PlBrokerWaitingFunc) (const char *profile_name,
+                                      gpointer    user_data);
+
+/* Where Profile.Waiting comes from (the engine's model of app- and network-linked
+ * profiles, pl_app_profiles_publish_waiting()); NULL: never waiting. The broker asks it
+ * whenever a profile's object is made or the profile changes; pl_broker_update_waiting()
+ * says that a reason may have changed for another cause (the application started). */
+void             pl_broker_set_waiting_func  (PlBroker             *self,
+                                              PlBrokerWaitingFunc   func,
+                                              gpointer              user_data,
+                                              GDestroyNotify        destroy);
+/* Reads Profile.Waiting of @profile_name again (PropertiesChanged if it changed); NULL:
+ * of every profile. */
+void             pl_broker_update_waiting    (PlBroker             *self,
+                                              const char           *profile_name);
+
 /* Ends every lease and unexports everything (the session deletes the mappings). */
 void             pl_broker_shutdown          (PlBroker             *self);
 

@@ -13,11 +13,14 @@
 
 #include <glib/gstdio.h>
 
+#include "pl-app-profiles.h"
+#include "pl-app-waiting.h"
 #include "pl-broker.h"
 #include "pl-broker-test-client.h"
 #include "pl-core.h"
 #include "pl-test-bus.h"
 #include "pl-fake-gateway.h"
+#include "pl-fake-systemd.h"
 #include "pl-test-launcher.h"
 #include "pl-fake-pcp-gateway.h"
 
@@ -1869,6 +1872,145 @@ test_introspection (Fixture       *f,
   g_assert_cmpuint (PL_BROKER_API_VERSION, ==, 1);
 }
 
+/* Profile.Waiting: why the engine keeps an enabled profile off, as the engine's model of
+ * app- and network-linked profiles (PlAppProfiles over the broker's) says it; the
+ * application's unit comes and goes on a fake systemd user manager on the test's bus, the
+ * network on a fixed network watcher. */
+
+static GDBusConnection *
+connect_bus (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  GDBusConnection *bus;
+
+  bus = g_dbus_connection_new_for_address_sync (f->address,
+                                                G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                NULL, NULL, &error);
+  g_assert_no_error (error);
+  return bus;
+}
+
+static void
+set_network (PlNetworkWatcher *watcher,
+             guint8            last)
+{
+  PlNetworkIdentity identity = { TRUE, { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, last }, NULL };
+
+  pl_network_watcher_set_identity (watcher, &identity);
+}
+
+/* Iterates until the Profile object at @path exists and its Waiting is @waiting. */
+static PlBrokerProfile *
+wait_waiting (PlTestClient *client,
+              const char   *path,
+              const char   *waiting)
+{
+  PlBrokerProfile *profile;
+
+  while ((profile = get_profile (client, path)) == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  while (g_strcmp0 (pl_broker_profile_get_waiting (profile), waiting) != 0)
+    g_main_context_iteration (NULL, TRUE);
+  return profile;
+}
+
+static void
+test_profile_waiting (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(PlTestClient) client = pl_test_client_new (f->address);
+  g_autoptr(GDBusConnection) systemd_bus = connect_bus (f);
+  g_autoptr(GDBusConnection) watcher_bus = connect_bus (f);
+  g_autoptr(PlFakeSystemd) systemd = NULL;
+  g_autoptr(PlAppWatcher) watcher = NULL;
+  g_autoptr(PlNetworkWatcher) network = pl_network_watcher_new_fixed ();
+  g_autoptr(PlAppProfiles) apps = NULL;
+  g_autoptr(PlProfile) sync = pl_profile_new ("Sync");
+  g_autoptr(PlProfile) ssh = pl_profile_new ("SSH");
+  g_autoptr(PlProfile) web = pl_profile_new ("Web");
+  g_autoptr(PlBrokerProfile) sync_object = NULL;
+  g_autoptr(PlBrokerProfile) ssh_object = NULL;
+  g_autoptr(PlBrokerProfile) web_object = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *sync_path = PL_BROKER_OBJECT_PATH "/Profile/Sync";
+  const char *ssh_path = PL_BROKER_OBJECT_PATH "/Profile/SSH";
+  const char *web_path = PL_BROKER_OBJECT_PATH "/Profile/Web";
+  const char *sync_waits = "Waiting for syncthing.service to start";
+  const char *ssh_waits = "Only on network ‘home’";
+
+  g_test_summary ("Profile.Waiting says why an enabled App= or Network= profile is off, in "
+                  "the engine's words, and follows the application's start and exit, the "
+                  "network, the profile being switched off and on or losing App=; \"\" for "
+                  "a profile with no condition");
+
+  systemd = pl_fake_systemd_new (systemd_bus, &error);
+  g_assert_no_error (error);
+  pl_fake_systemd_add_unit (systemd, "syncthing.service", "inactive");
+  watcher = pl_app_watcher_new (watcher_bus);
+  apps = pl_app_profiles_new_full (pl_broker_get_profiles (f->broker), watcher, network);
+  pl_app_profiles_publish_waiting (apps, f->broker);
+  set_network (network, 0x02);   /* a café's router */
+  while (!pl_app_watcher_has_systemd (watcher))
+    g_main_context_iteration (NULL, TRUE);
+
+  /* Profiles added after: their objects say why at once. */
+  pl_profile_set_internal_port (sync, 22000);
+  pl_profile_set_family (sync, PL_PROFILE_FAMILY_IPV4);
+  pl_profile_set_app (sync, "unit:syncthing.service");
+  pl_profile_set_enabled (sync, TRUE);
+  pl_profile_set_internal_port (ssh, 22);
+  pl_profile_set_family (ssh, PL_PROFILE_FAMILY_IPV4);
+  pl_profile_set_network (ssh, "home; gateway=02:aa:bb:cc:dd:01");
+  pl_profile_set_enabled (ssh, TRUE);
+  pl_profile_set_internal_port (web, 8080);
+  pl_profile_set_family (web, PL_PROFILE_FAMILY_IPV4);
+  pl_profile_set_enabled (web, TRUE);
+  g_list_store_append (f->profiles, sync);
+  g_list_store_append (f->profiles, ssh);
+  g_list_store_append (f->profiles, web);
+
+  sync_object = wait_waiting (client, sync_path, sync_waits);
+  ssh_object = wait_waiting (client, ssh_path, ssh_waits);
+  web_object = wait_waiting (client, web_path, "");
+
+  /* The application starts: no longer waiting; it exits: waiting again. */
+  pl_fake_systemd_set_state (systemd, "syncthing.service", "active");
+  g_clear_object (&sync_object);
+  sync_object = wait_waiting (client, sync_path, "");
+  pl_fake_systemd_set_state (systemd, "syncthing.service", "inactive");
+  g_clear_object (&sync_object);
+  sync_object = wait_waiting (client, sync_path, sync_waits);
+
+  /* Switched off by the user: it does not wait, it is off; on again: waiting. */
+  pl_profile_set_enabled (sync, FALSE);
+  g_clear_object (&sync_object);
+  sync_object = wait_waiting (client, sync_path, "");
+  pl_profile_set_enabled (sync, TRUE);
+  g_clear_object (&sync_object);
+  sync_object = wait_waiting (client, sync_path, sync_waits);
+
+  /* Home: the network-linked profile no longer waits; elsewhere again: it does. */
+  set_network (network, 0x01);
+  g_clear_object (&ssh_object);
+  ssh_object = wait_waiting (client, ssh_path, "");
+  set_network (network, 0x03);
+  g_clear_object (&ssh_object);
+  ssh_object = wait_waiting (client, ssh_path, ssh_waits);
+
+  /* App= removed: an ordinary profile, mapped while enabled. */
+  pl_profile_set_app (sync, NULL);
+  g_clear_object (&sync_object);
+  sync_object = wait_waiting (client, sync_path, "");
+  g_assert_cmpstr (pl_broker_profile_get_waiting (ssh_object), ==, ssh_waits);
+  g_assert_cmpstr (pl_broker_profile_get_waiting (web_object), ==, "");
+
+  /* The engine's model goes (the broker held it until now): no reasons any more. */
+  pl_broker_set_waiting_func (f->broker, NULL, NULL, NULL);
+  g_clear_object (&ssh_object);
+  ssh_object = wait_waiting (client, ssh_path, "");
+}
+
 /* Caller identity from unit names and a fake /proc (pl-caller.c). */
 static void
 test_caller_units (void)
@@ -2940,7 +3082,7 @@ main (int    argc,
 {
   static const Setup plain[] = {
     { 1 }, { 2 }, { 3 }, { 4 }, { 5 }, { 6 }, { 7 }, { 8 }, { 9 }, { 10 }, { 11 }, { 12 },
-    { 13 }, { 14 }, { 15 }, { 16 }, { 17 },
+    { 13 }, { 14 }, { 15 }, { 16 }, { 17 }, { 18 },
   };
   static const Setup no_gateway = { 20, .no_gateway = TRUE };
   static const Setup sandboxed = { 21, .sandboxed = TRUE, .allowed = TRUE };
@@ -2987,6 +3129,7 @@ main (int    argc,
   ADD ("/broker/claims/profile", &plain[10], test_profile_shares);
   ADD ("/broker/claims/other-gateway", &with_group, test_other_gateway);
   ADD ("/broker/profiles", &with_store, test_profiles);
+  ADD ("/broker/profiles/waiting", &plain[17], test_profile_waiting);
   ADD ("/broker/sandbox/not-allowed", &not_allowed, test_sandboxed_not_allowed);
   ADD ("/broker/sandbox/allowed", &sandboxed, test_sandboxed);
   ADD ("/broker/socket-proof", &plain[11], test_socket_proof);

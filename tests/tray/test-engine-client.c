@@ -13,6 +13,8 @@
 
 #include <glib/gstdio.h>
 
+#include "pl-app-profiles.h"
+#include "pl-app-waiting.h"
 #include "pl-broker.h"
 #include "pl-broker-test-client.h"
 #include "pl-core.h"
@@ -20,6 +22,7 @@
 #include "pl-engine-client.h"
 #include "pl-fake-gateway.h"
 #include "pl-test-launcher.h"
+#include "pl-tray-menu.h"
 
 /* Each test has a private session bus (GTestDBus), a fake NAT-PMP gateway on 127.0.66.N, and
  * in this thread the real broker and session on a virtual clock, with one enabled profile
@@ -423,6 +426,98 @@ test_port_changed (Fixture       *f,
   g_assert_cmpuint (f->n_rebooted, ==, 1);
 }
 
+/* Profile.Waiting: the engine's model of network-linked profiles (PlAppProfiles over the
+ * broker's, on a fixed network watcher) says why SSH is off; the client and the menu say
+ * the same. */
+
+static void
+set_network (PlNetworkWatcher *watcher,
+             guint8            last)
+{
+  PlNetworkIdentity identity = { TRUE, { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, last }, NULL };
+
+  pl_network_watcher_set_identity (watcher, &identity);
+}
+
+static gboolean
+waiting_is (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autofree char *waiting = pl_engine_client_dup_waiting (f->engine, "SSH");
+
+  return g_strcmp0 (waiting, data) == 0;
+}
+
+static void
+test_waiting (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(PlNetworkWatcher) network = pl_network_watcher_new_fixed ();
+  g_autoptr(PlProfile) ssh = g_list_model_get_item (G_LIST_MODEL (f->profiles), 0);
+  g_autofree char *store_path = g_build_filename (f->tmp, "profiles.ini", NULL);
+  g_autoptr(PlProfileStore) store = pl_profile_store_new (store_path);
+  g_autoptr(PlAppProfiles) apps = NULL;
+  g_autoptr(PlSession) session = NULL;
+  g_autoptr(PlTrayMenu) menu = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *long_network = "the flat on the third floor, left of the stairs";
+  g_autofree char *long_value = g_strdup_printf ("%s; gateway=02:aa:bb:cc:dd:01",
+                                                 long_network);
+  g_autofree char *long_reason = g_strdup_printf ("Only on network ‘%s’", long_network);
+  PlTrayItem *item;
+
+  g_test_summary ("An enabled profile the engine keeps off says why (Profile.Waiting): the "
+                  "client reads it, the menu shows it instead of the lease's line, in at "
+                  "most 60 characters with the whole for the window, and does not count it "
+                  "as contacting the router; it goes when the condition holds");
+
+  /* The tray's own view of the profiles file: SSH, enabled. */
+  g_assert_true (pl_profile_store_load_from_data (store, "[SSH]\nProtocol=tcp\n"
+                                                  "InternalPort=22\nExternalPort=2222\n"
+                                                  "Enabled=true\n", -1, &error));
+  g_assert_no_error (error);
+  session = g_object_new (PL_TYPE_SESSION, "profiles", store, "clock", f->clock,
+                          "monitor-network", FALSE, "announce-port", 0u, NULL);
+  menu = pl_tray_menu_new (session, store);
+  pl_tray_menu_set_engine (menu, f->engine);
+
+  set_network (network, 0x02);
+  apps = pl_app_profiles_new_full (pl_broker_get_profiles (f->broker), NULL, network);
+  pl_app_profiles_publish_waiting (apps, f->broker);
+  run_until (f, profile_line_is, "Active · TCP 2222");
+  run_until (f, address_known, NULL);
+  g_assert_null (pl_engine_client_dup_waiting (f->engine, "SSH"));
+  g_assert_null (pl_engine_client_dup_waiting (f->engine, "Nonexistent"));
+
+  /* Network= home, and this is another network: it waits, and the menu says so. */
+  pl_profile_set_network (ssh, "home; gateway=02:aa:bb:cc:dd:01");
+  run_until (f, waiting_is, "Only on network ‘home’");
+  pl_tray_menu_update (menu);
+  item = pl_tray_menu_find_item (menu, "profile-state:SSH");
+  g_assert_nonnull (item);
+  g_assert_cmpstr (item->label, ==, "Only on network ‘home’");
+  g_assert_null (pl_tray_menu_find_item (menu, "copy:SSH:203.0.113.7:2222"));
+  /* Nothing else is enabled: connected, no ports open (not "contacting the router"). */
+  g_assert_cmpint (pl_tray_menu_get_state (menu), ==, PL_TRAY_STATE_IDLE);
+
+  /* A network's long name: the line is short, the window has the whole reason. */
+  pl_profile_set_network (ssh, long_value);
+  run_until (f, waiting_is, long_reason);
+  pl_tray_menu_update (menu);
+  item = pl_tray_menu_find_item (menu, "profile-state:SSH");
+  g_assert_cmpint (g_utf8_strlen (item->label, -1), <=, PL_TRAY_MENU_MAX_CHARS);
+  g_assert_true (g_str_has_prefix (item->label, "Only on network ‘the flat on the third"));
+  g_assert_cmpstr (item->detail, ==, long_reason);
+
+  /* Home: mapped, the lease's line again. */
+  set_network (network, 0x01);
+  run_until (f, waiting_is, NULL);
+  pl_tray_menu_update (menu);
+  item = pl_tray_menu_find_item (menu, "profile-state:SSH");
+  g_assert_cmpstr (item->label, ==, "Active · TCP 2222");
+  g_assert_cmpint (pl_tray_menu_get_state (menu), ==, PL_TRAY_STATE_ACTIVE);
+}
+
 /* Against `portlightctl run` ($PORTLIGHTCTL), a process of its own, which keeps the
  * profiles file: the editor's calls wait for its answer, which this thread could not give
  * to an in-process broker. Its own bus, fake gateway (real clock) and XDG folders
@@ -716,6 +811,43 @@ count_changed_cb (PlEngineClient *engine,
   (*n)++;
 }
 
+/* `portlightctl run` publishes the reason (pl_app_profiles_publish_waiting()). */
+static gboolean
+run_waiting_has_prefix (Spawned       *s,
+                        gconstpointer  data)
+{
+  g_autofree char *waiting = pl_engine_client_dup_waiting (s->engine, "Game");
+
+  return data != NULL ? waiting != NULL && g_str_has_prefix (waiting, data) : waiting == NULL;
+}
+
+static void
+test_run_waiting (Spawned       *s,
+                  gconstpointer  data)
+{
+  g_autoptr(PlProfile) game = pl_profile_new ("Game");
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("`portlightctl run` says on the Profile object why it keeps an enabled "
+                  "App= profile off (its program does not run), and no longer once the "
+                  "profile is switched off");
+
+  pl_profile_set_protocol (game, PL_PROFILE_PROTOCOL_UDP);
+  pl_profile_set_family (game, PL_PROFILE_FAMILY_IPV4);
+  pl_profile_set_internal_port (game, 27015);
+  pl_profile_set_app (game, "process:pl-no-such-program");
+  pl_profile_set_enabled (game, TRUE);
+  g_assert_true (pl_engine_client_save_profile (s->engine, NULL, game, &error));
+  g_assert_no_error (error);
+  spawned_wait (s, run_waiting_has_prefix, "Waiting for pl-no-such-program to start");
+  g_assert_null (pl_engine_client_dup_waiting (s->engine, "SSH"));
+
+  pl_profile_set_enabled (game, FALSE);
+  g_assert_true (pl_engine_client_save_profile (s->engine, "Game", game, &error));
+  g_assert_no_error (error);
+  spawned_wait (s, run_waiting_has_prefix, NULL);
+}
+
 static void
 test_engine_restart (Spawned       *s,
                      gconstpointer  data)
@@ -756,8 +888,12 @@ main (int   argc,
               fixture_tear_down);
   g_test_add ("/tray/engine-client/port-changed", Fixture, NULL, fixture_set_up,
               test_port_changed, fixture_tear_down);
+  g_test_add ("/tray/engine-client/waiting", Fixture, NULL, fixture_set_up, test_waiting,
+              fixture_tear_down);
   g_test_add ("/tray/engine-client/edit", Spawned, NULL, spawned_set_up, test_edit,
               spawned_tear_down);
+  g_test_add ("/tray/engine-client/run-waiting", Spawned, NULL, spawned_set_up,
+              test_run_waiting, spawned_tear_down);
   g_test_add ("/tray/engine-client/engine-restart", Spawned, NULL, spawned_set_up,
               test_engine_restart, spawned_tear_down);
   return g_test_run ();

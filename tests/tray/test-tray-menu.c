@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pl-app-profiles.h"
 #include "pl-core.h"
 #include "pl-fake-gateway.h"
 #include "pl-mapping-private.h"
@@ -352,6 +353,58 @@ test_format (void)
   pl_profile_set_external_port (profile, 5000);
   d = pl_tray_menu_format_ports (profile);
   g_assert_cmpstr (d, ==, "UDP 22 → 5000");
+}
+
+/* The line of a profile the engine keeps off, from its Profile.Waiting as the engine says
+ * it (pl_app_profiles_dup_reason()). */
+static void
+test_describe_waiting (void)
+{
+  const char *problem = "Waiting for qBittorrent to start (Portlight cannot see this "
+                        "application start: there is no systemd user manager)";
+  const char *network = "Only on network ‘the flat on the third floor, left of the stairs’";
+  g_autofree char *detail = NULL;
+  g_autofree char *line = NULL;
+
+  g_test_summary ("A waiting profile's line is the engine's reason, at most 60 characters: a "
+                  "short one as it is, a long one without its remark in brackets or "
+                  "shortened, and then the whole of it for the window");
+
+  line = pl_tray_menu_describe_waiting ("Waiting for qBittorrent to start", &detail);
+  g_assert_cmpstr (line, ==, "Waiting for qBittorrent to start");
+  g_assert_null (detail);
+  g_clear_pointer (&line, g_free);
+
+  line = pl_tray_menu_describe_waiting ("Only on network ‘home’", &detail);
+  g_assert_cmpstr (line, ==, "Only on network ‘home’");
+  g_assert_null (detail);
+  g_clear_pointer (&line, g_free);
+
+  /* What stands in the way of seeing the start: in the window only. */
+  g_assert_cmpint (g_utf8_strlen (problem, -1), >, PL_TRAY_MENU_MAX_CHARS);
+  line = pl_tray_menu_describe_waiting (problem, &detail);
+  g_assert_cmpstr (line, ==, "Waiting for qBittorrent to start…");
+  g_assert_cmpstr (detail, ==, problem);
+  g_clear_pointer (&line, g_free);
+  g_clear_pointer (&detail, g_free);
+
+  /* No remark to drop: shortened at a word, the whole for the window. */
+  g_assert_cmpint (g_utf8_strlen (network, -1), >, PL_TRAY_MENU_MAX_CHARS);
+  line = pl_tray_menu_describe_waiting (network, &detail);
+  g_assert_cmpint (g_utf8_strlen (line, -1), <=, PL_TRAY_MENU_MAX_CHARS);
+  g_assert_true (g_str_has_prefix (line, "Only on network ‘the flat on the third floor,"));
+  g_assert_true (g_str_has_suffix (line, "…"));
+  g_assert_cmpstr (detail, ==, network);
+  g_clear_pointer (&line, g_free);
+  g_clear_pointer (&detail, g_free);
+
+  /* A remark whose head is itself too long: shortened as any line. */
+  line = pl_tray_menu_describe_waiting ("Waiting for An Application With A Name That Never "
+                                        "Seems To End At All to start (no systemd)", &detail);
+  g_assert_cmpint (g_utf8_strlen (line, -1), <=, PL_TRAY_MENU_MAX_CHARS);
+  g_assert_true (g_str_has_prefix (line, "Waiting for An Application With A Name"));
+  g_assert_true (g_str_has_suffix (line, "…"));
+  g_assert_nonnull (detail);
 }
 
 static void
@@ -866,6 +919,57 @@ test_menu_line_length (Fixture       *f,
   g_assert_nonnull (pl_tray_menu_find_item (f->menu, "profile-state:SSH")->detail);
   g_assert_true (g_str_has_prefix (pl_tray_menu_find_item (f->menu, "profile-state:SSH")->detail,
                                    "Active until 14:00 · renewal failed: The router at "));
+}
+
+/* The tray that maps (it hosts the engine): its session maps the engine's model of app- and
+ * network-linked profiles (PlAppProfiles), whose reason the menu shows. */
+static void
+set_network (PlNetworkWatcher *watcher,
+             guint8            last)
+{
+  PlNetworkIdentity identity = { TRUE, { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, last }, NULL };
+
+  pl_network_watcher_set_identity (watcher, &identity);
+}
+
+static void
+test_menu_waiting (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(PlNetworkWatcher) network = pl_network_watcher_new_fixed ();
+  g_autoptr(PlAppProfiles) apps = NULL;
+  g_autoptr(GInetAddress) gateway = g_inet_address_new_from_string (f->address);
+  PlProfile *ssh = pl_profile_store_lookup (f->store, "SSH");
+
+  g_test_summary ("A profile the session here keeps off (Network= of another network) shows "
+                  "why, as the engine's client does, and does not make the icon say it is "
+                  "contacting the router; on its network, its mapping's line again");
+
+  pl_profile_set_network (ssh, "home; gateway=02:aa:bb:cc:dd:01");
+  set_network (network, 0x02);
+  apps = pl_app_profiles_new_full (G_LIST_MODEL (f->store), NULL, network);
+  f->session = g_object_new (PL_TYPE_SESSION, "profiles", apps, "clock", f->clock,
+                             "fixed-gateway", gateway, "monitor-network", FALSE,
+                             "announce-port", 0u, NULL);
+  f->menu = pl_tray_menu_new (f->session, f->store);
+  pl_tray_menu_set_now_func (f->menu, fixed_now, f);
+  pl_session_start (f->session);
+
+  run_until (f, description_is, "Connected to the router, no ports open");
+  g_assert_cmpint (pl_tray_menu_get_state (f->menu), ==, PL_TRAY_STATE_IDLE);
+  g_assert_cmpstr (label_of (f, "profile-state:SSH"), ==, "Only on network ‘home’");
+  g_assert_true (pl_tray_menu_find_item (f->menu, "profile:SSH")->active);
+  g_assert_nonnull (pl_tray_menu_find_item (f->menu, "republish"));
+
+  /* Home: mapped. */
+  set_network (network, 0x01);
+  run_until (f, ssh_state_has_prefix, "Active");
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ACTIVE));
+
+  /* Elsewhere again: the reason again, from the menu's own update. */
+  set_network (network, 0x03);
+  run_until (f, ssh_state_has_prefix, "Only on network ‘home’");
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_IDLE));
 }
 
 static void
@@ -1795,6 +1899,7 @@ main (int   argc,
 
   g_test_add_func ("/tray/menu/format", test_format);
   g_test_add_func ("/tray/menu/icon-names", test_icon_names);
+  g_test_add_func ("/tray/menu/describe-waiting", test_describe_waiting);
   g_test_add_func ("/tray/menu/describe-pinholes", test_describe_pinholes);
   g_test_add_func ("/tray/menu/describe-listener", test_describe_listener);
   g_test_add_func ("/tray/menu/copy-items", test_copy_items);
@@ -1815,6 +1920,8 @@ main (int   argc,
               fixture_set_up, test_menu_failed, fixture_tear_down);
   g_test_add ("/tray/menu/double-nat", Fixture, GUINT_TO_POINTER (5),
               fixture_set_up, test_menu_double_nat, fixture_tear_down);
+  g_test_add ("/tray/menu/waiting", Fixture, GUINT_TO_POINTER (17),
+              fixture_set_up, test_menu_waiting, fixture_tear_down);
   g_test_add ("/tray/menu/line-length", Fixture, GUINT_TO_POINTER (14),
               fixture_set_up, test_menu_line_length, fixture_tear_down);
   g_test_add ("/tray/menu/coalesced", Fixture, GUINT_TO_POINTER (6),

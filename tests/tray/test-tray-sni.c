@@ -1443,6 +1443,63 @@ test_toggle (Fixture       *f,
   g_assert_cmpuint (f->notifications->len, ==, 0);
 }
 
+/* A network-linked profile, and this is not its network (no gateway here has that MAC). */
+static const Config config_waiting = {
+  .profiles = "[SSH]\nProtocol=tcp\nInternalPort=22\nExternalPort=2222\nEnabled=true\n\n"
+              "[Home]\nProtocol=tcp\nInternalPort=8022\nEnabled=true\n"
+              "Network=home; gateway=02:aa:bb:cc:dd:01\n",
+};
+
+/* Profile.Waiting of the hosted engine's profile @data ("" included); FALSE while it cannot
+ * be read (the object is not there yet). */
+static gboolean
+home_waiting_is (Fixture       *f,
+                 gconstpointer  data)
+{
+  CallResult r = { FALSE, NULL, NULL };
+  g_autoptr(GVariant) value = NULL;
+  gboolean same;
+
+  g_dbus_connection_call (f->bus, "io.github.portlight.Portlight.Broker1",
+                          "/io/github/portlight/Portlight/Broker1/Profile/Home",
+                          "org.freedesktop.DBus.Properties", "Get",
+                          g_variant_new ("(ss)",
+                                         "io.github.portlight.Portlight.Broker1.Profile",
+                                         "Waiting"),
+                          G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NO_AUTO_START, 5000, NULL,
+                          call_done_cb, &r);
+  while (!r.done)
+    g_main_context_iteration (NULL, TRUE);
+  if (r.error != NULL)
+    {
+      g_error_free (r.error);
+      return FALSE;
+    }
+  g_variant_get (r.reply, "(v)", &value);
+  g_variant_unref (r.reply);
+  same = g_variant_is_of_type (value, G_VARIANT_TYPE_STRING) &&
+         g_strcmp0 (g_variant_get_string (value, NULL), data) == 0;
+  return same;
+}
+
+static void
+test_waiting (Fixture       *f,
+              gconstpointer  data)
+{
+  g_test_summary ("The tray that hosts the engine: a Network= profile off on another network "
+                  "says why under it in the menu, the icon says active for the other "
+                  "profile, and the engine's Profile object says the same reason to its "
+                  "clients");
+  if (f->skipped)
+    return;
+
+  WAIT_FOR (f, menu_has, "[x] Home — TCP 8022\n(Only on network ‘home’)\n",
+            "the reason under Home");
+  WAIT_FOR (f, icon_is, "-active-symbolic", "the active icon");
+  WAIT_FOR (f, home_waiting_is, "Only on network ‘home’", "Profile.Waiting of Home");
+  assert_lines_short (f);
+}
+
 static const Config config_refused = { .result_code = 2 };
 
 static void
@@ -2520,6 +2577,8 @@ main (int   argc,
               fixture_set_up, test_listen_copy_republish, fixture_tear_down);
   g_test_add ("/tray/sni/toggle", Fixture, &config_default,
               fixture_set_up, test_toggle, fixture_tear_down);
+  g_test_add ("/tray/sni/waiting", Fixture, &config_waiting,
+              fixture_set_up, test_waiting, fixture_tear_down);
   g_test_add ("/tray/sni/failure", Fixture, &config_refused,
               fixture_set_up, test_failure, fixture_tear_down);
   g_test_add ("/tray/sni/router-reset", Fixture, &config_reset,
