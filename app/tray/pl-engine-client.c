@@ -98,6 +98,17 @@ pl_engine_client_get_method (PlEngineClient *self)
   return manager != NULL ? nonempty (pl_broker_manager_get_method (manager)) : NULL;
 }
 
+/* The engine's Manager says the router's public address is private (Warnings). */
+gboolean
+pl_engine_client_get_double_nat (PlEngineClient *self)
+{
+  PlBrokerManager *manager = pl_engine_client_get_manager (self);
+  const char * const *warnings = manager != NULL ? pl_broker_manager_get_warnings (manager)
+                                                 : NULL;
+
+  return warnings != NULL && g_strv_contains (warnings, "double-nat");
+}
+
 gboolean
 pl_engine_client_get_running (PlEngineClient *self)
 {

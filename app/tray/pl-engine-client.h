@@ -52,6 +52,7 @@ PlBrokerManager *pl_engine_client_get_manager       (PlEngineClient     *self);
 /* Manager.Gateway, ExternalAddress, Method: NULL when empty or while the engine is gone. */
 const char     *pl_engine_client_get_gateway         (PlEngineClient     *self);
 const char     *pl_engine_client_get_external_address (PlEngineClient    *self);
+gboolean        pl_engine_client_get_double_nat       (PlEngineClient    *self);
 const char     *pl_engine_client_get_method          (PlEngineClient     *self);
 /* Whether the engine is on the bus (its name has an owner). */
 gboolean        pl_engine_client_get_running         (PlEngineClient     *self);

@@ -1067,6 +1067,17 @@ build_engine_items (PlTrayMenu *self,
   else
     add_item (items, PL_TRAY_ITEM_LABEL, "router", _("No router found"), NULL, NULL);
 
+  if (pl_engine_client_get_double_nat (self->engine))
+    {
+      g_autofree char *detail =
+        g_strdup_printf (_("Warning: double NAT. The router’s public address %s is "
+                           "private, so ports may stay closed to the Internet"),
+                         address != NULL ? address : "?");
+
+      add_item_full (items, PL_TRAY_ITEM_LABEL, "double-nat",
+                     _("Double NAT: ports may stay closed to the Internet"), detail, NULL, NULL);
+    }
+
   add_separator (items);
 
   for (guint i = 0; i < n_profiles; i++)

@@ -518,6 +518,45 @@ test_waiting (Fixture       *f,
   g_assert_cmpint (pl_tray_menu_get_state (menu), ==, PL_TRAY_STATE_ACTIVE);
 }
 
+static gboolean
+double_nat_is (Fixture       *f,
+               gconstpointer  data)
+{
+  return pl_engine_client_get_double_nat (f->engine) == GPOINTER_TO_INT (data);
+}
+
+static void
+test_double_nat (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_test_summary ("The router's public address turns private (the router is behind "
+                  "another NAT): the client says double NAT, as the engine's Manager does, "
+                  "and the menu has the warning line, short, with the address in the window");
+
+  run_until (f, address_known, NULL);
+  g_assert_false (pl_engine_client_get_double_nat (f->engine));
+  /* What the Manager's Refresh does: the engine asks the router again. */
+  pl_fake_gateway_set_external_address (f->gateway, "10.0.0.5");
+  pl_session_network_changed (f->session);
+  run_until (f, double_nat_is, GINT_TO_POINTER (TRUE));
+  g_assert_cmpstr (pl_engine_client_get_external_address (f->engine), ==, "10.0.0.5");
+  {
+    g_autofree char *path = g_build_filename (f->tmp, "tray-profiles.ini", NULL);
+    g_autoptr(PlProfileStore) store = pl_profile_store_new (path);
+    g_autoptr(PlTrayMenu) menu = pl_tray_menu_new (f->session, store);
+    PlTrayItem *item;
+
+    pl_tray_menu_set_engine (menu, f->engine);
+    pl_tray_menu_update (menu);
+    item = pl_tray_menu_find_item (menu, "double-nat");
+    g_assert_nonnull (item);
+    g_assert_cmpstr (item->label, ==, "Double NAT: ports may stay closed to the Internet");
+    g_assert_cmpuint (g_utf8_strlen (item->label, -1), <=, 60);
+    g_assert_nonnull (strstr (item->detail, "10.0.0.5"));
+    pl_tray_menu_set_engine (menu, NULL);
+  }
+}
+
 /* Against `portlightctl run` ($PORTLIGHTCTL), a process of its own, which keeps the
  * profiles file: the editor's calls wait for its answer, which this thread could not give
  * to an in-process broker. Its own bus, fake gateway (real clock) and XDG folders
@@ -890,6 +929,8 @@ main (int   argc,
               test_port_changed, fixture_tear_down);
   g_test_add ("/tray/engine-client/waiting", Fixture, NULL, fixture_set_up, test_waiting,
               fixture_tear_down);
+  g_test_add ("/tray/engine-client/double-nat", Fixture, NULL, fixture_set_up,
+              test_double_nat, fixture_tear_down);
   g_test_add ("/tray/engine-client/edit", Spawned, NULL, spawned_set_up, test_edit,
               spawned_tear_down);
   g_test_add ("/tray/engine-client/run-waiting", Spawned, NULL, spawned_set_up,
