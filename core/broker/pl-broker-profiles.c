@@ -7,6 +7,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "pl-broker-private.h"
 #include "pl-error.h"
 #include "pl-profile-store.h"
@@ -184,6 +186,13 @@ _pl_broker_profiles_follow_session (PlBroker *self)
     sync_lease (entry);
 }
 
+static void
+waiting_gateway_changed_cb (PlBroker   *self,
+                            const char *gateway)
+{
+  pl_broker_update_waiting (self, NULL);
+}
+
 void
 _pl_broker_profiles_follow_other (PlBroker  *self,
                                   PlSession *session)
@@ -192,11 +201,15 @@ _pl_broker_profiles_follow_other (PlBroker  *self,
   ProfileEntry *entry;
 
   g_signal_connect (session, "mapping-changed", G_CALLBACK (session_mapping_changed_cb), self);
+  /* A tunnel comes up or goes: the Gateway=vpn profiles' Waiting. */
+  g_signal_connect_swapped (session, "gateway-changed", G_CALLBACK (waiting_gateway_changed_cb),
+                            self);
   if (self->profile_objects == NULL)
     return;
   g_hash_table_iter_init (&iter, self->profile_objects);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
     sync_lease (entry);
+  pl_broker_update_waiting (self, NULL);
 }
 
 static void
@@ -215,9 +228,28 @@ profile_entry_free (ProfileEntry *entry)
   g_free (entry);
 }
 
+/* A Gateway=vpn profile while no tunnel is up: its session (the group's, for "vpn") has no
+ * gateway. */
+static gboolean
+waits_for_tunnel (PlBroker  *self,
+                  PlProfile *profile)
+{
+  if (g_strcmp0 (pl_profile_get_gateway (profile), PL_PROFILE_GATEWAY_VPN_TEXT) != 0)
+    return FALSE;
+  for (guint i = 0; i < self->others->len; i++)
+    {
+      PlSession *session = g_ptr_array_index (self->others, i);
+
+      if (g_strcmp0 (pl_session_get_profile_gateway (session), PL_PROFILE_GATEWAY_VPN_TEXT) == 0)
+        return pl_session_get_gateway (session) == NULL;
+    }
+  return FALSE;   /* no group here: the profile is the primary's */
+}
+
 /* Profile.Waiting from the engine's waiting function: "" when there is none, for a
- * disabled profile, or when it says the profile does not wait. The skeleton emits
- * PropertiesChanged only when the text changes. */
+ * disabled profile, or when it says the profile does not wait; else, for a Gateway=vpn
+ * profile while no tunnel is up, that. The skeleton emits PropertiesChanged only when the
+ * text changes. */
 static void
 update_waiting (ProfileEntry *entry)
 {
@@ -226,6 +258,13 @@ update_waiting (ProfileEntry *entry)
 
   if (self->waiting_func != NULL && pl_profile_get_enabled (entry->profile))
     reason = self->waiting_func (entry->name, self->waiting_data);
+  if ((reason == NULL || reason[0] == '\0') && pl_profile_get_enabled (entry->profile) &&
+      waits_for_tunnel (self, entry->profile))
+    {
+      g_free (reason);
+      /* TRANSLATORS: why a Gateway=vpn profile is off (tray menu, ≤ 60 characters) */
+      reason = g_strdup (_("Waiting for a VPN tunnel"));
+    }
   if (reason != NULL && !g_utf8_validate (reason, -1, NULL))
     g_clear_pointer (&reason, g_free);   /* never invalid UTF-8 on the bus */
   pl_broker_profile_set_waiting (entry->iface, reason != NULL ? reason : "");

@@ -66,6 +66,7 @@ typedef struct
   PlSession       *session;
   PlSessionGroup  *group;
   PlFakeGateway   *other;           /* setup->group: the second gateway */
+  gboolean         tunnel_down;     /* ...which then cannot be found */
   char            *other_address;
   GDBusConnection *connection;
   char            *tmp;
@@ -94,8 +95,14 @@ other_gateway_discover (gpointer   user_data,
                         GError   **error)
 {
   Fixture *f = user_data;
-  PlGateway *gateway = g_new0 (PlGateway, 1);
+  PlGateway *gateway;
 
+  if (f->tunnel_down)
+    {
+      g_set_error_literal (error, PL_ERROR, PL_ERROR_NO_GATEWAY, "No VPN tunnel is up (test)");
+      return NULL;
+    }
+  gateway = g_new0 (PlGateway, 1);
   gateway->address = g_inet_address_new_from_string (f->other_address);
   return gateway;
 }
@@ -1228,6 +1235,41 @@ test_other_gateway (Fixture       *f,
   }
   g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 0);
   g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->other), ==, 1);
+}
+
+/* A Gateway=vpn profile while no tunnel is up: its Profile object says why it waits (the
+ * client shows it); when the tunnel comes, the reason goes and the lease is active. */
+static void
+test_waiting_tunnel (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(PlProfile) profile = pl_profile_new ("Vpn");
+  g_autoptr(PlTestClient) client = pl_test_client_new (f->address);
+  g_autoptr(PlBrokerProfile) object = NULL;
+  g_autoptr(GError) error = NULL;
+
+  f->tunnel_down = TRUE;
+  pl_profile_set_protocol (profile, PL_PROFILE_PROTOCOL_TCP);
+  pl_profile_set_family (profile, PL_PROFILE_FAMILY_IPV4);
+  pl_profile_set_internal_port (profile, 51414);
+  pl_profile_set_gateway (profile, PL_PROFILE_GATEWAY_VPN_TEXT);
+  g_assert_true (pl_profile_validate (profile, &error));
+  g_list_store_append (f->profiles, profile);
+
+  while ((object = get_profile (client, PL_BROKER_OBJECT_PATH "/Profile/Vpn")) == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  while (g_strcmp0 (pl_broker_profile_get_waiting (object), "Waiting for a VPN tunnel") != 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 0);
+
+  /* The tunnel comes up: the engine notices (a route change), the reason goes. */
+  f->tunnel_down = FALSE;
+  pl_session_network_changed (pl_session_group_lookup (f->group, PL_PROFILE_GATEWAY_VPN_TEXT));
+  while (pl_fake_gateway_get_n_mappings (f->other) < 1)
+    g_main_context_iteration (NULL, TRUE);
+  while (g_strcmp0 (pl_broker_profile_get_waiting (object), "") != 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 0);
 }
 
 static void
@@ -3090,6 +3132,7 @@ main (int    argc,
   static const Setup with_store = { 23, .store = TRUE };
   static const Setup no_rate_limit = { 24, .no_rate_limit = TRUE };
   static const Setup with_group = { 25, .group = TRUE };
+  static const Setup with_group_2 = { 26, .group = TRUE };
   static const Setup cli[] = {
     { 30, .no_broker = TRUE }, { 31, .no_broker = TRUE }, { 32, .no_broker = TRUE },
     { 33, .no_broker = TRUE }, { 34, .no_broker = TRUE }, { 35, .no_broker = TRUE },
@@ -3128,6 +3171,7 @@ main (int    argc,
   ADD ("/broker/gateway/none", &no_gateway, test_no_gateway);
   ADD ("/broker/claims/profile", &plain[10], test_profile_shares);
   ADD ("/broker/claims/other-gateway", &with_group, test_other_gateway);
+  ADD ("/broker/profiles/waiting-tunnel", &with_group_2, test_waiting_tunnel);
   ADD ("/broker/profiles", &with_store, test_profiles);
   ADD ("/broker/profiles/waiting", &plain[17], test_profile_waiting);
   ADD ("/broker/sandbox/not-allowed", &not_allowed, test_sandboxed_not_allowed);
