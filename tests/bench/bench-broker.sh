@@ -13,6 +13,9 @@
 #                 it itself, and the NAT-PMP map round trip (floor)
 #   broker-idle   the engine holding 10 programs' leases: context switches per minute and
 #                 memory; then the 10 programs killed at once: until the router's rules are gone
+#   broker-many   500 leases from 50 programs (10 each, asked at once): until all 500
+#                 forwardings are on the router, and the engine's memory holding them (the
+#                 engine's LeasesTotal raised to 510 in its broker.ini; 128 by default)
 #   broker-address  `portlightctl address` answered by the engine (process start, bus
 #                 connection, one GetAll; no request to the router) beside
 #                 the one-shot `address` (no bus: it asks the router) and natpmpc, round-robin
@@ -167,4 +170,40 @@ bench_broker_address () {
   [ "$fails" = 0 ] || note "broker-address: $fails of $((3 * RUNS)) runs failed (not counted)"
   run_stop
   broker_bus_stop
+}
+
+bench_broker_many () {
+  local clients=50 per=10 i pids="" rss0 rss t0 all_ms ini
+  broker_ready || return 0
+  say "broker-many: $((clients * per)) leases from $clients programs ($per each), asked at once"
+  rtr_reset || return 1
+  ini=$LABDIR/xdg/portlight/broker.ini
+  mkdir -p "$(dirname "$ini")" "$LABDIR/broker-many"
+  printf '[Broker]\nLeasesTotal=%d\n' $((clients * per + 10)) > "$ini"
+  broker_bus_start || { note "broker-many: dbus-daemon did not start"; rm -f "$ini"; return 0; }
+  broker_engine_start many
+  sleep 0.5
+  rss0=$(proc_kb "$RUN_PID" VmRSS)
+  t0=$(now_ms)
+  for i in $(seq 0 $((clients - 1))); do
+    ip netns exec "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BROKER_BUS" "$LEASE_HOLDER" \
+      --count "$per" tcp $((42000 + i * per)) </dev/null >"$LABDIR/broker-many/holder.$i" 2>&1 &
+    pids="$pids $!"
+  done
+  if ! wait_rules $((clients * per)) "${BENCH_MANY_TRIES:-1200}"; then
+    note "broker-many: only $(n_rules) of $((clients * per)) forwardings within 60 s; not measured"
+  else
+    all_ms=$(( $(now_ms) - t0 ))
+    sleep 1
+    rss=$(proc_kb "$RUN_PID" VmRSS)
+    row "| $((clients * per)) leases from $clients programs ($per each, asked at once; the engine maps over NAT-PMP, at most 8 requests a program at once, then 1 a second) → all on the router | $all_ms ms | – | – | – | – |"
+    row "| Engine memory on the session bus, $((clients * per)) leases from $clients programs | RSS $(calc '%.1f' "$rss / 1024") MiB ($(calc '%.1f' "$rss0 / 1024") MiB with no lease: $(calc '%.1f' "($rss - $rss0) / ($clients * $per)") KiB a lease) | – | – | – | – |"
+  fi
+  # shellcheck disable=SC2086  # one word per pid
+  kill -KILL $pids 2>/dev/null
+  # shellcheck disable=SC2086
+  wait $pids 2>/dev/null
+  run_stop
+  broker_bus_stop
+  rm -f "$ini"
 }
