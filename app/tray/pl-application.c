@@ -671,6 +671,24 @@ create_session (PlApplication *self)
 
 static void wait_for_engine_exit (PlApplication *self);
 
+
+/* The menu shows each gateway's profiles from the session that maps them (Gateway=). */
+static void
+group_session_added_cb (PlSessionGroup *group,
+                        PlSession      *session,
+                        PlApplication  *self)
+{
+  if (group == self->group)
+    pl_tray_menu_add_session (self->menu, session);
+}
+
+static void
+follow_group (PlApplication *self)
+{
+  g_signal_connect_object (self->group, "session-added", G_CALLBACK (group_session_added_cb),
+                           self, 0);
+}
+
 /* Hosting from now on: the engine this tray was the client of has gone, and no other took
  * its place. The session (made for the client, never started) is made anew over the
  * hosted broker's model, and the menu and notifier follow it instead of the engine. */
@@ -695,6 +713,7 @@ become_host (PlApplication *self,
   /* Through a group, as at start: the Gateway= profiles on their own gateways. */
   g_clear_object (&self->group);
   self->group = pl_session_group_new (self->session);
+  follow_group (self);
   pl_engine_host_set_group (self->host, self->group);
   pl_session_group_start (self->group);
   g_printerr ("portlight: %s. %s\n", _("Portlight’s engine stopped"),
@@ -865,6 +884,7 @@ restart_stop_cb (GObject      *source,
   old_group = g_steal_pointer (&self->group);
   self->session = create_session (self);
   self->group = pl_session_group_new (self->session);
+  follow_group (self);
   if (self->host != NULL)
     pl_engine_host_set_group (self->host, self->group);
   pl_tray_menu_set_session (self->menu, self->session);
@@ -1086,6 +1106,7 @@ pl_application_startup (GApplication *application)
   /* Gateway=: the profiles that name a gateway of their own are mapped there, each gateway
    * by a session of the group; the menu shows the default route's. */
   self->group = pl_session_group_new (self->session);
+  follow_group (self);
   if (self->host != NULL)
     pl_engine_host_set_group (self->host, self->group);
 

@@ -24,6 +24,7 @@ struct _PlTrayMenu
   GObject            parent_instance;
 
   PlSession         *session;
+  GPtrArray         *others;        /* PlSession*: the group's other gateways' */
   PlProfileStore    *store;
 
   GPtrArray         *items;         /* PlTrayItem* */
@@ -597,17 +598,23 @@ mappings_of (PlTrayMenu    *self,
              const char    *name,
              GSocketFamily  family)
 {
-  GListModel *mappings = pl_session_get_mappings (self->session);
   GPtrArray *found = g_ptr_array_new_with_free_func (g_object_unref);
-  guint n = g_list_model_get_n_items (mappings);
 
-  for (guint i = 0; i < n; i++)
+  /* A profile is mapped by one session: the primary, or its Gateway='s. */
+  for (guint s = 0; s <= self->others->len && found->len == 0; s++)
     {
-      g_autoptr(PlMapping) mapping = g_list_model_get_item (mappings, i);
+      PlSession *session = s == 0 ? self->session : g_ptr_array_index (self->others, s - 1);
+      GListModel *mappings = pl_session_get_mappings (session);
+      guint n = g_list_model_get_n_items (mappings);
 
-      if (g_strcmp0 (pl_mapping_get_profile_name (mapping), name) == 0 &&
-          pl_mapping_get_family (mapping) == family)
-        g_ptr_array_add (found, g_steal_pointer (&mapping));
+      for (guint i = 0; i < n; i++)
+        {
+          g_autoptr(PlMapping) mapping = g_list_model_get_item (mappings, i);
+
+          if (g_strcmp0 (pl_mapping_get_profile_name (mapping), name) == 0 &&
+              pl_mapping_get_family (mapping) == family)
+            g_ptr_array_add (found, g_steal_pointer (&mapping));
+        }
     }
   return found;
 }
@@ -1155,22 +1162,35 @@ session_waiting (PlTrayMenu *self,
 static void
 compute_state (PlTrayMenu *self)
 {
-  GListModel *mappings = pl_session_get_mappings (self->session);
-  guint n = g_list_model_get_n_items (mappings);
   guint n_failed = 0, n_pending = 0, n_active = 0;
 
-  for (guint i = 0; i < n; i++)
+  /* The primary's mappings, then the other gateways' (Gateway=). */
+  for (guint s = 0, i = 0; s <= self->others->len; )
     {
-      g_autoptr(PlMapping) mapping = g_list_model_get_item (mappings, i);
-      PlProfile *profile = pl_profile_store_lookup (self->store,
-                                                    pl_mapping_get_profile_name (mapping));
+      PlSession *session = s == 0 ? self->session : g_ptr_array_index (self->others, s - 1);
+      GListModel *mappings = pl_session_get_mappings (session);
+      g_autoptr(PlMapping) mapping = NULL;
+      PlProfile *profile;
       g_autofree char *waiting = NULL;
+      const GError *error;
 
+      if (i >= g_list_model_get_n_items (mappings))
+        {
+          s++;
+          i = 0;
+          continue;
+        }
+      mapping = g_list_model_get_item (mappings, i++);
+      profile = pl_profile_store_lookup (self->store, pl_mapping_get_profile_name (mapping));
       if (profile == NULL || !pl_profile_get_enabled (profile))
         continue;
       /* Waiting for its application or network is not contacting the router. */
       waiting = session_waiting (self, pl_profile_get_name (profile));
       if (waiting != NULL)
+        continue;
+      /* Nor is a Gateway=vpn profile's wait for a tunnel. */
+      error = pl_mapping_get_error (mapping);
+      if (s > 0 && g_error_matches (error, PL_ERROR, PL_ERROR_NO_GATEWAY))
         continue;
 
       switch (pl_mapping_get_state (mapping))
@@ -1639,8 +1659,45 @@ pl_tray_menu_set_session (PlTrayMenu *self,
   if (self->session == session)
     return;
   unwatch_session (self);
+  /* The other gateways' sessions belong with the primary. */
+  for (guint i = 0; i < self->others->len; i++)
+    {
+      PlSession *other = g_ptr_array_index (self->others, i);
+
+      g_signal_handlers_disconnect_by_data (other, self);
+      g_signal_handlers_disconnect_by_data (pl_session_get_mappings (other), self);
+    }
+  g_ptr_array_set_size (self->others, 0);
   g_set_object (&self->session, session);
   watch_session (self);
+  queue_update (self);
+}
+
+/**
+ * pl_tray_menu_add_session:
+ * @self: a #PlTrayMenu
+ * @session: another session of the primary's group (pl-session-group.h)
+ *
+ * The profiles with a Gateway= of their own are mapped by their gateway's session: their
+ * state lines come from it. The router and address lines stay the primary's. Until
+ * pl_tray_menu_set_session() replaces the primary.
+ */
+void
+pl_tray_menu_add_session (PlTrayMenu *self,
+                          PlSession  *session)
+{
+  g_return_if_fail (PL_IS_TRAY_MENU (self));
+  g_return_if_fail (PL_IS_SESSION (session));
+
+  if (session == self->session || g_ptr_array_find (self->others, session, NULL))
+    return;
+  g_ptr_array_add (self->others, g_object_ref (session));
+  g_signal_connect_object (session, "mapping-changed", G_CALLBACK (changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (session, "gateway-changed", G_CALLBACK (changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (pl_session_get_mappings (session), "items-changed",
+                           G_CALLBACK (changed_cb), self, G_CONNECT_SWAPPED);
   queue_update (self);
 }
 
@@ -1769,6 +1826,7 @@ pl_tray_menu_dispose (GObject *object)
   if (self->engine != NULL)
     g_signal_handlers_disconnect_by_data (self->engine, self);
   g_clear_object (&self->engine);
+  g_clear_pointer (&self->others, g_ptr_array_unref);
   g_clear_object (&self->session);
   g_clear_object (&self->store);
 
@@ -1813,6 +1871,7 @@ static void
 pl_tray_menu_init (PlTrayMenu *self)
 {
   self->items = g_ptr_array_new_with_free_func ((GDestroyNotify) pl_tray_item_free);
+  self->others = g_ptr_array_new_with_free_func (g_object_unref);
   self->watched = g_ptr_array_new_with_free_func (g_object_unref);
   self->listeners = pl_listener_cache_new ();
   g_signal_connect_swapped (self->listeners, "changed", G_CALLBACK (changed_cb), self);

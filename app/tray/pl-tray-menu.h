@@ -121,6 +121,8 @@ PlTrayMenu  *pl_tray_menu_new                   (PlSession         *session,
  * session when the protocol setting changes); the items follow from an idle. */
 void         pl_tray_menu_set_session           (PlTrayMenu        *self,
                                                  PlSession         *session);
+void         pl_tray_menu_add_session           (PlTrayMenu        *self,
+                                                 PlSession         *session);
 /* Returns: (transfer none) (element-type PlTrayItem): the current items, top to bottom. */
 GPtrArray   *pl_tray_menu_get_items             (PlTrayMenu        *self);
 PlTrayState  pl_tray_menu_get_state             (PlTrayMenu        *self);

@@ -1889,6 +1889,89 @@ test_translations (void)
   g_assert_nonnull (strstr (error->message, "Profil"));
 }
 
+/* Gateway=vpn: the group maps that profile on the tunnel's gateway (here a second fake
+ * gateway), and the menu's line for it comes from that session, not the primary's. */
+typedef struct
+{
+  Fixture *f;
+  char    *address;
+} OtherGateway;
+
+static PlGateway *
+other_gateway_cb (gpointer   user_data,
+                  GError   **error)
+{
+  OtherGateway *other = user_data;
+  PlGateway *gateway = g_new0 (PlGateway, 1);
+
+  gateway->address = g_inet_address_new_from_string (other->address);
+  return gateway;
+}
+
+static void
+other_session_added_cb (PlSessionGroup *group,
+                        PlSession      *session,
+                        OtherGateway   *other)
+{
+  pl_session_set_discover_func (session, other_gateway_cb, other, NULL);
+  pl_tray_menu_add_session (other->f->menu, session);
+}
+
+static gboolean
+vpn_line_is (Fixture       *f,
+             gconstpointer  data)
+{
+  const char *line = label_of (f, "profile-state:Vpn");
+
+  return line != NULL && g_str_has_prefix (line, data);
+}
+
+static void
+test_menu_other_gateway (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInetAddress) gateway = g_inet_address_new_from_string (f->address);
+  g_autoptr(PlFakeGateway) vpn = NULL;
+  g_autoptr(PlSessionGroup) group = NULL;
+  OtherGateway other = { f, NULL };
+
+  g_test_summary ("A Gateway=vpn profile mapped by the group's other session: its state line "
+                  "is that session's mapping (active, its public port), and the icon counts "
+                  "it; the home router is not asked for it");
+
+  g_clear_object (&f->store);
+  f->store = pl_profile_store_new ("/nonexistent/portlight/profiles.ini");
+  g_assert_true (pl_profile_store_load_from_data (f->store,
+                                                  "[Vpn]\nProtocol=tcp\nInternalPort=51413\n"
+                                                  "ExternalPort=51413\nGateway=vpn\n"
+                                                  "Enabled=true\n", -1, &error));
+  g_assert_no_error (error);
+  vpn = start_gateway (46, GPOINTER_TO_UINT (data), f->clock, &other.address);
+  pl_fake_gateway_set_assigned_port (vpn, 61176);
+
+  f->session = g_object_new (PL_TYPE_SESSION, "profiles", f->store, "clock", f->clock,
+                             "fixed-gateway", gateway, "monitor-network", FALSE,
+                             "announce-port", 0u, NULL);
+  f->menu = pl_tray_menu_new (f->session, f->store);
+  pl_tray_menu_set_now_func (f->menu, fixed_now, f);
+  group = pl_session_group_new (f->session);
+  g_signal_connect (group, "session-added", G_CALLBACK (other_session_added_cb), &other);
+  pl_session_group_start (group);
+
+  run_until (f, vpn_line_is, "Active on public port 61176");
+  run_until (f, state_is, GINT_TO_POINTER (PL_TRAY_STATE_ACTIVE));
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (vpn), ==, 1);
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 0);
+
+  g_signal_handlers_disconnect_by_data (group, &other);
+  g_clear_object (&f->menu);
+  g_clear_object (&group);
+  g_clear_object (&f->session);
+  drain ();
+  g_free (other.address);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1920,6 +2003,8 @@ main (int   argc,
               fixture_set_up, test_menu_failed, fixture_tear_down);
   g_test_add ("/tray/menu/double-nat", Fixture, GUINT_TO_POINTER (5),
               fixture_set_up, test_menu_double_nat, fixture_tear_down);
+  g_test_add ("/tray/menu/other-gateway", Fixture, GUINT_TO_POINTER (18),
+              fixture_set_up, test_menu_other_gateway, fixture_tear_down);
   g_test_add ("/tray/menu/waiting", Fixture, GUINT_TO_POINTER (17),
               fixture_set_up, test_menu_waiting, fixture_tear_down);
   g_test_add ("/tray/menu/line-length", Fixture, GUINT_TO_POINTER (14),
