@@ -257,13 +257,11 @@ mapping_protocol_label (PlMapping *mapping)
 /* A refusal says it short in the menu, and in the window why it is likely and what to do:
  * routers' default rules refuse ports below 1024. @message is the router's refusal. */
 static char *
-describe_refusal (PlMapping   *mapping,
-                  const char  *message,
-                  char       **detail)
+describe_refusal_ports (guint        internal,
+                        guint        external,
+                        const char  *message,
+                        char       **detail)
 {
-  guint internal = pl_mapping_get_internal_port (mapping);
-  guint external = requested_port (mapping);
-
   if (internal != 0 && internal < FIRST_UNPRIVILEGED_PORT)
     {
       if (detail != NULL)
@@ -297,6 +295,36 @@ describe_refusal (PlMapping   *mapping,
   /* TRANSLATORS: state of a profile in the tray menu (keep it short); the profiles window
    * has the router's whole message */
   return g_strdup (_("Refused by the router"));
+}
+
+static char *
+describe_refusal (PlMapping   *mapping,
+                  const char  *message,
+                  char       **detail)
+{
+  return describe_refusal_ports (pl_mapping_get_internal_port (mapping),
+                                 requested_port (mapping), message, detail);
+}
+
+/* The same for a lease the engine says the router refused (NotAuthorized): short in the
+ * menu, the router's message and the fix in the window. NULL for any other state. */
+static char *
+describe_engine_refusal (PlBrokerLease  *lease,
+                         char          **detail)
+{
+  GVariant *error = pl_broker_lease_get_error (lease);
+  const char *name = NULL;
+  const char *message = NULL;
+
+  if (g_strcmp0 (pl_broker_lease_get_state (lease), "failed") != 0 || error == NULL)
+    return NULL;
+  g_variant_get (error, "(&s&s)", &name, &message);
+  if (!g_str_has_suffix (name, ".NotAuthorized"))
+    return NULL;
+  return describe_refusal_ports (pl_broker_lease_get_internal_port (lease),
+                                 pl_broker_lease_get_requested_external_port (lease),
+                                 message[0] != '\0' ? message : _("the router refused"),
+                                 detail);
 }
 
 char *
@@ -1117,7 +1145,18 @@ build_engine_items (PlTrayMenu *self,
         }
       lease = pl_engine_client_get_profile_lease (self->engine, name);
       if (lease != NULL)
-        state = engine_listener_state (self, profile, lease);
+        {
+          g_autofree char *detail = NULL;
+
+          /* Refused by the router: short, with the likely cause; the fix in the window. */
+          state = describe_engine_refusal (lease, &detail);
+          if (state != NULL)
+            {
+              add_item_full (items, PL_TRAY_ITEM_LABEL, state_id, state, detail, NULL, NULL);
+              continue;
+            }
+          state = engine_listener_state (self, profile, lease);
+        }
       if (state == NULL)
         state = lease != NULL ? pl_engine_client_describe_lease (lease)
                               : g_strdup (_("Waiting for the router…"));

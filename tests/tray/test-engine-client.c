@@ -557,6 +557,55 @@ test_double_nat (Fixture       *f,
   }
 }
 
+static gboolean
+lease_failed (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(PlBrokerLease) lease = pl_engine_client_get_profile_lease (f->engine, data);
+
+  return lease != NULL && g_strcmp0 (pl_broker_lease_get_state (lease), "failed") == 0;
+}
+
+static void
+test_refused (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(PlProfile) web = pl_profile_new ("Web");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (f->tmp, "tray-profiles.ini", NULL);
+  g_autoptr(PlProfileStore) store = pl_profile_store_new (path);
+  g_autoptr(PlTrayMenu) menu = NULL;
+  PlTrayItem *item;
+
+  g_test_summary ("The router refuses a profile of private port 80 (NAT-PMP 'not "
+                  "authorized'): the client menu says it short with the likely cause, and the "
+                  "router's message with the fix in the window, as the engine's own menu does");
+
+  run_until (f, profile_line_is, "Active · TCP 2222");
+  pl_fake_gateway_set_result_code (f->gateway, 2);
+  pl_profile_set_protocol (web, PL_PROFILE_PROTOCOL_TCP);
+  pl_profile_set_family (web, PL_PROFILE_FAMILY_IPV4);
+  pl_profile_set_internal_port (web, 80);
+  pl_profile_set_external_port (web, 8080);
+  pl_profile_set_enabled (web, TRUE);
+  g_list_store_append (f->profiles, web);
+  run_until (f, lease_failed, "Web");
+
+  g_assert_true (pl_profile_store_load_from_data (store, "[Web]\nProtocol=tcp\nInternalPort=80\n"
+                                                  "ExternalPort=8080\nEnabled=true\n", -1,
+                                                  &error));
+  g_assert_no_error (error);
+  menu = pl_tray_menu_new (f->session, store);
+  pl_tray_menu_set_engine (menu, f->engine);
+  pl_tray_menu_update (menu);
+  item = pl_tray_menu_find_item (menu, "profile-state:Web");
+  g_assert_nonnull (item);
+  g_assert_cmpstr (item->label, ==, "Refused by the router (port 80 is below 1024)");
+  g_assert_cmpuint (g_utf8_strlen (item->label, -1), <=, 60);
+  g_assert_nonnull (strstr (item->detail, "run the service on a port of 1024 or above"));
+  pl_tray_menu_set_engine (menu, NULL);
+}
+
 /* Against `portlightctl run` ($PORTLIGHTCTL), a process of its own, which keeps the
  * profiles file: the editor's calls wait for its answer, which this thread could not give
  * to an in-process broker. Its own bus, fake gateway (real clock) and XDG folders
@@ -928,6 +977,8 @@ main (int   argc,
   g_test_add ("/tray/engine-client/port-changed", Fixture, NULL, fixture_set_up,
               test_port_changed, fixture_tear_down);
   g_test_add ("/tray/engine-client/waiting", Fixture, NULL, fixture_set_up, test_waiting,
+              fixture_tear_down);
+  g_test_add ("/tray/engine-client/refused", Fixture, NULL, fixture_set_up, test_refused,
               fixture_tear_down);
   g_test_add ("/tray/engine-client/double-nat", Fixture, NULL, fixture_set_up,
               test_double_nat, fixture_tear_down);
