@@ -995,6 +995,27 @@ engine_listener_state (PlTrayMenu    *self,
                                          answers->len);
 }
 
+/* For the window: where the lease's port is also open as an IPv6 pinhole, as
+ * pl_tray_menu_describe_pinholes() says it for the tray's own engine. */
+static char *
+engine_pinhole_detail (PlBrokerLease *lease)
+{
+  g_autoptr(GPtrArray) mappings = pl_engine_client_lease_mappings (lease);
+
+  for (guint i = 0; i < mappings->len; i++)
+    {
+      PlEngineMapping *mapping = g_ptr_array_index (mappings, i);
+
+      if (g_strcmp0 (mapping->family, "ipv6") == 0 && mapping->external_address != NULL &&
+          mapping->external_address[0] != '\0')
+        return g_strdup_printf (_("Also open on [%s]:%u (IPv6)"), mapping->external_address,
+                                mapping->external_port != 0
+                                  ? mapping->external_port
+                                  : pl_broker_lease_get_internal_port (lease));
+    }
+  return NULL;
+}
+
 /* The listen queries for the engine's active profile leases (see listen_queries()). */
 static void
 add_engine_listen_queries (PlTrayMenu *self,
@@ -1160,9 +1181,15 @@ build_engine_items (PlTrayMenu *self,
       if (state == NULL)
         state = lease != NULL ? pl_engine_client_describe_lease (lease)
                               : g_strdup (_("Waiting for the router…"));
-      add_item (items, PL_TRAY_ITEM_LABEL, state_id, state, NULL, NULL);
       if (lease != NULL && g_strcmp0 (pl_broker_lease_get_state (lease), "active") == 0)
-        add_engine_copy_items (items, name, address, lease);
+        {
+          g_autofree char *pinhole = engine_pinhole_detail (lease);
+
+          add_item_full (items, PL_TRAY_ITEM_LABEL, state_id, state, pinhole, NULL, NULL);
+          add_engine_copy_items (items, name, address, lease);
+        }
+      else
+        add_item (items, PL_TRAY_ITEM_LABEL, state_id, state, NULL, NULL);
     }
   if (n_profiles == 0)
     add_item (items, PL_TRAY_ITEM_LABEL, "no-profiles", _("No profiles yet"), NULL, NULL);
