@@ -67,6 +67,8 @@ pl_netlink_filter_attach (int           fd,
       return TRUE;
   }
   saved_errno = errno;
+  /* Not the last gateway's filter either: every event is read, and looked at. */
+  setsockopt (fd, SOL_SOCKET, SO_DETACH_FILTER, NULL, 0);
   g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
                "Could not filter the network events: %s", g_strerror (saved_errno));
   return FALSE;

@@ -24,7 +24,8 @@ G_BEGIN_DECLS
  *   event (there is no entry to follow until a route names one).
  *
  * @gateway: (nullable) (array fixed-size=4): the gateway's IPv4 address, network order.
- * Replaces the filter already on @fd. FALSE with errno's message when the kernel refuses. */
+ * Replaces the filter already on @fd. FALSE with errno's message when the kernel refuses;
+ * then @fd has no filter at all (every event is read). */
 gboolean pl_netlink_filter_attach (int           fd,
                                    const guint8 *gateway,
                                    GError      **error);
