@@ -236,7 +236,7 @@ waits_for_tunnel (PlBroker  *self,
 {
   if (g_strcmp0 (pl_profile_get_gateway (profile), PL_PROFILE_GATEWAY_VPN_TEXT) != 0)
     return FALSE;
-  for (guint i = 0; i < self->others->len; i++)
+  for (guint i = 0; self->others != NULL && i < self->others->len; i++)
     {
       PlSession *session = g_ptr_array_index (self->others, i);
 
