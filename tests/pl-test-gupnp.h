@@ -49,11 +49,34 @@ pl_test_soup_log_cb (const char     *log_domain,
     g_log_default_handler (log_domain, log_level, message, user_data);
 }
 
+/* GUPnP's warnings, as one TAP comment line: some have two lines ("Failed to get SCPD: …\n
+ * The initial event message will not be sent."), and GLib's test log marks only the first
+ * as a comment, so meson took the second for broken TAP and failed the test. */
+static inline void
+pl_test_gupnp_log_cb (const char     *log_domain,
+                      GLogLevelFlags  log_level,
+                      const char     *message,
+                      gpointer        user_data)
+{
+  g_autofree char *line = g_strdup (message != NULL ? message : "");
+
+  g_strdelimit (line, "\r\n", ' ');
+  g_test_message ("(not fatal) %s: %s", log_domain, line);
+}
+
 /* Call it in every test's set-up: GTest drops the fatal handler before each test. */
 static inline void
 pl_test_tolerate_gupnp_port_clash (void)
 {
+  static const char * const domains[] = {
+    "gupnp-service", "gupnp-service-proxy", "gupnp-control-point", "gupnp-context",
+    "gupnp-context-manager", "gupnp-device-info", "gupnp-root-device", "gssdp-client",
+    "gssdp-resource-browser", "gssdp-resource-group",
+  };
+
   g_test_log_set_fatal_handler (pl_test_gupnp_fatal_filter, NULL);
   g_log_set_handler ("libsoup", G_LOG_LEVEL_CRITICAL | G_LOG_FLAG_FATAL, pl_test_soup_log_cb,
                      NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (domains); i++)
+    g_log_set_handler (domains[i], G_LOG_LEVEL_WARNING, pl_test_gupnp_log_cb, NULL);
 }
