@@ -621,6 +621,14 @@ menu_profile_label (PlProfile *profile)
   return g_strdup_printf (_("%s — %s"), short_name, ports);
 }
 
+/* The sessions shown, the primary first: @i from 0 to self->others->len. */
+static PlSession *
+session_at (PlTrayMenu *self,
+            guint       i)
+{
+  return i == 0 ? self->session : g_ptr_array_index (self->others, i - 1);
+}
+
 static GPtrArray *
 mappings_of (PlTrayMenu    *self,
              const char    *name,
@@ -631,7 +639,7 @@ mappings_of (PlTrayMenu    *self,
   /* A profile is mapped by one session: the primary, or its Gateway='s. */
   for (guint s = 0; s <= self->others->len && found->len == 0; s++)
     {
-      PlSession *session = s == 0 ? self->session : g_ptr_array_index (self->others, s - 1);
+      PlSession *session = session_at (self, s);
       GListModel *mappings = pl_session_get_mappings (session);
       guint n = g_list_model_get_n_items (mappings);
 
@@ -1233,7 +1241,7 @@ compute_state (PlTrayMenu *self)
   /* The primary's mappings, then the other gateways' (Gateway=). */
   for (guint s = 0, i = 0; s <= self->others->len; )
     {
-      PlSession *session = s == 0 ? self->session : g_ptr_array_index (self->others, s - 1);
+      PlSession *session = session_at (self, s);
       GListModel *mappings = pl_session_get_mappings (session);
       g_autoptr(PlMapping) mapping = NULL;
       PlProfile *profile;

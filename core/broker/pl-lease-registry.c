@@ -111,6 +111,20 @@ find_claim (PlLeaseRegistry *self,
 /* The mapping of profile @name, in whichever session maps it: the primary, or for a
  * profile with a Gateway= of its own, that gateway's session (each profile is in one).
  * @session_out: (out) (optional): that session. */
+/* The sessions followed, the primary first: @i from 0 to n_sessions() - 1. */
+static guint
+n_sessions (PlLeaseRegistry *self)
+{
+  return self->session != NULL ? 1 + self->others->len : 0;
+}
+
+static PlSession *
+session_at (PlLeaseRegistry *self,
+            guint            i)
+{
+  return i == 0 ? self->session : g_ptr_array_index (self->others, i - 1);
+}
+
 static PlMapping *
 find_mapping (PlLeaseRegistry  *self,
               const char       *name,
@@ -118,26 +132,15 @@ find_mapping (PlLeaseRegistry  *self,
               GSocketFamily     family,
               PlSession       **session_out)
 {
-  PlMapping *mapping;
-
-  if (self->session == NULL)
-    return NULL;
-  mapping = pl_session_find_mapping_full (self->session, name, protocol, family);
-  if (mapping != NULL)
+  for (guint i = 0; i < n_sessions (self); i++)
     {
-      if (session_out != NULL)
-        *session_out = self->session;
-      return mapping;
-    }
-  for (guint i = 0; i < self->others->len; i++)
-    {
-      PlSession *other = g_ptr_array_index (self->others, i);
+      PlMapping *mapping = pl_session_find_mapping_full (session_at (self, i), name, protocol,
+                                                         family);
 
-      mapping = pl_session_find_mapping_full (other, name, protocol, family);
       if (mapping != NULL)
         {
           if (session_out != NULL)
-            *session_out = other;
+            *session_out = session_at (self, i);
           return mapping;
         }
     }
@@ -721,10 +724,9 @@ pl_lease_registry_update_profile_lease (PlLeaseRegistry *self,
   if (self->session == NULL)
     return;
   /* The profile is in one session: the primary, or its Gateway='s. */
-  for (guint s = 0; s <= self->others->len && mappings->len == 0; s++)
+  for (guint s = 0; s < n_sessions (self) && mappings->len == 0; s++)
     {
-      PlSession *session = s == 0 ? self->session : g_ptr_array_index (self->others, s - 1);
-      GListModel *all = pl_session_get_mappings (session);
+      GListModel *all = pl_session_get_mappings (session_at (self, s));
       guint n = g_list_model_get_n_items (all);
 
       for (guint i = 0; i < n; i++)
