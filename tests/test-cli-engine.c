@@ -1078,6 +1078,69 @@ test_keep_lock (Fixture       *f,
   wait_mappings (f, 0);
 }
 
+/* Which shared libraries the dynamic loader maps for a command, from its LD_DEBUG=libs
+ * report (stderr): whether a GUPnP or libsoup library is among them. */
+static gboolean
+loaded_protocol_libraries (const char *report)
+{
+  return strstr (report, "libgupnp-") != NULL || strstr (report, "libsoup-") != NULL;
+}
+
+/* The command line's two programs: `address` and `map` answered by the engine run in
+ * portlightctl alone, which maps neither GUPnP nor libsoup (their loading was most of its
+ * start-up: tests/bench/RESULTS.md); without the engine the same command becomes
+ * portlightctl-local (same pid, same arguments), which does the work in-process and does
+ * load them, and answers as before. */
+static void
+test_handoff (Fixture       *f,
+              gconstpointer  data)
+{
+  const char *debug[] = { "LD_DEBUG=libs", NULL };
+  const char *no_bus[] = { "LD_DEBUG=libs",
+                           "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/portlight-bus",
+                           NULL };
+  g_auto(Result) engine_address = { 0 };
+  g_auto(Result) engine_map = { 0 };
+  g_auto(Result) local_address = { 0 };
+  g_auto(Result) local_unmap = { 0 };
+
+  start_engine (f);
+  wait_engine_address (f);
+
+  run_cli (f, debug, &engine_address,
+           (const char * const[]) { "address", "--timeout", "3", NULL });
+  g_assert_cmpint (engine_address.status, ==, PL_EXIT_OK);
+  assert_contains (engine_address.out, "Public address: 203.0.113.7\n");
+  /* the report is there (the check below can fail) */
+  assert_contains (engine_address.err, "libgio-2.0.so");
+  g_assert_false (loaded_protocol_libraries (engine_address.err));
+
+  run_cli (f, debug, &engine_map,
+           (const char * const[]) { "map", "--timeout", "5", "8091", "8091", NULL });
+  g_assert_cmpint (engine_map.status, ==, PL_EXIT_OK);
+  assert_contains (engine_map.out, "Mapped TCP 203.0.113.7:8091 → private port 8091\n");
+  g_assert_false (loaded_protocol_libraries (engine_map.err));
+
+  /* No bus: in-process, as before, in portlightctl-local. */
+  pl_fake_gateway_clear_requests (f->gateway);
+  run_cli (f, no_bus, &local_address,
+           (const char * const[]) { "address", "-g", "@GW@", "--protocol", "natpmp",
+                                    "--timeout", "3", NULL });
+  g_assert_cmpint (local_address.status, ==, PL_EXIT_OK);
+  assert_contains (local_address.out, "Public address: 203.0.113.7\n");
+  g_assert_true (loaded_protocol_libraries (local_address.err));
+  g_assert_cmpuint (pl_fake_gateway_get_requests (f->gateway)->len, >, 0);
+
+  /* A port none of the engine's leases holds: the engine is asked, then portlightctl-local
+   * removes it in-process (without asking the engine again). */
+  run_cli (f, NULL, &local_unmap,
+           (const char * const[]) { "unmap", "-g", "@GW@", "--protocol", "natpmp",
+                                    "--timeout", "3", "8092", NULL });
+  g_assert_cmpint (local_unmap.status, ==, PL_EXIT_OK);
+  assert_contains (local_unmap.out, "Removed the TCP mapping of private port 8092\n");
+  stop_engine (f);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1109,6 +1172,7 @@ main (int    argc,
   ADD ("/cli-engine/no-broker", test_no_broker);
   ADD ("/cli-engine/in-process", test_in_process);
   ADD ("/cli-engine/keep/lock", test_keep_lock);
+  ADD ("/cli-engine/handoff", test_handoff);
 
   return g_test_run ();
 }

@@ -1132,6 +1132,51 @@ test_skip (void)
   g_test_skip ("PORTLIGHTCTL is not set");
 }
 
+/* portlightctl moved out of its build folder, with no portlightctl-local installed where
+ * it looks: a command that needs the router says so plainly (exit 5), nothing else. */
+static void
+test_handoff_missing (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("portlight-cli-XXXXXX", &error);
+  g_autofree char *copy = NULL;
+  g_autoptr(GFile) source = NULL;
+  g_autoptr(GFile) target = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  g_assert_no_error (error);
+  copy = g_build_filename (dir, "portlightctl", NULL);
+  source = g_file_new_for_path (g_getenv ("PORTLIGHTCTL"));
+  target = g_file_new_for_path (copy);
+  g_file_copy (source, target, G_FILE_COPY_NONE, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (copy, 0755), ==, 0);
+
+  process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                              &error, copy, "address", "-g", "127.0.0.1", "--timeout", "1",
+                              NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, &error);
+  g_assert_no_error (error);
+  g_test_message ("status %d, stdout:\n%s\nstderr:\n%s",
+                  g_subprocess_get_exit_status (process), out, err);
+  g_unlink (copy);
+  g_rmdir (dir);
+
+  if (strstr (err, "cannot run") == NULL)
+    {
+      g_test_skip ("an installed portlightctl-local answered");
+      return;
+    }
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, PL_EXIT_LOCAL_ERROR);
+  assert_contains (err, "portlightctl address: cannot run ");
+  assert_contains (err, "portlightctl-local: No such file or directory (is Portlight "
+                        "installed completely?)\n");
+  g_assert_cmpstr (out, ==, "");
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1172,6 +1217,7 @@ main (int    argc,
 #undef ADD
   g_test_add_func ("/cli/error/refused", test_refused);
   g_test_add_func ("/cli/usage/help-version", test_help_version);
+  g_test_add_func ("/cli/handoff/missing", test_handoff_missing);
 
   return g_test_run ();
 }

@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 
 #include "pl-cli-engine.h"
+#include "pl-cli-handoff.h"
 #include "pl-core.h"
 
 /* Where there is an engine, portlightctl is its client (dbus-broker.md §2.2): it calls the
@@ -102,6 +103,8 @@ pl_cli_engine_find (gboolean        no_broker,
       take_lock (lock, error);
       return NULL;
     }
+  if (pl_cli_handoff_engine_absent ())
+    return NULL;
 
   connection = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &local_error);
   if (connection == NULL)
@@ -169,6 +172,8 @@ pl_cli_engine_peek_manager (GError **error)
   g_autoptr(GError) local_error = NULL;
   GVariant *properties = NULL;
 
+  if (pl_cli_handoff_engine_absent ())
+    return NULL;
   connection = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &local_error);
   if (connection == NULL)
     {

@@ -31,7 +31,8 @@ typedef struct
   GInetAddress *gateway_address;  /* from -g, else discovered */
   char         *gateway;          /* the gateway asked, as text */
   PlClock      *clock;
-  PlPortMapper *client;           /* PCP or NAT-PMP */
+  PlPortMapper *client;           /* PCP, NAT-PMP or UPnP-IGD */
+  PlMethod      client_method;    /* what client speaks */
   PlPortMapper *client6;          /* PCP over IPv6 or UPnP-IGD's WANIPv6FirewallControl, for
                                    * pinholes; NULL when not in use */
   char         *address6;         /* this computer's stable IPv6 address, the pinholes' */
@@ -119,6 +120,22 @@ void         pl_cli_map_print_event        (PlCli               *cli,
 /* The "unmapped" event, or a line per mapping, once @mappings are removed. */
 void         pl_cli_map_print_removed      (PlCli               *cli,
                                             GPtrArray           *mappings);
+
+/* Without the engine: the router asked from this process. Two implementations, one per
+ * program: pl-cli-inprocess.c (portlightctl-local) does it; pl-cli-handoff.c (portlightctl)
+ * runs portlightctl-local with the same command line instead, and returns only if it
+ * cannot. Return exit codes. */
+int          pl_cli_address_in_process     (PlCli               *cli);
+int          pl_cli_map_in_process         (PlCli               *cli,
+                                            GPtrArray           *mappings,
+                                            gboolean             keep,
+                                            gboolean             ipv4,
+                                            gboolean             ipv6);
+int          pl_cli_unmap_in_process       (PlCli               *cli,
+                                            const PlProtocol    *protocols,
+                                            guint                n_protocols,
+                                            guint16              private_port,
+                                            gboolean             all);
 
 /* Through the running engine (pl-cli-engine-map.c). Return exit codes. Neither @ipv4 nor
  * @ipv6 (-4, -6): plain `map` opens an IPv6 pinhole too where the engine's router can. */

@@ -17,6 +17,7 @@
 #include "pl-lease-registry.h"
 #include "pl-session.h"
 #include "pl-profile.h"
+#include "pl-profile-settings.h"
 
 G_BEGIN_DECLS
 
@@ -144,13 +145,6 @@ void             pl_broker_update_waiting    (PlBroker             *self,
 
 /* Ends every lease and unexports everything (the session deletes the mappings). */
 void             pl_broker_shutdown          (PlBroker             *self);
-
-/* @profile as the settings of CreateProfile and Profile.Update (the interface XML): every
- * key the profiles file can hold, "" for the absent ones, and any_external_port instead of
- * external_port for ExternalPort=any. The one builder, for every client (CLI and tray), so
- * that nothing of a profile is lost on its way through the engine. Returns: (transfer
- * floating): an a{sv} */
-GVariant        *pl_broker_profile_settings_new (PlProfile         *profile);
 
 guint            pl_broker_get_n_leases      (PlBroker             *self);
 gboolean         pl_broker_get_idle          (PlBroker             *self);

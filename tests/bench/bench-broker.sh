@@ -18,7 +18,8 @@
 #                 engine's LeasesTotal raised to 510 in its broker.ini; 128 by default)
 #   broker-address  `portlightctl address` answered by the engine (process start, bus
 #                 connection, one GetAll; no request to the router) beside
-#                 the one-shot `address` (no bus: it asks the router) and natpmpc, round-robin
+#                 the one-shot `address` (no bus: it asks the router), natpmpc and a program
+#                 linking GIO alone that reads the same property (any GDBus client's floor), round-robin
 
 # shellcheck shell=bash
 # shellcheck disable=SC2154  # the lab's and bench.sh's variables
@@ -131,7 +132,7 @@ bench_broker_idle () {
 
 bench_broker_address () {
   local f="$LABDIR/broker-address" e_med e_p90 e_max o_med o_p90 o_max n_med n_p90 n_max v_med
-  local c n label fails req_e req_o req_n
+  local c n label fails req_e req_o req_n g_med g_p90 g_max
   if ! broker_ready; then
     row "| \`address\` through the engine (D-Bus) | **not measured**: dbus-daemon or tests/broker/lease-holder missing | – | – | – | – |"
     return 0
@@ -146,7 +147,8 @@ bench_broker_address () {
     "version=env DBUS_SESSION_BUS_ADDRESS=$BROKER_BUS $CTL --version" \
     "engine=env DBUS_SESSION_BUS_ADDRESS=$BROKER_BUS $CTL address" \
     "oneshot=env DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent $CTL address --protocol natpmp -g $GW" \
-    "natpmpc=env DBUS_SESSION_BUS_ADDRESS=$BROKER_BUS $NATPMPC -g $GW"
+    "natpmpc=env DBUS_SESSION_BUS_ADDRESS=$BROKER_BUS $NATPMPC -g $GW" \
+    "gdbus=env DBUS_SESSION_BUS_ADDRESS=$BROKER_BUS $BENCH engine-address"
   # requests to the router per command (5 runs each); also warms the caches
   for c in "$@"; do
     label=${c%%=*}
@@ -164,10 +166,13 @@ bench_broker_address () {
   n_med=$S_MED n_p90=$S_P90 n_max=$S_MAX
   samples "$f.time" version > "$f.version"; stats "$f.version"
   v_med=$S_MED
+  samples "$f.time" gdbus > "$f.gdbus"; stats "$f.gdbus"
+  g_med=$S_MED g_p90=$S_P90 g_max=$S_MAX
   row "| \`address\` answered by the engine (start, bus connection, one GetAll of the Manager) / \`natpmpc -g\`; goal ≤ 1.5× | $(ms "$e_med") ms (p90 $(ms "$e_p90"), worst $(ms "$e_max")); $req_e req | $(ms "$n_med") ms (p90 $(ms "$n_p90"), worst $(ms "$n_max")); $req_n req | $(ratio "$e_med" "$n_med") | $(ms "$v_med") ms: \`portlightctl --version\` (start only), same round-robin | $(ratio "$e_med" "$v_med") |"
+  row "| the same answer from a program that links GIO alone (\`pl-bench engine-address\`: start, bus connection, the same GetAll): any GDBus client's floor / \`natpmpc -g\` | $(ms "$g_med") ms (p90 $(ms "$g_p90"), worst $(ms "$g_max")); $REQ_ba_gdbus req; \`portlightctl address\` is $(ratio "$e_med" "$g_med") of it | $(ms "$n_med") ms | $(ratio "$g_med" "$n_med") | – | – |"
   row "| one-shot \`address --protocol natpmp -g\` in the same round-robin (no bus) / \`natpmpc -g\` | $(ms "$o_med") ms (p90 $(ms "$o_p90"), worst $(ms "$o_max")); $req_o req; the engine's answer is $(ratio "$e_med" "$o_med") of it | $(ms "$n_med") ms | $(ratio "$o_med" "$n_med") | – | – |"
-  fails=$(( $(failures "$f.time" engine) + $(failures "$f.time" oneshot) + $(failures "$f.time" natpmpc) ))
-  [ "$fails" = 0 ] || note "broker-address: $fails of $((3 * RUNS)) runs failed (not counted)"
+  fails=$(( $(failures "$f.time" engine) + $(failures "$f.time" oneshot) + $(failures "$f.time" natpmpc) + $(failures "$f.time" gdbus) ))
+  [ "$fails" = 0 ] || note "broker-address: $fails of $((4 * RUNS)) runs failed (not counted)"
   run_stop
   broker_bus_stop
 }

@@ -56,6 +56,11 @@
  *                              org.kde.StatusNotifierWatcher, says a host is registered, and
  *                              prints "time registered SERVICE" for every item that registers
  *                              ("ready" once the name is owned). Runs until killed.
+ *   engine-address             the floor of any GDBus client asking the engine for the
+ *                              public address: connects to the session bus (Hello), one
+ *                              Properties.GetAll of the engine's Manager, prints its
+ *                              ExternalAddress; what `portlightctl address` does through the
+ *                              engine, in a program that links GIO alone.
  *   exec FILE CMD...           writes the time to FILE, then becomes CMD (same process).
  *   now                        prints the time.
  *   stats                      reads numbers (one per line) and prints
@@ -84,7 +89,7 @@ usage (void)
            "       pl-bench time COUNT LABEL=COMMAND...\n"
            "       pl-bench announce SECONDS\n"
            "       pl-bench exec FILE COMMAND...\n"
-           "       pl-bench sn-watcher | stamp | now | stats\n");
+           "       pl-bench sn-watcher | engine-address | stamp | now | stats\n");
   return 2;
 }
 
@@ -685,6 +690,38 @@ cmd_stats (void)
   return 0;
 }
 
+static int
+cmd_engine_address (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) properties = NULL;
+  const char *address = NULL;
+
+  if (bus != NULL)
+    reply = g_dbus_connection_call_sync (bus, "io.github.portlight.Portlight.Broker1",
+                                         "/io/github/portlight/Portlight/Broker1/Manager",
+                                         "org.freedesktop.DBus.Properties", "GetAll",
+                                         g_variant_new ("(s)",
+                                                        "io.github.portlight.Portlight.Broker1.Manager"),
+                                         G_VARIANT_TYPE ("(a{sv})"),
+                                         G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, NULL, &error);
+  if (reply == NULL)
+    {
+      fprintf (stderr, "pl-bench engine-address: %s\n", error->message);
+      return 1;
+    }
+  properties = g_variant_get_child_value (reply, 0);
+  if (!g_variant_lookup (properties, "ExternalAddress", "&s", &address) || address[0] == '\0')
+    {
+      fprintf (stderr, "pl-bench engine-address: the engine knows no address\n");
+      return 1;
+    }
+  printf ("%s\n", address);
+  return 0;
+}
+
 int
 main (int    argc,
       char **argv)
@@ -706,6 +743,8 @@ main (int    argc,
     return cmd_stamp ();
   if (g_str_equal (argv[1], "sn-watcher"))
     return cmd_sn_watcher ();
+  if (g_str_equal (argv[1], "engine-address"))
+    return cmd_engine_address ();
   if (g_str_equal (argv[1], "exec") && argc >= 4)
     {
       FILE *f = fopen (argv[2], "w");
