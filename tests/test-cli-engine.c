@@ -797,6 +797,82 @@ test_map_bind_none (Fixture       *f,
   stop_engine (f);
 }
 
+/* Waits until the engine holds a lease on @private_port (in any state). */
+static gboolean
+lease_listed (gpointer data)
+{
+  Count *count = data;
+  g_autoptr(JsonObject) lease = status_lease (count->f, count->n);
+
+  return lease != NULL;
+}
+
+/* Ctrl-C while plain map waits for the router (silent): the command is cancelled, plainly
+ * (one line, exit 5), and the engine holds no lease of it, so nothing opens later; the same
+ * for SIGTERM with --json (an "interrupted" error object) and for the start of --keep. */
+static void
+test_map_interrupted (Fixture       *f,
+                      gconstpointer  data)
+{
+  static const struct
+  {
+    int          signal;
+    guint        port;
+    const char  *args[8];
+  } cases[] = {
+    { SIGINT, 8084, { "map", "-l", "600", "8084", "8084", NULL } },
+    { SIGTERM, 8085, { "map", "--json", "-l", "600", "8085", "8085", NULL } },
+    { SIGINT, 8086, { "map", "--keep", "8086", "8086", NULL } },
+  };
+
+  start_engine (f);
+  wait_engine_address (f);
+  pl_fake_gateway_set_silent (f->gateway, TRUE);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GSubprocess) map = NULL;
+      g_autoptr(JsonObject) lease = NULL;
+      g_auto(Result) rest = { 0 };
+      gboolean json = g_strv_contains (cases[i].args, "--json");
+      guint port = cases[i].port;
+      Count count = { f, port };
+
+      map = spawn (f, NULL, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                   cases[i].args);
+      /* The command waits for the router, its lease pending. */
+      g_assert_true (iterate_until (lease_listed, &count));
+      lease = status_lease (f, port);
+      g_assert_cmpstr (json_object_get_string_member (lease, "state"), ==, "pending");
+      g_subprocess_send_signal (map, cases[i].signal);
+      finish (map, &rest);
+      g_assert_cmpint (rest.status, ==, PL_EXIT_LOCAL_ERROR);
+      if (json)
+        {
+          g_autoptr(JsonObject) object = parse_object (rest.out);
+          JsonObject *error = json_object_get_object_member (object, "error");
+
+          g_assert_cmpstr (json_object_get_string_member (error, "code"), ==, "interrupted");
+          g_assert_cmpstr (json_object_get_string_member (error, "message"), ==,
+                           "Interrupted: nothing was left open");
+        }
+      else
+        {
+          g_assert_cmpstr (rest.out, ==, "");
+          g_assert_cmpstr (rest.err, ==,
+                           "portlightctl map: Interrupted: nothing was left open\n");
+        }
+      g_clear_pointer (&lease, json_object_unref);
+      lease = status_lease (f, port);
+      g_assert_null (lease);
+    }
+
+  /* The router answers again: nothing of those commands is mapped. */
+  pl_fake_gateway_set_silent (f->gateway, FALSE);
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 0);
+  stop_engine (f);
+}
+
 /* map --keep says plainly when the engine goes away under it. */
 static void
 test_keep_engine_stops (Fixture       *f,
@@ -1104,6 +1180,7 @@ main (int    argc,
   ADD ("/cli-engine/keep/renewed", test_keep_renewed);
   ADD ("/cli-engine/keep/engine-stops", test_keep_engine_stops);
   ADD ("/cli-engine/map/bind-none", test_map_bind_none);
+  ADD ("/cli-engine/map/interrupted", test_map_interrupted);
   ADD ("/cli-engine/profiles", test_profiles);
   ADD ("/cli-engine/profiles-keys", test_profiles_keys);
   ADD ("/cli-engine/no-broker", test_no_broker);

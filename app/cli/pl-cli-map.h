@@ -73,6 +73,7 @@ typedef struct
   GDateTime  *expires_local;
   gboolean    pinhole;          /* an IPv6 pinhole was opened for it too */
   guint32     pinhole_lifetime;
+  gint64      pinhole_expires;  /* through the engine: when its grant runs out (unix time) */
   gboolean    granted;          /* --keep: granted at least once */
   gboolean    lost;             /* --keep: being created again (expired, router reset) */
   gboolean    failure_reported; /* --keep: a failure was printed since the last grant */
