@@ -159,11 +159,16 @@ pl_cli_map_read_engine (PlCli *cli)
   PlBrokerManager *manager = cli->engine->manager;
   const char *gateway = pl_broker_manager_get_gateway (manager);
   const char *address = pl_broker_manager_get_external_address (manager);
+  g_autoptr(GVariant) epoch = g_dbus_proxy_get_cached_property (G_DBUS_PROXY (manager), "Epoch");
 
   g_free (cli->gateway);
   cli->gateway = g_strdup (gateway != NULL && gateway[0] != '\0' ? gateway : NULL);
   g_free (cli->engine_method);
   cli->engine_method = g_strdup (pl_broker_manager_get_method (manager));
+  /* The router's epoch as the engine last heard it (an engine older than Manager.Epoch
+   * has none to give). */
+  cli->epoch_unknown = epoch == NULL;
+  cli->epoch = epoch != NULL ? pl_broker_manager_get_epoch (manager) : 0;
   if (address != NULL && address[0] != '\0')
     {
       g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (address);
@@ -471,7 +476,14 @@ engine_map_manager_cb (GDBusProxy *proxy,
   PlCli *cli = em->cli;
   PlBrokerManager *manager = cli->engine->manager;
   const char *address = NULL;
+  guint32 epoch;
 
+  /* The epoch the next JSON objects carry. */
+  if (g_variant_lookup (changed, "Epoch", "u", &epoch))
+    {
+      cli->epoch = epoch;
+      cli->epoch_unknown = FALSE;
+    }
   if (em->address_id != 0 && !em->done)
     {
       address = pl_broker_manager_get_external_address (manager);

@@ -52,6 +52,7 @@ typedef struct
   char         *public_address;
   gboolean      double_nat;
   guint32       epoch;
+  gboolean      epoch_unknown;    /* an engine that does not publish Manager.Epoch */
 
   GCancellable *cancellable;      /* --keep: a signal cancels the address request */
 

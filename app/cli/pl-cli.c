@@ -881,9 +881,9 @@ cmd_address (int    argc,
       g_autoptr(JsonBuilder) builder = pl_cli_map_json_begin (cli, NULL);
 
       pl_cli_json_add_string (builder, "public_address", cli->public_address);
-      /* The engine does not publish the router's epoch. */
+      /* null: an engine that does not publish the router's epoch. */
       json_builder_set_member_name (builder, "epoch");
-      if (cli->engine_answered)
+      if (cli->engine_answered && cli->epoch_unknown)
         json_builder_add_null_value (builder);
       else
         json_builder_add_int_value (builder, cli->epoch);

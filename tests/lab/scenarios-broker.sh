@@ -381,9 +381,10 @@ t_broker_tray () {
 
 # Plain map while the engine runs (over PCP) maps both families, as in-process: the IPv4
 # forwarding and a pinhole for host a's address, each reached from the WAN; -4 maps IPv4 only;
-# unmap ends both leases, and the engine removes the rule and the pinhole.
+# unmap ends both leases, and the engine removes the rule and the pinhole. map's JSON carries
+# the router's epoch.
 t_broker_map_both () {
-  local file=$LABDIR/broker-both.ini i
+  local file=$LABDIR/broker-both.ini i epoch up
   if ! command -v dbus-daemon >/dev/null; then
     SKIP_REASON="needs dbus-daemon"
     return 77
@@ -407,6 +408,13 @@ t_broker_map_both () {
   want_rc 0 && want_json_protocol pcp && want_rule tcp 41241 "$HOST_A" 41241 &&
     want_no_pinhole tcp 41241 "$HOST_A6" || { run_log "map -4"; return 1; }
   [[ $OUT != *'"family":"ipv6"'* ]] || { diag "FAIL: map -4 printed a pinhole"; return 1; }
+  # The router's epoch (its uptime, system_uptime=no) as the engine heard it, not 0.
+  epoch=$(json epoch) || return 1
+  up=$(( ($(now_ms) - MU_T0) / 1000 ))
+  if [ "$epoch" -lt $((up - 2)) ] || [ "$epoch" -gt $((up + 2)) ]; then
+    diag "FAIL: map's epoch $epoch through the engine is not the daemon's uptime ($up s ±2)"
+    return 1
+  fi
 
   DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" unmap 41240
   want_rc 0 || return 1
@@ -463,7 +471,7 @@ keep_wait () {
     kill -0 "$KEEP_PID" 2>/dev/null || break
     sleep 0.05
   done
-  diag "FAIL: no line matching “$1” from portlightctl"
+  diag "FAIL: no line matching /$1/ from portlightctl"
   return 1
 }
 
@@ -508,9 +516,9 @@ t_broker_map_interrupted () {
   [ ! -s "$LABDIR/keep.out" ] || { diag "FAIL: map printed before its pinhole"; keep_stop KILL; return 1; }
   keep_stop INT
   want_rc 5 || return 1
-  [ -z "$OUT" ] || { diag "FAIL: the cancelled map printed “$OUT”"; return 1; }
+  [ -z "$OUT" ] || { diag "FAIL: the cancelled map printed: $OUT"; return 1; }
   [[ $ERR == *"portlightctl map: Interrupted: nothing was left open"* ]] ||
-    { diag "FAIL: no “Interrupted” line"; return 1; }
+    { diag "FAIL: no Interrupted line"; return 1; }
   wait_gone tcp 41243
   want_no_rule tcp 41243 "$HOST_A" 41243 || { run_log "interrupted"; return 1; }
 
