@@ -28,7 +28,10 @@
  * the Manager's public address and GatewayRebootedAt, arrive as PropertiesChanged through the
  * object manager; they are turned into the lines and JSON objects of the in-process `map`
  * and `map --keep`. As in-process, the first failure of a first request fails the command
- * (having withdrawn the lease). */
+ * (having withdrawn the lease). Without -4/-6, where the engine speaks PCP or UPnP-IGD, the
+ * IPv6 pinhole is a second lease (family ipv6, bound as the first), asked for once the IPv4
+ * one is active; --keep reports its changes beside the IPv4 ones. A signal before the result
+ * is printed cancels the command and withdraws both (engine_map_stop()). */
 
 typedef struct
 {

@@ -123,7 +123,8 @@ void         pl_cli_map_print_removed      (PlCli               *cli,
                                             GPtrArray           *mappings);
 
 /* Through the running engine (pl-cli-engine-map.c). Return exit codes. Neither @ipv4 nor
- * @ipv6 (-4, -6): plain `map` opens an IPv6 pinhole too where the engine's router can. */
+ * @ipv6 (-4, -6): `map`, with --keep or not, opens an IPv6 pinhole too where the engine's
+ * router can. */
 int          pl_cli_engine_map             (PlCli               *cli,
                                             GPtrArray           *mappings,
                                             gboolean             keep,
