@@ -515,8 +515,9 @@ test_address (Fixture       *f,
   g_assert_cmpstr (json_object_get_string_member (object, "gateway"), ==, f->address);
   g_assert_cmpstr (json_object_get_string_member (object, "protocol"), ==, "natpmp");
   g_assert_cmpstr (json_object_get_string_member (object, "public_address"), ==, "203.0.113.7");
+  /* The router's epoch as the engine heard it (/cli-engine/epoch checks its value). */
   g_assert_true (json_object_has_member (object, "epoch"));
-  g_assert_true (json_object_get_null_member (object, "epoch"));
+  g_assert_false (json_object_get_null_member (object, "epoch"));
   g_assert_false (json_object_get_boolean_member (object, "double_nat"));
   g_assert_cmpuint (json_object_get_size (object), ==, 5);
 
@@ -794,6 +795,166 @@ test_map_bind_none (Fixture       *f,
   g_clear_pointer (&lease, json_object_unref);
   lease = status_lease (f, 8082);
   g_assert_null (lease);
+  stop_engine (f);
+}
+
+/* Waits until the engine holds a lease on @private_port (in any state). */
+static gboolean
+lease_listed (gpointer data)
+{
+  Count *count = data;
+  g_autoptr(JsonObject) lease = status_lease (count->f, count->n);
+
+  return lease != NULL;
+}
+
+/* Ctrl-C while plain map waits for the router (silent): the command is cancelled, plainly
+ * (one line, exit 5), and the engine holds no lease of it, so nothing opens later; the same
+ * for SIGTERM with --json (an "interrupted" error object) and for the start of --keep. */
+static void
+test_map_interrupted (Fixture       *f,
+                      gconstpointer  data)
+{
+  static const struct
+  {
+    int          signal;
+    guint        port;
+    const char  *args[8];
+  } cases[] = {
+    { SIGINT, 8084, { "map", "-l", "600", "8084", "8084", NULL } },
+    { SIGTERM, 8085, { "map", "--json", "-l", "600", "8085", "8085", NULL } },
+    { SIGINT, 8086, { "map", "--keep", "8086", "8086", NULL } },
+  };
+
+  start_engine (f);
+  wait_engine_address (f);
+  pl_fake_gateway_set_silent (f->gateway, TRUE);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GSubprocess) map = NULL;
+      g_autoptr(JsonObject) lease = NULL;
+      g_auto(Result) rest = { 0 };
+      gboolean json = g_strv_contains (cases[i].args, "--json");
+      guint port = cases[i].port;
+      Count count = { f, port };
+
+      map = spawn (f, NULL, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                   cases[i].args);
+      /* The command waits for the router, its lease pending. */
+      g_assert_true (iterate_until (lease_listed, &count));
+      lease = status_lease (f, port);
+      g_assert_cmpstr (json_object_get_string_member (lease, "state"), ==, "pending");
+      g_subprocess_send_signal (map, cases[i].signal);
+      finish (map, &rest);
+      g_assert_cmpint (rest.status, ==, PL_EXIT_LOCAL_ERROR);
+      if (json)
+        {
+          g_autoptr(JsonObject) object = parse_object (rest.out);
+          JsonObject *error = json_object_get_object_member (object, "error");
+
+          g_assert_cmpstr (json_object_get_string_member (error, "code"), ==, "interrupted");
+          g_assert_cmpstr (json_object_get_string_member (error, "message"), ==,
+                           "Interrupted: nothing was left open");
+        }
+      else
+        {
+          g_assert_cmpstr (rest.out, ==, "");
+          g_assert_cmpstr (rest.err, ==,
+                           "portlightctl map: Interrupted: nothing was left open\n");
+        }
+      g_clear_pointer (&lease, json_object_unref);
+      lease = status_lease (f, port);
+      g_assert_null (lease);
+    }
+
+  /* The router answers again: nothing of those commands is mapped. */
+  pl_fake_gateway_set_silent (f->gateway, FALSE);
+  g_assert_cmpuint (pl_fake_gateway_get_n_mappings (f->gateway), ==, 0);
+  stop_engine (f);
+}
+
+/* The epoch of the fake gateway's reply to the last request for @internal_port (@lifetime
+ * 0: its delete), given that the epoch was @base at clock time @since: the lower of the two
+ * values it can have, as the reply leaves within the second of the request or the next. */
+static gint64
+reply_epoch (Fixture *f,
+             guint16  internal_port,
+             gboolean delete,
+             guint32  base,
+             gint64   since)
+{
+  GPtrArray *requests = pl_fake_gateway_get_requests (f->gateway);
+
+  for (guint i = requests->len; i > 0; i--)
+    {
+      PlFakeRequest *r = g_ptr_array_index (requests, i - 1);
+
+      if (r->request.opcode == PL_NATPMP_OP_EXTERNAL_ADDRESS || r->request.version != 0 ||
+          r->request.internal_port != internal_port || (r->request.lifetime == 0) != delete)
+        continue;
+      return base + (r->time - since) / G_USEC_PER_SEC;
+    }
+  return -1;
+}
+
+static void
+assert_epoch (JsonObject *object,
+              gint64      lower)
+{
+  gint64 epoch;
+
+  g_assert_true (json_object_has_member (object, "epoch"));
+  g_assert_false (json_object_get_null_member (object, "epoch"));
+  epoch = json_object_get_int_member (object, "epoch");
+  g_assert_cmpint (lower, >, 0);
+  g_assert_cmpint (epoch, >=, lower);
+  g_assert_cmpint (epoch, <=, lower + 1);
+}
+
+/* map, address and unmap through the engine print the router's epoch in JSON as the
+ * engine last heard it (Manager.Epoch), not 0 or null: the epoch of the fake gateway's reply
+ * to the mapping (map, and address after it), then to its delete or the mapping (unmap). */
+static void
+test_epoch (Fixture       *f,
+            gconstpointer  data)
+{
+  const guint32 base = 1000000;
+  g_auto(Result) map = { 0 };
+  g_auto(Result) address = { 0 };
+  g_auto(Result) unmap = { 0 };
+  g_autoptr(JsonObject) mapped = NULL;
+  g_autoptr(JsonObject) told = NULL;
+  g_autoptr(JsonObject) unmapped = NULL;
+  gint64 since;
+  gint64 lower;
+
+  pl_fake_gateway_set_epoch (f->gateway, base);
+  since = pl_clock_get_time (f->clock);
+  start_engine (f);
+  wait_engine_address (f);
+
+  RUN (f, &map, "map", "--json", "-l", "600", "8087", "8087");
+  g_assert_cmpint (map.status, ==, PL_EXIT_OK);
+  mapped = parse_object (map.out);
+  lower = reply_epoch (f, 8087, FALSE, base, since);
+  assert_epoch (mapped, lower);
+
+  RUN (f, &address, "address", "--json");
+  g_assert_cmpint (address.status, ==, PL_EXIT_OK);
+  told = parse_object (address.out);
+  assert_epoch (told, lower);
+  g_assert_cmpint (json_object_get_int_member (told, "epoch"), ==,
+                   json_object_get_int_member (mapped, "epoch"));
+
+  RUN (f, &unmap, "unmap", "--json", "8087");
+  g_assert_cmpint (unmap.status, ==, PL_EXIT_OK);
+  unmapped = parse_object (unmap.out);
+  wait_mappings (f, 0);
+  /* The engine may have heard the delete's reply before the command read the epoch. */
+  if (json_object_get_int_member (unmapped, "epoch") != json_object_get_int_member (mapped, "epoch"))
+    lower = reply_epoch (f, 8087, TRUE, base, since);
+  assert_epoch (unmapped, lower);
   stop_engine (f);
 }
 
@@ -1167,6 +1328,8 @@ main (int    argc,
   ADD ("/cli-engine/keep/renewed", test_keep_renewed);
   ADD ("/cli-engine/keep/engine-stops", test_keep_engine_stops);
   ADD ("/cli-engine/map/bind-none", test_map_bind_none);
+  ADD ("/cli-engine/map/interrupted", test_map_interrupted);
+  ADD ("/cli-engine/epoch", test_epoch);
   ADD ("/cli-engine/profiles", test_profiles);
   ADD ("/cli-engine/profiles-keys", test_profiles_keys);
   ADD ("/cli-engine/no-broker", test_no_broker);

@@ -32,6 +32,7 @@ typedef struct
   GMainLoop *loop;
   GError    *error;
   gboolean   done;
+  guint      timeout_id;
 } EngineAddress;
 
 static gboolean
@@ -102,6 +103,7 @@ engine_address_timeout_cb (gpointer user_data)
   const char *state = pl_broker_manager_get_state (ea->cli->engine->manager);
   guint waited = ea->cli->timeout_s > 0 ? ea->cli->timeout_s : ADDRESS_WAIT_S;
 
+  ea->timeout_id = 0;
   if (g_strcmp0 (state, "no-gateway") == 0)
     engine_address_stop (ea, no_gateway_error ());
   else
@@ -122,7 +124,6 @@ engine_address_wait (PlCli   *cli,
   guint wait_s = cli->timeout_s > 0 ? cli->timeout_s : ADDRESS_WAIT_S;
   gulong changed_id;
   gulong owner_id;
-  guint timeout_id;
 
   if (g_strcmp0 (pl_broker_manager_get_state (manager), "no-gateway") == 0)
     wait_s = MIN (wait_s, NO_GATEWAY_WAIT_S);
@@ -133,7 +134,7 @@ engine_address_wait (PlCli   *cli,
                                  G_CALLBACK (engine_address_changed_cb), &ea);
   owner_id = g_signal_connect (cli->engine->objects, "notify::name-owner",
                                G_CALLBACK (engine_address_owner_cb), &ea);
-  timeout_id = g_timeout_add_seconds (wait_s, engine_address_timeout_cb, &ea);
+  ea.timeout_id = g_timeout_add_seconds (wait_s, engine_address_timeout_cb, &ea);
 
   /* Rate-limited by the engine and never failing but for the bus's own reasons. */
   if (!pl_broker_manager_call_refresh_sync (manager, NULL, &local_error))
@@ -144,7 +145,7 @@ engine_address_wait (PlCli   *cli,
   if (!ea.done)
     g_main_loop_run (ea.loop);
 
-  g_clear_handle_id (&timeout_id, g_source_remove);
+  g_clear_handle_id (&ea.timeout_id, g_source_remove);
   g_clear_signal_handler (&changed_id, manager);
   g_clear_signal_handler (&owner_id, cli->engine->objects);
   g_main_loop_unref (ea.loop);
@@ -237,6 +238,7 @@ pl_cli_engine_address_peek (PlCli *cli,
   cli->gateway = g_strdup (gateway);
   g_free (cli->engine_method);
   cli->engine_method = g_strdup (method);
+  cli->epoch_unknown = !g_variant_lookup (properties, "Epoch", "u", &cli->epoch);
   pl_cli_map_set_public_address (cli, inet);
   cli->engine_answered = TRUE;
   return PL_CLI_PEEK_ANSWERED;

@@ -28,7 +28,10 @@
  * the Manager's public address and GatewayRebootedAt, arrive as PropertiesChanged through the
  * object manager; they are turned into the lines and JSON objects of the in-process `map`
  * and `map --keep`. As in-process, the first failure of a first request fails the command
- * (having withdrawn the lease). */
+ * (having withdrawn the lease). Without -4/-6, where the engine speaks PCP or UPnP-IGD, the
+ * IPv6 pinhole is a second lease (family ipv6, bound as the first), asked for once the IPv4
+ * one is active; --keep reports its changes beside the IPv4 ones. A signal before the result
+ * is printed cancels the command and withdraws both (engine_map_stop()). */
 
 typedef struct
 {
@@ -49,13 +52,25 @@ typedef struct
   gulong         owner_id;
   gulong         removed_id;
   guint64        rebooted_at;     /* Manager.GatewayRebootedAt when the lease started */
-  gboolean       started;         /* active once: the result is printed */
+  gboolean       started;         /* active once */
+  gboolean       printed;         /* the result is printed: the user knows what is open */
   gboolean       lost;            /* was active, is being restored */
+  /* The IPv6 pinhole beside the IPv4 mappings (both families): a second lease. */
+  char          *path6;
+  PlBrokerLease *lease6;
+  gboolean       waiting6;        /* its first grant is awaited (outside the loop) */
+  gboolean       lost6;
+  gboolean       released6;
+  gulong         properties6_id;
+  char          *reported6;       /* the last error of the pinhole printed */
   gboolean       done;            /* the loop is ending: no more output */
   gboolean       released;
   char          *reported;        /* the last retry error printed, "name: message" */
   int            status;
 } EngineMap;
+
+static void engine_map_drop6 (EngineMap    *em,
+                              const GError *error);
 
 static void
 engine_map_finish (EngineMap *em,
@@ -68,22 +83,53 @@ engine_map_finish (EngineMap *em,
   g_main_loop_quit (em->loop);
 }
 
-/* Withdraws the lease (Ctrl-C, a failed first request); TRUE when the engine ended it. */
+/* Withdraws @lease; TRUE when the engine ended it (or had already). */
 static gboolean
-engine_map_release (EngineMap  *em,
-                    GError    **error)
+lease_release (PlBrokerLease  *lease,
+               GError        **error)
 {
   g_autoptr(GError) local_error = NULL;
 
-  if (em->released || em->lease == NULL)
-    return TRUE;
-  em->released = TRUE;
-  if (pl_broker_lease_call_release_sync (em->lease, NULL, &local_error) ||
+  if (pl_broker_lease_call_release_sync (lease, NULL, &local_error) ||
       g_error_matches (local_error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT) ||
       g_error_matches (local_error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD))
     return TRUE;
   g_propagate_error (error, pl_cli_engine_call_error (local_error));
   return FALSE;
+}
+
+/* Withdraws the pinhole's lease, if there is one. */
+static gboolean
+engine_map_release6 (EngineMap  *em,
+                     GError    **error)
+{
+  if (em->released6 || em->lease6 == NULL)
+    return TRUE;
+  em->released6 = TRUE;
+  return lease_release (em->lease6, error);
+}
+
+/* Withdraws the leases (Ctrl-C, a failed first request): the pinhole's first, then the IPv4
+ * one; TRUE when the engine ended both. */
+static gboolean
+engine_map_release (EngineMap  *em,
+                    GError    **error)
+{
+  g_autoptr(GError) error6 = NULL;
+  gboolean ok6 = engine_map_release6 (em, &error6);
+
+  if (!em->released && em->lease != NULL)
+    {
+      em->released = TRUE;
+      if (!lease_release (em->lease, error))
+        return FALSE;
+    }
+  if (!ok6)
+    {
+      g_propagate_error (error, g_steal_pointer (&error6));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static GVariant *
@@ -116,11 +162,16 @@ pl_cli_map_read_engine (PlCli *cli)
   PlBrokerManager *manager = cli->engine->manager;
   const char *gateway = pl_broker_manager_get_gateway (manager);
   const char *address = pl_broker_manager_get_external_address (manager);
+  g_autoptr(GVariant) epoch = g_dbus_proxy_get_cached_property (G_DBUS_PROXY (manager), "Epoch");
 
   g_free (cli->gateway);
   cli->gateway = g_strdup (gateway != NULL && gateway[0] != '\0' ? gateway : NULL);
   g_free (cli->engine_method);
   cli->engine_method = g_strdup (pl_broker_manager_get_method (manager));
+  /* The router's epoch as the engine last heard it (an engine older than Manager.Epoch
+   * has none to give). */
+  cli->epoch_unknown = epoch == NULL;
+  cli->epoch = epoch != NULL ? pl_broker_manager_get_epoch (manager) : 0;
   if (address != NULL && address[0] != '\0')
     {
       g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (address);
@@ -184,6 +235,7 @@ engine_map_print_started (EngineMap *em)
 {
   PlCli *cli = em->cli;
 
+  em->printed = TRUE;
   if (cli->json)
     {
       g_autoptr(JsonBuilder) builder = pl_cli_map_json_begin_map (cli, em->keep ? "mapped" : NULL);
@@ -261,7 +313,8 @@ engine_map_started_print (EngineMap *em)
   g_clear_handle_id (&em->address_id, g_source_remove);
   pl_cli_map_read_engine (cli);
 
-  /* As in-process: both families by default where the router opens pinholes. */
+  /* As in-process: both families by default where the router opens pinholes (--keep too,
+   * through the engine). */
   if (em->both && (g_strcmp0 (cli->engine_method, "pcp") == 0 ||
                    g_strcmp0 (cli->engine_method, "upnp-igd") == 0))
     {
@@ -286,8 +339,8 @@ engine_map_address_timeout_cb (gpointer user_data)
 }
 
 /* Over PCP the public address comes with the first mapping, and the engine may publish the
- * lease active a moment before its Manager's ExternalAddress: plain `map` waits for it (at
- * most ADDRESS_WAIT_MS) rather than print no address. */
+ * lease active a moment before its Manager's ExternalAddress: `map` waits for it (at most
+ * ADDRESS_WAIT_MS) rather than print no address. */
 #define ADDRESS_WAIT_MS 2000
 
 static void
@@ -297,7 +350,7 @@ engine_map_started (EngineMap *em)
 
   em->started = TRUE;
   pl_cli_map_read_engine (cli);
-  if (!em->keep && cli->public_address == NULL)
+  if (cli->public_address == NULL)
     {
       em->address_id = g_timeout_add (ADDRESS_WAIT_MS, engine_map_address_timeout_cb, em);
       return;
@@ -426,7 +479,14 @@ engine_map_manager_cb (GDBusProxy *proxy,
   PlCli *cli = em->cli;
   PlBrokerManager *manager = cli->engine->manager;
   const char *address = NULL;
+  guint32 epoch;
 
+  /* The epoch the next JSON objects carry. */
+  if (g_variant_lookup (changed, "Epoch", "u", &epoch))
+    {
+      cli->epoch = epoch;
+      cli->epoch_unknown = FALSE;
+    }
   if (em->address_id != 0 && !em->done)
     {
       address = pl_broker_manager_get_external_address (manager);
@@ -514,8 +574,17 @@ engine_map_removed_cb (GDBusObjectManager *objects,
                        GDBusObject        *object,
                        EngineMap          *em)
 {
-  if (g_strcmp0 (g_dbus_object_get_object_path (object), em->path) == 0 && !em->released)
+  const char *path = g_dbus_object_get_object_path (object);
+
+  if (g_strcmp0 (path, em->path) == 0 && !em->released)
     engine_map_gone (em, _("Portlight's engine ended the mapping"));
+  else if (g_strcmp0 (path, em->path6) == 0 && !em->released6 && !em->done)
+    {
+      g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED,
+                                                     _("Portlight's engine ended the mapping"));
+
+      engine_map_drop6 (em, error);
+    }
 }
 
 static gboolean
@@ -534,14 +603,50 @@ engine_map_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* SIGINT or SIGTERM: the command ends, and nothing it opened stays open unless the user was
+ * told of it. Once the result is printed (--keep), the leases are released and the mappings
+ * reported removed (exit 0). Before (either wait of plain `map`: the IPv4 mapping, then its
+ * pinhole; the start of --keep), the command is cancelled: an IPv4 mapping the router has
+ * granted already but that was not printed yet is withdrawn too, with the pinhole's lease,
+ * and one line says so (exit 5, as before a result). Returns the exit code. */
+static int
+engine_map_stop (EngineMap *em)
+{
+  PlCli *cli = em->cli;
+  g_autoptr(GError) error = NULL;
+
+  if (!engine_map_release (em, &error))
+    {
+      pl_cli_map_progress_clear (cli);
+      if (cli->json)
+        pl_cli_print_json_error (pl_cli_error_code_name (error), error->message);
+      else
+        g_printerr ("%s: %s\n", cli->prgname, error->message);
+      return pl_cli_exit_code_for_error (error);
+    }
+  if (em->printed)
+    {
+      pl_cli_map_print_removed (cli, em->mappings);
+      return PL_EXIT_OK;
+    }
+
+  pl_cli_map_progress_clear (cli);
+  if (cli->json)
+    pl_cli_print_json_error ("interrupted", _("Interrupted: nothing was left open"));
+  else
+    g_printerr ("%s: %s\n", cli->prgname, _("Interrupted: nothing was left open"));
+  return PL_EXIT_LOCAL_ERROR;
+}
+
 static gboolean
 engine_map_signal_cb (gpointer user_data)
 {
   EngineMap *em = user_data;
-  PlCli *cli = em->cli;
-  g_autoptr(GError) error = NULL;
 
   em->n_signals++;
+  /* The pinhole's wait (outside the loop) sees it and stops. */
+  if (em->waiting6)
+    return G_SOURCE_CONTINUE;
   if (em->n_signals > 1 || em->done)
     {
       /* The engine still ends the lease when this process leaves the bus. */
@@ -551,19 +656,8 @@ engine_map_signal_cb (gpointer user_data)
       return G_SOURCE_CONTINUE;
     }
 
-  if (!engine_map_release (em, &error))
-    {
-      if (cli->json)
-        pl_cli_print_json_error (pl_cli_error_code_name (error), error->message);
-      else
-        g_printerr ("%s: %s\n", cli->prgname, error->message);
-      engine_map_finish (em, pl_cli_exit_code_for_error (error));
-      return G_SOURCE_CONTINUE;
-    }
-  if (em->started)
-    pl_cli_map_print_removed (cli, em->mappings);
+  em->status = engine_map_stop (em);
   em->done = TRUE;
-  em->status = em->started ? PL_EXIT_OK : PL_EXIT_LOCAL_ERROR;
   g_main_loop_quit (em->loop);
   return G_SOURCE_CONTINUE;
 }
@@ -596,8 +690,8 @@ engine_map_options (PlCli     *cli,
 
 typedef struct
 {
-  PlBrokerLease *lease;
-  gboolean       done;
+  EngineMap *em;
+  gboolean   done;
 } PinholeWait;
 
 static gboolean
@@ -622,7 +716,7 @@ pinhole_changed_cb (GDBusProxy  *proxy,
                     GStrv        invalidated,
                     PinholeWait *wait)
 {
-  if (pinhole_settled (wait->lease))
+  if (pinhole_settled (wait->em->lease6))
     wait->done = TRUE;
 }
 
@@ -633,21 +727,56 @@ pinhole_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* The IPv6 pinhole of every mapping of plain `map`, once its IPv4 mapping is active: a
- * second lease (family ipv6, bind=none, the same duration), so that `unmap` ends both. Sets
- * cli->address6 and each mapping's pinhole fields. A pinhole that cannot be had is withdrawn
- * and only an error. */
+/* Takes the pinholes' grant from the pinhole lease's Mappings: cli->address6, and each
+ * mapping's pinhole fields. Returns the mappings whose grant is new (a renewal moves
+ * expires_at), as a bit set by index. */
+static guint
+engine_map_take_pinholes (EngineMap *em)
+{
+  PlCli *cli = em->cli;
+  GVariant *entries = pl_broker_lease_get_mappings (em->lease6);
+  guint changed = 0;
+
+  for (guint i = 0; i < em->mappings->len; i++)
+    {
+      PlCliMapping *m = g_ptr_array_index (em->mappings, i);
+      g_autoptr(GVariant) entry = engine_map_find_entry (entries, m->protocol);
+      const char *address = NULL;
+      guint64 expires_at = 0;
+
+      if (entry == NULL)
+        continue;
+      g_variant_lookup (entry, "lifetime", "u", &m->pinhole_lifetime);
+      g_variant_lookup (entry, "expires_at", "t", &expires_at);
+      if (g_variant_lookup (entry, "external_address", "&s", &address) && address[0] != '\0')
+        {
+          g_free (cli->address6);
+          cli->address6 = g_strdup (address);
+          m->pinhole = TRUE;
+        }
+      if (ABS (m->pinhole_expires - (gint64) (expires_at / G_USEC_PER_SEC)) > 1)
+        changed |= 1u << i;
+      m->pinhole_expires = (gint64) (expires_at / G_USEC_PER_SEC);
+    }
+  return changed;
+}
+
+/* The IPv6 pinhole of every mapping, once its IPv4 mapping is active: a second lease
+ * (family ipv6; plain `map`: bind=none, the same duration, so that `unmap` ends both;
+ * --keep: bind=caller, held as the IPv4 one), in em->lease6. Sets cli->address6 and each
+ * mapping's pinhole fields. A pinhole that cannot be had is withdrawn and only an error.
+ * A signal stops the wait (FALSE, no error): the caller withdraws both leases. */
 static gboolean
-engine_map_pinhole (PlCli      *cli,
-                    GPtrArray  *mappings,
+engine_map_pinhole (EngineMap  *em,
                     GError    **error)
 {
+  PlCli *cli = em->cli;
+  GPtrArray *mappings = em->mappings;
   PlBrokerManager *manager = cli->engine->manager;
   PlCliMapping *first = g_ptr_array_index (mappings, 0);
   g_autoptr(GPtrArray) protocols = g_ptr_array_new ();
   g_autoptr(GError) local_error = NULL;
-  g_autofree char *path = NULL;
-  PinholeWait wait = { 0 };
+  PinholeWait wait = { em, FALSE };
   const char *state;
   GVariant *error_value;
   gint64 wait_until;
@@ -662,60 +791,47 @@ engine_map_pinhole (PlCli      *cli,
   if (!pl_broker_manager_call_request_mapping_sync (manager,
                                                     (const char * const *) protocols->pdata,
                                                     first->private_port,
-                                                    engine_map_options (cli, mappings, FALSE, TRUE),
-                                                    NULL, &path, NULL, NULL, &local_error))
+                                                    engine_map_options (cli, mappings, em->keep,
+                                                                        TRUE),
+                                                    NULL, &em->path6, NULL, NULL, &local_error))
     {
       g_propagate_error (error, pl_cli_engine_call_error (local_error));
       return FALSE;
     }
 
+  /* The lease is there even if a signal came meanwhile: its object is awaited to withdraw
+   * it. */
   wait_until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while ((wait.lease = pl_cli_engine_get_lease (cli->engine, path)) == NULL &&
+  while ((em->lease6 = pl_cli_engine_get_lease (cli->engine, em->path6)) == NULL &&
          g_get_monotonic_time () < wait_until)
     g_main_context_iteration (NULL, TRUE);
-  if (wait.lease == NULL)
+  if (em->lease6 == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   _("Portlight's engine ended the lease %s at once"), path);
+                   _("Portlight's engine ended the lease %s at once"), em->path6);
       return FALSE;
     }
 
-  changed_id = g_signal_connect (wait.lease, "g-properties-changed",
+  changed_id = g_signal_connect (em->lease6, "g-properties-changed",
                                  G_CALLBACK (pinhole_changed_cb), &wait);
   timeout_id = g_timeout_add_seconds (cli->timeout_s > 0 ? cli->timeout_s : PINHOLE_WAIT_S,
                                       pinhole_timeout_cb, &wait);
-  wait.done = pinhole_settled (wait.lease);
-  while (!wait.done)
+  wait.done = pinhole_settled (em->lease6);
+  while (!wait.done && em->n_signals == 0)
     g_main_context_iteration (NULL, TRUE);
   g_clear_handle_id (&timeout_id, g_source_remove);
-  g_clear_signal_handler (&changed_id, wait.lease);
+  g_clear_signal_handler (&changed_id, em->lease6);
+  if (em->n_signals > 0)
+    return FALSE;
 
-  state = pl_broker_lease_get_state (wait.lease);
+  state = pl_broker_lease_get_state (em->lease6);
   if (g_strcmp0 (state, "active") == 0)
     {
-      GVariant *entries = pl_broker_lease_get_mappings (wait.lease);
-
-      for (guint i = 0; i < mappings->len; i++)
-        {
-          PlCliMapping *m = g_ptr_array_index (mappings, i);
-          g_autoptr(GVariant) entry = engine_map_find_entry (entries, m->protocol);
-          const char *address = NULL;
-
-          if (entry == NULL)
-            continue;
-          g_variant_lookup (entry, "lifetime", "u", &m->pinhole_lifetime);
-          if (g_variant_lookup (entry, "external_address", "&s", &address) && address[0] != '\0')
-            {
-              g_free (cli->address6);
-              cli->address6 = g_strdup (address);
-              m->pinhole = TRUE;
-            }
-        }
-      g_object_unref (wait.lease);
+      engine_map_take_pinholes (em);
       return TRUE;
     }
 
-  error_value = pl_broker_lease_get_error (wait.lease);
+  error_value = pl_broker_lease_get_error (em->lease6);
   if (error_value != NULL)
     {
       const char *name = "";
@@ -730,11 +846,137 @@ engine_map_pinhole (PlCli      *cli,
                                _("Portlight's engine got no pinhole from the router within "
                                  "%u s"), cli->timeout_s > 0 ? cli->timeout_s : PINHOLE_WAIT_S);
   /* Withdrawn: no pinhole left for the engine to keep trying. */
-  if (!pl_broker_lease_call_release_sync (wait.lease, NULL, NULL))
-    g_debug ("The pinhole's lease %s was gone already", path);
-  g_object_unref (wait.lease);
+  if (!engine_map_release6 (em, NULL))
+    g_debug ("The pinhole's lease %s was gone already", em->path6);
+  g_clear_object (&em->lease6);
   g_propagate_error (error, g_steal_pointer (&local_error));
   return FALSE;
+}
+
+/* --keep, both families: the pinhole lease's changes, reported as the IPv4 lease's are
+ * (the pinholes' JSON objects those of plain `map`). */
+static void
+engine_map_print_event6 (EngineMap    *em,
+                         const char   *event,
+                         const GError *error,
+                         guint         which)
+{
+  PlCli *cli = em->cli;
+  g_autoptr(JsonBuilder) builder = NULL;
+
+  if (cli->json)
+    builder = pl_cli_map_json_begin_map (cli, event);
+  for (guint i = 0; i < em->mappings->len; i++)
+    {
+      PlCliMapping *m = g_ptr_array_index (em->mappings, i);
+      const char *protocol = pl_cli_protocol_label (m->protocol);
+
+      if (!m->pinhole || (which & (1u << i)) == 0)
+        continue;
+      if (builder != NULL)
+        pl_cli_map_json_add_pinhole (builder, cli, m);
+      else if (error != NULL)
+        g_printerr (_("Could not renew the IPv6 pinhole of %s %u: %s; retrying\n"), protocol,
+                    m->private_port, error->message);
+      else if (g_str_equal (event, "recreated"))
+        g_print (_("Re-created %s [%s]:%u (IPv6 pinhole), lifetime %u s\n"), protocol,
+                 cli->address6, m->private_port, m->pinhole_lifetime);
+      else
+        g_print (_("Renewed %s [%s]:%u (IPv6 pinhole), lifetime %u s\n"), protocol,
+                 cli->address6, m->private_port, m->pinhole_lifetime);
+    }
+  if (builder != NULL)
+    {
+      json_builder_end_array (builder);
+      if (error != NULL)
+        pl_cli_json_add_error (builder, pl_cli_error_code_name (error), error->message);
+      pl_cli_print_json_object (builder);
+    }
+  fflush (stdout);
+}
+
+/* The engine gave up on the pinhole, or ended its lease: one line (JSON: "renewal-failed"
+ * with the error, and no pinhole in the events after it); the IPv4 mappings go on. */
+static void
+engine_map_drop6 (EngineMap    *em,
+                  const GError *error)
+{
+  PlCli *cli = em->cli;
+  g_autoptr(GError) release_error = NULL;
+
+  if (cli->json)
+    engine_map_print_event6 (em, "renewal-failed", error, G_MAXUINT);
+  else
+    {
+      g_print (_("No IPv6 pinhole: %s\n"), error->message);
+      fflush (stdout);
+    }
+  for (guint i = 0; i < em->mappings->len; i++)
+    ((PlCliMapping *) g_ptr_array_index (em->mappings, i))->pinhole = FALSE;
+  if (!engine_map_release6 (em, &release_error))
+    g_debug ("The pinhole's lease %s: %s", em->path6, release_error->message);
+}
+
+static void
+engine_map_update6 (EngineMap *em)
+{
+  const char *state = pl_broker_lease_get_state (em->lease6);
+  GVariant *error_value = pl_broker_lease_get_error (em->lease6);
+  const char *error_name = "";
+  const char *error_message = "";
+  g_autoptr(GError) error = NULL;
+
+  if (em->done || em->released6 || state == NULL)
+    return;
+  if (error_value != NULL)
+    g_variant_get (error_value, "(&s&s)", &error_name, &error_message);
+  if (error_name[0] != '\0')
+    error = pl_cli_engine_error_new (error_name, error_message);
+
+  if (g_str_equal (state, "active"))
+    {
+      gboolean recreated = em->lost6;
+      guint renewed = engine_map_take_pinholes (em);
+
+      em->lost6 = FALSE;
+      g_clear_pointer (&em->reported6, g_free);
+      if (recreated || renewed != 0)
+        engine_map_print_event6 (em, recreated ? "recreated" : "renewed", NULL,
+                                 recreated ? G_MAXUINT : renewed);
+      return;
+    }
+
+  if (g_str_equal (state, "failed"))
+    {
+      if (error == NULL)
+        error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED,
+                                     _("Portlight's engine gave up on the mapping"));
+      engine_map_drop6 (em, error);
+      return;
+    }
+
+  /* pending or lost: the engine is (still) asking; a retry's error is news once. */
+  if (g_str_equal (state, "lost"))
+    em->lost6 = TRUE;
+  if (error != NULL)
+    {
+      g_autofree char *key = g_strdup_printf ("%s: %s", error_name, error_message);
+
+      if (g_strcmp0 (key, em->reported6) == 0)
+        return;
+      g_free (em->reported6);
+      em->reported6 = g_steal_pointer (&key);
+      engine_map_print_event6 (em, "renewal-failed", error, G_MAXUINT);
+    }
+}
+
+static void
+engine_map_properties6_cb (GDBusProxy *proxy,
+                           GVariant   *changed,
+                           GStrv       invalidated,
+                           EngineMap  *em)
+{
+  engine_map_update6 (em);
 }
 
 /* `map` through the engine. Returns the exit code. */
@@ -773,7 +1015,7 @@ pl_cli_engine_map (PlCli     *cli,
   em.cli = cli;
   em.mappings = mappings;
   em.keep = keep;
-  em.both = !keep && !ipv4 && !ipv6;
+  em.both = !ipv4 && !ipv6;
   em.status = PL_EXIT_LOCAL_ERROR;
   em.rebooted_at = pl_broker_manager_get_gateway_rebooted_at (manager);
   em.loop = g_main_loop_new (NULL, FALSE);
@@ -821,31 +1063,61 @@ pl_cli_engine_map (PlCli     *cli,
   if (!em.done)
     g_main_loop_run (em.loop);
 
+  /* Both families: the pinhole, then the result of both; with --keep, both are held until
+   * a signal. The signal handlers stay: a signal during the pinhole's wait cancels. */
+  if (em.status == PL_EXIT_OK && em.pinhole_next)
+    {
+      g_autoptr(GError) error6 = NULL;
+      gboolean ok6;
+
+      em.waiting6 = TRUE;
+      ok6 = engine_map_pinhole (&em, &error6);
+      em.waiting6 = FALSE;
+      if (em.n_signals > 0)
+        em.status = engine_map_stop (&em);
+      else
+        {
+          if (!ok6 && !cli->json)
+            g_print (_("No IPv6 pinhole: %s\n"), error6->message);
+          else if (error6 != NULL)
+            g_debug ("No IPv6 pinhole: %s", error6->message);
+          pl_cli_map_read_engine (cli);
+          engine_map_print_started (&em);
+          if (keep)
+            {
+              em.done = FALSE;
+              if (em.lease6 != NULL)
+                em.properties6_id = g_signal_connect (em.lease6, "g-properties-changed",
+                                                      G_CALLBACK (engine_map_properties6_cb),
+                                                      &em);
+              /* What changed during the pinhole's wait. */
+              engine_map_update (&em);
+              if (em.lease6 != NULL)
+                engine_map_update6 (&em);
+              if (!em.done)
+                g_main_loop_run (em.loop);
+            }
+        }
+    }
+
   for (guint i = 0; i < G_N_ELEMENTS (em.signal_ids); i++)
     g_clear_handle_id (&em.signal_ids[i], g_source_remove);
   g_clear_handle_id (&em.timeout_id, g_source_remove);
   g_clear_handle_id (&em.address_id, g_source_remove);
   g_clear_signal_handler (&em.properties_id, em.lease);
+  if (em.lease6 != NULL)
+    g_clear_signal_handler (&em.properties6_id, em.lease6);
   g_clear_signal_handler (&em.manager_id, manager);
   g_clear_signal_handler (&em.owner_id, cli->engine->objects);
   g_clear_signal_handler (&em.removed_id, cli->engine->objects);
 
-  /* Both families (plain `map`): the pinhole, then the result of both. */
-  if (em.status == PL_EXIT_OK && em.pinhole_next)
-    {
-      g_autoptr(GError) error6 = NULL;
-
-      if (!engine_map_pinhole (cli, mappings, &error6) && !cli->json)
-        g_print (_("No IPv6 pinhole: %s\n"), error6->message);
-      else if (error6 != NULL)
-        g_debug ("No IPv6 pinhole: %s", error6->message);
-      engine_map_print_started (&em);
-    }
-
   g_clear_object (&em.lease);
+  g_clear_object (&em.lease6);
   g_clear_pointer (&em.loop, g_main_loop_unref);
   g_free (em.path);
+  g_free (em.path6);
   g_free (em.reported);
+  g_free (em.reported6);
   return em.status;
 }
 

@@ -53,6 +53,7 @@ typedef struct
   char         *public_address;
   gboolean      double_nat;
   guint32       epoch;
+  gboolean      epoch_unknown;    /* an engine that does not publish Manager.Epoch */
 
   GCancellable *cancellable;      /* --keep: a signal cancels the address request */
 
@@ -74,6 +75,7 @@ typedef struct
   GDateTime  *expires_local;
   gboolean    pinhole;          /* an IPv6 pinhole was opened for it too */
   guint32     pinhole_lifetime;
+  gint64      pinhole_expires;  /* through the engine: when its grant runs out (unix time) */
   gboolean    granted;          /* --keep: granted at least once */
   gboolean    lost;             /* --keep: being created again (expired, router reset) */
   gboolean    failure_reported; /* --keep: a failure was printed since the last grant */
@@ -138,7 +140,8 @@ int          pl_cli_unmap_in_process       (PlCli               *cli,
                                             gboolean             all);
 
 /* Through the running engine (pl-cli-engine-map.c). Return exit codes. Neither @ipv4 nor
- * @ipv6 (-4, -6): plain `map` opens an IPv6 pinhole too where the engine's router can. */
+ * @ipv6 (-4, -6): `map`, with --keep or not, opens an IPv6 pinhole too where the engine's
+ * router can. */
 int          pl_cli_engine_map             (PlCli               *cli,
                                             GPtrArray           *mappings,
                                             gboolean             keep,

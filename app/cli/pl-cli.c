@@ -458,9 +458,9 @@ cmd_address (int    argc,
       g_autoptr(JsonBuilder) builder = pl_cli_map_json_begin (cli, NULL);
 
       pl_cli_json_add_string (builder, "public_address", cli->public_address);
-      /* The engine does not publish the router's epoch. */
+      /* null: an engine that does not publish the router's epoch. */
       json_builder_set_member_name (builder, "epoch");
-      if (cli->engine_answered)
+      if (cli->engine_answered && cli->epoch_unknown)
         json_builder_add_null_value (builder);
       else
         json_builder_add_int_value (builder, cli->epoch);
@@ -622,6 +622,26 @@ pl_cli_map_print_removed (PlCli     *cli,
           g_print (_("Removed the %s mapping of private port %u\n"),
                    pl_cli_protocol_label (m->protocol), m->private_port);
         }
+    }
+
+  /* The pinholes (map --keep through the engine), after the IPv4 mappings. */
+  for (guint i = 0; i < mappings->len; i++)
+    {
+      PlCliMapping *m = g_ptr_array_index (mappings, i);
+
+      if (!m->pinhole)
+        continue;
+      if (builder != NULL)
+        {
+          json_builder_begin_object (builder);
+          pl_cli_json_add_string (builder, "family", "ipv6");
+          pl_cli_json_add_string (builder, "protocol", pl_cli_map_protocol_json (m->protocol));
+          pl_cli_json_add_int (builder, "private_port", m->private_port);
+          json_builder_end_object (builder);
+        }
+      else
+        g_print (_("Removed the %s IPv6 pinhole of private port %u\n"),
+                 pl_cli_protocol_label (m->protocol), m->private_port);
     }
 
   if (builder != NULL)

@@ -1041,6 +1041,8 @@ update_manager (PlBroker *self)
   if (pl_broker_manager_get_warnings (self->manager) == NULL ||
       !g_strv_equal ((const char * const *) warnings, pl_broker_manager_get_warnings (self->manager)))
     pl_broker_manager_set_warnings (self->manager, warnings);
+  if (pl_broker_manager_get_epoch (self->manager) != pl_session_get_epoch (self->session))
+    pl_broker_manager_set_epoch (self->manager, pl_session_get_epoch (self->session));
   if (g_strcmp0 (pl_broker_manager_get_state (self->manager), state) != 0)
     pl_broker_manager_set_state (self->manager, state);
 }
@@ -1175,6 +1177,7 @@ pl_broker_init (PlBroker *self)
   pl_broker_manager_set_method (self->manager, "");
   pl_broker_manager_set_external_address (self->manager, "");
   pl_broker_manager_set_gateway_rebooted_at (self->manager, 0);
+  pl_broker_manager_set_epoch (self->manager, 0);
   pl_broker_manager_set_warnings (self->manager, no_warnings);
   pl_broker_manager_set_profiles_file (self->manager, "");
   g_signal_connect (self->manager, "handle-request-mapping",
@@ -1261,6 +1264,7 @@ pl_broker_set_session (PlBroker  *self,
   g_signal_connect_swapped (session, "double-nat-changed", G_CALLBACK (session_changed_cb), self);
   g_signal_connect_swapped (session, "notify::protocol-name",
                             G_CALLBACK (session_changed_cb), self);
+  g_signal_connect_swapped (session, "notify::epoch", G_CALLBACK (session_changed_cb), self);
   update_manager (self);
 }
 

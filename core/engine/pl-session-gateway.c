@@ -21,6 +21,24 @@ discover_timer_cb (gpointer data);
 
 /* Gateways. */
 
+static void
+set_epoch (PlSession *self,
+           guint32    epoch)
+{
+  if (self->epoch == epoch)
+    return;
+  self->epoch = epoch;
+  g_object_notify_by_pspec (G_OBJECT (self), _pl_session_properties[PROP_EPOCH]);
+}
+
+static void
+mapper_epoch_cb (PlPortMapper *mapper,
+                 guint         epoch,
+                 PlSession    *self)
+{
+  set_epoch (self, epoch);
+}
+
 void
 _pl_session_drop_mapper (PlSession *self)
 {
@@ -42,8 +60,10 @@ _pl_session_drop_mapper (PlSession *self)
     {
       g_clear_signal_handler (&self->state_lost_id, self->mapper);
       g_clear_signal_handler (&self->address_announced_id, self->mapper);
+      g_clear_signal_handler (&self->epoch_id, self->mapper);
       g_clear_object (&self->mapper);
     }
+  set_epoch (self, 0);
 }
 
 /* @mapper (transfer full) speaks for the current gateway from now on. */
@@ -60,6 +80,9 @@ install_mapper (PlSession    *self,
   self->address_announced_id =
     g_signal_connect (self->mapper, "external-address-announced",
                       G_CALLBACK (_pl_session_mapper_address_announced_cb), self);
+  /* NAT-PMP's and PCP's clients tell the epoch of every reply; UPnP-IGD has none. */
+  if (g_signal_lookup ("epoch", G_OBJECT_TYPE (self->mapper)) != 0)
+    self->epoch_id = g_signal_connect (self->mapper, "epoch", G_CALLBACK (mapper_epoch_cb), self);
   pl_port_mapper_set_journal (self->mapper, self->journal);
   g_debug ("Speaking %s with %s", pl_port_mapper_get_protocol_name (self->mapper),
            self->gateway_str);
@@ -104,10 +127,11 @@ probe_cb (GObject      *source,
   g_autoptr(GInetAddress) address = NULL;
   g_autoptr(GError) error = NULL;
   PlPortMapper *mapper;
+  guint32 epoch = 0;
   guint64 delay_ms;
   gint64 retry_at;
 
-  mapper = pl_mapper_probe_finish (result, &address, NULL, &error);
+  mapper = pl_mapper_probe_finish (result, &address, &epoch, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;   /* another gateway, or stopped: the probe is someone else's business now */
 
@@ -126,6 +150,9 @@ probe_cb (GObject      *source,
       if (address != NULL && g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV4 &&
           !g_inet_address_get_is_any (address))
         _pl_session_set_external_address (self, g_inet_address_to_bytes (address));
+      /* The NAT-PMP leg's answer, the same gateway's epoch, until the mapper's first reply. */
+      if (address != NULL && g_signal_lookup ("epoch", G_OBJECT_TYPE (mapper)) != 0)
+        set_epoch (self, epoch);
       _pl_session_submit_wanted (self);
       return;
     }

@@ -168,6 +168,8 @@ struct _PlSession
   guint                   probe_failures;
   gulong                  state_lost_id;
   gulong                  address_announced_id;
+  gulong                  epoch_id;
+  guint32                 epoch;            /* the mapper's last reply's; 0 = none */
   guint                   listening : 1;
   guint                   listen_warned : 1;
   GSource                *discover_timer;
@@ -221,6 +223,7 @@ enum {
   PROP_STOP_TIMEOUT,
   PROP_LISTENING,
   PROP_PROTOCOL_NAME,
+  PROP_EPOCH,
   N_PROPS
 };
 

@@ -190,6 +190,9 @@ pl_session_get_property (GObject    *object,
     case PROP_PROTOCOL_NAME:
       g_value_set_string (value, pl_session_get_protocol_name (self));
       break;
+    case PROP_EPOCH:
+      g_value_set_uint (value, self->epoch);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -358,6 +361,17 @@ pl_session_class_init (PlSessionClass *klass)
   _pl_session_properties[PROP_PROTOCOL_NAME] =
     g_param_spec_string ("protocol-name", NULL, NULL, NULL,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PlSession:epoch:
+   *
+   * The gateway's epoch (seconds since the start of its epoch) in its last NAT-PMP or PCP
+   * reply to the session's mapper, or 0 while none was heard or the protocol has none
+   * (UPnP-IGD). Notified when it changes.
+   */
+  _pl_session_properties[PROP_EPOCH] =
+    g_param_spec_uint ("epoch", NULL, NULL, 0, G_MAXUINT32, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, _pl_session_properties);
 
@@ -674,6 +688,20 @@ pl_session_get_protocol_name (PlSession *self)
   g_return_val_if_fail (PL_IS_SESSION (self), NULL);
 
   return self->mapper != NULL ? pl_port_mapper_get_protocol_name (self->mapper) : NULL;
+}
+
+/**
+ * pl_session_get_epoch:
+ * @self: a [class@Pl.Session]
+ *
+ * Returns: the gateway's epoch in the last NAT-PMP or PCP reply, 0 if none
+ */
+guint32
+pl_session_get_epoch (PlSession *self)
+{
+  g_return_val_if_fail (PL_IS_SESSION (self), 0);
+
+  return self->epoch;
 }
 
 /**

@@ -132,6 +132,7 @@ const char   *pl_session_get_external_address   (PlSession              *self);
 gboolean      pl_session_get_double_nat         (PlSession              *self);
 gboolean      pl_session_get_listening          (PlSession              *self);
 const char   *pl_session_get_protocol_name      (PlSession              *self);
+guint32       pl_session_get_epoch              (PlSession              *self);
 void          pl_session_set_method             (PlSession              *self,
                                                  PlMethod                method);
 void          pl_session_set_journal            (PlSession              *self,

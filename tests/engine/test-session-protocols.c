@@ -325,6 +325,59 @@ test_auto_pcp (Fixture       *f,
 }
 
 static void
+epoch_notify_cb (GObject    *session,
+                 GParamSpec *pspec,
+                 gpointer    user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static void
+test_epoch (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autoptr(PlFakePcpGateway) gateway = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n_notifies = 0;
+  guint32 before;
+
+  g_test_summary ("PlSession:epoch is the gateway's epoch of its last reply (0 before any), "
+                  "notified when it changes; a reset shows as the new, small epoch");
+
+  gateway = pl_fake_pcp_gateway_new (f->address, f->clock, &error);
+  g_assert_no_error (error);
+  pl_fake_pcp_gateway_set_epoch (gateway, 50000);
+  add_profile (f, "Web", PL_PROFILE_PROTOCOL_TCP, 40000);
+  f->session = session_new (f, FALSE);
+  g_signal_connect (f->session, "notify::epoch", G_CALLBACK (epoch_notify_cb), &n_notifies);
+  g_assert_cmpuint (pl_session_get_epoch (f->session), ==, 0);
+  pl_session_start (f->session);
+
+  run_until_active (f, f->session, SECONDS (1));
+  g_assert_cmpuint (n_notifies, >=, 1);
+  g_assert_cmpuint (pl_session_get_epoch (f->session), >=, 50000);
+  g_assert_cmpuint (pl_session_get_epoch (f->session), <=,
+                    pl_fake_pcp_gateway_get_epoch (gateway));
+
+  /* The renewal's reply, an hour or more on, carries the epoch of then. */
+  before = pl_session_get_epoch (f->session);
+  run_until_time (f, SECONDS (4600));
+  g_assert_cmpuint (pl_session_get_epoch (f->session), >=, before + 3600);
+  g_assert_cmpuint (pl_session_get_epoch (f->session), <=,
+                    pl_fake_pcp_gateway_get_epoch (gateway));
+
+  /* The gateway restarts: its epoch begins again, and the session's follows. */
+  pl_fake_pcp_gateway_set_epoch (gateway, 0);
+  pl_fake_pcp_gateway_announce (gateway);
+  run_until_time (f, SECONDS (4602));
+  g_assert_cmpuint (f->n_resets, >=, 1);
+  g_assert_cmpuint (pl_session_get_epoch (f->session), <=, 2);
+
+  stop (f, f->session);
+  g_assert_no_error (f->stop_error);
+}
+
+static void
 test_auto_natpmp (Fixture       *f,
                   gconstpointer  data)
 {
@@ -787,6 +840,7 @@ main (int   argc,
     { "/session/protocols/memory", test_memory },
     { "/session/protocols/reprobe", test_reprobe },
     { "/session/protocols/pair-order", test_pair_order },
+    { "/session/protocols/epoch", test_epoch },
   };
 
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);

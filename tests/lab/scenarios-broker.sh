@@ -381,9 +381,10 @@ t_broker_tray () {
 
 # Plain map while the engine runs (over PCP) maps both families, as in-process: the IPv4
 # forwarding and a pinhole for host a's address, each reached from the WAN; -4 maps IPv4 only;
-# unmap ends both leases, and the engine removes the rule and the pinhole.
+# unmap ends both leases, and the engine removes the rule and the pinhole. map's JSON carries
+# the router's epoch.
 t_broker_map_both () {
-  local file=$LABDIR/broker-both.ini i
+  local file=$LABDIR/broker-both.ini i epoch up
   if ! command -v dbus-daemon >/dev/null; then
     SKIP_REASON="needs dbus-daemon"
     return 77
@@ -407,6 +408,13 @@ t_broker_map_both () {
   want_rc 0 && want_json_protocol pcp && want_rule tcp 41241 "$HOST_A" 41241 &&
     want_no_pinhole tcp 41241 "$HOST_A6" || { run_log "map -4"; return 1; }
   [[ $OUT != *'"family":"ipv6"'* ]] || { diag "FAIL: map -4 printed a pinhole"; return 1; }
+  # The router's epoch (its uptime, system_uptime=no) as the engine heard it, not 0.
+  epoch=$(json epoch) || return 1
+  up=$(( ($(now_ms) - MU_T0) / 1000 ))
+  if [ "$epoch" -lt $((up - 2)) ] || [ "$epoch" -gt $((up + 2)) ]; then
+    diag "FAIL: map's epoch $epoch through the engine is not the daemon's uptime ($up s ±2)"
+    return 1
+  fi
 
   DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" unmap 41240
   want_rc 0 || return 1
@@ -421,6 +429,161 @@ t_broker_map_both () {
   want_rc 0
 }
 
+# keep_start ARGS…: portlightctl ARGS on host a's session bus, in the background beside the
+# engine (KEEP_PID; stdout in $LABDIR/keep.out, stderr in keep.err)
+keep_start () {
+  : > "$LABDIR/keep.out"
+  : > "$LABDIR/keep.err"
+  ip netns exec "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BUS_ADDRESS" "$CTL" "$@" \
+    </dev/null >"$LABDIR/keep.out" 2>"$LABDIR/keep.err" &
+  KEEP_PID=$!
+  LISTENER_PIDS="$LISTENER_PIDS $KEEP_PID"
+  diag "\$ [a] portlightctl $* (in the background, pid $KEEP_PID)"
+}
+
+# keep_stop SIGNAL: signal it, wait up to 10 s; sets RC, OUT, ERR
+keep_stop () {
+  local i
+  kill -"$1" "$KEEP_PID" 2>/dev/null
+  for i in $(seq 100); do
+    kill -0 "$KEEP_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$KEEP_PID" 2>/dev/null; then
+    diag "FAIL: portlightctl did not exit within 10 s of SIG$1"
+    kill -KILL "$KEEP_PID" 2>/dev/null
+  fi
+  wait "$KEEP_PID"
+  RC=$?
+  OUT=$(cat "$LABDIR/keep.out")
+  ERR=$(cat "$LABDIR/keep.err")
+  diag "  SIG$1 -> exit $RC"
+  [ -n "$OUT" ] && sed 's/^/    out: /' "$LABDIR/keep.out" >> "$DIAG"
+  [ -n "$ERR" ] && grep -v -- '-DEBUG: ' "$LABDIR/keep.err" | sed 's/^/    err: /' >> "$DIAG"
+  return 0
+}
+
+# keep_wait REGEX: until a line of its stdout matches (at most 20 s)
+keep_wait () {
+  local i
+  for i in $(seq 400); do
+    grep -qE "$1" "$LABDIR/keep.out" && return 0
+    kill -0 "$KEEP_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  diag "FAIL: no line matching /$1/ from portlightctl"
+  return 1
+}
+
+# wait_gone tcp|udp PORT: until neither the rule nor host a's pinhole is on the router (10 s)
+wait_gone () {
+  local i
+  for i in $(seq 200); do
+    has_rule "$1" "$2" "$HOST_A" "$2" || has_pinhole "$1" "$2" "$HOST_A6" || return 0
+    sleep 0.05
+  done
+  return 0
+}
+
+# Ctrl-C while plain map waits for its pinhole (the router ignores PCP over IPv6 now; the
+# engine's IPv6 side was up): the command is cancelled, one line, exit 5; the IPv4 mapping
+# the router had granted, never printed, is withdrawn too, and the engine keeps no lease of
+# it, so no pinhole opens once the router answers again.
+t_broker_map_interrupted () {
+  local file=$LABDIR/broker-interrupted.ini i
+  if ! command -v dbus-daemon >/dev/null; then
+    SKIP_REASON="needs dbus-daemon"
+    return 77
+  fi
+  : > "$file"
+  bus_start || return 1
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS run_start "$file" --protocol pcp
+  # The engine's pinholes work (its IPv6 side is up) before the fault.
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" map -t -l 120 41242 41242
+  want_rc 0 && want_text "$(pcp_opened_re TCP 41242)" || { run_log "map"; return 1; }
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" unmap 41242
+  want_rc 0 || return 1
+
+  add_fault in meta nfproto ipv6 udp dport 5351 drop || return 1
+  keep_start map -t -l 600 41243 41243
+  for i in $(seq 200); do
+    has_rule tcp 41243 "$HOST_A" 41243 && break
+    sleep 0.05
+  done
+  want_rule tcp 41243 "$HOST_A" 41243 || { keep_stop KILL; return 1; }
+  # The command asks for the pinhole now, and waits (up to 10 s).
+  sleep 1
+  [ ! -s "$LABDIR/keep.out" ] || { diag "FAIL: map printed before its pinhole"; keep_stop KILL; return 1; }
+  keep_stop INT
+  want_rc 5 || return 1
+  [ -z "$OUT" ] || { diag "FAIL: the cancelled map printed: $OUT"; return 1; }
+  [[ $ERR == *"portlightctl map: Interrupted: nothing was left open"* ]] ||
+    { diag "FAIL: no Interrupted line"; return 1; }
+  wait_gone tcp 41243
+  want_no_rule tcp 41243 "$HOST_A" 41243 || { run_log "interrupted"; return 1; }
+
+  rtr_flush_faults || return 1
+  sleep 3
+  want_no_rule tcp 41243 "$HOST_A" 41243 && want_no_pinhole tcp 41243 "$HOST_A6" ||
+    { run_log "after the fault"; return 1; }
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" status --json
+  [[ $OUT != *'"private_port":41243'* ]] ||
+    { diag "FAIL: the engine still holds a lease of the cancelled map"; return 1; }
+
+  run_stop TERM
+  want_rc 0
+}
+
+# map --keep while the engine runs (over PCP) holds both families: the IPv4 forwarding and a
+# caller-bound pinhole lease, each reached from the WAN; SIGINT (text) and SIGTERM (--json)
+# release both, and the engine removes the rule and the pinhole.
+t_broker_keep_both () {
+  local file=$LABDIR/broker-keep-both.ini
+  if ! command -v dbus-daemon >/dev/null; then
+    SKIP_REASON="needs dbus-daemon"
+    return 77
+  fi
+  : > "$file"
+  bus_start || return 1
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS run_start "$file" --protocol pcp
+  serve tcp "$NS_A" 41244 lan-a && serve udp "$NS_A" 41245 lan-a || return 1
+
+  keep_start map --keep -t 41244 41244
+  keep_wait '^Keeping the mapping' || { keep_stop KILL; return 1; }
+  grep -qE "$(pcp_opened_re TCP 41244)" "$LABDIR/keep.out" &&
+    grep -qE "Open on ${EXT_IP//./\\.}:41244 \\(IPv4\\) and \\[$HOST_A6\\]:41244 \\(IPv6\\)" \
+      "$LABDIR/keep.out" || { diag "FAIL: no pinhole lines"; keep_stop KILL; return 1; }
+  want_rule tcp 41244 "$HOST_A" 41244 && want_reaches tcp 41244 lan-a &&
+    want_pinhole tcp 41244 "$HOST_A6" && want_reaches_at "$HOST_A6" tcp 41244 lan-a ||
+    { keep_stop KILL; return 1; }
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" status --json
+  [ "$(printf '%s' "$OUT" | grep -o '"bind":"caller"' | wc -l)" = 2 ] ||
+    { diag "FAIL: not two caller-bound leases"; keep_stop KILL; return 1; }
+  keep_stop INT
+  want_rc 0 && want_text "Removed the TCP mapping of private port 41244" &&
+    want_text "Removed the TCP IPv6 pinhole of private port 41244" || return 1
+  wait_gone tcp 41244
+  want_no_rule tcp 41244 "$HOST_A" 41244 && want_no_pinhole tcp 41244 "$HOST_A6" ||
+    { run_log "keep SIGINT"; return 1; }
+
+  keep_start map --keep --json -u 41245 41245
+  keep_wait '"event":"mapped"' || { keep_stop KILL; return 1; }
+  grep -q '"family":"ipv6"' "$LABDIR/keep.out" ||
+    { diag "FAIL: no pinhole in the mapped event"; keep_stop KILL; return 1; }
+  want_pinhole udp 41245 "$HOST_A6" && want_reaches_at "$HOST_A6" udp 41245 lan-a ||
+    { keep_stop KILL; return 1; }
+  keep_stop TERM
+  want_rc 0 || return 1
+  [[ $OUT == *'"event":"unmapped"'*'"family":"ipv6","protocol":"udp","private_port":41245'* ]] ||
+    { diag "FAIL: the unmapped event lacks the pinhole"; return 1; }
+  wait_gone udp 41245
+  want_no_rule udp 41245 "$HOST_A" 41245 && want_no_pinhole udp 41245 "$HOST_A6" ||
+    { run_log "keep SIGTERM"; return 1; }
+
+  run_stop TERM
+  want_rc 0
+}
+
 broker_scenarios () {
   local LAB_PROTOCOL=""
   scenario "engine on the session bus: a program's lease opens the port; killed, the port closes" \
@@ -429,4 +592,8 @@ broker_scenarios () {
     t_broker_tray
   scenario "engine on the session bus: plain map opens the IPv4 mapping and the pinhole; -4 IPv4 only; unmap ends both" \
     t_broker_map_both
+  scenario "engine on the session bus: Ctrl-C while map waits for its pinhole leaves nothing open" \
+    t_broker_map_interrupted
+  scenario "engine on the session bus: map --keep holds the IPv4 mapping and the pinhole; SIGINT/SIGTERM remove both" \
+    t_broker_keep_both
 }
