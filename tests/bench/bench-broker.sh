@@ -20,6 +20,7 @@
 #                 connection, one GetAll; no request to the router) beside
 #                 the one-shot `address` (no bus: it asks the router), natpmpc and a program
 #                 linking GIO alone that reads the same property (any GDBus client's floor), round-robin
+#   broker-map    `portlightctl map` through the engine beside the one-shot `map` and natpmpc -a
 
 # shellcheck shell=bash
 # shellcheck disable=SC2154  # the lab's and bench.sh's variables
@@ -173,6 +174,35 @@ bench_broker_address () {
   row "| one-shot \`address --protocol natpmp -g\` in the same round-robin (no bus) / \`natpmpc -g\` | $(ms "$o_med") ms (p90 $(ms "$o_p90"), worst $(ms "$o_max")); $req_o req; the engine's answer is $(ratio "$e_med" "$o_med") of it | $(ms "$n_med") ms | $(ratio "$o_med" "$n_med") | – | – |"
   fails=$(( $(failures "$f.time" engine) + $(failures "$f.time" oneshot) + $(failures "$f.time" natpmpc) + $(failures "$f.time" gdbus) ))
   [ "$fails" = 0 ] || note "broker-address: $fails of $((4 * RUNS)) runs failed (not counted)"
+  run_stop
+  broker_bus_stop
+}
+
+bench_broker_map () {
+  local f="$LABDIR/broker-map" e_med e_p90 e_max o_med o_max o_p90 n_med n_p90 n_max fails
+  broker_ready || return 0
+  say "broker-map: $RUNS runs of each command, round-robin; the engine on a session bus"
+  rtr_reset || return 1
+  broker_bus_start || { note "broker-map: dbus-daemon did not start"; return 0; }
+  broker_engine_start map
+  # As broker-address: every command through env(1). Each engine run is a new program's
+  # lease (bind=none) on the same port, sharing the engine's one mapping after the first.
+  set -- \
+    "engine=env DBUS_SESSION_BUS_ADDRESS=$BROKER_BUS $CTL map 40620 40620" \
+    "oneshot=env DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent $CTL map --protocol natpmp -g $GW 40621 40621" \
+    "natpmpc=env DBUS_SESSION_BUS_ADDRESS=$BROKER_BUS $NATPMPC -g $GW -a 40622 40622 tcp 7200"
+  in_ns "$NS_A" "$BENCH" time 3 "$@" > /dev/null
+  in_ns "$NS_A" "$BENCH" time "$RUNS" "$@" > "$f.time"
+  samples "$f.time" engine > "$f.engine"; stats "$f.engine"
+  e_med=$S_MED e_p90=$S_P90 e_max=$S_MAX
+  samples "$f.time" oneshot > "$f.oneshot"; stats "$f.oneshot"
+  o_med=$S_MED o_p90=$S_P90 o_max=$S_MAX
+  samples "$f.time" natpmpc > "$f.natpmpc"; stats "$f.natpmpc"
+  n_med=$S_MED n_p90=$S_P90 n_max=$S_MAX
+  row "| \`map PORT PORT\` through the engine (start, bus connection, Subscribe and the engine's objects, RequestMapping, until the lease is active; the engine holds the port already after the first run) / \`natpmpc -g -a\`; goal ≤ 1.5× | $(ms "$e_med") ms (p90 $(ms "$e_p90"), worst $(ms "$e_max")) | $(ms "$n_med") ms (p90 $(ms "$n_p90"), worst $(ms "$n_max")) | $(ratio "$e_med" "$n_med") | – | – |"
+  row "| one-shot \`map --protocol natpmp -g\` in the same round-robin (no bus: address and map requests) / \`natpmpc -g -a\` | $(ms "$o_med") ms (p90 $(ms "$o_p90"), worst $(ms "$o_max")); through the engine is $(ratio "$e_med" "$o_med") of it | $(ms "$n_med") ms | $(ratio "$o_med" "$n_med") | – | – |"
+  fails=$(( $(failures "$f.time" engine) + $(failures "$f.time" oneshot) + $(failures "$f.time" natpmpc) ))
+  [ "$fails" = 0 ] || note "broker-map: $fails of $((3 * RUNS)) runs failed (not counted)"
   run_stop
   broker_bus_stop
 }

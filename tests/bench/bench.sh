@@ -28,8 +28,8 @@
 #   pcp-reboot  the same with `run --protocol pcp`
 #   scale, idle, tray   500 profiles; idle cost of the engine; the tray app (NAT-PMP)
 #   upnp-open, upnp-reboot, upnp-list, upnp-idle   UPnP-IGD (bench-upnp.sh)
-#   broker-lease, broker-idle, broker-many, broker-address   the engine serving other programs on D-Bus
-#               (bench-broker.sh)
+#   broker-lease, broker-idle, broker-many, broker-address, broker-map   the engine serving
+#               other programs on D-Bus (bench-broker.sh)
 #   apps-idle   the engine's idle cost with app-linked profiles (bench-apps.sh)
 #   network-idle   the engine's idle cost with network-linked profiles (bench-network.sh)
 #   tunnel-up   a VPN tunnel comes up: time until its profiles are mapped (bench-tunnel.sh)
@@ -789,6 +789,7 @@ want broker-lease && bench_broker_lease
 want broker-idle && bench_broker_idle
 want broker-many && bench_broker_many
 want broker-address && bench_broker_address
+want broker-map && bench_broker_map
 want apps-idle && bench_apps_idle
 want network-idle && bench_network_idle
 want short-lease && bench_short_lease
