@@ -25,8 +25,9 @@
  * killed or not), and bind=none with duration = the lifetime without it, so that the engine
  * tracks that mapping too (the tray shows it, a router restart within the lifetime restores
  * it) and removes it when the lifetime is over. The lease's State, Error and Mappings, and
- * the Manager's public address and GatewayRebootedAt, arrive as PropertiesChanged through the
- * object manager; they are turned into the lines and JSON objects of the in-process `map`
+ * the Manager's public address and GatewayRebootedAt, arrive as PropertiesChanged of a proxy
+ * of each (no object manager: its GetManagedObjects grows with the engine's leases, and this
+ * command follows only its own; the lease's end comes as InterfacesRemoved); they are turned into the lines and JSON objects of the in-process `map`
  * and `map --keep`. As in-process, the first failure of a first request fails the command
  * (having withdrawn the lease). Without -4/-6, where the engine speaks PCP or UPnP-IGD, the
  * IPv6 pinhole is a second lease (family ipv6, bound as the first), asked for once the IPv4
@@ -50,7 +51,7 @@ typedef struct
   gulong         properties_id;
   gulong         manager_id;
   gulong         owner_id;
-  gulong         removed_id;
+  guint          removed_id;
   guint64        rebooted_at;     /* Manager.GatewayRebootedAt when the lease started */
   gboolean       started;         /* active once */
   gboolean       printed;         /* the result is printed: the user knows what is open */
@@ -558,24 +559,24 @@ engine_map_gone (EngineMap  *em,
 }
 
 static void
-engine_map_owner_cb (GObject    *objects,
+engine_map_owner_cb (GObject    *manager,
                      GParamSpec *pspec,
                      EngineMap  *em)
 {
-  g_autofree char *owner = g_dbus_object_manager_client_get_name_owner (
-    G_DBUS_OBJECT_MANAGER_CLIENT (objects));
+  g_autofree char *owner = pl_cli_engine_dup_name_owner (em->cli->engine);
 
   if (owner == NULL)
     engine_map_gone (em, _("Portlight's engine stopped: the mapping is no longer kept open"));
 }
 
 static void
-engine_map_removed_cb (GDBusObjectManager *objects,
-                       GDBusObject        *object,
-                       EngineMap          *em)
+engine_map_removed_cb (const char *path,
+                       gpointer    user_data)
 {
-  const char *path = g_dbus_object_get_object_path (object);
+  EngineMap *em = user_data;
 
+  if (em->lease == NULL)
+    return;   /* before the lease was found: pl_cli_engine_wait_lease() says it ended */
   if (g_strcmp0 (path, em->path) == 0 && !em->released)
     engine_map_gone (em, _("Portlight's engine ended the mapping"));
   else if (g_strcmp0 (path, em->path6) == 0 && !em->released6 && !em->done)
@@ -779,7 +780,6 @@ engine_map_pinhole (EngineMap  *em,
   PinholeWait wait = { em, FALSE };
   const char *state;
   GVariant *error_value;
-  gint64 wait_until;
   gulong changed_id;
   guint timeout_id;
 
@@ -801,10 +801,7 @@ engine_map_pinhole (EngineMap  *em,
 
   /* The lease is there even if a signal came meanwhile: its object is awaited to withdraw
    * it. */
-  wait_until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while ((em->lease6 = pl_cli_engine_get_lease (cli->engine, em->path6)) == NULL &&
-         g_get_monotonic_time () < wait_until)
-    g_main_context_iteration (NULL, TRUE);
+  em->lease6 = pl_cli_engine_wait_lease (cli->engine, em->path6);
   if (em->lease6 == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
@@ -992,7 +989,6 @@ pl_cli_engine_map (PlCli     *cli,
   PlBrokerManager *manager = cli->engine->manager;
   PlCliMapping *first = g_ptr_array_index (mappings, 0);
   EngineMap em = { 0 };
-  gint64 wait_until;
 
   if (cli->gateway_address != NULL)
     {
@@ -1019,6 +1015,8 @@ pl_cli_engine_map (PlCli     *cli,
   em.status = PL_EXIT_LOCAL_ERROR;
   em.rebooted_at = pl_broker_manager_get_gateway_rebooted_at (manager);
   em.loop = g_main_loop_new (NULL, FALSE);
+  /* Before the request, so that no removal of its lease can be missed. */
+  em.removed_id = pl_cli_engine_watch_removed (cli->engine, engine_map_removed_cb, &em);
 
   if (!pl_broker_manager_call_request_mapping_sync (manager,
                                                     (const char * const *) protocols->pdata,
@@ -1032,13 +1030,10 @@ pl_cli_engine_map (PlCli     *cli,
       return pl_cli_map_fail (cli, translated);
     }
 
-  /* The engine exported the lease before it replied: its InterfacesAdded is on the way. */
-  wait_until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while ((em.lease = pl_cli_engine_get_lease (cli->engine, em.path)) == NULL &&
-         g_get_monotonic_time () < wait_until)
-    g_main_context_iteration (NULL, TRUE);
+  em.lease = pl_cli_engine_wait_lease (cli->engine, em.path);
   if (em.lease == NULL)
     {
+      pl_cli_engine_unwatch_removed (cli->engine, &em.removed_id);
       error = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED,
                            _("Portlight's engine ended the lease %s at once"), em.path);
       g_main_loop_unref (em.loop);
@@ -1052,10 +1047,8 @@ pl_cli_engine_map (PlCli     *cli,
                                        G_CALLBACK (engine_map_properties_cb), &em);
   em.manager_id = g_signal_connect (manager, "g-properties-changed",
                                     G_CALLBACK (engine_map_manager_cb), &em);
-  em.owner_id = g_signal_connect (cli->engine->objects, "notify::name-owner",
+  em.owner_id = g_signal_connect (manager, "notify::g-name-owner",
                                   G_CALLBACK (engine_map_owner_cb), &em);
-  em.removed_id = g_signal_connect (cli->engine->objects, "object-removed",
-                                    G_CALLBACK (engine_map_removed_cb), &em);
   if (cli->timeout_s > 0)
     em.timeout_id = g_timeout_add_seconds (cli->timeout_s, engine_map_timeout_cb, &em);
 
@@ -1108,8 +1101,8 @@ pl_cli_engine_map (PlCli     *cli,
   if (em.lease6 != NULL)
     g_clear_signal_handler (&em.properties6_id, em.lease6);
   g_clear_signal_handler (&em.manager_id, manager);
-  g_clear_signal_handler (&em.owner_id, cli->engine->objects);
-  g_clear_signal_handler (&em.removed_id, cli->engine->objects);
+  g_clear_signal_handler (&em.owner_id, manager);
+  pl_cli_engine_unwatch_removed (cli->engine, &em.removed_id);
 
   g_clear_object (&em.lease);
   g_clear_object (&em.lease6);

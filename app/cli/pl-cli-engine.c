@@ -84,10 +84,11 @@ take_lock (PlEngineLock **lock,
   return TRUE;
 }
 
-PlCliEngine *
-pl_cli_engine_find (gboolean        no_broker,
-                    PlEngineLock  **lock,
-                    GError        **error)
+static PlCliEngine *
+engine_find (gboolean        no_broker,
+             gboolean        with_objects,
+             PlEngineLock  **lock,
+             GError        **error)
 {
   g_autoptr(GDBusConnection) connection = NULL;
   g_autoptr(PlBrokerManager) probe = NULL;
@@ -139,16 +140,35 @@ pl_cli_engine_find (gboolean        no_broker,
       return NULL;
     }
 
-  objects = pl_broker_object_manager_client_new_sync (connection,
-                                                      G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_NONE,
-                                                      PL_BROKER_BUS_NAME, PL_BROKER_OBJECT_PATH,
-                                                      NULL, &local_error);
-  if (objects == NULL)
+  if (with_objects)
     {
-      g_propagate_error (error, pl_cli_engine_call_error (local_error));
-      return NULL;
+      objects = pl_broker_object_manager_client_new_sync (connection,
+                                                          G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_NONE,
+                                                          PL_BROKER_BUS_NAME, PL_BROKER_OBJECT_PATH,
+                                                          NULL, &local_error);
+      if (objects == NULL)
+        {
+          g_propagate_error (error, pl_cli_engine_call_error (local_error));
+          return NULL;
+        }
+      manager = g_dbus_object_manager_get_interface (objects, PL_BROKER_MANAGER_PATH,
+                                                     MANAGER_IFACE);
     }
-  manager = g_dbus_object_manager_get_interface (objects, PL_BROKER_MANAGER_PATH, MANAGER_IFACE);
+  else
+    {
+      /* The Manager alone (one GetAll): its signals and properties, no other object. */
+      manager = G_DBUS_INTERFACE (pl_broker_manager_proxy_new_sync (
+                                    connection, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                    PL_BROKER_BUS_NAME, PL_BROKER_MANAGER_PATH, NULL,
+                                    &local_error));
+      if (manager == NULL)
+        {
+          g_propagate_error (error, pl_cli_engine_call_error (local_error));
+          return NULL;
+        }
+      if (pl_broker_manager_get_version (PL_BROKER_MANAGER (manager)) == 0)
+        g_clear_object (&manager);   /* no properties: the engine left meanwhile */
+    }
   if (manager == NULL)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
@@ -162,6 +182,22 @@ pl_cli_engine_find (gboolean        no_broker,
   engine->manager = PL_BROKER_MANAGER (g_steal_pointer (&manager));
   engine->pid = owner_pid (engine->connection);
   return engine;
+}
+
+PlCliEngine *
+pl_cli_engine_find (gboolean        no_broker,
+                    PlEngineLock  **lock,
+                    GError        **error)
+{
+  return engine_find (no_broker, TRUE, lock, error);
+}
+
+PlCliEngine *
+pl_cli_engine_find_lean (gboolean        no_broker,
+                         PlEngineLock  **lock,
+                         GError        **error)
+{
+  return engine_find (no_broker, FALSE, lock, error);
 }
 
 GVariant *
@@ -236,8 +272,93 @@ PlBrokerLease *
 pl_cli_engine_get_lease (PlCliEngine *engine,
                          const char  *path)
 {
-  return PL_BROKER_LEASE (g_dbus_object_manager_get_interface (engine->objects, path,
-                                                               LEASE_IFACE));
+  g_autoptr(PlBrokerLease) lease = NULL;
+  g_auto(GStrv) names = NULL;
+
+  if (engine->objects != NULL)
+    return PL_BROKER_LEASE (g_dbus_object_manager_get_interface (engine->objects, path,
+                                                                 LEASE_IFACE));
+
+  /* Lean: a proxy of its own; an object that is not (or no longer) there has no
+   * properties. */
+  lease = pl_broker_lease_proxy_new_sync (engine->connection, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                          PL_BROKER_BUS_NAME, path, NULL, NULL);
+  if (lease == NULL)
+    return NULL;
+  names = g_dbus_proxy_get_cached_property_names (G_DBUS_PROXY (lease));
+  return names != NULL && names[0] != NULL ? g_steal_pointer (&lease) : NULL;
+}
+
+PlBrokerLease *
+pl_cli_engine_wait_lease (PlCliEngine *engine,
+                          const char  *path)
+{
+  PlBrokerLease *lease = NULL;
+  gint64 wait_until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  if (engine->objects == NULL)
+    return pl_cli_engine_get_lease (engine, path);
+
+  /* The engine exported the lease before it replied: its InterfacesAdded is on the way. */
+  while ((lease = pl_cli_engine_get_lease (engine, path)) == NULL &&
+         g_get_monotonic_time () < wait_until)
+    g_main_context_iteration (NULL, TRUE);
+  return lease;
+}
+
+typedef struct
+{
+  PlCliEngineRemovedFunc func;
+  gpointer               user_data;
+} RemovedWatch;
+
+static void
+interfaces_removed_cb (GDBusConnection *connection,
+                       const char      *sender,
+                       const char      *object_path,
+                       const char      *interface_name,
+                       const char      *signal_name,
+                       GVariant        *parameters,
+                       gpointer         user_data)
+{
+  RemovedWatch *watch = user_data;
+  const char *path = NULL;
+
+  if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(oas)")))
+    return;
+  g_variant_get (parameters, "(&o@as)", &path, NULL);
+  watch->func (path, watch->user_data);
+}
+
+guint
+pl_cli_engine_watch_removed (PlCliEngine            *engine,
+                             PlCliEngineRemovedFunc  func,
+                             gpointer                user_data)
+{
+  RemovedWatch *watch = g_new0 (RemovedWatch, 1);
+
+  watch->func = func;
+  watch->user_data = user_data;
+  return g_dbus_connection_signal_subscribe (engine->connection, PL_BROKER_BUS_NAME,
+                                             "org.freedesktop.DBus.ObjectManager",
+                                             "InterfacesRemoved", PL_BROKER_OBJECT_PATH, NULL,
+                                             G_DBUS_SIGNAL_FLAGS_NONE, interfaces_removed_cb,
+                                             watch, g_free);
+}
+
+void
+pl_cli_engine_unwatch_removed (PlCliEngine *engine,
+                               guint       *id)
+{
+  if (*id != 0)
+    g_dbus_connection_signal_unsubscribe (engine->connection, *id);
+  *id = 0;
+}
+
+char *
+pl_cli_engine_dup_name_owner (PlCliEngine *engine)
+{
+  return g_dbus_proxy_get_name_owner (G_DBUS_PROXY (engine->manager));
 }
 
 PlBrokerProfile *

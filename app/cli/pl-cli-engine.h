@@ -18,7 +18,7 @@ G_BEGIN_DECLS
 typedef struct
 {
   GDBusConnection    *connection;
-  GDBusObjectManager *objects;
+  GDBusObjectManager *objects;    /* NULL from pl_cli_engine_find_lean() */
   PlBrokerManager    *manager;
   guint               pid;        /* the engine's process, 0 if the bus would not say */
 } PlCliEngine;
@@ -38,6 +38,28 @@ PlCliEngine *pl_cli_engine_find          (gboolean        no_broker,
                                           PlEngineLock  **lock,
                                           GError        **error);
 
+/* The same, without the object manager (GetManagedObjects and its matches, whose cost grows
+ * with the engine's leases): the Manager alone; pl_cli_engine_get_lease() then asks for
+ * each lease it is given the path of. For `map`, which follows its own leases only;
+ * pl_cli_engine_list_leases() and pl_cli_engine_get_profile() need pl_cli_engine_find(). */
+PlCliEngine *pl_cli_engine_find_lean     (gboolean        no_broker,
+                                          PlEngineLock  **lock,
+                                          GError        **error);
+
+/* The engine's unique name on the bus, NULL once it is gone (watch notify::g-name-owner of
+ * engine->manager). */
+char        *pl_cli_engine_dup_name_owner (PlCliEngine  *engine);
+
+/* Calls @func with the path of every object the engine removes (InterfacesRemoved), until
+ * pl_cli_engine_unwatch_removed(). */
+typedef void (*PlCliEngineRemovedFunc) (const char *path,
+                                        gpointer    user_data);
+guint        pl_cli_engine_watch_removed (PlCliEngine            *engine,
+                                          PlCliEngineRemovedFunc  func,
+                                          gpointer                user_data);
+void         pl_cli_engine_unwatch_removed (PlCliEngine *engine,
+                                            guint       *id);
+
 /* The Manager's properties (a{sv}) from one GetAll call, which activates an installed
  * engine: for a command that only reads them, far cheaper than pl_cli_engine_find() (no
  * Subscribe, no object manager). NULL without an error when there is no engine, as there. */
@@ -47,6 +69,11 @@ GVariant    *pl_cli_engine_peek_manager  (GError        **error);
 GList       *pl_cli_engine_list_leases   (PlCliEngine   *engine);
 /* Returns: (transfer full) (nullable): the Lease at @path, NULL when it is gone. */
 PlBrokerLease *pl_cli_engine_get_lease   (PlCliEngine   *engine,
+                                          const char    *path);
+/* The lease a RequestMapping() of this command just returned the path of, waiting (up to
+ * 10 s) for its object where the object manager follows the engine. Returns: (transfer
+ * full) (nullable): NULL when the engine ended it at once. */
+PlBrokerLease *pl_cli_engine_wait_lease  (PlCliEngine   *engine,
                                           const char    *path);
 /* Returns: (transfer full) (nullable): the Profile object named @name. */
 PlBrokerProfile *pl_cli_engine_get_profile (PlCliEngine *engine,

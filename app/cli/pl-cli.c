@@ -396,17 +396,19 @@ pl_cli_map_set_public_address (PlCli        *cli,
                     pl_natpmp_address_is_double_nat (g_inet_address_to_bytes (address));
 }
 
-/* Finds the engine for a command that can use it (@use_engine), and with --no-broker takes
- * the engine lock instead. Returns an exit code. */
+/* Finds the engine, and with --no-broker takes the engine lock instead. @lean: without the
+ * object manager (pl_cli_engine_find_lean()), for a command that follows only the leases
+ * it makes. Returns an exit code. */
 static int
 cli_find_engine (PlCli    *cli,
-                 gboolean  use_engine)
+                 gboolean  lean)
 {
   g_autoptr(GError) error = NULL;
 
-  if (!use_engine && !cli->no_broker)
-    return PL_EXIT_OK;
-  cli->engine = pl_cli_engine_find (cli->no_broker, &cli->lock, &error);
+  if (lean)
+    cli->engine = pl_cli_engine_find_lean (cli->no_broker, &cli->lock, &error);
+  else
+    cli->engine = pl_cli_engine_find (cli->no_broker, &cli->lock, &error);
   if (error != NULL)
     return pl_cli_map_fail (cli, error);
   return PL_EXIT_OK;
@@ -441,7 +443,7 @@ cmd_address (int    argc,
   if (peek == PL_CLI_PEEK_ASK_ENGINE)
     {
       /* With --no-broker: the engine lock instead. */
-      status = cli_find_engine (cli, TRUE);
+      status = cli_find_engine (cli, FALSE);
       if (status != PL_EXIT_OK)
         return status;
     }
@@ -826,7 +828,7 @@ cmd_unmap (int    argc,
   if (tcp)
     protocols[n_protocols++] = PL_PROTOCOL_TCP;
 
-  status = cli_find_engine (cli, TRUE);
+  status = cli_find_engine (cli, FALSE);
   if (status != PL_EXIT_OK)
     return status;
   if (cli->engine != NULL && all)
