@@ -214,6 +214,9 @@ lab_build () {
     # are usable at once; set before the links exist, so that they inherit it
     in_ns "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 ||
       return 1
+    # client sockets (SOAP, D-Bus over TCP, probes) take their ports above the scenarios'
+    # fixed 40000-4xxxx listeners, so that a connection never holds a port a listener needs
+    in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="50000 60999" || return 1
   done
   ip -n "$NS_R" link add br0 type bridge &&
   ip -n "$NS_R" link set br0 addrgenmode none &&
