@@ -221,7 +221,10 @@ handle_request (PlFakePcpGateway *self,
     GInetSocketAddress *inet_source = G_INET_SOCKET_ADDRESS (source);
     GInetAddress *inet = g_inet_socket_address_get_address (inet_source);
 
-    pl_pcp_address_from_ipv4 (g_inet_address_to_bytes (inet), logged->source_address);
+    if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6)
+      memcpy (logged->source_address, g_inet_address_to_bytes (inet), 16);
+    else
+      pl_pcp_address_from_ipv4 (g_inet_address_to_bytes (inet), logged->source_address);
     logged->source_port = g_inet_socket_address_get_port (inet_source);
   }
 
@@ -361,14 +364,14 @@ bound_socket (const char  *address,
   g_autoptr(GSocketAddress) local = NULL;
 
   inet = g_inet_address_new_from_string (address);
-  if (inet == NULL || g_inet_address_get_family (inet) != G_SOCKET_FAMILY_IPV4)
+  if (inet == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "“%s” is not an IPv4 address", address);
+                   "“%s” is not an IP address", address);
       return NULL;
     }
 
-  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+  socket = g_socket_new (g_inet_address_get_family (inet), G_SOCKET_TYPE_DATAGRAM,
                          G_SOCKET_PROTOCOL_UDP, error);
   if (socket == NULL)
     return NULL;
@@ -440,7 +443,8 @@ pl_fake_pcp_gateway_init (PlFakePcpGateway *self)
 
 /**
  * pl_fake_pcp_gateway_new:
- * @address: an IPv4 loopback address such as "127.0.0.42"
+ * @address: an IPv4 loopback address such as "127.0.0.42", or "::1" (a router for IPv6
+ *   pinholes: it does not announce)
  * @clock: the clock for the epoch and the request log
  * @error: return location for an error
  *
@@ -469,13 +473,17 @@ pl_fake_pcp_gateway_new (const char  *address,
   if (self->socket == NULL)
     return NULL;
 
-  /* Announcements leave through the gateway's own address and loop back to this host. */
-  g_socket_set_multicast_loopback (self->socket, TRUE);
+  /* Announcements leave through the gateway's own address and loop back to this host (over
+   * IPv4 only: an IPv6 server, for pinholes, announces nothing). */
   inet = g_inet_address_new_from_string (address);
-  memcpy (&interface, g_inet_address_to_bytes (inet), sizeof interface);
-  if (!g_socket_set_option (self->socket, IPPROTO_IP, IP_MULTICAST_IF, interface,
-                            &option_error))
-    g_debug ("fake PCP gateway %s: IP_MULTICAST_IF: %s", address, option_error->message);
+  if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV4)
+    {
+      g_socket_set_multicast_loopback (self->socket, TRUE);
+      memcpy (&interface, g_inet_address_to_bytes (inet), sizeof interface);
+      if (!g_socket_set_option (self->socket, IPPROTO_IP, IP_MULTICAST_IF, interface,
+                                &option_error))
+        g_debug ("fake PCP gateway %s: IP_MULTICAST_IF: %s", address, option_error->message);
+    }
 
   self->recv_source = g_socket_create_source (self->socket, G_IO_IN, NULL);
   g_source_set_callback (self->recv_source, G_SOURCE_FUNC (socket_readable_cb), self, NULL);

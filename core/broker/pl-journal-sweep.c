@@ -21,14 +21,27 @@
  *   for that port, never the delete-all request) and removed from the journal. A mapping the
  *   user closed must not stay open because the engine crashed.
  *
+ * IPv6 pinholes made over PCP are swept the same way, on their own: their router is the IPv6
+ * default router, not the gateway, so their grace starts when the session's IPv6 side speaks
+ * with it (PlSession:ipv6-address, pl_session_get_ipv6_mapper()). The engine pinhole records
+ * of that router, for the address the session opens pinholes for now and made over the same
+ * interface (the Interface key; a record without one, from an older journal, is taken to be
+ * of the interface the router is reached on now), that no IPv6 mapping of the session claims
+ * are deleted with their nonce (MAP, lifetime 0, from that address), over that interface.
+ * Pinhole records of another router or of an address this computer no longer opens pinholes
+ * for are left until they expire (the router would not take a delete from another address).
+ *
  * A delete that fails is said in the log and tried again later (30 s, doubling to 15 min)
  * until it succeeds or the record expires. Records of another gateway (another network) are
  * left until that gateway is seen, or until they expire; records without Owner=engine
  * (`portlightctl map`, which leaves its mappings open on purpose) are never swept, and
- * neither are IPv6 pinholes (their router is not the gateway: they lapse at their lifetime).
- * The sweep speaks to the gateway with mappers of its own, so the session is not changed. */
+ * neither are UPnP-IGD pinholes, which the journal does not hold (they lapse at their
+ * lifetime). The sweep speaks to the routers with mappers of its own, so the session is not
+ * changed. */
 
 #include "config.h"
+
+#include <net/if.h>
 
 #include <glib/gi18n-lib.h>
 
@@ -40,6 +53,30 @@
 #define RETRY_MIN_S  30
 #define RETRY_MAX_S  (15 * 60)
 
+/* One router the journal's records are swept at: the gateway (IPv4 mappings), or the IPv6
+ * router (pinholes). */
+typedef struct
+{
+  PlJournalSweep *self;        /* unowned: the side is part of it */
+  GSocketFamily   family;      /* of the records swept */
+
+  GInetAddress   *gateway;     /* the router the timer and the mappers are for */
+  char           *gateway_str;
+  /* IPv6 only: where pinholes are opened from, and the router's interface. */
+  GInetAddress   *local;
+  guint           scope_id;
+  char           *interface;   /* nullable: the name of scope_id */
+
+  GSource        *timer;       /* grace, then retries */
+  GCancellable   *cancellable; /* the deletes in flight */
+  PlPortMapper   *pcp;         /* lazily, for @gateway */
+  PlPortMapper   *natpmp;      /* IPv4 only */
+  GHashTable     *in_flight;   /* key (protocol << 16 | port) */
+  guint           pending;
+  guint           failed;      /* deletes of this round that failed */
+  guint           failures;    /* rounds in a row with a failure */
+} Side;
+
 struct _PlJournalSweep
 {
   GObject       parent_instance;
@@ -48,16 +85,8 @@ struct _PlJournalSweep
   PlPcpState   *journal;
   guint         grace_s;
 
-  GInetAddress *gateway;       /* the gateway the timer and the mappers are for */
-  char         *gateway_str;
-  GSource      *timer;         /* grace, then retries */
-  GCancellable *cancellable;   /* the deletes in flight */
-  PlPortMapper *pcp;           /* lazily, for @gateway */
-  PlPortMapper *natpmp;
-  GHashTable   *in_flight;     /* key (protocol << 16 | port) */
-  guint         pending;
-  guint         failed;        /* deletes of this round that failed */
-  guint         failures;      /* rounds in a row with a failure */
+  Side          ipv4;
+  Side          ipv6;
 };
 
 G_DEFINE_FINAL_TYPE (PlJournalSweep, pl_journal_sweep, G_TYPE_OBJECT)
@@ -65,13 +94,14 @@ G_DEFINE_FINAL_TYPE (PlJournalSweep, pl_journal_sweep, G_TYPE_OBJECT)
 typedef struct
 {
   PlJournalSweep *self;        /* owned */
+  Side           *side;        /* part of @self */
   GCancellable   *cancellable; /* owned: the round's */
   PlPcpMethod     method;
   PlProtocol      protocol;
   guint16         internal_port;
 } Delete;
 
-static void sweep_round (PlJournalSweep *self);
+static void sweep_round (Side *side);
 
 static gpointer
 key_of (PlProtocol protocol,
@@ -80,67 +110,66 @@ key_of (PlProtocol protocol,
   return GUINT_TO_POINTER ((guint) protocol << 16 | port);
 }
 
-static void
-arm_timer (PlJournalSweep *self,
-           guint           seconds);
-
 static gboolean
 timer_cb (gpointer user_data)
 {
-  PlJournalSweep *self = user_data;
+  Side *side = user_data;
 
-  g_clear_pointer (&self->timer, g_source_unref);
-  sweep_round (self);
+  g_clear_pointer (&side->timer, g_source_unref);
+  sweep_round (side);
   return G_SOURCE_REMOVE;
 }
 
 static void
-arm_timer (PlJournalSweep *self,
-           guint           seconds)
+arm_timer (Side  *side,
+           guint  seconds)
 {
-  if (self->timer != NULL)
+  if (side->timer != NULL)
     {
-      g_source_destroy (self->timer);
-      g_clear_pointer (&self->timer, g_source_unref);
+      g_source_destroy (side->timer);
+      g_clear_pointer (&side->timer, g_source_unref);
     }
-  self->timer = pl_clock_timeout_source_new (pl_session_get_clock (self->session),
+  side->timer = pl_clock_timeout_source_new (pl_session_get_clock (side->self->session),
                                              (guint64) seconds * 1000);
-  g_source_set_callback (self->timer, timer_cb, self, NULL);
-  g_source_attach (self->timer, g_main_context_get_thread_default ());
+  g_source_set_callback (side->timer, timer_cb, side, NULL);
+  g_source_attach (side->timer, g_main_context_get_thread_default ());
 }
 
-/* Forgets the gateway: its timer, its deletes in flight and its mappers. */
+/* Forgets the router: its timer, its deletes in flight and its mappers. */
 static void
-drop_gateway (PlJournalSweep *self)
+drop_gateway (Side *side)
 {
-  if (self->timer != NULL)
+  if (side->timer != NULL)
     {
-      g_source_destroy (self->timer);
-      g_clear_pointer (&self->timer, g_source_unref);
+      g_source_destroy (side->timer);
+      g_clear_pointer (&side->timer, g_source_unref);
     }
-  if (self->cancellable != NULL)
+  if (side->cancellable != NULL)
     {
-      g_cancellable_cancel (self->cancellable);
-      g_clear_object (&self->cancellable);
+      g_cancellable_cancel (side->cancellable);
+      g_clear_object (&side->cancellable);
     }
-  g_hash_table_remove_all (self->in_flight);
-  self->pending = 0;
-  self->failed = 0;
-  self->failures = 0;
-  g_clear_object (&self->pcp);
-  g_clear_object (&self->natpmp);
-  g_clear_object (&self->gateway);
-  g_clear_pointer (&self->gateway_str, g_free);
+  g_hash_table_remove_all (side->in_flight);
+  side->pending = 0;
+  side->failed = 0;
+  side->failures = 0;
+  g_clear_object (&side->pcp);
+  g_clear_object (&side->natpmp);
+  g_clear_object (&side->gateway);
+  g_clear_pointer (&side->gateway_str, g_free);
+  g_clear_object (&side->local);
+  side->scope_id = 0;
+  g_clear_pointer (&side->interface, g_free);
 }
 
-/* Whether the session has a mapping for (@protocol, @port) over IPv4: a lease or an enabled
- * profile asked for it again. */
+/* Whether the session has a mapping for (@protocol, @port) of the side's family: a lease or
+ * an enabled profile asked for it again. */
 static gboolean
-claimed (PlJournalSweep *self,
-         PlProtocol      protocol,
-         guint16         port)
+claimed (Side       *side,
+         PlProtocol  protocol,
+         guint16     port)
 {
-  GListModel *mappings = pl_session_get_mappings (self->session);
+  GListModel *mappings = pl_session_get_mappings (side->self->session);
   guint n = g_list_model_get_n_items (mappings);
 
   for (guint i = 0; i < n; i++)
@@ -149,11 +178,27 @@ claimed (PlJournalSweep *self,
 
       if (pl_mapping_get_protocol (mapping) == protocol &&
           pl_mapping_get_internal_port (mapping) == port &&
-          pl_mapping_get_family (mapping) == G_SOCKET_FAMILY_IPV4 &&
+          pl_mapping_get_family (mapping) == side->family &&
           pl_mapping_get_state (mapping) != PL_MAPPING_STATE_DISABLED)
         return TRUE;
     }
   return FALSE;
+}
+
+/* Whether the side may delete @record: the engine's, of its family, and for a pinhole made
+ * from the address and over the interface the side speaks from. */
+static gboolean
+sweepable (Side              *side,
+           const PlPcpRecord *record)
+{
+  if (record->owner != PL_PCP_OWNER_ENGINE || record->family != side->family)
+    return FALSE;
+  if (side->family == G_SOCKET_FAMILY_IPV4)
+    return TRUE;
+  if (record->method != PL_PCP_METHOD_PCP ||
+      !g_inet_address_equal (record->internal_address, side->local))
+    return FALSE;
+  return record->interface == NULL || g_strcmp0 (record->interface, side->interface) == 0;
 }
 
 static void
@@ -166,48 +211,56 @@ journal_save (PlJournalSweep *self)
 }
 
 static PlPortMapper *
-mapper_for (PlJournalSweep *self,
-            PlPcpMethod     method)
+mapper_for (Side        *side,
+            PlPcpMethod  method)
 {
-  PlClock *clock = pl_session_get_clock (self->session);
+  PlClock *clock = pl_session_get_clock (side->self->session);
 
   if (method == PL_PCP_METHOD_NATPMP)
     {
-      if (self->natpmp == NULL)
-        self->natpmp = PL_PORT_MAPPER (pl_client_new (self->gateway, clock));
-      return self->natpmp;
+      if (side->natpmp == NULL)
+        side->natpmp = PL_PORT_MAPPER (pl_client_new (side->gateway, clock));
+      return side->natpmp;
     }
-  if (self->pcp == NULL)
+  if (side->pcp == NULL)
     {
-      self->pcp = PL_PORT_MAPPER (pl_pcp_client_new (self->gateway, clock));
+      if (side->family == G_SOCKET_FAMILY_IPV6)
+        side->pcp = g_object_new (PL_TYPE_PCP_CLIENT,
+                                  "gateway", side->gateway,
+                                  "clock", clock,
+                                  "bind-address", side->local,
+                                  "scope-id", side->scope_id,
+                                  NULL);
+      else
+        side->pcp = PL_PORT_MAPPER (pl_pcp_client_new (side->gateway, clock));
       /* It deletes with the nonce in the journal, and forgets it there on success. */
-      pl_port_mapper_set_journal (self->pcp, self->journal);
+      pl_port_mapper_set_journal (side->pcp, side->self->journal);
     }
-  return self->pcp;
+  return side->pcp;
 }
 
 static void
-round_done (PlJournalSweep *self)
+round_done (Side *side)
 {
   guint delay;
 
-  if (self->failed == 0)
+  if (side->failed == 0)
     {
-      self->failures = 0;
+      side->failures = 0;
       return;
     }
-  self->failures++;
-  delay = RETRY_MIN_S << MIN (self->failures - 1, 5);
+  side->failures++;
+  delay = RETRY_MIN_S << MIN (side->failures - 1, 5);
   delay = MIN (delay, RETRY_MAX_S);
   g_message (g_dngettext (GETTEXT_PACKAGE,
                           "%u mapping that nobody asked for again is still open at %s: "
                           "trying again in %u s",
                           "%u mappings that nobody asked for again are still open at %s: "
                           "trying again in %u s",
-                          self->failed),
-             self->failed, self->gateway_str, delay);
-  self->failed = 0;
-  arm_timer (self, delay);
+                          side->failed),
+             side->failed, side->gateway_str, delay);
+  side->failed = 0;
+  arm_timer (side, delay);
 }
 
 static void
@@ -217,22 +270,23 @@ delete_cb (GObject      *source,
 {
   Delete *del = user_data;
   PlJournalSweep *self = del->self;
+  Side *side = del->side;
   g_autoptr(GError) error = NULL;
   gboolean cancelled = g_cancellable_is_cancelled (del->cancellable);
 
   pl_port_mapper_unmap_finish (PL_PORT_MAPPER (source), result, NULL, &error);
   if (cancelled || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    goto out;   /* another gateway, or stopping: that round is over */
+    goto out;   /* another router, or stopping: that round is over */
 
-  g_hash_table_remove (self->in_flight, key_of (del->protocol, del->internal_port));
+  g_hash_table_remove (side->in_flight, key_of (del->protocol, del->internal_port));
   if (error == NULL)
     {
       g_message (_("Closed %s port %u at %s: nobody asked for it again after the engine "
                    "restarted"),
                  pl_protocol_to_string (del->protocol), del->internal_port,
-                 self->gateway_str);
-      if (pl_pcp_state_remove (self->journal, self->gateway, del->protocol,
-                               del->internal_port, G_SOCKET_FAMILY_IPV4))
+                 side->gateway_str);
+      if (pl_pcp_state_remove (self->journal, side->gateway, del->protocol,
+                               del->internal_port, side->family))
         journal_save (self);
     }
   else
@@ -240,12 +294,12 @@ delete_cb (GObject      *source,
       g_message (_("Could not close %s port %u at %s, which nobody asked for again after the "
                    "engine restarted: %s"),
                  pl_protocol_to_string (del->protocol), del->internal_port,
-                 self->gateway_str, error->message);
-      self->failed++;
+                 side->gateway_str, error->message);
+      side->failed++;
     }
-  g_assert (self->pending > 0);
-  if (--self->pending == 0)
-    round_done (self);
+  g_assert (side->pending > 0);
+  if (--side->pending == 0)
+    round_done (side);
 
 out:
   g_object_unref (del->cancellable);
@@ -253,20 +307,21 @@ out:
   g_free (del);
 }
 
-/* Deletes every engine record of the gateway that nobody claims. */
+/* Deletes every engine record of the side's router that nobody claims. */
 static void
-sweep_round (PlJournalSweep *self)
+sweep_round (Side *side)
 {
+  PlJournalSweep *self = side->self;
   g_autoptr(GPtrArray) records = NULL;
   g_autoptr(GPtrArray) deletes = g_ptr_array_new ();
 
-  if (self->gateway == NULL)
+  if (side->gateway == NULL)
     return;
 
   pl_pcp_state_forget_expired (self->journal, g_get_real_time () / G_USEC_PER_SEC);
-  records = pl_pcp_state_list (self->journal, self->gateway);
-  if (self->cancellable == NULL)
-    self->cancellable = g_cancellable_new ();
+  records = pl_pcp_state_list (self->journal, side->gateway);
+  if (side->cancellable == NULL)
+    side->cancellable = g_cancellable_new ();
 
   /* The records belong to the journal, which the deletes change: copy what is needed first. */
   for (guint i = 0; i < records->len; i++)
@@ -274,30 +329,31 @@ sweep_round (PlJournalSweep *self)
       const PlPcpRecord *record = g_ptr_array_index (records, i);
       Delete *del;
 
-      if (record->owner != PL_PCP_OWNER_ENGINE || record->family != G_SOCKET_FAMILY_IPV4)
+      if (!sweepable (side, record))
         continue;
-      if (claimed (self, record->protocol, record->internal_port))
+      if (claimed (side, record->protocol, record->internal_port))
         continue;
-      if (!g_hash_table_add (self->in_flight, key_of (record->protocol, record->internal_port)))
+      if (!g_hash_table_add (side->in_flight, key_of (record->protocol, record->internal_port)))
         continue;
 
       del = g_new0 (Delete, 1);
       del->self = g_object_ref (self);
-      del->cancellable = g_object_ref (self->cancellable);
+      del->side = side;
+      del->cancellable = g_object_ref (side->cancellable);
       del->method = record->method;
       del->protocol = record->protocol;
       del->internal_port = record->internal_port;
       g_ptr_array_add (deletes, del);
     }
 
-  self->pending += deletes->len;
+  side->pending += deletes->len;
   for (guint i = 0; i < deletes->len; i++)
     {
       Delete *del = g_ptr_array_index (deletes, i);
 
       g_debug ("Deleting %s %u at %s: no lease or profile asked for it again",
-               pl_protocol_to_string (del->protocol), del->internal_port, self->gateway_str);
-      pl_port_mapper_unmap_async (mapper_for (self, del->method), del->protocol,
+               pl_protocol_to_string (del->protocol), del->internal_port, side->gateway_str);
+      pl_port_mapper_unmap_async (mapper_for (side, del->method), del->protocol,
                                   del->internal_port, del->cancellable, delete_cb, del);
     }
 }
@@ -306,24 +362,69 @@ sweep_round (PlJournalSweep *self)
 static void
 session_changed (PlJournalSweep *self)
 {
+  Side *side = &self->ipv4;
   GInetAddress *gateway = pl_session_get_gateway (self->session);
   gboolean speaking = pl_session_get_protocol_name (self->session) != NULL;
 
-  if (gateway != NULL && self->gateway != NULL && g_inet_address_equal (gateway, self->gateway))
+  if (gateway != NULL && side->gateway != NULL && g_inet_address_equal (gateway, side->gateway))
     {
       if (!speaking)
-        drop_gateway (self);
+        drop_gateway (side);
       return;
     }
-  drop_gateway (self);
+  drop_gateway (side);
   if (gateway == NULL || !speaking)
     return;
 
-  self->gateway = g_object_ref (gateway);
-  self->gateway_str = g_inet_address_to_string (gateway);
+  side->gateway = g_object_ref (gateway);
+  side->gateway_str = g_inet_address_to_string (gateway);
   g_debug ("Deleting the journal's unclaimed mappings at %s in %u s",
-           self->gateway_str, self->grace_s);
-  arm_timer (self, self->grace_s);
+           side->gateway_str, self->grace_s);
+  arm_timer (side, self->grace_s);
+}
+
+/* The session's IPv6 side started or stopped speaking with a router (PCP pinholes only: the
+ * journal holds no UPnP-IGD pinholes). */
+static void
+session_ipv6_changed (PlJournalSweep *self)
+{
+  Side *side = &self->ipv6;
+  PlPortMapper *mapper = pl_session_get_ipv6_mapper (self->session);
+  g_autoptr(GInetAddress) local = NULL;
+  GInetAddress *router;
+  guint scope_id = 0;
+  char name[IF_NAMESIZE] = "";
+  g_autofree char *address = NULL;
+
+  if (mapper == NULL || !PL_IS_PCP_CLIENT (mapper))
+    {
+      drop_gateway (side);
+      return;
+    }
+  router = pl_port_mapper_get_gateway (mapper);
+  g_object_get (mapper, "bind-address", &local, "scope-id", &scope_id, NULL);
+  if (router == NULL || local == NULL)
+    {
+      drop_gateway (side);
+      return;
+    }
+  if (side->gateway != NULL && g_inet_address_equal (router, side->gateway) &&
+      g_inet_address_equal (local, side->local) && scope_id == side->scope_id)
+    return;
+
+  drop_gateway (side);
+  side->gateway = g_object_ref (router);
+  side->local = g_steal_pointer (&local);
+  side->scope_id = scope_id;
+  if (scope_id != 0 && if_indextoname (scope_id, name) != NULL)
+    side->interface = g_strdup (name);
+  address = g_inet_address_to_string (router);
+  side->gateway_str = side->interface != NULL ? g_strdup_printf ("%s%%%s", address,
+                                                                 side->interface)
+                                              : g_steal_pointer (&address);
+  g_debug ("Deleting the journal's unclaimed pinholes at %s in %u s",
+           side->gateway_str, self->grace_s);
+  arm_timer (side, self->grace_s);
 }
 
 static void
@@ -335,11 +436,29 @@ notify_cb (GObject    *object,
 }
 
 static void
+notify_ipv6_cb (GObject    *object,
+                GParamSpec *pspec,
+                gpointer    user_data)
+{
+  session_ipv6_changed (user_data);
+}
+
+static void
 gateway_changed_cb (PlSession  *session,
                     const char *gateway,
                     gpointer    user_data)
 {
   session_changed (user_data);
+}
+
+static void
+side_init (PlJournalSweep *self,
+           Side           *side,
+           GSocketFamily   family)
+{
+  side->self = self;
+  side->family = family;
+  side->in_flight = g_hash_table_new (NULL, NULL);
 }
 
 static void
@@ -349,7 +468,8 @@ pl_journal_sweep_dispose (GObject *object)
 
   if (self->session != NULL)
     g_signal_handlers_disconnect_by_data (self->session, self);
-  drop_gateway (self);
+  drop_gateway (&self->ipv4);
+  drop_gateway (&self->ipv6);
   g_clear_object (&self->session);
   g_clear_object (&self->journal);
 
@@ -361,7 +481,8 @@ pl_journal_sweep_finalize (GObject *object)
 {
   PlJournalSweep *self = (PlJournalSweep *) object;
 
-  g_clear_pointer (&self->in_flight, g_hash_table_unref);
+  g_clear_pointer (&self->ipv4.in_flight, g_hash_table_unref);
+  g_clear_pointer (&self->ipv6.in_flight, g_hash_table_unref);
 
   G_OBJECT_CLASS (pl_journal_sweep_parent_class)->finalize (object);
 }
@@ -379,7 +500,8 @@ static void
 pl_journal_sweep_init (PlJournalSweep *self)
 {
   self->grace_s = PL_JOURNAL_SWEEP_GRACE_S;
-  self->in_flight = g_hash_table_new (NULL, NULL);
+  side_init (self, &self->ipv4, G_SOCKET_FAMILY_IPV4);
+  side_init (self, &self->ipv6, G_SOCKET_FAMILY_IPV6);
 }
 
 /**
@@ -388,7 +510,9 @@ pl_journal_sweep_init (PlJournalSweep *self)
  * @journal: the engine's loaded journal (records it puts are the engine's)
  *
  * Follows @session: PL_JOURNAL_SWEEP_GRACE_S after it speaks with a gateway, deletes the
- * engine's mappings of that gateway that nobody asked for again (see the top of this file).
+ * engine's mappings of that gateway that nobody asked for again, and likewise the engine's
+ * PCP pinholes at the IPv6 router once its IPv6 side speaks with it (see the top of this
+ * file).
  * Deletes in flight are abandoned when the object is disposed.
  *
  * Returns: (transfer full): a new #PlJournalSweep
@@ -407,7 +531,9 @@ pl_journal_sweep_new (PlSession  *session,
   self->journal = g_object_ref (journal);
   g_signal_connect (session, "notify::protocol-name", G_CALLBACK (notify_cb), self);
   g_signal_connect (session, "gateway-changed", G_CALLBACK (gateway_changed_cb), self);
+  g_signal_connect (session, "notify::ipv6-address", G_CALLBACK (notify_ipv6_cb), self);
   session_changed (self);
+  session_ipv6_changed (self);
   return self;
 }
 
@@ -415,6 +541,7 @@ pl_journal_sweep_new (PlSession  *session,
  * pl_journal_sweep_set_grace:
  * @self: a #PlJournalSweep
  * @seconds: how long clients have to ask again, from when the session speaks with a gateway
+ *   (or its IPv6 side with the IPv6 router)
  *
  * The default is PL_JOURNAL_SWEEP_GRACE_S. Takes effect at the next gateway.
  */

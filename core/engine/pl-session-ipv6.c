@@ -47,12 +47,13 @@ _pl_session_drop_ipv6 (PlSession *self)
     }
   g_clear_object (&self->probing6);
   pl_clear_source (&self->probe6_timer);
+  g_clear_pointer (&self->address6, g_free);
   if (self->mapper6 != NULL)
     {
       g_clear_signal_handler (&self->state_lost6_id, self->mapper6);
       g_clear_object (&self->mapper6);
+      g_object_notify_by_pspec (G_OBJECT (self), _pl_session_properties[PROP_IPV6_ADDRESS]);
     }
-  g_clear_pointer (&self->address6, g_free);
   _pl_session_schedule_reconcile (self);
 }
 
@@ -127,6 +128,7 @@ probe6_cb (GObject      *source,
       g_clear_error (&self->no_ipv6_error);
       g_debug ("IPv6 pinholes for %s through %s", self->address6,
                pl_port_mapper_get_protocol_name (self->mapper6));
+      g_object_notify_by_pspec (G_OBJECT (self), _pl_session_properties[PROP_IPV6_ADDRESS]);
       if (self->running)
         {
           _pl_session_schedule_reconcile (self);

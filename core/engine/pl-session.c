@@ -193,6 +193,9 @@ pl_session_get_property (GObject    *object,
     case PROP_EPOCH:
       g_value_set_uint (value, self->epoch);
       break;
+    case PROP_IPV6_ADDRESS:
+      g_value_set_string (value, pl_session_get_ipv6_address (self));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -372,6 +375,17 @@ pl_session_class_init (PlSessionClass *klass)
   _pl_session_properties[PROP_EPOCH] =
     g_param_spec_uint ("epoch", NULL, NULL, 0, G_MAXUINT32, 0,
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PlSession:ipv6-address:
+   *
+   * The address IPv6 pinholes open (this computer's stable global address) while the IPv6
+   * router answers for them ([method@Pl.Session.get_ipv6_mapper]); else %NULL. Notified when
+   * the IPv6 side starts or stops speaking with the router.
+   */
+  _pl_session_properties[PROP_IPV6_ADDRESS] =
+    g_param_spec_string ("ipv6-address", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, _pl_session_properties);
 
@@ -882,6 +896,25 @@ pl_session_get_ipv6_address (PlSession *self)
   g_return_val_if_fail (PL_IS_SESSION (self), NULL);
 
   return self->mapper6 != NULL ? self->address6 : NULL;
+}
+
+/**
+ * pl_session_get_ipv6_mapper:
+ * @self: a [class@Pl.Session]
+ *
+ * The mapper of the IPv6 side, to read which router it speaks with (its gateway, and for
+ * PCP its [property@Pl.PcpClient:scope-id] and [property@Pl.PcpClient:bind-address]); it
+ * is the session's: make requests with a mapper of your own.
+ *
+ * Returns: (transfer none) (nullable): the mapper opening IPv6 pinholes, while the router
+ *   answers for them (see [property@Pl.Session:ipv6-address]); else %NULL
+ */
+PlPortMapper *
+pl_session_get_ipv6_mapper (PlSession *self)
+{
+  g_return_val_if_fail (PL_IS_SESSION (self), NULL);
+
+  return self->mapper6;
 }
 
 /**

@@ -110,6 +110,7 @@ PlMapping    *pl_session_find_mapping_full      (PlSession              *self,
                                                  PlProtocol              protocol,
                                                  GSocketFamily           family);
 const char   *pl_session_get_ipv6_address       (PlSession              *self);
+PlPortMapper *pl_session_get_ipv6_mapper        (PlSession              *self);
 void          pl_session_set_profile_gateway    (PlSession              *self,
                                                  const char             *gateway);
 const char   *pl_session_get_profile_gateway    (PlSession              *self);

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -497,6 +498,19 @@ journal_family (PlPcpClient *self)
   return self->ipv6 ? G_SOCKET_FAMILY_IPV6 : G_SOCKET_FAMILY_IPV4;
 }
 
+/* The interface an IPv6 router is reached on, for the record's Interface key (so that a
+ * restarted engine deletes a pinhole over the link it was made on); NULL over IPv4. */
+static char *
+journal_interface (PlPcpClient *self)
+{
+  char name[IF_NAMESIZE] = "";
+
+  if (self->scope_id == 0 || journal_family (self) != G_SOCKET_FAMILY_IPV6 ||
+      if_indextoname (self->scope_id, name) == NULL)
+    return NULL;
+  return g_strdup (name);
+}
+
 /* A MappingState from the journal for (@protocol, @port), or NULL. */
 static MappingState *
 journal_restore (PlPcpClient *self,
@@ -543,6 +557,7 @@ journal_put (PlPcpClient        *self,
   record->method = PL_PCP_METHOD_PCP;
   record->protocol = protocol;
   record->family = journal_family (self);
+  record->interface = journal_interface (self);
   record->internal_port = port;
   record->external_port = state->assigned_port;
   if (state->has_address)
@@ -594,6 +609,7 @@ journal_prepare (PlPcpClient *self,
   record->method = PL_PCP_METHOD_PCP;
   record->protocol = request->protocol;
   record->family = journal_family (self);
+  record->interface = journal_interface (self);
   record->internal_port = request->internal_port;
   record->expires = g_get_real_time () / G_USEC_PER_SEC + request->lifetime;
 

@@ -27,6 +27,12 @@
  *     Expires=1780000000
  *     Owner=engine
  *
+ *     [mapping tcp 8080 ipv6 fe80::1 2001:db8::20]
+ *     ...
+ *     Family=ipv6
+ *     InternalAddress=2001:db8::20
+ *     Interface=eth0
+ *
  * - [Portlight] Version: must be 1; a file without this group, or of another version, is
  *   refused.
  * - One group per mapping, named "mapping PROTOCOL INTERNALPORT FAMILY GATEWAY
@@ -44,8 +50,12 @@
  *   for a one-shot mapping (`portlightctl map`, the tray), which stays open until it expires.
  *   Files written before this key existed have none: their records are one-shot, so an
  *   upgrade never sweeps a mapping it cannot tell was the engine's.
+ * - Interface: for an IPv6 pinhole, the network interface the router (Gateway, usually a
+ *   link-local address) is reached on, so that a restarted engine can delete it there
+ *   (pl-journal-sweep.c). 1 to 15 characters, no spaces, "/" or ":". Files written before this
+ *   key existed have none: the sweep then takes the interface the router is reached on now.
  *
- * Every key is required except ExternalAddress and Owner; keys and groups Portlight does not know are
+ * Every key is required except ExternalAddress, Owner and Interface; keys and groups Portlight does not know are
  * errors, and so is a key given twice.
  *
  * Refusal: the file is refused as a whole when anything in it is wrong, rather than skipping
@@ -110,12 +120,14 @@
 #define KEY_NONCE             "Nonce"
 #define KEY_EXPIRES           "Expires"
 #define KEY_OWNER             "Owner"
+#define KEY_INTERFACE         "Interface"
 
 #define OWNER_ENGINE          "engine"
 
 static const char * const record_keys[] = {
   KEY_GATEWAY, KEY_METHOD, KEY_PROTOCOL, KEY_FAMILY, KEY_INTERNAL_ADDRESS, KEY_INTERNAL_PORT,
-  KEY_EXTERNAL_PORT, KEY_EXTERNAL_ADDRESS, KEY_NONCE, KEY_EXPIRES, KEY_OWNER, NULL
+  KEY_EXTERNAL_PORT, KEY_EXTERNAL_ADDRESS, KEY_NONCE, KEY_EXPIRES, KEY_OWNER, KEY_INTERFACE,
+  NULL
 };
 
 struct _PlPcpState
@@ -171,6 +183,7 @@ pl_pcp_record_copy (const PlPcpRecord *record)
     g_object_ref (copy->internal_address);
   if (copy->external_address != NULL)
     g_object_ref (copy->external_address);
+  copy->interface = g_strdup (record->interface);
   return copy;
 }
 
@@ -183,6 +196,7 @@ pl_pcp_record_free (PlPcpRecord *record)
   g_clear_object (&record->gateway);
   g_clear_object (&record->internal_address);
   g_clear_object (&record->external_address);
+  g_free (record->interface);
   g_free (record);
 }
 
@@ -366,6 +380,22 @@ parse_address (const char *value)
   return g_inet_address_new_from_string (value);
 }
 
+/* A Linux interface name: 1 to IFNAMSIZ - 1 bytes, no whitespace or "/" (dev_valid_name()). */
+static gboolean
+valid_interface (const char *value)
+{
+  gsize length = strlen (value);
+
+  if (length == 0 || length >= 16 || g_str_equal (value, ".") || g_str_equal (value, ".."))
+    return FALSE;
+  for (const char *c = value; *c != '\0'; c++)
+    {
+      if (*c == '/' || *c == ':' || g_ascii_isspace (*c) || !g_ascii_isgraph (*c))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 same_key (const PlPcpRecord *a,
           const PlPcpRecord *b)
@@ -410,7 +440,8 @@ parse_record (GKeyFile    *key_file,
     {
       values[i] = g_key_file_get_string (key_file, group, record_keys[i], NULL);
       if (values[i] == NULL && g_strcmp0 (record_keys[i], KEY_EXTERNAL_ADDRESS) != 0 &&
-          g_strcmp0 (record_keys[i], KEY_OWNER) != 0)
+          g_strcmp0 (record_keys[i], KEY_OWNER) != 0 &&
+          g_strcmp0 (record_keys[i], KEY_INTERFACE) != 0)
         {
           *reason = g_strdup_printf (_("%s: %s is missing"), where, record_keys[i]);
           goto out;
@@ -481,6 +512,13 @@ parse_record (GKeyFile    *key_file,
     record->owner = PL_PCP_OWNER_ENGINE;
   else
     FAIL (10, _("expected “engine” (or no Owner key at all)"));
+
+  if (VALUE (11) != NULL)
+    {
+      if (!valid_interface (VALUE (11)))
+        FAIL (11, _("expected the name of a network interface"));
+      record->interface = g_strdup (VALUE (11));
+    }
 
 #undef FAIL
 #undef VALUE
@@ -595,6 +633,8 @@ to_data (PlPcpState *self,
       g_key_file_set_int64 (key_file, group, KEY_EXPIRES, record->expires);
       if (record->owner == PL_PCP_OWNER_ENGINE)
         g_key_file_set_string (key_file, group, KEY_OWNER, OWNER_ENGINE);
+      if (record->interface != NULL)
+        g_key_file_set_string (key_file, group, KEY_INTERFACE, record->interface);
     }
 
   return g_key_file_to_data (key_file, length, NULL);
@@ -839,6 +879,7 @@ pl_pcp_state_put (PlPcpState        *self,
                     || record->method == PL_PCP_METHOD_NATPMP);
   g_return_if_fail (record->internal_port != 0);
   g_return_if_fail (record->expires >= 0);
+  g_return_if_fail (record->interface == NULL || valid_interface (record->interface));
 
   for (guint i = 0; i < self->records->len; i++)
     {

@@ -55,8 +55,11 @@ typedef enum
  * @nonce: the PCP mapping nonce; only the holder of this nonce can renew or delete the mapping
  * @expires: when the mapping ends, in seconds since 1970 (wall clock)
  * @owner: who made the mapping (the Owner key; absent in files of older versions)
+ * @interface: (nullable): the network interface @gateway is reached on, for an IPv6 pinhole
+ *   (the router is usually a link-local address, which needs it); %NULL if not known (the
+ *   Interface key; absent for IPv4 mappings and in files of older versions)
  *
- * One persisted mapping. The addresses are owned by the record. A record for a request that
+ * One persisted mapping. The addresses and @interface are owned by the record. A record for a request that
  * has been sent but not yet answered should be put (and saved) before the request is sent,
  * with @external_port 0 and @expires set from the lifetime asked for, so that a crash in
  * between does not lose the nonce.
@@ -74,6 +77,7 @@ typedef struct
   guint8         nonce[PL_PCP_NONCE_SIZE];
   gint64         expires;
   PlPcpOwner     owner;
+  char          *interface;
 } PlPcpRecord;
 
 #define PL_TYPE_PCP_RECORD (pl_pcp_record_get_type ())

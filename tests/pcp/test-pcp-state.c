@@ -72,6 +72,7 @@ assert_record_equal (const PlPcpRecord *a,
   g_assert_cmpmem (a->nonce, sizeof a->nonce, b->nonce, sizeof b->nonce);
   g_assert_cmpint (a->expires, ==, b->expires);
   g_assert_cmpint (a->owner, ==, b->owner);
+  g_assert_cmpstr (a->interface, ==, b->interface);
 }
 
 static char *
@@ -536,6 +537,21 @@ static const Corrupt corrupt_cases[] = {
   { "duplicate-owner",
     GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=" NONCE_HEX "\nOwner=engine\nOwner=engine\n", -1,
     "Owner is given more than once" },
+  { "empty-interface",
+    GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=" NONCE_HEX "\nInterface=\n", -1,
+    "Interface= is not valid: expected the name of a network interface" },
+  { "long-interface",
+    GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=" NONCE_HEX "\nInterface=abcdefghijklmnop\n", -1,
+    "Interface=abcdefghijklmnop is not valid" },
+  { "interface-slash",
+    GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=" NONCE_HEX "\nInterface=../eth0\n", -1,
+    "Interface=../eth0 is not valid" },
+  { "interface-space",
+    GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=" NONCE_HEX "\nInterface=eth 0\n", -1,
+    "Interface=eth 0 is not valid" },
+  { "duplicate-interface",
+    GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=" NONCE_HEX "\nInterface=eth0\nInterface=eth1\n", -1,
+    "Interface is given more than once" },
   { "unknown-group",
     GOOD_HEAD "[Window]\nWidth=3\n", -1, "[Window] (line 4) is not a group Portlight writes" },
   { "unknown-version", "[Portlight]\nVersion=2\n", -1, "Version=2" },
@@ -640,6 +656,65 @@ test_owner_old_file (void)
   text = g_strndup (g_bytes_get_data (after, NULL), g_bytes_get_size (after));
   g_assert_null (strstr (text, "Owner"));
   g_assert_nonnull (strstr (text, "Nonce=" NONCE_HEX "\n"));
+}
+
+/* The Interface key: written for a record that has one (an IPv6 pinhole), read back; a
+ * file without it (an older version) loads with no interface and is saved without it. */
+static void
+test_interface_round_trip (void)
+{
+  static const char old[] =
+    GOOD_HEAD GOOD_GROUP GOOD_KEYS "Nonce=" NONCE_HEX "\nOwner=engine\n";
+  g_autofree char *path = test_path ("interface.ini");
+  g_autofree char *old_path = test_path ("interface-old.ini");
+  g_autoptr(GPtrArray) records = sample_records ();
+  g_autoptr(PlPcpState) state = pl_pcp_state_new (path);
+  g_autoptr(PlPcpState) loaded = pl_pcp_state_new (path);
+  g_autoptr(PlPcpState) old_state = pl_pcp_state_new (old_path);
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(GPtrArray) old_list = NULL;
+  g_autoptr(GBytes) after = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *old_text = NULL;
+  PlPcpRecord *pinhole = g_ptr_array_index (records, 2);   /* fe80::1 */
+
+  pinhole->interface = g_strdup ("wlp2s0");
+  g_assert_true (pl_pcp_state_load (state, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < records->len; i++)
+    pl_pcp_state_put (state, g_ptr_array_index (records, i));
+  g_assert_true (pl_pcp_state_save (state, &error));
+  g_assert_no_error (error);
+  g_file_get_contents (path, &text, NULL, &error);
+  g_assert_no_error (error);
+  {
+    g_auto(GStrv) parts = g_strsplit (text, "Interface=", -1);
+
+    g_assert_cmpuint (g_strv_length (parts), ==, 2);   /* once: the pinhole's */
+  }
+  g_assert_nonnull (strstr (text, "\nInterface=wlp2s0\n"));
+
+  g_assert_true (pl_pcp_state_load (loaded, &error));
+  g_assert_no_error (error);
+  list = pl_pcp_state_list (loaded, NULL);
+  g_assert_cmpuint (list->len, ==, records->len);
+  for (guint i = 0; i < records->len; i++)
+    assert_record_equal (g_ptr_array_index (list, i), g_ptr_array_index (records, i));
+
+  /* An older file has none: it loads, and is saved as it was. */
+  write_file (old_path, old, -1);
+  g_assert_true (pl_pcp_state_load (old_state, &error));
+  g_assert_no_error (error);
+  old_list = pl_pcp_state_list (old_state, NULL);
+  g_assert_cmpuint (old_list->len, ==, 1);
+  g_assert_null (((PlPcpRecord *) g_ptr_array_index (old_list, 0))->interface);
+  g_assert_true (pl_pcp_state_save (old_state, &error));
+  g_assert_no_error (error);
+  after = read_bytes (old_path);
+  old_text = g_strndup (g_bytes_get_data (after, NULL), g_bytes_get_size (after));
+  g_assert_null (strstr (old_text, "Interface"));
+  g_assert_nonnull (strstr (old_text, "\nOwner=engine\n"));
 }
 
 static void
@@ -860,10 +935,13 @@ test_boxed (void)
 {
   g_autoptr(GPtrArray) records = sample_records ();
   PlPcpRecord *record = g_ptr_array_index (records, 0);
-  PlPcpRecord *copy = g_boxed_copy (PL_TYPE_PCP_RECORD, record);
+  PlPcpRecord *copy;
 
+  record->interface = g_strdup ("eth0");
+  copy = g_boxed_copy (PL_TYPE_PCP_RECORD, record);
   assert_record_equal (copy, record);
   g_assert_true (copy->gateway == record->gateway);   /* shared, referenced */
+  g_assert_true (copy->interface != record->interface);   /* its own */
   g_boxed_free (PL_TYPE_PCP_RECORD, copy);
   g_assert_true (G_IS_INET_ADDRESS (record->gateway));
 }
@@ -1087,6 +1165,7 @@ main (int   argc,
   g_test_add_func ("/pl/pcp-state/owner/round-trip", test_owner_round_trip);
   g_test_add_func ("/pl/pcp-state/owner/old-file", test_owner_old_file);
   g_test_add_func ("/pl/pcp-state/owner/engine-path", test_engine_path);
+  g_test_add_func ("/pl/pcp-state/interface/round-trip", test_interface_round_trip);
   g_test_add_func ("/pl/pcp-state/remove", test_remove);
   g_test_add_func ("/pl/pcp-state/lookup", test_lookup);
   g_test_add_func ("/pl/pcp-state/list-gateway", test_list_gateway);
