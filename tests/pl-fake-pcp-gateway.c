@@ -52,6 +52,7 @@ struct _PlFakePcpGateway
   guint16              silent_port;
   gboolean             natpmp_only;
   gboolean             wrong_nonce_first;
+  gboolean             ipv6;              /* bound to an IPv6 address: pinholes */
 
   guint8               buffer[PL_PCP_MAX_MESSAGE + 4];
 };
@@ -221,7 +222,10 @@ handle_request (PlFakePcpGateway *self,
     GInetSocketAddress *inet_source = G_INET_SOCKET_ADDRESS (source);
     GInetAddress *inet = g_inet_socket_address_get_address (inet_source);
 
-    pl_pcp_address_from_ipv4 (g_inet_address_to_bytes (inet), logged->source_address);
+    if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6)
+      memcpy (logged->source_address, g_inet_address_to_bytes (inet), 16);
+    else
+      pl_pcp_address_from_ipv4 (g_inet_address_to_bytes (inet), logged->source_address);
     logged->source_port = g_inet_socket_address_get_port (inet_source);
   }
 
@@ -306,9 +310,13 @@ handle_request (PlFakePcpGateway *self,
             send_datagram (self, source, buf, other_len);
           }
 
+        /* An IPv6 client's MAP opens a pinhole: no translation, the address is its own
+         * (RFC 6887 section 11.3). */
         reply_len = pl_pcp_build_map_response (buf, sizeof buf, &logged->request, result,
                                                lifetime, epoch, external_port,
-                                               self->external_address);
+                                               self->ipv6
+                                                 ? logged->request.client_address
+                                                 : self->external_address);
       }
       break;
 
@@ -361,14 +369,14 @@ bound_socket (const char  *address,
   g_autoptr(GSocketAddress) local = NULL;
 
   inet = g_inet_address_new_from_string (address);
-  if (inet == NULL || g_inet_address_get_family (inet) != G_SOCKET_FAMILY_IPV4)
+  if (inet == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "“%s” is not an IPv4 address", address);
+                   "“%s” is not an IP address", address);
       return NULL;
     }
 
-  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+  socket = g_socket_new (g_inet_address_get_family (inet), G_SOCKET_TYPE_DATAGRAM,
                          G_SOCKET_PROTOCOL_UDP, error);
   if (socket == NULL)
     return NULL;
@@ -440,7 +448,8 @@ pl_fake_pcp_gateway_init (PlFakePcpGateway *self)
 
 /**
  * pl_fake_pcp_gateway_new:
- * @address: an IPv4 loopback address such as "127.0.0.42"
+ * @address: an IPv4 loopback address such as "127.0.0.42", or "::1" for a router that
+ *   opens IPv6 pinholes (its MAP answers carry the client's own address)
  * @clock: the clock for the epoch and the request log
  * @error: return location for an error
  *
@@ -469,13 +478,18 @@ pl_fake_pcp_gateway_new (const char  *address,
   if (self->socket == NULL)
     return NULL;
 
-  /* Announcements leave through the gateway's own address and loop back to this host. */
-  g_socket_set_multicast_loopback (self->socket, TRUE);
   inet = g_inet_address_new_from_string (address);
-  memcpy (&interface, g_inet_address_to_bytes (inet), sizeof interface);
-  if (!g_socket_set_option (self->socket, IPPROTO_IP, IP_MULTICAST_IF, interface,
-                            &option_error))
-    g_debug ("fake PCP gateway %s: IP_MULTICAST_IF: %s", address, option_error->message);
+  self->ipv6 = g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6;
+  /* Announcements leave through the gateway's own address and loop back to this host
+   * (IPv4: only the pinhole tests bind IPv6, and they announce nothing). */
+  g_socket_set_multicast_loopback (self->socket, TRUE);
+  if (!self->ipv6)
+    {
+      memcpy (&interface, g_inet_address_to_bytes (inet), sizeof interface);
+      if (!g_socket_set_option (self->socket, IPPROTO_IP, IP_MULTICAST_IF, interface,
+                                &option_error))
+        g_debug ("fake PCP gateway %s: IP_MULTICAST_IF: %s", address, option_error->message);
+    }
 
   self->recv_source = g_socket_create_source (self->socket, G_IO_IN, NULL);
   g_source_set_callback (self->recv_source, G_SOURCE_FUNC (socket_readable_cb), self, NULL);

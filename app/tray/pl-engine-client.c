@@ -90,6 +90,34 @@ pl_engine_client_get_external_address (PlEngineClient *self)
   return manager != NULL ? nonempty (pl_broker_manager_get_external_address (manager)) : NULL;
 }
 
+/* This computer's IPv6 address, where the engine's pinholes point; NULL when there is none
+ * or the engine does not say (an engine older than Manager.Ipv6Address). */
+const char *
+pl_engine_client_get_ipv6_address (PlEngineClient *self)
+{
+  PlBrokerManager *manager = pl_engine_client_get_manager (self);
+
+  return manager != NULL ? nonempty (pl_broker_manager_get_ipv6_address (manager)) : NULL;
+}
+
+/* Why the router did not open the pinholes of @lease beside its IPv4 mappings
+ * (Lease.PinholeError): its message, "" when it has none; NULL when it did or is still
+ * asked. */
+const char *
+pl_engine_client_get_pinhole_error (PlBrokerLease *lease)
+{
+  GVariant *error = pl_broker_lease_get_pinhole_error (lease);
+  const char *name = NULL;
+  const char *message = NULL;
+
+  if (error == NULL || !g_variant_is_of_type (error, G_VARIANT_TYPE ("(ss)")))
+    return NULL;
+  g_variant_get (error, "(&s&s)", &name, &message);
+  if (name[0] == '\0' && message[0] == '\0')
+    return NULL;
+  return message;   /* "" when the engine gave only the error's name */
+}
+
 const char *
 pl_engine_client_get_method (PlEngineClient *self)
 {

@@ -54,6 +54,7 @@ const char     *pl_engine_client_get_gateway         (PlEngineClient     *self);
 const char     *pl_engine_client_get_external_address (PlEngineClient    *self);
 gboolean        pl_engine_client_get_double_nat       (PlEngineClient    *self);
 const char     *pl_engine_client_get_method          (PlEngineClient     *self);
+const char     *pl_engine_client_get_ipv6_address    (PlEngineClient     *self);
 /* Whether the engine is on the bus (its name has an owner). */
 gboolean        pl_engine_client_get_running         (PlEngineClient     *self);
 
@@ -74,6 +75,7 @@ GList          *pl_engine_client_list_app_leases     (PlEngineClient     *self);
 
 /* Returns: (transfer full) (element-type PlEngineMapping): @lease's Mappings. */
 GPtrArray      *pl_engine_client_lease_mappings      (PlBrokerLease      *lease);
+const char     *pl_engine_client_get_pinhole_error   (PlBrokerLease      *lease);
 /* "Transmission holds TCP 51413" (public ports once mapped, else the internal port). */
 char           *pl_engine_client_describe_app_lease  (PlBrokerLease      *lease);
 /* A profile's state line: "Active · TCP 2222", "Waiting for the router…", "Failed: …". */
