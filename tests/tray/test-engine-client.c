@@ -972,6 +972,42 @@ load_file (Spawned *s)
 }
 
 static void
+edit_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+/* pl_engine_client_save_profile_async(), its answer waited for. */
+static gboolean
+save_profile (PlEngineClient  *engine,
+              const char      *old_name,
+              PlProfile       *profile,
+              GError         **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  pl_engine_client_save_profile_async (engine, old_name, profile, NULL, edit_done_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return pl_engine_client_save_profile_finish (engine, result, error);
+}
+
+static gboolean
+delete_profile (PlEngineClient  *engine,
+                const char      *name,
+                GError         **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  pl_engine_client_delete_profile_async (engine, name, NULL, edit_done_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return pl_engine_client_delete_profile_finish (engine, result, error);
+}
+
+static void
 test_edit (Spawned       *s,
            gconstpointer  data)
 {
@@ -996,7 +1032,7 @@ test_edit (Spawned       *s,
   pl_profile_set_description (game, "LAN party");
   pl_profile_set_app (game, "process:srcds");
   pl_profile_set_enabled (game, FALSE);
-  g_assert_true (pl_engine_client_save_profile (s->engine, NULL, game, &error));
+  g_assert_true (save_profile (s->engine, NULL, game, &error));
   g_assert_no_error (error);
 
   store = load_file (s);
@@ -1017,7 +1053,7 @@ test_edit (Spawned       *s,
   pl_profile_set_name (edited, "Game server");
   pl_profile_set_internal_port (edited, 27016);
   pl_profile_set_app (edited, NULL);
-  g_assert_true (pl_engine_client_save_profile (s->engine, "Game", edited, &error));
+  g_assert_true (save_profile (s->engine, "Game", edited, &error));
   g_assert_no_error (error);
   store = load_file (s);
   g_assert_null (pl_profile_store_lookup (store, "Game"));
@@ -1034,7 +1070,7 @@ test_edit (Spawned       *s,
   clash = pl_profile_copy (edited);
   pl_profile_set_protocol (clash, PL_PROFILE_PROTOCOL_TCP);
   pl_profile_set_internal_port (clash, 22);
-  g_assert_false (pl_engine_client_save_profile (s->engine, "Game server", clash, &error));
+  g_assert_false (save_profile (s->engine, "Game server", clash, &error));
   g_assert_nonnull (error);
   g_assert_null (strstr (error->message, "org.freedesktop"));
   g_assert_cmpstr (error->message, !=, "");
@@ -1045,11 +1081,11 @@ test_edit (Spawned       *s,
   g_clear_object (&store);
 
   /* Unknown to the engine: said so, nothing called. */
-  g_assert_false (pl_engine_client_save_profile (s->engine, "Nonexistent", clash, &error));
+  g_assert_false (save_profile (s->engine, "Nonexistent", clash, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
   g_clear_error (&error);
 
-  g_assert_true (pl_engine_client_delete_profile (s->engine, "Game server", &error));
+  g_assert_true (delete_profile (s->engine, "Game server", &error));
   g_assert_no_error (error);
   store = load_file (s);
   g_assert_null (pl_profile_store_lookup (store, "Game server"));
@@ -1099,13 +1135,13 @@ test_run_waiting (Spawned       *s,
   pl_profile_set_internal_port (game, 27015);
   pl_profile_set_app (game, "process:pl-no-such-program");
   pl_profile_set_enabled (game, TRUE);
-  g_assert_true (pl_engine_client_save_profile (s->engine, NULL, game, &error));
+  g_assert_true (save_profile (s->engine, NULL, game, &error));
   g_assert_no_error (error);
   spawned_wait (s, run_waiting_has_prefix, "Waiting for pl-no-such-program to start");
   g_assert_null (pl_engine_client_dup_waiting (s->engine, "SSH"));
 
   pl_profile_set_enabled (game, FALSE);
-  g_assert_true (pl_engine_client_save_profile (s->engine, "Game", game, &error));
+  g_assert_true (save_profile (s->engine, "Game", game, &error));
   g_assert_no_error (error);
   spawned_wait (s, run_waiting_has_prefix, NULL);
 }
