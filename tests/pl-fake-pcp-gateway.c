@@ -52,6 +52,7 @@ struct _PlFakePcpGateway
   guint16              silent_port;
   gboolean             natpmp_only;
   gboolean             wrong_nonce_first;
+  gboolean             ipv6;              /* bound to an IPv6 address: pinholes */
 
   guint8               buffer[PL_PCP_MAX_MESSAGE + 4];
 };
@@ -309,9 +310,13 @@ handle_request (PlFakePcpGateway *self,
             send_datagram (self, source, buf, other_len);
           }
 
+        /* An IPv6 client's MAP opens a pinhole: no translation, the address is its own
+         * (RFC 6887 section 11.3). */
         reply_len = pl_pcp_build_map_response (buf, sizeof buf, &logged->request, result,
                                                lifetime, epoch, external_port,
-                                               self->external_address);
+                                               self->ipv6
+                                                 ? logged->request.client_address
+                                                 : self->external_address);
       }
       break;
 
@@ -443,8 +448,8 @@ pl_fake_pcp_gateway_init (PlFakePcpGateway *self)
 
 /**
  * pl_fake_pcp_gateway_new:
- * @address: an IPv4 loopback address such as "127.0.0.42", or "::1" (a router for IPv6
- *   pinholes: it does not announce)
+ * @address: an IPv4 loopback address such as "127.0.0.42", or "::1" for a router that
+ *   opens IPv6 pinholes (its MAP answers carry the client's own address)
  * @clock: the clock for the epoch and the request log
  * @error: return location for an error
  *
@@ -473,12 +478,13 @@ pl_fake_pcp_gateway_new (const char  *address,
   if (self->socket == NULL)
     return NULL;
 
-  /* Announcements leave through the gateway's own address and loop back to this host (over
-   * IPv4 only: an IPv6 server, for pinholes, announces nothing). */
   inet = g_inet_address_new_from_string (address);
-  if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV4)
+  self->ipv6 = g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6;
+  /* Announcements leave through the gateway's own address and loop back to this host
+   * (IPv4: only the pinhole tests bind IPv6, and they announce nothing). */
+  g_socket_set_multicast_loopback (self->socket, TRUE);
+  if (!self->ipv6)
     {
-      g_socket_set_multicast_loopback (self->socket, TRUE);
       memcpy (&interface, g_inet_address_to_bytes (inet), sizeof interface);
       if (!g_socket_set_option (self->socket, IPPROTO_IP, IP_MULTICAST_IF, interface,
                                 &option_error))

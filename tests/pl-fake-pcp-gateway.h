@@ -18,7 +18,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (PlFakePcpGateway, pl_fake_pcp_gateway, PL, FAKE_PCP_GATEWAY, GObject)
 
 /* A PCP server bound to @address:5351 (use 127.0.0.N, one N per test, so tests run in
- * parallel). It answers from sources on the thread-default main context and reads time (for
+ * parallel; or ::1, where it plays the IPv6 router that opens pinholes and answers a MAP
+ * with the client's own address). It answers from sources on the thread-default main context and reads time (for
  * its epoch and the request log) from @clock. By default it behaves like miniupnpd 2.3.1 with
  * the defaults (tests/lab/MINIUPNPD.md, items 1 to 6 and 9): external address 203.0.113.7;
  * lifetimes clamped to [120, 86400]; the suggested port (internal port when 0) is assigned, or
@@ -34,7 +35,7 @@ typedef struct
   guint8          opcode;
   PlPcpMapRequest request;      /* MAP only */
   GBytes         *bytes;        /* the raw datagram */
-  guint8          source_address[16];   /* where it came from, IPv4-mapped */
+  guint8          source_address[16];   /* where it came from (IPv4-mapped for IPv4) */
   guint16         source_port;
 } PlFakePcpRequest;
 

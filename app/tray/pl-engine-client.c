@@ -90,6 +90,34 @@ pl_engine_client_get_external_address (PlEngineClient *self)
   return manager != NULL ? nonempty (pl_broker_manager_get_external_address (manager)) : NULL;
 }
 
+/* This computer's IPv6 address, where the engine's pinholes point; NULL when there is none
+ * or the engine does not say (an engine older than Manager.Ipv6Address). */
+const char *
+pl_engine_client_get_ipv6_address (PlEngineClient *self)
+{
+  PlBrokerManager *manager = pl_engine_client_get_manager (self);
+
+  return manager != NULL ? nonempty (pl_broker_manager_get_ipv6_address (manager)) : NULL;
+}
+
+/* Why the router did not open the pinholes of @lease beside its IPv4 mappings
+ * (Lease.PinholeError): its message, "" when it has none; NULL when it did or is still
+ * asked. */
+const char *
+pl_engine_client_get_pinhole_error (PlBrokerLease *lease)
+{
+  GVariant *error = pl_broker_lease_get_pinhole_error (lease);
+  const char *name = NULL;
+  const char *message = NULL;
+
+  if (error == NULL || !g_variant_is_of_type (error, G_VARIANT_TYPE ("(ss)")))
+    return NULL;
+  g_variant_get (error, "(&s&s)", &name, &message);
+  if (name[0] == '\0' && message[0] == '\0')
+    return NULL;
+  return message;   /* "" when the engine gave only the error's name */
+}
+
 const char *
 pl_engine_client_get_method (PlEngineClient *self)
 {
@@ -342,13 +370,25 @@ pl_engine_client_describe_lease (PlBrokerLease *lease)
 /* The engine writes the file before it answers; a bound, not an expectation. */
 #define EDIT_TIMEOUT_MS 10000
 
-static gboolean
-edit_failed (GError  *call_error,
-             GError **error)
+/* The engine's answer to Update, CreateProfile or Delete: the task's outcome, the remote
+ * error's name stripped (the user reads the engine's reason, not "GDBus.Error:…"). */
+static void
+edit_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
 {
-  g_dbus_error_strip_remote_error (call_error);
-  g_propagate_error (error, call_error);
-  return FALSE;
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GVariant) reply = NULL;
+  GError *error = NULL;
+
+  reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, &error);
+  if (reply == NULL)
+    {
+      g_dbus_error_strip_remote_error (error);
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
 }
 
 static PlBrokerProfile *
@@ -368,72 +408,103 @@ profile_or_error (PlEngineClient  *self,
   return object;
 }
 
-gboolean
-pl_engine_client_save_profile (PlEngineClient  *self,
-                               const char      *old_name,
-                               PlProfile       *profile,
-                               GError         **error)
+void
+pl_engine_client_save_profile_async (PlEngineClient      *self,
+                                     const char          *old_name,
+                                     PlProfile           *profile,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
 {
+  g_autoptr(GTask) task = NULL;
   g_autoptr(PlBrokerProfile) object = NULL;
+  g_autoptr(GError) error = NULL;
   GDBusProxy *proxy;
-  GError *call_error = NULL;
-  GVariant *settings;
-  g_autoptr(GVariant) reply = NULL;
+  const char *method;
 
-  g_return_val_if_fail (PL_IS_ENGINE_CLIENT (self), FALSE);
-  g_return_val_if_fail (PL_IS_PROFILE (profile), FALSE);
+  g_return_if_fail (PL_IS_ENGINE_CLIENT (self));
+  g_return_if_fail (PL_IS_PROFILE (profile));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  settings = pl_broker_profile_settings_new (profile);
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, pl_engine_client_save_profile_async);
   if (old_name == NULL)
     {
       proxy = G_DBUS_PROXY (pl_engine_client_get_manager (self));
+      method = "CreateProfile";
       if (proxy == NULL)
         {
-          g_variant_unref (g_variant_ref_sink (settings));
-          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
-                               _("Portlight’s engine stopped"));
-          return FALSE;
+          g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED, "%s",
+                                   _("Portlight’s engine stopped"));
+          return;
         }
-      reply = g_dbus_proxy_call_sync (proxy, "CreateProfile", g_variant_new ("(@a{sv})", settings),
-                                      G_DBUS_CALL_FLAGS_NONE, EDIT_TIMEOUT_MS, NULL, &call_error);
     }
   else
     {
-      object = profile_or_error (self, old_name, error);
+      object = profile_or_error (self, old_name, &error);
       if (object == NULL)
         {
-          g_variant_unref (g_variant_ref_sink (settings));
-          return FALSE;
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
         }
-      reply = g_dbus_proxy_call_sync (G_DBUS_PROXY (object), "Update",
-                                      g_variant_new ("(@a{sv})", settings),
-                                      G_DBUS_CALL_FLAGS_NONE, EDIT_TIMEOUT_MS, NULL, &call_error);
+      proxy = G_DBUS_PROXY (object);
+      method = "Update";
     }
-  if (reply == NULL)
-    return edit_failed (call_error, error);
-  return TRUE;
+  g_dbus_proxy_call (proxy, method,
+                     g_variant_new ("(@a{sv})", pl_broker_profile_settings_new (profile)),
+                     G_DBUS_CALL_FLAGS_NONE, EDIT_TIMEOUT_MS, cancellable, edit_done_cb,
+                     g_steal_pointer (&task));
 }
 
 gboolean
-pl_engine_client_delete_profile (PlEngineClient  *self,
-                                 const char      *name,
-                                 GError         **error)
+pl_engine_client_save_profile_finish (PlEngineClient  *self,
+                                      GAsyncResult    *result,
+                                      GError         **error)
 {
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        pl_engine_client_save_profile_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+pl_engine_client_delete_profile_async (PlEngineClient      *self,
+                                       const char          *name,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
   g_autoptr(PlBrokerProfile) object = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  GError *call_error = NULL;
+  g_autoptr(GError) error = NULL;
 
-  g_return_val_if_fail (PL_IS_ENGINE_CLIENT (self), FALSE);
-  g_return_val_if_fail (name != NULL, FALSE);
+  g_return_if_fail (PL_IS_ENGINE_CLIENT (self));
+  g_return_if_fail (name != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  object = profile_or_error (self, name, error);
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, pl_engine_client_delete_profile_async);
+  object = profile_or_error (self, name, &error);
   if (object == NULL)
-    return FALSE;
-  reply = g_dbus_proxy_call_sync (G_DBUS_PROXY (object), "Delete", NULL, G_DBUS_CALL_FLAGS_NONE,
-                                  EDIT_TIMEOUT_MS, NULL, &call_error);
-  if (reply == NULL)
-    return edit_failed (call_error, error);
-  return TRUE;
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_dbus_proxy_call (G_DBUS_PROXY (object), "Delete", NULL, G_DBUS_CALL_FLAGS_NONE,
+                     EDIT_TIMEOUT_MS, cancellable, edit_done_cb, g_steal_pointer (&task));
+}
+
+gboolean
+pl_engine_client_delete_profile_finish (PlEngineClient  *self,
+                                        GAsyncResult    *result,
+                                        GError         **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        pl_engine_client_delete_profile_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* Following the engine */

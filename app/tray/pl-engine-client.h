@@ -54,6 +54,7 @@ const char     *pl_engine_client_get_gateway         (PlEngineClient     *self);
 const char     *pl_engine_client_get_external_address (PlEngineClient    *self);
 gboolean        pl_engine_client_get_double_nat       (PlEngineClient    *self);
 const char     *pl_engine_client_get_method          (PlEngineClient     *self);
+const char     *pl_engine_client_get_ipv6_address    (PlEngineClient     *self);
 /* Whether the engine is on the bus (its name has an owner). */
 gboolean        pl_engine_client_get_running         (PlEngineClient     *self);
 
@@ -74,22 +75,35 @@ GList          *pl_engine_client_list_app_leases     (PlEngineClient     *self);
 
 /* Returns: (transfer full) (element-type PlEngineMapping): @lease's Mappings. */
 GPtrArray      *pl_engine_client_lease_mappings      (PlBrokerLease      *lease);
+const char     *pl_engine_client_get_pinhole_error   (PlBrokerLease      *lease);
 /* "Transmission holds TCP 51413" (public ports once mapped, else the internal port). */
 char           *pl_engine_client_describe_app_lease  (PlBrokerLease      *lease);
 /* A profile's state line: "Active · TCP 2222", "Waiting for the router…", "Failed: …". */
 char           *pl_engine_client_describe_lease      (PlBrokerLease      *lease);
 
 /* The profile editor through the engine (the engine alone writes profiles.ini while it
- * runs), with pl_broker_profile_settings_new(). Update()s the engine's profile @old_name to @profile, or, with @old_name NULL,
- * CreateProfile()s it. Waits for the answer (the engine has written the file then); the
+ * runs), with pl_broker_profile_settings_new(). Update()s the engine's profile @old_name to
+ * @profile, or, with @old_name NULL, CreateProfile()s it. The call does not wait: @callback
+ * runs once the engine has answered (it has written the file then), at the latest after
+ * 10 s, or when @cancellable is cancelled (G_IO_ERROR_CANCELLED). _finish() gives the
  * engine's reason on failure, without the D-Bus error name. */
-gboolean        pl_engine_client_save_profile        (PlEngineClient     *self,
+void            pl_engine_client_save_profile_async  (PlEngineClient     *self,
                                                      const char         *old_name,
                                                      PlProfile          *profile,
+                                                     GCancellable       *cancellable,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer            user_data);
+gboolean        pl_engine_client_save_profile_finish (PlEngineClient     *self,
+                                                     GAsyncResult       *result,
                                                      GError            **error);
-/* Delete()s the engine's profile @name; waits for the answer, as above. */
-gboolean        pl_engine_client_delete_profile      (PlEngineClient     *self,
-                                                     const char         *name,
-                                                     GError            **error);
+/* Delete()s the engine's profile @name, as above. */
+void            pl_engine_client_delete_profile_async  (PlEngineClient     *self,
+                                                       const char         *name,
+                                                       GCancellable       *cancellable,
+                                                       GAsyncReadyCallback callback,
+                                                       gpointer            user_data);
+gboolean        pl_engine_client_delete_profile_finish (PlEngineClient     *self,
+                                                       GAsyncResult       *result,
+                                                       GError            **error);
 
 G_END_DECLS

@@ -94,6 +94,9 @@ struct _PlProfileDialog
   gboolean              dirty;
   gboolean              showing_protocol;   /* the combo follows the action: no change back */
   gboolean              composing;          /* a new profile asked for: no empty state */
+  GCancellable         *busy;               /* the engine's answer to Save/Remove awaited */
+  char                 *busy_label;         /* the busy button's own label, meanwhile */
+  GtkButton            *busy_button;
 };
 
 G_DEFINE_FINAL_TYPE (PlProfileDialog, pl_profile_dialog, GTK_TYPE_APPLICATION_WINDOW)
@@ -429,9 +432,15 @@ validate (PlProfileDialog *self)
 
   self->valid = profile != NULL;
   self->dirty = stored == NULL || profile == NULL || !pl_profile_equal (profile, stored);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->save_button), self->valid && self->dirty);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->revert_button), stored != NULL && self->dirty);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->remove_button), stored != NULL);
+  /* While the engine is asked, nothing else is: the profile stays the one it saves. */
+  gtk_widget_set_sensitive (GTK_WIDGET (self->save_button),
+                            self->busy == NULL && self->valid && self->dirty);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->revert_button),
+                            self->busy == NULL && stored != NULL && self->dirty);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->remove_button),
+                            self->busy == NULL && stored != NULL);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->add_button), self->busy == NULL);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->profile_list), self->busy == NULL);
 }
 
 /* Template callback: (self, entry) for "changed", (self, pspec, widget) for notify. */
@@ -696,6 +705,94 @@ pl_profile_dialog_can_save (PlProfileDialog *self)
   return self->valid && self->dirty;
 }
 
+/* Waiting for the engine: @button says @label, Save, Remove, Revert, Add and the list are
+ * insensitive. Returns the cancellable of the call. */
+static GCancellable *
+begin_busy (PlProfileDialog *self,
+            GtkButton       *button,
+            const char      *label)
+{
+  g_return_val_if_fail (self->busy == NULL, NULL);
+
+  self->busy = g_cancellable_new ();
+  self->busy_button = button;
+  self->busy_label = g_strdup (gtk_button_get_label (button));
+  gtk_button_set_label (button, label);
+  gtk_widget_hide (GTK_WIDGET (self->form_error));
+  validate (self);
+  return self->busy;
+}
+
+static void
+end_busy (PlProfileDialog *self)
+{
+  g_clear_object (&self->busy);
+  if (self->busy_button != NULL)
+    gtk_button_set_label (self->busy_button, self->busy_label);
+  self->busy_button = NULL;
+  g_clear_pointer (&self->busy_label, g_free);
+  validate (self);
+}
+
+/* The editor after @profile was saved: it edits the saved profile. */
+static void
+show_saved (PlProfileDialog *self,
+            PlProfile       *profile)
+{
+  g_free (self->editing);
+  self->editing = g_strdup (pl_profile_get_name (profile));
+  gtk_label_set_text (self->form_title, self->editing);
+  reselect (self);
+  validate (self);
+}
+
+typedef struct
+{
+  PlProfileDialog *self;       /* a reference: the window may close meanwhile */
+  PlProfile       *profile;    /* what was sent */
+  char            *old_name;   /* the profile it replaces; NULL for a new one */
+} EngineEdit;
+
+static void
+engine_edit_free (EngineEdit *edit)
+{
+  g_object_unref (edit->self);
+  g_clear_object (&edit->profile);
+  g_free (edit->old_name);
+  g_free (edit);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EngineEdit, engine_edit_free)
+
+/* The engine answered a Save. */
+static void
+engine_saved_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(EngineEdit) edit = user_data;
+  PlProfileDialog *self = edit->self;
+  g_autoptr(GError) error = NULL;
+
+  if (!pl_engine_client_save_profile_finish (PL_ENGINE_CLIENT (source), result, &error) &&
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;   /* the window closed */
+  end_busy (self);
+  if (error != NULL)
+    {
+      /* The user's input stays, with the engine's reason. */
+      show_error (self->form_error, error, TRUE);
+      return;
+    }
+  /* The engine keeps the file (its client must not write it): the store here takes the
+   * same change without writing, until it reads the file again. */
+  if (edit->old_name != NULL)
+    pl_profile_store_replace (self->store, edit->old_name, edit->profile, NULL);
+  else
+    pl_profile_store_add (self->store, edit->profile, NULL);
+  show_saved (self, edit->profile);
+}
+
 gboolean
 pl_profile_dialog_save (PlProfileDialog  *self,
                         GError          **error)
@@ -708,6 +805,11 @@ pl_profile_dialog_save (PlProfileDialog  *self,
 
   g_return_val_if_fail (PL_IS_PROFILE_DIALOG (self), FALSE);
 
+  if (self->busy != NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_PENDING, _("Saving…"));
+      return FALSE;
+    }
   for (guint i = 0; i < N_FIELDS; i++)
     self->touched[i] = TRUE;
 
@@ -724,20 +826,24 @@ pl_profile_dialog_save (PlProfileDialog  *self,
     ok = FALSE;
   else if (engine != NULL)
     {
-      /* The engine keeps the file (its client must not write it): it saves, and the store
-       * here takes the same change without writing, until it reads the file again. */
-      ok = pl_engine_client_save_profile (engine, self->editing, profile, &local_error);
-      if (ok && self->editing != NULL)
-        pl_profile_store_replace (self->store, self->editing, profile, NULL);
-      else if (ok)
-        pl_profile_store_add (self->store, profile, NULL);
+      /* The engine saves; the window waits for it without blocking the tray. */
+      EngineEdit *edit = g_new0 (EngineEdit, 1);
+      GCancellable *cancellable;
+
+      edit->self = g_object_ref (self);
+      edit->profile = g_object_ref (profile);
+      edit->old_name = g_strdup (self->editing);
+      cancellable = begin_busy (self, self->save_button, _("Saving…"));
+      pl_engine_client_save_profile_async (engine, self->editing, profile, cancellable,
+                                           engine_saved_cb, edit);
+      return TRUE;
     }
   else if (self->editing != NULL)
     ok = pl_profile_store_replace (self->store, self->editing, profile, &local_error);
   else
     ok = pl_profile_store_add (self->store, profile, &local_error);
 
-  if (ok && engine == NULL)
+  if (ok)
     ok = pl_profile_store_save (self->store, NULL, &local_error);
 
   if (!ok)
@@ -748,12 +854,15 @@ pl_profile_dialog_save (PlProfileDialog  *self,
       return FALSE;
     }
 
-  g_free (self->editing);
-  self->editing = g_strdup (pl_profile_get_name (profile));
-  gtk_label_set_text (self->form_title, self->editing);
-  reselect (self);
-  validate (self);
+  show_saved (self, profile);
   return TRUE;
+}
+
+gboolean
+pl_profile_dialog_is_saving (PlProfileDialog *self)
+{
+  g_return_val_if_fail (PL_IS_PROFILE_DIALOG (self), FALSE);
+  return self->busy != NULL;
 }
 
 static void
@@ -777,6 +886,40 @@ add_clicked_cb (PlProfileDialog *self)
   pl_profile_dialog_add_profile (self);
 }
 
+/* The editor after profile @name was removed. */
+static void
+show_removed (PlProfileDialog *self)
+{
+  self->composing = FALSE;
+  load_profile (self, NULL);
+  reselect (self);
+  update_page (self);
+}
+
+/* The engine answered a Remove. */
+static void
+engine_deleted_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(EngineEdit) edit = user_data;
+  PlProfileDialog *self = edit->self;
+  g_autoptr(GError) error = NULL;
+
+  if (!pl_engine_client_delete_profile_finish (PL_ENGINE_CLIENT (source), result, &error) &&
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;   /* the window closed */
+  end_busy (self);
+  if (error != NULL)
+    {
+      show_error (self->form_error, error, TRUE);
+      return;
+    }
+  /* As after a Save: the engine removed it from the file. */
+  pl_profile_store_remove (self->store, edit->old_name, NULL);
+  show_removed (self);
+}
+
 static void
 remove_clicked_cb (PlProfileDialog *self)
 {
@@ -784,30 +927,30 @@ remove_clicked_cb (PlProfileDialog *self)
   g_autofree char *name = g_strdup (self->editing);
   PlEngineClient *engine;
 
-  if (name == NULL)
+  if (name == NULL || self->busy != NULL)
     return;
 
   engine = pl_tray_menu_get_engine (self->menu);
   if (engine != NULL)
     {
-      /* As in pl_profile_dialog_save(): the engine removes it from the file. */
-      if (!pl_engine_client_delete_profile (engine, name, &error))
-        {
-          show_error (self->form_error, error, TRUE);
-          return;
-        }
-      pl_profile_store_remove (self->store, name, NULL);
+      EngineEdit *edit = g_new0 (EngineEdit, 1);
+      GCancellable *cancellable;
+
+      edit->self = g_object_ref (self);
+      edit->old_name = g_steal_pointer (&name);
+      /* TRANSLATORS: the Remove button while the engine removes the profile */
+      cancellable = begin_busy (self, self->remove_button, _("Removing…"));
+      pl_engine_client_delete_profile_async (engine, edit->old_name, cancellable,
+                                             engine_deleted_cb, edit);
+      return;
     }
-  else if (!pl_profile_store_remove (self->store, name, &error) ||
-           !pl_profile_store_save (self->store, NULL, &error))
+  if (!pl_profile_store_remove (self->store, name, &error) ||
+      !pl_profile_store_save (self->store, NULL, &error))
     {
       show_error (self->form_error, error, TRUE);
       return;
     }
-  self->composing = FALSE;
-  load_profile (self, NULL);
-  reselect (self);
-  update_page (self);
+  show_removed (self);
 }
 
 /* Public */
@@ -885,6 +1028,11 @@ pl_profile_dialog_dispose (GObject *object)
 {
   PlProfileDialog *self = PL_PROFILE_DIALOG (object);
 
+  /* Closed while the engine is asked: its answer has no window to go to. */
+  if (self->busy != NULL)
+    g_cancellable_cancel (self->busy);
+  g_clear_object (&self->busy);
+  self->busy_button = NULL;
   if (self->profile_list != NULL)
     gtk_list_box_bind_model (self->profile_list, NULL, NULL, NULL, NULL);
   g_clear_object (&self->store);
@@ -899,6 +1047,7 @@ pl_profile_dialog_finalize (GObject *object)
   PlProfileDialog *self = PL_PROFILE_DIALOG (object);
 
   g_free (self->editing);
+  g_free (self->busy_label);
 
   G_OBJECT_CLASS (pl_profile_dialog_parent_class)->finalize (object);
 }

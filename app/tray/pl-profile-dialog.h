@@ -26,7 +26,9 @@ G_DECLARE_FINAL_TYPE (PlProfileDialog, pl_profile_dialog, PL, PROFILE_DIALOG, Gt
  * the public port, lifetime, description and whether it is enabled. Every field is checked as it is typed, with the store's own rules
  * and messages (pl_profile_validate_name(), pl_profile_set_key_value(), and the store's
  * checks for names and ports already taken), and the mistake is shown under the field;
- * Save is possible only when everything is right. Saving writes the profiles file.
+ * Save is possible only when everything is right. Saving writes the profiles file; as the
+ * engine's client, the engine writes it, and the window waits for its answer without
+ * blocking (Save and Remove insensitive, "Saving…"); closing the window cancels the wait.
  *
  * With no profiles it shows an empty state instead: two lines on what a profile is, and
  * presets (SSH, a web server, Minecraft, Syncthing, qBittorrent, WireGuard) that fill in a
@@ -58,8 +60,13 @@ void             pl_profile_dialog_set_tray_message (PlProfileDialog *self,
                                                      const char      *message);
 /* Whether the editor's content can be saved right now. */
 gboolean         pl_profile_dialog_can_save         (PlProfileDialog *self);
-/* Saves the editor's content; FALSE with the reason shown (and in @error). */
+/* Saves the editor's content; FALSE with the reason shown (and in @error). As the engine's
+ * client (the menu has an engine) it asks the engine and returns TRUE at once: the window
+ * says "Saving…" until the engine answers (pl_profile_dialog_is_saving()), then shows the
+ * saved profile, or the engine's reason with the user's input kept. */
 gboolean         pl_profile_dialog_save             (PlProfileDialog *self,
                                                      GError         **error);
+/* Whether a Save or Remove waits for the engine's answer. */
+gboolean         pl_profile_dialog_is_saving        (PlProfileDialog *self);
 
 G_END_DECLS

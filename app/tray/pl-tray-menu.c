@@ -1024,6 +1024,25 @@ engine_pinhole_detail (PlBrokerLease *lease)
   return NULL;
 }
 
+/* Under a profile whose IPv4 port is open: why the router did not open its IPv6 pinholes
+ * (Lease.PinholeError), the line pl_tray_menu_describe_pinholes() writes for the tray's
+ * own engine. */
+static void
+add_engine_pinhole_error (GPtrArray     *items,
+                          const char    *profile_name,
+                          PlBrokerLease *lease)
+{
+  const char *message = pl_engine_client_get_pinhole_error (lease);
+  g_autofree char *id = NULL;
+  g_autofree char *label = NULL;
+
+  if (message == NULL)
+    return;
+  id = g_strconcat ("profile-ipv6:", profile_name, NULL);
+  label = g_strdup_printf (_("IPv6: %s"), message[0] != '\0' ? message : _("unknown error"));
+  add_item (items, PL_TRAY_ITEM_LABEL, id, label, NULL, NULL);
+}
+
 /* The listen queries for the engine's active profile leases (see listen_queries()). */
 static void
 add_engine_listen_queries (PlTrayMenu *self,
@@ -1100,6 +1119,7 @@ build_engine_items (PlTrayMenu *self,
 {
   const char *gateway = pl_engine_client_get_gateway (self->engine);
   const char *address = pl_engine_client_get_external_address (self->engine);
+  const char *address6 = pl_engine_client_get_ipv6_address (self->engine);
   const char *method = engine_method_label (pl_engine_client_get_method (self->engine));
   guint n_profiles = g_list_model_get_n_items (G_LIST_MODEL (self->store));
   guint n_enabled = 0;
@@ -1120,6 +1140,13 @@ build_engine_items (PlTrayMenu *self,
   else
     add_item (items, PL_TRAY_ITEM_LABEL, "address", _("Public address unknown"), NULL, NULL);
 
+  if (address6 != NULL)
+    {
+      g_autofree char *label = g_strdup_printf (_("IPv6 address %s"), address6);
+
+      add_item (items, PL_TRAY_ITEM_LABEL, "address6", label, NULL, NULL);
+    }
+
   if (gateway != NULL)
     {
       g_autofree char *label = method != NULL ? g_strdup_printf (_("Router %s · %s"), gateway,
@@ -1131,7 +1158,19 @@ build_engine_items (PlTrayMenu *self,
   else
     add_item (items, PL_TRAY_ITEM_LABEL, "router", _("No router found"), NULL, NULL);
 
-  if (pl_engine_client_get_double_nat (self->engine))
+  if (pl_engine_client_get_double_nat (self->engine) && address6 != NULL)
+    {
+      g_autofree char *detail =
+        g_strdup_printf (_("Double NAT: the router’s public address %s is private, "
+                           "so IPv4 forwarding cannot reach the Internet; the ports "
+                           "are reachable over IPv6 at %s"),
+                         address != NULL ? address : "?", address6);
+
+      add_item_full (items, PL_TRAY_ITEM_LABEL, "double-nat",
+                     _("Double NAT: the ports are reachable over IPv6 only"), detail, NULL,
+                     NULL);
+    }
+  else if (pl_engine_client_get_double_nat (self->engine))
     {
       g_autofree char *detail =
         g_strdup_printf (_("Warning: double NAT. The router’s public address %s is "
@@ -1194,10 +1233,15 @@ build_engine_items (PlTrayMenu *self,
           g_autofree char *pinhole = engine_pinhole_detail (lease);
 
           add_item_full (items, PL_TRAY_ITEM_LABEL, state_id, state, pinhole, NULL, NULL);
+          add_engine_pinhole_error (items, name, lease);
           add_engine_copy_items (items, name, address, lease);
         }
       else
-        add_item (items, PL_TRAY_ITEM_LABEL, state_id, state, NULL, NULL);
+        {
+          add_item (items, PL_TRAY_ITEM_LABEL, state_id, state, NULL, NULL);
+          if (lease != NULL)
+            add_engine_pinhole_error (items, name, lease);
+        }
     }
   if (n_profiles == 0)
     add_item (items, PL_TRAY_ITEM_LABEL, "no-profiles", _("No profiles yet"), NULL, NULL);

@@ -66,12 +66,16 @@ update_idle (PlBroker *self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDLE]);
 }
 
+static void update_manager (PlBroker *self);
+
 static void
 mapping_changed_cb (PlSession *session,
                     PlMapping *mapping,
                     gpointer   user_data)
 {
   update_idle (PL_BROKER (user_data));
+  /* The IPv6 address comes and goes with the pinholes' mapper, which has no signal. */
+  update_manager (PL_BROKER (user_data));
 }
 
 static void
@@ -82,6 +86,7 @@ mappings_changed_cb (GListModel *mappings,
                      gpointer    user_data)
 {
   update_idle (PL_BROKER (user_data));
+  update_manager (PL_BROKER (user_data));
 }
 
 /* Clients and their calls. */
@@ -1005,6 +1010,7 @@ update_manager (PlBroker *self)
   const char *method = "";
   const char *state;
   const char *address;
+  const char *address6;
   const char *warnings[2] = { NULL, NULL };
 
   if (self->session == NULL)
@@ -1028,6 +1034,7 @@ update_manager (PlBroker *self)
   else
     state = "ready";
   address = pl_session_get_external_address (self->session);
+  address6 = pl_session_get_ipv6_address (self->session);
   if (pl_session_get_double_nat (self->session))
     warnings[0] = "double-nat";
 
@@ -1038,6 +1045,9 @@ update_manager (PlBroker *self)
   if (g_strcmp0 (pl_broker_manager_get_external_address (self->manager),
                  address != NULL ? address : "") != 0)
     pl_broker_manager_set_external_address (self->manager, address != NULL ? address : "");
+  if (g_strcmp0 (pl_broker_manager_get_ipv6_address (self->manager),
+                 address6 != NULL ? address6 : "") != 0)
+    pl_broker_manager_set_ipv6_address (self->manager, address6 != NULL ? address6 : "");
   if (pl_broker_manager_get_warnings (self->manager) == NULL ||
       !g_strv_equal ((const char * const *) warnings, pl_broker_manager_get_warnings (self->manager)))
     pl_broker_manager_set_warnings (self->manager, warnings);
@@ -1176,6 +1186,7 @@ pl_broker_init (PlBroker *self)
   pl_broker_manager_set_gateway (self->manager, "");
   pl_broker_manager_set_method (self->manager, "");
   pl_broker_manager_set_external_address (self->manager, "");
+  pl_broker_manager_set_ipv6_address (self->manager, "");
   pl_broker_manager_set_gateway_rebooted_at (self->manager, 0);
   pl_broker_manager_set_epoch (self->manager, 0);
   pl_broker_manager_set_warnings (self->manager, no_warnings);

@@ -619,6 +619,22 @@ mapping_to_variant (PlLeaseRegistry *self,
   return g_variant_builder_end (&builder);
 }
 
+/* Whether @mappings (NULL entries: not made yet) hold both IPv4 mappings and IPv6 pinholes:
+ * a Family=both profile's, whose lease's State says its IPv4 side (PinholeError the rest). */
+static gboolean
+mixes_families (PlMapping **mappings,
+                guint       n)
+{
+  gboolean ipv4 = FALSE, ipv6 = FALSE;
+
+  for (guint i = 0; i < n; i++)
+    if (mappings[i] != NULL && pl_mapping_get_family (mappings[i]) == G_SOCKET_FAMILY_IPV6)
+      ipv6 = TRUE;
+    else if (mappings[i] != NULL)
+      ipv4 = TRUE;
+  return ipv4 && ipv6;
+}
+
 /* The lease's state from the mappings that realise it (NULL entries: not made yet).
  * Returns FALSE when a required external port was not granted: the lease failed for good. */
 static gboolean
@@ -629,10 +645,13 @@ apply_mappings (PlLeaseRegistry *self,
 {
   const PlLeaseRequest *request = pl_lease_get_request (lease);
   g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("aa{sv}"));
+  gboolean mixed = mixes_families (mappings, n);
   const GError *final_error = NULL;
   const GError *retry_error = NULL;
+  const GError *pinhole_error = NULL;
   gboolean port_mismatch = FALSE;
   guint n_active = 0;
+  guint n_counted = 0;
 
   for (guint i = 0; i < n; i++)
     {
@@ -640,8 +659,22 @@ apply_mappings (PlLeaseRegistry *self,
       const GError *error;
 
       if (mapping == NULL)
-        continue;
+        {
+          n_counted++;
+          continue;
+        }
       error = pl_mapping_get_error (mapping);
+      if (mixed && pl_mapping_get_family (mapping) == G_SOCKET_FAMILY_IPV6)
+        {
+          /* The pinhole beside the IPv4 mapping: listed while open, its refusal said apart. */
+          if (pl_mapping_get_state (mapping) == PL_MAPPING_STATE_ACTIVE)
+            g_variant_builder_add_value (&builder, mapping_to_variant (self, mapping));
+          else if (pl_mapping_get_state (mapping) == PL_MAPPING_STATE_FAILED &&
+                   pinhole_error == NULL)
+            pinhole_error = error;
+          continue;
+        }
+      n_counted++;
       switch (pl_mapping_get_state (mapping))
         {
         case PL_MAPPING_STATE_ACTIVE:
@@ -677,9 +710,10 @@ apply_mappings (PlLeaseRegistry *self,
       pl_lease_set_status (lease, PL_LEASE_STATE_FAILED, error, NULL);
       return FALSE;
     }
+  pl_lease_set_pinhole_error (lease, mixed ? pinhole_error : NULL);
   if (final_error != NULL)
     pl_lease_set_status (lease, PL_LEASE_STATE_FAILED, final_error, NULL);
-  else if (n_active == n && n_active > 0)
+  else if (n_active == n_counted && n_active > 0)
     pl_lease_set_status (lease, PL_LEASE_STATE_ACTIVE, NULL, g_variant_builder_end (&builder));
   else
     pl_lease_set_status (lease,

@@ -123,6 +123,7 @@ pl_lease_new (guint64               id,
   pl_broker_lease_set_deadline (self->iface, (guint64) self->deadline);
   pl_broker_lease_set_state (self->iface, "pending");
   pl_broker_lease_set_error (self->iface, g_variant_new ("(ss)", "", ""));
+  pl_broker_lease_set_pinhole_error (self->iface, g_variant_new ("(ss)", "", ""));
   pl_broker_lease_set_mappings (self->iface, g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0));
   pl_broker_lease_set_created_at (self->iface, (guint64) now_realtime);
   pl_broker_object_skeleton_set_lease (self->object, self->iface);
@@ -229,6 +230,32 @@ pl_lease_set_revoked (PlLease *self)
   pl_lease_set_status (self, PL_LEASE_STATE_FAILED, error, NULL);
 }
 
+/* Error and PinholeError: (name, message), ("", "") for none. */
+static GVariant *
+error_to_variant (const GError *error)
+{
+  if (error == NULL)
+    return g_variant_ref_sink (g_variant_new ("(ss)", "", ""));
+  return g_variant_ref_sink (
+    g_variant_new ("(ss)", pl_broker_error_to_name (pl_broker_error_from_engine (error)),
+                   error->message));
+}
+
+void
+pl_lease_set_pinhole_error (PlLease      *self,
+                            const GError *error)
+{
+  g_autoptr(GVariant) new_error = NULL;
+  GVariant *old;
+
+  g_return_if_fail (PL_IS_LEASE (self));
+
+  new_error = error_to_variant (error);
+  old = pl_broker_lease_get_pinhole_error (self->iface);
+  if (old == NULL || !g_variant_equal (old, new_error))
+    pl_broker_lease_set_pinhole_error (self->iface, new_error);
+}
+
 void
 pl_lease_set_status (PlLease      *self,
                      PlLeaseState  state,
@@ -244,12 +271,7 @@ pl_lease_set_status (PlLease      *self,
   if (mappings == NULL)
     mappings = g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0);
   new_mappings = g_variant_ref_sink (mappings);
-  if (error != NULL)
-    new_error = g_variant_ref_sink (
-      g_variant_new ("(ss)", pl_broker_error_to_name (pl_broker_error_from_engine (error)),
-                     error->message));
-  else
-    new_error = g_variant_ref_sink (g_variant_new ("(ss)", "", ""));
+  new_error = error_to_variant (error);
 
   self->state = state;
   if (state == PL_LEASE_STATE_ACTIVE)

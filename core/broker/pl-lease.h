@@ -100,5 +100,9 @@ void            pl_lease_set_status           (PlLease               *self,
                                                PlLeaseState           state,
                                                const GError          *error,
                                                GVariant              *mappings);
+/* Sets PinholeError: why the IPv6 pinholes of a lease with IPv4 mappings too are not open,
+ * NULL for ("", ""). */
+void            pl_lease_set_pinhole_error    (PlLease               *self,
+                                               const GError          *error);
 
 G_END_DECLS

@@ -21,6 +21,7 @@
 #include "pl-test-bus.h"
 #include "pl-engine-client.h"
 #include "pl-fake-gateway.h"
+#include "pl-fake-pcp-gateway.h"
 #include "pl-test-launcher.h"
 #include "pl-tray-menu.h"
 
@@ -36,6 +37,9 @@ typedef struct
   const char      *address;
   PlClock         *clock;
   PlFakeGateway   *gateway;
+  PlFakePcpGateway *pcp;    /* with pinholes: the router speaks PCP, */
+  PlFakePcpGateway *pcp6;   /* and opens IPv6 pinholes at ::1 */
+  gboolean         pinholes;
   char            *gateway_address;
   GListStore      *profiles;
   PlBroker        *broker;
@@ -63,7 +67,26 @@ test_factory (GInetAddress *gateway,
               PlClock      *clock,
               gpointer      user_data)
 {
+  Fixture *f = user_data;
+
+  if (f->pinholes)
+    return pl_mapper_new (PL_METHOD_PCP, gateway, clock);
   return PL_PORT_MAPPER (pl_client_new (gateway, clock));
+}
+
+/* The IPv6 router is the fake PCP server on ::1, and ::1 this computer's stable address. */
+static PlIpv6Router *
+loopback_ipv6 (gpointer       user_data,
+               GInetAddress **local,
+               GError       **error)
+{
+  PlIpv6Router *router = g_new0 (PlIpv6Router, 1);
+
+  router->address = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV6);
+  router->interface = g_strdup ("lo");
+  router->ifindex = 1;
+  *local = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV6);
+  return router;
 }
 
 static void
@@ -139,9 +162,21 @@ fixture_set_up (Fixture       *f,
   f->address = g_test_dbus_get_bus_address (f->bus);
 
   f->clock = pl_clock_new_virtual (FALSE);
-  f->gateway_address = g_strdup_printf ("127.0.66.%u", next_n++);
-  f->gateway = pl_fake_gateway_new (f->gateway_address, f->clock, &error);
-  g_assert_no_error (error);
+  f->pinholes = data != NULL;
+  if (f->pinholes)
+    {
+      f->gateway_address = g_strdup_printf ("127.0.68.%u", next_n++);
+      f->pcp = pl_fake_pcp_gateway_new (f->gateway_address, f->clock, &error);
+      g_assert_no_error (error);
+      f->pcp6 = pl_fake_pcp_gateway_new ("::1", f->clock, &error);
+      g_assert_no_error (error);
+    }
+  else
+    {
+      f->gateway_address = g_strdup_printf ("127.0.66.%u", next_n++);
+      f->gateway = pl_fake_gateway_new (f->gateway_address, f->clock, &error);
+      g_assert_no_error (error);
+    }
 
   f->profiles = g_list_store_new (PL_TYPE_PROFILE);
   pl_profile_set_protocol (ssh, PL_PROFILE_PROTOCOL_TCP);
@@ -173,7 +208,10 @@ fixture_set_up (Fixture       *f,
                              "announce-port", 0u,
                              NULL);
   pl_session_set_mapper_factory (f->session, test_factory, f, NULL);
-  pl_session_set_ipv6_pinholes (f->session, FALSE);
+  if (f->pinholes)
+    pl_session_set_ipv6_discover_func (f->session, loopback_ipv6, NULL, NULL);
+  else
+    pl_session_set_ipv6_pinholes (f->session, FALSE);
   pl_broker_set_session (f->broker, f->session);
   pl_session_start (f->session);
 
@@ -231,6 +269,8 @@ fixture_tear_down (Fixture       *f,
   pl_test_bus_down (f->bus);
   g_clear_object (&f->bus);
   g_clear_object (&f->gateway);
+  g_clear_object (&f->pcp);
+  g_clear_object (&f->pcp6);
   drain ();
   g_clear_object (&f->profiles);
   g_clear_object (&f->clock);
@@ -606,6 +646,140 @@ test_refused (Fixture       *f,
   pl_tray_menu_set_engine (menu, NULL);
 }
 
+static void
+add_both_profile (Fixture    *f,
+                  const char *name,
+                  guint       port)
+{
+  g_autoptr(PlProfile) profile = pl_profile_new (name);
+
+  pl_profile_set_protocol (profile, PL_PROFILE_PROTOCOL_TCP);
+  pl_profile_set_family (profile, PL_PROFILE_FAMILY_BOTH);
+  pl_profile_set_internal_port (profile, port);
+  pl_profile_set_lifetime (profile, 3600);
+  pl_profile_set_enabled (profile, TRUE);
+  g_list_store_append (f->profiles, profile);
+}
+
+/* The profile's lease is active with its pinhole in Mappings (data: the name). */
+static gboolean
+pinhole_open (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(PlBrokerLease) lease = pl_engine_client_get_profile_lease (f->engine, data);
+  g_autoptr(GPtrArray) mappings = NULL;
+
+  if (lease == NULL || g_strcmp0 (pl_broker_lease_get_state (lease), "active") != 0)
+    return FALSE;
+  mappings = pl_engine_client_lease_mappings (lease);
+  for (guint i = 0; i < mappings->len; i++)
+    if (g_strcmp0 (((PlEngineMapping *) g_ptr_array_index (mappings, i))->family, "ipv6") == 0)
+      return pl_engine_client_get_ipv6_address (f->engine) != NULL;
+  return FALSE;
+}
+
+/* The profile's lease is active, and says why its pinhole is not open (data: the name). */
+static gboolean
+pinhole_refused (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(PlBrokerLease) lease = pl_engine_client_get_profile_lease (f->engine, data);
+
+  return lease != NULL && g_strcmp0 (pl_broker_lease_get_state (lease), "active") == 0 &&
+         pl_engine_client_get_pinhole_error (lease) != NULL;
+}
+
+/* The label of the menu's item @id, as the engine's client (@engine) or the tray's own
+ * engine (NULL) builds it. */
+static char *
+menu_label (PlTrayMenu     *menu,
+            PlEngineClient *engine,
+            const char     *id,
+            char          **detail)
+{
+  PlTrayItem *item;
+
+  pl_tray_menu_set_engine (menu, engine);
+  pl_tray_menu_update (menu);
+  item = pl_tray_menu_find_item (menu, id);
+  if (detail != NULL)
+    *detail = item != NULL ? g_strdup (item->detail) : NULL;
+  return item != NULL ? g_strdup (item->label) : NULL;
+}
+
+static void
+test_pinholes (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (f->tmp, "tray-profiles.ini", NULL);
+  g_autoptr(PlProfileStore) store = pl_profile_store_new (path);
+  g_autoptr(PlTrayMenu) menu = NULL;
+  g_autoptr(PlBrokerLease) lease = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *address6 = NULL;
+  g_autofree char *own_address6 = NULL;
+  g_autofree char *web = NULL;
+  g_autofree char *web_detail = NULL;
+  g_autofree char *game = NULL;
+  g_autofree char *game6 = NULL;
+  g_autofree char *own_game6 = NULL;
+  PlMapping *refused;
+
+  g_test_summary ("A PCP router that opens IPv6 pinholes (a fake PCP server on ::1): the "
+                  "client menu says this computer's IPv6 address (Manager.Ipv6Address) and, "
+                  "in the window, where a both-family profile is also open over IPv6; when "
+                  "the router refuses a pinhole, the profile's IPv4 port stays active and "
+                  "the line under it says why (Lease.PinholeError), in the same words as "
+                  "the tray's own engine");
+
+  g_assert_true (pl_profile_store_load_from_data (store,
+                                                  "[SSH]\nProtocol=tcp\nInternalPort=22\n"
+                                                  "ExternalPort=2222\nFamily=ipv4\n"
+                                                  "Enabled=true\n"
+                                                  "[Web]\nProtocol=tcp\nInternalPort=8080\n"
+                                                  "Enabled=true\n"
+                                                  "[Game]\nProtocol=tcp\nInternalPort=27015\n"
+                                                  "Enabled=true\n", -1, &error));
+  g_assert_no_error (error);
+  menu = pl_tray_menu_new (f->session, store);
+
+  add_both_profile (f, "Web", 8080);
+  run_until (f, pinhole_open, "Web");
+  g_assert_cmpstr (pl_engine_client_get_ipv6_address (f->engine), ==, "::1");
+  address6 = menu_label (menu, f->engine, "address6", NULL);
+  g_assert_cmpstr (address6, ==, "IPv6 address ::1");
+  own_address6 = menu_label (menu, NULL, "address6", NULL);
+  g_assert_cmpstr (own_address6, ==, address6);
+  web = menu_label (menu, f->engine, "profile-state:Web", &web_detail);
+  g_assert_cmpstr (web, ==, "Active · TCP 8080");
+  g_assert_cmpstr (web_detail, ==, "Also open on [::1]:8080 (IPv6)");
+  lease = pl_engine_client_get_profile_lease (f->engine, "Web");
+  g_assert_null (pl_engine_client_get_pinhole_error (lease));
+  g_clear_object (&lease);
+
+  /* The router no longer opens pinholes: the next profile's is refused (NOT_AUTHORIZED). */
+  pl_fake_pcp_gateway_set_result_code (f->pcp6, 2);
+  add_both_profile (f, "Game", 27015);
+  run_until (f, pinhole_refused, "Game");
+  game = menu_label (menu, f->engine, "profile-state:Game", NULL);
+  g_assert_cmpstr (game, ==, "Active · TCP 27015");
+  refused = pl_session_find_mapping_full (f->session, "Game", PL_PROTOCOL_TCP,
+                                          G_SOCKET_FAMILY_IPV6);
+  g_assert_nonnull (refused);
+  g_assert_cmpint (pl_mapping_get_state (refused), ==, PL_MAPPING_STATE_FAILED);
+  g_assert_nonnull (pl_mapping_get_error (refused));
+  /* The engine's words, whole on the bus, shortened in the menu as any line is. */
+  lease = pl_engine_client_get_profile_lease (f->engine, "Game");
+  g_assert_cmpstr (pl_engine_client_get_pinhole_error (lease), ==,
+                   pl_mapping_get_error (refused)->message);
+  game6 = menu_label (menu, f->engine, "profile-ipv6:Game", NULL);
+  g_assert_nonnull (game6);
+  g_assert_true (g_str_has_prefix (game6, "IPv6: The router at ::1 refused"));
+  g_assert_cmpuint (g_utf8_strlen (game6, -1), <=, PL_TRAY_MENU_MAX_CHARS);
+  own_game6 = menu_label (menu, NULL, "profile-ipv6:Game", NULL);
+  g_assert_cmpstr (own_game6, ==, game6);
+}
+
 /* Against `portlightctl run` ($PORTLIGHTCTL), a process of its own, which keeps the
  * profiles file: the editor's calls wait for its answer, which this thread could not give
  * to an in-process broker. Its own bus, fake gateway (real clock) and XDG folders
@@ -798,6 +972,42 @@ load_file (Spawned *s)
 }
 
 static void
+edit_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+/* pl_engine_client_save_profile_async(), its answer waited for. */
+static gboolean
+save_profile (PlEngineClient  *engine,
+              const char      *old_name,
+              PlProfile       *profile,
+              GError         **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  pl_engine_client_save_profile_async (engine, old_name, profile, NULL, edit_done_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return pl_engine_client_save_profile_finish (engine, result, error);
+}
+
+static gboolean
+delete_profile (PlEngineClient  *engine,
+                const char      *name,
+                GError         **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  pl_engine_client_delete_profile_async (engine, name, NULL, edit_done_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return pl_engine_client_delete_profile_finish (engine, result, error);
+}
+
+static void
 test_edit (Spawned       *s,
            gconstpointer  data)
 {
@@ -822,7 +1032,7 @@ test_edit (Spawned       *s,
   pl_profile_set_description (game, "LAN party");
   pl_profile_set_app (game, "process:srcds");
   pl_profile_set_enabled (game, FALSE);
-  g_assert_true (pl_engine_client_save_profile (s->engine, NULL, game, &error));
+  g_assert_true (save_profile (s->engine, NULL, game, &error));
   g_assert_no_error (error);
 
   store = load_file (s);
@@ -843,7 +1053,7 @@ test_edit (Spawned       *s,
   pl_profile_set_name (edited, "Game server");
   pl_profile_set_internal_port (edited, 27016);
   pl_profile_set_app (edited, NULL);
-  g_assert_true (pl_engine_client_save_profile (s->engine, "Game", edited, &error));
+  g_assert_true (save_profile (s->engine, "Game", edited, &error));
   g_assert_no_error (error);
   store = load_file (s);
   g_assert_null (pl_profile_store_lookup (store, "Game"));
@@ -860,7 +1070,7 @@ test_edit (Spawned       *s,
   clash = pl_profile_copy (edited);
   pl_profile_set_protocol (clash, PL_PROFILE_PROTOCOL_TCP);
   pl_profile_set_internal_port (clash, 22);
-  g_assert_false (pl_engine_client_save_profile (s->engine, "Game server", clash, &error));
+  g_assert_false (save_profile (s->engine, "Game server", clash, &error));
   g_assert_nonnull (error);
   g_assert_null (strstr (error->message, "org.freedesktop"));
   g_assert_cmpstr (error->message, !=, "");
@@ -871,11 +1081,11 @@ test_edit (Spawned       *s,
   g_clear_object (&store);
 
   /* Unknown to the engine: said so, nothing called. */
-  g_assert_false (pl_engine_client_save_profile (s->engine, "Nonexistent", clash, &error));
+  g_assert_false (save_profile (s->engine, "Nonexistent", clash, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
   g_clear_error (&error);
 
-  g_assert_true (pl_engine_client_delete_profile (s->engine, "Game server", &error));
+  g_assert_true (delete_profile (s->engine, "Game server", &error));
   g_assert_no_error (error);
   store = load_file (s);
   g_assert_null (pl_profile_store_lookup (store, "Game server"));
@@ -925,13 +1135,13 @@ test_run_waiting (Spawned       *s,
   pl_profile_set_internal_port (game, 27015);
   pl_profile_set_app (game, "process:pl-no-such-program");
   pl_profile_set_enabled (game, TRUE);
-  g_assert_true (pl_engine_client_save_profile (s->engine, NULL, game, &error));
+  g_assert_true (save_profile (s->engine, NULL, game, &error));
   g_assert_no_error (error);
   spawned_wait (s, run_waiting_has_prefix, "Waiting for pl-no-such-program to start");
   g_assert_null (pl_engine_client_dup_waiting (s->engine, "SSH"));
 
   pl_profile_set_enabled (game, FALSE);
-  g_assert_true (pl_engine_client_save_profile (s->engine, "Game", game, &error));
+  g_assert_true (save_profile (s->engine, "Game", game, &error));
   g_assert_no_error (error);
   spawned_wait (s, run_waiting_has_prefix, NULL);
 }
@@ -982,6 +1192,8 @@ main (int   argc,
               fixture_tear_down);
   g_test_add ("/tray/engine-client/double-nat", Fixture, NULL, fixture_set_up,
               test_double_nat, fixture_tear_down);
+  g_test_add ("/tray/engine-client/pinholes", Fixture, GINT_TO_POINTER (1), fixture_set_up,
+              test_pinholes, fixture_tear_down);
   g_test_add ("/tray/engine-client/edit", Spawned, NULL, spawned_set_up, test_edit,
               spawned_tear_down);
   g_test_add ("/tray/engine-client/run-waiting", Spawned, NULL, spawned_set_up,

@@ -1131,6 +1131,8 @@ test_through_engine (void)
   iterate ();
   g_assert_true (pl_profile_dialog_save (dialog, &error));
   g_assert_no_error (error);
+  while (pl_profile_dialog_is_saving (dialog))
+    g_main_context_iteration (NULL, TRUE);
   engine_file = read_file (engine_path);
   g_assert_nonnull (strstr (engine_file, "[Shell]\n"));
   g_assert_nonnull (strstr (engine_file, "ExternalPort=2222"));
@@ -1146,7 +1148,8 @@ test_through_engine (void)
   gtk_button_clicked (GTK_BUTTON (gtk_widget_get_template_child (GTK_WIDGET (dialog),
                                                                  PL_TYPE_PROFILE_DIALOG,
                                                                  "remove_button")));
-  iterate ();
+  while (pl_profile_dialog_is_saving (dialog))
+    g_main_context_iteration (NULL, TRUE);
   g_free (engine_file);
   engine_file = read_file (engine_path);
   g_assert_null (strstr (engine_file, "[Web]"));
@@ -1174,6 +1177,258 @@ test_through_engine (void)
   g_rmdir (folder);
   g_rmdir (config);
   g_rmdir (runtime);
+  g_rmdir (tmpdir);
+}
+
+/* An engine on a private bus whose Profile.Update answers only when the test says: the
+ * window must go on living meanwhile. */
+typedef struct
+{
+  GTestDBus                *bus;
+  GDBusConnection          *server;
+  GDBusObjectManagerServer *exported;
+  PlBrokerProfile          *ssh;        /* the engine's side of profile SSH */
+  GDBusMethodInvocation    *held;       /* an Update not answered yet */
+  guint                     n_updates;
+  guint                     owner_id;
+  gboolean                  owned;
+  GDBusConnection          *client;
+  GDBusObjectManager       *objects;
+  PlEngineClient           *engine;
+} SlowEngine;
+
+static gboolean
+slow_update_cb (PlBrokerProfile       *profile,
+                GDBusMethodInvocation *invocation,
+                GVariant              *settings,
+                SlowEngine            *e)
+{
+  g_assert_null (e->held);
+  e->held = g_object_ref (invocation);
+  e->n_updates++;
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+slow_owned_cb (GDBusConnection *connection,
+               const char      *name,
+               gpointer         user_data)
+{
+  ((SlowEngine *) user_data)->owned = TRUE;
+}
+
+static void
+objects_ready_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  SlowEngine *e = user_data;
+  g_autoptr(GError) error = NULL;
+
+  e->objects = pl_broker_object_manager_client_new_finish (result, &error);
+  g_assert_no_error (error);
+}
+
+static void
+slow_engine_up (SlowEngine *e)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PlBrokerObjectSkeleton) manager_object = NULL;
+  g_autoptr(PlBrokerObjectSkeleton) profile_object = NULL;
+  g_autoptr(PlBrokerManager) manager = pl_broker_manager_skeleton_new ();
+  const char *protocols[] = { "tcp", NULL };
+
+  e->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  pl_test_bus_up (e->bus);
+  e->server = g_dbus_connection_new_for_address_sync (
+    g_test_dbus_get_bus_address (e->bus),
+    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+    NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  pl_broker_manager_set_version (manager, 1);
+  pl_broker_manager_set_state (manager, "ready");
+  manager_object = pl_broker_object_skeleton_new (PL_BROKER_MANAGER_PATH);
+  pl_broker_object_skeleton_set_manager (manager_object, manager);
+  e->ssh = pl_broker_profile_skeleton_new ();
+  pl_broker_profile_set_id (e->ssh, "SSH");
+  pl_broker_profile_set_name (e->ssh, "SSH");
+  pl_broker_profile_set_protocols (e->ssh, protocols);
+  pl_broker_profile_set_internal_port (e->ssh, 22);
+  pl_broker_profile_set_lease (e->ssh, "/");
+  pl_broker_profile_set_waiting (e->ssh, "");
+  g_signal_connect (e->ssh, "handle-update", G_CALLBACK (slow_update_cb), e);
+  profile_object = pl_broker_object_skeleton_new (PL_BROKER_OBJECT_PATH "/Profile/SSH");
+  pl_broker_object_skeleton_set_profile (profile_object, e->ssh);
+  e->exported = g_dbus_object_manager_server_new (PL_BROKER_OBJECT_PATH);
+  g_dbus_object_manager_server_export (e->exported, G_DBUS_OBJECT_SKELETON (manager_object));
+  g_dbus_object_manager_server_export (e->exported, G_DBUS_OBJECT_SKELETON (profile_object));
+  g_dbus_object_manager_server_set_connection (e->exported, e->server);
+  e->owner_id = g_bus_own_name_on_connection (e->server, PL_BROKER_BUS_NAME,
+                                              G_BUS_NAME_OWNER_FLAGS_NONE, slow_owned_cb, NULL,
+                                              e, NULL);
+  while (!e->owned)
+    g_main_context_iteration (NULL, TRUE);
+
+  /* The tray's side, on a connection of its own; asynchronous, as this thread answers. */
+  e->client = g_dbus_connection_new_for_address_sync (
+    g_test_dbus_get_bus_address (e->bus),
+    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+    NULL, NULL, &error);
+  g_assert_no_error (error);
+  pl_broker_object_manager_client_new (e->client, G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_NONE,
+                                       PL_BROKER_BUS_NAME, PL_BROKER_OBJECT_PATH, NULL,
+                                       objects_ready_cb, e);
+  while (e->objects == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  e->engine = pl_engine_client_new (e->objects);
+  while (!engine_has_profile (e->engine, "SSH"))
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+slow_engine_down (SlowEngine *e)
+{
+  g_clear_object (&e->held);
+  g_clear_object (&e->engine);
+  g_clear_object (&e->objects);
+  g_dbus_connection_close_sync (e->client, NULL, NULL);
+  g_clear_object (&e->client);
+  g_bus_unown_name (e->owner_id);
+  g_clear_object (&e->exported);
+  g_clear_object (&e->ssh);
+  g_dbus_connection_close_sync (e->server, NULL, NULL);
+  g_clear_object (&e->server);
+  iterate ();
+  pl_test_bus_down (e->bus);
+  g_clear_object (&e->bus);
+}
+
+static gboolean
+waiting_is (PlEngineClient *engine,
+            const char     *reason)
+{
+  g_autofree char *waiting = pl_engine_client_dup_waiting (engine, "SSH");
+
+  return g_strcmp0 (waiting, reason) == 0;
+}
+
+static void
+test_engine_slow (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmpdir = g_dir_make_tmp ("portlight-dialog-slow-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (tmpdir, "profiles.ini", NULL);
+  g_autoptr(PlClock) clock = pl_clock_new_virtual (FALSE);
+  g_autoptr(PlProfileStore) store = pl_profile_store_new (path);
+  g_autoptr(PlSession) session = NULL;
+  g_autoptr(PlTrayMenu) menu = NULL;
+  SlowEngine e = { 0, };
+  PlProfileDialog *dialog;
+  GtkWidget *save_button, *remove_button, *form_error, *name_entry, *port_entry;
+  guint guard_id;
+
+  g_test_summary ("As the engine's client, Save does not wait for the engine: the window "
+                  "says Saving… with Save and Remove insensitive, and the tray's main loop "
+                  "goes on (a Profile property the engine changes meanwhile arrives); the "
+                  "engine's refusal shows in the window in its own words, without the D-Bus "
+                  "error name, the user's input kept; closing the window while the engine "
+                  "is asked cancels the wait and changes nothing");
+  g_assert_no_error (error);
+
+  guard_id = g_timeout_add_seconds (30, guard_cb, NULL);
+  slow_engine_up (&e);
+  g_assert_true (pl_profile_store_load_from_data (store, "[SSH]\nProtocol=tcp\n"
+                                                  "InternalPort=22\n", -1, &error));
+  g_assert_no_error (error);
+  session = g_object_new (PL_TYPE_SESSION, "profiles", store, "clock", clock,
+                          "monitor-network", FALSE, "announce-port", 0u, NULL);
+  menu = pl_tray_menu_new (session, store);
+  pl_tray_menu_set_engine (menu, e.engine);
+  dialog = g_object_ref_sink (pl_profile_dialog_new (NULL, store, menu));
+  gtk_widget_show (GTK_WIDGET (dialog));
+  iterate ();
+#define DIALOG_CHILD(name) \
+  GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (dialog), PL_TYPE_PROFILE_DIALOG, name))
+  save_button = DIALOG_CHILD ("save_button");
+  remove_button = DIALOG_CHILD ("remove_button");
+  form_error = DIALOG_CHILD ("form_error");
+  name_entry = DIALOG_CHILD ("name_entry");
+  port_entry = DIALOG_CHILD ("external_port_entry");
+#undef DIALOG_CHILD
+
+  g_assert_true (pl_profile_dialog_select_profile (dialog, "SSH"));
+  gtk_entry_set_text (GTK_ENTRY (name_entry), "Shell");
+  iterate ();
+  g_assert_true (pl_profile_dialog_save (dialog, &error));
+  g_assert_no_error (error);
+  /* Returned before any answer: the engine has not even been reached yet. */
+  g_assert_cmpuint (e.n_updates, ==, 0);
+  g_assert_true (pl_profile_dialog_is_saving (dialog));
+  g_assert_false (gtk_widget_get_sensitive (save_button));
+  g_assert_false (gtk_widget_get_sensitive (remove_button));
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (save_button)), ==, "Saving…");
+  while (e.held == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  /* The engine has the call and says nothing; the tray still follows it. */
+  pl_broker_profile_set_waiting (e.ssh, "Waiting for sshd to start");
+  while (!waiting_is (e.engine, "Waiting for sshd to start"))
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (pl_profile_dialog_is_saving (dialog));
+
+  /* Refused: the engine's reason, the input as the user left it. */
+  g_dbus_method_invocation_return_dbus_error (g_steal_pointer (&e.held),
+                                              "org.freedesktop.DBus.Error.Failed",
+                                              "Profile “Web” already has TCP port 22");
+  while (pl_profile_dialog_is_saving (dialog))
+    g_main_context_iteration (NULL, TRUE);
+  iterate ();
+  g_assert_true (gtk_widget_get_visible (form_error));
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (form_error)), ==,
+                   "Profile “Web” already has TCP port 22");
+  g_assert_cmpstr (gtk_entry_get_text (GTK_ENTRY (name_entry)), ==, "Shell");
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (save_button)), ==, "_Save");
+  g_assert_true (gtk_widget_get_sensitive (save_button));
+  g_assert_nonnull (pl_profile_store_lookup (store, "SSH"));
+  g_assert_null (pl_profile_store_lookup (store, "Shell"));
+
+  /* Another port under its own name (the engine's object keeps its path), accepted: the
+   * store takes the change. */
+  gtk_entry_set_text (GTK_ENTRY (name_entry), "SSH");
+  gtk_entry_set_text (GTK_ENTRY (port_entry), "2222");
+  iterate ();
+  g_assert_true (pl_profile_dialog_save (dialog, &error));
+  g_assert_no_error (error);
+  while (e.held == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_dbus_method_invocation_return_value (g_steal_pointer (&e.held), NULL);
+  while (pl_profile_dialog_is_saving (dialog))
+    g_main_context_iteration (NULL, TRUE);
+  iterate ();
+  g_assert_false (gtk_widget_get_visible (form_error));
+  g_assert_cmpuint (pl_profile_get_external_port (pl_profile_store_lookup (store, "SSH")), ==,
+                    2222);
+  g_assert_cmpuint (e.n_updates, ==, 2);
+
+  /* Closed while the engine is asked: the answer finds no window, nothing changes. */
+  gtk_entry_set_text (GTK_ENTRY (port_entry), "3333");
+  iterate ();
+  g_assert_true (pl_profile_dialog_save (dialog, &error));
+  g_assert_no_error (error);
+  gtk_widget_destroy (GTK_WIDGET (dialog));
+  while (e.held == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_dbus_method_invocation_return_value (g_steal_pointer (&e.held), NULL);
+  iterate ();
+  g_assert_cmpuint (e.n_updates, ==, 3);
+  g_assert_cmpuint (pl_profile_get_external_port (pl_profile_store_lookup (store, "SSH")), ==,
+                    2222);
+  g_object_unref (dialog);
+
+  pl_tray_menu_set_engine (menu, NULL);
+  slow_engine_down (&e);
+  g_source_remove (guard_id);
   g_rmdir (tmpdir);
 }
 
@@ -1232,6 +1487,7 @@ main (int   argc,
               fixture_set_up, test_router_protocol, fixture_tear_down);
   g_test_add_func ("/tray/dialog/refusal", test_refusal);
   g_test_add_func ("/tray/dialog/through-engine", test_through_engine);
+  g_test_add_func ("/tray/dialog/engine-slow", test_engine_slow);
 
   status = g_test_run ();
   g_subprocess_force_exit (xvfb);
