@@ -451,6 +451,9 @@ test_status (Fixture       *f,
   g_assert_cmpstr (json_object_get_string_member (status, "protocol"), ==, "natpmp");
   g_assert_cmpstr (json_object_get_string_member (status, "public_address"), ==, "203.0.113.7");
   g_assert_cmpstr (json_object_get_string_member (status, "state"), ==, "ready");
+  /* This engine has no IPv6 router: no pinhole address (the lab has one). */
+  g_assert_true (json_object_has_member (status, "ipv6_address"));
+  g_assert_true (json_object_get_null_member (status, "ipv6_address"));
   g_assert_cmpint (json_object_get_int_member (engine, "pid"), ==,
                    g_ascii_strtoll (g_subprocess_get_identifier (f->engine), NULL, 10));
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (status, "leases")),
@@ -845,6 +848,8 @@ test_map_interrupted (Fixture       *f,
       g_assert_true (iterate_until (lease_listed, &count));
       lease = status_lease (f, port);
       g_assert_cmpstr (json_object_get_string_member (lease, "state"), ==, "pending");
+      /* One family: its problems would be in "error"; "pinhole_error" is for both. */
+      g_assert_true (json_object_get_null_member (lease, "pinhole_error"));
       g_subprocess_send_signal (map, cases[i].signal);
       finish (map, &rest);
       g_assert_cmpint (rest.status, ==, PL_EXIT_LOCAL_ERROR);

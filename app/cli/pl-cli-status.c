@@ -149,19 +149,26 @@ print_lease_text (PlBrokerLease *lease)
   g_autofree char *owner = describe_owner (lease);
   g_autofree char *until = format_time (pl_broker_lease_get_deadline (lease), "%H:%M:%S");
   GVariant *error = pl_broker_lease_get_error (lease);
+  GVariant *pinhole_error = pl_broker_lease_get_pinhole_error (lease);
   GVariant *mappings = pl_broker_lease_get_mappings (lease);
   const char *state = pl_broker_lease_get_state (lease);
   const char *error_message = "";
+  const char *pinhole_message = "";
   GVariantIter iter;
   GVariant *entry;
 
   if (error != NULL)
     g_variant_get (error, "(&s&s)", NULL, &error_message);
+  /* A lease of both families: Error is its IPv4 side's, PinholeError its pinholes'. */
+  if (pinhole_error != NULL)
+    g_variant_get (pinhole_error, "(&s&s)", NULL, &pinhole_message);
 
   g_print (_("  %s private port %u, %s — %s\n"), protocols,
            pl_broker_lease_get_internal_port (lease), state, owner);
   if (error_message[0] != '\0')
     g_print (_("    problem: %s\n"), error_message);
+  if (pinhole_message[0] != '\0')
+    g_print (_("    IPv6 pinhole problem: %s\n"), pinhole_message);
   if (until != NULL)
     g_print (_("    until %s (then the engine removes it)\n"), until);
   if (mappings == NULL)
@@ -205,6 +212,31 @@ json_add_time (JsonBuilder *builder,
   g_autofree char *text = format_time (usec, NULL);
 
   pl_cli_json_add_string (builder, name, text);
+}
+
+/* "pinhole_error": why the router did not open the IPv6 pinholes of a lease of both
+ * families (whose "error" is its IPv4 side's), or null. */
+static void
+json_add_pinhole_error (JsonBuilder *builder,
+                        GVariant    *pinhole_error)
+{
+  const char *name = "";
+  const char *message = "";
+  g_autoptr(GError) translated = NULL;
+
+  if (pinhole_error != NULL)
+    g_variant_get (pinhole_error, "(&s&s)", &name, &message);
+  json_builder_set_member_name (builder, "pinhole_error");
+  if (name[0] == '\0')
+    {
+      json_builder_add_null_value (builder);
+      return;
+    }
+  translated = pl_cli_engine_error_new (name, message);
+  json_builder_begin_object (builder);
+  pl_cli_json_add_string (builder, "code", pl_cli_error_code_name (translated));
+  pl_cli_json_add_string (builder, "message", message);
+  json_builder_end_object (builder);
 }
 
 static void
@@ -266,6 +298,7 @@ json_add_lease (JsonBuilder   *builder,
       json_builder_set_member_name (builder, "error");
       json_builder_add_null_value (builder);
     }
+  json_add_pinhole_error (builder, pl_broker_lease_get_pinhole_error (lease));
 
   json_builder_set_member_name (builder, "mappings");
   json_builder_begin_array (builder);
@@ -314,6 +347,7 @@ print_json (PlCliEngine *engine,
   pl_cli_json_add_string (builder, "protocol",
                           pl_cli_engine_method_json (pl_broker_manager_get_method (manager)));
   json_add_nullable (builder, "public_address", pl_broker_manager_get_external_address (manager));
+  json_add_nullable (builder, "ipv6_address", pl_broker_manager_get_ipv6_address (manager));
   json_builder_set_member_name (builder, "warnings");
   json_builder_begin_array (builder);
   for (guint i = 0; warnings != NULL && warnings[i] != NULL; i++)
@@ -335,6 +369,7 @@ print_text (PlCliEngine *engine,
   const char *gateway = pl_broker_manager_get_gateway (manager);
   const char *method = pl_cli_engine_method_label (pl_broker_manager_get_method (manager));
   const char *address = pl_broker_manager_get_external_address (manager);
+  const char *address6 = pl_broker_manager_get_ipv6_address (manager);
   const char * const *warnings = pl_broker_manager_get_warnings (manager);
 
   if (engine->pid != 0)
@@ -348,6 +383,8 @@ print_text (PlCliEngine *engine,
     g_print (_("Gateway: none\n"));
   g_print (_("Public address: %s\n"),
            address != NULL && address[0] != '\0' ? address : _("unknown"));
+  if (address6 != NULL && address6[0] != '\0')
+    g_print (_("IPv6 address (pinholes): %s\n"), address6);
   if (warnings != NULL && g_strv_contains (warnings, "double-nat"))
     g_print (_("Warning: the router's public address is itself private (double NAT or "
                "carrier-grade NAT)\n"));

@@ -403,6 +403,13 @@ t_broker_map_both () {
   want_rule tcp 41240 "$HOST_A" 41240 && want_reaches tcp 41240 lan-a &&
     want_pinhole tcp 41240 "$HOST_A6" && want_reaches_at "$HOST_A6" tcp 41240 lan-a ||
     { run_log "map"; return 1; }
+  # status names the address the router opens pinholes to (Manager.Ipv6Address).
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" status
+  want_rc 0 && want_text "IPv6 address \\(pinholes\\): ${HOST_A6//./\\.}" ||
+    { run_log "status"; return 1; }
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" status --json
+  want_rc 0 && [[ $OUT == *"\"ipv6_address\":\"$HOST_A6\""* ]] ||
+    { diag "FAIL: status --json: no ipv6_address $HOST_A6: $OUT"; return 1; }
 
   DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" map -4 -t --json 41241 41241
   want_rc 0 && want_json_protocol pcp && want_rule tcp 41241 "$HOST_A" 41241 &&
