@@ -689,6 +689,59 @@ pinhole_refused (Fixture       *f,
          pl_engine_client_get_pinhole_error (lease) != NULL;
 }
 
+typedef struct
+{
+  gboolean  done;
+  char     *out;
+  int       status;
+} StatusRun;
+
+static void
+status_communicated_cb (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  StatusRun *run = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result,
+                                                       &run->out, NULL, &error));
+  g_assert_no_error (error);
+  run->status = g_subprocess_get_exit_status (G_SUBPROCESS (source));
+  run->done = TRUE;
+}
+
+static gboolean
+status_done (Fixture       *f,
+             gconstpointer  data)
+{
+  return ((const StatusRun *) data)->done;
+}
+
+/* `portlightctl status [--json]` ($PORTLIGHTCTL) against this test's in-process engine,
+ * which answers from this thread meanwhile; returns its standard output. */
+static char *
+run_status (Fixture    *f,
+            const char *json)
+{
+  g_autoptr(GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  StatusRun run = { 0 };
+
+  g_assert_nonnull (g_getenv ("PORTLIGHTCTL"));
+  g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS", f->address, TRUE);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("PORTLIGHTCTL"), "status",
+                                         json, NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, status_communicated_cb, &run);
+  run_until (f, status_done, &run);
+  g_assert_cmpint (run.status, ==, 0);
+  return run.out;
+}
+
 /* The label of the menu's item @id, as the engine's client (@engine) or the tray's own
  * engine (NULL) builds it. */
 static char *
@@ -723,6 +776,9 @@ test_pinholes (Fixture       *f,
   g_autofree char *game = NULL;
   g_autofree char *game6 = NULL;
   g_autofree char *own_game6 = NULL;
+  g_autofree char *status_text = NULL;
+  g_autofree char *status_json = NULL;
+  g_autofree char *want = NULL;
   PlMapping *refused;
 
   g_test_summary ("A PCP router that opens IPv6 pinholes (a fake PCP server on ::1): the "
@@ -778,6 +834,17 @@ test_pinholes (Fixture       *f,
   g_assert_cmpuint (g_utf8_strlen (game6, -1), <=, PL_TRAY_MENU_MAX_CHARS);
   own_game6 = menu_label (menu, NULL, "profile-ipv6:Game", NULL);
   g_assert_cmpstr (own_game6, ==, game6);
+
+  /* portlightctl status says the same: the pinhole address, and the refused pinhole under
+   * the profile whose IPv4 side is active. */
+  status_text = run_status (f, NULL);
+  g_assert_nonnull (strstr (status_text, "IPv6 address (pinholes): ::1\n"));
+  want = g_strdup_printf ("    IPv6 pinhole problem: %s\n", pl_mapping_get_error (refused)->message);
+  g_assert_nonnull (strstr (status_text, want));
+  status_json = run_status (f, "--json");
+  g_assert_nonnull (strstr (status_json, "\"ipv6_address\":\"::1\""));
+  g_assert_nonnull (strstr (status_json, "\"pinhole_error\":{\"code\":\"not-authorized\""));
+  g_assert_nonnull (strstr (status_json, "\"pinhole_error\":null"));
 }
 
 /* Against `portlightctl run` ($PORTLIGHTCTL), a process of its own, which keeps the
