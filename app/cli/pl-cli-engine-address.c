@@ -174,7 +174,8 @@ pl_cli_engine_address (PlCli *cli)
       if (g_strcmp0 (asked, pl_broker_manager_get_gateway (manager)) != 0)
         g_printerr (_("%s: warning: Portlight's engine (pid %u) speaks to the router at %s; "
                       "--gateway is not used\n"),
-                    cli->prgname, cli->engine->pid, pl_broker_manager_get_gateway (manager));
+                    cli->prgname, pl_cli_engine_get_pid (cli->engine),
+                    pl_broker_manager_get_gateway (manager));
     }
 
   pl_cli_map_read_engine (cli);

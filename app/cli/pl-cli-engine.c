@@ -180,8 +180,18 @@ engine_find (gboolean        no_broker,
   engine->connection = g_steal_pointer (&connection);
   engine->objects = g_steal_pointer (&objects);
   engine->manager = PL_BROKER_MANAGER (g_steal_pointer (&manager));
-  engine->pid = owner_pid (engine->connection);
   return engine;
+}
+
+guint
+pl_cli_engine_get_pid (PlCliEngine *engine)
+{
+  if (!engine->pid_asked)
+    {
+      engine->pid = owner_pid (engine->connection);
+      engine->pid_asked = TRUE;
+    }
+  return engine->pid;
 }
 
 PlCliEngine *

@@ -20,10 +20,14 @@ typedef struct
   GDBusConnection    *connection;
   GDBusObjectManager *objects;    /* NULL from pl_cli_engine_find_lean() */
   PlBrokerManager    *manager;
-  guint               pid;        /* the engine's process, 0 if the bus would not say */
+  guint               pid;        /* the engine's process: see pl_cli_engine_get_pid() */
+  gboolean            pid_asked;
 } PlCliEngine;
 
 void         pl_cli_engine_free          (PlCliEngine   *engine);
+/* The engine's pid, 0 if the bus would not say: asked of the bus at the first call only
+ * (one round trip that most commands, which name the pid in messages alone, never make). */
+guint        pl_cli_engine_get_pid       (PlCliEngine   *engine);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PlCliEngine, pl_cli_engine_free)
 
 /* Finds the engine, following dbus-broker.md §2.2: no session bus, or a bus on which the

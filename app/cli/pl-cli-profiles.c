@@ -363,7 +363,7 @@ commit_change (Ctx        *ctx,
   if (ctx->engine == NULL)
     return save_store (ctx);
 
-  g_debug ("The change goes through Portlight's engine (pid %u)", ctx->engine->pid);
+  g_debug ("The change goes through Portlight's engine");
   if (change == CHANGE_ADD)
     ok = pl_broker_manager_call_create_profile_sync (ctx->engine->manager,
                                                      pl_broker_profile_settings_new (profile), NULL, NULL,

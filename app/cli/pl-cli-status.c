@@ -336,8 +336,8 @@ print_json (PlCliEngine *engine,
   json_builder_set_member_name (builder, "engine");
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "pid");
-  if (engine->pid != 0)
-    json_builder_add_int_value (builder, engine->pid);
+  if (pl_cli_engine_get_pid (engine) != 0)
+    json_builder_add_int_value (builder, pl_cli_engine_get_pid (engine));
   else
     json_builder_add_null_value (builder);
   pl_cli_json_add_int (builder, "version", pl_broker_manager_get_version (manager));
@@ -372,8 +372,8 @@ print_text (PlCliEngine *engine,
   const char *address6 = pl_broker_manager_get_ipv6_address (manager);
   const char * const *warnings = pl_broker_manager_get_warnings (manager);
 
-  if (engine->pid != 0)
-    g_print (_("Engine: running (pid %u), %s\n"), engine->pid,
+  if (pl_cli_engine_get_pid (engine) != 0)
+    g_print (_("Engine: running (pid %u), %s\n"), pl_cli_engine_get_pid (engine),
              pl_broker_manager_get_state (manager));
   else
     g_print (_("Engine: running, %s\n"), pl_broker_manager_get_state (manager));

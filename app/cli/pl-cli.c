@@ -837,7 +837,7 @@ cmd_unmap (int    argc,
         g_error_new (G_IO_ERROR, G_IO_ERROR_BUSY,
                      _("Portlight's engine (pid %u) holds this computer's mappings: remove "
                        "them one port at a time, or stop the engine first"),
-                     cli->engine->pid);
+                     pl_cli_engine_get_pid (cli->engine));
 
       return pl_cli_map_fail (cli, error);
     }
