@@ -1204,7 +1204,9 @@ slow_update_cb (PlBrokerProfile       *profile,
                 SlowEngine            *e)
 {
   g_assert_null (e->held);
-  e->held = g_object_ref (invocation);
+  /* The handler owns the invocation (the skeleton hands its reference over): returning it
+   * later gives that reference back. */
+  e->held = invocation;
   e->n_updates++;
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
