@@ -753,6 +753,19 @@ typedef struct
   char            *old_name;   /* the profile it replaces; NULL for a new one */
 } EngineEdit;
 
+static EngineEdit *
+engine_edit_new (PlProfileDialog *self,
+                 PlProfile       *profile,
+                 const char      *old_name)
+{
+  EngineEdit *edit = g_new0 (EngineEdit, 1);
+
+  edit->self = g_object_ref (self);
+  edit->profile = profile != NULL ? g_object_ref (profile) : NULL;
+  edit->old_name = g_strdup (old_name);
+  return edit;
+}
+
 static void
 engine_edit_free (EngineEdit *edit)
 {
@@ -827,12 +840,9 @@ pl_profile_dialog_save (PlProfileDialog  *self,
   else if (engine != NULL)
     {
       /* The engine saves; the window waits for it without blocking the tray. */
-      EngineEdit *edit = g_new0 (EngineEdit, 1);
+      EngineEdit *edit = engine_edit_new (self, profile, self->editing);
       GCancellable *cancellable;
 
-      edit->self = g_object_ref (self);
-      edit->profile = g_object_ref (profile);
-      edit->old_name = g_strdup (self->editing);
       cancellable = begin_busy (self, self->save_button, _("Saving…"));
       pl_engine_client_save_profile_async (engine, self->editing, profile, cancellable,
                                            engine_saved_cb, edit);
@@ -933,11 +943,9 @@ remove_clicked_cb (PlProfileDialog *self)
   engine = pl_tray_menu_get_engine (self->menu);
   if (engine != NULL)
     {
-      EngineEdit *edit = g_new0 (EngineEdit, 1);
+      EngineEdit *edit = engine_edit_new (self, NULL, name);
       GCancellable *cancellable;
 
-      edit->self = g_object_ref (self);
-      edit->old_name = g_steal_pointer (&name);
       /* TRANSLATORS: the Remove button while the engine removes the profile */
       cancellable = begin_busy (self, self->remove_button, _("Removing…"));
       pl_engine_client_delete_profile_async (engine, edit->old_name, cancellable,

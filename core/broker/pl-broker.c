@@ -66,16 +66,12 @@ update_idle (PlBroker *self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDLE]);
 }
 
-static void update_manager (PlBroker *self);
-
 static void
 mapping_changed_cb (PlSession *session,
                     PlMapping *mapping,
                     gpointer   user_data)
 {
   update_idle (PL_BROKER (user_data));
-  /* The IPv6 address comes and goes with the pinholes' mapper, which has no signal. */
-  update_manager (PL_BROKER (user_data));
 }
 
 static void
@@ -86,7 +82,6 @@ mappings_changed_cb (GListModel *mappings,
                      gpointer    user_data)
 {
   update_idle (PL_BROKER (user_data));
-  update_manager (PL_BROKER (user_data));
 }
 
 /* Clients and their calls. */
@@ -1276,6 +1271,8 @@ pl_broker_set_session (PlBroker  *self,
   g_signal_connect_swapped (session, "notify::protocol-name",
                             G_CALLBACK (session_changed_cb), self);
   g_signal_connect_swapped (session, "notify::epoch", G_CALLBACK (session_changed_cb), self);
+  g_signal_connect_swapped (session, "notify::ipv6-address",
+                            G_CALLBACK (session_changed_cb), self);
   update_manager (self);
 }
 

@@ -724,15 +724,13 @@ static char *
 run_status (Fixture    *f,
             const char *json)
 {
-  g_autoptr(GSubprocessLauncher) launcher =
-    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GSubprocessLauncher) launcher = pl_test_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GError) error = NULL;
   StatusRun run = { 0 };
 
   g_assert_nonnull (g_getenv ("PORTLIGHTCTL"));
   g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS", f->address, TRUE);
-  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
   process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("PORTLIGHTCTL"), "status",
                                          json, NULL);
   g_assert_no_error (error);
