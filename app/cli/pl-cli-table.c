@@ -221,7 +221,8 @@ own_records (Table *t)
     {
       const PlPcpRecord *r = g_ptr_array_index (records, i - 1);
 
-      if (r->expires <= now || r->external_port == 0)
+      /* UPnP-IGD's are in the table (and only an engine's journal holds them). */
+      if (r->expires <= now || r->external_port == 0 || r->method == PL_PCP_METHOD_UPNP)
         g_ptr_array_remove_index (records, i - 1);
     }
   /* The records belong to the journal: copy what is kept. */

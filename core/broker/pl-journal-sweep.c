@@ -18,7 +18,8 @@
  * - deletes the rest: PL_JOURNAL_SWEEP_GRACE_S after the session speaks with a gateway,
  *   every engine record of that gateway that no mapping of the session claims is deleted on
  *   the router, one mapping at a time (PCP with the record's nonce; NAT-PMP with lifetime 0
- *   for that port, never the delete-all request) and removed from the journal. A mapping the
+ *   for that port, never the delete-all request; UPnP-IGD with DeletePortMapping of this
+ *   computer's mapping of that port, pl-upnp-journal.c) and removed from the journal. A mapping the
  *   user closed must not stay open because the engine crashed.
  *
  * IPv6 pinholes made over PCP are swept the same way, on their own: their router is the IPv6
@@ -35,8 +36,8 @@
  * until it succeeds or the record expires. Records of another gateway (another network) are
  * left until that gateway is seen, or until they expire; records without Owner=engine
  * (`portlightctl map`, which leaves its mappings open on purpose) are never swept, and
- * neither are UPnP-IGD pinholes, which the journal does not hold (they lapse at their
- * lifetime). The sweep speaks to the routers with mappers of its own, so the session is not
+ * neither are UPnP-IGD's IPv6 pinholes, which the journal does not hold (they lapse at their
+ * lease, at most an hour). The sweep speaks to the routers with mappers of its own, so the session is not
  * changed. */
 
 #include "config.h"
@@ -48,6 +49,7 @@
 #include "pl-client.h"
 #include "pl-mapping.h"
 #include "pl-pcp-client.h"
+#include "pl-upnp-client.h"
 #include "pl-journal-sweep.h"
 
 #define RETRY_MIN_S  30
@@ -71,6 +73,7 @@ typedef struct
   GCancellable   *cancellable; /* the deletes in flight */
   PlPortMapper   *pcp;         /* lazily, for @gateway */
   PlPortMapper   *natpmp;      /* IPv4 only */
+  PlPortMapper   *upnp;        /* IPv4 only */
   GHashTable     *in_flight;   /* key (protocol << 16 | port) */
   guint           pending;
   guint           failed;      /* deletes of this round that failed */
@@ -155,6 +158,7 @@ drop_gateway (Side *side)
   side->failures = 0;
   g_clear_object (&side->pcp);
   g_clear_object (&side->natpmp);
+  g_clear_object (&side->upnp);
   g_clear_object (&side->gateway);
   g_clear_pointer (&side->gateway_str, g_free);
   g_clear_object (&side->local);
@@ -221,6 +225,14 @@ mapper_for (Side        *side,
       if (side->natpmp == NULL)
         side->natpmp = PL_PORT_MAPPER (pl_client_new (side->gateway, clock));
       return side->natpmp;
+    }
+  if (method == PL_PCP_METHOD_UPNP)
+    {
+      /* It finds the router's IGD itself, and deletes this computer's mapping of the port
+       * (at the public port the router's table names); the sweep forgets the record. */
+      if (side->upnp == NULL)
+        side->upnp = PL_PORT_MAPPER (pl_upnp_client_new (side->gateway, NULL, clock));
+      return side->upnp;
     }
   if (side->pcp == NULL)
     {

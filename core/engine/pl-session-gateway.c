@@ -239,8 +239,9 @@ memory_recall (PlSession *self)
 
 /* The protocol spoken failed as a protocol (not for one port): before it granted anything
  * (a remembered one gone stale), at once on a version downgrade, or after repeated refusals.
- * It is forgotten, and the gateway probed again. */
-void
+ * It is forgotten, and the gateway probed again: returns TRUE then (every mapping waits for
+ * the probe, queued again). */
+gboolean
 _pl_session_protocol_failed (PlSession    *self,
                              const GError *error)
 {
@@ -249,11 +250,11 @@ _pl_session_protocol_failed (PlSession    *self,
 
   /* Only a protocol the session chose itself is asked about again. */
   if (self->mapper_factory != NULL || self->method != PL_METHOD_AUTO || self->mapper == NULL)
-    return;
+    return FALSE;
   /* A protocol that worked gets three tries (a restarting router refuses for a moment),
    * except when the router says outright that it speaks another version. */
   if (self->confirmed && !downgrade && ++self->protocol_failures < 3)
-    return;
+    return FALSE;
   g_debug ("%s no longer answers %s (%s); probing again", self->gateway_str,
            pl_port_mapper_get_protocol_name (self->mapper), error->message);
   if (self->memory != NULL && gateway_mac (self, mac) &&
@@ -262,6 +263,7 @@ _pl_session_protocol_failed (PlSession    *self,
   self->skip_memory = TRUE;
   _pl_session_drop_mapper (self);
   start_probe (self);
+  return TRUE;
 }
 
 /* PCP and NAT-PMP are asked together (PCP preferred); every mapping waits for the answer. */

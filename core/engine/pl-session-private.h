@@ -357,7 +357,7 @@ _pl_session_mapper_listen (PlSession *self);
 void
 _pl_session_drop_mapper (PlSession *self);
 
-void
+gboolean
 _pl_session_protocol_failed (PlSession    *self,
                              const GError *error);
 

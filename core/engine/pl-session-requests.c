@@ -728,13 +728,29 @@ map_cb (GObject      *source,
     }
   else
     {
-      entry->remap = FALSE;   /* failed: its retry comes after the delete */
-      entry_failed (self, entry, error);
       /* The protocol itself is gone (not this one port): ask the gateway again. */
-      if (entry->family == G_SOCKET_FAMILY_IPV4 && error->domain == PL_ERROR &&
-          (error->code == PL_ERROR_UNSUPPORTED_VERSION ||
-           error->code == PL_ERROR_UNSUPPORTED_OPCODE ||
-           error->code == PL_ERROR_REFUSED || error->code == PL_ERROR_TIMED_OUT))
+      gboolean protocol_gone = entry->family == G_SOCKET_FAMILY_IPV4 &&
+                               error->domain == PL_ERROR &&
+                               (error->code == PL_ERROR_UNSUPPORTED_VERSION ||
+                                error->code == PL_ERROR_UNSUPPORTED_OPCODE ||
+                                error->code == PL_ERROR_REFUSED ||
+                                error->code == PL_ERROR_TIMED_OUT);
+
+      entry->remap = FALSE;   /* failed: its retry comes after the delete */
+      /* A remembered protocol that the router no longer speaks (its settings changed since)
+       * is no failure of this mapping: it waits for the probe, like the others, instead of
+       * failing once (and a program waiting for it giving up) before the right protocol is
+       * found. */
+      if (protocol_gone && self->from_memory && !self->confirmed &&
+          _pl_session_protocol_failed (self, error))
+        {
+          g_debug ("Mapping %s/%s: the remembered protocol failed (%s); waiting for the probe",
+                   entry->profile_name, pl_protocol_to_string (entry->protocol),
+                   error->message);
+          return;
+        }
+      entry_failed (self, entry, error);
+      if (protocol_gone)
         _pl_session_protocol_failed (self, error);
     }
 }

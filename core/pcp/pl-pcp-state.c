@@ -41,7 +41,7 @@
  *   internal port, family and internal address).
  * - Gateway, InternalAddress, ExternalAddress: IP addresses. InternalAddress must be of the
  *   family Family. ExternalAddress may be left out (not known yet).
- * - Method: pcp or natpmp. Protocol: tcp or udp. Family: ipv4 or ipv6.
+ * - Method: pcp, natpmp or upnp. Protocol: tcp or udp. Family: ipv4 or ipv6.
  * - InternalPort: 1-65535. ExternalPort: 0-65535, 0 while the gateway has not answered.
  * - Nonce: 24 hexadecimal digits (12 bytes).
  * - Expires: the end of the mapping, in seconds since 1970.
@@ -261,7 +261,16 @@ pl_pcp_record_new_nonce (PlPcpRecord *record)
 static const char *
 method_to_string (PlPcpMethod method)
 {
-  return method == PL_PCP_METHOD_NATPMP ? "natpmp" : "pcp";
+  switch (method)
+    {
+    case PL_PCP_METHOD_NATPMP:
+      return "natpmp";
+    case PL_PCP_METHOD_UPNP:
+      return "upnp";
+    case PL_PCP_METHOD_PCP:
+    default:
+      return "pcp";
+    }
 }
 
 static const char *
@@ -464,8 +473,10 @@ parse_record (GKeyFile    *key_file,
     record->method = PL_PCP_METHOD_PCP;
   else if (g_str_equal (VALUE (1), "natpmp"))
     record->method = PL_PCP_METHOD_NATPMP;
+  else if (g_str_equal (VALUE (1), "upnp"))
+    record->method = PL_PCP_METHOD_UPNP;
   else
-    FAIL (1, _("expected “pcp” or “natpmp”"));
+    FAIL (1, _("expected “pcp”, “natpmp” or “upnp”"));
 
   if (g_str_equal (VALUE (2), "tcp"))
     record->protocol = PL_PROTOCOL_TCP;
@@ -876,7 +887,8 @@ pl_pcp_state_put (PlPcpState        *self,
   g_return_if_fail (g_inet_address_get_family (record->internal_address) == record->family);
   g_return_if_fail (record->protocol == PL_PROTOCOL_TCP || record->protocol == PL_PROTOCOL_UDP);
   g_return_if_fail (record->method == PL_PCP_METHOD_PCP
-                    || record->method == PL_PCP_METHOD_NATPMP);
+                    || record->method == PL_PCP_METHOD_NATPMP
+                    || record->method == PL_PCP_METHOD_UPNP);
   g_return_if_fail (record->internal_port != 0);
   g_return_if_fail (record->expires >= 0);
   g_return_if_fail (record->interface == NULL || valid_interface (record->interface));

@@ -18,6 +18,9 @@ G_BEGIN_DECLS
  * PlPcpMethod:
  * @PL_PCP_METHOD_PCP: the mapping was made with PCP (RFC 6887)
  * @PL_PCP_METHOD_NATPMP: the mapping was made with NAT-PMP (RFC 6886)
+ * @PL_PCP_METHOD_UPNP: the mapping was made with UPnP-IGD (an engine's journal only: the
+ *   router's table names it already, but not whether the engine or a one-shot program made
+ *   it, and a restarted engine deletes only its own)
  *
  * The protocol spoken with the gateway for one mapping: a renewal or a delete must use it.
  */
@@ -25,6 +28,7 @@ typedef enum
 {
   PL_PCP_METHOD_PCP = 1,
   PL_PCP_METHOD_NATPMP = 2,
+  PL_PCP_METHOD_UPNP = 3,
 } PlPcpMethod;
 
 /**

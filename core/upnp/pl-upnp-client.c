@@ -15,6 +15,7 @@
 #include "pl-upnp-client.h"
 #include "pl-upnp-description.h"
 #include "pl-upnp-error.h"
+#include "pl-upnp-journal.h"
 
 /* How many further public ports an IGDv1 router is asked for after 718. */
 #define MAX_CONFLICT_RETRIES 4
@@ -43,6 +44,7 @@ struct _PlUpnpClient
   GHashTable        *labels;      /* key () -> char* */
   gboolean           permanent_only;
   gboolean           no_add_any;  /* an IGDv2 router that answered 401 */
+  PlPcpState        *journal;     /* nullable: an engine's (pl-upnp-journal.c) */
 
   gboolean           watching;
   GUPnPServiceProxy *subscribed;
@@ -328,11 +330,24 @@ typedef struct
   gboolean   add_any;
   guint      conflicts;
   guint16    granted;
+  PlPcpState *held;       /* owned ref: the journal's hold, until answered */
 } MapOp;
+
+static void
+map_op_release (MapOp *op)
+{
+  if (op->held != NULL)
+    {
+      pl_pcp_state_release (op->held);
+      g_clear_object (&op->held);
+    }
+}
 
 static void
 map_op_free (MapOp *op)
 {
+  /* An error's: the record put before sending stays, the router may hold the mapping. */
+  map_op_release (op);
   g_free (op->description);
   g_free (op);
 }
@@ -378,6 +393,10 @@ map_cb (GObject      *source,
       held->internal_port = op->internal_port;
       held->external_port = op->granted;
       g_hash_table_replace (self->held, key (op->protocol, op->internal_port), held);
+      pl_upnp_journal_put (self->journal, self->gateway,
+                           pl_upnp_discovery_get_host_ip (self->discovery), op->protocol,
+                           op->internal_port, op->granted, op->lease);
+      map_op_release (op);   /* the batch's save, if this was its last answer */
       if (self->verify == NULL && !self->verifying)
         schedule_verify (self, 0);
       g_task_return_boolean (task, TRUE);
@@ -471,6 +490,18 @@ map_send (GTask *task)
 }
 
 static void
+map_synced_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!pl_pcp_state_sync_finish (PL_PCP_STATE (source), result, &error))
+    g_debug ("Cannot save the UPnP-IGD mappings to the journal: %s", error->message);
+  map_send (user_data);
+}
+
+static void
 map_start_cb (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
@@ -488,6 +519,17 @@ map_start_cb (GObject      *source,
       return;
     }
   op->add_any = pl_upnp_discovery_get_igd_v2 (self->discovery) && !self->no_add_any;
+  if (self->journal != NULL)
+    {
+      /* On disk before the request goes out (pl-upnp-journal.c). */
+      op->held = g_object_ref (self->journal);
+      pl_pcp_state_hold (op->held);
+      pl_upnp_journal_put (self->journal, self->gateway,
+                           pl_upnp_discovery_get_host_ip (self->discovery), op->protocol,
+                           op->internal_port, op->external_port, op->lease);
+      pl_pcp_state_sync_async (op->held, map_synced_cb, g_steal_pointer (&task));
+      return;
+    }
   map_send (g_steal_pointer (&task));
 }
 
@@ -521,7 +563,11 @@ pl_upnp_client_mapper_map_async (PlPortMapper        *mapper,
   g_task_set_source_tag (task, pl_upnp_client_mapper_map_async);
   op->protocol = protocol;
   op->internal_port = internal_port;
-  /* UPnP has no "any port" (716): ask for the internal one. */
+  /* UPnP has no "any port" (716): ask for the one a restarted engine's journal knows, or
+   * for the internal one. */
+  if (suggested_external_port == 0)
+    suggested_external_port = pl_upnp_journal_port (self->journal, self->gateway, protocol,
+                                                    internal_port);
   op->external_port = suggested_external_port != 0 ? suggested_external_port : internal_port;
   op->lease = self->permanent_only ? 0 : MIN (lifetime, PL_UPNP_LEASE_S);
   op->description = description_for (self, protocol, internal_port);
@@ -559,7 +605,7 @@ pl_upnp_client_mapper_map_finish (PlPortMapper  *mapper,
 typedef struct
 {
   PlProtocol protocol;
-  guint16    internal_port;   /* 0: by public port only */
+  guint16    internal_port;   /* 0: by public port only, and none of ours */
   guint16    external_port;
   char      *owner;           /* by public port: the LAN address it forwards to */
 } UnmapOp;
@@ -600,7 +646,10 @@ delete_cb (GObject      *source,
       return;
     }
   if (op->internal_port != 0)
-    g_hash_table_remove (self->held, key (op->protocol, op->internal_port));
+    {
+      g_hash_table_remove (self->held, key (op->protocol, op->internal_port));
+      pl_upnp_journal_forget (self->journal, self->gateway, op->protocol, op->internal_port);
+    }
   g_task_return_boolean (task, TRUE);
 }
 
@@ -660,6 +709,7 @@ unmap_list_cb (GObject      *source,
         }
     }
   /* Nothing of ours for that port: it is gone already. */
+  pl_upnp_journal_forget (self->journal, self->gateway, op->protocol, op->internal_port);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -764,11 +814,11 @@ delete_external_get_cb (GObject      *source,
       GHashTableIter iter;
       Held *held;
 
-      /* Forget it if it was one of ours. */
+      /* One of ours: forgotten once the router confirmed the delete (delete_cb). */
       g_hash_table_iter_init (&iter, self->held);
       while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &held))
         if (held->protocol == op->protocol && held->external_port == op->external_port)
-          g_hash_table_iter_remove (&iter);
+          op->internal_port = held->internal_port;
     }
   delete_send (g_steal_pointer (&task));
 }
@@ -921,6 +971,19 @@ pl_upnp_client_mapper_set_label (PlPortMapper *mapper,
     g_hash_table_replace (self->labels, key (protocol, internal_port), g_strdup (label));
 }
 
+/* Only an engine's journal is written: a one-shot program's mappings stay open on purpose
+ * (pl-upnp-journal.c). */
+static void
+pl_upnp_client_mapper_set_journal (PlPortMapper *mapper,
+                                   PlPcpState   *journal)
+{
+  PlUpnpClient *self = PL_UPNP_CLIENT (mapper);
+
+  if (journal != NULL && pl_pcp_state_get_owner (journal) != PL_PCP_OWNER_ENGINE)
+    journal = NULL;
+  g_set_object (&self->journal, journal);
+}
+
 static gboolean
 pl_upnp_client_mapper_listen (PlPortMapper  *mapper,
                               guint16        port,
@@ -959,6 +1022,7 @@ pl_upnp_client_port_mapper_iface_init (PlPortMapperInterface *iface)
   iface->get_capabilities = pl_upnp_client_mapper_get_capabilities;
   iface->get_lifetime_range = pl_upnp_client_mapper_get_lifetime_range;
   iface->set_label = pl_upnp_client_mapper_set_label;
+  iface->set_journal = pl_upnp_client_mapper_set_journal;
   iface->listen = pl_upnp_client_mapper_listen;
   iface->get_listening = pl_upnp_client_mapper_get_listening;
 }
@@ -986,6 +1050,7 @@ pl_upnp_client_finalize (GObject *object)
 
   g_clear_object (&self->gateway);
   g_clear_object (&self->clock);
+  g_clear_object (&self->journal);
   g_clear_object (&self->verify_cancellable);
   g_clear_pointer (&self->held, g_hash_table_unref);
   g_clear_pointer (&self->labels, g_hash_table_unref);

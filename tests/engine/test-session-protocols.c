@@ -664,6 +664,15 @@ session_with_memory (Fixture *f)
 }
 
 static void
+count_failed_cb (PlMapping  *mapping,
+                 GParamSpec *pspec,
+                 guint      *n_failed)
+{
+  if (pl_mapping_get_state (mapping) == PL_MAPPING_STATE_FAILED)
+    (*n_failed)++;
+}
+
+static void
 test_memory (Fixture       *f,
              gconstpointer  data)
 {
@@ -674,11 +683,13 @@ test_memory (Fixture       *f,
   static const guint8 mac[6] = { 0x02, 0x00, 0x5e, 0x10, 0x00, 0x01 };
   PlMethod method;
   gint64 t0;
+  guint n_failed = 0;
 
   g_test_summary ("The protocol of a gateway (address and MAC) is remembered: the next start "
                   "on a router that drops PCP maps at once instead of after PCP's 1 s grace; "
                   "a remembered protocol that the router stopped speaking is forgotten and "
-                  "the router probed again");
+                  "the router probed again, and the mappings wait for that probe without "
+                  "failing first");
 
   gateway = pl_fake_gateway_new (f->address, f->clock, &error);
   g_assert_no_error (error);
@@ -720,8 +731,11 @@ test_memory (Fixture       *f,
   t0 = now (f);
   f->session = session_with_memory (f);
   pl_session_start (f->session);
+  g_signal_connect (pl_session_find_mapping (f->session, "Web", PL_PROTOCOL_TCP),
+                    "notify::state", G_CALLBACK (count_failed_cb), &n_failed);
   run_until_active (f, f->session, t0 + SECONDS (0.5));
   g_assert_cmpstr (pl_session_get_protocol_name (f->session), ==, "NAT-PMP");
+  g_assert_cmpuint (n_failed, ==, 0);
   g_clear_object (&f->session);
   drain ();
 

@@ -230,6 +230,21 @@ want_no_router_sockets () {
   return 1
 }
 
+# wait_engine: until the run ($BG_PID) owns the engine's bus name (up to 5 s)
+wait_engine () {
+  local i owner
+  for i in $(seq 100); do
+    owner=$(ip netns exec "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BUS_ADDRESS" gdbus call \
+              --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+              --method org.freedesktop.DBus.GetConnectionUnixProcessID \
+              io.github.portlight.Portlight.Broker1 2>/dev/null)
+    [ "$owner" = "(uint32 $BG_PID,)" ] && return 0
+    sleep 0.05
+  done
+  diag "FAIL: the run ($BG_PID) did not own the engine's name within 5 s"
+  return 1
+}
+
 # want_engine_owner: the engine's bus name is owned by the run ($BG_PID), not by the tray
 want_engine_owner () {
   local owner
@@ -591,6 +606,67 @@ t_broker_keep_both () {
   want_rc 0
 }
 
+# The engine on a UPnP-only router, killed with SIGKILL while it holds two ports for
+# `portlightctl map` (leases of no caller, bind=none): the router keeps both rules. Started
+# again, it is asked for one of them: that one keeps its rule and its public port; the other,
+# which nobody asks for again, the engine deletes at the router after its grace (its journal
+# knew it was the engine's), and says so. A clean stop then closes the claimed one.
+t_broker_upnp_crash () {
+  local file=$LABDIR/broker-upnp-crash.ini i t0 swept_ms
+  if ! command -v dbus-daemon >/dev/null; then
+    SKIP_REASON="needs dbus-daemon"
+    return 77
+  fi
+  : > "$file"
+  bus_start || return 1
+  serve tcp "$NS_A" 41250 lan-a || return 1
+  PORTLIGHT_TEST_SWEEP_GRACE=3 DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS run_start "$file"
+  wait_engine || { run_log "start"; return 1; }
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" map -4 -t --json 41250 41250
+  want_rc 0 && want_json_protocol upnp || { run_log "map 41250"; return 1; }
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" map -4 -t 41251 41251
+  want_rc 0 && want_text "Portlight's engine holds it until" || { run_log "map 41251"; return 1; }
+  want_rule tcp 41250 "$HOST_A" 41250 && want_rule tcp 41251 "$HOST_A" 41251 ||
+    { run_log "map"; return 1; }
+
+  kill -KILL "$BG_PID"
+  wait "$BG_PID" 2>/dev/null
+  run_log "killed"
+  BG_PID=""
+  want_rule tcp 41250 "$HOST_A" 41250 && want_rule tcp 41251 "$HOST_A" 41251 || return 1
+
+  PORTLIGHT_TEST_SWEEP_GRACE=3 DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS run_start "$file"
+  wait_engine || { run_log "start again"; return 1; }
+  t0=$(now_ms)
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" map -4 -t 41250 41250
+  want_rc 0 && want_text "Portlight's engine holds it until" ||
+    { run_log "map 41250 again"; return 1; }
+  for i in $(seq 400); do
+    has_rule tcp 41251 "$HOST_A" 41251 || break
+    sleep 0.05
+  done
+  swept_ms=$(( $(now_ms) - t0 ))
+  want_no_rule tcp 41251 "$HOST_A" 41251 || { run_log "the sweep"; return 1; }
+  want_rule tcp 41250 "$HOST_A" 41250 && want_reaches tcp 41250 lan-a ||
+    { run_log "the sweep"; return 1; }
+  for i in $(seq 100); do
+    grep -q "Closed tcp port 41251 at $GW: nobody asked for it again" "$LABDIR/bg.err" && break
+    sleep 0.05
+  done
+  grep -q "Closed tcp port 41251 at $GW: nobody asked for it again" "$LABDIR/bg.err" ||
+    { diag "FAIL: the engine did not say it closed 41251"; run_log "the sweep"; return 1; }
+  note "UPnP-IGD, engine killed and started again: the port nobody asked for again closed" \
+       "$swept_ms ms after the new engine's first request (grace 3 s)"
+
+  run_stop TERM
+  want_rc 0 || return 1
+  for i in $(seq 100); do
+    has_rule tcp 41250 "$HOST_A" 41250 || break
+    sleep 0.05
+  done
+  want_no_rule tcp 41250 "$HOST_A" 41250
+}
+
 broker_scenarios () {
   local LAB_PROTOCOL=""
   scenario "engine on the session bus: a program's lease opens the port; killed, the port closes" \
@@ -603,4 +679,6 @@ broker_scenarios () {
     t_broker_map_interrupted
   scenario "engine on the session bus: map --keep holds the IPv4 mapping and the pinhole; SIGINT/SIGTERM remove both" \
     t_broker_keep_both
+  scenario "engine on a UPnP-only router killed and restarted: the port asked for again stays, the other is closed" \
+    t_broker_upnp_crash no "$EXT_IP" upnp
 }

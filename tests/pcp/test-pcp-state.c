@@ -106,7 +106,8 @@ read_bytes (const char *path)
   return g_bytes_new_take (data, length);
 }
 
-/* Four records: IPv4 and IPv6, TCP and UDP, PCP and NAT-PMP, two gateways. */
+/* Five records: IPv4 and IPv6, TCP and UDP, PCP, NAT-PMP and UPnP-IGD (an engine's), four
+ * gateways. */
 static GPtrArray *
 sample_records (void)
 {
@@ -121,6 +122,8 @@ sample_records (void)
                                          "2001:db8::20", 22, 22, "2001:db8::20", 1780000200));
   g_ptr_array_add (records, make_record ("2001:db8::1", PL_PCP_METHOD_PCP, PL_PROTOCOL_UDP,
                                          "2001:db8::21", 65535, 65535, NULL, 1));
+  g_ptr_array_add (records, make_record ("192.168.1.254", PL_PCP_METHOD_UPNP, PL_PROTOCOL_TCP,
+                                         "192.168.1.20", 25565, 25566, NULL, 1780000300));
   return records;
 }
 
@@ -222,6 +225,7 @@ test_round_trip (void)
   g_assert_nonnull (strstr (text, "[Portlight]\nVersion=1\n"));
   g_assert_nonnull (strstr (text, "[mapping tcp 8080 ipv4 192.168.1.1 192.168.1.20]"));
   g_assert_nonnull (strstr (text, "Method=natpmp"));
+  g_assert_nonnull (strstr (text, "Method=upnp\n"));
   g_assert_nonnull (strstr (text, "Family=ipv6"));
 
   g_assert_true (pl_pcp_state_load (loaded, &error));
@@ -352,7 +356,7 @@ test_list_gateway (void)
   g_autoptr(GPtrArray) of_link_local = pl_pcp_state_list (state, link_local);
   g_autoptr(GPtrArray) of_none = pl_pcp_state_list (state, none);
 
-  g_assert_cmpuint (all->len, ==, 4);
+  g_assert_cmpuint (all->len, ==, 5);
   g_assert_cmpuint (of_gw4->len, ==, 2);
   assert_record_equal (g_ptr_array_index (of_gw4, 0), g_ptr_array_index (records, 0));
   assert_record_equal (g_ptr_array_index (of_gw4, 1), g_ptr_array_index (records, 1));
@@ -477,9 +481,9 @@ static const Corrupt corrupt_cases[] = {
     "Nonce=" NONCE_HEX "\nExpires=1\n", -1, "Protocol=sctp is not valid" },
   { "unknown-method",
     GOOD_HEAD GOOD_GROUP
-    "Gateway=192.168.1.1\nMethod=upnp\nProtocol=tcp\nFamily=ipv4\n"
+    "Gateway=192.168.1.1\nMethod=upnpc\nProtocol=tcp\nFamily=ipv4\n"
     "InternalAddress=192.168.1.20\nInternalPort=8080\nExternalPort=8080\n"
-    "Nonce=" NONCE_HEX "\nExpires=1\n", -1, "Method=upnp is not valid" },
+    "Nonce=" NONCE_HEX "\nExpires=1\n", -1, "Method=upnpc is not valid" },
   { "internal-port-too-big",
     GOOD_HEAD GOOD_GROUP
     "Gateway=192.168.1.1\nMethod=pcp\nProtocol=tcp\nFamily=ipv4\n"
@@ -880,16 +884,17 @@ test_forget_expired (void)
   g_autoptr(GPtrArray) list2 = NULL;
   g_autoptr(GPtrArray) list3 = NULL;
 
-  /* Expiries: 1780000000, 1780000100, 1780000200, 1. */
+  /* Expiries: 1780000000, 1780000100, 1780000200, 1, 1780000300. */
   pl_pcp_state_forget_expired (state, 1000);
   list = pl_pcp_state_list (state, NULL);
-  g_assert_cmpuint (list->len, ==, 3);
+  g_assert_cmpuint (list->len, ==, 4);
 
   /* At the expiry time itself the mapping has ended. */
   pl_pcp_state_forget_expired (state, 1780000100);
   list2 = pl_pcp_state_list (state, NULL);
-  g_assert_cmpuint (list2->len, ==, 1);
+  g_assert_cmpuint (list2->len, ==, 2);
   assert_record_equal (g_ptr_array_index (list2, 0), g_ptr_array_index (records, 2));
+  assert_record_equal (g_ptr_array_index (list2, 1), g_ptr_array_index (records, 4));
 
   pl_pcp_state_forget_expired (state, G_MAXINT64);
   list3 = pl_pcp_state_list (state, NULL);

@@ -762,6 +762,121 @@ test_verify (Fixture       *f,
   g_assert_cmpuint (f->n_lost_announced, ==, 1);
 }
 
+static char *
+read_journal (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  char *text = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, &error))
+    {
+      g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+      return g_strdup ("");
+    }
+  return text;
+}
+
+static PlPcpState *
+journal_new (const char *path,
+             PlPcpOwner  owner)
+{
+  g_autoptr(GError) error = NULL;
+  PlPcpState *journal = pl_pcp_state_new (path);
+
+  g_assert_true (pl_pcp_state_load (journal, &error));
+  g_assert_no_error (error);
+  pl_pcp_state_set_owner (journal, owner);
+  return journal;
+}
+
+static void
+test_journal (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (g_get_user_runtime_dir (), "engine-upnp.ini",
+                                            NULL);
+  g_autofree char *one_shot_path = g_build_filename (g_get_user_runtime_dir (),
+                                                     "one-shot-upnp.ini", NULL);
+  g_autoptr(PlPcpState) journal = journal_new (path, PL_PCP_OWNER_ENGINE);
+  g_autoptr(PlPcpState) one_shot = journal_new (one_shot_path, PL_PCP_OWNER_ONE_SHOT);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *external = NULL;
+  g_autofree char *group = NULL;
+  guint16 granted = 0;
+
+  g_test_summary ("An engine's journal holds its UPnP-IGD mappings: on disk before the "
+                  "AddAnyPortMapping goes out, then with the public port granted; removed "
+                  "once the delete is answered; a restarted engine asks for that public port "
+                  "again; a one-shot journal is not written");
+  pl_port_mapper_set_journal (PL_PORT_MAPPER (f->client), journal);
+  /* The port asked for is another device's: the router grants another one. */
+  pl_fake_igd_add_entry (f->igd, "10.0.0.99", "TCP", 42000, 42000, "theirs", 0);
+  pl_fake_igd_set_reply_delay (f->igd, 1000);
+  pl_port_mapper_map_async (PL_PORT_MAPPER (f->client), PL_PROTOCOL_TCP, 42000, 0, 7200, NULL,
+                            result_cb, f);
+  while (pl_fake_igd_count_requests (f->igd, "AddAnyPortMapping") == 0)
+    g_main_context_iteration (NULL, TRUE);
+  /* The router has the request and has not answered: the record is on disk already. */
+  text = read_journal (path);
+  group = g_strdup_printf ("[mapping tcp 42000 ipv4 %s " LOCAL "]\n", f->address);
+  g_assert_nonnull (strstr (text, group));
+  g_assert_nonnull (strstr (text, "Method=upnp\n"));
+  g_assert_nonnull (strstr (text, "InternalPort=42000\n"));
+  g_assert_nonnull (strstr (text, "ExternalPort=42000\n"));
+  g_assert_nonnull (strstr (text, "Owner=engine\n"));
+  g_clear_pointer (&text, g_free);
+  pl_clock_advance (f->igd_clock, 1000 * 1000);
+  result = take_result (f);
+  g_assert_true (pl_port_mapper_map_finish (PL_PORT_MAPPER (f->client), result, &granted, NULL,
+                                            NULL, &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  g_assert_cmpuint (granted, !=, 42000);
+  g_assert_true (pl_pcp_state_flush (journal, &error));
+  g_assert_no_error (error);
+  text = read_journal (path);
+  external = g_strdup_printf ("ExternalPort=%u\n", granted);
+  g_assert_nonnull (strstr (text, external));
+  g_clear_pointer (&text, g_free);
+
+  /* A restarted engine (a new client, the journal loaded again) is asked for the port with
+   * no public port in mind: it asks the router for the one it had. */
+  g_assert_finalize_object (g_steal_pointer (&f->client));
+  g_clear_object (&journal);
+  journal = journal_new (path, PL_PCP_OWNER_ENGINE);
+  f->client = client_new (f, f->address);
+  pl_port_mapper_set_journal (PL_PORT_MAPPER (f->client), journal);
+  iterate_until_v2 (f);
+  pl_fake_igd_set_reply_delay (f->igd, 0);
+  pl_fake_igd_clear_requests (f->igd);
+  g_assert_true (map (f, PL_PROTOCOL_TCP, 42000, 0, &granted, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (strtoul (request_arg (f, "AddAnyPortMapping", "NewExternalPort"), NULL, 10),
+                    ==, granted);
+
+  /* The delete answered, the record is gone. */
+  g_assert_true (unmap (f, PL_PROTOCOL_TCP, 42000, &error));
+  g_assert_no_error (error);
+  g_assert_true (pl_pcp_state_flush (journal, &error));
+  text = read_journal (path);
+  g_assert_null (strstr (text, "[mapping tcp 42000"));
+  g_clear_pointer (&text, g_free);
+
+  /* A one-shot program's mappings stay open on purpose: nothing to sweep, nothing written. */
+  pl_port_mapper_set_journal (PL_PORT_MAPPER (f->client), one_shot);
+  g_assert_true (map (f, PL_PROTOCOL_UDP, 42001, 42001, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (pl_pcp_state_flush (one_shot, &error));
+  g_assert_no_error (error);
+  text = read_journal (one_shot_path);
+  g_assert_null (strstr (text, "[mapping"));
+  g_clear_pointer (&text, g_free);
+  text = read_journal (path);
+  g_assert_null (strstr (text, "[mapping udp 42001"));
+}
+
 static void
 add (const char *path,
      guint       n,
@@ -796,6 +911,7 @@ main (int    argc,
   add ("/upnp/client/restart-stale-proxy", 17, test_restart_stale_proxy);
   add ("/upnp/client/events", 18, test_events);
   add ("/upnp/client/verify", 19, test_verify);
+  add ("/upnp/client/journal", 20, test_journal);
 
   return g_test_run ();
 }

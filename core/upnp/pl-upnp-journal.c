@@ -1,0 +1,92 @@
+/* pl-upnp-journal.c: an engine's UPnP-IGD mappings in its journal
+ *
+ * Copyright 2026 The Portlight authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+/* The router's table says which mappings forward to this computer, but not which of them the
+ * engine made: a one-shot `portlightctl map` makes the same entries, and leaves them open on
+ * purpose. So the engine journals its own (PlPcpState, Method=upnp, Owner=engine; the nonce
+ * is unused), like NAT-PMP's (pl-client.c, "The journal"): a record is put and on disk before
+ * the AddPortMapping goes out, put again with the public port granted, and removed once the
+ * router confirmed the delete. A restarted engine then deletes those nobody asks for again
+ * (pl-journal-sweep.c) and asks for the same public port for those it is asked for again. */
+
+#include "config.h"
+
+#include "pl-upnp-journal.h"
+
+/* A permanent mapping (a router that takes only lease 0) stays until it is deleted: its
+ * record must not be forgotten as expired within the journal's life (one boot, tmpfs). */
+#define PERMANENT_S (365 * 24 * 3600)
+
+void
+pl_upnp_journal_put (PlPcpState   *journal,
+                     GInetAddress *gateway,
+                     const char   *host_ip,
+                     PlProtocol    protocol,
+                     guint16       internal_port,
+                     guint16       external_port,
+                     guint32       lease)
+{
+  g_autoptr(PlPcpRecord) record = NULL;
+  g_autoptr(GInetAddress) internal = NULL;
+  const PlPcpRecord *known;
+
+  if (journal == NULL || host_ip == NULL)
+    return;
+  internal = g_inet_address_new_from_string (host_ip);
+  if (internal == NULL || g_inet_address_get_family (internal) != G_SOCKET_FAMILY_IPV4)
+    return;
+
+  record = pl_pcp_record_new ();
+  record->gateway = g_object_ref (gateway);
+  record->method = PL_PCP_METHOD_UPNP;
+  record->protocol = protocol;
+  record->family = G_SOCKET_FAMILY_IPV4;
+  record->internal_address = g_steal_pointer (&internal);
+  record->internal_port = internal_port;
+  known = pl_pcp_state_lookup (journal, gateway, protocol, internal_port, G_SOCKET_FAMILY_IPV4);
+  if (known != NULL && known->method != PL_PCP_METHOD_UPNP)
+    known = NULL;
+  record->external_port = external_port != 0 ? external_port
+                                             : known != NULL ? known->external_port : 0;
+  record->expires = g_get_real_time () / G_USEC_PER_SEC + (lease != 0 ? lease : PERMANENT_S);
+  if (known != NULL && known->expires > record->expires)
+    record->expires = known->expires;   /* a shorter lease does not end the older one */
+  pl_pcp_state_put (journal, record);
+  pl_pcp_state_save_later (journal);
+}
+
+void
+pl_upnp_journal_forget (PlPcpState   *journal,
+                        GInetAddress *gateway,
+                        PlProtocol    protocol,
+                        guint16       internal_port)
+{
+  const PlPcpRecord *known;
+
+  if (journal == NULL)
+    return;
+  known = pl_pcp_state_lookup (journal, gateway, protocol, internal_port, G_SOCKET_FAMILY_IPV4);
+  if (known == NULL || known->method != PL_PCP_METHOD_UPNP)
+    return;
+  if (pl_pcp_state_remove (journal, gateway, protocol, internal_port, G_SOCKET_FAMILY_IPV4))
+    pl_pcp_state_save_later (journal);
+}
+
+/* The public port the journal's record of (@protocol, @internal_port) was granted, or 0. */
+guint16
+pl_upnp_journal_port (PlPcpState   *journal,
+                      GInetAddress *gateway,
+                      PlProtocol    protocol,
+                      guint16       internal_port)
+{
+  const PlPcpRecord *known;
+
+  if (journal == NULL)
+    return 0;
+  known = pl_pcp_state_lookup (journal, gateway, protocol, internal_port, G_SOCKET_FAMILY_IPV4);
+  return known != NULL && known->method == PL_PCP_METHOD_UPNP ? known->external_port : 0;
+}
