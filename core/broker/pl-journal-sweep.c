@@ -22,22 +22,22 @@
  *   computer's mapping of that port, pl-upnp-journal.c) and removed from the journal. A mapping the
  *   user closed must not stay open because the engine crashed.
  *
- * IPv6 pinholes made over PCP are swept the same way, on their own: their router is the IPv6
- * default router, not the gateway, so their grace starts when the session's IPv6 side speaks
- * with it (PlSession:ipv6-address, pl_session_get_ipv6_mapper()). The engine pinhole records
+ * IPv6 pinholes (over PCP, or through the UPnP-IGD's firewall service) are swept the same
+ * way, on their own: their router is the IPv6 default router, not the gateway, so their grace
+ * starts when the session's IPv6 side speaks with it (PlSession:ipv6-address,
+ * pl_session_get_ipv6_mapper()). The engine pinhole records
  * of that router, for the address the session opens pinholes for now and made over the same
  * interface (the Interface key; a record without one, from an older journal, is taken to be
  * of the interface the router is reached on now), that no IPv6 mapping of the session claims
- * are deleted with their nonce (MAP, lifetime 0, from that address), over that interface.
+ * are deleted with their nonce (MAP, lifetime 0, from that address), over that interface, or
+ * with DeletePinhole of the ID the router gives that pinhole again (UPnP-IGD).
  * Pinhole records of another router or of an address this computer no longer opens pinholes
  * for are left until they expire (the router would not take a delete from another address).
  *
  * A delete that fails is said in the log and tried again later (30 s, doubling to 15 min)
  * until it succeeds or the record expires. Records of another gateway (another network) are
  * left until that gateway is seen, or until they expire; records without Owner=engine
- * (`portlightctl map`, which leaves its mappings open on purpose) are never swept, and
- * neither are UPnP-IGD's IPv6 pinholes, which the journal does not hold (they lapse at their
- * lease, at most an hour). The sweep speaks to the routers with mappers of its own, so the session is not
+ * (`portlightctl map`, which leaves its mappings open on purpose) are never swept. The sweep speaks to the routers with mappers of its own, so the session is not
  * changed. */
 
 #include "config.h"
@@ -50,6 +50,7 @@
 #include "pl-mapping.h"
 #include "pl-pcp-client.h"
 #include "pl-upnp-client.h"
+#include "pl-upnp-pinhole.h"
 #include "pl-journal-sweep.h"
 
 #define RETRY_MIN_S  30
@@ -73,7 +74,7 @@ typedef struct
   GCancellable   *cancellable; /* the deletes in flight */
   PlPortMapper   *pcp;         /* lazily, for @gateway */
   PlPortMapper   *natpmp;      /* IPv4 only */
-  PlPortMapper   *upnp;        /* IPv4 only */
+  PlPortMapper   *upnp;        /* IPv4: the IGD's mappings; IPv6: its pinholes */
   GHashTable     *in_flight;   /* key (protocol << 16 | port) */
   guint           pending;
   guint           failed;      /* deletes of this round that failed */
@@ -199,7 +200,7 @@ sweepable (Side              *side,
     return FALSE;
   if (side->family == G_SOCKET_FAMILY_IPV4)
     return TRUE;
-  if (record->method != PL_PCP_METHOD_PCP ||
+  if ((record->method != PL_PCP_METHOD_PCP && record->method != PL_PCP_METHOD_UPNP) ||
       !g_inet_address_equal (record->internal_address, side->local))
     return FALSE;
   return record->interface == NULL || g_strcmp0 (record->interface, side->interface) == 0;
@@ -229,8 +230,12 @@ mapper_for (Side        *side,
   if (method == PL_PCP_METHOD_UPNP)
     {
       /* It finds the router's IGD itself, and deletes this computer's mapping of the port
-       * (at the public port the router's table names); the sweep forgets the record. */
-      if (side->upnp == NULL)
+       * (at the public port the router's table names), or the pinhole of the port (by the
+       * ID the router gives it again); the sweep forgets the record. */
+      if (side->upnp == NULL && side->family == G_SOCKET_FAMILY_IPV6)
+        side->upnp = PL_PORT_MAPPER (pl_upnp_pinhole_client_new (side->gateway, side->interface,
+                                                                 side->local, NULL, clock));
+      else if (side->upnp == NULL)
         side->upnp = PL_PORT_MAPPER (pl_upnp_client_new (side->gateway, NULL, clock));
       return side->upnp;
     }
@@ -395,8 +400,8 @@ session_changed (PlJournalSweep *self)
   arm_timer (side, self->grace_s);
 }
 
-/* The session's IPv6 side started or stopped speaking with a router (PCP pinholes only: the
- * journal holds no UPnP-IGD pinholes). */
+/* The session's IPv6 side started or stopped speaking with a router (over PCP, or through
+ * the UPnP-IGD's firewall service). */
 static void
 session_ipv6_changed (PlJournalSweep *self)
 {
@@ -408,13 +413,21 @@ session_ipv6_changed (PlJournalSweep *self)
   char name[IF_NAMESIZE] = "";
   g_autofree char *address = NULL;
 
-  if (mapper == NULL || !PL_IS_PCP_CLIENT (mapper))
+  if (mapper != NULL && PL_IS_PCP_CLIENT (mapper))
+    g_object_get (mapper, "bind-address", &local, "scope-id", &scope_id, NULL);
+  else if (mapper != NULL && PL_IS_UPNP_PINHOLE_CLIENT (mapper))
+    {
+      const char *iface = pl_upnp_pinhole_client_get_interface (PL_UPNP_PINHOLE_CLIENT (mapper));
+
+      local = g_object_ref (pl_upnp_pinhole_client_get_local (PL_UPNP_PINHOLE_CLIENT (mapper)));
+      scope_id = iface != NULL ? if_nametoindex (iface) : 0;
+    }
+  else
     {
       drop_gateway (side);
       return;
     }
   router = pl_port_mapper_get_gateway (mapper);
-  g_object_get (mapper, "bind-address", &local, "scope-id", &scope_id, NULL);
   if (router == NULL || local == NULL)
     {
       drop_gateway (side);

@@ -394,7 +394,7 @@ map_cb (GObject      *source,
       held->external_port = op->granted;
       g_hash_table_replace (self->held, key (op->protocol, op->internal_port), held);
       pl_upnp_journal_put (self->journal, self->gateway,
-                           pl_upnp_discovery_get_host_ip (self->discovery), op->protocol,
+                           pl_upnp_discovery_get_host_ip (self->discovery), NULL, op->protocol,
                            op->internal_port, op->granted, op->lease);
       map_op_release (op);   /* the batch's save, if this was its last answer */
       if (self->verify == NULL && !self->verifying)
@@ -525,7 +525,7 @@ map_start_cb (GObject      *source,
       op->held = g_object_ref (self->journal);
       pl_pcp_state_hold (op->held);
       pl_upnp_journal_put (self->journal, self->gateway,
-                           pl_upnp_discovery_get_host_ip (self->discovery), op->protocol,
+                           pl_upnp_discovery_get_host_ip (self->discovery), NULL, op->protocol,
                            op->internal_port, op->external_port, op->lease);
       pl_pcp_state_sync_async (op->held, map_synced_cb, g_steal_pointer (&task));
       return;
@@ -648,7 +648,8 @@ delete_cb (GObject      *source,
   if (op->internal_port != 0)
     {
       g_hash_table_remove (self->held, key (op->protocol, op->internal_port));
-      pl_upnp_journal_forget (self->journal, self->gateway, op->protocol, op->internal_port);
+      pl_upnp_journal_forget (self->journal, self->gateway, G_SOCKET_FAMILY_IPV4, op->protocol,
+                              op->internal_port);
     }
   g_task_return_boolean (task, TRUE);
 }
@@ -709,7 +710,8 @@ unmap_list_cb (GObject      *source,
         }
     }
   /* Nothing of ours for that port: it is gone already. */
-  pl_upnp_journal_forget (self->journal, self->gateway, op->protocol, op->internal_port);
+  pl_upnp_journal_forget (self->journal, self->gateway, G_SOCKET_FAMILY_IPV4, op->protocol,
+                          op->internal_port);
   g_task_return_boolean (task, TRUE);
 }
 

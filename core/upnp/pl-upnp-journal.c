@@ -7,11 +7,18 @@
 
 /* The router's table says which mappings forward to this computer, but not which of them the
  * engine made: a one-shot `portlightctl map` makes the same entries, and leaves them open on
- * purpose. So the engine journals its own (PlPcpState, Method=upnp, Owner=engine; the nonce
- * is unused), like NAT-PMP's (pl-client.c, "The journal"): a record is put and on disk before
- * the AddPortMapping goes out, put again with the public port granted, and removed once the
- * router confirmed the delete. A restarted engine then deletes those nobody asks for again
- * (pl-journal-sweep.c) and asks for the same public port for those it is asked for again. */
+ * purpose; and it lists no pinholes at all. So the engine journals its own (PlPcpState,
+ * Method=upnp, Owner=engine; the nonce is unused), like NAT-PMP's (pl-client.c, "The
+ * journal"): a record is put and on disk before the AddPortMapping or AddPinhole goes out,
+ * put again with the public port granted and the lease, and removed once the router
+ * confirmed the delete. A restarted engine then deletes those nobody asks for again
+ * (pl-journal-sweep.c) and asks for the same public port for those it is asked for again.
+ *
+ * - An IPv4 mapping (PlUpnpClient): Gateway is the IPv4 gateway, InternalAddress this
+ *   computer's LAN address as the router sees it.
+ * - An IPv6 pinhole (PlUpnpPinholeClient): Gateway is the IPv6 router the pinholes are asked
+ *   of (as for PCP's), InternalAddress the address the pinhole is for, Interface the
+ *   router's; the public port is the private one. */
 
 #include "config.h"
 
@@ -24,30 +31,34 @@
 void
 pl_upnp_journal_put (PlPcpState   *journal,
                      GInetAddress *gateway,
-                     const char   *host_ip,
+                     const char   *internal,
+                     const char   *interface,
                      PlProtocol    protocol,
                      guint16       internal_port,
                      guint16       external_port,
                      guint32       lease)
 {
   g_autoptr(PlPcpRecord) record = NULL;
-  g_autoptr(GInetAddress) internal = NULL;
+  g_autoptr(GInetAddress) address = NULL;
   const PlPcpRecord *known;
+  GSocketFamily family;
 
-  if (journal == NULL || host_ip == NULL)
+  if (journal == NULL || internal == NULL)
     return;
-  internal = g_inet_address_new_from_string (host_ip);
-  if (internal == NULL || g_inet_address_get_family (internal) != G_SOCKET_FAMILY_IPV4)
+  address = g_inet_address_new_from_string (internal);
+  if (address == NULL)
     return;
+  family = g_inet_address_get_family (address);
 
   record = pl_pcp_record_new ();
   record->gateway = g_object_ref (gateway);
   record->method = PL_PCP_METHOD_UPNP;
   record->protocol = protocol;
-  record->family = G_SOCKET_FAMILY_IPV4;
-  record->internal_address = g_steal_pointer (&internal);
+  record->family = family;
+  record->internal_address = g_steal_pointer (&address);
   record->internal_port = internal_port;
-  known = pl_pcp_state_lookup (journal, gateway, protocol, internal_port, G_SOCKET_FAMILY_IPV4);
+  record->interface = family == G_SOCKET_FAMILY_IPV6 ? g_strdup (interface) : NULL;
+  known = pl_pcp_state_lookup (journal, gateway, protocol, internal_port, family);
   if (known != NULL && known->method != PL_PCP_METHOD_UPNP)
     known = NULL;
   record->external_port = external_port != 0 ? external_port
@@ -60,19 +71,20 @@ pl_upnp_journal_put (PlPcpState   *journal,
 }
 
 void
-pl_upnp_journal_forget (PlPcpState   *journal,
-                        GInetAddress *gateway,
-                        PlProtocol    protocol,
-                        guint16       internal_port)
+pl_upnp_journal_forget (PlPcpState    *journal,
+                        GInetAddress  *gateway,
+                        GSocketFamily  family,
+                        PlProtocol     protocol,
+                        guint16        internal_port)
 {
   const PlPcpRecord *known;
 
   if (journal == NULL)
     return;
-  known = pl_pcp_state_lookup (journal, gateway, protocol, internal_port, G_SOCKET_FAMILY_IPV4);
+  known = pl_pcp_state_lookup (journal, gateway, protocol, internal_port, family);
   if (known == NULL || known->method != PL_PCP_METHOD_UPNP)
     return;
-  if (pl_pcp_state_remove (journal, gateway, protocol, internal_port, G_SOCKET_FAMILY_IPV4))
+  if (pl_pcp_state_remove (journal, gateway, protocol, internal_port, family))
     pl_pcp_state_save_later (journal);
 }
 

@@ -14,17 +14,19 @@
 
 G_BEGIN_DECLS
 
-void                pl_upnp_journal_put    (PlPcpState   *journal,
-                                            GInetAddress *gateway,
-                                            const char   *host_ip,
-                                            PlProtocol    protocol,
-                                            guint16       internal_port,
-                                            guint16       external_port,
-                                            guint32       lease);
-void                pl_upnp_journal_forget (PlPcpState   *journal,
-                                            GInetAddress *gateway,
-                                            PlProtocol    protocol,
-                                            guint16       internal_port);
+void                pl_upnp_journal_put    (PlPcpState    *journal,
+                                            GInetAddress  *gateway,
+                                            const char    *internal,
+                                            const char    *interface,
+                                            PlProtocol     protocol,
+                                            guint16        internal_port,
+                                            guint16        external_port,
+                                            guint32        lease);
+void                pl_upnp_journal_forget (PlPcpState    *journal,
+                                            GInetAddress  *gateway,
+                                            GSocketFamily  family,
+                                            PlProtocol     protocol,
+                                            guint16        internal_port);
 guint16             pl_upnp_journal_port   (PlPcpState   *journal,
                                             GInetAddress *gateway,
                                             PlProtocol    protocol,

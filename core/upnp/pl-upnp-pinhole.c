@@ -14,6 +14,7 @@
 #include "pl-upnp-call.h"
 #include "pl-upnp-client.h"
 #include "pl-upnp-error.h"
+#include "pl-upnp-journal.h"
 #include "pl-upnp-pinhole.h"
 
 /* IANA protocol numbers, as the service wants them. */
@@ -34,6 +35,8 @@ struct _PlUpnpPinholeClient
   PlClock         *clock;
   PlUpnpDiscovery *discovery;
   guint            timeout_ms;
+  char            *iface;      /* nullable: the router's interface */
+  PlPcpState      *journal;    /* nullable: an engine's (pl-upnp-journal.c) */
 
   GHashTable      *held;       /* key () -> UniqueID + 1 (0 is an ID too) */
   gboolean         watching;
@@ -211,12 +214,52 @@ pl_upnp_pinhole_client_mapper_probe_finish (PlPortMapper  *mapper,
 
 typedef struct
 {
-  PlProtocol protocol;
-  guint16    port;
-  guint32    lease;
-  gint       unique_id;   /* renewing or deleting: the one held; -1 none */
-  gboolean   lookup;      /* only for the ID, to delete (see unmap) */
+  PlProtocol  protocol;
+  guint16     port;
+  guint32     lease;
+  gint        unique_id;   /* renewing or deleting: the one held; -1 none */
+  gboolean    lookup;      /* only for the ID, to delete (see unmap) */
+  PlPcpState *held;        /* owned ref: the journal's hold, until answered */
 } Op;
+
+static void
+op_release (Op *op)
+{
+  if (op->held != NULL)
+    {
+      pl_pcp_state_release (op->held);
+      g_clear_object (&op->held);
+    }
+}
+
+static void
+op_free (Op *op)
+{
+  /* An error's: the record put before sending stays, the router may hold the pinhole. */
+  op_release (op);
+  g_free (op);
+}
+
+/* The pinhole's record, with the lease asked for or granted (pl-upnp-journal.c). */
+static void
+journal_put (PlUpnpPinholeClient *self,
+             Op                  *op)
+{
+  pl_upnp_journal_put (self->journal, self->router, self->local_text, self->iface,
+                       op->protocol, op->port, op->port, op->lease);
+}
+
+/* Answered: the record with the lease, saved with the batch. */
+static void
+map_done (PlUpnpPinholeClient *self,
+          GTask               *task)
+{
+  Op *op = g_task_get_task_data (task);
+
+  journal_put (self, op);
+  op_release (op);
+  g_task_return_boolean (task, TRUE);
+}
 
 static void add_send (GTask *task);
 
@@ -251,9 +294,13 @@ add_cb (GObject      *source,
   g_debug ("UPnP pinhole %s [%s]:%u: UniqueID %u, lease %u s",
            op->protocol == PL_PROTOCOL_TCP ? "TCP" : "UDP", self->local_text, op->port,
            unique_id, op->lease);
-  if (!op->lookup)
-    hold (self, op->protocol, op->port, unique_id);
-  g_task_return_boolean (task, TRUE);
+  if (op->lookup)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  hold (self, op->protocol, op->port, unique_id);
+  map_done (self, task);
 }
 
 /* @task: (transfer full) */
@@ -288,7 +335,7 @@ update_cb (GObject      *source,
   action = pl_upnp_call_finish (self->discovery, result, &error);
   if (action != NULL)
     {
-      g_task_return_boolean (task, TRUE);
+      map_done (self, task);
       return;
     }
   /* Gone (expired, or the router restarted), or by now another device's (606): open it
@@ -304,6 +351,38 @@ update_cb (GObject      *source,
   g_task_return_error (task, to_pl_error (self, g_steal_pointer (&error), op->port));
 }
 
+/* @task: (transfer full): a new pinhole, or the renewal of the one held */
+static void
+map_send (GTask *task)
+{
+  PlUpnpPinholeClient *self = g_task_get_source_object (task);
+  Op *op = g_task_get_task_data (task);
+  PlUpnpArgs *args;
+
+  if (op->unique_id < 0)
+    {
+      add_send (task);
+      return;
+    }
+  args = pl_upnp_args_new ();
+  pl_upnp_args_add_uint (args, "UniqueID", (guint) op->unique_id);
+  pl_upnp_args_add_uint (args, "NewLeaseTime", op->lease);
+  pl_upnp_call_async (self->discovery, "UpdatePinhole", args, g_task_get_cancellable (task),
+                      update_cb, task);
+}
+
+static void
+map_synced_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!pl_pcp_state_sync_finish (PL_PCP_STATE (source), result, &error))
+    g_debug ("Cannot save the UPnP-IGD pinholes to the journal: %s", error->message);
+  map_send (user_data);
+}
+
 static void
 pl_upnp_pinhole_client_mapper_map_async (PlPortMapper        *mapper,
                                          PlProtocol           protocol,
@@ -317,7 +396,6 @@ pl_upnp_pinhole_client_mapper_map_async (PlPortMapper        *mapper,
   PlUpnpPinholeClient *self = PL_UPNP_PINHOLE_CLIENT (mapper);
   g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   Op *op = g_new0 (Op, 1);
-  PlUpnpArgs *args;
 
   g_task_set_source_tag (task, pl_upnp_pinhole_client_mapper_map_async);
   op->protocol = protocol;
@@ -325,18 +403,18 @@ pl_upnp_pinhole_client_mapper_map_async (PlPortMapper        *mapper,
   /* Renewed together with the IPv4 mapping, at the same lease. */
   op->lease = CLAMP (lifetime, 1, PL_UPNP_LEASE_S);
   op->unique_id = held_id (self, protocol, internal_port);
-  g_task_set_task_data (task, op, g_free);
+  g_task_set_task_data (task, op, (GDestroyNotify) op_free);
 
-  if (op->unique_id < 0)
+  if (self->journal != NULL)
     {
-      add_send (g_steal_pointer (&task));
+      /* On disk before the request goes out (pl-upnp-journal.c). */
+      op->held = g_object_ref (self->journal);
+      pl_pcp_state_hold (op->held);
+      journal_put (self, op);
+      pl_pcp_state_sync_async (op->held, map_synced_cb, g_steal_pointer (&task));
       return;
     }
-  args = pl_upnp_args_new ();
-  pl_upnp_args_add_uint (args, "UniqueID", (guint) op->unique_id);
-  pl_upnp_args_add_uint (args, "NewLeaseTime", op->lease);
-  pl_upnp_call_async (self->discovery, "UpdatePinhole", args, cancellable, update_cb,
-                      g_steal_pointer (&task));
+  map_send (g_steal_pointer (&task));
 }
 
 static gboolean
@@ -384,6 +462,8 @@ delete_cb (GObject      *source,
     g_debug ("UPnP pinhole %d: already gone (%s)", op->unique_id, error->message);
   if (held_id (self, op->protocol, op->port) == op->unique_id)
     g_hash_table_remove (self->held, key (op->protocol, op->port));
+  pl_upnp_journal_forget (self->journal, self->router, G_SOCKET_FAMILY_IPV6, op->protocol,
+                          op->port);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -437,7 +517,7 @@ pl_upnp_pinhole_client_mapper_unmap_async (PlPortMapper        *mapper,
   op->protocol = protocol;
   op->port = internal_port;
   op->unique_id = held_id (self, protocol, internal_port);
-  g_task_set_task_data (task, op, g_free);
+  g_task_set_task_data (task, op, (GDestroyNotify) op_free);
   if (op->unique_id >= 0)
     {
       delete_send (g_steal_pointer (&task));
@@ -453,7 +533,7 @@ pl_upnp_pinhole_client_mapper_unmap_async (PlPortMapper        *mapper,
   lookup_op->port = internal_port;
   lookup_op->lease = LOOKUP_LEASE_S;
   lookup_op->lookup = TRUE;
-  g_task_set_task_data (lookup, lookup_op, g_free);
+  g_task_set_task_data (lookup, lookup_op, (GDestroyNotify) op_free);
   add_send (lookup);
 }
 
@@ -545,6 +625,19 @@ pl_upnp_pinhole_client_mapper_get_listening (PlPortMapper *mapper)
   return PL_UPNP_PINHOLE_CLIENT (mapper)->watching;
 }
 
+/* Only an engine's journal is written: a one-shot program's pinholes stay open on purpose
+ * (pl-upnp-journal.c). */
+static void
+pl_upnp_pinhole_client_mapper_set_journal (PlPortMapper *mapper,
+                                           PlPcpState   *journal)
+{
+  PlUpnpPinholeClient *self = PL_UPNP_PINHOLE_CLIENT (mapper);
+
+  if (journal != NULL && pl_pcp_state_get_owner (journal) != PL_PCP_OWNER_ENGINE)
+    journal = NULL;
+  g_set_object (&self->journal, journal);
+}
+
 static void
 pl_upnp_pinhole_client_port_mapper_iface_init (PlPortMapperInterface *iface)
 {
@@ -564,6 +657,7 @@ pl_upnp_pinhole_client_port_mapper_iface_init (PlPortMapperInterface *iface)
   iface->probe_finish = pl_upnp_pinhole_client_mapper_probe_finish;
   iface->listen = pl_upnp_pinhole_client_mapper_listen;
   iface->get_listening = pl_upnp_pinhole_client_mapper_get_listening;
+  iface->set_journal = pl_upnp_pinhole_client_mapper_set_journal;
 }
 
 static void
@@ -587,9 +681,11 @@ pl_upnp_pinhole_client_finalize (GObject *object)
   g_clear_object (&self->router);
   g_clear_object (&self->local);
   g_clear_object (&self->clock);
+  g_clear_object (&self->journal);
   g_clear_pointer (&self->held, g_hash_table_unref);
   g_free (self->router_text);
   g_free (self->local_text);
+  g_free (self->iface);
 
   G_OBJECT_CLASS (pl_upnp_pinhole_client_parent_class)->finalize (object);
 }
@@ -643,6 +739,7 @@ pl_upnp_pinhole_client_new (GInetAddress    *router,
   self->router_text = g_inet_address_to_string (router);
   self->local = g_object_ref (local);
   self->local_text = g_inet_address_to_string (local);
+  self->iface = g_strdup (iface);
   self->clock = clock != NULL ? g_object_ref (clock) : pl_clock_get_default ();
   self->discovery = pl_upnp_discovery_new_firewall (router, iface, same_family ? local : NULL,
                                                     sibling, self->clock);
@@ -663,6 +760,20 @@ pl_upnp_pinhole_client_set_timeout (PlUpnpPinholeClient *self,
 {
   g_return_if_fail (PL_IS_UPNP_PINHOLE_CLIENT (self));
   self->timeout_ms = timeout_ms;
+}
+
+GInetAddress *
+pl_upnp_pinhole_client_get_local (PlUpnpPinholeClient *self)
+{
+  g_return_val_if_fail (PL_IS_UPNP_PINHOLE_CLIENT (self), NULL);
+  return self->local;
+}
+
+const char *
+pl_upnp_pinhole_client_get_interface (PlUpnpPinholeClient *self)
+{
+  g_return_val_if_fail (PL_IS_UPNP_PINHOLE_CLIENT (self), NULL);
+  return self->iface;
 }
 
 gint

@@ -44,6 +44,9 @@ G_DECLARE_FINAL_TYPE (PlUpnpPinholeClient, pl_upnp_pinhole_client, PL, UPNP_PINH
  *
  * The IDs are forgotten when the router restarts (the same router at a new address): they
  * are counted from 1 again there.
+ *
+ * An engine's journal ([method@Pl.PortMapper.set_journal]) holds its pinholes: the router
+ * lists none, and a restarted engine deletes those nobody asks for again (pl-upnp-journal.c).
  */
 
 PlUpnpPinholeClient *pl_upnp_pinhole_client_new          (GInetAddress        *router,
@@ -55,6 +58,9 @@ PlUpnpDiscovery     *pl_upnp_pinhole_client_get_discovery (PlUpnpPinholeClient *
 /* How long the probe waits for the service (0: PL_UPNP_DISCOVERY_VERDICT_MS). */
 void                 pl_upnp_pinhole_client_set_timeout   (PlUpnpPinholeClient *self,
                                                            guint                timeout_ms);
+/* The address the pinholes are for, and the router's interface (nullable). */
+GInetAddress        *pl_upnp_pinhole_client_get_local     (PlUpnpPinholeClient *self);
+const char          *pl_upnp_pinhole_client_get_interface (PlUpnpPinholeClient *self);
 /* The UniqueID (0–65535) the router gave the pinhole of (@protocol, @port), or -1. */
 gint                 pl_upnp_pinhole_client_get_unique_id (PlUpnpPinholeClient *self,
                                                            PlProtocol           protocol,

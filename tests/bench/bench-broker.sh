@@ -11,6 +11,9 @@
 #                 RequestMapping, until the lease is active; the engine speaks NAT-PMP to the
 #                 router and deletes the mapping when the program leaves) beside natpmpc doing
 #                 it itself, and the NAT-PMP map round trip (floor)
+#   broker-lease-upnp  the same on the UPnP-only router (the engine journals each mapping, on
+#                 disk before its AddPortMapping goes out) beside `upnpc -u URL -a` (no
+#                 discovery)
 #   broker-idle   the engine holding 10 programs' leases: context switches per minute and
 #                 memory; then the 10 programs killed at once: until the router's rules are gone
 #   broker-many   500 leases from 50 programs (10 each, asked at once): until all 500
@@ -44,12 +47,13 @@ broker_bus_stop () {
   BROKER_BUS_PID=""
 }
 
-# broker_engine_start NAME: the engine on that bus (NAT-PMP, no profiles); sets RUN_PID
+# broker_engine_start NAME [PROTOCOL]: the engine on that bus (NAT-PMP unless PROTOCOL says,
+# no profiles); sets RUN_PID
 broker_engine_start () {
   mkdir -p "$LABDIR/broker-$1"
   : > "$LABDIR/broker-$1/profiles.ini"
   ip netns exec "$NS_A" env XDG_CONFIG_HOME="$LABDIR/xdg" DBUS_SESSION_BUS_ADDRESS="$BROKER_BUS" \
-    "$CTL" run --protocol natpmp -g "$GW" -f "$LABDIR/broker-$1/profiles.ini" \
+    "$CTL" run --protocol "${2:-natpmp}" -g "$GW" -f "$LABDIR/broker-$1/profiles.ini" \
     </dev/null >"$LABDIR/run.broker-$1.out" 2>"$LABDIR/run.broker-$1.err" &
   RUN_PID=$!
   # ready once a program's lease goes through
@@ -89,6 +93,32 @@ bench_broker_lease () {
   row "| A program opens a port through the engine (\`lease-holder --once\`: start, bus connection, RequestMapping, lease active; the engine maps over NAT-PMP) / \`natpmpc -g -a\` doing it itself | $(ms "$h_med") ms (p90 $(ms "$h_p90"), worst $(ms "$h_max")) | $(ms "$n_med") ms (p90 $(ms "$n_p90"), worst $(ms "$n_max")) | $(ratio "$h_med" "$n_med") | $(ms "$floor") ms (NAT-PMP map round trip) | $(ratio "$h_med" "$floor") |"
   fails=$(( $(failures "$f.time" holder) + $(failures "$f.time" natpmpc-map) ))
   [ "$fails" = 0 ] || note "broker-lease: $fails of $((2 * RUNS)) runs failed (not counted)"
+  run_stop
+  broker_bus_stop
+}
+
+bench_broker_lease_upnp () {
+  local f="$LABDIR/broker-lease-upnp" h_med h_p90 h_max url fails
+  if ! broker_ready || [ -z "$UPNPC" ]; then
+    row "| A program's lease through the engine over UPnP-IGD | **not measured**: dbus-daemon, tests/broker/lease-holder or upnpc missing | – | – | – | – |"
+    return 0
+  fi
+  say "broker-lease-upnp: $RUNS runs of each command, round-robin; the engine on a session bus, the UPnP-only router"
+  rtr_upnp || return 1
+  url=$(upnp_url)
+  broker_bus_start || { note "broker-lease-upnp: dbus-daemon did not start"; return 0; }
+  broker_engine_start lease-upnp upnp
+  set -- \
+    "holder=$LEASE_HOLDER --once udp 40521" \
+    "upnpc-url-map=$UPNPC -u $url -e bench -a $HOST_A 40522 40522 UDP 7200"
+  in_ns "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BROKER_BUS" "$BENCH" time 3 "$@" > /dev/null
+  in_ns "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BROKER_BUS" "$BENCH" time "$RUNS" "$@" > "$f.time"
+  samples "$f.time" holder > "$f.holder"; stats "$f.holder"
+  h_med=$S_MED h_p90=$S_P90 h_max=$S_MAX
+  samples "$f.time" upnpc-url-map > "$f.upnpc"; stats "$f.upnpc"
+  row "| A program opens a port through the engine over UPnP-IGD (\`lease-holder --once\`: start, bus connection, RequestMapping, lease active; the engine journals the mapping, on disk before its AddPortMapping goes out) / \`upnpc -u URL -a\` doing it itself (the description URL given: no discovery) | $(ms "$h_med") ms (p90 $(ms "$h_p90"), worst $(ms "$h_max")) | $(ms "$S_MED") ms (p90 $(ms "$S_P90"), worst $(ms "$S_MAX")) | $(ratio "$h_med" "$S_MED") | – | – |"
+  fails=$(( $(failures "$f.time" holder) + $(failures "$f.time" upnpc-url-map) ))
+  [ "$fails" = 0 ] || note "broker-lease-upnp: $fails of $((2 * RUNS)) runs failed (not counted)"
   run_stop
   broker_bus_stop
 }

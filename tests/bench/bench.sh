@@ -28,7 +28,7 @@
 #   pcp-reboot  the same with `run --protocol pcp`
 #   scale, idle, tray   500 profiles; idle cost of the engine; the tray app (NAT-PMP)
 #   upnp-open, upnp-reboot, upnp-list, upnp-idle   UPnP-IGD (bench-upnp.sh)
-#   broker-lease, broker-idle, broker-many, broker-address, broker-map   the engine serving
+#   broker-lease, broker-lease-upnp, broker-idle, broker-many, broker-address, broker-map   the engine serving
 #               other programs on D-Bus (bench-broker.sh)
 #   apps-idle   the engine's idle cost with app-linked profiles (bench-apps.sh)
 #   network-idle   the engine's idle cost with network-linked profiles (bench-network.sh)
@@ -786,6 +786,7 @@ want upnp-reboot && bench_upnp_reboot
 want upnp-list && bench_upnp_list
 want upnp-idle && bench_upnp_idle
 want broker-lease && bench_broker_lease
+want broker-lease-upnp && bench_broker_lease_upnp
 want broker-idle && bench_broker_idle
 want broker-many && bench_broker_many
 want broker-address && bench_broker_address

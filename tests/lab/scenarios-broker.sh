@@ -607,10 +607,12 @@ t_broker_keep_both () {
 }
 
 # The engine on a UPnP-only router, killed with SIGKILL while it holds two ports for
-# `portlightctl map` (leases of no caller, bind=none): the router keeps both rules. Started
-# again, it is asked for one of them: that one keeps its rule and its public port; the other,
-# which nobody asks for again, the engine deletes at the router after its grace (its journal
-# knew it was the engine's), and says so. A clean stop then closes the claimed one.
+# `portlightctl map` (leases of no caller, bind=none), each with its IPv6 pinhole: the router
+# keeps the rules and the pinholes. Started again, it is asked for one of them: that one keeps
+# its rule, its public port and its pinhole; the other, which nobody asks for again, the engine
+# deletes at the router after its grace, the IPv4 mapping and the pinhole (its journal knew
+# they were the engine's: the router lists no pinholes at all), and says so. A clean stop then
+# closes the claimed one.
 t_broker_upnp_crash () {
   local file=$LABDIR/broker-upnp-crash.ini i t0 swept_ms
   if ! command -v dbus-daemon >/dev/null; then
@@ -622,49 +624,56 @@ t_broker_upnp_crash () {
   serve tcp "$NS_A" 41250 lan-a || return 1
   PORTLIGHT_TEST_SWEEP_GRACE=3 DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS run_start "$file"
   wait_engine || { run_log "start"; return 1; }
-  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" map -4 -t --json 41250 41250
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" map -t --json 41250 41250
   want_rc 0 && want_json_protocol upnp || { run_log "map 41250"; return 1; }
-  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" map -4 -t 41251 41251
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" map -t 41251 41251
   want_rc 0 && want_text "Portlight's engine holds it until" || { run_log "map 41251"; return 1; }
-  want_rule tcp 41250 "$HOST_A" 41250 && want_rule tcp 41251 "$HOST_A" 41251 ||
+  want_rule tcp 41250 "$HOST_A" 41250 && want_rule tcp 41251 "$HOST_A" 41251 &&
+    want_pinhole tcp 41250 "$HOST_A6" && want_pinhole tcp 41251 "$HOST_A6" ||
     { run_log "map"; return 1; }
 
   kill -KILL "$BG_PID"
   wait "$BG_PID" 2>/dev/null
   run_log "killed"
   BG_PID=""
-  want_rule tcp 41250 "$HOST_A" 41250 && want_rule tcp 41251 "$HOST_A" 41251 || return 1
+  want_rule tcp 41250 "$HOST_A" 41250 && want_rule tcp 41251 "$HOST_A" 41251 &&
+    want_pinhole tcp 41251 "$HOST_A6" || return 1
 
   PORTLIGHT_TEST_SWEEP_GRACE=3 DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS run_start "$file"
   wait_engine || { run_log "start again"; return 1; }
   t0=$(now_ms)
-  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" map -4 -t 41250 41250
+  DBUS_SESSION_BUS_ADDRESS=$BUS_ADDRESS ctl "$NS_A" map -t 41250 41250
   want_rc 0 && want_text "Portlight's engine holds it until" ||
     { run_log "map 41250 again"; return 1; }
   for i in $(seq 400); do
-    has_rule tcp 41251 "$HOST_A" 41251 || break
+    has_rule tcp 41251 "$HOST_A" 41251 || has_pinhole tcp 41251 "$HOST_A6" || break
     sleep 0.05
   done
   swept_ms=$(( $(now_ms) - t0 ))
-  want_no_rule tcp 41251 "$HOST_A" 41251 || { run_log "the sweep"; return 1; }
-  want_rule tcp 41250 "$HOST_A" 41250 && want_reaches tcp 41250 lan-a ||
+  want_no_rule tcp 41251 "$HOST_A" 41251 && want_no_pinhole tcp 41251 "$HOST_A6" ||
+    { run_log "the sweep"; return 1; }
+  want_rule tcp 41250 "$HOST_A" 41250 && want_reaches tcp 41250 lan-a &&
+    want_pinhole tcp 41250 "$HOST_A6" && want_reaches_at "$HOST_A6" tcp 41250 lan-a ||
     { run_log "the sweep"; return 1; }
   for i in $(seq 100); do
-    grep -q "Closed tcp port 41251 at $GW: nobody asked for it again" "$LABDIR/bg.err" && break
+    [ "$(grep -c "Closed tcp port 41251 at .*: nobody asked for it again" "$LABDIR/bg.err")" -ge 2 ] &&
+      break
     sleep 0.05
   done
-  grep -q "Closed tcp port 41251 at $GW: nobody asked for it again" "$LABDIR/bg.err" ||
-    { diag "FAIL: the engine did not say it closed 41251"; run_log "the sweep"; return 1; }
+  grep -q "Closed tcp port 41251 at $GW: nobody asked for it again" "$LABDIR/bg.err" &&
+    grep -q "Closed tcp port 41251 at fe80::[0-9a-f:]*%[a-z0-9-]*: nobody asked for it again" \
+      "$LABDIR/bg.err" ||
+    { diag "FAIL: the engine did not say it closed 41251 (IPv4 and pinhole)"; run_log "the sweep"; return 1; }
   note "UPnP-IGD, engine killed and started again: the port nobody asked for again closed" \
-       "$swept_ms ms after the new engine's first request (grace 3 s)"
+       "(mapping and pinhole) $swept_ms ms after the new engine's first request (grace 3 s)"
 
   run_stop TERM
   want_rc 0 || return 1
   for i in $(seq 100); do
-    has_rule tcp 41250 "$HOST_A" 41250 || break
+    has_rule tcp 41250 "$HOST_A" 41250 || has_pinhole tcp 41250 "$HOST_A6" || break
     sleep 0.05
   done
-  want_no_rule tcp 41250 "$HOST_A" 41250
+  want_no_rule tcp 41250 "$HOST_A" 41250 && want_no_pinhole tcp 41250 "$HOST_A6"
 }
 
 broker_scenarios () {
@@ -679,6 +688,6 @@ broker_scenarios () {
     t_broker_map_interrupted
   scenario "engine on the session bus: map --keep holds the IPv4 mapping and the pinhole; SIGINT/SIGTERM remove both" \
     t_broker_keep_both
-  scenario "engine on a UPnP-only router killed and restarted: the port asked for again stays, the other is closed" \
+  scenario "engine on a UPnP-only router killed and restarted: the port asked for again stays, the other is closed (IPv4 and pinhole)" \
     t_broker_upnp_crash no "$EXT_IP" upnp
 }

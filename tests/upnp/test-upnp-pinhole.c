@@ -682,6 +682,100 @@ test_ipv4_capability_v1 (Fixture       *f,
   g_assert_finalize_object (g_steal_pointer (&client));
 }
 
+static char *
+read_journal (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  char *text = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, &error))
+    {
+      g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+      return g_strdup ("");
+    }
+  return text;
+}
+
+static PlPcpState *
+journal_new (const char *path,
+             PlPcpOwner  owner)
+{
+  g_autoptr(GError) error = NULL;
+  PlPcpState *journal = pl_pcp_state_new (path);
+
+  g_assert_true (pl_pcp_state_load (journal, &error));
+  g_assert_no_error (error);
+  pl_pcp_state_set_owner (journal, owner);
+  return journal;
+}
+
+static void
+test_journal (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (g_get_user_runtime_dir (), "engine-pinholes.ini",
+                                            NULL);
+  g_autofree char *one_shot_path = g_build_filename (g_get_user_runtime_dir (),
+                                                     "one-shot-pinholes.ini", NULL);
+  g_autoptr(PlPcpState) journal = journal_new (path, PL_PCP_OWNER_ENGINE);
+  g_autoptr(PlPcpState) one_shot = journal_new (one_shot_path, PL_PCP_OWNER_ONE_SHOT);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *group = NULL;
+
+  g_test_summary ("An engine's journal holds its UPnP-IGD pinholes (the router lists none): "
+                  "on disk before the AddPinhole goes out, renewed with the lease, removed once "
+                  "the DeletePinhole is answered; a one-shot journal is not written");
+  pl_port_mapper_set_journal (PL_PORT_MAPPER (f->client), journal);
+  pl_fake_igd_set_reply_delay (f->igd, 1000);
+  pl_port_mapper_map_async (PL_PORT_MAPPER (f->client), PL_PROTOCOL_TCP, 44090, 44090, 600,
+                            NULL, result_cb, f);
+  while (pl_fake_igd_count_requests (f->igd, "AddPinhole") == 0)
+    g_main_context_iteration (NULL, TRUE);
+  /* The router has the request and has not answered: the record is on disk already. */
+  text = read_journal (path);
+  group = g_strdup_printf ("[mapping tcp 44090 ipv6 %s " LOCAL6 "]\n", f->address);
+  g_assert_nonnull (strstr (text, group));
+  g_assert_nonnull (strstr (text, "Method=upnp\n"));
+  g_assert_nonnull (strstr (text, "Family=ipv6\n"));
+  g_assert_nonnull (strstr (text, "ExternalPort=44090\n"));
+  g_assert_nonnull (strstr (text, "Interface=lo\n"));
+  g_assert_nonnull (strstr (text, "Owner=engine\n"));
+  g_clear_pointer (&text, g_free);
+  pl_clock_advance (f->igd_clock, 1000 * 1000);
+  result = take_result (f);
+  g_assert_true (pl_port_mapper_map_finish (PL_PORT_MAPPER (f->client), result, NULL, NULL,
+                                            NULL, &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  pl_fake_igd_set_reply_delay (f->igd, 0);
+
+  /* The renewal (UpdatePinhole) keeps the record. */
+  g_assert_true (map (f, PL_PROTOCOL_TCP, 44090, 600, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (pl_fake_igd_count_requests (f->igd, "UpdatePinhole"), ==, 1);
+  g_assert_true (pl_pcp_state_flush (journal, &error));
+  text = read_journal (path);
+  g_assert_nonnull (strstr (text, group));
+  g_clear_pointer (&text, g_free);
+
+  g_assert_true (unmap (f, PL_PROTOCOL_TCP, 44090, &error));
+  g_assert_no_error (error);
+  g_assert_null (pl_fake_igd_lookup_pinhole (f->igd, 6, 44090));
+  g_assert_true (pl_pcp_state_flush (journal, &error));
+  text = read_journal (path);
+  g_assert_null (strstr (text, "[mapping"));
+  g_clear_pointer (&text, g_free);
+
+  pl_port_mapper_set_journal (PL_PORT_MAPPER (f->client), one_shot);
+  g_assert_true (map (f, PL_PROTOCOL_UDP, 44091, 600, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (pl_pcp_state_flush (one_shot, &error));
+  text = read_journal (one_shot_path);
+  g_assert_null (strstr (text, "[mapping"));
+}
+
 static void
 add (const char *path,
      guint       n,
@@ -713,6 +807,7 @@ main (int    argc,
   add ("/upnp/pinhole/ipv4-capability-v1", 14, test_ipv4_capability_v1);
   add ("/upnp/pinhole/by-udn", 15, test_by_udn);
   add ("/upnp/pinhole/id-zero", 16, test_id_zero);
+  add ("/upnp/pinhole/journal", 17, test_journal);
 
   return g_test_run ();
 }
