@@ -334,20 +334,10 @@ typedef struct
 } MapOp;
 
 static void
-map_op_release (MapOp *op)
-{
-  if (op->held != NULL)
-    {
-      pl_pcp_state_release (op->held);
-      g_clear_object (&op->held);
-    }
-}
-
-static void
 map_op_free (MapOp *op)
 {
   /* An error's: the record put before sending stays, the router may hold the mapping. */
-  map_op_release (op);
+  pl_upnp_journal_release (&op->held);
   g_free (op->description);
   g_free (op);
 }
@@ -396,7 +386,7 @@ map_cb (GObject      *source,
       pl_upnp_journal_put (self->journal, self->gateway,
                            pl_upnp_discovery_get_host_ip (self->discovery), NULL, op->protocol,
                            op->internal_port, op->granted, op->lease);
-      map_op_release (op);   /* the batch's save, if this was its last answer */
+      pl_upnp_journal_release (&op->held);   /* the batch's save, if this was its last answer */
       if (self->verify == NULL && !self->verifying)
         schedule_verify (self, 0);
       g_task_return_boolean (task, TRUE);
@@ -490,18 +480,6 @@ map_send (GTask *task)
 }
 
 static void
-map_synced_cb (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!pl_pcp_state_sync_finish (PL_PCP_STATE (source), result, &error))
-    g_debug ("Cannot save the UPnP-IGD mappings to the journal: %s", error->message);
-  map_send (user_data);
-}
-
-static void
 map_start_cb (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
@@ -522,12 +500,10 @@ map_start_cb (GObject      *source,
   if (self->journal != NULL)
     {
       /* On disk before the request goes out (pl-upnp-journal.c). */
-      op->held = g_object_ref (self->journal);
-      pl_pcp_state_hold (op->held);
       pl_upnp_journal_put (self->journal, self->gateway,
                            pl_upnp_discovery_get_host_ip (self->discovery), NULL, op->protocol,
                            op->internal_port, op->external_port, op->lease);
-      pl_pcp_state_sync_async (op->held, map_synced_cb, g_steal_pointer (&task));
+      op->held = pl_upnp_journal_hold (self->journal, g_steal_pointer (&task), map_send);
       return;
     }
   map_send (g_steal_pointer (&task));

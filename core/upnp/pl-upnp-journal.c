@@ -88,6 +88,50 @@ pl_upnp_journal_forget (PlPcpState    *journal,
     pl_pcp_state_save_later (journal);
 }
 
+typedef struct
+{
+  GTask             *task;
+  PlUpnpJournalSend  send;
+} Waiting;
+
+static void
+synced_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  Waiting *waiting = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!pl_pcp_state_sync_finish (PL_PCP_STATE (source), result, &error))
+    g_debug ("Cannot save the UPnP-IGD mappings to the journal: %s", error->message);
+  waiting->send (waiting->task);
+  g_free (waiting);
+}
+
+/* Returns: (transfer full): @journal, held */
+PlPcpState *
+pl_upnp_journal_hold (PlPcpState        *journal,
+                      GTask             *task,
+                      PlUpnpJournalSend  send)
+{
+  Waiting *waiting = g_new0 (Waiting, 1);
+
+  waiting->task = task;
+  waiting->send = send;
+  pl_pcp_state_hold (journal);
+  pl_pcp_state_sync_async (journal, synced_cb, waiting);
+  return g_object_ref (journal);
+}
+
+void
+pl_upnp_journal_release (PlPcpState **held)
+{
+  if (*held == NULL)
+    return;
+  pl_pcp_state_release (*held);
+  g_clear_object (held);
+}
+
 /* The public port the journal's record of (@protocol, @internal_port) was granted, or 0. */
 guint16
 pl_upnp_journal_port (PlPcpState   *journal,

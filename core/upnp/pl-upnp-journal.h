@@ -27,6 +27,15 @@ void                pl_upnp_journal_forget (PlPcpState    *journal,
                                             GSocketFamily  family,
                                             PlProtocol     protocol,
                                             guint16        internal_port);
+/* The batch a request joins (pl-pcp-state.c, "Batches"): pl_upnp_journal_hold() holds
+ * @journal until the answer and calls @send with @task (transfer full) once what was put is
+ * on disk; pl_upnp_journal_release() ends the hold (NULL-safe, clears *@held). */
+typedef void (*PlUpnpJournalSend) (GTask *task);
+
+PlPcpState         *pl_upnp_journal_hold    (PlPcpState        *journal,
+                                             GTask             *task,
+                                             PlUpnpJournalSend  send);
+void                pl_upnp_journal_release (PlPcpState       **held);
 guint16             pl_upnp_journal_port   (PlPcpState   *journal,
                                             GInetAddress *gateway,
                                             PlProtocol    protocol,

@@ -223,20 +223,10 @@ typedef struct
 } Op;
 
 static void
-op_release (Op *op)
-{
-  if (op->held != NULL)
-    {
-      pl_pcp_state_release (op->held);
-      g_clear_object (&op->held);
-    }
-}
-
-static void
 op_free (Op *op)
 {
   /* An error's: the record put before sending stays, the router may hold the pinhole. */
-  op_release (op);
+  pl_upnp_journal_release (&op->held);
   g_free (op);
 }
 
@@ -257,7 +247,7 @@ map_done (PlUpnpPinholeClient *self,
   Op *op = g_task_get_task_data (task);
 
   journal_put (self, op);
-  op_release (op);
+  pl_upnp_journal_release (&op->held);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -372,18 +362,6 @@ map_send (GTask *task)
 }
 
 static void
-map_synced_cb (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!pl_pcp_state_sync_finish (PL_PCP_STATE (source), result, &error))
-    g_debug ("Cannot save the UPnP-IGD pinholes to the journal: %s", error->message);
-  map_send (user_data);
-}
-
-static void
 pl_upnp_pinhole_client_mapper_map_async (PlPortMapper        *mapper,
                                          PlProtocol           protocol,
                                          guint16              internal_port,
@@ -408,10 +386,8 @@ pl_upnp_pinhole_client_mapper_map_async (PlPortMapper        *mapper,
   if (self->journal != NULL)
     {
       /* On disk before the request goes out (pl-upnp-journal.c). */
-      op->held = g_object_ref (self->journal);
-      pl_pcp_state_hold (op->held);
       journal_put (self, op);
-      pl_pcp_state_sync_async (op->held, map_synced_cb, g_steal_pointer (&task));
+      op->held = pl_upnp_journal_hold (self->journal, g_steal_pointer (&task), map_send);
       return;
     }
   map_send (g_steal_pointer (&task));

@@ -12,6 +12,7 @@
 #include "pl-core.h"
 #include "pl-fake-igd.h"
 #include "pl-test-gupnp.h"
+#include "pl-test-journal.h"
 
 /* Each test has its own fake IGD at 127.0.61.N (N from the test data) and a client whose
  * "default gateway" is that address, searching on lo. SSDP on lo is shared with every test
@@ -762,33 +763,6 @@ test_verify (Fixture       *f,
   g_assert_cmpuint (f->n_lost_announced, ==, 1);
 }
 
-static char *
-read_journal (const char *path)
-{
-  g_autoptr(GError) error = NULL;
-  char *text = NULL;
-
-  if (!g_file_get_contents (path, &text, NULL, &error))
-    {
-      g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
-      return g_strdup ("");
-    }
-  return text;
-}
-
-static PlPcpState *
-journal_new (const char *path,
-             PlPcpOwner  owner)
-{
-  g_autoptr(GError) error = NULL;
-  PlPcpState *journal = pl_pcp_state_new (path);
-
-  g_assert_true (pl_pcp_state_load (journal, &error));
-  g_assert_no_error (error);
-  pl_pcp_state_set_owner (journal, owner);
-  return journal;
-}
-
 static void
 test_journal (Fixture       *f,
               gconstpointer  data)
@@ -797,8 +771,8 @@ test_journal (Fixture       *f,
                                             NULL);
   g_autofree char *one_shot_path = g_build_filename (g_get_user_runtime_dir (),
                                                      "one-shot-upnp.ini", NULL);
-  g_autoptr(PlPcpState) journal = journal_new (path, PL_PCP_OWNER_ENGINE);
-  g_autoptr(PlPcpState) one_shot = journal_new (one_shot_path, PL_PCP_OWNER_ONE_SHOT);
+  g_autoptr(PlPcpState) journal = pl_test_journal_new (path, PL_PCP_OWNER_ENGINE);
+  g_autoptr(PlPcpState) one_shot = pl_test_journal_new (one_shot_path, PL_PCP_OWNER_ONE_SHOT);
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *text = NULL;
@@ -819,7 +793,7 @@ test_journal (Fixture       *f,
   while (pl_fake_igd_count_requests (f->igd, "AddAnyPortMapping") == 0)
     g_main_context_iteration (NULL, TRUE);
   /* The router has the request and has not answered: the record is on disk already. */
-  text = read_journal (path);
+  text = pl_test_journal_text (path);
   group = g_strdup_printf ("[mapping tcp 42000 ipv4 %s " LOCAL "]\n", f->address);
   g_assert_nonnull (strstr (text, group));
   g_assert_nonnull (strstr (text, "Method=upnp\n"));
@@ -836,7 +810,7 @@ test_journal (Fixture       *f,
   g_assert_cmpuint (granted, !=, 42000);
   g_assert_true (pl_pcp_state_flush (journal, &error));
   g_assert_no_error (error);
-  text = read_journal (path);
+  text = pl_test_journal_text (path);
   external = g_strdup_printf ("ExternalPort=%u\n", granted);
   g_assert_nonnull (strstr (text, external));
   g_clear_pointer (&text, g_free);
@@ -845,7 +819,7 @@ test_journal (Fixture       *f,
    * no public port in mind: it asks the router for the one it had. */
   g_assert_finalize_object (g_steal_pointer (&f->client));
   g_clear_object (&journal);
-  journal = journal_new (path, PL_PCP_OWNER_ENGINE);
+  journal = pl_test_journal_new (path, PL_PCP_OWNER_ENGINE);
   f->client = client_new (f, f->address);
   pl_port_mapper_set_journal (PL_PORT_MAPPER (f->client), journal);
   iterate_until_v2 (f);
@@ -860,7 +834,7 @@ test_journal (Fixture       *f,
   g_assert_true (unmap (f, PL_PROTOCOL_TCP, 42000, &error));
   g_assert_no_error (error);
   g_assert_true (pl_pcp_state_flush (journal, &error));
-  text = read_journal (path);
+  text = pl_test_journal_text (path);
   g_assert_null (strstr (text, "[mapping tcp 42000"));
   g_clear_pointer (&text, g_free);
 
@@ -870,10 +844,10 @@ test_journal (Fixture       *f,
   g_assert_no_error (error);
   g_assert_true (pl_pcp_state_flush (one_shot, &error));
   g_assert_no_error (error);
-  text = read_journal (one_shot_path);
+  text = pl_test_journal_text (one_shot_path);
   g_assert_null (strstr (text, "[mapping"));
   g_clear_pointer (&text, g_free);
-  text = read_journal (path);
+  text = pl_test_journal_text (path);
   g_assert_null (strstr (text, "[mapping udp 42001"));
 }
 

@@ -12,6 +12,7 @@
 #include "pl-core.h"
 #include "pl-fake-igd.h"
 #include "pl-test-gupnp.h"
+#include "pl-test-journal.h"
 
 /* Each test has its own fake IGD at 127.0.63.N and a pinhole client whose "router" is that
  * address, searching on lo. The SOAP requests go over IPv4 loopback (a context of the
@@ -682,33 +683,6 @@ test_ipv4_capability_v1 (Fixture       *f,
   g_assert_finalize_object (g_steal_pointer (&client));
 }
 
-static char *
-read_journal (const char *path)
-{
-  g_autoptr(GError) error = NULL;
-  char *text = NULL;
-
-  if (!g_file_get_contents (path, &text, NULL, &error))
-    {
-      g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
-      return g_strdup ("");
-    }
-  return text;
-}
-
-static PlPcpState *
-journal_new (const char *path,
-             PlPcpOwner  owner)
-{
-  g_autoptr(GError) error = NULL;
-  PlPcpState *journal = pl_pcp_state_new (path);
-
-  g_assert_true (pl_pcp_state_load (journal, &error));
-  g_assert_no_error (error);
-  pl_pcp_state_set_owner (journal, owner);
-  return journal;
-}
-
 static void
 test_journal (Fixture       *f,
               gconstpointer  data)
@@ -717,8 +691,8 @@ test_journal (Fixture       *f,
                                             NULL);
   g_autofree char *one_shot_path = g_build_filename (g_get_user_runtime_dir (),
                                                      "one-shot-pinholes.ini", NULL);
-  g_autoptr(PlPcpState) journal = journal_new (path, PL_PCP_OWNER_ENGINE);
-  g_autoptr(PlPcpState) one_shot = journal_new (one_shot_path, PL_PCP_OWNER_ONE_SHOT);
+  g_autoptr(PlPcpState) journal = pl_test_journal_new (path, PL_PCP_OWNER_ENGINE);
+  g_autoptr(PlPcpState) one_shot = pl_test_journal_new (one_shot_path, PL_PCP_OWNER_ONE_SHOT);
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *text = NULL;
@@ -734,7 +708,7 @@ test_journal (Fixture       *f,
   while (pl_fake_igd_count_requests (f->igd, "AddPinhole") == 0)
     g_main_context_iteration (NULL, TRUE);
   /* The router has the request and has not answered: the record is on disk already. */
-  text = read_journal (path);
+  text = pl_test_journal_text (path);
   group = g_strdup_printf ("[mapping tcp 44090 ipv6 %s " LOCAL6 "]\n", f->address);
   g_assert_nonnull (strstr (text, group));
   g_assert_nonnull (strstr (text, "Method=upnp\n"));
@@ -756,7 +730,7 @@ test_journal (Fixture       *f,
   g_assert_no_error (error);
   g_assert_cmpuint (pl_fake_igd_count_requests (f->igd, "UpdatePinhole"), ==, 1);
   g_assert_true (pl_pcp_state_flush (journal, &error));
-  text = read_journal (path);
+  text = pl_test_journal_text (path);
   g_assert_nonnull (strstr (text, group));
   g_clear_pointer (&text, g_free);
 
@@ -764,7 +738,7 @@ test_journal (Fixture       *f,
   g_assert_no_error (error);
   g_assert_null (pl_fake_igd_lookup_pinhole (f->igd, 6, 44090));
   g_assert_true (pl_pcp_state_flush (journal, &error));
-  text = read_journal (path);
+  text = pl_test_journal_text (path);
   g_assert_null (strstr (text, "[mapping"));
   g_clear_pointer (&text, g_free);
 
@@ -772,7 +746,7 @@ test_journal (Fixture       *f,
   g_assert_true (map (f, PL_PROTOCOL_UDP, 44091, 600, NULL, NULL, &error));
   g_assert_no_error (error);
   g_assert_true (pl_pcp_state_flush (one_shot, &error));
-  text = read_journal (one_shot_path);
+  text = pl_test_journal_text (one_shot_path);
   g_assert_null (strstr (text, "[mapping"));
 }
 
