@@ -71,6 +71,7 @@ typedef struct
   char           *interface;   /* nullable: the name of scope_id */
 
   GSource        *timer;       /* grace, then retries */
+  GSource        *release;     /* idle, after a round with no failure: the mappers go */
   GCancellable   *cancellable; /* the deletes in flight */
   PlPortMapper   *pcp;         /* lazily, for @gateway */
   PlPortMapper   *natpmp;      /* IPv4 only */
@@ -107,6 +108,33 @@ typedef struct
 
 static void sweep_round (Side *side);
 
+static void
+clear_source (GSource **source)
+{
+  if (*source == NULL)
+    return;
+  g_source_destroy (*source);
+  g_clear_pointer (source, g_source_unref);
+}
+
+/* Every delete of the round is answered, none failed: the sweep's mappers (sockets, and a
+ * UPnP-IGD search of their own) are not kept for nothing until the router changes. A later
+ * round (records of a router seen again) makes them anew. From an idle source: the last
+ * answer's callback is still on their stack. */
+static gboolean
+release_cb (gpointer user_data)
+{
+  Side *side = user_data;
+
+  g_clear_pointer (&side->release, g_source_unref);
+  if (side->pending > 0)
+    return G_SOURCE_REMOVE;
+  g_clear_object (&side->pcp);
+  g_clear_object (&side->natpmp);
+  g_clear_object (&side->upnp);
+  return G_SOURCE_REMOVE;
+}
+
 static gpointer
 key_of (PlProtocol protocol,
         guint16    port)
@@ -128,11 +156,7 @@ static void
 arm_timer (Side  *side,
            guint  seconds)
 {
-  if (side->timer != NULL)
-    {
-      g_source_destroy (side->timer);
-      g_clear_pointer (&side->timer, g_source_unref);
-    }
+  clear_source (&side->timer);
   side->timer = pl_clock_timeout_source_new (pl_session_get_clock (side->self->session),
                                              (guint64) seconds * 1000);
   g_source_set_callback (side->timer, timer_cb, side, NULL);
@@ -143,11 +167,8 @@ arm_timer (Side  *side,
 static void
 drop_gateway (Side *side)
 {
-  if (side->timer != NULL)
-    {
-      g_source_destroy (side->timer);
-      g_clear_pointer (&side->timer, g_source_unref);
-    }
+  clear_source (&side->timer);
+  clear_source (&side->release);
   if (side->cancellable != NULL)
     {
       g_cancellable_cancel (side->cancellable);
@@ -264,6 +285,12 @@ round_done (Side *side)
   if (side->failed == 0)
     {
       side->failures = 0;
+      if (side->release == NULL)
+        {
+          side->release = g_idle_source_new ();
+          g_source_set_callback (side->release, release_cb, side, NULL);
+          g_source_attach (side->release, g_main_context_get_thread_default ());
+        }
       return;
     }
   side->failures++;
