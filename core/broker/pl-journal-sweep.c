@@ -254,8 +254,21 @@ mapper_for (Side        *side,
        * (at the public port the router's table names), or the pinhole of the port (by the
        * ID the router gives it again); the sweep forgets the record. */
       if (side->upnp == NULL && side->family == G_SOCKET_FAMILY_IPV6)
-        side->upnp = PL_PORT_MAPPER (pl_upnp_pinhole_client_new (side->gateway, side->interface,
-                                                                 side->local, NULL, clock));
+        {
+          /* The device whose firewall the session's own pinholes go through, when they go
+           * through one: not any that answers on the network, and without the wait for
+           * others that a search with nothing to go by makes. */
+          PlPortMapper *mapper6 = pl_session_get_ipv6_mapper (side->self->session);
+          PlUpnpDiscovery *sibling =
+            mapper6 != NULL && PL_IS_UPNP_PINHOLE_CLIENT (mapper6)
+              ? pl_upnp_pinhole_client_get_discovery (PL_UPNP_PINHOLE_CLIENT (mapper6))
+              : NULL;
+
+          side->upnp = PL_PORT_MAPPER (pl_upnp_pinhole_client_new (side->gateway,
+                                                                   side->interface,
+                                                                   side->local, sibling,
+                                                                   clock));
+        }
       else if (side->upnp == NULL)
         side->upnp = PL_PORT_MAPPER (pl_upnp_client_new (side->gateway, NULL, clock));
       return side->upnp;
