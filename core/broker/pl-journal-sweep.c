@@ -7,38 +7,39 @@
 
 /* The engine's journal after a crash.
  *
- * The engine journals every mapping it asks for (PlPcpState, Owner=engine) before the
- * request goes out, and forgets it only once the router confirmed its delete (the mappers
- * do both, in batches: pl-pcp-state.c, "Batches"). When it is killed, the mappings stay open on the router and their
- * records stay in the journal. The engine started again loads the journal and:
+ * The engine journals every mapping it asks for (PlPcpState, Owner=engine) before the request
+ * goes out, and forgets it only once the router confirmed its delete (the mappers do both, in
+ * batches: pl-pcp-state.c, "Batches"). When it is killed, the mappings stay open on the router
+ * and their records stay in the journal. The engine started again loads the journal and:
  *
- * - takes a mapping back when someone asks for it again (a lease, or an enabled profile):
- *   the mapper finds the record and asks with its nonce, so the router renews the same
- *   mapping and the client keeps its public port (PlPcpClient's journal_restore);
- * - deletes the rest: PL_JOURNAL_SWEEP_GRACE_S after the session speaks with a gateway,
- *   every engine record of that gateway that no mapping of the session claims is deleted on
- *   the router, one mapping at a time (PCP with the record's nonce; NAT-PMP with lifetime 0
- *   for that port, never the delete-all request; UPnP-IGD with DeletePortMapping of this
- *   computer's mapping of that port, pl-upnp-journal.c) and removed from the journal. A mapping the
- *   user closed must not stay open because the engine crashed.
+ * - takes a mapping back when someone asks for it again (a lease, or an enabled profile): the
+ *   mapper finds the record and asks with its nonce, so the router renews the same mapping and
+ *   the client keeps its public port (PlPcpClient's journal_restore; over UPnP-IGD the
+ *   record's public port is asked for again);
+ * - deletes the rest: PL_JOURNAL_SWEEP_GRACE_S after the session speaks with a gateway, every
+ *   engine record of that gateway that no mapping of the session claims is deleted on the
+ *   router, one mapping at a time (PCP with the record's nonce; NAT-PMP with lifetime 0 for
+ *   that port, never the delete-all request; UPnP-IGD with DeletePortMapping of this
+ *   computer's mapping of that port, pl-upnp-journal.c) and removed from the journal. A
+ *   mapping the user closed must not stay open because the engine crashed.
  *
- * IPv6 pinholes (over PCP, or through the UPnP-IGD's firewall service) are swept the same
- * way, on their own: their router is the IPv6 default router, not the gateway, so their grace
+ * IPv6 pinholes (over PCP, or through the UPnP-IGD's firewall service) are swept the same way,
+ * on their own: their router is the IPv6 default router, not the gateway, so their grace
  * starts when the session's IPv6 side speaks with it (PlSession:ipv6-address,
- * pl_session_get_ipv6_mapper()). The engine pinhole records
- * of that router, for the address the session opens pinholes for now and made over the same
- * interface (the Interface key; a record without one, from an older journal, is taken to be
- * of the interface the router is reached on now), that no IPv6 mapping of the session claims
- * are deleted with their nonce (MAP, lifetime 0, from that address), over that interface, or
- * with DeletePinhole of the ID the router gives that pinhole again (UPnP-IGD).
- * Pinhole records of another router or of an address this computer no longer opens pinholes
- * for are left until they expire (the router would not take a delete from another address).
+ * pl_session_get_ipv6_mapper()). The engine pinhole records of that router, for the address
+ * the session opens pinholes for now and made over the same interface (the Interface key; a
+ * record without one, from an older journal, is taken to be of the interface the router is
+ * reached on now), that no IPv6 mapping of the session claims are deleted with their nonce
+ * (MAP, lifetime 0, from that address), over that interface, or with DeletePinhole of the ID
+ * the router gives that pinhole again (UPnP-IGD). Pinhole records of another router or of an
+ * address this computer no longer opens pinholes for are left until they expire (the router
+ * would not take a delete from another address).
  *
  * A delete that fails is said in the log and tried again later (30 s, doubling to 15 min)
  * until it succeeds or the record expires. Records of another gateway (another network) are
  * left until that gateway is seen, or until they expire; records without Owner=engine
- * (`portlightctl map`, which leaves its mappings open on purpose) are never swept. The sweep speaks to the routers with mappers of its own, so the session is not
- * changed. */
+ * (`portlightctl map`, which leaves its mappings open on purpose) are never swept. The sweep
+ * speaks to the routers with mappers of its own, so the session is not changed. */
 
 #include "config.h"
 
