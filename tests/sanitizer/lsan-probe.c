@@ -10,6 +10,9 @@
  *   lsan-probe leak-thread    a real leak in our code, on a GLib worker thread
  *   lsan-probe quarks         GLib's first quark block, dropped when the table grows
  *   lsan-probe clean          no leak at all
+ *   lsan-probe bus-watcher    GTestDBus's watcher, a fork of this process, leaves by exit()
+ *   lsan-probe bus-watcher-guarded         the same through pl_test_bus_up()
+ *   lsan-probe bus-watcher-guarded-leak    and a real leak of ours in this process
  *
  * thread-start. ASan starts every new thread in AsanThread::Init, which calls
  * GetThreadStackTopAndBottom(), which calls glibc's pthread_getattr_np(). Since glibc 2.32 that
@@ -30,14 +33,22 @@
  * "This leaks the old quarks array ... it allows us to do lockless lookup"). The report's stack
  * is g_malloc under _dl_init. The tray passes 2048 quarks on some paths (GTK, GDBus, the
  * indicator, GIO's app info), so its reports come and go with what a test made it do.
+ *
+ * bus-watcher. g_test_dbus_up() forks a watcher that outlives this process and then calls
+ * exit (0), which runs the leak check in the fork (pl-test-bus.h explains why its report is
+ * false). Here a thread keeps a block in its thread-local storage (as GLib's pool workers keep
+ * their slice magazine) while the bus comes up, and is joined before the process exits: this
+ * process leaks nothing, and the watcher reports that block, on this process's stderr.
  */
 
-#include <glib.h>
+#include <gio/gio.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "pl-test-bus.h"
 
 /* The sanitizer allocator hook API (compiler-rt's sanitizer/allocator_interface.h, which GCC
  * does not install). */
@@ -113,6 +124,57 @@ leak_in_thread (gpointer data)
   return data;
 }
 
+static GPrivate worker_storage = G_PRIVATE_INIT (g_free);
+static GMutex worker_lock;
+static GCond worker_cond;
+static gboolean worker_ready;
+static gboolean worker_done;
+
+static gpointer
+storage_worker (gpointer data)
+{
+  g_private_set (&worker_storage, g_malloc0 (2032));
+  g_mutex_lock (&worker_lock);
+  worker_ready = TRUE;
+  g_cond_broadcast (&worker_cond);
+  while (!worker_done)
+    g_cond_wait (&worker_cond, &worker_lock);
+  g_mutex_unlock (&worker_lock);
+  return data;   /* the thread's exit frees its block */
+}
+
+static int
+bus_watcher (gboolean guarded,
+             gboolean leak)
+{
+  g_autoptr(GTestDBus) bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  GThread *worker = g_thread_new ("storage", storage_worker, NULL);
+
+  g_mutex_lock (&worker_lock);
+  while (!worker_ready)
+    g_cond_wait (&worker_cond, &worker_lock);
+  g_mutex_unlock (&worker_lock);
+
+  if (guarded)
+    pl_test_bus_up (bus);
+  else
+    g_test_dbus_up (bus);
+
+  g_mutex_lock (&worker_lock);
+  worker_done = TRUE;
+  g_cond_broadcast (&worker_cond);
+  g_mutex_unlock (&worker_lock);
+  g_thread_join (worker);
+
+  if (guarded)
+    pl_test_bus_down (bus);
+  else
+    g_test_dbus_down (bus);
+  if (leak)
+    pl_probe_leak ();
+  return 0;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -146,6 +208,13 @@ main (int   argc,
       g_thread_join (g_thread_new ("clean", idle_thread, NULL));
       return 0;
     }
-  g_printerr ("usage: lsan-probe thread-start|leak-main|leak-thread|quarks|clean\n");
+  if (strcmp (mode, "bus-watcher") == 0)
+    return bus_watcher (FALSE, FALSE);
+  if (strcmp (mode, "bus-watcher-guarded") == 0)
+    return bus_watcher (TRUE, FALSE);
+  if (strcmp (mode, "bus-watcher-guarded-leak") == 0)
+    return bus_watcher (TRUE, TRUE);
+  g_printerr ("usage: lsan-probe thread-start|leak-main|leak-thread|quarks|clean|"
+              "bus-watcher[-guarded[-leak]]\n");
   return 2;
 }
