@@ -1354,7 +1354,6 @@ journal_put (PlClient   *self,
 {
   g_autoptr(PlPcpRecord) record = NULL;
   g_autoptr(GSocketAddress) local = NULL;
-  const PlPcpRecord *known;
 
   if (self->journal == NULL || self->socket == NULL)
     return;
@@ -1370,14 +1369,9 @@ journal_put (PlClient   *self,
   record->internal_address =
     g_object_ref (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (local)));
   record->internal_port = internal_port;
-  known = pl_pcp_state_lookup (self->journal, self->gateway, protocol, internal_port,
-                               G_SOCKET_FAMILY_IPV4);
-  record->external_port = external_port != 0 ? external_port
-                                             : known != NULL ? known->external_port : 0;
+  record->external_port = external_port;
   record->expires = g_get_real_time () / G_USEC_PER_SEC + lifetime;
-  if (known != NULL && known->expires > record->expires)
-    record->expires = known->expires;   /* a shorter answer does not end the older grant */
-  pl_pcp_state_put (self->journal, record);
+  pl_pcp_state_put_merged (self->journal, record);
   pl_pcp_state_save_later (self->journal);
 }
 

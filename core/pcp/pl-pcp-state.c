@@ -910,6 +910,39 @@ pl_pcp_state_put (PlPcpState        *self,
   ((PlPcpRecord *) g_ptr_array_index (self->records, self->records->len - 1))->owner = self->owner;
 }
 
+/**
+ * pl_pcp_state_put_merged:
+ * @self: a #PlPcpState
+ * @record: the record (copied); its external port and end may be changed first
+ *
+ * Puts @record (pl_pcp_state_put()) merged with what @self knows of the same mapping by the
+ * same method: a record without an external port (0: asked for, not answered yet) takes the
+ * known one's, and the later end of the two is kept, so that a shorter lifetime asked or
+ * granted now does not end an older grant. A record of another method (the router moved to
+ * another protocol) is replaced as it is. For the NAT-PMP and UPnP-IGD journals; PCP merges
+ * its nonce too (pl-pcp-client.c, journal_prepare()).
+ */
+void
+pl_pcp_state_put_merged (PlPcpState  *self,
+                         PlPcpRecord *record)
+{
+  const PlPcpRecord *known;
+
+  g_return_if_fail (PL_IS_PCP_STATE (self));
+  g_return_if_fail (record != NULL);
+  g_return_if_fail (G_IS_INET_ADDRESS (record->gateway));
+
+  known = pl_pcp_state_lookup (self, record->gateway, record->protocol, record->internal_port,
+                               record->family);
+  if (known != NULL && known->method == record->method)
+    {
+      if (record->external_port == 0)
+        record->external_port = known->external_port;
+      record->expires = MAX (record->expires, known->expires);
+    }
+  pl_pcp_state_put (self, record);
+}
+
 static gboolean
 matches (const PlPcpRecord *record,
          GInetAddress      *gateway,

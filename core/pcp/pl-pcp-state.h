@@ -124,6 +124,8 @@ gboolean            pl_pcp_state_flush           (PlPcpState    *self,
                                                   GError       **error);
 void                pl_pcp_state_put             (PlPcpState        *self,
                                                   const PlPcpRecord *record);
+void                pl_pcp_state_put_merged      (PlPcpState        *self,
+                                                  PlPcpRecord       *record);
 gboolean            pl_pcp_state_remove          (PlPcpState    *self,
                                                   GInetAddress  *gateway,
                                                   PlProtocol     protocol,

@@ -40,7 +40,6 @@ pl_upnp_journal_put (PlPcpState   *journal,
 {
   g_autoptr(PlPcpRecord) record = NULL;
   g_autoptr(GInetAddress) address = NULL;
-  const PlPcpRecord *known;
   GSocketFamily family;
 
   if (journal == NULL || internal == NULL)
@@ -58,15 +57,9 @@ pl_upnp_journal_put (PlPcpState   *journal,
   record->internal_address = g_steal_pointer (&address);
   record->internal_port = internal_port;
   record->interface = family == G_SOCKET_FAMILY_IPV6 ? g_strdup (interface) : NULL;
-  known = pl_pcp_state_lookup (journal, gateway, protocol, internal_port, family);
-  if (known != NULL && known->method != PL_PCP_METHOD_UPNP)
-    known = NULL;
-  record->external_port = external_port != 0 ? external_port
-                                             : known != NULL ? known->external_port : 0;
+  record->external_port = external_port;
   record->expires = g_get_real_time () / G_USEC_PER_SEC + (lease != 0 ? lease : PERMANENT_S);
-  if (known != NULL && known->expires > record->expires)
-    record->expires = known->expires;   /* a shorter lease does not end the older one */
-  pl_pcp_state_put (journal, record);
+  pl_pcp_state_put_merged (journal, record);
   pl_pcp_state_save_later (journal);
 }
 

@@ -342,6 +342,48 @@ test_lookup (void)
                                       G_SOCKET_FAMILY_IPV6));
 }
 
+/* pl_pcp_state_put_merged(): a record without a port takes the known one's, the later end
+ * stays; a record of another method is replaced as it is. */
+static void
+test_put_merged (void)
+{
+  g_autofree char *path = test_path ("merged.ini");
+  g_autoptr(GPtrArray) records = sample_records ();
+  g_autoptr(PlPcpState) state = state_with (records, path);
+  g_autoptr(GInetAddress) gw4 = g_inet_address_new_from_string ("192.168.1.1");
+  g_autoptr(GInetAddress) igd = g_inet_address_new_from_string ("192.168.1.254");
+  g_autoptr(PlPcpRecord) asked = NULL;
+  g_autoptr(PlPcpRecord) granted = NULL;
+  g_autoptr(PlPcpRecord) moved = NULL;
+  const PlPcpRecord *known;
+
+  /* UPnP-IGD, TCP 25565: 25566 until 1780000300. Asked again, shorter, no port yet. */
+  asked = make_record ("192.168.1.254", PL_PCP_METHOD_UPNP, PL_PROTOCOL_TCP, "192.168.1.20",
+                       25565, 0, NULL, 1780000000);
+  pl_pcp_state_put_merged (state, asked);
+  known = pl_pcp_state_lookup (state, igd, PL_PROTOCOL_TCP, 25565, G_SOCKET_FAMILY_IPV4);
+  g_assert_nonnull (known);
+  g_assert_cmpuint (known->external_port, ==, 25566);
+  g_assert_cmpint (known->expires, ==, 1780000300);
+
+  /* Granted another port, for longer: both taken. */
+  granted = make_record ("192.168.1.254", PL_PCP_METHOD_UPNP, PL_PROTOCOL_TCP, "192.168.1.20",
+                         25565, 25570, NULL, 1780009999);
+  pl_pcp_state_put_merged (state, granted);
+  known = pl_pcp_state_lookup (state, igd, PL_PROTOCOL_TCP, 25565, G_SOCKET_FAMILY_IPV4);
+  g_assert_cmpuint (known->external_port, ==, 25570);
+  g_assert_cmpint (known->expires, ==, 1780009999);
+
+  /* TCP 8080 was PCP's (18080 until 1780000000); NAT-PMP now: nothing of PCP's is kept. */
+  moved = make_record ("192.168.1.1", PL_PCP_METHOD_NATPMP, PL_PROTOCOL_TCP, "192.168.1.20",
+                       8080, 0, NULL, 1700000000);
+  pl_pcp_state_put_merged (state, moved);
+  known = pl_pcp_state_lookup (state, gw4, PL_PROTOCOL_TCP, 8080, G_SOCKET_FAMILY_IPV4);
+  g_assert_cmpint (known->method, ==, PL_PCP_METHOD_NATPMP);
+  g_assert_cmpuint (known->external_port, ==, 0);
+  g_assert_cmpint (known->expires, ==, 1700000000);
+}
+
 static void
 test_list_gateway (void)
 {
@@ -1173,6 +1215,7 @@ main (int   argc,
   g_test_add_func ("/pl/pcp-state/interface/round-trip", test_interface_round_trip);
   g_test_add_func ("/pl/pcp-state/remove", test_remove);
   g_test_add_func ("/pl/pcp-state/lookup", test_lookup);
+  g_test_add_func ("/pl/pcp-state/put-merged", test_put_merged);
   g_test_add_func ("/pl/pcp-state/list-gateway", test_list_gateway);
   g_test_add_func ("/pl/pcp-state/modes", test_modes);
   g_test_add_func ("/pl/pcp-state/atomic", test_atomic);
