@@ -36,7 +36,8 @@
  * would not take a delete from another address).
  *
  * A delete that fails is said in the log and tried again later (30 s, doubling to 15 min)
- * until it succeeds or the record expires. Records of another gateway (another network) are
+ * until it succeeds or the record expires; once the tries are 15 min apart they are no
+ * longer said each time. Records of another gateway (another network) are
  * left until that gateway is seen, or until they expire; records without Owner=engine
  * (`portlightctl map`, which leaves its mappings open on purpose) are never swept. The sweep
  * speaks to the routers with mappers of its own, so the session is not changed. */
@@ -56,6 +57,11 @@
 
 #define RETRY_MIN_S  30
 #define RETRY_MAX_S  (15 * 60)
+/* The rounds that say their failures in the log: until the retry is RETRY_MAX_S apart (30 s
+ * doubling, the 6th round). Later ones (a router that stopped speaking the record's
+ * protocol, which may last until the record expires: a year for a permanent UPnP-IGD
+ * mapping) go on quietly (debug messages), and a success is said again. */
+#define LOUD_ROUNDS  6
 
 /* One router the journal's records are swept at: the gateway (IPv4 mappings), or the IPv6
  * router (pinholes). */
@@ -310,13 +316,27 @@ round_done (Side *side)
   side->failures++;
   delay = RETRY_MIN_S << MIN (side->failures - 1, 5);
   delay = MIN (delay, RETRY_MAX_S);
-  g_message (g_dngettext (GETTEXT_PACKAGE,
-                          "%u mapping that nobody asked for again is still open at %s: "
-                          "trying again in %u s",
-                          "%u mappings that nobody asked for again are still open at %s: "
-                          "trying again in %u s",
-                          side->failed),
-             side->failed, side->gateway_str, delay);
+  if (side->failures < LOUD_ROUNDS)
+    g_message (g_dngettext (GETTEXT_PACKAGE,
+                            "%u mapping that nobody asked for again is still open at %s: "
+                            "trying again in %u s",
+                            "%u mappings that nobody asked for again are still open at %s: "
+                            "trying again in %u s",
+                            side->failed),
+               side->failed, side->gateway_str, delay);
+  else if (side->failures == LOUD_ROUNDS)
+    g_message (g_dngettext (GETTEXT_PACKAGE,
+                            "%u mapping that nobody asked for again is still open at %s: "
+                            "trying again every %u s until it closes or expires, without "
+                            "saying so each time",
+                            "%u mappings that nobody asked for again are still open at %s: "
+                            "trying again every %u s until they close or expire, without "
+                            "saying so each time",
+                            side->failed),
+               side->failed, side->gateway_str, delay);
+  else
+    g_debug ("%u mapping(s) still open at %s: trying again in %u s", side->failed,
+             side->gateway_str, delay);
   side->failed = 0;
   arm_timer (side, delay);
 }
@@ -349,10 +369,14 @@ delete_cb (GObject      *source,
     }
   else
     {
-      g_message (_("Could not close %s port %u at %s, which nobody asked for again after the "
-                   "engine restarted: %s"),
-                 pl_protocol_to_string (del->protocol), del->internal_port,
-                 side->gateway_str, error->message);
+      if (side->failures < LOUD_ROUNDS)   /* this round's failures are not counted yet */
+        g_message (_("Could not close %s port %u at %s, which nobody asked for again after "
+                     "the engine restarted: %s"),
+                   pl_protocol_to_string (del->protocol), del->internal_port,
+                   side->gateway_str, error->message);
+      else
+        g_debug ("Could not close %s port %u at %s: %s", pl_protocol_to_string (del->protocol),
+                 del->internal_port, side->gateway_str, error->message);
       side->failed++;
     }
   g_assert (side->pending > 0);

@@ -485,6 +485,84 @@ test_pinhole_retry (Fixture       *f,
   g_assert_cmpuint (pl_fake_pcp_gateway_get_n_mappings (f->router6), ==, 0);
 }
 
+typedef struct
+{
+  guint could_not;   /* "Could not close …" */
+  guint still_open;  /* "… still open at …" */
+  guint quiet;       /* the one that says no more will be said */
+} Said;
+
+static void
+said_cb (const char     *domain,
+         GLogLevelFlags  level,
+         const char     *message,
+         gpointer        user_data)
+{
+  Said *said = user_data;
+
+  if (g_str_has_prefix (message, "Could not close"))
+    said->could_not++;
+  if (strstr (message, "still open at") != NULL)
+    said->still_open++;
+  if (strstr (message, "without saying so each time") != NULL)
+    said->quiet++;
+}
+
+/* A router that refuses every delete (one that stopped speaking the record's protocol, say):
+ * tried again and again, said in the log only until the tries are 15 min apart. */
+static void
+test_pinhole_retry_quiet (Fixture       *f,
+                          gconstpointer  data)
+{
+  static const guint ports[] = { P_UNCLAIMED };
+  g_autoptr(PlPortMapper) first = NULL;
+  Said said = { 0 };
+  gint64 tries[10] = { 0, };
+  guint n = 0;
+  guint log_id;
+
+  g_test_summary ("A delete refused every time is tried again, 30 s doubling to 15 min apart; "
+                  "its failures are in the log for the first 6 rounds, the 6th saying that "
+                  "no more will be said, and the tries go on");
+  if (f->router6 == NULL)
+    return;
+
+  first = pinhole_client (f, lo_index ());
+  map_pinholes (f, first, ports, G_N_ELEMENTS (ports));
+  g_clear_object (&first);
+  drain ();
+
+  log_id = g_log_set_handler ("pl-broker", G_LOG_LEVEL_MESSAGE, said_cb, &said);
+  start_engine (f);
+  while (f->ipv6_at < 0)
+    g_main_context_iteration (NULL, TRUE);
+  pl_fake_pcp_gateway_set_result_code (f->router6, PL_PCP_RESULT_MALFORMED_REQUEST);
+  while (n < G_N_ELEMENTS (tries))
+    {
+      gint64 last = 0;
+      guint now = count_maps (f->router6, P_UNCLAIMED, TRUE, NULL, &last);
+
+      if (now > n)
+        tries[(n = now) - 1] = last;   /* tries are 30 s or more apart: one at a time */
+      else
+        g_main_context_iteration (NULL, TRUE);
+    }
+  g_log_remove_handler ("pl-broker", log_id);
+
+  /* Ten tries: nine rounds over, the 7th to 9th quiet. */
+  g_assert_cmpuint (said.could_not, ==, 6);
+  g_assert_cmpuint (said.still_open, ==, 6);
+  g_assert_cmpuint (said.quiet, ==, 1);
+  g_assert_nonnull (lookup (f->journal, ROUTER6, P_UNCLAIMED));
+  /* 30 s doubling, then 15 min apart. */
+  g_assert_cmpint (tries[1] - tries[0], >=, SECONDS (30));
+  g_assert_cmpint (tries[1] - tries[0], <, SECONDS (60));
+  g_assert_cmpint (tries[5] - tries[4], >=, SECONDS (480));
+  g_assert_cmpint (tries[6] - tries[5], >=, SECONDS (15 * 60));
+  g_assert_cmpint (tries[9] - tries[8], >=, SECONDS (15 * 60));
+  g_assert_cmpint (tries[9] - tries[8], <, SECONDS (16 * 60));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -495,6 +573,8 @@ main (int    argc,
               test_pinholes, fixture_tear_down);
   g_test_add ("/journal-sweep/pcp-pinhole-retry", Fixture, GUINT_TO_POINTER (2),
               fixture_set_up, test_pinhole_retry, fixture_tear_down);
+  g_test_add ("/journal-sweep/pcp-pinhole-retry-quiet", Fixture, GUINT_TO_POINTER (3),
+              fixture_set_up, test_pinhole_retry_quiet, fixture_tear_down);
 
   return g_test_run ();
 }
