@@ -65,8 +65,23 @@ broker_ready () {
   [ -n "${LEASE_HOLDER:-}" ] && [ -x "$LEASE_HOLDER" ] && command -v dbus-daemon >/dev/null
 }
 
+# broker_round_robin FILE OTHER "holder=CMD" "OTHER=CMD": the two commands on the engine's
+# bus, $RUNS runs each round-robin (after 3 of each to warm up); sets H_MED H_P90 H_MAX (the
+# holder), S_MED S_P90 S_MAX (OTHER) and FAILS (failed runs of either, not counted)
+broker_round_robin () {
+  local f=$1 other=$2
+  shift 2
+  in_ns "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BROKER_BUS" "$BENCH" time 3 "$@" > /dev/null
+  in_ns "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BROKER_BUS" "$BENCH" time "$RUNS" "$@" > "$f.time"
+  samples "$f.time" holder > "$f.holder"; stats "$f.holder"
+  # shellcheck disable=SC2153  # S_MED, S_P90, S_MAX: set by stats (bench.sh)
+  H_MED=$S_MED H_P90=$S_P90 H_MAX=$S_MAX
+  FAILS=$(( $(failures "$f.time" holder) + $(failures "$f.time" "$other") ))
+  samples "$f.time" "$other" > "$f.$other"; stats "$f.$other"
+}
+
 bench_broker_lease () {
-  local f="$LABDIR/broker-lease" h_med h_p90 h_max n_med n_p90 n_max fails floor
+  local f="$LABDIR/broker-lease" n_med n_p90 n_max floor
   if ! broker_ready; then
     row "| A program's lease through the engine (D-Bus) | **not measured**: dbus-daemon or tests/broker/lease-holder missing | – | – | – | – |"
     return 0
@@ -75,14 +90,9 @@ bench_broker_lease () {
   rtr_reset || return 1
   broker_bus_start || { note "broker-lease: dbus-daemon did not start"; return 0; }
   broker_engine_start lease
-  set -- \
+  broker_round_robin "$f" natpmpc-map \
     "holder=$LEASE_HOLDER --once udp 40501" \
     "natpmpc-map=$NATPMPC -g $GW -a 40502 40502 udp 7200"
-  in_ns "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BROKER_BUS" "$BENCH" time 3 "$@" > /dev/null
-  in_ns "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BROKER_BUS" "$BENCH" time "$RUNS" "$@" > "$f.time"
-  samples "$f.time" holder > "$f.holder"; stats "$f.holder"
-  h_med=$S_MED h_p90=$S_P90 h_max=$S_MAX
-  samples "$f.time" natpmpc-map > "$f.natpmpc"; stats "$f.natpmpc"
   n_med=$S_MED n_p90=$S_P90 n_max=$S_MAX
   if [ "${OPEN_RTT_M:-1}" != 1 ]; then
     floor=$OPEN_RTT_M
@@ -90,15 +100,14 @@ bench_broker_lease () {
     in_ns "$NS_A" "$BENCH" rtt "$GW" 100 udp 40300 > "$f.rtt-map" 2>>"$f.err"
     stats "$f.rtt-map"; floor=$S_MED
   fi
-  row "| A program opens a port through the engine (\`lease-holder --once\`: start, bus connection, RequestMapping, lease active; the engine maps over NAT-PMP) / \`natpmpc -g -a\` doing it itself | $(ms "$h_med") ms (p90 $(ms "$h_p90"), worst $(ms "$h_max")) | $(ms "$n_med") ms (p90 $(ms "$n_p90"), worst $(ms "$n_max")) | $(ratio "$h_med" "$n_med") | $(ms "$floor") ms (NAT-PMP map round trip) | $(ratio "$h_med" "$floor") |"
-  fails=$(( $(failures "$f.time" holder) + $(failures "$f.time" natpmpc-map) ))
-  [ "$fails" = 0 ] || note "broker-lease: $fails of $((2 * RUNS)) runs failed (not counted)"
+  row "| A program opens a port through the engine (\`lease-holder --once\`: start, bus connection, RequestMapping, lease active; the engine maps over NAT-PMP) / \`natpmpc -g -a\` doing it itself | $(ms "$H_MED") ms (p90 $(ms "$H_P90"), worst $(ms "$H_MAX")) | $(ms "$n_med") ms (p90 $(ms "$n_p90"), worst $(ms "$n_max")) | $(ratio "$H_MED" "$n_med") | $(ms "$floor") ms (NAT-PMP map round trip) | $(ratio "$H_MED" "$floor") |"
+  [ "$FAILS" = 0 ] || note "broker-lease: $FAILS of $((2 * RUNS)) runs failed (not counted)"
   run_stop
   broker_bus_stop
 }
 
 bench_broker_lease_upnp () {
-  local f="$LABDIR/broker-lease-upnp" h_med h_p90 h_max url fails
+  local f="$LABDIR/broker-lease-upnp" url
   if ! broker_ready || [ -z "$UPNPC" ]; then
     row "| A program's lease through the engine over UPnP-IGD | **not measured**: dbus-daemon, tests/broker/lease-holder or upnpc missing | – | – | – | – |"
     return 0
@@ -108,17 +117,11 @@ bench_broker_lease_upnp () {
   url=$(upnp_url)
   broker_bus_start || { note "broker-lease-upnp: dbus-daemon did not start"; return 0; }
   broker_engine_start lease-upnp upnp
-  set -- \
+  broker_round_robin "$f" upnpc-url-map \
     "holder=$LEASE_HOLDER --once udp 40521" \
     "upnpc-url-map=$UPNPC -u $url -e bench -a $HOST_A 40522 40522 UDP 7200"
-  in_ns "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BROKER_BUS" "$BENCH" time 3 "$@" > /dev/null
-  in_ns "$NS_A" env DBUS_SESSION_BUS_ADDRESS="$BROKER_BUS" "$BENCH" time "$RUNS" "$@" > "$f.time"
-  samples "$f.time" holder > "$f.holder"; stats "$f.holder"
-  h_med=$S_MED h_p90=$S_P90 h_max=$S_MAX
-  samples "$f.time" upnpc-url-map > "$f.upnpc"; stats "$f.upnpc"
-  row "| A program opens a port through the engine over UPnP-IGD (\`lease-holder --once\`: start, bus connection, RequestMapping, lease active; the engine journals the mapping, on disk before its AddPortMapping goes out) / \`upnpc -u URL -a\` doing it itself (the description URL given: no discovery) | $(ms "$h_med") ms (p90 $(ms "$h_p90"), worst $(ms "$h_max")) | $(ms "$S_MED") ms (p90 $(ms "$S_P90"), worst $(ms "$S_MAX")) | $(ratio "$h_med" "$S_MED") | – | – |"
-  fails=$(( $(failures "$f.time" holder) + $(failures "$f.time" upnpc-url-map) ))
-  [ "$fails" = 0 ] || note "broker-lease-upnp: $fails of $((2 * RUNS)) runs failed (not counted)"
+  row "| A program opens a port through the engine over UPnP-IGD (\`lease-holder --once\`: start, bus connection, RequestMapping, lease active; the engine journals the mapping, on disk before its AddPortMapping goes out) / \`upnpc -u URL -a\` doing it itself (the description URL given: no discovery) | $(ms "$H_MED") ms (p90 $(ms "$H_P90"), worst $(ms "$H_MAX")) | $(ms "$S_MED") ms (p90 $(ms "$S_P90"), worst $(ms "$S_MAX")) | $(ratio "$H_MED" "$S_MED") | – | – |"
+  [ "$FAILS" = 0 ] || note "broker-lease-upnp: $FAILS of $((2 * RUNS)) runs failed (not counted)"
   run_stop
   broker_bus_stop
 }
