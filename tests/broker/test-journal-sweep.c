@@ -1,4 +1,5 @@
-/* test-journal-sweep.c: a restarted engine's sweep of its IPv6 pinhole records
+/* test-journal-sweep.c: a restarted engine's sweep of its IPv6 pinhole records, and the
+ * renewal of a pinhole it is asked for
  *
  * Copyright 2026 The Portlight authors
  *
@@ -485,6 +486,51 @@ test_pinhole_retry (Fixture       *f,
   g_assert_cmpuint (pl_fake_pcp_gateway_get_n_mappings (f->router6), ==, 0);
 }
 
+/* The other side of the journal: a pinhole somebody asks for (an enabled profile; a lease
+ * is one to the session) is renewed at the IPv6 router before it expires, with its nonce,
+ * and its record stays. */
+static void
+test_pinhole_renewed (Fixture       *f,
+                      gconstpointer  data)
+{
+  guint8 first_nonce[PL_PCP_NONCE_SIZE];
+  guint8 nonce[PL_PCP_NONCE_SIZE];
+  gint64 first_at = 0;
+  gint64 renewed_at = 0;
+  gint64 first_end;
+  const PlPcpRecord *record;
+
+  g_test_summary ("An asked-for pinhole (PCP, the IPv6 router) is renewed at 1/2 to 5/8 of "
+                  "its lifetime with the same nonce, the router holds one pinhole, and the "
+                  "journal keeps its record and nonce");
+  if (f->router6 == NULL)
+    return;
+
+  add_profile (f, P_CLAIMED);
+  start_engine (f);
+  while (count_maps (f->router6, P_CLAIMED, FALSE, first_nonce, &first_at) == 0)
+    g_main_context_iteration (NULL, TRUE);
+  while ((record = lookup (f->journal, ROUTER6, P_CLAIMED)) == NULL ||
+         record->external_port == 0)
+    g_main_context_iteration (NULL, TRUE);
+  first_end = record->expires;
+
+  while (count_maps (f->router6, P_CLAIMED, FALSE, nonce, &renewed_at) < 2)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpmem (nonce, sizeof nonce, first_nonce, sizeof first_nonce);
+  g_assert_cmpint (renewed_at - first_at, >=, SECONDS (3600) / 2);
+  g_assert_cmpint (renewed_at - first_at, <=, SECONDS (3600) * 5 / 8 + SECONDS (1));
+  g_assert_cmpuint (pl_fake_pcp_gateway_get_n_mappings (f->router6), ==, 1);
+
+  /* The record stays, with the nonce (its end is wall-clock time, which the virtual clock
+   * does not move). */
+  record = lookup (f->journal, ROUTER6, P_CLAIMED);
+  g_assert_nonnull (record);
+  g_assert_cmpmem (record->nonce, sizeof record->nonce, first_nonce, sizeof first_nonce);
+  g_assert_cmpint (record->expires, >=, first_end);
+  g_assert_cmpuint (count_maps (f->router6, P_CLAIMED, TRUE, NULL, NULL), ==, 0);
+}
+
 typedef struct
 {
   guint could_not;   /* "Could not close …" */
@@ -575,6 +621,8 @@ main (int    argc,
               fixture_set_up, test_pinhole_retry, fixture_tear_down);
   g_test_add ("/journal-sweep/pcp-pinhole-retry-quiet", Fixture, GUINT_TO_POINTER (3),
               fixture_set_up, test_pinhole_retry_quiet, fixture_tear_down);
+  g_test_add ("/journal-sweep/pcp-pinhole-renewed", Fixture, GUINT_TO_POINTER (4),
+              fixture_set_up, test_pinhole_renewed, fixture_tear_down);
 
   return g_test_run ();
 }
