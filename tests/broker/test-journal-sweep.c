@@ -438,14 +438,31 @@ test_pinholes (Fixture       *f,
     g_assert_nonnull (lookup (on_disk, ROUTER6, kept[i]));
 }
 
+/* The first engine made a pinhole for P_UNCLAIMED and died; the restarted engine's IPv6 side
+ * has spoken with the router, which refuses everything from then on (the probe had its
+ * answer). */
+static void
+start_engine_refusing (Fixture *f)
+{
+  static const guint ports[] = { P_UNCLAIMED };
+  g_autoptr(PlPortMapper) first = pinhole_client (f, lo_index ());
+
+  map_pinholes (f, first, ports, G_N_ELEMENTS (ports));
+  g_clear_object (&first);
+  drain ();
+
+  start_engine (f);
+  while (f->ipv6_at < 0)
+    g_main_context_iteration (NULL, TRUE);
+  pl_fake_pcp_gateway_set_result_code (f->router6, PL_PCP_RESULT_MALFORMED_REQUEST);
+}
+
 /* A delete the router refuses is tried again 30 s later, and the record stays until one
  * succeeds. */
 static void
 test_pinhole_retry (Fixture       *f,
                     gconstpointer  data)
 {
-  static const guint ports[] = { P_UNCLAIMED };
-  g_autoptr(PlPortMapper) first = NULL;
   gint64 first_try = 0;
   gint64 second_try = 0;
   gint64 last_try = 0;
@@ -455,16 +472,7 @@ test_pinhole_retry (Fixture       *f,
   if (f->router6 == NULL)
     return;
 
-  first = pinhole_client (f, lo_index ());
-  map_pinholes (f, first, ports, G_N_ELEMENTS (ports));
-  g_clear_object (&first);
-  drain ();
-
-  start_engine (f);
-  while (f->ipv6_at < 0)
-    g_main_context_iteration (NULL, TRUE);
-  /* Every answer from now on is an error (the probe had its answer). */
-  pl_fake_pcp_gateway_set_result_code (f->router6, PL_PCP_RESULT_MALFORMED_REQUEST);
+  start_engine_refusing (f);
   while (count_maps (f->router6, P_UNCLAIMED, TRUE, NULL, &first_try) == 0)
     g_main_context_iteration (NULL, TRUE);
   g_assert_cmpint (first_try, >=, f->ipv6_at + SECONDS (GRACE_S));
@@ -560,8 +568,6 @@ static void
 test_pinhole_retry_quiet (Fixture       *f,
                           gconstpointer  data)
 {
-  static const guint ports[] = { P_UNCLAIMED };
-  g_autoptr(PlPortMapper) first = NULL;
   Said said = { 0 };
   gint64 tries[10] = { 0, };
   guint n = 0;
@@ -573,16 +579,8 @@ test_pinhole_retry_quiet (Fixture       *f,
   if (f->router6 == NULL)
     return;
 
-  first = pinhole_client (f, lo_index ());
-  map_pinholes (f, first, ports, G_N_ELEMENTS (ports));
-  g_clear_object (&first);
-  drain ();
-
   log_id = g_log_set_handler ("pl-broker", G_LOG_LEVEL_MESSAGE, said_cb, &said);
-  start_engine (f);
-  while (f->ipv6_at < 0)
-    g_main_context_iteration (NULL, TRUE);
-  pl_fake_pcp_gateway_set_result_code (f->router6, PL_PCP_RESULT_MALFORMED_REQUEST);
+  start_engine_refusing (f);
   while (n < G_N_ELEMENTS (tries))
     {
       gint64 last = 0;
